@@ -1,0 +1,57 @@
+// The explicit cluster connection every activity uses. There is no fall-back to
+// ~/.kube/config or localhost:8080: the operator names the kubeconfig (and optionally a context).
+import { existsSync } from 'node:fs';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  VersionApi,
+} from '@kubernetes/client-node';
+
+export interface KubeTarget {
+  /** Path of the kubeconfig file. */
+  kubeconfigPath: string;
+  /** Context to use; the file's current context when omitted. */
+  context?: string;
+}
+
+export interface KubeClients {
+  config: KubeConfig;
+  core: CoreV1Api;
+  apiextensions: ApiextensionsV1Api;
+  custom: CustomObjectsApi;
+  objects: KubernetesObjectApi;
+  version: VersionApi;
+}
+
+export function loadKubeConfig(target: KubeTarget): KubeConfig {
+  if (!existsSync(target.kubeconfigPath)) {
+    throw new Error(`kubeconfig ${target.kubeconfigPath} does not exist (start the local cluster with \`npm run cluster -- up\`, or pass the kubeconfig of the cluster to act on)`);
+  }
+  const config = new KubeConfig();
+  config.loadFromFile(target.kubeconfigPath);
+  if (target.context) {
+    if (!config.getContextObject(target.context)) {
+      const known = config.getContexts().map((c) => c.name).join(', ') || 'none';
+      throw new Error(`context ${target.context} is not in ${target.kubeconfigPath} (contexts: ${known})`);
+    }
+    config.setCurrentContext(target.context);
+  }
+  if (!config.getCurrentCluster()) {
+    throw new Error(`kubeconfig ${target.kubeconfigPath} has no current cluster; name a context`);
+  }
+  return config;
+}
+
+export function makeKubeClients(config: KubeConfig): KubeClients {
+  return {
+    config,
+    core: config.makeApiClient(CoreV1Api),
+    apiextensions: config.makeApiClient(ApiextensionsV1Api),
+    custom: config.makeApiClient(CustomObjectsApi),
+    objects: KubernetesObjectApi.makeApiClient(config),
+    version: config.makeApiClient(VersionApi),
+  };
+}

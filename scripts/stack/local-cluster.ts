@@ -1,0 +1,311 @@
+// A local Kubernetes cluster simulated by kwok (kwokctl, binary runtime): a real etcd, apiserver,
+// controller-manager and scheduler, with fake nodes whose pods follow ./kwok-stages.yaml.
+//
+// Everything lives under `dataDir` (kwok's work dir, the kubeconfig, generated config), so the
+// user's ~/.kwok and ~/.kube/config are never read or written, and tests can run clusters of
+// their own beside the user's.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { parse, stringify } from 'yaml';
+import { freePorts, assertPortFree } from './ports.ts';
+import { binDir, toolPath } from './tools.ts';
+
+export const defaultStagesFile = fileURLToPath(new URL('./kwok-stages.yaml', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The project's own development cluster (npm start, npm run cluster): state under <repo>/.data/. */
+export function devClusterRef(name = 'platform-runbooks'): ClusterRef {
+  return { name, dataDir: join(repoRoot, '.data', name === 'platform-runbooks' ? 'cluster' : `cluster-${name}`) };
+}
+
+/** Identifies a cluster: kwokctl's name plus the directory that holds all of its state (one cluster a dir). */
+export interface ClusterRef {
+  name: string;
+  dataDir: string;
+}
+
+export interface CreateClusterOptions extends ClusterRef {
+  /** Number of simulated nodes: scales to it. Default: 3 for a new cluster, unchanged for an existing one. */
+  nodes?: number;
+  /** Apiserver port on 127.0.0.1 (default: a free port). Only used when the cluster is created. */
+  apiserverPort?: number;
+  /** kwok Stages (default ./kwok-stages.yaml). Read only when the cluster is created. */
+  stagesFile?: string;
+  /** How long to wait for the nodes to be Ready (default 60 s). */
+  readyTimeoutMs?: number;
+  /** Progress lines (what is being done and why); default: silent. */
+  log?: (line: string) => void;
+}
+
+export interface LocalCluster extends ClusterRef {
+  /** kubeconfig with a single context, `kwok-<name>`; pass it to kubectl, helm and client-node. */
+  kubeconfigPath: string;
+  context: string;
+  /** Apiserver URL, e.g. https://127.0.0.1:32766. */
+  server: string;
+  /** What createLocalCluster had to do. */
+  action: 'created' | 'started' | 'reused';
+  /** Stops the processes, keeping the state (startExisting brings it back). */
+  stop(): Promise<void>;
+  /** Stops the processes and removes all of the cluster's state. */
+  delete(): Promise<void>;
+}
+
+export interface ClusterStatus {
+  exists: boolean;
+  /** Every kwokctl component (etcd, apiserver, ...) is running and ready. */
+  running: boolean;
+  /** Component name -> kwokctl's status (Ready, NotReady, Stopped, ...). */
+  components: Record<string, string>;
+  nodes: { total: number; ready: number };
+  kubeconfigPath: string;
+}
+
+const paths = (ref: ClusterRef) => ({
+  workdir: join(ref.dataDir, 'kwok'),
+  clusterConfig: join(ref.dataDir, 'kwok', 'clusters', ref.name, 'kwok.yaml'),
+  logs: join(ref.dataDir, 'kwok', 'clusters', ref.name, 'logs'),
+  kubeconfig: join(ref.dataDir, 'kubeconfig.yaml'),
+  portsConfig: join(ref.dataDir, 'kwokctl-ports.yaml'),
+  stagesHash: join(ref.dataDir, 'stages.sha256'),
+});
+
+/**
+ * Makes sure the cluster exists, runs and has `nodes` Ready nodes: creates it when absent, starts
+ * it when stopped, reuses it when running. Safe to call again and again (npm start does).
+ */
+export async function createLocalCluster(opts: CreateClusterOptions): Promise<LocalCluster> {
+  const log = opts.log ?? (() => {});
+  const p = paths(opts);
+  const stagesFile = opts.stagesFile ?? defaultStagesFile;
+  const status = await clusterStatus(opts);
+  let action: LocalCluster['action'];
+  if (!status.exists) {
+    log(`creating kwok cluster '${opts.name}' in ${opts.dataDir}`);
+    await create(opts, stagesFile);
+    action = 'created';
+  } else if (!status.running) {
+    log(`starting stopped kwok cluster '${opts.name}'`);
+    await kwokctl(opts, ['start', 'cluster', '--timeout', '2m']);
+    action = 'started';
+  } else {
+    action = 'reused';
+  }
+  if (action !== 'created' && existsSync(p.stagesHash) && readFileSync(p.stagesHash, 'utf8') !== sha256(stagesFile)) {
+    log(`warning: ${stagesFile} changed since cluster '${opts.name}' was created; recreate the cluster to use it`);
+  }
+  await writeKubeconfig(opts); // also repairs a deleted kubeconfig of an existing cluster
+
+  const timeoutMs = opts.readyTimeoutMs ?? 60_000;
+  const current = (await readNodesWhenUp(p.kubeconfig, timeoutMs)).length;
+  // Without an explicit count, an existing cluster keeps the nodes it has (someone may have scaled it).
+  const nodes = opts.nodes ?? (current || 3);
+  if (current !== nodes) {
+    log(`scaling cluster '${opts.name}' from ${current} to ${nodes} nodes`);
+    await kwokctl(opts, ['scale', 'node', '--replicas', String(nodes)]);
+  }
+  await waitReady(p.kubeconfig, nodes, timeoutMs);
+  return handle(opts, action);
+}
+
+/** Starts an existing, stopped cluster (throws if there is none) and waits until its nodes are Ready. */
+export async function startExisting(ref: ClusterRef & { readyTimeoutMs?: number }): Promise<LocalCluster> {
+  const status = await clusterStatus(ref);
+  if (!status.exists) throw new Error(`no kwok cluster '${ref.name}' in ${ref.dataDir}: create it first`);
+  if (!status.running) await kwokctl(ref, ['start', 'cluster', '--timeout', '2m']);
+  await writeKubeconfig(ref);
+  const timeoutMs = ref.readyTimeoutMs ?? 60_000;
+  const nodes = (await readNodesWhenUp(paths(ref).kubeconfig, timeoutMs)).length;
+  await waitReady(paths(ref).kubeconfig, nodes, timeoutMs);
+  return handle(ref, status.running ? 'reused' : 'started');
+}
+
+/** Stops the cluster's processes, keeping its state. No-op if it does not exist. */
+export async function stopLocalCluster(ref: ClusterRef): Promise<void> {
+  if (!existsSync(paths(ref).clusterConfig)) return;
+  await kwokctl(ref, ['stop', 'cluster']);
+}
+
+/** Stops the cluster and removes its state (kwok work dir, kubeconfig, generated config). No-op if absent. */
+export async function deleteLocalCluster(ref: ClusterRef): Promise<void> {
+  const p = paths(ref);
+  if (existsSync(p.clusterConfig)) {
+    // --kubeconfig: kwokctl's default is ~/.kube/config, which it would edit.
+    await kwokctl(ref, ['delete', 'cluster', '--kubeconfig', p.kubeconfig]);
+  }
+  for (const path of [p.workdir, p.kubeconfig, p.portsConfig, p.stagesHash]) rmSync(path, { recursive: true, force: true });
+}
+
+/** Does the cluster exist, do its processes run, how many nodes are Ready? Never throws for an absent cluster. */
+export async function clusterStatus(ref: ClusterRef): Promise<ClusterStatus> {
+  const p = paths(ref);
+  const status: ClusterStatus = { exists: existsSync(p.clusterConfig), running: false, components: {}, nodes: { total: 0, ready: 0 }, kubeconfigPath: p.kubeconfig };
+  if (!status.exists) return status;
+  const out = await kwokctl(ref, ['get', 'components', '-o', 'wide']);
+  for (const line of out.split('\n').slice(1)) {
+    const [name, state] = line.trim().split(/\s+/);
+    if (name && state) status.components[name] = state;
+  }
+  const states = Object.values(status.components);
+  status.running = states.length > 0 && states.every((s) => s === 'Ready');
+  if (status.running && existsSync(p.kubeconfig)) {
+    const nodes = await readNodes(p.kubeconfig).catch(() => []);
+    status.nodes = { total: nodes.length, ready: nodes.filter((n) => n.ready).length };
+  }
+  return status;
+}
+
+/** Runs kubectl against a kubeconfig and returns its stdout; throws with kubectl's stderr. */
+export async function kubectl(kubeconfigPath: string, args: string[], input?: string): Promise<string> {
+  const r = await execa(toolPath('kubectl'), ['--kubeconfig', kubeconfigPath, ...args], { input, reject: false, env: { KUBECONFIG: kubeconfigPath } });
+  if (r.exitCode !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout;
+}
+
+async function create(opts: CreateClusterOptions, stagesFile: string): Promise<void> {
+  const p = paths(opts);
+  mkdirSync(opts.dataDir, { recursive: true });
+  // kwokctl picks the ports of etcd, the controllers and the scheduler by counting down from 32767
+  // and skipping only the ports of clusters in the SAME work dir: two work dirs (the user's cluster
+  // and a test's) would get the same ports. So we choose every port ourselves, from the OS.
+  const [apiserver, ...others] = await freePorts(6);
+  const apiserverPort = opts.apiserverPort ?? apiserver!;
+  if (opts.apiserverPort !== undefined) await assertPortFree(apiserverPort, `kube-apiserver of cluster '${opts.name}'`);
+  const [etcdPort, etcdPeerPort, kwokControllerPort, kubeControllerManagerPort, kubeSchedulerPort] = others;
+  writeFileSync(p.portsConfig, stringify({
+    apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
+    kind: 'KwokctlConfiguration',
+    options: { kubeApiserverPort: apiserverPort, etcdPort, etcdPeerPort, kwokControllerPort, kubeControllerManagerPort, kubeSchedulerPort },
+  }));
+  writeFileSync(p.stagesHash, sha256(stagesFile));
+  const bin = (name: string) => toolPath(name);
+  try {
+    await kwokctl(opts, ['create', 'cluster', '--runtime', 'binary', '--timeout', '2m',
+      '--kube-apiserver-binary', bin('kube-apiserver'), '--kube-controller-manager-binary', bin('kube-controller-manager'),
+      '--kube-scheduler-binary', bin('kube-scheduler'), '--kwok-controller-binary', bin('kwok'), '--etcd-binary', bin('etcd'),
+      '--kubeconfig', p.kubeconfig, '--config', p.portsConfig, '--config', stagesFile]);
+  } catch (err) {
+    // A half-created cluster would be "started" next time and fail again: leave nothing behind.
+    const logs = tailLogs(p.logs);
+    await deleteLocalCluster(opts).catch(() => {});
+    throw new Error(`${(err as Error).message}${logs}`, { cause: err });
+  }
+}
+
+/** Runs kwokctl confined to the cluster's data dir; returns stdout, throws with its output. */
+async function kwokctl(ref: ClusterRef, args: string[]): Promise<string> {
+  const p = paths(ref);
+  // Inherited KWOK_* variables would override our flags and config (e.g. KWOK_RUNTIME, ports).
+  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KWOK_')));
+  Object.assign(env, {
+    KWOK_WORKDIR: p.workdir, // its default is ~/.kwok
+    KWOK_KUBE_VERSION: await kubeVersion(), // selects the flags kwokctl gives the components
+    KWOK_KUBECTL_BINARY: toolPath('kubectl'),
+    PATH: `${binDir()}:${process.env.PATH ?? ''}`, // kwokctl looks kubectl up on PATH first
+    KUBECONFIG: p.kubeconfig, // belt and braces: nothing may fall back to ~/.kube/config
+  });
+  const r = await execa(toolPath('kwokctl'), ['--name', ref.name, ...args], { env, extendEnv: false, reject: false, timeout: 180_000 });
+  if (r.exitCode !== 0) {
+    throw new Error(`kwokctl ${args.slice(0, 2).join(' ')} (cluster '${ref.name}', ${ref.dataDir}) failed: ${(r.stderr || r.stdout || r.message || 'no output').trim()}`);
+  }
+  return r.stdout;
+}
+
+let cachedKubeVersion: string | undefined;
+/** The version of our kubectl build (install-tools.sh builds all of Kubernetes at one version). */
+async function kubeVersion(): Promise<string> {
+  if (!cachedKubeVersion) {
+    const r = await execa(toolPath('kubectl'), ['version', '--client', '-o', 'json']);
+    cachedKubeVersion = (JSON.parse(r.stdout) as { clientVersion: { gitVersion: string } }).clientVersion.gitVersion;
+  }
+  return cachedKubeVersion;
+}
+
+/** Writes the cluster's kubeconfig (only its own context) to dataDir/kubeconfig.yaml. */
+async function writeKubeconfig(ref: ClusterRef): Promise<void> {
+  writeFileSync(paths(ref).kubeconfig, await kwokctl(ref, ['get', 'kubeconfig']), { mode: 0o600 });
+}
+
+function handle(ref: ClusterRef, action: LocalCluster['action']): LocalCluster {
+  const kubeconfigPath = paths(ref).kubeconfig;
+  const config = parse(readFileSync(kubeconfigPath, 'utf8')) as {
+    'current-context': string;
+    clusters: { name: string; cluster: { server: string } }[];
+    contexts: { name: string; context: { cluster: string } }[];
+  };
+  const context = config['current-context'];
+  const clusterName = config.contexts.find((c) => c.name === context)?.context.cluster;
+  const server = config.clusters.find((c) => c.name === clusterName)?.cluster.server;
+  if (!server) throw new Error(`${kubeconfigPath} has no server for context '${context}'`);
+  return {
+    ...ref, kubeconfigPath, context, server, action,
+    stop: () => stopLocalCluster(ref),
+    delete: () => deleteLocalCluster(ref),
+  };
+}
+
+async function readNodes(kubeconfigPath: string): Promise<{ name: string; ready: boolean }[]> {
+  type Node = { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } };
+  const list = JSON.parse(await kubectl(kubeconfigPath, ['get', 'nodes', '-o', 'json'])) as { items: Node[] };
+  return list.items.map((n) => ({
+    name: n.metadata.name,
+    ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+  }));
+}
+
+/** The nodes, once the apiserver answers (it may still be starting after kwokctl returns). */
+async function readNodesWhenUp(kubeconfigPath: string, timeoutMs: number): Promise<{ name: string; ready: boolean }[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await readNodes(kubeconfigPath);
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`the local cluster's apiserver does not answer: ${(err as Error).message}`, { cause: err });
+      await sleep(250);
+    }
+  }
+}
+
+/**
+ * Ready = `nodes` nodes Ready and the default ServiceAccount exists (pods are rejected without it,
+ * and the controller-manager creates it a moment after start).
+ */
+async function waitReady(kubeconfigPath: string, nodes: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    try {
+      const list = await readNodes(kubeconfigPath);
+      const ready = list.filter((n) => n.ready).length;
+      last = `${ready}/${list.length} nodes Ready (want ${nodes})`;
+      if (ready >= nodes) {
+        await kubectl(kubeconfigPath, ['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']);
+        return;
+      }
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`local cluster not ready after ${timeoutMs} ms: ${last}`);
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** The last lines of each component's log, to explain a failed create. */
+function tailLogs(dir: string): string {
+  if (!existsSync(dir)) return '';
+  let out = '';
+  for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok-controller']) {
+    const file = join(dir, `${name}.log`);
+    if (!existsSync(file)) continue;
+    out += `\n--- ${file} (last lines) ---\n${readFileSync(file, 'utf8').trimEnd().split('\n').slice(-10).join('\n')}`;
+  }
+  return out;
+}

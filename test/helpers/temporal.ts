@@ -1,0 +1,70 @@
+// The Temporal dev server the tests run against: the one `npm test` started (TEST_TEMPORAL_ADDRESS),
+// or, when a test file runs alone, one of its own (in memory, free ports), stopped after the file.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { startDevServer } from '../../scripts/stack/temporal-dev-server.ts';
+import { WORKFLOWS_PATH } from '../../worker/worker.ts';
+
+export interface TestTemporal {
+  address: string;
+  namespace: string;
+  client: Client;
+  nativeConnection: NativeConnection;
+}
+
+/**
+ * Call at the top level of a test file: connects before its tests and closes after them.
+ * Returns an accessor for the tests.
+ */
+export function useTestTemporal(): () => TestTemporal {
+  let temporal: TestTemporal | undefined;
+  const closers: (() => Promise<void>)[] = [];
+  before(async () => {
+    temporal = await open(closers);
+  });
+  after(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+  return () => {
+    if (!temporal) throw new Error('useTestTemporal(): the before hook has not run');
+    return temporal;
+  };
+}
+
+async function open(closers: (() => Promise<void>)[]): Promise<TestTemporal> {
+  let address = process.env.TEST_TEMPORAL_ADDRESS;
+  if (!address) {
+    const dir = mkdtempSync(join(tmpdir(), 'runbooks-temporal-'));
+    const server = await startDevServer({ logFile: join(dir, 'temporal.log') });
+    closers.push(() => server.stop());
+    address = server.address;
+  }
+  const connection = await Connection.connect({ address });
+  const nativeConnection = await NativeConnection.connect({ address });
+  closers.push(() => connection.close(), () => nativeConnection.close());
+  return { address, namespace: 'default', client: new Client({ connection, namespace: 'default' }), nativeConnection };
+}
+
+// Test output stays readable: the SDK logs only warnings and errors.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle, built once per test file (bundling takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundle;
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
+
+/** A task queue no other test uses, so that workers of different tests never steal tasks. */
+export function uniqueTaskQueue(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}

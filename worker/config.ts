@@ -1,0 +1,70 @@
+// Worker configuration from flags, then environment variables, then defaults. The cluster is
+// never implicit: a kubeconfig must be named.
+import { parseArgs } from 'node:util';
+
+export interface WorkerConfig {
+  temporalAddress: string;
+  temporalNamespace: string;
+  taskQueue: string;
+  kubeconfigPath: string;
+  kubeContext?: string;
+  httpHost: string;
+  httpPort: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const WORKER_HELP = `Usage: npm run worker -- --kubeconfig FILE [options]
+
+Runs the platform-runbooks Temporal worker (workflows + activities).
+
+Options (environment variable in brackets):
+  --kubeconfig FILE        kubeconfig of the cluster the runbooks act on [RUNBOOK_KUBECONFIG] (required)
+  --context NAME           context in that kubeconfig [RUNBOOK_KUBE_CONTEXT] (default: its current context)
+  --temporal-address H:P   Temporal frontend [TEMPORAL_ADDRESS] (default 127.0.0.1:7233)
+  --namespace NAME         Temporal namespace [TEMPORAL_NAMESPACE] (default "default")
+  --task-queue NAME        task queue [RUNBOOK_TASK_QUEUE] (default "runbooks")
+  --http-port PORT         /metrics and /health [RUNBOOK_HTTP_PORT] (default 9464; 0 picks a free port)
+  --log-level LEVEL        trace|debug|info|warn|error [LOG_LEVEL] (default info)
+  -h, --help               this help
+`;
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
+export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): WorkerConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      'temporal-address': { type: 'string' },
+      namespace: { type: 'string' },
+      'task-queue': { type: 'string' },
+      'http-port': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+
+  const kubeconfigPath = values.kubeconfig ?? env.RUNBOOK_KUBECONFIG;
+  if (!kubeconfigPath) {
+    throw new Error('no cluster named: pass --kubeconfig FILE (or set RUNBOOK_KUBECONFIG). The worker never falls back to ~/.kube/config; `npm start` passes the local cluster\'s kubeconfig.');
+  }
+  const httpPort = Number(values['http-port'] ?? env.RUNBOOK_HTTP_PORT ?? 9464);
+  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new Error(`--http-port: ${values['http-port']} is not a port number`);
+  const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as WorkerConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level: ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
+  const kubeContext = values.context ?? env.RUNBOOK_KUBE_CONTEXT;
+
+  return {
+    temporalAddress: values['temporal-address'] ?? env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    temporalNamespace: values.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: values['task-queue'] ?? env.RUNBOOK_TASK_QUEUE ?? 'runbooks',
+    kubeconfigPath,
+    ...(kubeContext ? { kubeContext } : {}),
+    httpHost: '127.0.0.1',
+    httpPort,
+    logLevel,
+  };
+}

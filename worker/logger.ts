@@ -1,0 +1,27 @@
+// pino JSON logs with secret redaction; the Temporal runtime's logger writes through it too.
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+
+/** Paths of values that must never reach a log line, whatever code logs them. */
+export const REDACT_PATHS = [
+  '*.password', '*.token', '*.secret', '*.apiKey', '*.value', '*.data', '*.stringData',
+  'password', 'token', 'secret', 'apiKey', 'authorization', '*.authorization', 'headers.authorization',
+];
+
+export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
+  return pino({ level, base: { service: 'platform-runbooks-worker' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination as never);
+}
+
+const TEMPORAL_TO_PINO: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error',
+};
+
+/** Routes the Temporal SDK's logs (worker, workflow and activity loggers) into pino. Call once per process. */
+export function installTemporalRuntimeLogger(logger: Logger, level: LogLevel = 'INFO'): void {
+  const temporalLog = logger.child({ component: 'temporal' });
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      temporalLog[TEMPORAL_TO_PINO[entry.level]]({ ...entry.meta }, entry.message);
+    }),
+  });
+}

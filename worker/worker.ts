@@ -1,0 +1,28 @@
+// Builds the Temporal Worker that runs every runbook. Used by worker/main.ts and by tests,
+// which pass mocked activities or a prebuilt workflow bundle.
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const DEFAULT_TASK_QUEUE = 'runbooks';
+
+export interface RunbookWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: object;
+  /** A prebuilt bundle (tests build it once per file); otherwise the workflows are bundled now. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+}
+
+export async function createRunbookWorker(opts: RunbookWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: opts.activities,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(opts.identity ? { identity: opts.identity } : {}),
+  });
+}

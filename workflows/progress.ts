@@ -1,0 +1,80 @@
+// Step tracking shared by every runbook: the `progress` query returns these steps, and the
+// Web UI's "current details" shows the step that is running.
+import { defineQuery, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface Step {
+  name: string;
+  status: StepStatus;
+  /** ISO timestamps (workflow time, deterministic). */
+  startedAt?: string;
+  finishedAt?: string;
+  detail?: string;
+}
+
+export interface Progress {
+  runbook: string;
+  workflowId: string;
+  steps: Step[];
+}
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+/** Registers the `progress` query and records each step's life. */
+export class ProgressTracker {
+  readonly #steps: Step[];
+  readonly #runbook: string;
+
+  constructor(runbook: string, stepNames: readonly string[]) {
+    this.#runbook = runbook;
+    this.#steps = stepNames.map((name) => ({ name, status: 'pending' }));
+    setHandler(progressQuery, () => this.snapshot());
+    this.#publish();
+  }
+
+  snapshot(): Progress {
+    return { runbook: this.#runbook, workflowId: workflowInfo().workflowId, steps: this.#steps.map((s) => ({ ...s })) };
+  }
+
+  /** Runs `fn` as step `name`, marking it running, then succeeded or failed. */
+  async run<T>(name: string, fn: () => Promise<T>, detailOf?: (result: T) => string): Promise<T> {
+    this.#mark(name, 'running');
+    try {
+      const result = await fn();
+      this.#mark(name, 'succeeded', detailOf?.(result));
+      return result;
+    } catch (err) {
+      this.#mark(name, 'failed', err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  skip(name: string, why: string): void {
+    this.#mark(name, 'skipped', why);
+  }
+
+  #mark(name: string, status: StepStatus, detail?: string): void {
+    const step = this.#steps.find((s) => s.name === name);
+    if (!step) throw new Error(`unknown step ${name}`);
+    const now = new Date().toISOString();
+    step.status = status;
+    if (status === 'running') step.startedAt = now;
+    else step.finishedAt = now;
+    if (detail !== undefined) step.detail = detail;
+    this.#publish();
+  }
+
+  #publish(): void {
+    const lines = this.#steps.map((s) => `${icon[s.status]} ${s.name}${s.detail ? `: ${s.detail}` : ''}`);
+    setCurrentDetails(`**${this.#runbook}**\n\n${lines.join('\n\n')}`);
+  }
+}
+
+const icon: Record<StepStatus, string> = {
+  pending: '○',
+  running: '▶',
+  succeeded: '✔',
+  failed: '✘',
+  skipped: '–',
+};

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     case 'up': {
       // Progress to stderr so that stdout is just the kubeconfig path.
       const log = (line: string) => console.error(`cluster: ${line}`);
-      await ensureTools(['kwok', 'etcd', 'kubernetes']);
+      await ensureTools(['kwok', 'etcd', 'kubernetes'], { progressTo: 'stderr' });
       const started = Date.now();
       const cluster = await createLocalCluster({ ...ref, nodes, log });
       log(`${cluster.action} '${name}' (${cluster.server}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
       const s = await clusterStatus(ref);
       if (!s.exists) return void console.log(`'${name}': absent (npm run cluster -- up creates it)`);
       const components = Object.entries(s.components).map(([c, st]) => `${c}=${st}`).join(' ');
-      console.log(`'${name}': ${s.running ? 'running' : 'not running'}; nodes Ready ${s.nodes.ready}/${s.nodes.total}`);
+      console.log(s.running ? `'${name}': running; nodes Ready ${s.nodes.ready}/${s.nodes.total}` : `'${name}': not running (npm run cluster -- up starts it)`);
       console.log(`components: ${components || '(none)'}`);
       console.log(`kubeconfig: ${s.kubeconfigPath}`);
       return;

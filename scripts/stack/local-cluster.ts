@@ -6,7 +6,7 @@
 // their own beside the user's.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -57,20 +57,22 @@ export interface LocalCluster extends ClusterRef {
 
 export interface ClusterStatus {
   exists: boolean;
-  /** Every kwokctl component (etcd, apiserver, ...) is running and ready. */
+  /** Every kwokctl component (etcd, apiserver, ...) is ready and the apiserver answers. */
   running: boolean;
   /** Component name -> kwokctl's status (Ready, NotReady, Stopped, ...). */
   components: Record<string, string>;
+  /** Counted only when running (0/0 otherwise). */
   nodes: { total: number; ready: number };
   kubeconfigPath: string;
 }
 
 const paths = (ref: ClusterRef) => ({
   workdir: join(ref.dataDir, 'kwok'),
+  clusterDir: join(ref.dataDir, 'kwok', 'clusters', ref.name),
   clusterConfig: join(ref.dataDir, 'kwok', 'clusters', ref.name, 'kwok.yaml'),
   logs: join(ref.dataDir, 'kwok', 'clusters', ref.name, 'logs'),
   kubeconfig: join(ref.dataDir, 'kubeconfig.yaml'),
-  portsConfig: join(ref.dataDir, 'kwokctl-ports.yaml'),
+  kwokctlConfig: join(ref.dataDir, 'kwokctl-config.yaml'),
   stagesHash: join(ref.dataDir, 'stages.sha256'),
 });
 
@@ -90,7 +92,7 @@ export async function createLocalCluster(opts: CreateClusterOptions): Promise<Lo
     action = 'created';
   } else if (!status.running) {
     log(`starting stopped kwok cluster '${opts.name}'`);
-    await kwokctl(opts, ['start', 'cluster', '--timeout', '2m']);
+    await start(opts);
     action = 'started';
   } else {
     action = 'reused';
@@ -100,23 +102,31 @@ export async function createLocalCluster(opts: CreateClusterOptions): Promise<Lo
   }
   await writeKubeconfig(opts); // also repairs a deleted kubeconfig of an existing cluster
 
-  const timeoutMs = opts.readyTimeoutMs ?? 60_000;
-  const current = (await readNodesWhenUp(p.kubeconfig, timeoutMs)).length;
-  // Without an explicit count, an existing cluster keeps the nodes it has (someone may have scaled it).
-  const nodes = opts.nodes ?? (current || 3);
-  if (current !== nodes) {
-    log(`scaling cluster '${opts.name}' from ${current} to ${nodes} nodes`);
-    await kwokctl(opts, ['scale', 'node', '--replicas', String(nodes)]);
+  try {
+    const timeoutMs = opts.readyTimeoutMs ?? 60_000;
+    const current = (await readNodesWhenUp(p.kubeconfig, timeoutMs)).length;
+    // Without an explicit count, an existing cluster keeps the nodes it has (someone may have scaled it).
+    const nodes = opts.nodes ?? (current || 3);
+    if (current !== nodes) {
+      log(`scaling cluster '${opts.name}' from ${current} to ${nodes} nodes`);
+      await kwokctl(opts, ['scale', 'node', '--replicas', String(nodes)]);
+    }
+    await waitReady(p.kubeconfig, nodes, timeoutMs);
+    return handle(opts, action);
+  } catch (err) {
+    const message = `${(err as Error).message}${tailLogs(p.logs)}`;
+    // A cluster we just created and that does not work would only be "reused" next time, and a
+    // test that gets no handle could not delete it: leave nothing behind.
+    if (action === 'created') await deleteLocalCluster(opts).catch(() => {});
+    throw new Error(message, { cause: err });
   }
-  await waitReady(p.kubeconfig, nodes, timeoutMs);
-  return handle(opts, action);
 }
 
 /** Starts an existing, stopped cluster (throws if there is none) and waits until its nodes are Ready. */
 export async function startExisting(ref: ClusterRef & { readyTimeoutMs?: number }): Promise<LocalCluster> {
   const status = await clusterStatus(ref);
   if (!status.exists) throw new Error(`no kwok cluster '${ref.name}' in ${ref.dataDir}: create it first`);
-  if (!status.running) await kwokctl(ref, ['start', 'cluster', '--timeout', '2m']);
+  if (!status.running) await start(ref);
   await writeKubeconfig(ref);
   const timeoutMs = ref.readyTimeoutMs ?? 60_000;
   const nodes = (await readNodesWhenUp(paths(ref).kubeconfig, timeoutMs)).length;
@@ -137,7 +147,7 @@ export async function deleteLocalCluster(ref: ClusterRef): Promise<void> {
     // --kubeconfig: kwokctl's default is ~/.kube/config, which it would edit.
     await kwokctl(ref, ['delete', 'cluster', '--kubeconfig', p.kubeconfig]);
   }
-  for (const path of [p.workdir, p.kubeconfig, p.portsConfig, p.stagesHash]) rmSync(path, { recursive: true, force: true });
+  for (const path of [p.workdir, p.kubeconfig, p.kwokctlConfig, p.stagesHash, kubeCacheDir(p.kubeconfig)]) rmSync(path, { recursive: true, force: true });
 }
 
 /** Does the cluster exist, do its processes run, how many nodes are Ready? Never throws for an absent cluster. */
@@ -150,20 +160,34 @@ export async function clusterStatus(ref: ClusterRef): Promise<ClusterStatus> {
     const [name, state] = line.trim().split(/\s+/);
     if (name && state) status.components[name] = state;
   }
+  for (const [name, state] of Object.entries(status.components)) {
+    if (state === 'Ready' && !pidFileIsLive(ref, name)) status.components[name] = 'Stopped';
+  }
   const states = Object.values(status.components);
-  status.running = states.length > 0 && states.every((s) => s === 'Ready');
-  if (status.running && existsSync(p.kubeconfig)) {
-    const nodes = await readNodes(p.kubeconfig).catch(() => []);
-    status.nodes = { total: nodes.length, ready: nodes.filter((n) => n.ready).length };
+  // kwokctl's view lags (a component killed a second ago still shows Ready): running also
+  // means that the apiserver answers.
+  if (states.length > 0 && states.every((s) => s === 'Ready')) {
+    // kwokctl's own kubeconfig: ours may have been deleted (createLocalCluster rewrites it).
+    const nodes = await readNodes(join(p.clusterDir, 'kubeconfig.yaml')).catch(() => undefined);
+    if (nodes) {
+      status.running = true;
+      status.nodes = { total: nodes.length, ready: nodes.filter((n) => n.ready).length };
+    }
   }
   return status;
 }
 
 /** Runs kubectl against a kubeconfig and returns its stdout; throws with kubectl's stderr. */
 export async function kubectl(kubeconfigPath: string, args: string[], input?: string): Promise<string> {
-  const r = await execa(toolPath('kubectl'), ['--kubeconfig', kubeconfigPath, ...args], { input, reject: false, env: { KUBECONFIG: kubeconfigPath } });
+  const env = { KUBECONFIG: kubeconfigPath, KUBECACHEDIR: kubeCacheDir(kubeconfigPath) };
+  const r = await execa(toolPath('kubectl'), ['--kubeconfig', kubeconfigPath, ...args], { input, reject: false, env });
   if (r.exitCode !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}`);
   return r.stdout;
+}
+
+/** kubectl's discovery cache, beside the kubeconfig: its default is ~/.kube/cache. */
+export function kubeCacheDir(kubeconfigPath: string): string {
+  return join(dirname(kubeconfigPath), 'kube-cache');
 }
 
 async function create(opts: CreateClusterOptions, stagesFile: string): Promise<void> {
@@ -176,10 +200,14 @@ async function create(opts: CreateClusterOptions, stagesFile: string): Promise<v
   const apiserverPort = opts.apiserverPort ?? apiserver!;
   if (opts.apiserverPort !== undefined) await assertPortFree(apiserverPort, `kube-apiserver of cluster '${opts.name}'`);
   const [etcdPort, etcdPeerPort, kwokControllerPort, kubeControllerManagerPort, kubeSchedulerPort] = others;
-  writeFileSync(p.portsConfig, stringify({
+  writeFileSync(p.kwokctlConfig, stringify({
     apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
     kind: 'KwokctlConfiguration',
-    options: { kubeApiserverPort: apiserverPort, etcdPort, etcdPeerPort, kwokControllerPort, kubeControllerManagerPort, kubeSchedulerPort },
+    options: {
+      // kwokctl's default is 0.0.0.0: an unauthenticated etcd reachable from the network.
+      bindAddress: '127.0.0.1',
+      kubeApiserverPort: apiserverPort, etcdPort, etcdPeerPort, kwokControllerPort, kubeControllerManagerPort, kubeSchedulerPort,
+    },
   }));
   writeFileSync(p.stagesHash, sha256(stagesFile));
   const bin = (name: string) => toolPath(name);
@@ -187,12 +215,52 @@ async function create(opts: CreateClusterOptions, stagesFile: string): Promise<v
     await kwokctl(opts, ['create', 'cluster', '--runtime', 'binary', '--timeout', '2m',
       '--kube-apiserver-binary', bin('kube-apiserver'), '--kube-controller-manager-binary', bin('kube-controller-manager'),
       '--kube-scheduler-binary', bin('kube-scheduler'), '--kwok-controller-binary', bin('kwok'), '--etcd-binary', bin('etcd'),
-      '--kubeconfig', p.kubeconfig, '--config', p.portsConfig, '--config', stagesFile]);
+      // --kubeconfig: without it kwokctl adds its context to ~/.kube/config.
+      '--kubeconfig', p.kubeconfig, '--config', p.kwokctlConfig, '--config', stagesFile]);
   } catch (err) {
     // A half-created cluster would be "started" next time and fail again: leave nothing behind.
     const logs = tailLogs(p.logs);
     await deleteLocalCluster(opts).catch(() => {});
     throw new Error(`${(err as Error).message}${logs}`, { cause: err });
+  }
+}
+
+/** The ports each component listens on, as named in kwokctl-config.yaml. */
+const componentPorts: Record<string, string[]> = {
+  etcd: ['etcdPort', 'etcdPeerPort'], 'kube-apiserver': ['kubeApiserverPort'], 'kwok-controller': ['kwokControllerPort'],
+  'kube-controller-manager': ['kubeControllerManagerPort'], 'kube-scheduler': ['kubeSchedulerPort'],
+};
+
+async function start(ref: ClusterRef): Promise<void> {
+  const p = paths(ref);
+  const ports = existsSync(p.kwokctlConfig) ? (parse(readFileSync(p.kwokctlConfig, 'utf8')) as { options: Record<string, number> }).options : {};
+  for (const [component, keys] of Object.entries(componentPorts)) {
+    if (pidFileIsLive(ref, component)) continue;
+    // kwokctl skips a component whose pid file names a live process, whatever that process is.
+    rmSync(join(p.clusterDir, 'pids', `${component}.pid`), { force: true });
+    // A cluster keeps its ports; if another process took one meanwhile, kwokctl would not say so.
+    for (const key of keys) {
+      const port = ports[key];
+      if (port) await assertPortFree(port, `${component} of local cluster '${ref.name}'`, 'delete the cluster to get new ports');
+    }
+  }
+  // --timeout: when the apiserver does not come up, kwokctl waits 2 min and then reports success anyway.
+  await kwokctl(ref, ['start', 'cluster', '--timeout', '60s']);
+}
+
+/**
+ * Is the component's pid file about a live process of THIS cluster? kwokctl only checks `kill -0`,
+ * which a reused pid (after a reboot) or a not-yet-reaped zombie also passes. Linux only (/proc);
+ * elsewhere we trust kwokctl.
+ */
+function pidFileIsLive(ref: ClusterRef, component: string): boolean {
+  if (!existsSync('/proc/self/cmdline')) return true;
+  const dir = paths(ref).clusterDir;
+  try {
+    const pid = readFileSync(join(dir, 'pids', `${component}.pid`), 'utf8').trim();
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(join(dir, 'bin') + '/');
+  } catch {
+    return false;
   }
 }
 
@@ -207,6 +275,7 @@ async function kwokctl(ref: ClusterRef, args: string[]): Promise<string> {
     KWOK_KUBECTL_BINARY: toolPath('kubectl'),
     PATH: `${binDir()}:${process.env.PATH ?? ''}`, // kwokctl looks kubectl up on PATH first
     KUBECONFIG: p.kubeconfig, // belt and braces: nothing may fall back to ~/.kube/config
+    KUBECACHEDIR: kubeCacheDir(p.kubeconfig), // kwokctl runs kubectl too
   });
   const r = await execa(toolPath('kwokctl'), ['--name', ref.name, ...args], { env, extendEnv: false, reject: false, timeout: 180_000 });
   if (r.exitCode !== 0) {
@@ -305,7 +374,9 @@ function tailLogs(dir: string): string {
   for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok-controller']) {
     const file = join(dir, `${name}.log`);
     if (!existsSync(file)) continue;
-    out += `\n--- ${file} (last lines) ---\n${readFileSync(file, 'utf8').trimEnd().split('\n').slice(-10).join('\n')}`;
+    // Last few lines, each cut short: kwok's JSON log lines run to hundreds of characters.
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-5).map((l) => (l.length > 300 ? `${l.slice(0, 300)}...` : l));
+    out += `\n--- ${file} (last lines) ---\n${lines.join('\n')}`;
   }
   return out;
 }

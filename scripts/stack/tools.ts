@@ -28,10 +28,12 @@ export function binDir(): string {
 
 /**
  * Builds (or reuses) the given tool groups and returns the bin dir. The script's progress lines
- * go to our stdout: a first build takes minutes and the user should see why.
+ * are shown (a first build takes minutes and the user should see why): on our stdout, or on
+ * stderr with `{ progressTo: 'stderr' }` when stdout is a result meant for a pipe.
  */
-export async function ensureTools(names: ToolGroup[]): Promise<string> {
-  const result = await execa('bash', [installScript, ...names], { stdout: 'inherit', stderr: 'inherit', reject: false });
+export async function ensureTools(names: ToolGroup[], opts: { progressTo?: 'stdout' | 'stderr' } = {}): Promise<string> {
+  const stdout = opts.progressTo === 'stderr' ? process.stderr : 'inherit';
+  const result = await execa('bash', [installScript, ...names], { stdout, stderr: 'inherit', reject: false });
   if (result.exitCode !== 0) {
     throw new Error(`installing tools [${names.join(', ')}] failed (exit ${result.exitCode}); see the output above`);
   }

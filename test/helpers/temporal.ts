@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
+import { after } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -18,22 +18,16 @@ export interface TestTemporal {
 }
 
 /**
- * Call at the top level of a test file: connects before its tests and closes after them.
- * Returns an accessor for the tests.
+ * Call at the top level of a test file; returns an accessor that connects on first use and closes
+ * after the file (top-level before hooks of node:test do not wait for each other).
  */
-export function useTestTemporal(): () => TestTemporal {
-  let temporal: TestTemporal | undefined;
+export function useTestTemporal(): () => Promise<TestTemporal> {
+  let temporal: Promise<TestTemporal> | undefined;
   const closers: (() => Promise<void>)[] = [];
-  before(async () => {
-    temporal = await open(closers);
-  });
   after(async () => {
     for (const close of closers.reverse()) await close();
   });
-  return () => {
-    if (!temporal) throw new Error('useTestTemporal(): the before hook has not run');
-    return temporal;
-  };
+  return () => (temporal ??= open(closers));
 }
 
 async function open(closers: (() => Promise<void>)[]): Promise<TestTemporal> {

@@ -105,5 +105,13 @@ void test('local kwok cluster: nodes, deployments, jobs and simulated failures',
   const broken = JSON.parse(await kubectl(kc, ['get', 'deployment', 'broken', '-o', 'json'])) as { status: { readyReplicas?: number } };
   assert.equal(broken.status.readyReplicas ?? 0, 0);
 
+  // Stopped, then asked for again (npm start run a second time): started, with its state.
+  await cluster.stop();
+  const again = await createLocalCluster({ name: 'lc-test', dataDir });
+  assert.equal(again.action, 'started');
+  assert.equal(again.server, cluster.server);
+  await kubectl(kc, ['wait', 'deployment/ok', '--for=jsonpath={.status.readyReplicas}=2', '--timeout=30s']);
+  assert.equal((await podsOf(kc, 'job-name=job-ok'))[0]?.status.phase, 'Succeeded');
+
   assert.equal(userKubeconfigStamp(), kubeStamp, '~/.kube/config must not be touched');
 });

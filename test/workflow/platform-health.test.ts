@@ -40,7 +40,7 @@ function healthyActivities(calls: string[]): HealthActivities {
 const testTemporal = useTestTemporal();
 
 async function run(activities: HealthActivities, input: PlatformHealthInput | Record<string, unknown>) {
-  const temporal = testTemporal();
+  const temporal = await testTemporal();
   const taskQueue = uniqueTaskQueue('health');
   const worker = await createRunbookWorker({
     connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, activities, workflowBundle: await workflowBundle(),

@@ -1,0 +1,50 @@
+// The local cluster the integration tests run against: the one `npm test` started (TEST_KUBECONFIG),
+// or, when a test file runs alone, one of its own in a temp dir, deleted after the file.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { after } from 'node:test';
+import { createLocalCluster, kubectl } from '../../scripts/stack/local-cluster.ts';
+import { loadKubeConfig, makeKubeClients, type KubeClients } from '../../activities/kube/client.ts';
+
+export interface TestCluster {
+  kubeconfigPath: string;
+  kube: KubeClients;
+  kubectl(args: string[], input?: string): Promise<string>;
+  /** Registers cleanup of what a test made in the cluster; runs (last first) before the cluster goes away. */
+  defer(cleanup: () => Promise<unknown>): void;
+}
+
+/**
+ * Call at the top level of a test file; returns an accessor that connects on first use (top-level
+ * before hooks of node:test do not wait for each other, so nothing may rely on their order).
+ */
+export function useTestCluster(): () => Promise<TestCluster> {
+  let cluster: Promise<TestCluster> | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  return () => (cluster ??= open(cleanups));
+}
+
+async function open(cleanups: (() => Promise<unknown>)[]): Promise<TestCluster> {
+  let kubeconfigPath = process.env.TEST_KUBECONFIG;
+  if (!kubeconfigPath) {
+    const own = await createLocalCluster({
+      name: `test-${randomUUID().slice(0, 6)}`,
+      dataDir: mkdtempSync(join(tmpdir(), 'runbooks-cluster-')),
+      nodes: 3,
+    });
+    cleanups.push(() => own.delete());
+    kubeconfigPath = own.kubeconfigPath;
+  }
+  const path = kubeconfigPath;
+  return { kubeconfigPath: path, kube: makeKubeClients(loadKubeConfig({ kubeconfigPath: path })), kubectl: (args, input) => kubectl(path, args, input), defer: (cleanup) => cleanups.push(cleanup) };
+}
+
+/** A namespace name no other test uses. */
+export function uniqueNamespace(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 6)}`;
+}

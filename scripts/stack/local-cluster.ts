@@ -5,7 +5,7 @@
 // user's ~/.kwok and ~/.kube/config are never read or written, and tests can run clusters of
 // their own beside the user's.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -137,15 +137,19 @@ export async function startExisting(ref: ClusterRef & { readyTimeoutMs?: number 
 /** Stops the cluster's processes, keeping its state. No-op if it does not exist. */
 export async function stopLocalCluster(ref: ClusterRef): Promise<void> {
   if (!existsSync(paths(ref).clusterConfig)) return;
+  const pids = livePids(ref);
   await kwokctl(ref, ['stop', 'cluster']);
+  await waitGone(ref, pids);
 }
 
 /** Stops the cluster and removes its state (kwok work dir, kubeconfig, generated config). No-op if absent. */
 export async function deleteLocalCluster(ref: ClusterRef): Promise<void> {
   const p = paths(ref);
   if (existsSync(p.clusterConfig)) {
+    const pids = livePids(ref);
     // --kubeconfig: kwokctl's default is ~/.kube/config, which it would edit.
     await kwokctl(ref, ['delete', 'cluster', '--kubeconfig', p.kubeconfig]);
+    await waitGone(ref, pids);
   }
   for (const path of [p.workdir, p.kubeconfig, p.kwokctlConfig, p.stagesHash, kubeCacheDir(p.kubeconfig)]) rmSync(path, { recursive: true, force: true });
 }
@@ -248,19 +252,51 @@ async function start(ref: ClusterRef): Promise<void> {
   await kwokctl(ref, ['start', 'cluster', '--timeout', '60s']);
 }
 
-/**
- * Is the component's pid file about a live process of THIS cluster? kwokctl only checks `kill -0`,
- * which a reused pid (after a reboot) or a not-yet-reaped zombie also passes. Linux only (/proc);
- * elsewhere we trust kwokctl.
- */
-function pidFileIsLive(ref: ClusterRef, component: string): boolean {
-  if (!existsSync('/proc/self/cmdline')) return true;
-  const dir = paths(ref).clusterDir;
+// kwokctl knows its processes only by pid files, and only checks `kill -0`, which a reused pid
+// (after a reboot) or a not-yet-reaped zombie also passes. On Linux we look at /proc instead:
+// a live process of THIS cluster runs a binary from its bin/ dir. Elsewhere we trust kwokctl.
+const hasProc = existsSync('/proc/self/cmdline');
+
+function isClusterProcess(ref: ClusterRef, pid: string): boolean {
   try {
-    const pid = readFileSync(join(dir, 'pids', `${component}.pid`), 'utf8').trim();
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(join(dir, 'bin') + '/');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(join(paths(ref).clusterDir, 'bin') + '/');
   } catch {
     return false;
+  }
+}
+
+function pidFileIsLive(ref: ClusterRef, component: string): boolean {
+  if (!hasProc) return true;
+  const pidFile = join(paths(ref).clusterDir, 'pids', `${component}.pid`);
+  return existsSync(pidFile) && isClusterProcess(ref, readFileSync(pidFile, 'utf8').trim());
+}
+
+function livePids(ref: ClusterRef): string[] {
+  if (!hasProc) return [];
+  const pidDir = join(paths(ref).clusterDir, 'pids');
+  const files = existsSync(pidDir) ? readdirSync(pidDir).filter((f) => f.endsWith('.pid')) : [];
+  return files.map((f) => readFileSync(join(pidDir, f), 'utf8').trim()).filter((pid) => isClusterProcess(ref, pid));
+}
+
+/**
+ * Gone, or a zombie with no thread left. An exiting process loses its cmdline before it closes its
+ * sockets, and a Go program's main thread can be a zombie while its other threads still hold them.
+ */
+function exited(pid: string): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return (state === 'Z' || state === 'X') && readdirSync(`/proc/${pid}/task`).length <= 1;
+  } catch {
+    return true;
+  }
+}
+
+/** kwokctl stop/delete send SIGKILL and return at once: wait until the processes (and their ports) are gone. */
+async function waitGone(ref: ClusterRef, pids: string[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pids.every(exited)) {
+    if (Date.now() > deadline) throw new Error(`processes ${pids.join(', ')} of local cluster '${ref.name}' did not exit`);
+    await sleep(50);
   }
 }
 

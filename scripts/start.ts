@@ -1,0 +1,113 @@
+// `npm start`: the main job on the embedded default. Tools -> Temporal dev server (state in
+// .data/temporal) -> local cluster (.data/cluster) -> worker (task queue `runbooks`).
+// Ctrl-C stops everything cleanly; running it again reuses .data/.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { execa, type ResultPromise } from 'execa';
+import { ensureTools } from './stack/tools.ts';
+import { startDevServer, type DevServer } from './stack/temporal-dev-server.ts';
+import { createLocalCluster, devClusterRef, type LocalCluster } from './stack/local-cluster.ts';
+
+const HELP = `Usage: npm start [-- options]
+
+Starts the local stack and the runbook worker:
+  1. builds the pinned tools on first use (about 16-25 minutes, once; cached in ~/.cache/platform-runbooks)
+  2. a Temporal dev server with its Web UI (state in .data/temporal)
+  3. the local Kubernetes cluster (kwok, 3 nodes; state in .data/cluster)
+  4. the worker on task queue "runbooks", acting on that cluster
+
+Options (environment variable in brackets):
+  --temporal-port PORT   Temporal frontend [TEMPORAL_PORT] (default 7233)
+  --ui-port PORT         Temporal Web UI [TEMPORAL_UI_PORT] (default 8233)
+  --http-port PORT       worker /metrics and /health [RUNBOOK_HTTP_PORT] (default 9464)
+  --kubeconfig FILE      act on this cluster instead of the local one (no local cluster is started)
+  --context NAME         context in --kubeconfig
+  -h, --help             this help
+`;
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = join(repo, '.data');
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      'temporal-port': { type: 'string' }, 'ui-port': { type: 'string' }, 'http-port': { type: 'string' },
+      kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const port = (flag: string, value: string | undefined, fallback: number) => {
+    const n = Number(value ?? fallback);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${flag}: ${value} is not a port number`);
+    return n;
+  };
+  return {
+    help: values.help ?? false,
+    temporalPort: port('temporal-port', values['temporal-port'] ?? process.env.TEMPORAL_PORT, 7233),
+    uiPort: port('ui-port', values['ui-port'] ?? process.env.TEMPORAL_UI_PORT, 8233),
+    httpPort: port('http-port', values['http-port'] ?? process.env.RUNBOOK_HTTP_PORT, 9464),
+    kubeconfig: values.kubeconfig,
+    context: values.context,
+  };
+}
+
+const say = (line: string) => console.log(`start: ${line}`);
+
+async function main(): Promise<void> {
+  const opts = options();
+  if (opts.help) return void console.log(HELP);
+
+  await ensureTools(opts.kubeconfig ? ['temporal'] : ['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
+  let temporal: DevServer | undefined;
+  let cluster: LocalCluster | undefined;
+  let worker: ResultPromise | undefined;
+  let stopping = false;
+  const shutdown = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${why}: stopping the worker, the Temporal dev server and the local cluster (state stays in .data/)`);
+    worker?.kill('SIGINT');
+    await worker?.catch(() => undefined);
+    await temporal?.stop();
+    await cluster?.stop();
+    say('stopped');
+  };
+  // `on`, not `once`: execa's signal-exit re-raises a signal that has no other listener left.
+  process.on('SIGINT', () => void shutdown('Ctrl-C'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    temporal = await startDevServer({
+      port: opts.temporalPort, uiPort: opts.uiPort, dbFile: join(dataDir, 'temporal', 'temporal.db'),
+      logFile: join(dataDir, 'temporal', 'server.log'), portHint: 'pass --temporal-port/--ui-port (or set TEMPORAL_PORT/TEMPORAL_UI_PORT)',
+    });
+    say(`Temporal dev server at ${temporal.address}; Web UI: ${temporal.uiUrl}`);
+
+    let kubeconfig = opts.kubeconfig;
+    if (!kubeconfig) {
+      cluster = await createLocalCluster({ ...devClusterRef(), log: (line) => say(line) });
+      kubeconfig = cluster.kubeconfigPath;
+      say(`local cluster ${cluster.server} (${cluster.action}); kubeconfig: ${kubeconfig}`);
+      say(`  kubectl: export KUBECONFIG=${kubeconfig}`);
+    }
+
+    const args = ['worker/main.ts', '--kubeconfig', kubeconfig, '--temporal-address', temporal.address, '--http-port', String(opts.httpPort)];
+    if (opts.context) args.push('--context', opts.context);
+    worker = execa(process.execPath, args, { cwd: repo, stdio: 'inherit', reject: false });
+    say(`worker started (task queue "runbooks", /metrics and /health on http://127.0.0.1:${opts.httpPort})`);
+    say(`try it: open ${temporal.uiUrl}, Start Workflow -> type platformHealth, task queue runbooks, input {}`);
+    say(`    or: npm run runbook -- start platformHealth`);
+    say('Ctrl-C stops everything');
+    const result = await worker;
+    if (!stopping) {
+      await shutdown(`the worker exited (code ${result.exitCode})`);
+      process.exitCode = result.exitCode || 1;
+    }
+  } catch (err) {
+    console.error(`start: ${(err as Error).message}`);
+    await shutdown('error');
+    process.exitCode = 1;
+  }
+}
+
+await main();

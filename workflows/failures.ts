@@ -13,6 +13,14 @@ export const KUBE_NOT_FOUND = 'KubeNotFound';
 export const KUBE_INVALID = 'KubeInvalid';
 /** A write conflicted with a concurrent change (409); retrying re-reads and can succeed. */
 export const KUBE_CONFLICT = 'KubeConflict';
+/** A wait (rollout, CRD Established, pods ready) did not finish in time; the workflow decides what next. */
+export const WAIT_TIMEOUT = 'WaitTimeout';
+/** A Deployment reported ProgressDeadlineExceeded: its new pods will not become ready. */
+export const ROLLOUT_FAILED = 'RolloutFailed';
+/** A secret reference (worker env var or Secret key) does not resolve. */
+export const SECRET_REF_UNRESOLVED = 'SecretRefUnresolved';
+/** The smoke test's health probe did not answer healthy. */
+export const SMOKE_TEST_FAILED = 'SmokeTestFailed';
 
 /** Failure types that a retry cannot fix: activities are proxied with these as non-retryable. */
-export const NON_RETRYABLE_TYPES = [INVALID_INPUT, KUBE_FORBIDDEN, KUBE_NOT_FOUND, KUBE_INVALID];
+export const NON_RETRYABLE_TYPES = [INVALID_INPUT, KUBE_FORBIDDEN, KUBE_NOT_FOUND, KUBE_INVALID, WAIT_TIMEOUT, ROLLOUT_FAILED, SECRET_REF_UNRESOLVED, SMOKE_TEST_FAILED];

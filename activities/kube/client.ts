@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import {
   ApiextensionsV1Api,
+  AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -21,6 +22,7 @@ export interface KubeClients {
   config: KubeConfig;
   core: CoreV1Api;
   apiextensions: ApiextensionsV1Api;
+  apps: AppsV1Api;
   custom: CustomObjectsApi;
   objects: KubernetesObjectApi;
   version: VersionApi;
@@ -50,6 +52,7 @@ export function makeKubeClients(config: KubeConfig): KubeClients {
     config,
     core: config.makeApiClient(CoreV1Api),
     apiextensions: config.makeApiClient(ApiextensionsV1Api),
+    apps: config.makeApiClient(AppsV1Api),
     custom: config.makeApiClient(CustomObjectsApi),
     objects: KubernetesObjectApi.makeApiClient(config),
     version: config.makeApiClient(VersionApi),

@@ -1,0 +1,54 @@
+// Writes Secret keys from references. Values are read here, written to the API server, and
+// never returned, logged or put into an error message.
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { SECRET_REF_UNRESOLVED } from '../../workflows/failures.ts';
+import type { SecretKeyRef, SecretSource } from '../../workflows/types/secret-ref.ts';
+import type { KubeClients } from './client.ts';
+import { isStatus, toKubeFailure } from '../errors.ts';
+import { applyObjects } from './apply.ts';
+
+const unresolved = (message: string) => ApplicationFailure.create({ type: SECRET_REF_UNRESOLVED, message, nonRetryable: true });
+
+export async function resolveSecretSource(kube: KubeClients, source: SecretSource, defaultNamespace: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if ('env' in source) {
+    const value = env[source.env];
+    if (value === undefined || value === '') throw unresolved(`environment variable ${source.env} is not set on the worker`);
+    return value;
+  }
+  const namespace = source.secret.namespace ?? defaultNamespace;
+  try {
+    const secret = await kube.core.readNamespacedSecret({ namespace, name: source.secret.name });
+    const encoded = secret.data?.[source.secret.key];
+    if (encoded === undefined) throw unresolved(`Secret ${namespace}/${source.secret.name} has no key ${source.secret.key}`);
+    return Buffer.from(encoded, 'base64').toString('utf8');
+  } catch (err) {
+    if (isStatus(err, 404)) throw unresolved(`Secret ${namespace}/${source.secret.name} does not exist`);
+    throw toKubeFailure(err, `read Secret ${namespace}/${source.secret.name}`);
+  }
+}
+
+/** A short fingerprint of a value, so reports can show that a key changed without showing it. */
+export function fingerprint(value: string): string {
+  return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
+}
+
+export interface SecretKeysResult {
+  namespace: string;
+  name: string;
+  keys: { key: string; fingerprint: string }[];
+  changed: boolean | 'dry-run';
+}
+
+/** Server-side applies the given keys of Secret namespace/name (other keys are left alone). */
+export async function applySecretKeys(kube: KubeClients, namespace: string, name: string, refs: SecretKeyRef[], dryRun = false): Promise<SecretKeysResult> {
+  const data: Record<string, string> = {};
+  const keys: SecretKeysResult['keys'] = [];
+  for (const ref of refs) {
+    const value = await resolveSecretSource(kube, ref.from, namespace);
+    data[ref.key] = Buffer.from(value, 'utf8').toString('base64');
+    keys.push({ key: ref.key, fingerprint: fingerprint(value) });
+  }
+  const [applied] = await applyObjects(kube, [{ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name }, type: 'Opaque', data } as never], dryRun);
+  return { namespace, name, keys, changed: applied!.changed };
+}

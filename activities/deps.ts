@@ -1,8 +1,14 @@
 // What activities are given by the worker: an explicit cluster connection and a logger.
 import type { Logger } from 'pino';
-import type { KubeClients } from './kube/client.ts';
+import type { KubeClients, KubeTarget } from './kube/client.ts';
 
 export interface ActivityDeps {
   kube: KubeClients;
   logger: Logger;
+  /** The same cluster as `kube`, for tools that take a kubeconfig (helm). */
+  kubeTarget: KubeTarget;
+  /** The helm 4 binary. */
+  helmBin: string;
+  /** Relative chart paths and values files are resolved against this directory. */
+  workdir: string;
 }

@@ -2,12 +2,22 @@
 // type only (`import type { Activities }`).
 import type { ActivityDeps } from './deps.ts';
 import { platformHealthActivities } from './platform-health.ts';
+import { deployActivities } from './deploy.ts';
+import { helmActivities } from './helm/index.ts';
 
 export type { ActivityDeps } from './deps.ts';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...platformHealthActivities(deps),
+    ...deployActivities(deps),
+    ...helmActivities({
+      helmBin: deps.helmBin,
+      kubeconfigPath: deps.kubeTarget.kubeconfigPath,
+      ...(deps.kubeTarget.context ? { kubeContext: deps.kubeTarget.context } : {}),
+      workdir: deps.workdir,
+      logger: deps.logger.child({ component: 'helm' }),
+    }),
   };
 }
 

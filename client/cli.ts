@@ -2,11 +2,11 @@
 // `runbook`: start runbooks, follow their progress, read their results.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { clientSettings, connectClient } from './connection.ts';
 import { followProgress } from './follow.ts';
 import { findRunbook, RUNBOOKS } from './runbooks.ts';
-import { progressQuery } from '../workflows/messages.ts';
+import { decideUpdate, progressQuery, type Decision } from '../workflows/messages.ts';
 
 const HELP = `Usage: runbook <command> [options]     (npm run runbook -- <command> ...)
 
@@ -19,6 +19,9 @@ Commands:
       --no-wait                      print the workflow ID and return at once
   progress <workflowId>              the steps of a runbook and their status
   result <workflowId>                wait for a runbook and print its result
+  decide <workflowId> <action>       decide a paused upgrade: retry | rollback | abort
+      --by NAME                      who decides (default: $USER)
+      --reason TEXT                  why
 
 Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
 RUNBOOK_TASK_QUEUE (default "runbooks"), TEMPORAL_UI (default http://127.0.0.1:8233).
@@ -42,10 +45,12 @@ async function main(argv: string[]): Promise<number> {
       'input-file': { type: 'string' },
       id: { type: 'string' },
       'no-wait': { type: 'boolean' },
+      by: { type: 'string' },
+      reason: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [command, target] = positionals;
+  const [command, target, action] = positionals;
   if (values.help || !command) {
     console.log(HELP);
     return command || values.help ? 0 : 2;
@@ -81,6 +86,13 @@ async function main(argv: string[]): Promise<number> {
       console.log(JSON.stringify(await handle.query(progressQuery), null, 2));
       return 0;
     }
+    if (command === 'decide') {
+      if (!action) throw new Error('decide: missing <action> (retry | rollback | abort)');
+      const by = values.by ?? process.env.USER ?? '';
+      const decision = { action: action as Decision['action'], by, ...(values.reason ? { reason: values.reason } : {}) };
+      console.log(JSON.stringify(await handle.executeUpdate(decideUpdate, { args: [decision] })));
+      return 0;
+    }
     if (command === 'result') {
       console.log(JSON.stringify(await handle.result(), null, 2));
       return 0;
@@ -96,6 +108,8 @@ try {
 } catch (err) {
   if (err instanceof WorkflowFailedError) {
     console.error(`runbook failed: ${err.cause?.message ?? err.message}`);
+  } else if (err instanceof WorkflowUpdateFailedError) {
+    console.error(`decision rejected: ${err.cause?.message ?? err.message}`);
   } else {
     console.error(`runbook: ${(err as Error).message}`);
   }

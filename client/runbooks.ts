@@ -6,6 +6,9 @@ export interface RunbookInfo {
 
 export const RUNBOOKS: RunbookInfo[] = [
   { name: 'platformHealth', summary: 'read-only health report: nodes, orchestrator pods, TaskRuns, /health' },
+  { name: 'deployPlatform', summary: 'namespaces, CRD, secrets, helm upgrade --install, rollout, health (dryRun: the plan)' },
+  { name: 'upgradePlatform', summary: 'resumable upgrade with rollback, or a pause for an operator decision' },
+  { name: 'rotateSecret', summary: 'rotate one Secret key from a reference, restart, verify' },
 ];
 
 export function findRunbook(name: string): RunbookInfo {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa, type ResultPromise } from 'execa';
-import { ensureTools } from './stack/tools.ts';
+import { ensureTools, toolPath } from './stack/tools.ts';
 import { startDevServer, type DevServer } from './stack/temporal-dev-server.ts';
 import { createLocalCluster, devClusterRef, type LocalCluster } from './stack/local-cluster.ts';
 
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const opts = options();
   if (opts.help) return void console.log(HELP);
 
-  await ensureTools(opts.kubeconfig ? ['temporal'] : ['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
+  await ensureTools(opts.kubeconfig ? ['temporal', 'helm'] : ['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
   let temporal: DevServer | undefined;
   let cluster: LocalCluster | undefined;
   let worker: ResultPromise | undefined;
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
       say(`  kubectl: export KUBECONFIG=${kubeconfig}`);
     }
 
-    const args = ['worker/main.ts', '--kubeconfig', kubeconfig, '--temporal-address', temporal.address, '--http-port', String(opts.httpPort)];
+    const args = ['worker/main.ts', '--kubeconfig', kubeconfig, '--helm-bin', toolPath('helm'), '--temporal-address', temporal.address, '--http-port', String(opts.httpPort)];
     if (opts.context) args.push('--context', opts.context);
     worker = execa(process.execPath, args, { cwd: repo, stdio: 'inherit', reject: false });
     say(`worker started (task queue "runbooks", /metrics and /health on http://127.0.0.1:${opts.httpPort})`);

@@ -8,6 +8,7 @@ export interface WorkerConfig {
   taskQueue: string;
   kubeconfigPath: string;
   kubeContext?: string;
+  helmBin: string;
   httpHost: string;
   httpPort: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -20,6 +21,7 @@ Runs the platform-runbooks Temporal worker (workflows + activities).
 Options (environment variable in brackets):
   --kubeconfig FILE        kubeconfig of the cluster the runbooks act on [RUNBOOK_KUBECONFIG] (required)
   --context NAME           context in that kubeconfig [RUNBOOK_KUBE_CONTEXT] (default: its current context)
+  --helm-bin PATH          the helm 4 binary [RUNBOOK_HELM_BIN] (default: helm on PATH)
   --temporal-address H:P   Temporal frontend [TEMPORAL_ADDRESS] (default 127.0.0.1:7233)
   --namespace NAME         Temporal namespace [TEMPORAL_NAMESPACE] (default "default")
   --task-queue NAME        task queue [RUNBOOK_TASK_QUEUE] (default "runbooks")
@@ -36,6 +38,7 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
     options: {
       kubeconfig: { type: 'string' },
       context: { type: 'string' },
+      'helm-bin': { type: 'string' },
       'temporal-address': { type: 'string' },
       namespace: { type: 'string' },
       'task-queue': { type: 'string' },
@@ -62,6 +65,7 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
     temporalNamespace: values.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: values['task-queue'] ?? env.RUNBOOK_TASK_QUEUE ?? 'runbooks',
     kubeconfigPath,
+    helmBin: values['helm-bin'] ?? env.RUNBOOK_HELM_BIN ?? 'helm',
     ...(kubeContext ? { kubeContext } : {}),
     httpHost: '127.0.0.1',
     httpPort,

@@ -29,7 +29,8 @@ const logger = createLogger(config.logLevel);
 installTemporalRuntimeLogger(logger);
 
 try {
-  const kubeConfig = loadKubeConfig({ kubeconfigPath: config.kubeconfigPath, ...(config.kubeContext ? { context: config.kubeContext } : {}) });
+  const kubeTarget = { kubeconfigPath: config.kubeconfigPath, ...(config.kubeContext ? { context: config.kubeContext } : {}) };
+  const kubeConfig = loadKubeConfig(kubeTarget);
   const kube = makeKubeClients(kubeConfig);
   const connection = await NativeConnection.connect({ address: config.temporalAddress }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${config.temporalAddress}: ${err.message} (is the dev server running? \`npm start\` starts one)`);
@@ -38,7 +39,7 @@ try {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    activities: createActivities({ kube, logger: logger.child({ component: 'activities' }) }),
+    activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), logger: logger.child({ component: 'activities' }) }),
   });
   const http = await startHttpServer(config.httpPort, config.httpHost, registry, { workerState: () => worker.getState() });
   logger.info(

@@ -24,3 +24,25 @@ export const SMOKE_TEST_FAILED = 'SmokeTestFailed';
 
 /** Failure types that a retry cannot fix: activities are proxied with these as non-retryable. */
 export const NON_RETRYABLE_TYPES = [INVALID_INPUT, KUBE_FORBIDDEN, KUBE_NOT_FOUND, KUBE_INVALID, WAIT_TIMEOUT, ROLLOUT_FAILED, SECRET_REF_UNRESOLVED, SMOKE_TEST_FAILED];
+
+/**
+ * A Helm release is locked: its latest revision is pending-install/-upgrade/-rollback ("another operation
+ * (install/upgrade/rollback) is in progress"), because an operation runs or was interrupted. Retryable,
+ * but a retry only helps once that operation ends or recoverStuckRelease has unlocked the release.
+ */
+export const HELM_RELEASE_LOCKED = 'HelmReleaseLocked';
+/**
+ * Helm rejected the request: chart or version not found, values schema or template error, an object
+ * owned by another release or field manager, unknown release or revision, bad kubeconfig/context. Never retried.
+ */
+export const HELM_INVALID = 'HelmInvalid';
+/**
+ * `--wait` ran out of time: the release's resources did not become ready (the release is marked failed).
+ * Not retried by the activity: the workflow decides (roll back, or wait longer).
+ */
+export const HELM_TIMEOUT = 'HelmTimeout';
+/** Any other helm failure (e.g. a chart repository that cannot be reached); retryable. */
+export const HELM_FAILED = 'HelmFailed';
+
+/** Helm failure types that a retry cannot fix (proxy Helm activities with these as non-retryable). */
+export const HELM_NON_RETRYABLE_TYPES = [HELM_INVALID, HELM_TIMEOUT, KUBE_FORBIDDEN];

@@ -25,6 +25,7 @@ export const progressQuery = defineQuery<Progress>('progress');
 export class ProgressTracker {
   readonly #steps: Step[];
   readonly #runbook: string;
+  #note: string | undefined;
 
   constructor(runbook: string, stepNames: readonly string[]) {
     this.#runbook = runbook;
@@ -50,6 +51,12 @@ export class ProgressTracker {
     }
   }
 
+  /** A line shown under the steps in the Web UI (e.g. "paused: waiting for a decision"). */
+  note(text: string | undefined): void {
+    this.#note = text;
+    this.#publish();
+  }
+
   skip(name: string, why: string): void {
     this.#mark(name, 'skipped', why);
   }
@@ -67,7 +74,8 @@ export class ProgressTracker {
 
   #publish(): void {
     const lines = this.#steps.map((s) => `${icon[s.status]} ${s.name}${s.detail ? `: ${s.detail}` : ''}`);
-    setCurrentDetails(`**${this.#runbook}**\n\n${lines.join('\n\n')}`);
+    const note = this.#note ? `\n\n**${this.#note}**` : '';
+    setCurrentDetails(`**${this.#runbook}**\n\n${lines.join('\n\n')}${note}`);
   }
 }
 

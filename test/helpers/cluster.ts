@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createLocalCluster, kubectl } from '../../scripts/stack/local-cluster.ts';
+import { toolPath } from '../../scripts/stack/tools.ts';
+import { createLogger } from '../../worker/logger.ts';
+import type { ActivityDeps } from '../../activities/deps.ts';
 import { loadKubeConfig, makeKubeClients, type KubeClients } from '../../activities/kube/client.ts';
 
 export interface TestCluster {
@@ -47,4 +51,15 @@ async function open(cleanups: (() => Promise<unknown>)[]): Promise<TestCluster> 
 /** A namespace name no other test uses. */
 export function uniqueNamespace(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 6)}`;
+}
+
+/** Real activity dependencies for a test cluster (the pinned helm, the repo as working directory). */
+export function testActivityDeps(cluster: TestCluster): ActivityDeps {
+  return {
+    kube: cluster.kube,
+    kubeTarget: { kubeconfigPath: cluster.kubeconfigPath },
+    helmBin: toolPath('helm'),
+    workdir: fileURLToPath(new URL('../..', import.meta.url)),
+    logger: createLogger('warn'),
+  };
 }

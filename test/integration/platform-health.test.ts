@@ -6,8 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createActivities } from '../../activities/index.ts';
 import type { PlatformHealthReport } from '../../workflows/messages.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
-import { createLogger } from '../../worker/logger.ts';
-import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
+import { testActivityDeps, useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
@@ -65,7 +64,7 @@ async function runHealth(input: Record<string, unknown>): Promise<PlatformHealth
   const taskQueue = uniqueTaskQueue('health-it');
   const worker = await createRunbookWorker({
     connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(),
-    activities: createActivities({ kube: (await testCluster()).kube, logger: createLogger('warn') }),
+    activities: createActivities(testActivityDeps(await testCluster())),
   });
   return worker.runUntil(temporal.client.workflow.execute('platformHealth', { taskQueue, workflowId: uniqueTaskQueue('platformHealth'), args: [input] }));
 }

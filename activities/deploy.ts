@@ -1,0 +1,126 @@
+// Activities of deployPlatform (and shared by upgradePlatform/rotateSecret): namespaces, CRDs,
+// Secrets from references, rollout waits. Each is idempotent.
+import { isAbsolute, resolve } from 'node:path';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ChartRef, PlannedObject } from '../workflows/types/deploy.ts';
+import type { SecretKeyRef } from '../workflows/types/secret-ref.ts';
+import type { ActivityDeps } from './deps.ts';
+import { isStatus, kubeCall, toKubeFailure } from './errors.ts';
+import { applyObjects } from './kube/apply.ts';
+import { readChartCrds } from './kube/chart-crds.ts';
+import { applySecretKeys, type SecretKeysResult } from './kube/secrets.ts';
+import { waitCrdEstablished, waitDeploymentRollout } from './kube/wait.ts';
+
+export interface SecretSpec {
+  name: string;
+  keys: SecretKeyRef[];
+}
+
+export function chartDir(deps: ActivityDeps, chart: ChartRef): string | undefined {
+  if (!('path' in chart)) return undefined;
+  return isAbsolute(chart.path) ? chart.path : resolve(deps.workdir, chart.path);
+}
+
+const namespaceObject = (name: string): KubernetesObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+
+export function deployActivities(deps: ActivityDeps) {
+  const { kube } = deps;
+
+  async function exists(read: () => Promise<unknown>, what: string): Promise<boolean> {
+    try {
+      await read();
+      return true;
+    } catch (err) {
+      if (isStatus(err, 404)) return false;
+      throw toKubeFailure(err, `read ${what}`);
+    }
+  }
+
+  return {
+    /** Read-only: what exists, and a server-side dry run of the namespaces and CRDs. */
+    async planPlatformObjects(req: { namespaces: string[]; chart: ChartRef; secretsNamespace: string; secrets: SecretSpec[] }): Promise<{
+      namespaces: PlannedObject[];
+      crds: PlannedObject[];
+      secrets: { name: string; keys: string[]; exists: boolean }[];
+    }> {
+      const namespaces = [];
+      for (const name of req.namespaces) {
+        namespaces.push({ kind: 'Namespace', name, exists: await exists(() => kube.core.readNamespace({ name }), `namespace ${name}`) });
+      }
+      const dir = chartDir(deps, req.chart);
+      const crdObjects = dir ? readChartCrds(dir) : [];
+      await applyObjects(kube, crdObjects, true); // validates them on the server, changes nothing
+      const crds = [];
+      for (const crd of crdObjects) {
+        const name = crd.metadata!.name!;
+        crds.push({ kind: 'CustomResourceDefinition', name, exists: await exists(() => kube.apiextensions.readCustomResourceDefinition({ name }), `CRD ${name}`) });
+      }
+      const secrets = [];
+      for (const s of req.secrets) {
+        const found = namespaces.find((n) => n.name === req.secretsNamespace)?.exists
+          ? await exists(() => kube.core.readNamespacedSecret({ namespace: req.secretsNamespace, name: s.name }), `Secret ${s.name}`)
+          : false;
+        secrets.push({ name: s.name, keys: s.keys.map((k) => k.key), exists: found });
+      }
+      return { namespaces, crds, secrets };
+    },
+
+    async ensureNamespaces(names: string[]): Promise<{ name: string; changed: boolean | 'dry-run' }[]> {
+      const applied = await applyObjects(kube, names.map(namespaceObject));
+      return applied.map((a) => ({ name: a.name, changed: a.changed }));
+    },
+
+    async applyChartCrds(chart: ChartRef): Promise<{ name: string; changed: boolean | 'dry-run' }[]> {
+      const dir = chartDir(deps, chart);
+      if (!dir) return []; // a repository chart: Helm installs its crds/ on first install
+      const applied = await applyObjects(kube, readChartCrds(dir));
+      return applied.map((a) => ({ name: a.name, changed: a.changed }));
+    },
+
+    async waitCrdsEstablished(req: { names: string[]; timeoutSeconds: number }): Promise<void> {
+      for (const name of req.names) await waitCrdEstablished(kube, name, req.timeoutSeconds * 1000);
+    },
+
+    async applySecrets(req: { namespace: string; secrets: SecretSpec[] }): Promise<SecretKeysResult[]> {
+      const results = [];
+      for (const s of req.secrets) results.push(await applySecretKeys(kube, req.namespace, s.name, s.keys));
+      return results;
+    },
+
+    /** Waits for every Deployment of a Helm release (label app.kubernetes.io/instance) to roll out. */
+    async waitReleaseRollout(req: { namespace: string; release: string; timeoutSeconds: number }): Promise<{ deployment: string; ready: number; replicas: number }[]> {
+      const list = await kubeCall(`list Deployments of ${req.release}`, () =>
+        kube.apps.listNamespacedDeployment({ namespace: req.namespace, labelSelector: `app.kubernetes.io/instance=${req.release}` }),
+      );
+      const results = [];
+      for (const d of list.items) {
+        const name = d.metadata!.name!;
+        const state = await waitDeploymentRollout(kube, req.namespace, name, req.timeoutSeconds * 1000);
+        results.push({ deployment: name, ready: state.ready, replicas: state.replicas });
+      }
+      return results;
+    },
+
+    async waitDeploymentsRollout(req: { namespace: string; deployments: string[]; timeoutSeconds: number }): Promise<{ deployment: string; ready: number; replicas: number }[]> {
+      const results = [];
+      for (const name of req.deployments) {
+        const state = await waitDeploymentRollout(kube, req.namespace, name, req.timeoutSeconds * 1000);
+        results.push({ deployment: name, ready: state.ready, replicas: state.replicas });
+      }
+      return results;
+    },
+
+    /** Restarts Deployments the way `kubectl rollout restart` does; the stamp (the workflow ID) makes a retry a no-op. */
+    async restartDeployments(req: { namespace: string; deployments: string[]; stamp: string }): Promise<{ deployment: string; changed: boolean | 'dry-run' }[]> {
+      const patches = req.deployments.map((name) => ({
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace: req.namespace, name },
+        spec: { template: { metadata: { annotations: { 'platform-runbooks/restarted-by': req.stamp } } } },
+      }));
+      for (const p of patches) {
+        await kubeCall(`read Deployment ${req.namespace}/${p.metadata.name}`, () => kube.apps.readNamespacedDeployment({ namespace: req.namespace, name: p.metadata.name }));
+      }
+      const applied = await applyObjects(kube, patches as KubernetesObject[]);
+      return applied.map((a) => ({ deployment: a.name, changed: a.changed }));
+    },
+  };
+}

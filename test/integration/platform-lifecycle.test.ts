@@ -1,0 +1,136 @@
+// deployPlatform, upgradePlatform and rotateSecret end to end: real dev server, real worker with
+// real activities, real local cluster, real helm. The tests run in order on one namespace.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import type { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.ts';
+import type { DeployReport, UpgradeReport } from '../../workflows/messages.ts';
+import type { RotateSecretReport } from '../../workflows/types/rotate-secret.ts';
+import { createRunbookWorker } from '../../worker/worker.ts';
+import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { startProbeServer } from '../helpers/http-probe-server.ts';
+import { uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+
+const testTemporal = useTestTemporal();
+const testCluster = useTestCluster();
+const namespace = uniqueNamespace('platform');
+const release = 'orchestrator';
+// Secret values come from the worker's environment; the test puts them there.
+const FIRST_VALUE = `first-${namespace}-value`;
+const ROTATED_VALUE = `rotated-${namespace}-value`;
+process.env.LIFECYCLE_TEST_API_KEY = FIRST_VALUE;
+process.env.LIFECYCLE_TEST_ROTATED_KEY = ROTATED_VALUE;
+
+let temporal: TestTemporal;
+let cluster: TestCluster;
+let worker: Worker;
+let taskQueue: string;
+let healthUrl: string;
+
+before(async () => {
+  temporal = await testTemporal();
+  cluster = await testCluster();
+  const probe = await startProbeServer();
+  healthUrl = probe.url('/health');
+  taskQueue = uniqueTaskQueue('lifecycle');
+  worker = await createRunbookWorker({
+    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue,
+    activities: createActivities(testActivityDeps(cluster)), workflowBundle: await workflowBundle(),
+  });
+  const running = worker.run();
+  cluster.defer(async () => {
+    worker.shutdown();
+    await running;
+    await probe.close();
+    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  });
+});
+
+async function execute<T>(workflow: string, input: unknown): Promise<{ result: T; workflowId: string }> {
+  const workflowId = uniqueTaskQueue(workflow);
+  const result = (await temporal.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input] })) as T;
+  return { result, workflowId };
+}
+
+async function historyText(workflowId: string): Promise<string> {
+  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  return JSON.stringify(history, (_k, v: unknown) => (typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array ? Buffer.from(v.data).toString('utf8') : v));
+}
+
+async function helmRevisions(): Promise<number> {
+  const deps = testActivityDeps(cluster);
+  const { execa } = await import('execa');
+  const out = await execa(deps.helmBin, ['history', release, '-n', namespace, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath]);
+  return (JSON.parse(out.stdout) as unknown[]).length;
+}
+
+const deploymentImage = async () => (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
+const secretValue = async (key: string) =>
+  Buffer.from((await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', `jsonpath={.data.${key}}`])).trim(), 'base64').toString('utf8');
+
+const deployInput = () => ({
+  namespace, release, values: { image: { tag: '1.0.0' } }, healthUrl,
+  secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'LIFECYCLE_TEST_API_KEY' } }] }],
+});
+
+test('deployPlatform installs the platform; the secret value never enters history', async () => {
+  const { result, workflowId } = await execute<DeployReport>('deployPlatform', deployInput());
+  assert.equal(result.helm?.revision, 1);
+  assert.equal(result.helm?.changed, true);
+  assert.deepEqual(result.rollout?.map((r) => r.deployment), [release]);
+  assert.equal(result.health?.ok, true);
+  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.0.0');
+  assert.equal(await secretValue('ANTHROPIC_API_KEY'), FIRST_VALUE);
+  assert.ok((await cluster.kubectl(['get', 'crd', 'taskruns.orchestrator.io', '-o', 'name'])).includes('taskruns'));
+  assert.ok(!(await historyText(workflowId)).includes(FIRST_VALUE), 'the secret value is in the workflow history');
+});
+
+test('deployPlatform again changes nothing: no new Helm revision', async () => {
+  const { result } = await execute<DeployReport>('deployPlatform', deployInput());
+  assert.equal(result.helm?.changed, false);
+  assert.equal(result.helm?.revision, 1);
+  assert.equal(result.plan.helm.willChange, false);
+  assert.equal(await helmRevisions(), 1);
+});
+
+test('deployPlatform dryRun returns the plan and changes nothing', async () => {
+  const { result } = await execute<DeployReport>('deployPlatform', { ...deployInput(), values: { image: { tag: '9.9.9' } }, dryRun: true });
+  assert.equal(result.plan.helm.willChange, true);
+  assert.equal(result.plan.helm.currentRevision, 1);
+  assert.ok(result.plan.helm.objects.some((o) => o.startsWith('Deployment/')), result.plan.helm.objects.join());
+  assert.equal(await helmRevisions(), 1);
+  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.0.0');
+});
+
+test('upgradePlatform to a new tag: revision 2, rolled out, smoke test passes', async () => {
+  const { result } = await execute<UpgradeReport>('upgradePlatform', { namespace, release, imageTag: '1.1.0', smokeTest: { healthUrl } });
+  assert.equal(result.outcome, 'succeeded');
+  assert.deepEqual(result.revisions.map((r) => [r.revision, r.action]), [[2, 'upgrade']]);
+  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.1.0');
+});
+
+test('upgradePlatform to a tag that never becomes ready rolls back to a healthy revision', async () => {
+  const { result } = await execute<UpgradeReport>('upgradePlatform', {
+    namespace, release, imageTag: 'broken', onFailure: 'rollback', smokeTest: { healthUrl }, timeouts: { rolloutSeconds: 15 },
+  });
+  assert.equal(result.outcome, 'rolled-back');
+  assert.deepEqual(result.revisions.map((r) => [r.revision, r.action]), [[3, 'upgrade'], [4, 'rollback']]);
+  assert.match(result.failures[0] ?? '', /timed out waiting for rollout/);
+  assert.equal(result.final.status, 'deployed');
+  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.1.0');
+  const ready = (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', 'jsonpath={.status.readyReplicas}/{.status.updatedReplicas}/{.spec.replicas}'])).trim();
+  assert.match(ready, /^(\d+)\/\1\/\1$/);
+});
+
+test('rotateSecret replaces one key, restarts the Deployment once, and keeps the value out of history', async () => {
+  const { result, workflowId } = await execute<RotateSecretReport>('rotateSecret', {
+    namespace, key: 'ANTHROPIC_API_KEY', from: { env: 'LIFECYCLE_TEST_ROTATED_KEY' }, restart: [release], healthUrl,
+  });
+  assert.equal(result.changed, true);
+  assert.match(result.fingerprint, /^sha256:[0-9a-f]{12}$/);
+  assert.equal(await secretValue('ANTHROPIC_API_KEY'), ROTATED_VALUE);
+  const stamp = (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}"])).trim();
+  assert.equal(stamp, workflowId);
+  const history = await historyText(workflowId);
+  assert.ok(!history.includes(ROTATED_VALUE) && !history.includes(FIRST_VALUE), 'a secret value is in the workflow history');
+});

@@ -1,0 +1,181 @@
+// upgradePlatform with mocked activities: every branch, on the real dev server; the 24-hour
+// decision deadline on Temporal's time-skipping test server.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { HELM_RELEASE_LOCKED, INVALID_INPUT, WAIT_TIMEOUT } from '../../workflows/failures.ts';
+import { decideUpdate, upgradeStateQuery, type UpgradeReport } from '../../workflows/messages.ts';
+import type { UpgradePlatformInput } from '../../workflows/types/upgrade.ts';
+import { createRunbookWorker } from '../../worker/worker.ts';
+import { toolPath } from '../../scripts/stack/tools.ts';
+import { uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+
+const testTemporal = useTestTemporal();
+
+interface Mock {
+  calls: { name: string; arg: unknown }[];
+  activities: Record<string, (arg: never) => Promise<unknown>>;
+}
+
+/** A release at revision 1 (image 1.0.0); `behaviour` overrides single activities. */
+function mockActivities(behaviour: Partial<Record<string, (arg: never, attempt: number) => Promise<unknown>>> = {}): Mock {
+  const calls: Mock['calls'] = [];
+  let revision = 1;
+  const defaults: Record<string, (arg: never, attempt: number) => Promise<unknown>> = {
+    helmStatus: async () => ({ name: 'orchestrator', namespace: 'orchestrator', revision, status: 'deployed', chart: 'orchestrator-0.1.0', chartVersion: '0.1.0', appVersion: '1.0.0', updated: '' }),
+    recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none' }),
+    helmGetValues: async () => ({ image: { repository: 'example/orchestrator', tag: '1.0.0' }, replicas: 1 }),
+    helmUpgradeInstall: async () => ({ changed: true, revision: ++revision, status: 'deployed', digest: `digest-${revision}` }),
+    helmRollback: async () => ({ revision: ++revision }),
+    waitReleaseRollout: async () => [{ deployment: 'orchestrator', ready: 1, replicas: 1 }],
+    probeOrchestrator: async () => ({ checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' }),
+  };
+  const attempts: Record<string, number> = {};
+  const activities: Mock['activities'] = {};
+  for (const name of Object.keys(defaults)) {
+    activities[name] = async (arg: never) => {
+      calls.push({ name, arg });
+      attempts[name] = (attempts[name] ?? 0) + 1;
+      return (behaviour[name] ?? defaults[name]!)(arg, attempts[name]!);
+    };
+  }
+  return { calls, activities };
+}
+
+const rolloutTimeout = () => ApplicationFailure.create({ type: WAIT_TIMEOUT, message: 'timed out waiting for rollout of orchestrator/orchestrator', nonRetryable: true });
+const failFirst = (attempt: number) => (attempt === 1 ? Promise.reject(rolloutTimeout()) : Promise.resolve([{ deployment: 'orchestrator', ready: 1, replicas: 1 }]));
+
+const baseInput: UpgradePlatformInput = { imageTag: '1.1.0', smokeTest: { healthUrl: 'http://127.0.0.1:9/health' } };
+
+async function withUpgrade<T>(env: Pick<TestTemporal, 'client' | 'nativeConnection' | 'namespace'>, mock: Mock, input: unknown, drive: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
+  const taskQueue = uniqueTaskQueue('upgrade');
+  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities: mock.activities, workflowBundle: await workflowBundle() });
+  const handle = await env.client.workflow.start('upgradePlatform', { taskQueue, workflowId: uniqueTaskQueue('upgradePlatform'), args: [input] });
+  return worker.runUntil(drive(handle));
+}
+
+async function waitPaused(handle: WorkflowHandle): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await handle.query(upgradeStateQuery)).phase === 'paused') return;
+    await sleep(100);
+  }
+  throw new Error('the upgrade never paused');
+}
+
+const names = (mock: Mock) => mock.calls.map((c) => c.name);
+
+test('success: upgrade, rollout, smoke test; the new tag is merged over the current values', async () => {
+  const mock = mockActivities();
+  const report = await withUpgrade(await testTemporal(), mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
+  assert.equal(report.outcome, 'succeeded');
+  assert.deepEqual(report.revisions, [{ revision: 2, action: 'upgrade', detail: 'image tag 1.1.0' }]);
+  assert.equal(report.previous.revision, 1);
+  const upgrade = mock.calls.find((c) => c.name === 'helmUpgradeInstall')!.arg as { values: Record<string, unknown> };
+  assert.deepEqual(upgrade.values, { image: { repository: 'example/orchestrator', tag: '1.1.0' }, replicas: 1 });
+  assert.ok(!names(mock).includes('helmRollback'));
+});
+
+test('onFailure rollback: a rollout that never completes rolls back to the recorded revision', async () => {
+  const mock = mockActivities({ waitReleaseRollout: (_arg, attempt) => failFirst(attempt) });
+  const report = await withUpgrade(await testTemporal(), mock, { ...baseInput, onFailure: 'rollback' }, (h) => h.result() as Promise<UpgradeReport>);
+  assert.equal(report.outcome, 'rolled-back');
+  assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[2, 'upgrade'], [3, 'rollback']]);
+  assert.equal((mock.calls.find((c) => c.name === 'helmRollback')!.arg as { revision: number }).revision, 1);
+  assert.match(report.failures[0]!, /timed out waiting for rollout/);
+});
+
+test('pause -> retry: the operator retries and the upgrade completes without a second revision', async () => {
+  let upgrades = 0;
+  const mock = mockActivities({
+    waitReleaseRollout: (_arg, attempt) => failFirst(attempt),
+    helmUpgradeInstall: async () => ({ changed: ++upgrades === 1, revision: 2, status: 'deployed', digest: 'd' }),
+  });
+  const report = await withUpgrade(await testTemporal(), mock, baseInput, async (h) => {
+    await waitPaused(h);
+    const state = await h.query(upgradeStateQuery);
+    assert.match(state.failure ?? '', /timed out waiting for rollout/);
+    assert.ok(state.decisionDeadline);
+    assert.deepEqual(await h.executeUpdate(decideUpdate, { args: [{ action: 'retry', by: 'alice', reason: 'capacity added' }] }), { accepted: true, action: 'retry' });
+    return h.result() as Promise<UpgradeReport>;
+  });
+  assert.equal(report.outcome, 'succeeded');
+  assert.deepEqual(report.revisions.map((r) => r.revision), [2]);
+  assert.equal(report.decisions[0]?.by, 'alice');
+  assert.equal(names(mock).filter((n) => n === 'helmUpgradeInstall').length, 2);
+});
+
+test('pause -> abort: nothing is rolled back, the report says aborted', async () => {
+  const mock = mockActivities({ waitReleaseRollout: async () => Promise.reject(rolloutTimeout()) });
+  const report = await withUpgrade(await testTemporal(), mock, baseInput, async (h) => {
+    await waitPaused(h);
+    await h.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'bob' }] });
+    return h.result() as Promise<UpgradeReport>;
+  });
+  assert.equal(report.outcome, 'aborted');
+  assert.ok(!names(mock).includes('helmRollback'));
+  assert.equal(report.final.revision, 2);
+});
+
+test('pause -> rollback decision rolls back', async () => {
+  const mock = mockActivities({ waitReleaseRollout: (_arg, attempt) => failFirst(attempt) });
+  const report = await withUpgrade(await testTemporal(), mock, baseInput, async (h) => {
+    await waitPaused(h);
+    await h.executeUpdate(decideUpdate, { args: [{ action: 'rollback', by: 'carol' }] });
+    return h.result() as Promise<UpgradeReport>;
+  });
+  assert.equal(report.outcome, 'rolled-back');
+});
+
+test('invalid updates are rejected and change nothing; a valid one is then accepted', async () => {
+  const mock = mockActivities({ waitReleaseRollout: async () => Promise.reject(rolloutTimeout()) });
+  await withUpgrade(await testTemporal(), mock, baseInput, async (h) => {
+    await waitPaused(h);
+    await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ action: 'explode' as never, by: '' }] }), (err: unknown) =>
+      err instanceof WorkflowUpdateFailedError && /action: must be one of retry, rollback, abort; by: the operator's identity is required/.test(String(err.cause?.message)));
+    assert.equal((await h.query(upgradeStateQuery)).phase, 'paused');
+    assert.deepEqual((await h.query(upgradeStateQuery)).decisions, []);
+    await h.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'dave' }] });
+    const report = (await h.result()) as UpgradeReport;
+    assert.equal(report.outcome, 'aborted');
+    await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ action: 'retry', by: 'dave' }] }));
+  });
+});
+
+test('invalid input fails at once, naming the fields, before any activity', async () => {
+  const mock = mockActivities();
+  await withUpgrade(await testTemporal(), mock, { imageTag: 'not a tag!', onFailure: 'shrug' }, async (h) => {
+    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.ok(err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, INVALID_INPUT);
+    assert.match(err.cause.message, /imageTag: must be a valid image tag/);
+    assert.match(err.cause.message, /onFailure/);
+  });
+  assert.deepEqual(mock.calls, []);
+});
+
+test('a release stuck by a worker that died during helm is recovered, then upgraded once', async () => {
+  const mock = mockActivities({
+    helmUpgradeInstall: async (_arg, attempt) => {
+      if (attempt === 1) throw ApplicationFailure.create({ type: HELM_RELEASE_LOCKED, message: 'another operation (install/upgrade/rollback) is in progress', nonRetryable: true });
+      return { changed: true, revision: 4, status: 'deployed', digest: 'd' };
+    },
+    recoverStuckRelease: async (_arg, attempt) => (attempt === 1 ? { recovered: false, previousStatus: 'deployed', action: 'none' } : { recovered: true, previousStatus: 'pending-upgrade', action: 'rollback', revision: 3 }),
+  });
+  const report = await withUpgrade(await testTemporal(), mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
+  assert.equal(report.outcome, 'succeeded');
+  assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[3, 'recover'], [4, 'upgrade']]);
+});
+
+test('deadline: with no decision within 24 hours the paused upgrade rolls back (time-skipping server)', async () => {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } } });
+  after(() => env.teardown());
+  const mock = mockActivities({ waitReleaseRollout: (_arg, attempt) => failFirst(attempt) });
+  const report = await withUpgrade({ client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default' }, mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
+  assert.equal(report.outcome, 'rolled-back');
+  assert.equal(report.decisions[0]?.by, 'deadline');
+  assert.match(report.decisions[0]?.reason ?? '', /no decision within 86400 s/);
+});

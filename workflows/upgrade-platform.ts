@@ -1,0 +1,198 @@
+// upgradePlatform: the guide's "Image Updates" and "Platform Upgrades", resumable.
+// pre-flight (recover a stuck release) -> record the revision to return to -> helm upgrade ->
+// rollout -> smoke test. On failure: roll back, or pause for an operator's `decide` update
+// (retry | rollback | abort) until a deadline, then roll back. A worker crash anywhere resumes
+// here; the helm step is idempotent (same chart+values digest adds no revision).
+import { ApplicationFailure, allHandlersFinished, condition, setHandler } from '@temporalio/workflow';
+import { ProgressTracker } from './progress.ts';
+import { parseInput } from './validate.ts';
+import { kubeActs, longActs } from './activity-proxies.ts';
+import { helmChartArgs } from './helm-chart.ts';
+import { mergeValues } from './merge-values.ts';
+import { decideUpdate, upgradeStateQuery } from './messages.ts';
+import { HELM_RELEASE_LOCKED, INVALID_INPUT, SMOKE_TEST_FAILED } from './failures.ts';
+import {
+  DECISION_ACTIONS,
+  upgradePlatformInputSchema,
+  type Decision,
+  type UpgradePlatformInput,
+  type UpgradePlatformOptions,
+  type UpgradeReport,
+  type UpgradeState,
+} from './types/upgrade.ts';
+
+const STEPS = ['validate', 'pre-flight', 'backup', 'upgrade', 'rollout', 'smoke test', 'report'] as const;
+
+export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise<UpgradeReport> {
+  const progress = new ProgressTracker('upgradePlatform', STEPS);
+  const state: UpgradeState = { phase: 'running', decisions: [] };
+  let pendingDecision: Decision | undefined;
+  setHandler(upgradeStateQuery, () => state);
+  setHandler(
+    decideUpdate,
+    async (decision) => {
+      pendingDecision = decision;
+      state.decisions.push({ ...decision, at: new Date().toISOString() });
+      return { accepted: true as const, action: decision.action };
+    },
+    { validator: (decision) => validateDecision(decision, state) },
+  );
+
+  const opts = await progress.run('validate', async () => parseInput('upgradePlatform', upgradePlatformInputSchema, input));
+  const release = { release: opts.release, namespace: opts.namespace };
+  const long = longActs(opts.timeouts.rolloutSeconds);
+
+  const preflight = await progress.run('pre-flight', async () => {
+    const current = await kubeActs.helmStatus(release);
+    if (!current) throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: `release ${opts.namespace}/${opts.release} is not installed: run deployPlatform first` });
+    const recovery = await long.recoverStuckRelease(release);
+    const status = recovery.recovered ? await kubeActs.helmStatus(release) : current;
+    return { status: status ?? current, recovery };
+  }, (p) => (p.recovery.recovered ? `recovered a ${p.recovery.previousStatus} release (${p.recovery.action})` : `revision ${p.status.revision} ${p.status.status}`));
+
+  // Until backupPlatform exists: record the revision (and its values) that a rollback returns to.
+  const backup = await progress.run('backup', async () => ({
+    status: await kubeActs.helmStatus(release),
+    values: await kubeActs.helmGetValues(release),
+  }), (b) => `revision ${b.status?.revision} recorded`);
+  const previous = backup.status!;
+
+  const report: UpgradeReport = {
+    runbook: 'upgradePlatform', outcome: 'succeeded', ...release,
+    previous: { revision: previous.revision, chart: previous.chart, status: previous.status },
+    ...(preflight.recovery.recovered ? { recovery: { previousStatus: preflight.recovery.previousStatus, action: preflight.recovery.action, ...(preflight.recovery.revision ? { revision: preflight.recovery.revision } : {}) } } : {}),
+    target: { ...(opts.imageTag ? { imageTag: opts.imageTag } : {}) },
+    revisions: preflight.recovery.recovered && preflight.recovery.revision ? [{ revision: preflight.recovery.revision, action: 'recover', detail: `recovered ${preflight.recovery.previousStatus}` }] : [],
+    failures: [],
+    decisions: state.decisions,
+    final: { revision: previous.revision, status: previous.status },
+  };
+  const targetValues = mergeValues(backup.values, opts.values, opts.imageTag ? { image: { tag: opts.imageTag } } : {});
+
+  for (;;) {
+    const failure = await attemptUpgrade(opts, progress, report, targetValues);
+    if (!failure) break;
+    report.failures.push(failure);
+    const action = opts.onFailure === 'rollback' ? 'rollback' : await awaitDecision(opts, state, failure, progress, () => {
+      const d = pendingDecision;
+      pendingDecision = undefined;
+      return d;
+    });
+    if (action === 'retry') {
+      state.phase = 'running';
+      continue;
+    }
+    if (action === 'abort') {
+      report.outcome = 'aborted';
+      break;
+    }
+    await rollback(opts, report, state, previous.revision);
+    break;
+  }
+
+  const final = await kubeActs.helmStatus(release);
+  report.final = { revision: final?.revision ?? 0, status: final?.status ?? 'missing' };
+  state.phase = report.outcome;
+  await condition(allHandlersFinished);
+  await progress.run('report', async () => report, (r) => `${r.outcome}; revisions made: ${r.revisions.map((x) => `${x.revision} (${x.action})`).join(', ') || 'none'}`);
+  return report;
+}
+
+/** One pass of upgrade -> rollout -> smoke test; returns the failure, or undefined on success. */
+async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTracker, report: UpgradeReport, values: Record<string, unknown>): Promise<string | undefined> {
+  const long = longActs(opts.timeouts.rolloutSeconds);
+  const release = { release: opts.release, namespace: opts.namespace };
+  const helmArgs = { ...helmChartArgs(opts.chart), ...release, values, valuesFiles: opts.valuesFiles, wait: false, timeoutSeconds: opts.timeouts.rolloutSeconds };
+  try {
+    const result = await progress.run('upgrade', async () => {
+      try {
+        return await long.helmUpgradeInstall(helmArgs);
+      } catch (err) {
+        // A worker died while helm ran: the release is stuck pending. Recover it, then upgrade.
+        if (failureType(err) !== HELM_RELEASE_LOCKED) throw err;
+        const recovery = await long.recoverStuckRelease(release);
+        if (recovery.revision) report.revisions.push({ revision: recovery.revision, action: 'recover', detail: `recovered ${recovery.previousStatus}` });
+        return await long.helmUpgradeInstall(helmArgs);
+      }
+    }, (r) => (r.changed ? `revision ${r.revision}` : `revision ${r.revision} already at the target (no new revision)`));
+    report.target.digest = result.digest;
+    if (result.changed && !report.revisions.some((r) => r.revision === result.revision)) {
+      report.revisions.push({ revision: result.revision, action: 'upgrade', detail: opts.imageTag ? `image tag ${opts.imageTag}` : 'chart/values' });
+    }
+    await progress.run('rollout', () => long.waitReleaseRollout({ ...release, timeoutSeconds: opts.timeouts.rolloutSeconds }), (r) =>
+      r.map((d) => `${d.deployment} ${d.ready}/${d.replicas}`).join(', '),
+    );
+    if (opts.smokeTest.skip) {
+      progress.skip('smoke test', 'skipped by input');
+    } else {
+      await progress.run('smoke test', async () => {
+        const probe = await kubeActs.probeOrchestrator({ namespace: opts.namespace, serviceName: opts.release, healthPath: '/health', ...(opts.smokeTest.healthUrl ? { healthUrl: opts.smokeTest.healthUrl } : {}) });
+        if (!probe.ok) throw ApplicationFailure.create({ type: SMOKE_TEST_FAILED, message: `smoke test failed: ${probe.detail}`, nonRetryable: true });
+        return probe;
+      }, (p) => p.detail);
+    }
+    return undefined;
+  } catch (err) {
+    if (failureType(err) === INVALID_INPUT) throw err;
+    return errorMessage(err);
+  }
+}
+
+async function awaitDecision(opts: UpgradePlatformOptions, state: UpgradeState, failure: string, progress: ProgressTracker, take: () => Decision | undefined): Promise<Decision['action']> {
+  state.phase = 'paused';
+  state.failure = failure;
+  const deadline = new Date(Date.now() + opts.decisionTimeoutSeconds * 1000);
+  state.decisionDeadline = deadline.toISOString();
+  progress.note(`paused: ${failure}. Send the update "decide" {action: retry|rollback|abort, by} before ${state.decisionDeadline} (then: rollback)`);
+  let decision: Decision | undefined;
+  const decided = await condition(() => (decision = take()) !== undefined, opts.decisionTimeoutSeconds * 1000);
+  delete state.decisionDeadline;
+  progress.note(undefined);
+  if (!decided || !decision) {
+    state.decisions.push({ action: 'rollback', by: 'deadline', reason: `no decision within ${opts.decisionTimeoutSeconds} s`, at: new Date().toISOString() });
+    return 'rollback';
+  }
+  return decision.action;
+}
+
+async function rollback(opts: UpgradePlatformOptions, report: UpgradeReport, state: UpgradeState, toRevision: number): Promise<void> {
+  state.phase = 'rolling-back';
+  const long = longActs(opts.timeouts.rolloutSeconds);
+  const release = { release: opts.release, namespace: opts.namespace };
+  const result = await long.helmRollback({ ...release, revision: toRevision, wait: false, timeoutSeconds: opts.timeouts.rolloutSeconds });
+  report.revisions.push({ revision: result.revision, action: 'rollback', detail: `rolled back to revision ${toRevision}` });
+  await long.waitReleaseRollout({ ...release, timeoutSeconds: opts.timeouts.rolloutSeconds });
+  report.outcome = 'rolled-back';
+}
+
+/** Update validator: synchronous (an async validator's throw is ignored). */
+function validateDecision(decision: Decision, state: UpgradeState): void {
+  const problems: string[] = [];
+  if (!decision || typeof decision !== 'object') throw new Error('decision must be an object {action, by, reason?}');
+  if (!DECISION_ACTIONS.includes(decision.action)) problems.push(`action: must be one of ${DECISION_ACTIONS.join(', ')}`);
+  if (typeof decision.by !== 'string' || decision.by.trim() === '') problems.push('by: the operator\'s identity is required');
+  if (decision.reason !== undefined && typeof decision.reason !== 'string') problems.push('reason: must be a string');
+  if (problems.length) throw new Error(`invalid decision: ${problems.join('; ')}`);
+  if (state.phase !== 'paused') throw new Error(`the upgrade is ${state.phase}, not paused: there is nothing to decide`);
+}
+
+function failureType(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    if (e instanceof ApplicationFailure) return e.type ?? undefined;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function errorMessage(err: unknown): string {
+  let e: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  for (let i = 0; i < 4 && e; i++) {
+    if (e instanceof ApplicationFailure) return e.message;
+    if (e instanceof Error) message = e.message;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return message;
+}
+

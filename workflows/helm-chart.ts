@@ -1,7 +1,8 @@
 // A ChartRef as the arguments of the helm activities.
 import type { ChartRef } from './types/deploy.ts';
 
-export function helmChartArgs(chart: ChartRef): { chart: string; chartVersion?: string; repo?: string } {
-  if ('path' in chart) return { chart: chart.path };
+/** Local charts' CRDs are applied by the runbook itself (applyChartCrds), so Helm skips them. */
+export function helmChartArgs(chart: ChartRef): { chart: string; chartVersion?: string; repo?: string; skipCrds?: boolean } {
+  if ('path' in chart) return { chart: chart.path, skipCrds: true };
   return { chart: chart.name, chartVersion: chart.version, repo: chart.repo };
 }

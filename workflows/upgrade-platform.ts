@@ -105,6 +105,9 @@ async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTr
   const helmArgs = { ...helmChartArgs(opts.chart), ...release, values, valuesFiles: opts.valuesFiles, wait: false, timeoutSeconds: opts.timeouts.rolloutSeconds };
   try {
     const result = await progress.run('upgrade', async () => {
+      // CRD changes reach the cluster before the chart that needs them (Helm never upgrades crds/).
+      const crds = await kubeActs.applyChartCrds(opts.chart);
+      await long.waitCrdsEstablished({ names: crds.map((c) => c.name), timeoutSeconds: 60 });
       try {
         return await long.helmUpgradeInstall(helmArgs);
       } catch (err) {

@@ -21,6 +21,8 @@ export interface HelmUpgradeRequest extends HelmReleaseRef, ChartSource {
   /** helm --timeout: the wait (and every hook) must finish within it. */
   timeoutSeconds: number;
   createNamespace?: boolean;
+  /** Do not install the chart's crds/ (the runbook applies them itself, server-side, as their one owner). */
+  skipCrds?: boolean;
   /** Render on the server (true or 'server': `--dry-run=server`) or client-side only ('client'); nothing is changed. */
   dryRun?: boolean | 'server' | 'client';
 }
@@ -123,6 +125,7 @@ export async function helmUpgradeInstall(deps: HelmDeps, req: HelmUpgradeRequest
       '--timeout', `${req.timeoutSeconds}s`, '-o', 'json',
       ...(req.wait ? ['--wait=watcher'] : []),
       ...(req.createNamespace ? ['--create-namespace'] : []),
+      ...(req.skipCrds ? ['--skip-crds'] : []),
       ...(dryRun ? [`--dry-run=${dryRun}`] : ['--labels', `${DIGEST_LABEL}=${digest},${DIGEST_REVISION_LABEL}=${nextRevision}`]),
     ];
     const what = `${dryRun ? `dry run (${dryRun}) of ` : ''}helm upgrade --install ${describeRef(req)}`;

@@ -15,6 +15,8 @@ export interface TestTemporal {
   namespace: string;
   client: Client;
   nativeConnection: NativeConnection;
+  /** Registers cleanup (e.g. stopping a worker) that runs, last first, before the connections close. */
+  defer(cleanup: () => Promise<unknown>): void;
 }
 
 /**
@@ -41,7 +43,10 @@ async function open(closers: (() => Promise<void>)[]): Promise<TestTemporal> {
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
   closers.push(() => connection.close(), () => nativeConnection.close());
-  return { address, namespace: 'default', client: new Client({ connection, namespace: 'default' }), nativeConnection };
+  return {
+    address, namespace: 'default', client: new Client({ connection, namespace: 'default' }), nativeConnection,
+    defer: (cleanup) => closers.push(async () => void (await cleanup())),
+  };
 }
 
 // Test output stays readable: the SDK logs only warnings and errors.

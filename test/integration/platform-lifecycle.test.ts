@@ -38,9 +38,11 @@ before(async () => {
     activities: createActivities(testActivityDeps(cluster)), workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
-  cluster.defer(async () => {
+  temporal.defer(async () => {
     worker.shutdown();
     await running;
+  });
+  cluster.defer(async () => {
     await probe.close();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
   });

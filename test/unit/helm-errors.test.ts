@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { classifyHelmError, helmErrorMessage, toHelmFailure } from '../../activities/helm/errors.ts';
 import { HELM_FAILED, HELM_INVALID, HELM_RELEASE_LOCKED, HELM_TIMEOUT, KUBE_FORBIDDEN, KUBE_UNAVAILABLE } from '../../workflows/failures.ts';
 
-const cases: [string, string, boolean, string][] = [
+const cases: [string, string, string, boolean][] = [
   // [what happened, helm's stderr, type, retryable]
   ['release locked by an interrupted upgrade', 'Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress', HELM_RELEASE_LOCKED, true],
 

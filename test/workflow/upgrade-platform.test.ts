@@ -30,6 +30,8 @@ function mockActivities(behaviour: Partial<Record<string, (arg: never, attempt: 
     helmGetValues: async () => ({ image: { repository: 'example/orchestrator', tag: '1.0.0' }, replicas: 1 }),
     helmUpgradeInstall: async () => ({ changed: true, revision: ++revision, status: 'deployed', digest: `digest-${revision}` }),
     helmRollback: async () => ({ revision: ++revision }),
+    applyChartCrds: async () => [{ name: 'taskruns.orchestrator.io', changed: false }],
+    waitCrdsEstablished: async () => undefined,
     waitReleaseRollout: async () => [{ deployment: 'orchestrator', ready: 1, replicas: 1 }],
     probeOrchestrator: async () => ({ checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' }),
   };

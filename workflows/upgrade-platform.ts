@@ -102,7 +102,8 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
 async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTracker, report: UpgradeReport, values: Record<string, unknown>): Promise<string | undefined> {
   const long = longActs(opts.timeouts.rolloutSeconds);
   const release = { release: opts.release, namespace: opts.namespace };
-  const helmArgs = { ...helmChartArgs(opts.chart), ...release, values, valuesFiles: opts.valuesFiles, wait: false, timeoutSeconds: opts.timeouts.rolloutSeconds };
+  // helm --wait (kstatus) runs for the whole rollout; the rollout step then confirms it with our own rule.
+  const helmArgs = { ...helmChartArgs(opts.chart), ...release, values, valuesFiles: opts.valuesFiles, wait: true, timeoutSeconds: opts.timeouts.rolloutSeconds };
   try {
     const result = await progress.run('upgrade', async () => {
       // CRD changes reach the cluster before the chart that needs them (Helm never upgrades crds/).
@@ -119,7 +120,9 @@ async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTr
       }
     }, (r) => (r.changed ? `revision ${r.revision}` : `revision ${r.revision} already at the target (no new revision)`));
     report.target.digest = result.digest;
-    if (result.changed && !report.revisions.some((r) => r.revision === result.revision)) {
+    // Unchanged but past the recorded revision: an earlier attempt (e.g. before a worker crash) applied it.
+    const ours = result.changed || result.revision !== report.previous.revision;
+    if (ours && !report.revisions.some((r) => r.revision === result.revision)) {
       report.revisions.push({ revision: result.revision, action: 'upgrade', detail: opts.imageTag ? `image tag ${opts.imageTag}` : 'chart/values' });
     }
     await progress.run('rollout', () => long.waitReleaseRollout({ ...release, timeoutSeconds: opts.timeouts.rolloutSeconds }), (r) =>
@@ -137,8 +140,16 @@ async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTr
     return undefined;
   } catch (err) {
     if (failureType(err) === INVALID_INPUT) throw err;
+    await recordFailedRevision(report, release);
     return errorMessage(err);
   }
+}
+
+/** A helm upgrade that failed (e.g. its --wait timed out) still made a revision: the report accounts for it. */
+async function recordFailedRevision(report: UpgradeReport, release: { release: string; namespace: string }): Promise<void> {
+  const status = await kubeActs.helmStatus(release);
+  const known = report.revisions.some((r) => r.revision === status?.revision) || status?.revision === report.previous.revision;
+  if (status && !known) report.revisions.push({ revision: status.revision, action: 'upgrade', detail: `${status.status}` });
 }
 
 async function awaitDecision(opts: UpgradePlatformOptions, state: UpgradeState, failure: string, progress: ProgressTracker, take: () => Decision | undefined): Promise<Decision['action']> {

@@ -1,0 +1,101 @@
+// upgradePlatform survives its worker being SIGKILLed: once while helm runs (the release is left
+// pending-upgrade, helm dies with the worker's container), once right after helm finished. A new
+// worker resumes the workflow; helm history shows no upgrade applied twice.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { toolPath } from '../../scripts/stack/tools.ts';
+import type { UpgradeReport } from '../../workflows/messages.ts';
+import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
+
+const testTemporal = useTestTemporal();
+const testCluster = useTestCluster();
+const release = 'orchestrator';
+
+interface HelmRevision { revision: number; status: string; description: string }
+
+async function helmHistory(cluster: TestCluster, namespace: string): Promise<HelmRevision[]> {
+  const out = await execa(toolPath('helm'), ['history', release, '-n', namespace, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath]);
+  return JSON.parse(out.stdout) as HelmRevision[];
+}
+
+/** The helm processes working on this namespace (the worker's children). */
+async function helmPids(namespace: string): Promise<number[]> {
+  const out = await execa('pgrep', ['-f', `upgrade --install ${release} .* -n ${namespace}`], { reject: false });
+  return out.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function setUp(prefix: string) {
+  const temporal = await testTemporal();
+  const cluster = await testCluster();
+  const namespace = uniqueNamespace(prefix);
+  const taskQueue = uniqueTaskQueue(prefix);
+  const workers: WorkerProcess[] = [];
+  const start = async () => {
+    const w = await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue });
+    workers.push(w);
+    return w;
+  };
+  cluster.defer(async () => {
+    for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
+    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  });
+  const first = await start();
+  await temporal.client.workflow.execute('deployPlatform', {
+    taskQueue, workflowId: uniqueTaskQueue('deploy'), args: [{ namespace, release, values: { image: { tag: '1.0.0' } }, skipHealthCheck: true }],
+  });
+  const handle = await temporal.client.workflow.start('upgradePlatform', {
+    taskQueue, workflowId: uniqueTaskQueue('upgrade'),
+    args: [{ namespace, release, imageTag: 'slow', smokeTest: { skip: true }, timeouts: { rolloutSeconds: 120 } }],
+  });
+  return { cluster, namespace, first, start, handle };
+}
+
+test('SIGKILL while helm runs: the stuck release is recovered and the upgrade completes once', async () => {
+  const { cluster, namespace, first, start, handle } = await setUp('crash-helm');
+  // helm --wait is running (":slow" pods need 8 s): kill the worker and its helm, as a dead pod would.
+  const pids = await until('helm upgrade to run', async () => ((await helmPids(namespace)).length ? helmPids(namespace) : undefined));
+  await until('revision 2 pending-upgrade', async () => ((await helmHistory(cluster, namespace)).at(-1)?.status === 'pending-upgrade' ? true : undefined));
+  await first.kill('SIGKILL');
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  assert.equal((await helmHistory(cluster, namespace)).at(-1)?.status, 'pending-upgrade');
+
+  await start();
+  const report = (await handle.result()) as UpgradeReport;
+  assert.equal(report.outcome, 'succeeded');
+  const history = await helmHistory(cluster, namespace);
+  // 1 install, 2 the interrupted upgrade, 3 the recovery rollback, 4 the upgrade: applied once.
+  assert.deepEqual(history.map((h) => h.revision), [1, 2, 3, 4]);
+  assert.equal(history.at(-1)?.status, 'deployed');
+  assert.deepEqual(report.revisions.map((r) => r.action), ['recover', 'upgrade']);
+  const image = (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
+  assert.equal(image, 'ghcr.io/example/orchestrator:slow');
+});
+
+test('SIGKILL right after helm finished: the retried step finds the release at the target and adds no revision', async () => {
+  const { cluster, namespace, first, start, handle } = await setUp('crash-after');
+  await until('revision 2 deployed', async () => {
+    const last = (await helmHistory(cluster, namespace)).at(-1);
+    return last?.revision === 2 && last.status === 'deployed' ? true : undefined;
+  });
+  await first.kill('SIGKILL');
+  await start();
+  const report = (await handle.result()) as UpgradeReport;
+  assert.equal(report.outcome, 'succeeded');
+  const history = await helmHistory(cluster, namespace);
+  assert.deepEqual(history.map((h) => h.revision), [1, 2], 'the upgrade was applied twice');
+  assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[2, 'upgrade']]);
+});

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLocalCluster, kubectl, type LocalCluster } from '../../scripts/stack/local-cluster.ts';
 import { freePort } from '../../scripts/stack/ports.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const deployment = (name: string, image: string, replicas: number) => ({
   apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
@@ -33,16 +34,6 @@ async function podsOf(kubeconfig: string, selector: string): Promise<Pod[]> {
   return (JSON.parse(await kubectl(kubeconfig, ['get', 'pods', '-l', selector, '-o', 'json'])) as { items: Pod[] }).items;
 }
 
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** mtime of ~/.kube/config, or 'absent': the cluster must never touch it. */
 function userKubeconfigStamp(): string {

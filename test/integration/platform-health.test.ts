@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createActivities } from '../../activities/index.ts';
 import type { PlatformHealthReport } from '../../workflows/messages.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
@@ -26,15 +26,6 @@ const taskRun = (name: string) => ({
   spec: { service: 'auth-service', taskId: name, prompt: 'do it' },
 });
 
-async function waitFor<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await read();
-    if (value !== undefined) return value;
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 before(async () => {
   const { kubectl, defer } = await testCluster();
@@ -54,7 +45,7 @@ before(async () => {
   await kubectl(['cordon', cordoned]);
   defer(() => kubectl(['uncordon', cordoned]));
   await kubectl(['wait', '--for=condition=Ready', 'pod/healthy-app', '-n', namespace, '--timeout=60s']);
-  await waitFor('broken-app to crash-loop', async () =>
+  await eventually('broken-app to crash-loop', async () =>
     (await kubectl(['get', 'pod', 'broken-app', '-n', namespace, '-o', 'jsonpath={.status.containerStatuses[0].state.waiting.reason}'])).trim() || undefined,
   );
 });

@@ -3,11 +3,11 @@
 // worker resumes the workflow; helm history shows no upgrade applied twice.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import type { UpgradeReport } from '../../workflows/messages.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
@@ -28,15 +28,6 @@ async function helmPids(namespace: string): Promise<number[]> {
   return out.stdout.split('\n').filter(Boolean).map(Number);
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function setUp(prefix: string) {
   const temporal = await testTemporal();
@@ -67,8 +58,8 @@ async function setUp(prefix: string) {
 test('SIGKILL while helm runs: the stuck release is recovered and the upgrade completes once', async () => {
   const { cluster, namespace, first, start, handle } = await setUp('crash-helm');
   // helm --wait is running (":slow" pods need 8 s): kill the worker and its helm, as a dead pod would.
-  const pids = await until('helm upgrade to run', async () => ((await helmPids(namespace)).length ? helmPids(namespace) : undefined));
-  await until('revision 2 pending-upgrade', async () => ((await helmHistory(cluster, namespace)).at(-1)?.status === 'pending-upgrade' ? true : undefined));
+  const pids = await eventually('helm upgrade to run', async () => ((await helmPids(namespace)).length ? helmPids(namespace) : undefined), 120_000, 50);
+  await eventually('revision 2 pending-upgrade', async () => ((await helmHistory(cluster, namespace)).at(-1)?.status === 'pending-upgrade' ? true : undefined), 120_000, 50);
   await first.kill('SIGKILL');
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   assert.equal((await helmHistory(cluster, namespace)).at(-1)?.status, 'pending-upgrade');
@@ -87,10 +78,10 @@ test('SIGKILL while helm runs: the stuck release is recovered and the upgrade co
 
 test('SIGKILL right after helm finished: the retried step finds the release at the target and adds no revision', async () => {
   const { cluster, namespace, first, start, handle } = await setUp('crash-after');
-  await until('revision 2 deployed', async () => {
+  await eventually('revision 2 deployed', async () => {
     const last = (await helmHistory(cluster, namespace)).at(-1);
     return last?.revision === 2 && last.status === 'deployed' ? true : undefined;
-  });
+  }, 120_000, 50);
   await first.kill('SIGKILL');
   await start();
   const report = (await handle.result()) as UpgradeReport;

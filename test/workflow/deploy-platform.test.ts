@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { INVALID_INPUT } from '../../workflows/failures.ts';
 import type { DeployReport } from '../../workflows/messages.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
+import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
@@ -37,17 +38,22 @@ async function run(activities: object, input: unknown) {
   const temporal = await testTemporal();
   const taskQueue = uniqueTaskQueue('deploy');
   const worker = await createRunbookWorker({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, activities, workflowBundle: await workflowBundle() });
-  return worker.runUntil(temporal.client.workflow.execute('deployPlatform', { taskQueue, workflowId: uniqueTaskQueue('deployPlatform'), args: [input] }).then(
-    (report) => ({ report: report as DeployReport, error: undefined }),
-    (error: unknown) => ({ report: undefined, error }),
-  ));
+  return worker.runUntil(async () => {
+    const handle = await temporal.client.workflow.start('deployPlatform', { taskQueue, workflowId: uniqueTaskQueue('deployPlatform'), args: [input] });
+    const outcome = await handle.result().then(
+      (report) => ({ report: report as DeployReport, error: undefined }),
+      (error: unknown) => ({ report: undefined, error }),
+    );
+    return { ...outcome, handle };
+  });
 }
 
 const secrets = [{ name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'ANTHROPIC_API_KEY' } }] }];
 
 test('deploy: every step in order, secrets reported by fingerprint only', async () => {
   const calls: string[] = [];
-  const { report, error } = await run(mockActivities(calls), { secrets, healthUrl: 'http://127.0.0.1:9/health' });
+  const { report, error, handle } = await run(mockActivities(calls), { secrets, healthUrl: 'http://127.0.0.1:9/health' });
+  await recordHistory(handle, 'deployPlatform-success');
   assert.equal(error, undefined);
   assert.deepEqual(calls, ['planPlatformObjects', 'helmStatus', 'helmUpgradeInstall:dry-run-client', 'ensureNamespaces', 'applyChartCrds', 'waitCrdsEstablished', 'applySecrets', 'helmUpgradeInstall:write', 'waitReleaseRollout', 'probeOrchestrator']);
   assert.equal(report?.helm?.revision, 1);

@@ -8,6 +8,7 @@ import { KUBE_FORBIDDEN, KUBE_UNAVAILABLE, INVALID_INPUT } from '../../workflows
 import { progressQuery, type PlatformHealthReport } from '../../workflows/messages.ts';
 import type { PlatformHealthInput } from '../../workflows/types/platform-health.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
+import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
 type HealthActivities = Pick<Activities, 'describeCluster' | 'checkNodes' | 'checkPods' | 'countTaskRuns' | 'probeOrchestrator'>;
@@ -52,13 +53,14 @@ async function run(activities: HealthActivities, input: PlatformHealthInput | Re
       (report) => ({ report: report as PlatformHealthReport, error: undefined }),
       (error: unknown) => ({ report: undefined, error }),
     );
-    return { ...outcome, progress: await handle.query(progressQuery) };
+    return { ...outcome, progress: await handle.query(progressQuery), handle };
   });
 }
 
 test('a healthy platform: every step succeeds and the report says healthy', async () => {
   const calls: string[] = [];
-  const { report, error, progress } = await run(healthyActivities(calls), { namespace: 'platform', healthUrl: 'http://127.0.0.1:9/health' });
+  const { report, error, progress, handle } = await run(healthyActivities(calls), { namespace: 'platform', healthUrl: 'http://127.0.0.1:9/health' });
+  await recordHistory(handle, 'platformHealth-healthy');
   assert.equal(error, undefined);
   assert.equal(report?.healthy, true);
   assert.equal(report?.taskRuns.byPhase.Succeeded, 3);

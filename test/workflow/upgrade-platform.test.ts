@@ -11,6 +11,7 @@ import { decideUpdate, upgradeStateQuery, type UpgradeReport } from '../../workf
 import type { UpgradePlatformInput } from '../../workflows/types/upgrade.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
+import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
@@ -82,7 +83,11 @@ test('success: upgrade, rollout, smoke test; the new tag is merged over the curr
 
 test('onFailure rollback: a rollout that never completes rolls back to the recorded revision', async () => {
   const mock = mockActivities({ waitReleaseRollout: (_arg, attempt) => failFirst(attempt) });
-  const report = await withUpgrade(await testTemporal(), mock, { ...baseInput, onFailure: 'rollback' }, (h) => h.result() as Promise<UpgradeReport>);
+  const report = await withUpgrade(await testTemporal(), mock, { ...baseInput, onFailure: 'rollback' }, async (h) => {
+    const result = (await h.result()) as UpgradeReport;
+    await recordHistory(h, 'upgradePlatform-rollback');
+    return result;
+  });
   assert.equal(report.outcome, 'rolled-back');
   assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[2, 'upgrade'], [3, 'rollback']]);
   assert.equal((mock.calls.find((c) => c.name === 'helmRollback')!.arg as { revision: number }).revision, 1);
@@ -101,7 +106,9 @@ test('pause -> retry: the operator retries and the upgrade completes without a s
     assert.match(state.failure ?? '', /timed out waiting for rollout/);
     assert.ok(state.decisionDeadline);
     assert.deepEqual(await h.executeUpdate(decideUpdate, { args: [{ action: 'retry', by: 'alice', reason: 'capacity added' }] }), { accepted: true, action: 'retry' });
-    return h.result() as Promise<UpgradeReport>;
+    const result = (await h.result()) as UpgradeReport;
+    await recordHistory(h, 'upgradePlatform-pause-retry');
+    return result;
   });
   assert.equal(report.outcome, 'succeeded');
   assert.deepEqual(report.revisions.map((r) => r.revision), [2]);

@@ -16,6 +16,6 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
   writeFileSync(`${HISTORIES_DIR}${name}.history.bin`, temporal.api.history.v1.History.encode(history).finish());
 }
 
-export function readHistory(file: string): temporal.api.history.v1.History {
+export function readHistory(file: string): ReturnType<typeof temporal.api.history.v1.History.decode> {
   return temporal.api.history.v1.History.decode(readFileSync(`${HISTORIES_DIR}${file}`));
 }

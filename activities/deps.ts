@@ -11,4 +11,6 @@ export interface ActivityDeps {
   helmBin: string;
   /** Relative chart paths and values files are resolved against this directory. */
   workdir: string;
+  /** Backup store root (relative to workdir); default .data/backups. */
+  backupDir?: string;
 }

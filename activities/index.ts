@@ -4,20 +4,25 @@ import type { ActivityDeps } from './deps.ts';
 import { platformHealthActivities } from './platform-health.ts';
 import { deployActivities } from './deploy.ts';
 import { helmActivities } from './helm/index.ts';
+import { backupActivities } from './backup/index.ts';
+import { taskRunActivities } from './taskrun/index.ts';
 
 export type { ActivityDeps } from './deps.ts';
 
 export function createActivities(deps: ActivityDeps) {
+  const helmDeps = {
+    helmBin: deps.helmBin,
+    kubeconfigPath: deps.kubeTarget.kubeconfigPath,
+    ...(deps.kubeTarget.context ? { kubeContext: deps.kubeTarget.context } : {}),
+    workdir: deps.workdir,
+    logger: deps.logger.child({ component: 'helm' }),
+  };
   return {
     ...platformHealthActivities(deps),
     ...deployActivities(deps),
-    ...helmActivities({
-      helmBin: deps.helmBin,
-      kubeconfigPath: deps.kubeTarget.kubeconfigPath,
-      ...(deps.kubeTarget.context ? { kubeContext: deps.kubeTarget.context } : {}),
-      workdir: deps.workdir,
-      logger: deps.logger.child({ component: 'helm' }),
-    }),
+    ...helmActivities(helmDeps),
+    ...backupActivities(deps, helmDeps),
+    ...taskRunActivities(deps),
   };
 }
 

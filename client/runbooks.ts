@@ -9,6 +9,10 @@ export const RUNBOOKS: RunbookInfo[] = [
   { name: 'deployPlatform', summary: 'namespaces, CRD, secrets, helm upgrade --install, rollout, health (dryRun: the plan)' },
   { name: 'upgradePlatform', summary: 'resumable upgrade with rollback, or a pause for an operator decision' },
   { name: 'rotateSecret', summary: 'rotate one Secret key from a reference, restart, verify' },
+  { name: 'backupPlatform', summary: 'CRD, ConfigMaps, Secrets (age-encrypted), Helm records, TaskRuns to the backup store; retention' },
+  { name: 'restorePlatform', summary: 'verify a backup (HMAC, checksums, decryption), then restore in dependency order (dryRun: the plan)' },
+  { name: 'taskRunController', summary: 'the TaskRun controller of a namespace (id taskrun-controller-<ns>; see client/taskrun-controller.ts)' },
+  { name: 'cleanupTaskRuns', summary: 'delete old Succeeded (7 d) and Failed (3 d) TaskRuns, except those labelled keep (dryRun: the plan)' },
 ];
 
 export function findRunbook(name: string): RunbookInfo {

@@ -4,7 +4,7 @@
 # PATH at the right version) is reused. Prints one line per tool with its build time.
 #
 # Usage: scripts/install-tools.sh [tool...]   (default: all)
-#   tools: temporal helm kwok etcd kubernetes test-server
+#   tools: temporal helm kwok etcd kubernetes test-server age
 # Afterwards the binaries are in "$(scripts/install-tools.sh --bin-dir)".
 set -euo pipefail
 
@@ -19,6 +19,7 @@ KWOK_VERSION=v0.8.0
 ETCD_VERSION=3.6.14
 KUBE_VERSION=v1.37.2
 TEST_SERVER_VERSION=1.32.1
+AGE_VERSION=v1.3.2
 
 if [ "${1:-}" = "--bin-dir" ]; then echo "$bin"; exit 0; fi
 
@@ -144,7 +145,18 @@ EOF
   link temporal-test-server "$dir/temporal-test-server"
 }
 
-all=(temporal helm kwok etcd kubernetes test-server)
+# age and age-keygen: the standard tool that decrypts backups without this project (and tests interop).
+install_age() {
+  local dir=$tools/age-$AGE_VERSION
+  if [ -x "$dir/age" ] && [ -x "$dir/age-keygen" ]; then
+    link age "$dir/age"; link age-keygen "$dir/age-keygen"; done_line age $AGE_VERSION cached; return
+  fi
+  need_go
+  run_timed age $AGE_VERSION env GOBIN="$dir" go install "filippo.io/age/cmd/...@$AGE_VERSION"
+  link age "$dir/age"; link age-keygen "$dir/age-keygen"
+}
+
+all=(temporal helm kwok etcd kubernetes test-server age)
 selected=("$@"); [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 mkdir -p "$tools"
 # One installer at a time: concurrent `npm start` and `npm test` must not build twice.
@@ -158,6 +170,7 @@ for t in "${selected[@]}"; do
     etcd) install_etcd ;;
     kubernetes) install_kubernetes ;;
     test-server) install_test_server ;;
+    age) install_age ;;
     *) die "unknown tool '$t' (known: ${all[*]})" ;;
   esac
 done

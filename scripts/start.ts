@@ -8,6 +8,9 @@ import { execa, type ResultPromise } from 'execa';
 import { ensureTools, toolPath } from './stack/tools.ts';
 import { startDevServer, type DevServer } from './stack/temporal-dev-server.ts';
 import { createLocalCluster, devClusterRef, type LocalCluster } from './stack/local-cluster.ts';
+import { connectClient } from '../client/connection.ts';
+import { ensureNightlyBackupSchedule, nightlyInputFromEnv, NIGHTLY_BACKUP_SCHEDULE } from '../client/schedules.ts';
+import { CLEANUP_SCHEDULE, ensureTaskRunCleanupSchedule, ensureTaskRunController } from '../client/taskrun-controller.ts';
 
 const HELP = `Usage: npm start [-- options]
 
@@ -95,6 +98,8 @@ async function main(): Promise<void> {
     if (opts.context) args.push('--context', opts.context);
     worker = execa(process.execPath, args, { cwd: repo, stdio: 'inherit', reject: false });
     say(`worker started (task queue "runbooks", /metrics and /health on http://127.0.0.1:${opts.httpPort})`);
+    await ensureSchedule(temporal.address);
+    await ensureController(temporal.address);
     say(`try it: open ${temporal.uiUrl}, Start Workflow -> type platformHealth, task queue runbooks, input {}`);
     say(`    or: npm run runbook -- start platformHealth`);
     say('Ctrl-C stops everything');
@@ -107,6 +112,33 @@ async function main(): Promise<void> {
     console.error(`start: ${(err as Error).message}`);
     await shutdown('error');
     process.exitCode = 1;
+  }
+}
+
+/** The nightly backup schedule, created or updated (the same function as `npm run schedules`); a failure is reported, not fatal. */
+async function ensureSchedule(address: string): Promise<void> {
+  try {
+    const client = await connectClient({ address, namespace: 'default', taskQueue: 'runbooks' });
+    const outcome = await ensureNightlyBackupSchedule(client, {
+      taskQueue: 'runbooks', input: nightlyInputFromEnv(), ...(process.env.RUNBOOK_BACKUP_TIME_ZONE ? { timeZone: process.env.RUNBOOK_BACKUP_TIME_ZONE } : {}),
+    });
+    await client.connection.close();
+    say(`schedule ${NIGHTLY_BACKUP_SCHEDULE} ${outcome} (backupPlatform at 02:00; see README "Backups")`);
+  } catch (err) {
+    say(`schedule ${NIGHTLY_BACKUP_SCHEDULE} not created: ${(err as Error).message}`);
+  }
+}
+
+/** The TaskRun controller of the orchestrator namespace (a no-op when it runs) and its weekly cleanup schedule; failures are reported, not fatal. */
+async function ensureController(address: string): Promise<void> {
+  try {
+    const client = await connectClient({ address, namespace: 'default', taskQueue: 'runbooks' });
+    const { workflowId } = await ensureTaskRunController(client, { taskQueue: 'runbooks', input: { namespace: 'orchestrator' } });
+    const outcome = await ensureTaskRunCleanupSchedule(client, { taskQueue: 'runbooks', input: { namespace: 'orchestrator' } });
+    await client.connection.close();
+    say(`TaskRun controller ${workflowId} running; schedule ${CLEANUP_SCHEDULE} ${outcome} (see README "TaskRun controller")`);
+  } catch (err) {
+    say(`TaskRun controller not started: ${(err as Error).message}`);
   }
 }
 

@@ -15,7 +15,7 @@ const patterns = process.argv.slice(2).length ? process.argv.slice(2) : ['test/*
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
-await ensureTools(['temporal', 'helm', 'kwok', 'etcd', 'kubernetes', 'test-server']);
+await ensureTools(['temporal', 'helm', 'kwok', 'etcd', 'kubernetes', 'test-server', 'age']);
 
 const dir = mkdtempSync(join(tmpdir(), 'runbooks-test-'));
 console.log(`test: stack logs in ${dir}`);

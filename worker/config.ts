@@ -9,6 +9,8 @@ export interface WorkerConfig {
   kubeconfigPath: string;
   kubeContext?: string;
   helmBin: string;
+  /** Backup store root (relative to the working directory unless absolute). */
+  backupDir: string;
   httpHost: string;
   httpPort: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -22,6 +24,7 @@ Options (environment variable in brackets):
   --kubeconfig FILE        kubeconfig of the cluster the runbooks act on [RUNBOOK_KUBECONFIG] (required)
   --context NAME           context in that kubeconfig [RUNBOOK_KUBE_CONTEXT] (default: its current context)
   --helm-bin PATH          the helm 4 binary [RUNBOOK_HELM_BIN] (default: helm on PATH)
+  --backup-dir DIR         backup store [RUNBOOK_BACKUP_DIR] (default .data/backups)
   --temporal-address H:P   Temporal frontend [TEMPORAL_ADDRESS] (default 127.0.0.1:7233)
   --namespace NAME         Temporal namespace [TEMPORAL_NAMESPACE] (default "default")
   --task-queue NAME        task queue [RUNBOOK_TASK_QUEUE] (default "runbooks")
@@ -39,6 +42,7 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
       kubeconfig: { type: 'string' },
       context: { type: 'string' },
       'helm-bin': { type: 'string' },
+      'backup-dir': { type: 'string' },
       'temporal-address': { type: 'string' },
       namespace: { type: 'string' },
       'task-queue': { type: 'string' },
@@ -66,6 +70,7 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
     taskQueue: values['task-queue'] ?? env.RUNBOOK_TASK_QUEUE ?? 'runbooks',
     kubeconfigPath,
     helmBin: values['helm-bin'] ?? env.RUNBOOK_HELM_BIN ?? 'helm',
+    backupDir: values['backup-dir'] ?? env.RUNBOOK_BACKUP_DIR ?? '.data/backups',
     ...(kubeContext ? { kubeContext } : {}),
     httpHost: '127.0.0.1',
     httpPort,

@@ -3,3 +3,7 @@ export { platformHealth } from './platform-health.ts';
 export { deployPlatform } from './deploy-platform.ts';
 export { upgradePlatform } from './upgrade-platform.ts';
 export { rotateSecret } from './rotate-secret.ts';
+export { backupPlatform } from './backup-platform.ts';
+export { restorePlatform } from './restore-platform.ts';
+export { taskRunController } from './taskrun-controller.ts';
+export { cleanupTaskRuns } from './cleanup-taskruns.ts';

@@ -2,7 +2,7 @@
 import type { TaskRunsReport } from '../../workflows/types/platform-health.ts';
 import type { KubeClients } from './client.ts';
 import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
-import { listAllPages, PAGE_SIZE } from './paginate.ts';
+import { customObjectPage, listAllPages, PAGE_SIZE } from './paginate.ts';
 
 export const TASKRUN = { group: 'orchestrator.io', version: 'v1', plural: 'taskruns', crdName: 'taskruns.orchestrator.io' } as const;
 
@@ -25,14 +25,14 @@ export async function taskRunCrdInstalled(kube: KubeClients): Promise<boolean> {
 export async function listTaskRuns(kube: KubeClients, namespace: string): Promise<TaskRunObject[]> {
   return kubeCall(`list TaskRuns in ${namespace}`, () =>
     listAllPages(async (cont) =>
-      (await kube.custom.listNamespacedCustomObject({
+      customObjectPage<TaskRunObject>(await kube.custom.listNamespacedCustomObject({
         group: TASKRUN.group,
         version: TASKRUN.version,
         plural: TASKRUN.plural,
         namespace,
         limit: PAGE_SIZE,
         _continue: cont,
-      })) as { items: TaskRunObject[]; metadata?: { _continue?: string } },
+      })),
     ),
   );
 }

@@ -1,0 +1,144 @@
+// Reads what a backup captures from the cluster: the TaskRun CRD, the namespace's ConfigMaps and
+// Secrets, the Helm release records and all TaskRuns (paginated). Objects are stripped of
+// server-set fields so they can be created again elsewhere.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { heartbeat } from '../activity-context.ts';
+import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
+import type { KubeClients } from '../kube/client.ts';
+import { customObjectPage, listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
+import { TASKRUN } from '../kube/taskruns.ts';
+import type { BackupKind, VolumeSnapshotPlan } from '../../workflows/types/backup.ts';
+
+export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
+/** Made by Kubernetes in every namespace; restoring them would fight the controllers. */
+const GENERATED_CONFIGMAPS = new Set(['kube-root-ca.crt']);
+const GENERATED_SECRET_TYPES = new Set(['kubernetes.io/service-account-token']);
+
+export interface CaptureScope {
+  namespace: string;
+  labelSelector?: string;
+  include: Record<BackupKind, boolean>;
+}
+
+type Obj = KubernetesObject & Record<string, unknown>;
+
+/** Drops the fields the API server sets (uid, resourceVersion, managedFields...). */
+export function cleanObject(obj: Obj, keepStatus: boolean): Obj {
+  const { uid: _u, resourceVersion: _r, creationTimestamp: _c, managedFields: _m, generation: _g, selfLink: _s, ...metadata } = obj.metadata ?? {};
+  const { status, ...rest } = obj;
+  return { ...rest, metadata, ...(keepStatus && status !== undefined ? { status } : {}) } as Obj;
+}
+
+async function listCore<T>(what: string, page: (cont: string | undefined) => Promise<{ items: T[]; metadata?: { _continue?: string } }>): Promise<T[]> {
+  return kubeCall(what, () => listAllPages(async (cont) => {
+    const p = await page(cont);
+    heartbeat({ listing: what });
+    return p;
+  }));
+}
+
+export async function readCrd(kube: KubeClients): Promise<Obj[]> {
+  try {
+    const crd = await kube.apiextensions.readCustomResourceDefinition({ name: TASKRUN.crdName });
+    return [cleanObject({ ...crd, apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' } as Obj, false)];
+  } catch (err) {
+    if (isStatus(err, 404)) return [];
+    throw toKubeFailure(err, `read CRD ${TASKRUN.crdName}`);
+  }
+}
+
+export async function readSecrets(kube: KubeClients, scope: CaptureScope): Promise<{ secrets: Obj[]; helmReleases: Obj[] }> {
+  const all = await listCore(`list Secrets in ${scope.namespace}`, (cont) =>
+    kube.core.listNamespacedSecret({ namespace: scope.namespace, limit: PAGE_SIZE, _continue: cont }));
+  const selected = scope.labelSelector ? await selectorNames(kube, scope) : undefined;
+  const secrets: Obj[] = [];
+  const helmReleases: Obj[] = [];
+  for (const s of all) {
+    const obj = cleanObject({ ...s, apiVersion: 'v1', kind: 'Secret' } as Obj, false);
+    if (s.type === HELM_RELEASE_TYPE) helmReleases.push(obj);
+    else if (!GENERATED_SECRET_TYPES.has(s.type ?? '') && (!selected || selected.has(s.metadata?.name ?? ''))) secrets.push(obj);
+  }
+  return { secrets, helmReleases };
+}
+
+/** Names of the Secrets matching the label selector (the helm records are kept whatever it says). */
+async function selectorNames(kube: KubeClients, scope: CaptureScope): Promise<Set<string>> {
+  const items = await listCore(`list Secrets in ${scope.namespace} (${scope.labelSelector})`, (cont) =>
+    kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector: scope.labelSelector, limit: PAGE_SIZE, _continue: cont }));
+  return new Set(items.map((s) => s.metadata?.name ?? ''));
+}
+
+export async function readConfigMaps(kube: KubeClients, scope: CaptureScope): Promise<Obj[]> {
+  const items = await listCore(`list ConfigMaps in ${scope.namespace}`, (cont) =>
+    kube.core.listNamespacedConfigMap({ namespace: scope.namespace, labelSelector: scope.labelSelector, limit: PAGE_SIZE, _continue: cont }));
+  return items.filter((c) => !GENERATED_CONFIGMAPS.has(c.metadata?.name ?? '')).map((c) => cleanObject({ ...c, apiVersion: 'v1', kind: 'ConfigMap' } as Obj, false));
+}
+
+
+export async function readTaskRuns(kube: KubeClients, scope: CaptureScope): Promise<Obj[]> {
+  if (!(await crdExists(kube, TASKRUN.crdName))) return [];
+  const items = await listCore(`list TaskRuns in ${scope.namespace}`, async (cont) =>
+    customObjectPage<Obj>(await kube.custom.listNamespacedCustomObject({
+      group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: scope.namespace,
+      labelSelector: scope.labelSelector, limit: PAGE_SIZE, _continue: cont,
+    })));
+  return items.map((t) => cleanObject({ ...t, apiVersion: `${TASKRUN.group}/${TASKRUN.version}`, kind: 'TaskRun' }, true));
+}
+
+/**
+ * How many TaskRuns a backup will hold, without listing them all: one item plus the server's
+ * remainingItemCount (not given with a label selector, or when the CRD is missing: then a full list).
+ */
+export async function countTaskRuns(kube: KubeClients, scope: CaptureScope): Promise<number> {
+  if (!scope.labelSelector) {
+    try {
+      const page = customObjectPage(await kube.custom.listNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: scope.namespace, limit: 1 }));
+      if (!page.metadata?._continue && page.items.length <= 1) return page.items.length;
+      if (typeof page.metadata?.remainingItemCount === 'number') return page.items.length + page.metadata.remainingItemCount;
+    } catch (err) {
+      if (isStatus(err, 404)) return 0;
+      throw toKubeFailure(err, `count TaskRuns in ${scope.namespace}`);
+    }
+  }
+  return (await readTaskRuns(kube, scope)).length;
+}
+
+export async function crdExists(kube: KubeClients, name: string): Promise<boolean> {
+  try {
+    await kube.apiextensions.readCustomResourceDefinition({ name });
+    return true;
+  } catch (err) {
+    if (isStatus(err, 404)) return false;
+    throw toKubeFailure(err, `read CRD ${name}`);
+  }
+}
+
+/**
+ * PVCs are snapshotted only where the CSI snapshot API and a VolumeSnapshotClass exist; otherwise the
+ * report says why they were skipped. Creating VolumeSnapshots is not implemented yet: with a class
+ * present the PVCs are still reported as skipped, with that reason.
+ */
+export async function volumeSnapshotPlan(kube: KubeClients, namespace: string): Promise<VolumeSnapshotPlan> {
+  const pvcs = (await listCore(`list PVCs in ${namespace}`, (cont) =>
+    kube.core.listNamespacedPersistentVolumeClaim({ namespace, limit: PAGE_SIZE, _continue: cont }))).length;
+  if (!(await crdExists(kube, 'volumesnapshots.snapshot.storage.k8s.io'))) {
+    return { pvcs, snapshotted: 0, skippedReason: 'no VolumeSnapshot CRD (snapshot.storage.k8s.io) on this cluster' };
+  }
+  if (!(await crdExists(kube, 'volumesnapshotclasses.snapshot.storage.k8s.io'))) {
+    return { pvcs, snapshotted: 0, skippedReason: 'no VolumeSnapshotClass CRD on this cluster' };
+  }
+  const classes = (await kubeCall('list VolumeSnapshotClasses', () =>
+    kube.custom.listClusterCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotclasses' }))) as { items: unknown[] };
+  if (!classes.items.length) return { pvcs, snapshotted: 0, skippedReason: 'no VolumeSnapshotClass exists' };
+  return { pvcs, snapshotted: 0, skippedReason: 'a VolumeSnapshotClass exists, but VolumeSnapshot capture is not implemented yet' };
+}
+
+export async function namespaceExists(kube: KubeClients, name: string): Promise<boolean> {
+  try {
+    await kube.core.readNamespace({ name });
+    return true;
+  } catch (err) {
+    if (isStatus(err, 404)) return false;
+    throw toKubeFailure(err, `read namespace ${name}`);
+  }
+}

@@ -1,0 +1,71 @@
+// The manifest of a backup (manifest.json): what is in it, every file with size and sha256, and an
+// HMAC-SHA256 over all of that, so that a file changed together with its checksum is detected.
+import { ApplicationFailure } from '@temporalio/common';
+import { BACKUP_INVALID, type BackupFileInfo, type BackupKind } from '../../workflows/types/backup.ts';
+import { hmacSha256, macEquals, sha256 } from './codec.ts';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const FORMAT_VERSION = 1;
+
+export interface HelmReleaseSummary {
+  name: string;
+  namespace: string;
+  revision: number;
+  status: string;
+  chart: string;
+  chartVersion: string;
+  appVersion: string;
+  /** User-supplied values of the latest revision (the chart reads secret values from Secrets). */
+  values: Record<string, unknown>;
+  /** Revisions stored as release records (sh.helm.release.v1.*). */
+  revisions: number[];
+}
+
+export interface Manifest {
+  formatVersion: number;
+  id: string;
+  createdAt: string;
+  /** The API server the backup was read from. */
+  cluster: string;
+  namespace: string;
+  labelSelector?: string;
+  counts: Partial<Record<BackupKind, number>>;
+  files: BackupFileInfo[];
+  helm: HelmReleaseSummary | null;
+  volumeSnapshots: { pvcs: number; snapshotted: number; skippedReason?: string };
+  /** age recipients the encrypted files were written for (public keys). */
+  recipients: string[];
+  tools: Record<string, string>;
+  hmac?: { alg: 'HMAC-SHA256'; value: string };
+}
+
+export function signManifest(manifest: Manifest, key: string): Manifest {
+  const { hmac: _old, ...body } = manifest;
+  return { ...body, hmac: { alg: 'HMAC-SHA256', value: hmacSha256(key, body) } };
+}
+
+const invalid = (message: string) => ApplicationFailure.create({ type: BACKUP_INVALID, message, nonRetryable: true });
+
+/** Parses and authenticates manifest.json; throws BackupInvalid naming what is wrong. */
+export function verifyManifest(text: string, key: string, id: string): Manifest {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch {
+    throw invalid(`backup ${id}: manifest.json is not JSON (corrupted)`);
+  }
+  const { hmac, ...body } = manifest;
+  if (!hmac || hmac.alg !== 'HMAC-SHA256' || typeof hmac.value !== 'string') throw invalid(`backup ${id}: manifest.json carries no HMAC-SHA256`);
+  if (!macEquals(hmac.value, hmacSha256(key, body))) {
+    throw invalid(`backup ${id}: the manifest's HMAC does not match (tampered with, or a different HMAC key)`);
+  }
+  if (manifest.formatVersion !== FORMAT_VERSION) throw invalid(`backup ${id}: format version ${manifest.formatVersion} is not supported`);
+  return manifest;
+}
+
+/** Checks one file against its manifest entry. */
+export function verifyFile(info: BackupFileInfo, data: Uint8Array, id: string): void {
+  if (data.length !== info.size || sha256(data) !== info.sha256) {
+    throw invalid(`backup ${id}: ${info.file} does not match its checksum in the manifest (corrupted or tampered with)`);
+  }
+}

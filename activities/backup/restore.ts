@@ -1,0 +1,211 @@
+// restorePlatform's activities: verify a backup completely before anything is written, plan what a
+// restore would do, restore one kind at a time (create; an existing object is skipped or updated),
+// and count what is there afterwards.
+import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { BACKUP_INVALID, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../workflows/types/backup.ts';
+import type { SecretSource } from '../../workflows/types/secret-ref.ts';
+import type { ActivityDeps } from '../deps.ts';
+import { cancellationSignal, heartbeat } from '../activity-context.ts';
+import { isStatus, kubeCall } from '../errors.ts';
+import { FIELD_MANAGER } from '../kube/apply.ts';
+import type { KubeClients } from '../kube/client.ts';
+import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
+import { resolveSecretSource } from '../kube/secrets.ts';
+import { TASKRUN } from '../kube/taskruns.ts';
+import { ageDecrypt } from './age.ts';
+import { namespaceExists } from './capture.ts';
+import { customObjectPage } from '../kube/paginate.ts';
+import { decodeJsonLines } from './codec.ts';
+import type { Manifest } from './manifest.ts';
+import { openBackup, readBackupFile, storeRoot } from './store.ts';
+
+export interface BackupRef {
+  backupId: string;
+  hmacKey: SecretSource;
+  identity: SecretSource;
+  include: Record<BackupKind, boolean>;
+}
+
+type Obj = KubernetesObject & { status?: unknown };
+
+/** Where references without a namespace (Secret refs) are looked up: the worker's own namespace would do too. */
+const REF_NAMESPACE = 'default';
+
+async function open(deps: ActivityDeps, ref: BackupRef): Promise<{ dir: string; manifest: Manifest }> {
+  const key = await resolveSecretSource(deps.kube, ref.hmacKey, REF_NAMESPACE);
+  return openBackup(storeRoot(deps), ref.backupId, key);
+}
+
+/** The objects of one kind, checksum-verified and decrypted. */
+async function loadKind(deps: ActivityDeps, ref: BackupRef, dir: string, manifest: Manifest, kind: BackupKind, identity?: string): Promise<Obj[]> {
+  const info = manifest.files.find((f) => f.kind === kind);
+  if (!info) return [];
+  let data: Uint8Array = await readBackupFile(dir, info, ref.backupId);
+  if (info.encrypted) {
+    data = await ageDecrypt(data, identity ?? (await resolveSecretSource(deps.kube, ref.identity, REF_NAMESPACE)), `backup ${ref.backupId}: ${info.file}`);
+  }
+  let objects: Obj[];
+  try {
+    objects = decodeJsonLines<Obj>(data);
+  } catch {
+    throw ApplicationFailure.create({ type: BACKUP_INVALID, nonRetryable: true, message: `backup ${ref.backupId}: ${info.file} does not decode` });
+  }
+  if (objects.length !== info.count) {
+    throw ApplicationFailure.create({ type: BACKUP_INVALID, nonRetryable: true, message: `backup ${ref.backupId}: ${info.file} holds ${objects.length} objects, the manifest says ${info.count}` });
+  }
+  return objects;
+}
+
+const kindsOf = (ref: BackupRef, m: Manifest) => m.files.map((f) => f.kind).filter((k) => ref.include[k]);
+
+/** HMAC, every checksum, and that every encrypted file decrypts: nothing is written before this passes. */
+export async function verifyBackup(deps: ActivityDeps, ref: BackupRef): Promise<VerifiedBackup> {
+  const { dir, manifest } = await open(deps, ref);
+  const needsIdentity = manifest.files.some((f) => f.encrypted && ref.include[f.kind]);
+  const identity = needsIdentity ? await resolveSecretSource(deps.kube, ref.identity, REF_NAMESPACE) : undefined;
+  for (const info of manifest.files) {
+    if (info.encrypted && !ref.include[info.kind]) await readBackupFile(dir, info, ref.backupId);
+    else await loadKind(deps, ref, dir, manifest, info.kind, identity);
+    heartbeat({ verified: info.file });
+  }
+  return { id: manifest.id, createdAt: manifest.createdAt, cluster: manifest.cluster, sourceNamespace: manifest.namespace, counts: manifest.counts, filesVerified: manifest.files.length };
+}
+
+/** Re-targets a namespaced object. */
+function retarget(obj: Obj, kind: BackupKind, namespace: string): Obj {
+  return kind === 'crds' ? obj : { ...obj, metadata: { ...obj.metadata, namespace } };
+}
+
+/** Names of the objects of a kind that exist in the target namespace. */
+async function existingNames(kube: KubeClients, kind: BackupKind, namespace: string, names: string[]): Promise<Set<string>> {
+  if (kind === 'crds') {
+    const found = new Set<string>();
+    for (const name of names) {
+      try {
+        await kube.apiextensions.readCustomResourceDefinition({ name });
+        found.add(name);
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+    }
+    return found;
+  }
+  if (!(await namespaceExists(kube, namespace))) return new Set();
+  const page = async (cont: string | undefined): Promise<{ items: { metadata?: { name?: string } }[]; metadata?: { _continue?: string } }> => {
+    const common = { namespace, limit: PAGE_SIZE, _continue: cont };
+    if (kind === 'configMaps') return kube.core.listNamespacedConfigMap(common);
+    if (kind === 'taskRuns') {
+      try {
+        return customObjectPage(await kube.custom.listNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, ...common }));
+      } catch (err) {
+        if (isStatus(err, 404)) return { items: [] }; // the CRD is not there (yet)
+        throw err;
+      }
+    }
+    return kube.core.listNamespacedSecret(common);
+  };
+  const items = await kubeCall(`list ${kind} in ${namespace}`, () => listAllPages(async (cont) => {
+    const p = await page(cont);
+    heartbeat({ listing: kind });
+    return p;
+  }));
+  const wanted = new Set(names);
+  return new Set(items.map((i) => i.metadata?.name ?? '').filter((n) => wanted.has(n)));
+}
+
+export async function planRestore(deps: ActivityDeps, ref: BackupRef & { targetNamespace?: string; existing: 'skip' | 'update' }): Promise<RestorePlan> {
+  const { dir, manifest } = await open(deps, ref);
+  const targetNamespace = ref.targetNamespace ?? manifest.namespace;
+  const kinds: RestorePlan['kinds'] = [];
+  for (const kind of kindsOf(ref, manifest)) {
+    const objects = await loadKind(deps, ref, dir, manifest, kind);
+    const existing = (await existingNames(deps.kube, kind, targetNamespace, objects.map((o) => o.metadata?.name ?? ''))).size;
+    kinds.push({ kind, total: objects.length, existing, action: existing === 0 ? 'create' : ref.existing === 'update' ? 'create-or-update' : 'create-or-skip' });
+  }
+  return { targetNamespace, namespaceExists: await namespaceExists(deps.kube, targetNamespace), kinds };
+}
+
+/** Creates one object; on 409 skips it, or updates it by server-side apply. */
+async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing: 'skip' | 'update'): Promise<{ outcome: 'created' | 'updated' | 'skipped'; stored?: Obj }> {
+  const ns = obj.metadata?.namespace ?? '';
+  const what = `restore ${obj.kind} ${ns ? `${ns}/` : ''}${obj.metadata?.name}`;
+  const { status: _s, ...body } = obj;
+  try {
+    const stored = await kubeCall(what, async () => {
+      // The project's field manager, as for every other write (deployPlatform's applies own the same fields).
+      const fieldManager = FIELD_MANAGER;
+      if (kind === 'crds') return kube.apiextensions.createCustomResourceDefinition({ body: body as never, fieldManager });
+      if (kind === 'configMaps') return kube.core.createNamespacedConfigMap({ namespace: ns, body: body as never, fieldManager });
+      if (kind === 'taskRuns') return kube.custom.createNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, body, fieldManager });
+      return kube.core.createNamespacedSecret({ namespace: ns, body: body as never, fieldManager });
+    });
+    return { outcome: 'created', stored: stored as Obj };
+  } catch (err) {
+    if (!(err instanceof ApplicationFailure && (err.details?.[0] as { httpStatus?: number })?.httpStatus === 409)) throw err;
+  }
+  if (existing === 'skip') {
+    // A TaskRun created by an earlier attempt of this activity may still lack its status: hand it back so it gets one.
+    if (kind === 'taskRuns' && obj.status !== undefined) {
+      const current = await kubeCall(what, () => kube.custom.getNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name: obj.metadata!.name! })) as Obj;
+      if (current.status === undefined) return { outcome: 'skipped', stored: current };
+    }
+    return { outcome: 'skipped' };
+  }
+  const stored = await kubeCall(what, () => kube.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+  return { outcome: 'updated', stored: stored as Obj };
+}
+
+/** TaskRun status lives behind the status subresource: written after the object, on its stored version. */
+async function restoreStatus(kube: KubeClients, stored: Obj, status: unknown): Promise<void> {
+  const ns = stored.metadata!.namespace!;
+  const name = stored.metadata!.name!;
+  await kubeCall(`restore status of TaskRun ${ns}/${name}`, () => kube.custom.replaceNamespacedCustomObjectStatus({
+    group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name, body: { ...stored, status }, fieldManager: FIELD_MANAGER,
+  }));
+}
+
+const CONCURRENCY = 16;
+
+export async function restoreKind(deps: ActivityDeps, req: BackupRef & { kind: BackupKind; targetNamespace: string; existing: 'skip' | 'update' }): Promise<KindRestoreResult> {
+  const { dir, manifest } = await open(deps, req);
+  const objects = (await loadKind(deps, req, dir, manifest, req.kind)).map((o) => retarget(o, req.kind, req.targetNamespace));
+  const result: KindRestoreResult = { kind: req.kind, created: 0, updated: 0, skipped: 0, ...(req.kind === 'taskRuns' ? { statusRestored: 0 } : {}) };
+  let next = 0;
+  const done = () => result.created + result.updated + result.skipped;
+  // Heartbeat on a clock, not per N objects: a slow API server must not look like a dead worker
+  // (a heartbeat timeout would start a second attempt while this one still runs).
+  const timer = setInterval(() => heartbeat({ kind: req.kind, done: done(), of: objects.length }), 5000);
+  const signal = cancellationSignal();
+  const worker = async () => {
+    while (next < objects.length) {
+      signal?.throwIfAborted();
+      const obj = objects[next++]!;
+      const { outcome, stored } = await createOne(deps.kube, req.kind, obj, req.existing);
+      result[outcome]++;
+      if (req.kind === 'taskRuns' && stored && obj.status !== undefined) {
+        await restoreStatus(deps.kube, stored, obj.status);
+        result.statusRestored!++;
+      }
+    }
+  };
+  try {
+    heartbeat({ kind: req.kind, done: 0, of: objects.length });
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+  } finally {
+    clearInterval(timer);
+  }
+  return result;
+}
+
+/** How many of the backed-up objects exist in the target now. */
+export async function countRestored(deps: ActivityDeps, req: BackupRef & { targetNamespace: string }): Promise<{ kind: BackupKind; expected: number; found: number }[]> {
+  const { dir, manifest } = await open(deps, req);
+  const counts = [];
+  for (const kind of kindsOf(req, manifest)) {
+    const objects = await loadKind(deps, req, dir, manifest, kind);
+    const found = await existingNames(deps.kube, kind, req.targetNamespace, objects.map((o) => o.metadata?.name ?? ''));
+    counts.push({ kind, expected: objects.length, found: found.size });
+  }
+  return counts;
+}

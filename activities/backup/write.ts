@@ -1,0 +1,125 @@
+// backupPlatform's acting activity: capture -> encode per kind -> encrypt the secret-bearing kinds ->
+// manifest (signed) -> temp dir -> atomic rename. A backup with this id that already verifies is
+// reused, so a retried activity or a re-run workflow never writes a second copy.
+import { rm } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import { execa } from 'execa';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ENCRYPTED_KINDS, type BackupFileInfo, type BackupKind, type BackupSummary } from '../../workflows/types/backup.ts';
+import { INVALID_INPUT } from '../../workflows/failures.ts';
+import type { ActivityDeps } from '../deps.ts';
+import type { HelmDeps } from '../helm/deps.ts';
+import { helmGetValues, helmHistory, helmStatus } from '../helm/release.ts';
+import { heartbeat } from '../activity-context.ts';
+import { ageEncrypt } from './age.ts';
+import { readConfigMaps, readCrd, readSecrets, readTaskRuns, volumeSnapshotPlan, type CaptureScope } from './capture.ts';
+import { encodeJsonLines, sha256 } from './codec.ts';
+import { FORMAT_VERSION, MANIFEST_FILE, signManifest, type HelmReleaseSummary, type Manifest } from './manifest.ts';
+import { existingBackup, publish, storeRoot, tempDir, writeFileIn } from './store.ts';
+
+export interface WriteBackupRequest extends CaptureScope {
+  backupId: string;
+  release: string;
+  recipients: string[];
+}
+
+export function fileName(kind: BackupKind): string {
+  return `${kind}.jsonl.gz${ENCRYPTED_KINDS.includes(kind) ? '.age' : ''}`;
+}
+
+export function summarize(dir: string, m: Manifest, reused: boolean): BackupSummary {
+  return {
+    id: m.id, dir, createdAt: m.createdAt, cluster: m.cluster, namespace: m.namespace, counts: m.counts,
+    files: m.files, reused, bytes: m.files.reduce((n, f) => n + f.size, 0),
+  };
+}
+
+export async function helmSummary(helm: HelmDeps, release: string, namespace: string): Promise<HelmReleaseSummary | null> {
+  const status = await helmStatus(helm, { release, namespace });
+  if (!status) return null;
+  const history = await helmHistory(helm, { release, namespace });
+  const values = await helmGetValues(helm, { release, namespace });
+  return {
+    name: status.name, namespace, revision: status.revision, status: status.status, chart: status.chart,
+    chartVersion: status.chartVersion, appVersion: status.appVersion, values, revisions: history.map((h) => h.revision),
+  };
+}
+
+async function toolVersions(deps: ActivityDeps): Promise<Record<string, string>> {
+  const versions: Record<string, string> = { node: process.version, 'age-encryption': '0.3.1' };
+  const helm = await execa(deps.helmBin, ['version', '--short'], { reject: false, timeout: 10_000 });
+  if (helm.exitCode === 0) versions.helm = helm.stdout.trim();
+  try {
+    versions.kubernetes = (await deps.kube.version.getCode()).gitVersion;
+  } catch { /* informational only */ }
+  return versions;
+}
+
+export async function writeBackup(deps: ActivityDeps, helm: HelmDeps, hmacKey: string, req: WriteBackupRequest): Promise<BackupSummary> {
+  const root = storeRoot(deps);
+  const found = await existingBackup(root, req.backupId, hmacKey);
+  if (found) return summarize(`${root}/${req.backupId}`, found, true);
+  const needsKey = ENCRYPTED_KINDS.some((k) => req.include[k]);
+  if (needsKey && !req.recipients.length) {
+    throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: 'no age recipient: Secrets are never written in plain text (give recipients, or exclude secrets and helmReleases)' });
+  }
+
+  // The reads are independent: run them together (helm runs as separate processes meanwhile).
+  const { kube } = deps;
+  const meta = Promise.all([
+    req.include.helmReleases ? helmSummary(helm, req.release, req.namespace) : null,
+    volumeSnapshotPlan(kube, req.namespace),
+    toolVersions(deps),
+  ]);
+  meta.catch(() => undefined); // awaited below; a failure of the capture must not leave it unhandled
+  const [crds, secrets, configMaps, taskRuns] = await Promise.all([
+    req.include.crds ? readCrd(kube) : undefined,
+    req.include.secrets || req.include.helmReleases ? readSecrets(kube, req) : undefined,
+    req.include.configMaps ? readConfigMaps(kube, req) : undefined,
+    req.include.taskRuns ? readTaskRuns(kube, req) : undefined,
+  ]);
+  const objects: Partial<Record<BackupKind, KubernetesObject[]>> = {
+    ...(crds ? { crds } : {}),
+    ...(secrets && req.include.secrets ? { secrets: secrets.secrets } : {}),
+    ...(secrets && req.include.helmReleases ? { helmReleases: secrets.helmReleases } : {}),
+    ...(configMaps ? { configMaps } : {}),
+    ...(taskRuns ? { taskRuns } : {}),
+  };
+  const [helmRelease, volumeSnapshots, tools] = await meta;
+  heartbeat({ captured: Object.fromEntries(Object.entries(objects).map(([k, v]) => [k, v.length])) });
+
+  const tmp = await tempDir(root, req.backupId);
+  try {
+    const files: BackupFileInfo[] = [];
+    for (const [kind, list] of Object.entries(objects) as [BackupKind, KubernetesObject[]][]) {
+      const encrypted = ENCRYPTED_KINDS.includes(kind);
+      const plain = encodeJsonLines(list);
+      const data = encrypted ? await ageEncrypt(plain, req.recipients) : plain;
+      const file = fileName(kind);
+      await writeFileIn(tmp, file, data);
+      files.push({ kind, file, size: data.length, sha256: sha256(data), encrypted, count: list.length });
+      heartbeat({ written: file });
+    }
+    const manifest = signManifest({
+      formatVersion: FORMAT_VERSION,
+      id: req.backupId,
+      createdAt: new Date().toISOString(),
+      cluster: kube.config.getCurrentCluster()?.server ?? 'unknown',
+      namespace: req.namespace,
+      ...(req.labelSelector ? { labelSelector: req.labelSelector } : {}),
+      counts: Object.fromEntries(files.map((f) => [f.kind, f.count])),
+      files,
+      helm: helmRelease,
+      volumeSnapshots,
+      recipients: needsKey ? req.recipients : [],
+      tools,
+    }, hmacKey);
+    await writeFileIn(tmp, MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`);
+    const dir = await publish(root, tmp, req.backupId);
+    deps.logger.info({ backupId: req.backupId, dir, counts: manifest.counts }, 'backup written');
+    return summarize(dir, manifest, false);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}

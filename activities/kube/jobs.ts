@@ -1,0 +1,151 @@
+// Agent Jobs (batch/v1) of the TaskRun controller: the manifest (task ConfigMap + Job owned by the
+// TaskRun), create-or-get on 409, and the compact view the reconciler follows.
+import { BatchV1Api, type V1ConfigMap, type V1EnvVar, type V1Job, type V1Volume, type V1VolumeMount } from '@kubernetes/client-node';
+import type { KubeClients } from './client.ts';
+import { isStatus, kubeCall } from '../errors.ts';
+import { listAllPages, PAGE_SIZE } from './paginate.ts';
+import { TASKRUN } from './taskruns.ts';
+import type { ControllerConfig, ObservedJob, TaskRunSpec } from '../../workflows/types/taskrun.ts';
+
+export const AGENT_LABEL = { app: 'claude-agent' } as const;
+export const AGENT_SELECTOR = 'app=claude-agent';
+export const TASK_ID_LABEL = 'task-id';
+export const TASKRUN_LABEL = 'taskrun.orchestrator.io/name';
+
+const batchClients = new WeakMap<KubeClients, BatchV1Api>();
+export function batchApi(kube: KubeClients): BatchV1Api {
+  let api = batchClients.get(kube);
+  if (!api) batchClients.set(kube, (api = kube.config.makeApiClient(BatchV1Api)));
+  return api;
+}
+
+export interface TaskRunRef {
+  name: string;
+  uid: string;
+  namespace: string;
+}
+
+function ownerReference(taskRun: TaskRunRef) {
+  return { apiVersion: `${TASKRUN.group}/${TASKRUN.version}`, kind: 'TaskRun', name: taskRun.name, uid: taskRun.uid, controller: true, blockOwnerDeletion: true };
+}
+
+function labels(taskRun: TaskRunRef, spec: TaskRunSpec): Record<string, string> {
+  return { ...AGENT_LABEL, [TASK_ID_LABEL]: spec.taskId, [TASKRUN_LABEL]: taskRun.name, 'app.kubernetes.io/managed-by': 'platform-runbooks' };
+}
+
+/** The task ConfigMap: the inline prompt and the task's identity, mounted at /task. */
+export function taskConfigMap(taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec): V1ConfigMap {
+  return {
+    apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name: jobName, namespace: taskRun.namespace, labels: labels(taskRun, spec), ownerReferences: [ownerReference(taskRun)] },
+    data: { 'task-id': spec.taskId, service: spec.service, ...(spec.prompt !== undefined ? { prompt: spec.prompt } : {}) },
+  };
+}
+
+/** The agent Job: API keys by secretKeyRef only, the workspace claim at the configured mount path. */
+export function agentJob(taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec, config: ControllerConfig): V1Job {
+  const env: V1EnvVar[] = [
+    { name: 'TASK_ID', value: spec.taskId },
+    { name: 'SERVICE', value: spec.service },
+    { name: 'TASKRUN_NAME', value: taskRun.name },
+    ...config.secrets.env.map((e) => ({ name: e.name, valueFrom: { secretKeyRef: { name: config.secrets.name, key: e.key } } })),
+  ];
+  if (spec.promptRef) {
+    env.push({ name: 'TASK_PROMPT', valueFrom: { configMapKeyRef: { name: spec.promptRef.name, key: spec.promptRef.key, ...(spec.promptRef.optional !== undefined ? { optional: spec.promptRef.optional } : {}) } } });
+  }
+  const volumes: V1Volume[] = [{ name: 'task', configMap: { name: jobName } }];
+  const mounts: V1VolumeMount[] = [{ name: 'task', mountPath: '/task', readOnly: true }];
+  if (spec.workspaceClaim) {
+    volumes.push({ name: 'workspace', persistentVolumeClaim: { claimName: spec.workspaceClaim } });
+    mounts.push({ name: 'workspace', mountPath: config.agent.workspaceMountPath });
+  }
+  const resources = spec.resources ?? config.agent.resources;
+  const lbls = labels(taskRun, spec);
+  return {
+    apiVersion: 'batch/v1', kind: 'Job',
+    metadata: { name: jobName, namespace: taskRun.namespace, labels: lbls, ownerReferences: [ownerReference(taskRun)] },
+    spec: {
+      backoffLimit: config.job.backoffLimit,
+      ...(config.job.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: config.job.ttlSecondsAfterFinished } : {}),
+      ...(config.job.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: config.job.activeDeadlineSeconds } : {}),
+      template: {
+        metadata: { labels: lbls },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{
+            name: 'agent',
+            image: spec.agentImage ?? config.agent.image,
+            ...(config.agent.imagePullPolicy ? { imagePullPolicy: config.agent.imagePullPolicy } : {}),
+            env,
+            ...(resources ? { resources: resources as never } : {}),
+            volumeMounts: mounts,
+          }],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Creates the object, or finds it on 409. Returns 'existing' only when the existing one is owned by
+ * this TaskRun (same uid); an object of another owner under our deterministic name is an error.
+ */
+async function createOrGet(what: string, create: () => Promise<unknown>, read: () => Promise<{ metadata?: { ownerReferences?: { uid: string }[] } }>, ownerUid: string): Promise<'created' | 'existing'> {
+  try {
+    await create();
+    return 'created';
+  } catch (err) {
+    if (!isStatus(err, 409)) throw err;
+    const existing = await kubeCall(`read ${what}`, read);
+    if (!existing.metadata?.ownerReferences?.some((o) => o.uid === ownerUid)) throw new Error(`${what} exists and is not owned by TaskRun uid ${ownerUid}`);
+    return 'existing';
+  }
+}
+
+/** ConfigMap then Job, each create-or-get: a retried call never makes a second Job. */
+export async function ensureAgentJob(kube: KubeClients, taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec, config: ControllerConfig): Promise<'created' | 'existing'> {
+  const ns = taskRun.namespace;
+  await createOrGet(`ConfigMap ${ns}/${jobName}`,
+    () => kube.core.createNamespacedConfigMap({ namespace: ns, body: taskConfigMap(taskRun, jobName, spec) }),
+    () => kube.core.readNamespacedConfigMap({ namespace: ns, name: jobName }), taskRun.uid);
+  const batch = batchApi(kube);
+  return createOrGet(`Job ${ns}/${jobName}`,
+    () => batch.createNamespacedJob({ namespace: ns, body: agentJob(taskRun, jobName, spec, config) }),
+    () => batch.readNamespacedJob({ namespace: ns, name: jobName }), taskRun.uid);
+}
+
+/** The compact view of an agent Job; undefined for a Job that no TaskRun owns. */
+export function observeJob(job: V1Job): ObservedJob | undefined {
+  const owner = job.metadata?.ownerReferences?.find((o) => o.kind === 'TaskRun' && o.apiVersion.startsWith(`${TASKRUN.group}/`));
+  if (!owner || !job.metadata?.name) return undefined;
+  const conditions = job.status?.conditions ?? [];
+  const complete = conditions.find((c) => c.type === 'Complete' && c.status === 'True');
+  const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  const iso = (d: Date | string | undefined) => (d === undefined ? undefined : new Date(d).toISOString());
+  const startTime = iso(job.status?.startTime);
+  const completionTime = iso(job.status?.completionTime);
+  const finishedAt = iso((complete ?? failed)?.lastTransitionTime);
+  return {
+    name: job.metadata.name,
+    ownerName: owner.name,
+    ownerUid: owner.uid,
+    active: job.status?.active ?? 0,
+    ...(startTime ? { startTime } : {}),
+    ...(completionTime ? { completionTime } : {}),
+    ...(complete ? { outcome: 'Succeeded' as const } : failed ? { outcome: 'Failed' as const, message: `${failed.reason ?? 'Failed'}: ${failed.message ?? 'the agent Job failed'}` } : {}),
+    ...(finishedAt ? { finishedAt } : {}),
+  };
+}
+
+export async function listAgentJobs(kube: KubeClients, namespace: string): Promise<{ items: V1Job[]; resourceVersion: string }> {
+  let resourceVersion = '';
+  const items = await kubeCall(`list agent Jobs in ${namespace}`, () =>
+    listAllPages(async (cont) => {
+      const page = await batchApi(kube).listNamespacedJob({ namespace, labelSelector: AGENT_SELECTOR, limit: PAGE_SIZE, _continue: cont });
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      return { items: page.items, metadata: { _continue: page.metadata?._continue } };
+    }),
+  );
+  return { items, resourceVersion };
+}

@@ -1,0 +1,77 @@
+// applyTaskRunActions: for a chunk of TaskRuns, create the task ConfigMap + agent Job (create-or-get)
+// and/or write the status subresource, 50 in flight. Per-TaskRun failures come back as results
+// (the reconciler retries them next round); a TaskRun deleted meanwhile is reported 'gone'.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { KubeClients } from '../kube/client.ts';
+import { isStatus, toKubeFailure } from '../errors.ts';
+import { TASKRUN } from '../kube/taskruns.ts';
+import { ensureAgentJob } from '../kube/jobs.ts';
+import { Context } from '@temporalio/activity';
+import { heartbeat } from '../activity-context.ts';
+import type { TaskRunMetrics } from '../../worker/metrics.ts';
+import type { ActionResult, ApplyActionsInput, TaskRunAction, TaskRunStatus } from '../../workflows/types/taskrun.ts';
+
+/** Writes in flight per call (the reconciler runs two calls at once: 100). */
+const IN_FLIGHT = 50;
+
+/** Local activities (how the reconciler calls this) cannot heartbeat; an ordinary activity does. */
+function isLocal(): boolean {
+  try {
+    return Context.current().info.isLocal;
+  } catch {
+    return false;
+  }
+}
+
+export async function writeTaskRunStatus(kube: KubeClients, namespace: string, name: string, uid: string, status: TaskRunStatus): Promise<void> {
+  await kube.custom.patchNamespacedCustomObjectStatus(
+    // metadata.uid makes the patch a precondition: a TaskRun recreated under the same name answers 409.
+    { group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace, name, body: { metadata: { uid }, status } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+async function applyOne(kube: KubeClients, input: ApplyActionsInput, action: TaskRunAction, metrics: TaskRunMetrics): Promise<ActionResult> {
+  const { namespace } = input;
+  const result: ActionResult = { name: action.name };
+  const stop = metrics.reconciliationDuration.startTimer({ namespace });
+  try {
+    if (action.create) {
+      result.job = await ensureAgentJob(kube, { name: action.name, uid: action.uid, namespace }, action.jobName, action.create, input.config);
+      if (result.job === 'created') metrics.jobsCreated.inc({ namespace });
+    }
+    if (action.status) {
+      await writeTaskRunStatus(kube, namespace, action.name, action.uid, action.status);
+      result.status = 'written';
+      if (action.status.phase === 'Failed') metrics.jobsFailed.inc({ namespace });
+    }
+    metrics.reconciliations.inc({ namespace, result: 'success' });
+  } catch (err) {
+    // The TaskRun is gone (404), or was recreated (uid precondition 409): its tracking ends.
+    const gone = isStatus(err, 404) || (isStatus(err, 409) && !action.create) || (isStatus(err, 422) && /uid/i.test(String((err as { body?: unknown }).body)));
+    if (gone) {
+      if (action.create && !result.job) result.job = 'gone';
+      result.status = 'gone';
+      metrics.reconciliations.inc({ namespace, result: 'gone' });
+    } else {
+      result.error = toKubeFailure(err, `reconcile TaskRun ${namespace}/${action.name}`).message;
+      metrics.reconciliations.inc({ namespace, result: 'error' });
+    }
+  } finally {
+    stop();
+  }
+  return result;
+}
+
+export async function applyTaskRunActions(kube: KubeClients, input: ApplyActionsInput, metrics: TaskRunMetrics): Promise<ActionResult[]> {
+  const results: ActionResult[] = new Array(input.actions.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < input.actions.length; i = next++) {
+      results[i] = await applyOne(kube, input, input.actions[i]!, metrics);
+      if (!isLocal()) heartbeat({ done: i + 1 });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, input.actions.length) }, worker));
+  return results;
+}

@@ -1,0 +1,61 @@
+// The controller's configuration: config.yaml of the controller ConfigMap (charts/orchestrator
+// templates/configmap.yaml), read on every watch round so that edits apply to the next Jobs.
+import { parse } from 'yaml';
+import type { KubeClients } from '../kube/client.ts';
+import { isStatus, kubeCall } from '../errors.ts';
+import type { ControllerConfig } from '../../workflows/types/taskrun.ts';
+
+/** The chart's defaults (values.yaml controllerConfig + secrets), used when the ConfigMap is absent. */
+export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
+  agent: {
+    image: 'ghcr.io/example/claude-agent:1.0.0',
+    imagePullPolicy: 'IfNotPresent',
+    resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+    workspaceMountPath: '/workspace',
+  },
+  job: { ttlSecondsAfterFinished: 3600, backoffLimit: 0, activeDeadlineSeconds: 7200 },
+  maxConcurrentTasks: 10,
+  secrets: { name: 'orchestrator-secrets', env: [{ name: 'ANTHROPIC_API_KEY', key: 'ANTHROPIC_API_KEY' }, { name: 'GITHUB_TOKEN', key: 'GITHUB_TOKEN' }] },
+  resourceVersion: '',
+};
+
+type Raw = Record<string, unknown>;
+const obj = (v: unknown): Raw => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : {});
+const num = (v: unknown, fallback: number | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+const str = (v: unknown, fallback: string) => (typeof v === 'string' && v ? v : fallback);
+
+/** Merges config.yaml over the defaults; unknown or mistyped fields fall back to the defaults. */
+export function parseControllerConfig(text: string | undefined, resourceVersion: string): ControllerConfig {
+  const d = DEFAULT_CONTROLLER_CONFIG;
+  const raw = obj(text ? parse(text) : {});
+  const agent = obj(raw.agent);
+  const job = obj(raw.job);
+  const secrets = obj(raw.secrets);
+  const env = Array.isArray(secrets.env)
+    ? secrets.env.map(obj).filter((e) => typeof e.name === 'string').map((e) => ({ name: e.name as string, key: str(e.key, e.name as string) }))
+    : d.secrets.env;
+  const ttl = num(job.ttlSecondsAfterFinished, d.job.ttlSecondsAfterFinished);
+  const deadline = num(job.activeDeadlineSeconds, d.job.activeDeadlineSeconds);
+  return {
+    agent: {
+      image: str(agent.image, d.agent.image),
+      imagePullPolicy: str(agent.imagePullPolicy, d.agent.imagePullPolicy!),
+      resources: agent.resources ? (obj(agent.resources) as ControllerConfig['agent']['resources']) : d.agent.resources!,
+      workspaceMountPath: str(agent.workspaceMountPath, d.agent.workspaceMountPath),
+    },
+    job: { backoffLimit: num(job.backoffLimit, d.job.backoffLimit)!, ...(ttl !== undefined ? { ttlSecondsAfterFinished: ttl } : {}), ...(deadline !== undefined ? { activeDeadlineSeconds: deadline } : {}) },
+    maxConcurrentTasks: num(raw.maxConcurrentTasks, d.maxConcurrentTasks)!,
+    secrets: { name: str(secrets.name, d.secrets.name), env },
+    resourceVersion,
+  };
+}
+
+export async function readControllerConfig(kube: KubeClients, namespace: string, name: string): Promise<ControllerConfig> {
+  try {
+    const cm = await kube.core.readNamespacedConfigMap({ namespace, name });
+    return parseControllerConfig(cm.data?.['config.yaml'], cm.metadata?.resourceVersion ?? '');
+  } catch (err) {
+    if (isStatus(err, 404)) return DEFAULT_CONTROLLER_CONFIG;
+    return kubeCall(`read ConfigMap ${namespace}/${name}`, () => Promise.reject(err));
+  }
+}

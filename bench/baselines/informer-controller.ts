@@ -1,0 +1,87 @@
+// The benchmark's baseline: a minimal TaskRun controller as one would write it on
+// @kubernetes/client-node alone: an informer on TaskRuns (create task ConfigMap + Job, status
+// Pending) and one on agent Jobs (status Running/Succeeded/Failed), 50 writes in flight. The same
+// objects and writes as the Temporal controller, without durability, history or queries.
+import { makeInformer, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
+import type { KubeClients } from '../../activities/kube/client.ts';
+import { AGENT_SELECTOR, batchApi, ensureAgentJob, observeJob } from '../../activities/kube/jobs.ts';
+import { TASKRUN } from '../../activities/kube/taskruns.ts';
+import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
+import { jobNameFor } from '../../workflows/taskrun-reconcile.ts';
+import type { TaskRunSpec } from '../../workflows/types/taskrun.ts';
+
+interface TaskRunObj extends KubernetesObject {
+  metadata: { name: string; uid: string; namespace: string };
+  spec: TaskRunSpec;
+  status?: { phase?: string };
+}
+
+export interface BaselineController {
+  stop(): Promise<void>;
+}
+
+export async function startInformerController(kube: KubeClients, namespace: string): Promise<BaselineController> {
+  const config = { ...DEFAULT_CONTROLLER_CONFIG, maxConcurrentTasks: Number.MAX_SAFE_INTEGER };
+  let inFlight = 0;
+  const queue: (() => Promise<void>)[] = [];
+  const pump = () => {
+    while (inFlight < 50 && queue.length) {
+      const work = queue.shift()!;
+      inFlight++;
+      void work().catch((err: unknown) => console.error(`baseline: ${String(err)}`)).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  };
+  const enqueue = (work: () => Promise<void>) => {
+    queue.push(work);
+    pump();
+  };
+  const patchStatus = (name: string, status: Record<string, unknown>) => kube.custom.patchNamespacedCustomObjectStatus(
+    { group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace, name, body: { status } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  const seen = new Set<string>();
+
+  const taskRuns = makeInformer<TaskRunObj>(kube.config, `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${namespace}/${TASKRUN.plural}`,
+    () => kube.custom.listNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace }) as never);
+  taskRuns.on('add', (tr) => {
+    if (tr.status?.phase || seen.has(tr.metadata.uid)) return;
+    seen.add(tr.metadata.uid);
+    const jobName = jobNameFor(tr.metadata.name, tr.metadata.uid);
+    enqueue(async () => {
+      await ensureAgentJob(kube, { name: tr.metadata.name, uid: tr.metadata.uid, namespace }, jobName, tr.spec, config);
+      await patchStatus(tr.metadata.name, { phase: 'Pending', jobName, observedGeneration: 1 });
+    });
+  });
+  const jobs = makeInformer<V1Job>(kube.config, `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    () => batchApi(kube).listNamespacedJob({ namespace, labelSelector: AGENT_SELECTOR }) as never, AGENT_SELECTOR);
+  const onJob = (job: V1Job) => {
+    const o = observeJob(job);
+    if (!o) return;
+    const phase = o.outcome ?? (o.startTime || o.active ? 'Running' : undefined);
+    if (!phase) return;
+    enqueue(async () => {
+      await patchStatus(o.ownerName, { phase, ...(o.startTime ? { startTime: o.startTime } : {}), ...(o.completionTime ? { completionTime: o.completionTime } : {}) }).catch(() => undefined);
+    });
+  };
+  jobs.on('add', onJob);
+  jobs.on('update', onJob);
+  // An informer stops on an error (e.g. a list right after the CRD was created): restart it, as client-go's would.
+  let stopped = false;
+  for (const informer of [taskRuns, jobs]) {
+    informer.on('error', (err: unknown) => {
+      if (stopped) return;
+      console.error(`baseline: informer error, restarting: ${String(err)}`);
+      setTimeout(() => void informer.start().catch(() => undefined), 500);
+    });
+  }
+  await Promise.all([taskRuns.start(), jobs.start()]);
+  return {
+    stop: async () => {
+      stopped = true;
+      await Promise.all([taskRuns.stop(), jobs.stop()]);
+    },
+  };
+}

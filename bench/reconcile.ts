@@ -1,0 +1,178 @@
+// `npm run bench -- reconcile [--burst N] [--rate R] [--seconds S]`: the TaskRun controller
+// (taskRunController workflow, in-process worker) against a minimal informer-based controller
+// (bench/baselines/informer-controller.ts), on the same fresh local cluster and dev server.
+//   burst:  N TaskRuns (default 1,000) created at once (50 in flight); seconds until every Job exists.
+//           Target: ours <= 1.5x the baseline.
+//   stream: R TaskRuns a second (default 20) for S seconds (default 60); TaskRun created (the create
+//           call returned) -> Job ADDED on a watch; p50/p99. Target: p99 <= 1 s.
+// Prints one JSON line last.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Watch } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { createActivities } from '../activities/index.ts';
+import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
+import { AGENT_SELECTOR } from '../activities/kube/jobs.ts';
+import { TASKRUN } from '../activities/kube/taskruns.ts';
+import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
+import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
+import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
+import { createRunbookWorker, WORKFLOWS_PATH } from '../worker/worker.ts';
+import { createLogger } from '../worker/logger.ts';
+import { controllerWorkflowId } from '../workflows/types/taskrun.ts';
+import { startInformerController, type BaselineController } from './baselines/informer-controller.ts';
+
+const { values } = parseArgs({ options: { burst: { type: 'string', default: '1000' }, rate: { type: 'string', default: '20' }, seconds: { type: 'string', default: '60' } } });
+const BURST = Number(values.burst);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const log = (line: string) => console.error(`bench: ${line}`);
+const crdFile = fileURLToPath(new URL('../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+await ensureTools(['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
+const dir = mkdtempSync(join(tmpdir(), 'bench-reconcile-'));
+// BENCH_TEMPORAL_ADDRESS + BENCH_KUBECONFIG reuse a running stack (e.g. while developing the bench).
+const temporal = process.env.BENCH_TEMPORAL_ADDRESS
+  ? { address: process.env.BENCH_TEMPORAL_ADDRESS, stop: async () => undefined }
+  : await startDevServer({ logFile: join(dir, 'temporal.log') });
+const cluster = process.env.BENCH_KUBECONFIG
+  ? { kubeconfigPath: process.env.BENCH_KUBECONFIG, delete: async () => undefined }
+  : await createLocalCluster({ name: `bench-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster'), nodes: 3 });
+log(`stack up: Temporal ${temporal.address}, cluster ${cluster.kubeconfigPath}`);
+const kube = makeKubeClients(loadKubeConfig({ kubeconfigPath: cluster.kubeconfigPath }));
+const k = (args: string[], input?: string) => kubectl(cluster.kubeconfigPath, args, input);
+await k(['apply', '--server-side', '-f', crdFile]);
+await k(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
+
+const connection = await Connection.connect({ address: temporal.address });
+const client = new Client({ connection });
+const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+const taskQueue = 'bench-reconcile';
+const worker = await createRunbookWorker({
+  connection: nativeConnection, namespace: 'default', taskQueue,
+  workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never }),
+  activities: createActivities({ kube, kubeTarget: { kubeconfigPath: cluster.kubeconfigPath }, helmBin: toolPath('helm'), workdir: process.cwd(), logger: createLogger('error') }),
+});
+const workerRun = worker.run();
+
+async function namespaceWith(name: string): Promise<string> {
+  await k(['create', 'namespace', name]);
+  await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace: name }, data: { 'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 100000\n' } }));
+  return name;
+}
+
+type Controller = { stop(): Promise<void> };
+async function startOurs(namespace: string): Promise<Controller> {
+  const handle = await client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace }] });
+  // Ready once its first (snapshot) round is done.
+  for (let i = 0; i < 200 && (await handle.query<{ rounds: number }>('taskRunController')).rounds < 1; i++) await sleep(50);
+  return { stop: () => handle.terminate('bench done').then(() => undefined) };
+}
+async function startBaseline(namespace: string): Promise<Controller> {
+  const c: BaselineController = await startInformerController(kube, namespace);
+  return c;
+}
+
+const taskRunBody = (namespace: string, name: string) => ({ apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace }, spec: { service: 'bench', taskId: name, prompt: `bench task ${name}` } });
+const createTaskRun = (namespace: string, name: string) => kube.custom.createNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace, body: taskRunBody(namespace, name) });
+
+/** Watches agent Jobs of a namespace; records when each Job (by task-id label) was first seen. */
+async function watchJobs(kc: KubeClients, namespace: string) {
+  const seen = new Map<string, number>();
+  const abort = await new Watch(kc.config).watch(`/apis/batch/v1/namespaces/${namespace}/jobs`, { labelSelector: AGENT_SELECTOR }, (type: string, obj: { metadata?: { labels?: Record<string, string> } }) => {
+    const id = obj.metadata?.labels?.['task-id'];
+    if (type === 'ADDED' && id && !seen.has(id)) seen.set(id, performance.now());
+  }, (err: unknown) => {
+    if (err && !abort.signal.aborted) log(`job watch of ${namespace} ended: ${String(err)}`);
+  });
+  return { seen, stop: () => abort.abort() };
+}
+
+async function burst(label: string, start: (ns: string) => Promise<Controller>): Promise<number> {
+  const ns = await namespaceWith(`burst-${label}-${randomUUID().slice(0, 4)}`);
+  const controller = await start(ns);
+  const jobs = await watchJobs(kube, ns);
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: 50 }, async () => {
+    for (let i = next++; i < BURST; i = next++) await createTaskRun(ns, `b-${i}`);
+  }));
+  while (jobs.seen.size < BURST) {
+    if (performance.now() - t0 > 300_000) throw new Error(`${label}: only ${jobs.seen.size} Jobs after 300 s`);
+    await sleep(20);
+  }
+  const seconds = (Math.max(...jobs.seen.values()) - t0) / 1000;
+  jobs.stop();
+  await controller.stop();
+  log(`burst ${label}: ${BURST} Jobs in ${seconds.toFixed(2)} s`);
+  return seconds;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+};
+
+async function stream(label: string, start: (ns: string) => Promise<Controller>): Promise<{ p50: number; p99: number; max: number; n: number }> {
+  const ns = await namespaceWith(`stream-${label}-${randomUUID().slice(0, 4)}`);
+  const controller = await start(ns);
+  const jobs = await watchJobs(kube, ns);
+  const created = new Map<string, number>();
+  const total = RATE * SECONDS;
+  const t0 = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const name = `s-${i}`;
+    pending.push(createTaskRun(ns, name).then(() => created.set(name, performance.now())));
+  }
+  await Promise.all(pending);
+  const deadline = performance.now() + 120_000;
+  while (jobs.seen.size < total && performance.now() < deadline) await sleep(50);
+  jobs.stop();
+  await controller.stop();
+  const latencies = [...created].map(([name, at]) => ((jobs.seen.get(name) ?? Infinity) - at) / 1000);
+  const r = { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(...latencies), n: latencies.length };
+  log(`stream ${label}: ${r.n} TaskRuns at ${RATE}/s: p50 ${(r.p50 * 1000).toFixed(0)} ms, p99 ${(r.p99 * 1000).toFixed(0)} ms, max ${(r.max * 1000).toFixed(0)} ms`);
+  return r;
+}
+
+let exit = 0;
+try {
+  const burstBaseline = await burst('baseline', startBaseline);
+  const burstOurs = await burst('ours', startOurs);
+  const streamBaseline = await stream('baseline', startBaseline);
+  const streamOurs = await stream('ours', startOurs);
+  const result = {
+    bench: 'reconcile',
+    burst: { taskRuns: BURST, oursSeconds: +burstOurs.toFixed(3), baselineSeconds: +burstBaseline.toFixed(3), ratio: +(burstOurs / burstBaseline).toFixed(3), target: 1.5 },
+    stream: {
+      rate: RATE, seconds: SECONDS,
+      ours: { p50Ms: Math.round(streamOurs.p50 * 1000), p99Ms: Math.round(streamOurs.p99 * 1000), maxMs: Math.round(streamOurs.max * 1000) },
+      baseline: { p50Ms: Math.round(streamBaseline.p50 * 1000), p99Ms: Math.round(streamBaseline.p99 * 1000), maxMs: Math.round(streamBaseline.max * 1000) },
+      p99Ratio: +(streamOurs.p99 / streamBaseline.p99).toFixed(3), targetP99Ms: 1000,
+    },
+    pass: burstOurs / burstBaseline <= 1.5 && streamOurs.p99 <= 1,
+  };
+  console.log(JSON.stringify(result));
+} catch (err) {
+  log(`failed: ${(err as Error).stack ?? String(err)}`);
+  exit = 1;
+} finally {
+  worker.shutdown();
+  await workerRun.catch(() => undefined);
+  await nativeConnection.close();
+  await connection.close();
+  await cluster.delete();
+  await temporal.stop();
+}
+process.exitCode = exit;

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// The nightly backup as a Temporal Schedule: created, or updated in place, idempotently (by
+// `npm run schedules` and at `npm start`). Visible, pausable and triggerable in the Web UI; an
+// operator's pause survives an update.
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
+import { backupPlatformInputSchema, type BackupPlatformInput } from '../workflows/types/backup.ts';
+import { formatIssues } from '../workflows/validate.ts';
+import { clientSettings, connectClient } from './connection.ts';
+
+export const NIGHTLY_BACKUP_SCHEDULE = 'nightly-backup';
+
+export interface NightlyBackupOptions {
+  scheduleId?: string;
+  taskQueue: string;
+  /** Default 0 2 * * * (02:00). */
+  cron?: string;
+  /** IANA time zone of the cron expression; default UTC. */
+  timeZone?: string;
+  /** Missed runs within this window (e.g. the server was down at 02:00) still run; default 6 hours. */
+  catchupWindow?: string;
+  input: BackupPlatformInput;
+}
+
+export type ScheduleOutcome = 'created' | 'updated';
+
+function scheduleParts(opts: NightlyBackupOptions): { spec: ScheduleSpec; action: ScheduleOptionsAction; policies: { overlap: ScheduleOverlapPolicy; catchupWindow: string } } {
+  // Validated here so that a bad input fails now, not at 02:00.
+  const parsed = backupPlatformInputSchema.safeParse(opts.input);
+  if (!parsed.success) throw new Error(`invalid nightly backup input: ${formatIssues(parsed.error.issues).join('; ')}`);
+  const id = opts.scheduleId ?? NIGHTLY_BACKUP_SCHEDULE;
+  return {
+    spec: { cronExpressions: [opts.cron ?? '0 2 * * *'], timezone: opts.timeZone ?? 'UTC' },
+    // Each run's workflow ID is <id>-<scheduled time>: its backup id.
+    action: { type: 'startWorkflow', workflowType: 'backupPlatform', workflowId: id, taskQueue: opts.taskQueue, args: [opts.input] },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: opts.catchupWindow ?? '6 hours' },
+  };
+}
+
+/** Creates the schedule, or updates its spec, action and policies (keeping its paused state and note). */
+export async function ensureNightlyBackupSchedule(client: Client, opts: NightlyBackupOptions): Promise<ScheduleOutcome> {
+  const scheduleId = opts.scheduleId ?? NIGHTLY_BACKUP_SCHEDULE;
+  const parts = scheduleParts(opts);
+  try {
+    await client.schedule.create({ scheduleId, ...parts, state: { note: 'nightly backup (platform-runbooks)' } });
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, ...parts }));
+  return 'updated';
+}
+
+/** The scheduled input from the environment: recipients, retention. */
+export function nightlyInputFromEnv(env: NodeJS.ProcessEnv = process.env): BackupPlatformInput {
+  const recipients = (env.RUNBOOK_BACKUP_RECIPIENTS ?? '').split(/[\s,]+/).filter(Boolean);
+  const keepLast = Number(env.RUNBOOK_BACKUP_KEEP_LAST ?? 14);
+  const maxAgeDays = env.RUNBOOK_BACKUP_MAX_AGE_DAYS ? Number(env.RUNBOOK_BACKUP_MAX_AGE_DAYS) : undefined;
+  return {
+    ...(env.RUNBOOK_BACKUP_NAMESPACE ? { namespace: env.RUNBOOK_BACKUP_NAMESPACE } : {}),
+    // Without recipients in the environment they come from a ConfigMap (public keys only).
+    ...(recipients.length ? { recipients } : { recipientsFrom: { configMap: { name: 'backup-recipients', key: 'recipients' } } }),
+    retention: { keepLast, ...(maxAgeDays !== undefined ? { maxAgeDays } : {}) },
+  };
+}
+
+const HELP = `Usage: npm run schedules [-- options]
+
+Creates or updates the Temporal Schedule "nightly-backup" (backupPlatform at 02:00, overlap SKIP).
+  --time-zone TZ        IANA time zone of the cron expression [RUNBOOK_BACKUP_TIME_ZONE] (default UTC)
+  --cron EXPR           cron expression (default "0 2 * * *")
+  --catchup-window DUR  run a missed backup if the server comes back within DUR (default "6 hours")
+Backup input: RUNBOOK_BACKUP_RECIPIENTS (age public keys; default: ConfigMap backup-recipients, key
+recipients), RUNBOOK_BACKUP_KEEP_LAST (default 14), RUNBOOK_BACKUP_MAX_AGE_DAYS, RUNBOOK_BACKUP_NAMESPACE.
+Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RUNBOOK_TASK_QUEUE.`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { 'time-zone': { type: 'string' }, cron: { type: 'string' }, 'catchup-window': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) return void console.log(HELP);
+  const settings = clientSettings();
+  const client = await connectClient(settings);
+  const timeZone = values['time-zone'] ?? process.env.RUNBOOK_BACKUP_TIME_ZONE;
+  const outcome = await ensureNightlyBackupSchedule(client, {
+    taskQueue: settings.taskQueue, input: nightlyInputFromEnv(),
+    ...(timeZone ? { timeZone } : {}), ...(values.cron ? { cron: values.cron } : {}), ...(values['catchup-window'] ? { catchupWindow: values['catchup-window'] } : {}),
+  });
+  console.log(`schedules: ${NIGHTLY_BACKUP_SCHEDULE} ${outcome}`);
+  await client.connection.close();
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err: Error) => {
+    console.error(`schedules: ${err.message}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,165 @@
+// backupPlatform and restorePlatform with mocked activities, on the real dev server: every branch.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { INVALID_INPUT, SECRET_REF_UNRESOLVED } from '../../workflows/failures.ts';
+import { progressQuery } from '../../workflows/messages.ts';
+import { RESTORE_INCOMPLETE } from '../../workflows/restore-platform.ts';
+import { BACKUP_INVALID, type BackupReport, type RestoreReport } from '../../workflows/types/backup.ts';
+import { createRunbookWorker } from '../../worker/worker.ts';
+import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+
+const testTemporal = useTestTemporal();
+type Behaviour = (arg: never) => Promise<unknown>;
+const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+const counts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
+
+function mock(behaviour: Record<string, Behaviour> = {}) {
+  const calls: { name: string; arg: Record<string, unknown> }[] = [];
+  const defaults: Record<string, Behaviour> = {
+    planBackup: async () => ({ namespace: 'orchestrator', counts, helmRelease: { name: 'orchestrator', revision: 2, chart: 'orchestrator', chartVersion: '0.1.0' }, volumeSnapshots: { pvcs: 1, snapshotted: 0, skippedReason: 'no VolumeSnapshot CRD' } }),
+    writeBackup: async (arg: { workflowId: string }) => ({ id: arg.workflowId, dir: `/b/${arg.workflowId}`, createdAt: '2026-11-26T02:00:00Z', cluster: 'https://k', namespace: 'orchestrator', counts, files: [], reused: false, bytes: 100 }),
+    applyBackupRetention: async () => ({ kept: ['b2'], deleted: ['b0', 'b1'] }),
+    verifyBackup: async () => ({ id: 'b1', createdAt: '2026-11-26T02:00:00Z', cluster: 'https://k', sourceNamespace: 'orchestrator', counts, filesVerified: 5 }),
+    planRestore: async (arg: { targetNamespace?: string; include: Record<string, boolean> }) => ({
+      targetNamespace: arg.targetNamespace ?? 'orchestrator', namespaceExists: false,
+      kinds: Object.entries(counts).filter(([k]) => arg.include[k]).map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })),
+    }),
+    ensureNamespaces: async (names: string[]) => names.map((name) => ({ name, changed: true })),
+    restoreKind: async (arg: { kind: keyof typeof counts }) => ({ kind: arg.kind, created: counts[arg.kind], updated: 0, skipped: 0 }),
+    waitCrdsEstablished: async () => undefined,
+    countRestored: async (arg: { include: Record<string, boolean> }) => Object.entries(counts).filter(([k]) => arg.include[k]).map(([kind, n]) => ({ kind, expected: n, found: n })),
+  };
+  const activities: Record<string, Behaviour> = {};
+  for (const name of Object.keys(defaults)) {
+    activities[name] = async (arg: never) => {
+      calls.push({ name, arg });
+      return (behaviour[name] ?? defaults[name]!)(arg);
+    };
+  }
+  return { calls, activities, names: () => calls.map((c) => c.name) };
+}
+
+async function run<T>(workflow: string, input: unknown, m: ReturnType<typeof mock>, workflowId = uniqueTaskQueue(workflow)): Promise<{ result: T; steps: string[] }> {
+  const env = await testTemporal();
+  const taskQueue = uniqueTaskQueue('backup-wf');
+  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities: m.activities, workflowBundle: await workflowBundle() });
+  return worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(workflow, { taskQueue, workflowId, args: [input] });
+    const result = (await handle.result()) as T;
+    const steps = (await handle.query(progressQuery)).steps.map((s) => `${s.name}:${s.status}`);
+    return { result, steps };
+  });
+}
+
+async function failure(workflow: string, input: unknown, m: ReturnType<typeof mock>): Promise<ApplicationFailure> {
+  try {
+    await run(workflow, input, m);
+  } catch (err) {
+    assert.ok(err instanceof WorkflowFailedError);
+    const cause = err.cause instanceof ApplicationFailure ? err.cause : err.cause?.cause;
+    assert.ok(cause instanceof ApplicationFailure, String(err.cause));
+    return cause;
+  }
+  throw new Error('the workflow did not fail');
+}
+
+test('backupPlatform: plan, capture with the workflow ID as backup id, retention', async () => {
+  const m = mock();
+  const { result, steps } = await run<BackupReport>('backupPlatform', { recipients: [RECIPIENT], retention: { keepLast: 1 } }, m, 'backup-wf-fixed-id');
+  assert.deepEqual(m.names(), ['planBackup', 'writeBackup', 'applyBackupRetention']);
+  assert.equal(m.calls[1]!.arg.workflowId, 'backup-wf-fixed-id');
+  assert.deepEqual(m.calls[1]!.arg.hmacKey, { env: 'RUNBOOK_BACKUP_HMAC_KEY' });
+  assert.deepEqual(m.calls[2]!.arg, { policy: { keepLast: 1 }, protect: 'backup-wf-fixed-id' });
+  assert.equal(result.backupId, 'backup-wf-fixed-id');
+  assert.deepEqual(result.retention?.deleted, ['b0', 'b1']);
+  assert.deepEqual(steps, ['validate:succeeded', 'plan:succeeded', 'capture:succeeded', 'retention:succeeded', 'report:succeeded']);
+});
+
+test('backupPlatform: no retention policy skips the step; recipientsFrom is passed through', async () => {
+  const m = mock();
+  const recipientsFrom = { configMap: { name: 'backup-recipients', key: 'recipients' } };
+  const { steps } = await run<BackupReport>('backupPlatform', { recipientsFrom }, m);
+  assert.deepEqual(m.names(), ['planBackup', 'writeBackup']);
+  assert.deepEqual(m.calls[1]!.arg.recipientsFrom, recipientsFrom);
+  assert.ok(steps.includes('retention:skipped'));
+});
+
+test('backupPlatform: without recipients, secrets are refused unless excluded', async () => {
+  const m = mock();
+  const err = await failure('backupPlatform', {}, m);
+  assert.equal(err.type, INVALID_INPUT);
+  assert.match(err.message, /never written in plain text.*include.secrets and include.helmReleases/);
+  assert.deepEqual(m.calls, []);
+  const ok = mock();
+  await run('backupPlatform', { include: { secrets: false, helmReleases: false } }, ok);
+  assert.deepEqual((ok.calls[1]!.arg.include as Record<string, boolean>), { crds: true, secrets: false, configMaps: true, helmReleases: false, taskRuns: true });
+});
+
+test('backupPlatform: bad fields are named; an unresolved HMAC key fails without retries', async () => {
+  const m = mock();
+  const err = await failure('backupPlatform', { recipients: ['ssh-rsa x'], retention: { keepLast: 0 }, namespace: 'Bad' }, m);
+  assert.match(err.message, /recipients.0: must be an age recipient/);
+  assert.match(err.message, /retention.keepLast/);
+  assert.match(err.message, /namespace/);
+  let attempts = 0;
+  const unresolved = mock({ writeBackup: async () => {
+    attempts++;
+    throw ApplicationFailure.create({ type: SECRET_REF_UNRESOLVED, message: 'environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker', nonRetryable: true });
+  } });
+  const e2 = await failure('backupPlatform', { recipients: [RECIPIENT] }, unresolved);
+  assert.equal(e2.type, SECRET_REF_UNRESOLVED);
+  assert.equal(attempts, 1);
+});
+
+test('restorePlatform: verify, plan, then namespace -> CRD (Established) -> Secrets -> ConfigMaps -> Helm records -> TaskRuns -> check', async () => {
+  const m = mock();
+  const { result, steps } = await run<RestoreReport>('restorePlatform', { backupId: 'b1', targetNamespace: 'scratch' }, m);
+  assert.deepEqual(m.names(), ['verifyBackup', 'planRestore', 'ensureNamespaces', 'restoreKind', 'waitCrdsEstablished', 'restoreKind', 'restoreKind', 'restoreKind', 'restoreKind', 'countRestored']);
+  assert.deepEqual(m.calls.filter((c) => c.name === 'restoreKind').map((c) => c.arg.kind), ['crds', 'secrets', 'configMaps', 'helmReleases', 'taskRuns']);
+  assert.ok(m.calls.filter((c) => c.name === 'restoreKind').every((c) => c.arg.targetNamespace === 'scratch' && c.arg.existing === 'skip'));
+  assert.deepEqual(m.calls[2]!.arg, ['scratch']);
+  assert.equal(result.restored.length, 5);
+  assert.ok(steps.every((s) => s.endsWith(':succeeded')), steps.join());
+});
+
+test('restorePlatform: a tampered backup is refused at verify; nothing is written', async () => {
+  const m = mock({ verifyBackup: async () => { throw ApplicationFailure.create({ type: BACKUP_INVALID, message: 'backup b1: taskRuns.jsonl.gz does not match its checksum', nonRetryable: true }); } });
+  const err = await failure('restorePlatform', { backupId: 'b1' }, m);
+  assert.equal(err.type, BACKUP_INVALID);
+  assert.deepEqual(m.names(), ['verifyBackup']);
+});
+
+test('restorePlatform: dryRun returns the plan and writes nothing', async () => {
+  const m = mock();
+  const { result, steps } = await run<RestoreReport>('restorePlatform', { backupId: 'b1', dryRun: true }, m);
+  assert.deepEqual(m.names(), ['verifyBackup', 'planRestore']);
+  assert.equal(result.dryRun, true);
+  assert.equal(result.plan.kinds.length, 5);
+  assert.ok(steps.includes('taskRuns:skipped') && steps.includes('namespace:skipped'));
+});
+
+test('restorePlatform: excluded kinds are skipped; existing=update is passed on', async () => {
+  const m = mock();
+  const { steps } = await run<RestoreReport>('restorePlatform', { backupId: 'b1', include: { crds: false, secrets: false, helmReleases: false }, existing: 'update' }, m);
+  assert.deepEqual(m.calls.filter((c) => c.name === 'restoreKind').map((c) => [c.arg.kind, c.arg.existing]), [['configMaps', 'update'], ['taskRuns', 'update']]);
+  assert.ok(!m.names().includes('waitCrdsEstablished'));
+  assert.ok(steps.includes('crds:skipped') && steps.includes('secrets:skipped'));
+});
+
+test('restorePlatform: missing objects after the restore fail the check', async () => {
+  const m = mock({ countRestored: async () => [{ kind: 'taskRuns', expected: 3, found: 2 }] });
+  const err = await failure('restorePlatform', { backupId: 'b1' }, m);
+  assert.equal(err.type, RESTORE_INCOMPLETE);
+  assert.match(err.message, /taskRuns 2\/3/);
+});
+
+test('restorePlatform: an invalid backup id is an input error', async () => {
+  const m = mock();
+  const err = await failure('restorePlatform', { backupId: '../etc', existing: 'replace' }, m);
+  assert.equal(err.type, INVALID_INPUT);
+  assert.match(err.message, /backupId: must be a backup id/);
+  assert.match(err.message, /existing/);
+  assert.deepEqual(m.calls, []);
+});

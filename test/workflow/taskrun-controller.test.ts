@@ -1,0 +1,221 @@
+// taskRunController and cleanupTaskRuns with mocked activities on the real dev server: the
+// reconcile rounds, the concurrency cap, deletions, per-TaskRun errors, continue-as-new.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { INVALID_INPUT } from '../../workflows/failures.ts';
+import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../workflows/messages.ts';
+import { jobNameFor } from '../../workflows/taskrun-reconcile.ts';
+import type { ActionResult, ApplyActionsInput, ControllerConfig, ObservedJob, ObservedTaskRun, WatchChange, WatchInput, WatchResult } from '../../workflows/types/taskrun.ts';
+import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
+import { createRunbookWorker } from '../../worker/worker.ts';
+import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+
+const testTemporal = useTestTemporal();
+
+const tr = (name: string, extra: Partial<ObservedTaskRun> = {}): ObservedTaskRun => ({
+  name, uid: `uid-${name}`, generation: 1, creationTimestamp: `2026-01-01T00:00:0${name.length % 10}Z`, spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' }, ...extra,
+});
+const job = (name: string, extra: Partial<ObservedJob> = {}): ObservedJob => ({ name: jobNameFor(name, `uid-${name}`), ownerName: name, ownerUid: `uid-${name}`, active: 0, ...extra });
+
+class Fake {
+  readonly queue: Partial<WatchResult>[] = [];
+  readonly applied: ApplyActionsInput[] = [];
+  readonly watches: WatchInput[] = [];
+  config: ControllerConfig = { ...DEFAULT_CONTROLLER_CONFIG, maxConcurrentTasks: 100, resourceVersion: '1' };
+  failCreate = new Set<string>();
+  rv = 0;
+
+  push(result: Partial<WatchResult>): void {
+    this.queue.push(result);
+  }
+  changes(...changes: WatchChange[]): void {
+    this.push({ changes });
+  }
+  creates(): string[] {
+    return this.applied.flatMap((a) => a.actions.filter((x) => x.create).map((x) => x.name));
+  }
+  statuses(name: string): string[] {
+    return this.applied.flatMap((a) => a.actions.filter((x) => x.name === name && x.status).map((x) => x.status!.phase));
+  }
+
+  activities = {
+    watchTaskRunChanges: async (input: WatchInput): Promise<WatchResult> => {
+      this.watches.push(input);
+      const cursor = { taskRuns: String(++this.rv), jobs: String(this.rv) };
+      if (!input.cursor && !this.queue[0]?.snapshot) return { snapshot: { taskRuns: [], jobs: [] }, changes: [], cursor, config: this.config, relisted: 'initial' };
+      const next = this.queue.shift();
+      if (!next) await sleep(50);
+      return { changes: [], ...next, cursor, config: this.config };
+    },
+    applyTaskRunActions: async (input: ApplyActionsInput): Promise<ActionResult[]> => {
+      this.applied.push(input);
+      return input.actions.map((a) => {
+        if (a.create && this.failCreate.has(a.name)) return { name: a.name, error: 'create Job: HTTP 500' };
+        return { name: a.name, ...(a.create ? { job: 'created' as const } : {}), ...(a.status ? { status: 'written' as const } : {}) };
+      });
+    },
+    planTaskRunCleanup: async () => ({ delete: [{ name: 'old', uid: 'u1', phase: 'Succeeded' as const, ageSeconds: 900000 }], kept: [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }], scanned: 3 }),
+    deleteTaskRuns: async (input: { taskRuns: { name: string }[] }) => ({ deleted: input.taskRuns.map((t) => t.name), alreadyGone: [] }),
+  };
+}
+
+async function withController<T>(fake: Fake, input: Record<string, unknown>, drive: (h: WorkflowHandle) => Promise<T>): Promise<T> {
+  const env = await testTemporal();
+  const taskQueue = uniqueTaskQueue('taskrun-wf');
+  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities: fake.activities, workflowBundle: await workflowBundle() });
+  const handle = await env.client.workflow.start('taskRunController', { taskQueue, workflowId: uniqueTaskQueue('taskrun-controller'), args: [{ namespace: 'ns', ...input }] });
+  return worker.runUntil(async () => {
+    try {
+      return await drive(handle);
+    } finally {
+      await handle.terminate('test done').catch(() => undefined);
+    }
+  });
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, an existing Job is adopted, not recreated', async () => {
+  const fake = new Fake();
+  fake.push({
+    snapshot: {
+      taskRuns: [tr('new'), tr('done', { status: { phase: 'Succeeded', jobName: jobNameFor('done', 'uid-done') } }), tr('crashed')],
+      // 'crashed' got its Job before a crash, but no status yet.
+      jobs: [job('crashed', { active: 1, startTime: '2026-01-01T00:01:00.000Z' })],
+    },
+    changes: [],
+  });
+  await withController(fake, {}, async (h) => {
+    await until('statuses for new and crashed', () => (fake.statuses('new').length && fake.statuses('crashed').length ? true : undefined));
+    assert.deepEqual(fake.creates(), ['new']);
+    assert.deepEqual(fake.statuses('new'), ['Pending']);
+    assert.deepEqual(fake.statuses('crashed'), ['Running']);
+    assert.deepEqual(fake.statuses('done'), []);
+    const created = fake.applied.flatMap((a) => a.actions).find((a) => a.name === 'new')!;
+    assert.equal(created.jobName, jobNameFor('new', 'uid-new'));
+    assert.equal(created.status?.jobName, created.jobName);
+    assert.equal((await h.query(taskRunQuery, 'crashed'))?.phase, 'Running');
+    assert.equal(await h.query(taskRunQuery, 'nope'), null);
+
+    // The new Job runs, then completes: Running, then Succeeded with its times.
+    fake.changes({ kind: 'job', type: 'upsert', job: job('new', { active: 1, startTime: '2026-01-01T00:02:00.000Z' }) });
+    await until('new Running', () => (fake.statuses('new').includes('Running') ? true : undefined));
+    fake.changes({ kind: 'job', type: 'upsert', job: job('new', { startTime: '2026-01-01T00:02:00.000Z', completionTime: '2026-01-01T00:03:00.000Z', outcome: 'Succeeded' }) });
+    await until('new Succeeded', () => (fake.statuses('new').includes('Succeeded') ? true : undefined));
+    const last = fake.applied.flatMap((a) => a.actions).filter((a) => a.name === 'new').at(-1)!.status!;
+    assert.equal(last.startTime, '2026-01-01T00:02:00.000Z');
+    assert.equal(last.completionTime, '2026-01-01T00:03:00.000Z');
+    assert.deepEqual(last.conditions.map((c) => [c.type, c.status]), [['JobCreated', 'True'], ['Started', 'True'], ['Complete', 'True']]);
+    const tracked = await h.query(taskRunQuery, 'new');
+    assert.deepEqual(tracked?.transitions.map((t) => t.phase), ['Pending', 'Running', 'Succeeded']);
+    assert.equal(tracked?.pendingSpec, undefined, 'the spec is dropped once the Job exists');
+    assert.deepEqual(fake.creates(), ['new'], 'no second Job');
+  });
+});
+
+test('a failed Job fails its TaskRun with the Job\'s reason', async () => {
+  const fake = new Fake();
+  fake.changes({ kind: 'taskRun', type: 'upsert', taskRun: tr('bad') });
+  await withController(fake, {}, async () => {
+    await until('created', () => (fake.creates().includes('bad') ? true : undefined));
+    fake.changes({ kind: 'job', type: 'upsert', job: job('bad', { startTime: '2026-01-01T00:02:00.000Z', outcome: 'Failed', message: 'BackoffLimitExceeded: Job has reached the specified backoff limit', finishedAt: '2026-01-01T00:02:05.000Z' }) });
+    await until('Failed', () => (fake.statuses('bad').includes('Failed') ? true : undefined));
+    const status = fake.applied.flatMap((a) => a.actions).filter((a) => a.name === 'bad').at(-1)!.status!;
+    assert.match(status.message, /BackoffLimitExceeded/);
+    assert.equal(status.completionTime, '2026-01-01T00:02:05.000Z');
+    assert.equal(status.conditions.find((c) => c.type === 'Complete')?.reason, 'JobFailed');
+  });
+});
+
+test('maxConcurrentTasks: TaskRuns beyond it wait in Pending, oldest first, until a Job finishes', async () => {
+  const fake = new Fake();
+  fake.config = { ...fake.config, maxConcurrentTasks: 1 };
+  fake.changes(...['a', 'bb', 'ccc'].map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })));
+  await withController(fake, {}, async (h) => {
+    await until('first round', () => (fake.creates().length ? true : undefined));
+    assert.deepEqual(fake.creates(), ['a']);
+    const waiting = fake.applied.flatMap((a) => a.actions).find((a) => a.name === 'bb')!.status!;
+    assert.equal(waiting.phase, 'Pending');
+    assert.match(waiting.message, /waiting for a free slot \(maxConcurrentTasks 1\)/);
+    assert.equal((await h.query(taskRunControllerQuery)).active, 1);
+    fake.changes({ kind: 'job', type: 'upsert', job: job('a', { startTime: '2026-01-01T00:02:00.000Z', outcome: 'Succeeded', completionTime: '2026-01-01T00:03:00.000Z' }) });
+    await until('bb created', () => (fake.creates().includes('bb') ? true : undefined));
+    assert.deepEqual(fake.creates(), ['a', 'bb']);
+  });
+});
+
+test('a deleted TaskRun ends its tracking; a per-TaskRun error is retried next round without a second Job', async () => {
+  const fake = new Fake();
+  fake.failCreate.add('flaky');
+  fake.changes({ kind: 'taskRun', type: 'upsert', taskRun: tr('flaky') }, { kind: 'taskRun', type: 'upsert', taskRun: tr('doomed') });
+  await withController(fake, {}, async (h) => {
+    await until('doomed created', () => (fake.creates().includes('doomed') ? true : undefined));
+    assert.match((await h.query(taskRunQuery, 'flaky'))?.lastError ?? '', /HTTP 500/);
+    fake.failCreate.clear();
+    await until('flaky created', () => (fake.creates().filter((n) => n === 'flaky').length === 2 ? true : undefined));
+    await until('flaky tracked as created', async () => ((await h.query(taskRunQuery, 'flaky'))?.jobCreated ? true : undefined));
+    assert.equal((await h.query(taskRunQuery, 'flaky'))?.lastError, undefined);
+    fake.changes({ kind: 'taskRun', type: 'delete', name: 'doomed', uid: 'uid-doomed' });
+    await until('doomed forgotten', async () => ((await h.query(taskRunQuery, 'doomed')) === null ? true : undefined));
+    await sleep(300);
+    assert.equal(fake.creates().filter((n) => n === 'flaky').length, 2);
+    assert.equal(fake.creates().filter((n) => n === 'doomed').length, 1);
+  });
+});
+
+test('continue-as-new carries the tracked TaskRuns and the watch cursor; nothing is created twice', async () => {
+  const fake = new Fake();
+  fake.changes({ kind: 'taskRun', type: 'upsert', taskRun: tr('carried') });
+  await withController(fake, { maxRounds: 3 }, async (h) => {
+    await until('a second run', async () => ((await h.query(taskRunControllerQuery)).runs >= 2 ? true : undefined));
+    const tracked = await h.query(taskRunQuery, 'carried');
+    assert.equal(tracked?.jobCreated, true);
+    assert.deepEqual(fake.creates(), ['carried']);
+    // The first watch of the new run resumes from the cursor (no snapshot).
+    const firstOfRun2 = fake.watches[3]!;
+    assert.ok(firstOfRun2.cursor, 'resumed from the carried cursor');
+    assert.equal(firstOfRun2.activeTasks, 1);
+  });
+});
+
+test('invalid controller input fails at once, naming the fields', async () => {
+  const fake = new Fake();
+  await withController(fake, { namespace: 'Not A Name', chunkSize: 0 }, async (h) => {
+    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.ok(err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, INVALID_INPUT);
+    assert.match(err.cause.message, /namespace: .*; chunkSize/);
+  });
+  assert.equal(fake.watches.length, 0);
+});
+
+test('cleanupTaskRuns: dryRun only plans; a real run deletes what the plan names', async () => {
+  const env = await testTemporal();
+  const fake = new Fake();
+  const deletes: unknown[] = [];
+  const activities = { ...fake.activities, deleteTaskRuns: async (input: { taskRuns: { name: string }[] }) => (deletes.push(input), fake.activities.deleteTaskRuns(input)) };
+  const taskQueue = uniqueTaskQueue('cleanup-wf');
+  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities, workflowBundle: await workflowBundle() });
+  const run = (input: Record<string, unknown>) => env.client.workflow.execute('cleanupTaskRuns', { taskQueue, workflowId: uniqueTaskQueue('cleanup'), args: [input] }) as Promise<CleanupReport>;
+  await worker.runUntil(async () => {
+    const dry = await run({ dryRun: true });
+    assert.deepEqual(dry.deleted, ['old']);
+    assert.equal(deletes.length, 0);
+    const real = await run({ succeededMaxAgeSeconds: 60 });
+    assert.deepEqual(real.deleted, ['old']);
+    assert.deepEqual(real.kept, [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }]);
+    assert.equal(deletes.length, 1);
+  });
+});

@@ -1,0 +1,37 @@
+// backupPlatform: the guide's nightly backup script as a runbook. Plan (counts, read-only), then
+// capture and write one directory per backup (id = the workflow ID, so a re-run reuses it), then
+// retention. Secrets are age-encrypted by the activity; no value ever enters history.
+import { workflowInfo } from '@temporalio/workflow';
+import { ProgressTracker } from './progress.ts';
+import { parseInput } from './validate.ts';
+import { kubeActs, longActs } from './activity-proxies.ts';
+import { backupPlatformInputSchema, type BackupPlatformInput, type BackupReport } from './types/backup.ts';
+
+const STEPS = ['validate', 'plan', 'capture', 'retention', 'report'] as const;
+
+const countsText = (counts: Record<string, number | undefined>) => Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ');
+
+export async function backupPlatform(input: BackupPlatformInput = {}): Promise<BackupReport> {
+  const progress = new ProgressTracker('backupPlatform', STEPS);
+  const opts = await progress.run('validate', async () => parseInput('backupPlatform', backupPlatformInputSchema, input));
+  const scope = { namespace: opts.namespace, include: opts.include, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) };
+  const acts = longActs(opts.timeoutSeconds);
+
+  const plan = await progress.run('plan', () => acts.planBackup({ ...scope, release: opts.release }), (p) =>
+    `${countsText(p.counts)}; PVCs: ${p.volumeSnapshots.pvcs}${p.volumeSnapshots.skippedReason ? ` skipped (${p.volumeSnapshots.skippedReason})` : ''}`);
+
+  const backup = await progress.run('capture', () => acts.writeBackup({
+    ...scope, workflowId: workflowInfo().workflowId, release: opts.release, recipients: opts.recipients,
+    ...(opts.recipientsFrom ? { recipientsFrom: opts.recipientsFrom } : {}), hmacKey: opts.hmacKey,
+  }), (b) => `${b.id}${b.reused ? ' (already written: reused)' : ''}: ${countsText(b.counts)}, ${b.bytes} bytes`);
+
+  const report: BackupReport = { runbook: 'backupPlatform', backupId: backup.id, plan, backup };
+  if (opts.retention && (opts.retention.keepLast !== undefined || opts.retention.maxAgeDays !== undefined)) {
+    report.retention = await progress.run('retention', () => kubeActs.applyBackupRetention({ policy: opts.retention!, protect: backup.id }),
+      (r) => `${r.deleted.length} deleted, ${r.kept.length} kept`);
+  } else {
+    progress.skip('retention', 'no retention policy in the input');
+  }
+  await progress.run('report', async () => report, () => `backup ${backup.id}`);
+  return report;
+}

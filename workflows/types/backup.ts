@@ -1,0 +1,162 @@
+// backupPlatform / restorePlatform: input schemas, reports and failure types. Shared by the
+// workflows (validation), the activities (types) and client/schedules.ts (the nightly input).
+import { z } from 'zod';
+import { k8sName } from './common.ts';
+import { secretSourceSchema } from './secret-ref.ts';
+
+/** The backup is corrupted or tampered with (HMAC, checksum, decryption): never retried, nothing is written. */
+export const BACKUP_INVALID = 'BackupInvalid';
+/** No backup with that id in the store. */
+export const BACKUP_NOT_FOUND = 'BackupNotFound';
+
+/** The kinds a backup holds, in restore (dependency) order after the namespace. */
+export const BACKUP_KINDS = ['crds', 'secrets', 'configMaps', 'helmReleases', 'taskRuns'] as const;
+export type BackupKind = (typeof BACKUP_KINDS)[number];
+/** Kinds whose files are age-encrypted (helm release records hold the chart values). */
+export const ENCRYPTED_KINDS: readonly BackupKind[] = ['secrets', 'helmReleases'];
+
+/** An age X25519 or post-quantum hybrid recipient (a public key; not secret). */
+const ageRecipient = z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (age1...)');
+/** Default reference of the manifest HMAC key: an env var of the worker. */
+export const DEFAULT_HMAC_KEY = { env: 'RUNBOOK_BACKUP_HMAC_KEY' } as const;
+/** Default reference of the age identity used by restores. */
+export const DEFAULT_AGE_IDENTITY = { env: 'RUNBOOK_BACKUP_AGE_IDENTITY' } as const;
+
+const includeSchema = z.object({
+  crds: z.boolean().default(true),
+  secrets: z.boolean().default(true),
+  configMaps: z.boolean().default(true),
+  helmReleases: z.boolean().default(true),
+  taskRuns: z.boolean().default(true),
+}).strict();
+const ALL_INCLUDED = { crds: true, secrets: true, configMaps: true, helmReleases: true, taskRuns: true };
+
+export const retentionSchema = z.object({
+  /** Keep the newest N backups (the one just written counts). */
+  keepLast: z.number().int().min(1).max(10_000).optional(),
+  /** Delete backups older than this many days. */
+  maxAgeDays: z.number().min(0).max(36_500).optional(),
+}).strict();
+export type Retention = z.infer<typeof retentionSchema>;
+
+export const backupPlatformInputSchema = z.object({
+  namespace: k8sName.default('orchestrator'),
+  release: k8sName.default('orchestrator'),
+  /** Label selector applied to ConfigMaps, Secrets and TaskRuns (e.g. "team=a"). */
+  labelSelector: z.string().max(1000).optional(),
+  include: includeSchema.default(ALL_INCLUDED),
+  /** age recipients (public keys) that can decrypt the Secrets. */
+  recipients: z.array(ageRecipient).default([]),
+  /** ...or read them from a ConfigMap key (one recipient a line, # comments). */
+  recipientsFrom: z.object({ configMap: z.object({ name: k8sName, key: z.string().min(1), namespace: k8sName.optional() }).strict() }).strict().optional(),
+  /** Key of the manifest HMAC, by reference (never the key itself). */
+  hmacKey: secretSourceSchema.default(DEFAULT_HMAC_KEY),
+  retention: retentionSchema.optional(),
+  timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
+}).strict().superRefine((v, ctx) => {
+  const encrypted = ENCRYPTED_KINDS.filter((k) => v.include[k]);
+  if (encrypted.length && !v.recipients.length && !v.recipientsFrom) {
+    ctx.addIssue({
+      code: 'custom', path: ['recipients'],
+      message: `Secrets are never written in plain text: give age recipients (recipients or recipientsFrom), or exclude ${encrypted.map((k) => `include.${k}`).join(' and ')}`,
+    });
+  }
+});
+export type BackupPlatformInput = z.input<typeof backupPlatformInputSchema>;
+export type BackupPlatformOptions = z.output<typeof backupPlatformInputSchema>;
+
+export interface VolumeSnapshotPlan {
+  pvcs: number;
+  snapshotted: number;
+  /** Why PVCs were not snapshotted (no VolumeSnapshot CRD, no VolumeSnapshotClass...). */
+  skippedReason?: string;
+}
+
+export interface BackupPlan {
+  namespace: string;
+  /** Objects per kind that will be captured. */
+  counts: Partial<Record<BackupKind, number>>;
+  helmRelease: { name: string; revision: number; chart: string; chartVersion: string } | null;
+  volumeSnapshots: VolumeSnapshotPlan;
+}
+
+export interface BackupFileInfo {
+  kind: BackupKind;
+  file: string;
+  size: number;
+  sha256: string;
+  encrypted: boolean;
+  count: number;
+}
+
+export interface BackupSummary {
+  id: string;
+  dir: string;
+  createdAt: string;
+  cluster: string;
+  namespace: string;
+  counts: Partial<Record<BackupKind, number>>;
+  files: BackupFileInfo[];
+  /** The backup already existed (a retried or re-run workflow with the same id). */
+  reused: boolean;
+  bytes: number;
+}
+
+export interface BackupReport {
+  runbook: 'backupPlatform';
+  backupId: string;
+  plan: BackupPlan;
+  backup: BackupSummary;
+  retention?: { kept: string[]; deleted: string[] };
+}
+
+export const restorePlatformInputSchema = z.object({
+  backupId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a backup id'),
+  /** Restore into another namespace (test restores); default: the backed-up namespace. */
+  targetNamespace: k8sName.optional(),
+  /** Existing objects: skip them (default) or update them (server-side apply). */
+  existing: z.enum(['skip', 'update']).default('skip'),
+  include: includeSchema.default(ALL_INCLUDED),
+  hmacKey: secretSourceSchema.default(DEFAULT_HMAC_KEY),
+  /** The age identity (AGE-SECRET-KEY-1...), by reference. */
+  identity: secretSourceSchema.default(DEFAULT_AGE_IDENTITY),
+  dryRun: z.boolean().default(false),
+  timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
+}).strict();
+export type RestorePlatformInput = z.input<typeof restorePlatformInputSchema>;
+export type RestorePlatformOptions = z.output<typeof restorePlatformInputSchema>;
+
+export interface VerifiedBackup {
+  id: string;
+  createdAt: string;
+  cluster: string;
+  sourceNamespace: string;
+  counts: Partial<Record<BackupKind, number>>;
+  /** Files checked (sha256) and, for encrypted ones, decrypted. */
+  filesVerified: number;
+}
+
+export interface RestorePlan {
+  targetNamespace: string;
+  namespaceExists: boolean;
+  /** Per kind: objects in the backup, and how many already exist in the cluster. */
+  kinds: { kind: BackupKind; total: number; existing: number; action: 'create' | 'create-or-skip' | 'create-or-update' }[];
+}
+
+export interface KindRestoreResult {
+  kind: BackupKind;
+  created: number;
+  updated: number;
+  skipped: number;
+  statusRestored?: number;
+}
+
+export interface RestoreReport {
+  runbook: 'restorePlatform';
+  backupId: string;
+  dryRun: boolean;
+  verified: VerifiedBackup;
+  plan: RestorePlan;
+  restored: KindRestoreResult[];
+  verify?: { kind: BackupKind; expected: number; found: number }[];
+}

@@ -1,0 +1,228 @@
+// The TaskRun controller and cleanupTaskRuns: inputs, the JSON shapes exchanged between the
+// reconciler workflow and its activities, and what the `taskRun` query answers.
+import { z } from 'zod';
+import { k8sName } from './common.ts';
+
+export const TASKRUN_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
+export type TaskRunPhase = (typeof TASKRUN_PHASES)[number];
+export const TERMINAL_PHASES: readonly TaskRunPhase[] = ['Succeeded', 'Failed'];
+
+export const taskRunControllerInputSchema = z
+  .object({
+    namespace: k8sName.default('orchestrator'),
+    /** The controller ConfigMap (config.yaml: agent defaults, job settings, maxConcurrentTasks, secrets). */
+    configMapName: k8sName.default('taskrun-controller-config'),
+    /** A watch activity returns at the latest after this many seconds (then the reconciler resyncs its view). */
+    resyncSeconds: z.number().int().min(1).max(3600).default(300),
+    /** TaskRuns per creation/status activity; chunks run in parallel. */
+    chunkSize: z.number().int().min(1).max(1000).default(50),
+    /** Continue-as-new after this many reconcile rounds even if the server does not suggest it. */
+    maxRounds: z.number().int().min(1).default(500),
+    /** State carried across continue-as-new (internal). */
+    carried: z.unknown().optional(),
+  })
+  .strict();
+export type TaskRunControllerInput = z.input<typeof taskRunControllerInputSchema>;
+export type TaskRunControllerOptions = z.output<typeof taskRunControllerInputSchema>;
+
+export const controllerWorkflowId = (namespace: string) => `taskrun-controller-${namespace}`;
+
+/** The parts of a TaskRun the controller reads (the prompt only travels until its Job exists). */
+export interface TaskRunSpec {
+  service: string;
+  taskId: string;
+  prompt?: string;
+  promptRef?: { name: string; key: string; optional?: boolean };
+  agentImage?: string;
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  workspaceClaim?: string;
+}
+
+export interface ObservedTaskRun {
+  name: string;
+  uid: string;
+  generation: number;
+  creationTimestamp?: string;
+  spec: TaskRunSpec;
+  /** The stored status (e.g. after a controller restart), conditions left out. */
+  status?: Partial<Omit<TaskRunStatus, 'conditions'>>;
+}
+
+export interface ObservedJob {
+  name: string;
+  /** The owning TaskRun (ownerReferences). */
+  ownerName: string;
+  ownerUid: string;
+  active: number;
+  startTime?: string;
+  completionTime?: string;
+  /** Complete / Failed condition. */
+  outcome?: 'Succeeded' | 'Failed';
+  /** The Failed condition's reason: message. */
+  message?: string;
+  finishedAt?: string;
+}
+
+/** The controller's configuration (config.yaml of the controller ConfigMap); no secret values. */
+export interface ControllerConfig {
+  agent: {
+    image: string;
+    imagePullPolicy?: string;
+    resources?: TaskRunSpec['resources'];
+    workspaceMountPath: string;
+  };
+  job: { ttlSecondsAfterFinished?: number; backoffLimit: number; activeDeadlineSeconds?: number };
+  maxConcurrentTasks: number;
+  /** API keys as references: env var -> key of Secret `name`. */
+  secrets: { name: string; env: { name: string; key: string }[] };
+  /** resourceVersion of the ConfigMap it came from ('' = built-in defaults). */
+  resourceVersion: string;
+}
+
+export interface WatchCursor {
+  taskRuns: string;
+  jobs: string;
+}
+
+export type WatchChange =
+  | { kind: 'taskRun'; type: 'upsert'; taskRun: ObservedTaskRun }
+  | { kind: 'taskRun'; type: 'delete'; name: string; uid: string }
+  | { kind: 'job'; type: 'upsert'; job: ObservedJob }
+  | { kind: 'job'; type: 'delete'; name: string; ownerName: string; ownerUid: string };
+
+export interface WatchInput {
+  namespace: string;
+  configMapName: string;
+  /** Resume from here; absent: list everything (a snapshot). */
+  cursor?: WatchCursor;
+  /** Return at the latest after this many seconds, even without changes. */
+  maxWaitSeconds: number;
+  /** Sets taskrun_active_tasks (the reconciler's count). */
+  activeTasks: number;
+}
+
+export interface WatchResult {
+  /** A full list (first call, 410 Gone, or resync): TaskRuns/Jobs absent from it no longer exist. */
+  snapshot?: { taskRuns: ObservedTaskRun[]; jobs: ObservedJob[] };
+  changes: WatchChange[];
+  cursor: WatchCursor;
+  config: ControllerConfig;
+  /** Why the snapshot was taken. */
+  relisted?: 'initial' | 'gone';
+}
+
+export interface StatusCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface TaskRunStatus {
+  phase: TaskRunPhase;
+  jobName: string;
+  startTime?: string;
+  completionTime?: string;
+  message: string;
+  observedGeneration: number;
+  conditions: StatusCondition[];
+}
+
+/** One TaskRun's work in an applyTaskRunActions call: create its ConfigMap + Job, and/or write its status. */
+export interface TaskRunAction {
+  name: string;
+  uid: string;
+  jobName: string;
+  create?: TaskRunSpec;
+  status?: TaskRunStatus;
+}
+
+export interface ApplyActionsInput {
+  namespace: string;
+  config: ControllerConfig;
+  actions: TaskRunAction[];
+}
+
+export interface ActionResult {
+  name: string;
+  /** 'created' a Job, found it 'existing' (409, same owner), or the TaskRun is 'gone'. */
+  job?: 'created' | 'existing' | 'gone';
+  status?: 'written' | 'gone';
+  error?: string;
+}
+
+/** One TaskRun as the reconciler follows it: the `taskRun` query's answer. */
+export interface TrackedTaskRun {
+  name: string;
+  uid: string;
+  generation: number;
+  taskId: string;
+  service: string;
+  phase: TaskRunPhase;
+  jobName: string;
+  /** The Job exists (created by us, or seen by the watch). */
+  jobCreated: boolean;
+  job?: ObservedJob;
+  /** Phases this TaskRun went through, with workflow time. */
+  transitions: { phase: TaskRunPhase; at: string }[];
+  /** The status last written (or found) on the TaskRun. */
+  written?: TaskRunStatus;
+  /** The spec until the Job exists (dropped afterwards to keep history small). */
+  pendingSpec?: TaskRunSpec;
+  lastError?: string;
+  createdAt?: string;
+}
+
+export interface ControllerSummary {
+  namespace: string;
+  tracked: number;
+  byPhase: Record<string, number>;
+  active: number;
+  rounds: number;
+  runs: number;
+  config?: { resourceVersion: string; maxConcurrentTasks: number };
+}
+
+export interface ControllerCarried {
+  taskRuns: TrackedTaskRun[];
+  cursor?: WatchCursor;
+  runs: number;
+}
+
+export const cleanupTaskRunsInputSchema = z
+  .object({
+    namespace: k8sName.default('orchestrator'),
+    succeededMaxAgeSeconds: z.number().int().min(0).default(7 * 24 * 3600),
+    failedMaxAgeSeconds: z.number().int().min(0).default(3 * 24 * 3600),
+    keepLabel: z.string().min(1).default('taskrun.orchestrator.io/keep'),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+export type CleanupTaskRunsInput = z.input<typeof cleanupTaskRunsInputSchema>;
+export type CleanupTaskRunsOptions = z.output<typeof cleanupTaskRunsInputSchema>;
+
+export interface CleanupCandidate {
+  name: string;
+  uid: string;
+  phase: TaskRunPhase;
+  /** Seconds since status.completionTime (or creation when it has none). */
+  ageSeconds: number;
+}
+
+export interface CleanupPlan {
+  delete: CleanupCandidate[];
+  kept: { name: string; reason: string }[];
+  scanned: number;
+}
+
+export interface CleanupReport {
+  runbook: 'cleanupTaskRuns';
+  namespace: string;
+  dryRun: boolean;
+  deleted: string[];
+  alreadyGone: string[];
+  kept: { name: string; reason: string }[];
+  scanned: number;
+}

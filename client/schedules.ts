@@ -4,7 +4,8 @@
 // operator's pause survives an update.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
+import { upsertSchedule } from './upsert-schedule.ts';
 import { backupPlatformInputSchema, type BackupPlatformInput } from '../workflows/types/backup.ts';
 import { formatIssues } from '../workflows/validate.ts';
 import { clientSettings, connectClient } from './connection.ts';
@@ -41,15 +42,7 @@ function scheduleParts(opts: NightlyBackupOptions): { spec: ScheduleSpec; action
 /** Creates the schedule, or updates its spec, action and policies (keeping its paused state and note). */
 export async function ensureNightlyBackupSchedule(client: Client, opts: NightlyBackupOptions): Promise<ScheduleOutcome> {
   const scheduleId = opts.scheduleId ?? NIGHTLY_BACKUP_SCHEDULE;
-  const parts = scheduleParts(opts);
-  try {
-    await client.schedule.create({ scheduleId, ...parts, state: { note: 'nightly backup (platform-runbooks)' } });
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, ...parts }));
-  return 'updated';
+  return upsertSchedule(client, scheduleId, scheduleParts(opts), 'nightly backup (platform-runbooks)');
 }
 
 /** The scheduled input from the environment: recipients, retention. */

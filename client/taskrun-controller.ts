@@ -5,7 +5,8 @@
 //   npx node client/taskrun-controller.ts [--namespace NS] [--cron EXPR] [--no-schedule]
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { ScheduleOverlapPolicy, WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { upsertSchedule } from './upsert-schedule.ts';
 import { cleanupTaskRunsInputSchema, controllerWorkflowId, taskRunControllerInputSchema, type CleanupTaskRunsInput, type TaskRunControllerInput } from '../workflows/types/taskrun.ts';
 import { formatIssues } from '../workflows/validate.ts';
 import { clientSettings, connectClient } from './connection.ts';
@@ -33,14 +34,7 @@ export async function ensureTaskRunCleanupSchedule(client: Client, opts: { taskQ
     action: { type: 'startWorkflow' as const, workflowType: 'cleanupTaskRuns', workflowId: scheduleId, taskQueue: opts.taskQueue, args: [opts.input] },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
   };
-  try {
-    await client.schedule.create({ scheduleId, ...parts, state: { note: 'weekly TaskRun cleanup (platform-runbooks)' } });
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, ...parts }));
-  return 'updated';
+  return upsertSchedule(client, scheduleId, parts, 'weekly TaskRun cleanup (platform-runbooks)');
 }
 
 async function main(): Promise<void> {

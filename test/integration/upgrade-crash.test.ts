@@ -8,6 +8,7 @@ import { toolPath } from '../../scripts/stack/tools.ts';
 import type { UpgradeReport } from '../../workflows/messages.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
@@ -40,7 +41,10 @@ async function setUp(prefix: string) {
     workers.push(w);
     return w;
   };
+  // The smoke test probes a loopback /health (the local cluster's pods do not answer HTTP).
+  const probe = await startProbeServer();
   cluster.defer(async () => {
+    await probe.close();
     for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
   });
@@ -50,7 +54,7 @@ async function setUp(prefix: string) {
   });
   const handle = await temporal.client.workflow.start('upgradePlatform', {
     taskQueue, workflowId: uniqueTaskQueue('upgrade'),
-    args: [{ namespace, release, imageTag: 'slow', smokeTest: { skip: true }, timeouts: { rolloutSeconds: 120 } }],
+    args: [{ namespace, release, imageTag: 'slow', smokeTest: { healthUrl: probe.url('/health') }, timeouts: { rolloutSeconds: 120 } }],
   });
   return { cluster, namespace, first, start, handle };
 }

@@ -67,8 +67,11 @@ function upsertJob(state: TaskRunState, job: ObservedJob): void {
   delete t.pendingSpec;
 }
 
-/** Folds one watch result into the state (a snapshot first replaces what is known). */
-export function applyWatchResult(state: TaskRunState, result: WatchResult, now: string): void {
+/**
+ * Folds one watch result into the state (a snapshot first replaces what is known). `createdMeanwhile`:
+ * TaskRuns whose Job was created while the watch ran; a snapshot may have been listed before them.
+ */
+export function applyWatchResult(state: TaskRunState, result: WatchResult, now: string, createdMeanwhile: ReadonlySet<string> = new Set()): void {
   if (result.snapshot) {
     const names = new Set(result.snapshot.taskRuns.map((t) => t.name));
     for (const name of [...state.keys()]) if (!names.has(name)) state.delete(name);
@@ -77,7 +80,7 @@ export function applyWatchResult(state: TaskRunState, result: WatchResult, now: 
     for (const t of state.values()) {
       const job = jobsByOwner.get(`${t.name}/${t.uid}`);
       if (job) upsertJob(state, job);
-      else if (t.job) jobGone(t);
+      else if (t.job && !createdMeanwhile.has(t.name)) jobGone(t);
     }
   }
   for (const change of result.changes) {
@@ -160,15 +163,22 @@ export function activeCount(state: TaskRunState): number {
   return n;
 }
 
-/** The actions of one round: Job creations (oldest first, within the cap) and status writes that differ. */
-export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'maxConcurrentTasks'>, now: string): TaskRunAction[] {
+/**
+ * The actions of one round: Job creations (oldest first, within the cap) and status writes that
+ * differ. `busy`: TaskRuns with writes in flight get no action; their creations count against the cap.
+ */
+export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'maxConcurrentTasks'>, now: string, busy: ReadonlySet<string> = new Set()): TaskRunAction[] {
+  const waitingForJob = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec !== undefined;
   const waiting = [...state.values()]
-    .filter((t) => !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec)
+    .filter((t) => waitingForJob(t) && !busy.has(t.name))
     .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name));
-  const slots = Math.max(0, config.maxConcurrentTasks - activeCount(state));
+  let beingCreated = 0;
+  for (const name of busy) if (state.get(name) && waitingForJob(state.get(name)!)) beingCreated++;
+  const slots = Math.max(0, config.maxConcurrentTasks - activeCount(state) - beingCreated);
   const creating = new Set(waiting.slice(0, slots).map((t) => t.name));
   const actions: TaskRunAction[] = [];
   for (const t of state.values()) {
+    if (busy.has(t.name)) continue;
     if (creating.has(t.name)) {
       const after = { ...t, jobCreated: true };
       actions.push({ name: t.name, uid: t.uid, jobName: t.jobName, create: t.pendingSpec!, status: desiredStatus(after, undefined, now) });

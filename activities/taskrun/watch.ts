@@ -11,9 +11,9 @@ import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 import { TASKRUN, taskRunCrdInstalled } from '../kube/taskruns.ts';
 import { AGENT_SELECTOR, listAgentJobs, observeJob } from '../kube/jobs.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
-import { readControllerConfig } from './config.ts';
+import { DEFAULT_CONTROLLER_CONFIG, parseControllerConfig, readControllerConfig } from './config.ts';
 import { KUBE_UNAVAILABLE } from '../../workflows/failures.ts';
-import type { ObservedTaskRun, TaskRunSpec, WatchChange, WatchCursor, WatchInput, WatchResult } from '../../workflows/types/taskrun.ts';
+import type { ControllerConfig, ObservedTaskRun, TaskRunSpec, WatchChange, WatchCursor, WatchInput, WatchResult } from '../../workflows/types/taskrun.ts';
 
 /** After the first change, keep collecting this long so that a burst travels in one batch. */
 export const BATCH_WINDOW_MS = 40;
@@ -76,13 +76,13 @@ async function snapshot(kube: KubeClients, namespace: string): Promise<Pick<Watc
 class GoneError extends Error {}
 
 export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput): Promise<WatchResult> {
-  const config = await readControllerConfig(kube, input.namespace, input.configMapName);
   const resumeFrom = (heartbeatCursor() ?? input.cursor);
+  // A snapshot re-reads the config; a watch round starts from the reconciler's (no GET per round).
+  const config = resumeFrom && input.config ? input.config : await readControllerConfig(kube, input.namespace, input.configMapName);
   if (!resumeFrom) return { ...(await snapshot(kube, input.namespace)), changes: [], config, relisted: 'initial' };
   try {
-    const { changes, cursor } = await collect(kube, input, resumeFrom, config.resourceVersion);
-    // Re-read: the ConfigMap may have changed while the watch ran (its watch ends the round then).
-    return { changes, cursor, config: await readControllerConfig(kube, input.namespace, input.configMapName) };
+    const { changes, cursor, config: changed, configUnknown } = await collect(kube, input, resumeFrom, config.resourceVersion);
+    return { changes, cursor, config: configUnknown ? await readControllerConfig(kube, input.namespace, input.configMapName) : (changed ?? config) };
   } catch (err) {
     if (err instanceof GoneError) return { ...(await snapshot(kube, input.namespace)), changes: [], config, relisted: 'gone' };
     throw err;
@@ -98,8 +98,8 @@ function heartbeatCursor(): WatchCursor | undefined {
   }
 }
 
-/** Runs both watches until a batch is ready or maxWaitSeconds pass. */
-async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, configRv: string): Promise<{ changes: WatchChange[]; cursor: WatchCursor }> {
+/** Runs both watches until a batch is ready or maxWaitSeconds pass; a changed ConfigMap ends the round with its new config. */
+async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, configRv: string): Promise<{ changes: WatchChange[]; cursor: WatchCursor; config?: ControllerConfig; configUnknown?: boolean }> {
   const ns = input.namespace;
   const changes: WatchChange[] = [];
   const cursor: WatchCursor = { ...from };
@@ -108,6 +108,8 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
   const signal = cancellationSignal();
   const watcher = new Watch(kube.config);
   const aborts: AbortController[] = [];
+  let changedConfig: ControllerConfig | undefined;
+  let configUnknown = false;
 
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -120,7 +122,7 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
       clearInterval(beat);
       for (const a of aborts) a.abort();
       if (err) reject(err);
-      else resolve({ changes, cursor });
+      else resolve({ changes, cursor, ...(changedConfig ? { config: changedConfig } : {}), ...(configUnknown ? { configUnknown } : {}) });
     };
     const maxTimer = setTimeout(() => finish(), input.maxWaitSeconds * 1000);
     const beat = setInterval(() => {
@@ -143,9 +145,12 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
     const watchConfig = () => {
       if (settled) return;
       const params = { fieldSelector: `metadata.name=${input.configMapName}`, timeoutSeconds: Math.max(1, Math.ceil(input.maxWaitSeconds) + 5), ...(configRv ? { resourceVersion: configRv } : {}) };
-      watcher.watch(`/api/v1/namespaces/${ns}/configmaps`, params, (type: string, obj: { metadata?: { resourceVersion?: string } }) => {
-        if (settled || type === 'BOOKMARK' || type === 'ERROR') return;
+      watcher.watch(`/api/v1/namespaces/${ns}/configmaps`, params, (type: string, obj: { metadata?: { resourceVersion?: string }; data?: Record<string, string> }) => {
+        if (settled || type === 'BOOKMARK') return;
         if (obj.metadata?.resourceVersion === configRv) return;
+        // ERROR (e.g. 410: the reconciler's config is older than the watch cache): read it again.
+        if (type === 'ERROR') configUnknown = true;
+        else changedConfig = type === 'DELETED' ? DEFAULT_CONTROLLER_CONFIG : parseControllerConfig(obj.data?.['config.yaml'], obj.metadata?.resourceVersion ?? '');
         finish();
       }, (err: unknown) => {
         if (settled) return;

@@ -95,6 +95,8 @@ export interface WatchInput {
   configMapName: string;
   /** Resume from here; absent: list everything (a snapshot). */
   cursor?: WatchCursor;
+  /** The controller config the reconciler has: not read again unless its ConfigMap changes. */
+  config?: ControllerConfig;
   /** Return at the latest after this many seconds, even without changes. */
   maxWaitSeconds: number;
   /** Sets taskrun_active_tasks (the reconciler's count). */

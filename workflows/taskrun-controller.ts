@@ -4,21 +4,25 @@
 // folds them into its state, then creates ConfigMap + Job pairs and writes statuses in chunked
 // activities that run in parallel. Job names are derived from the TaskRun's name and uid, so no
 // retry or crash can give a TaskRun a second Job. Every TaskRun's life answers the `taskRun`
-// query; the history stays bounded by continue-as-new.
-import { allHandlersFinished, condition, continueAsNew, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+// query (finished ones: the newest finishedHistory); the history stays bounded by continue-as-new,
+// and what it carries by following only unfinished TaskRuns. With `searchAttributes`, the counts
+// are search attributes (TASKRUN_SEARCH_ATTRIBUTES), upserted when they change.
+import { allHandlersFinished, condition, continueAsNew, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.ts';
 import { parseInput } from './validate.ts';
 import { NON_RETRYABLE_TYPES } from './failures.ts';
 import { taskRunQuery, taskRunControllerQuery } from './messages.ts';
 import {
   activeCount,
-  isTerminal,
   applyResults,
   applyWatchResult,
+  carryState,
   chunk,
   countByPhase,
+  lookup,
   planRound,
-  type TaskRunState,
+  restoreState,
 } from './taskrun-reconcile.ts';
 import {
   taskRunControllerInputSchema,
@@ -26,7 +30,6 @@ import {
   type ControllerConfig,
   type ControllerSummary,
   type TaskRunControllerInput,
-  type TrackedTaskRun,
   type WatchCursor,
 } from './types/taskrun.ts';
 
@@ -49,11 +52,22 @@ const applyActs = proxyLocalActivities<Activities>({ startToCloseTimeout: '2 min
 
 const PARALLEL_CHUNKS = 2;
 
-/** What a finished TaskRun still needs after continue-as-new: its phases and final status, not its Job or conditions. */
-function compact(t: TrackedTaskRun): TrackedTaskRun {
-  if (!isTerminal(t.phase) || t.written?.phase !== t.phase) return t;
-  const { job: _job, pendingSpec: _spec, ...rest } = t;
-  return { ...rest, written: { ...t.written, conditions: [] } };
+/** TASKRUN_SEARCH_ATTRIBUTES as typed keys. */
+const SA = {
+  namespace: defineSearchAttributeKey('TaskRunNamespace', SearchAttributeType.KEYWORD),
+  active: defineSearchAttributeKey('TaskRunsActive', SearchAttributeType.INT),
+  pending: defineSearchAttributeKey('TaskRunsPending', SearchAttributeType.INT),
+};
+
+/** Upserts the search attributes whose values differ from the workflow's (carried across continue-as-new): each upsert is a history event. */
+function upsertChanged(s: ControllerSummary): void {
+  const current = workflowInfo().typedSearchAttributes;
+  const changed: SearchAttributePair[] = [];
+  if (current.get(SA.namespace) !== s.namespace) changed.push({ key: SA.namespace, value: s.namespace });
+  if (current.get(SA.active) !== s.active) changed.push({ key: SA.active, value: s.active });
+  const pending = s.byPhase.Pending ?? 0;
+  if (current.get(SA.pending) !== pending) changed.push({ key: SA.pending, value: pending });
+  if (changed.length) upsertSearchAttributes(changed);
 }
 
 /** Runs fn over items with at most `limit` running at once; results in item order (deterministic). */
@@ -70,7 +84,7 @@ async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<
 export async function taskRunController(input: TaskRunControllerInput = {}): Promise<void> {
   const opts = parseInput('taskRunController', taskRunControllerInputSchema, input);
   const carried = opts.carried as ControllerCarried | undefined;
-  const state: TaskRunState = new Map((carried?.taskRuns ?? []).map((t) => [t.name, t]));
+  const state = restoreState(carried, opts.finishedHistory);
   let cursor: WatchCursor | undefined = carried?.cursor;
   let config: ControllerConfig | undefined;
   let rounds = 0;
@@ -79,29 +93,31 @@ export async function taskRunController(input: TaskRunControllerInput = {}): Pro
   const runs = (carried?.runs ?? 0) + 1;
 
   const summary = (): ControllerSummary => ({
-    namespace: opts.namespace, tracked: state.size, byPhase: countByPhase(state), active: activeCount(state), rounds, runs,
+    namespace: opts.namespace, tracked: state.tracked.size, byPhase: countByPhase(state.tracked), active: activeCount(state.tracked),
+    finished: { ...state.finishedCounts }, recentFinished: state.finished.size, rounds, runs,
     ...(config ? { config: { resourceVersion: config.resourceVersion, maxConcurrentTasks: config.maxConcurrentTasks } } : {}),
   });
-  setHandler(taskRunQuery, (name) => state.get(name) ?? null);
+  setHandler(taskRunQuery, (name) => lookup(state, name));
   setHandler(taskRunControllerQuery, summary);
 
   for (;;) {
-    const hasErrors = [...state.values()].some((t) => t.lastError && !t.jobCreated);
+    const hasErrors = [...state.tracked.values()].some((t) => t.lastError && !t.jobCreated);
     if (Date.now() - lastSnapshot >= opts.resyncSeconds * 1000) cursor = undefined;
     const result = await watchActs.watchTaskRunChanges({
       namespace: opts.namespace, configMapName: opts.configMapName,
       ...(cursor ? { cursor } : {}),
       maxWaitSeconds: hasErrors ? Math.min(5, opts.resyncSeconds) : opts.resyncSeconds,
-      activeTasks: activeCount(state),
+      activeTasks: activeCount(state.tracked),
     });
     rounds++;
     config = result.config;
     cursor = result.cursor;
     if (result.snapshot) lastSnapshot = Date.now();
-    applyWatchResult(state, result, new Date().toISOString());
+    // Versioned: runs recorded before it did not fail TaskRuns whose Job a snapshot lacks.
+    applyWatchResult(state, result, new Date().toISOString(), { lostJobs: patched('taskrun-lost-jobs') });
 
     const now = new Date().toISOString();
-    const actions = planRound(state, config, now);
+    const actions = planRound(state.tracked, config, now);
     if (actions.length) {
       // At most PARALLEL_CHUNKS calls at once (each with 50 writes in flight): a burst must not
       // flood the API server (its max-mutating-requests-inflight answers 429 beyond ~200).
@@ -110,11 +126,12 @@ export async function taskRunController(input: TaskRunControllerInput = {}): Pro
       applyResults(state, actions, results.flat(), new Date().toISOString());
     }
     const s = summary();
-    setCurrentDetails(`**taskRunController** ${opts.namespace}\n\ntracked ${s.tracked}, active ${s.active}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no TaskRuns'}\n\nround ${rounds} of run ${runs}`);
+    setCurrentDetails(`**taskRunController** ${opts.namespace}\n\ntracked ${s.tracked}, active ${s.active}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no unfinished TaskRuns'}\n\nfinished since start: ${s.finished.Succeeded} succeeded, ${s.finished.Failed} failed\n\nround ${rounds} of run ${runs}`);
+    if (opts.searchAttributes) upsertChanged(s);
 
     if (workflowInfo().continueAsNewSuggested || rounds >= opts.maxRounds) {
       await condition(allHandlersFinished);
-      const next: ControllerCarried = { taskRuns: [...state.values()].map(compact), ...(cursor ? { cursor } : {}), runs };
+      const next = carryState(state, cursor, runs);
       const { carried: _dropped, ...rest } = opts;
       await continueAsNew<typeof taskRunController>({ ...rest, carried: next });
     }

@@ -8,12 +8,15 @@ import { backupPlatformInputSchema, DEFAULT_AGE_IDENTITY, type BackupKind, type 
 /** The restored objects differ from the backup: the backup was written, but it does not restore faithfully. */
 export const BACKUP_VERIFY_MISMATCH = 'BackupVerifyMismatch';
 
+/** The verification restore or the comparison failed (the backup itself was written; its cause is attached). */
+export const BACKUP_VERIFY_FAILED = 'BackupVerifyFailed';
+
 /** Namespaces that are never used as a scratch namespace (it is deleted at the end). */
 const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 export const backupAndVerifyInputSchema = z.object({
   /** backupPlatform's input: the child workflow `<this workflow id>-backup` takes the backup (its id). */
-  backup: backupPlatformInputSchema,
+  backup: backupPlatformInputSchema.prefault({}),
   verify: z.object({
     /** false: only the backup (as backupPlatform alone). */
     enabled: z.boolean().default(true),
@@ -22,11 +25,18 @@ export const backupAndVerifyInputSchema = z.object({
      * namespace without that label is refused). Default: `<backup namespace>-verify-<hash of the workflow id>`.
      */
     scratchNamespace: k8sName.optional(),
+    /**
+     * Also restore the Helm release into the scratch namespace: restorePlatform then applies the release's
+     * objects too, i.e. starts a second copy of the platform's workloads (with its Secrets) there until the
+     * namespace is deleted. Default false: Secrets, ConfigMaps and TaskRuns are verified, the Helm release
+     * records are not.
+     */
+    helmRelease: z.boolean().default(false),
     /** The age identity that decrypts the backup's Secrets, by reference (restorePlatform's `identity`). */
     identity: secretSourceSchema.default(DEFAULT_AGE_IDENTITY),
     /** Bound of the restore's activities and of the scratch namespace's deletion. */
     timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
-  }).strict().default({ enabled: true, identity: DEFAULT_AGE_IDENTITY, timeoutSeconds: 1800 }),
+  }).strict().default({ enabled: true, helmRelease: false, identity: DEFAULT_AGE_IDENTITY, timeoutSeconds: 1800 }),
 }).strict().superRefine((v, ctx) => {
   const scratch = v.verify.scratchNamespace;
   if (scratch === undefined) return;

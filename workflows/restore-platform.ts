@@ -18,7 +18,7 @@ const STEPS = ['validate', 'verify', 'plan', 'namespace', ...RESTORE_STEPS, 'che
 export const RESTORE_INCOMPLETE = 'RestoreIncomplete';
 
 const helmObjectsText = (r: HelmObjectsResult) =>
-  `${r.releases.map((x) => `${x.name} revision ${x.revision}`).join(', ')}: ${r.created} created, ${r.updated} updated, ${r.skipped} skipped`;
+  `${r.releases.map((x) => `${x.name} revision ${x.revision}`).join(', ')}: ${r.created} created, ${r.updated} updated, ${r.skipped} skipped${r.adopted ? ` (${r.adopted} restored with their kind, handed to Helm)` : ''}`;
 const volumesText = (r: VolumesResult) =>
   `${r.created.length} PVCs created from snapshots, ${r.skipped.length} exist${r.unavailable.length ? `; not restorable: ${r.unavailable.map((u) => `${u.pvc} (${u.reason})`).join(', ')}` : ''}`;
 const planText = (p: RestorePlan) => [

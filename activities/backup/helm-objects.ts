@@ -11,6 +11,7 @@ import { KUBE_NOT_FOUND } from '../../workflows/failures.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
 import type { KubeClients } from '../kube/client.ts';
+import { FIELD_MANAGER } from '../kube/apply.ts';
 
 /** Helm's field manager for server-side apply (Helm 4). */
 export const HELM_FIELD_MANAGER = 'helm';
@@ -152,14 +153,32 @@ export async function releaseObjects(kube: KubeClients, records: Obj[], sourceNa
 
 const describe = (o: Obj) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
 
-export async function objectExists(kube: KubeClients, obj: Obj): Promise<boolean> {
+async function readLive(kube: KubeClients, obj: Obj): Promise<KubernetesObject | undefined> {
   try {
-    await kube.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) } });
-    return true;
+    return await kube.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) } });
   } catch (err) {
-    if (isStatus(err, 404)) return false;
+    if (isStatus(err, 404)) return undefined;
     throw toKubeFailure(err, `read ${describe(obj)}`);
   }
+}
+
+export async function objectExists(kube: KubeClients, obj: Obj): Promise<boolean> {
+  return (await readLive(kube, obj)) !== undefined;
+}
+
+type ManagedFieldsEntry = NonNullable<NonNullable<KubernetesObject['metadata']>['managedFields']>[number];
+
+/**
+ * The managedFields with which Helm owns what this project's restore wrote: a release object that is
+ * also a backed-up ConfigMap or Secret is created by that kind's step (field manager platform-runbooks),
+ * with the backed-up values. Left so, a later `helm upgrade` (server-side apply as "helm") would
+ * conflict on every field it changes. Those entries become Helm's Apply entries; values are untouched.
+ * Undefined when Helm already owns fields of the object or nothing of ours is there.
+ */
+export function adoptedManagedFields(entries: ManagedFieldsEntry[] | undefined): ManagedFieldsEntry[] | undefined {
+  if (!entries?.length || entries.some((e) => e.manager === HELM_FIELD_MANAGER)) return undefined;
+  if (!entries.some((e) => e.manager === FIELD_MANAGER && !e.subresource)) return undefined;
+  return entries.map((e) => (e.manager === FIELD_MANAGER && !e.subresource ? { ...e, manager: HELM_FIELD_MANAGER, operation: 'Apply' } : e));
 }
 
 export async function planHelmObjects(kube: KubeClients, records: Obj[], sourceNamespace: string, targetNamespace: string): Promise<HelmObjectsPlan> {
@@ -175,12 +194,22 @@ export async function planHelmObjects(kube: KubeClients, records: Obj[], sourceN
  */
 export async function applyHelmObjects(kube: KubeClients, records: Obj[], sourceNamespace: string, targetNamespace: string, existing: 'skip' | 'update'): Promise<HelmObjectsResult> {
   const { releases, objects } = await releaseObjects(kube, records, sourceNamespace, targetNamespace);
-  const result: HelmObjectsResult = { releases, created: 0, updated: 0, skipped: 0 };
+  const result: HelmObjectsResult = { releases, created: 0, updated: 0, skipped: 0, adopted: 0 };
   const signal = cancellationSignal();
   for (const { obj, namespaced } of objects) {
     signal?.throwIfAborted();
-    const exists = await objectExists(kube, obj);
-    if (exists && (existing === 'skip' || !namespaced)) {
+    const live = await readLive(kube, obj);
+    const exists = live !== undefined;
+    const adopted = namespaced ? adoptedManagedFields(live?.metadata?.managedFields) : undefined;
+    if (adopted) {
+      // Restored by the ConfigMap/Secret step just before (with the backed-up values): hand its fields to Helm.
+      await kubeCall(`hand ${describe(obj)} to Helm`, () => kube.objects.patch(
+        { apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, namespace: obj.metadata!.namespace!, resourceVersion: live!.metadata!.resourceVersion!, managedFields: adopted } },
+        undefined, undefined, HELM_FIELD_MANAGER, undefined, PatchStrategy.MergePatch,
+      ));
+      result.adopted++;
+    }
+    if (exists && (existing === 'skip' || !namespaced || adopted)) {
       result.skipped++;
       continue;
     }

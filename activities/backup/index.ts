@@ -110,7 +110,7 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
     /** Applies the objects of the restored releases' deployed revisions (server-side apply, field manager "helm"). */
     async restoreHelmObjects(req: TargetRef & { existing: 'skip' | 'update' }): Promise<HelmObjectsResult> {
       const helm = await releaseRecords(deps, req);
-      if (!helm) return { releases: [], created: 0, updated: 0, skipped: 0 };
+      if (!helm) return { releases: [], created: 0, updated: 0, skipped: 0, adopted: 0 };
       return applyHelmObjects(deps.kube, helm.records, helm.manifest.namespace, req.targetNamespace, req.existing);
     },
 

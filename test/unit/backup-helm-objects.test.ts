@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
-import { decodeReleaseRecord, deployedRevisions, manifestObjects, prepareObject } from '../../activities/backup/helm-objects.ts';
+import { adoptedManagedFields, decodeReleaseRecord, deployedRevisions, manifestObjects, prepareObject } from '../../activities/backup/helm-objects.ts';
 import { BACKUP_INVALID } from '../../workflows/types/backup.ts';
 
 const MANIFEST = `---
@@ -75,4 +75,14 @@ test('objects are prepared as Helm writes them: target namespace, ownership meta
     subjects: [{ kind: 'ServiceAccount', name: 'orchestrator', namespace: 'prod' }, { kind: 'ServiceAccount', name: 'x', namespace: 'other' }],
   }, { release: 'o', sourceNamespace: 'prod', targetNamespace: 'scratch', namespaced: true });
   assert.deepEqual((binding.subjects as { namespace: string }[]).map((s) => s.namespace), ['scratch', 'other']);
+});
+
+test('a release object restored by its kind step (platform-runbooks) is handed to Helm; anything Helm already owns is left alone', () => {
+  const ours = { manager: 'platform-runbooks', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': {} } };
+  const status = { manager: 'platform-runbooks', operation: 'Update', apiVersion: 'v1', subresource: 'status' };
+  const other = { manager: 'kubectl-edit', operation: 'Update', apiVersion: 'v1' };
+  assert.deepEqual(adoptedManagedFields([ours, status, other]), [{ ...ours, manager: 'helm', operation: 'Apply' }, status, other]);
+  assert.equal(adoptedManagedFields([{ manager: 'helm', operation: 'Apply', apiVersion: 'v1' }, ours]), undefined);
+  assert.equal(adoptedManagedFields([other]), undefined);
+  assert.equal(adoptedManagedFields(undefined), undefined);
 });

@@ -31,7 +31,7 @@ function mock(behaviour: Record<string, Behaviour> = {}) {
       ...(arg.include.helmReleases ? { helmObjects } : {}),
     }),
     snapshotVolumes: async (arg: { volumeSnapshotClass: string }) => ({ pvcs: 2, snapshotted: 1, volumeSnapshotClass: arg.volumeSnapshotClass, snapshots: [snapshot], skippedPvcs: [{ pvc: 'scratch', reason: 'not Bound (Pending): nothing to snapshot' }] }),
-    restoreHelmObjects: async () => ({ releases: helmObjects.releases, created: 7, updated: 0, skipped: 0 }),
+    restoreHelmObjects: async () => ({ releases: helmObjects.releases, created: 7, updated: 0, skipped: 0, adopted: 0 }),
     restoreVolumes: async () => ({ created: ['workspace'], skipped: [], unavailable: [{ pvc: 'cache', snapshot: 'orchestrator/b1-cache-12345678', reason: 'the VolumeSnapshot no longer exists' }] }),
     ensureNamespaces: async (names: string[]) => names.map((name) => ({ name, changed: true })),
     restoreKind: async (arg: { kind: keyof typeof counts }) => ({ kind: arg.kind, created: counts[arg.kind], updated: 0, skipped: 0 }),

@@ -191,6 +191,11 @@ export interface HelmObjectsResult {
   created: number;
   updated: number;
   skipped: number;
+  /**
+   * Existing objects (restored with their backed-up values by the ConfigMap/Secret steps) whose fields
+   * were handed to Helm's field manager, so that a later `helm upgrade` does not conflict.
+   */
+  adopted: number;
 }
 
 export interface VolumesPlan {

@@ -5,6 +5,7 @@ import { platformHealthActivities } from './platform-health.ts';
 import { deployActivities } from './deploy.ts';
 import { helmActivities } from './helm/index.ts';
 import { backupActivities } from './backup/index.ts';
+import { verificationActivities } from './backup/verification.ts';
 import { taskRunActivities } from './taskrun/index.ts';
 
 export type { ActivityDeps } from './deps.ts';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...deployActivities(deps),
     ...helmActivities(helmDeps),
     ...backupActivities(deps, helmDeps),
+    ...verificationActivities(deps),
     ...taskRunActivities(deps),
   };
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // The nightly backup as a Temporal Schedule: created, or updated in place, idempotently (by
 // `npm run schedules` and at `npm start`). Visible, pausable and triggerable in the Web UI; an
-// operator's pause survives an update.
+// operator's pause survives an update. Its action is backupPlatform, or, with verification enabled
+// (RUNBOOK_BACKUP_VERIFY=1 or --verify), backupAndVerify: the same backup, then a test restore into
+// a scratch namespace that is compared with the backup and deleted.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
 import { upsertSchedule } from './upsert-schedule.ts';
 import { backupPlatformInputSchema, type BackupPlatformInput } from '../workflows/types/backup.ts';
+import { backupAndVerifyInputSchema, type BackupAndVerifyInput } from '../workflows/types/backup-verify.ts';
 import { formatIssues } from '../workflows/validate.ts';
 import { clientSettings, connectClient } from './connection.ts';
 
@@ -22,19 +25,36 @@ export interface NightlyBackupOptions {
   /** Missed runs within this window (e.g. the server was down at 02:00) still run; default 6 hours. */
   catchupWindow?: string;
   input: BackupPlatformInput;
+  /**
+   * Verify each backup by a test restore (workflow backupAndVerify instead of backupPlatform); `verify`
+   * options of backupAndVerify (scratchNamespace, identity, timeoutSeconds) may be given. Default: the
+   * environment's RUNBOOK_BACKUP_VERIFY=1, else off.
+   */
+  verify?: boolean | Omit<NonNullable<BackupAndVerifyInput['verify']>, 'enabled'>;
 }
 
 export type ScheduleOutcome = 'created' | 'updated';
 
-function scheduleParts(opts: NightlyBackupOptions): { spec: ScheduleSpec; action: ScheduleOptionsAction; policies: { overlap: ScheduleOverlapPolicy; catchupWindow: string } } {
+/** The schedule's workflow and its input: backupPlatform, or backupAndVerify when verification is on. */
+export function nightlyAction(opts: Pick<NightlyBackupOptions, 'input' | 'verify'>, env: NodeJS.ProcessEnv = process.env): { workflowType: 'backupPlatform' | 'backupAndVerify'; input: BackupPlatformInput | BackupAndVerifyInput } {
   // Validated here so that a bad input fails now, not at 02:00.
   const parsed = backupPlatformInputSchema.safeParse(opts.input);
   if (!parsed.success) throw new Error(`invalid nightly backup input: ${formatIssues(parsed.error.issues).join('; ')}`);
+  const verify = opts.verify ?? env.RUNBOOK_BACKUP_VERIFY === '1';
+  if (verify === false) return { workflowType: 'backupPlatform', input: opts.input };
+  const input: BackupAndVerifyInput = { backup: opts.input, verify: { ...(verify === true ? {} : verify), enabled: true } };
+  const checked = backupAndVerifyInputSchema.safeParse(input);
+  if (!checked.success) throw new Error(`invalid nightly backup input: ${formatIssues(checked.error.issues).join('; ')}`);
+  return { workflowType: 'backupAndVerify', input };
+}
+
+function scheduleParts(opts: NightlyBackupOptions): { spec: ScheduleSpec; action: ScheduleOptionsAction; policies: { overlap: ScheduleOverlapPolicy; catchupWindow: string } } {
+  const { workflowType, input } = nightlyAction(opts);
   const id = opts.scheduleId ?? NIGHTLY_BACKUP_SCHEDULE;
   return {
     spec: { cronExpressions: [opts.cron ?? '0 2 * * *'], timezone: opts.timeZone ?? 'UTC' },
-    // Each run's workflow ID is <id>-<scheduled time>: its backup id.
-    action: { type: 'startWorkflow', workflowType: 'backupPlatform', workflowId: id, taskQueue: opts.taskQueue, args: [opts.input] },
+    // Each run's workflow ID is <id>-<scheduled time>: its backup id (backupAndVerify: <that>-backup).
+    action: { type: 'startWorkflow', workflowType, workflowId: id, taskQueue: opts.taskQueue, args: [input] },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: opts.catchupWindow ?? '6 hours' },
   };
 }
@@ -61,24 +81,28 @@ export function nightlyInputFromEnv(env: NodeJS.ProcessEnv = process.env): Backu
 const HELP = `Usage: npm run schedules [-- options]
 
 Creates or updates the Temporal Schedule "nightly-backup" (backupPlatform at 02:00, overlap SKIP).
+  --verify              run backupAndVerify instead: the backup, then a test restore into a scratch
+                        namespace, compared with the backup, then deleted [RUNBOOK_BACKUP_VERIFY=1]
   --time-zone TZ        IANA time zone of the cron expression [RUNBOOK_BACKUP_TIME_ZONE] (default UTC)
   --cron EXPR           cron expression (default "0 2 * * *")
   --catchup-window DUR  run a missed backup if the server comes back within DUR (default "6 hours")
 Backup input: RUNBOOK_BACKUP_RECIPIENTS (age public keys; default: ConfigMap backup-recipients, key
 recipients), RUNBOOK_BACKUP_KEEP_LAST (default 14), RUNBOOK_BACKUP_MAX_AGE_DAYS, RUNBOOK_BACKUP_NAMESPACE.
+Verification reads the age identity from the worker's RUNBOOK_BACKUP_AGE_IDENTITY.
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RUNBOOK_TASK_QUEUE.`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'time-zone': { type: 'string' }, cron: { type: 'string' }, 'catchup-window': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ options: { 'time-zone': { type: 'string' }, cron: { type: 'string' }, 'catchup-window': { type: 'string' }, verify: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) return void console.log(HELP);
   const settings = clientSettings();
   const client = await connectClient(settings);
   const timeZone = values['time-zone'] ?? process.env.RUNBOOK_BACKUP_TIME_ZONE;
   const outcome = await ensureNightlyBackupSchedule(client, {
     taskQueue: settings.taskQueue, input: nightlyInputFromEnv(),
+    ...(values.verify ? { verify: true } : {}),
     ...(timeZone ? { timeZone } : {}), ...(values.cron ? { cron: values.cron } : {}), ...(values['catchup-window'] ? { catchupWindow: values['catchup-window'] } : {}),
   });
-  console.log(`schedules: ${NIGHTLY_BACKUP_SCHEDULE} ${outcome}`);
+  console.log(`schedules: ${NIGHTLY_BACKUP_SCHEDULE} ${outcome} (${nightlyAction({ input: nightlyInputFromEnv(), ...(values.verify ? { verify: true } : {}) }).workflowType})`);
   await client.connection.close();
 }
 

@@ -1,13 +1,14 @@
 // backupPlatform: the guide's nightly backup script as a runbook. Plan (counts, read-only), then
-// capture and write one directory per backup (id = the workflow ID, so a re-run reuses it), then
-// retention. Secrets are age-encrypted by the activity; no value ever enters history.
+// snapshot the PVCs where a VolumeSnapshotClass exists (names from the backup id: a re-run creates
+// none twice), capture and write one directory per backup (id = the workflow ID, so a re-run reuses
+// it), then retention. Secrets are age-encrypted by the activity; no value ever enters history.
 import { workflowInfo } from '@temporalio/workflow';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
 import { backupPlatformInputSchema, type BackupPlatformInput, type BackupReport } from './types/backup.ts';
 
-const STEPS = ['validate', 'plan', 'capture', 'retention', 'report'] as const;
+const STEPS = ['validate', 'plan', 'snapshots', 'capture', 'retention', 'report'] as const;
 
 const countsText = (counts: Record<string, number | undefined>) => Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ');
 
@@ -17,18 +18,29 @@ export async function backupPlatform(input: BackupPlatformInput = {}): Promise<B
   const scope = { namespace: opts.namespace, include: opts.include, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) };
   const acts = longActs(opts.timeoutSeconds);
 
-  const plan = await progress.run('plan', () => acts.planBackup({ ...scope, release: opts.release }), (p) =>
+  const classInput = opts.volumeSnapshotClass ? { volumeSnapshotClass: opts.volumeSnapshotClass } : {};
+  const plan = await progress.run('plan', () => acts.planBackup({ ...scope, release: opts.release, ...classInput }), (p) =>
     `${countsText(p.counts)}; PVCs: ${p.volumeSnapshots.pvcs}${p.volumeSnapshots.skippedReason ? ` skipped (${p.volumeSnapshots.skippedReason})` : ''}`);
+
+  let volumeSnapshots = plan.volumeSnapshots;
+  const snapshotClass = volumeSnapshots.volumeSnapshotClass;
+  if (volumeSnapshots.skippedReason || !snapshotClass) {
+    progress.skip('snapshots', volumeSnapshots.skippedReason ?? 'no VolumeSnapshotClass');
+  } else {
+    volumeSnapshots = await progress.run('snapshots', () => acts.snapshotVolumes({
+      workflowId: workflowInfo().workflowId, namespace: opts.namespace, volumeSnapshotClass: snapshotClass, timeoutSeconds: opts.timeoutSeconds,
+    }), (v) => `${v.snapshotted} of ${v.pvcs} PVCs snapshotted with ${snapshotClass}${v.skippedPvcs?.length ? `; skipped: ${v.skippedPvcs.map((p) => `${p.pvc} (${p.reason})`).join(', ')}` : ''}`);
+  }
 
   const backup = await progress.run('capture', () => acts.writeBackup({
     ...scope, workflowId: workflowInfo().workflowId, release: opts.release, recipients: opts.recipients,
-    ...(opts.recipientsFrom ? { recipientsFrom: opts.recipientsFrom } : {}), hmacKey: opts.hmacKey,
+    ...(opts.recipientsFrom ? { recipientsFrom: opts.recipientsFrom } : {}), hmacKey: opts.hmacKey, volumeSnapshots,
   }), (b) => `${b.id}${b.reused ? ' (already written: reused)' : ''}: ${countsText(b.counts)}, ${b.bytes} bytes`);
 
-  const report: BackupReport = { runbook: 'backupPlatform', backupId: backup.id, plan, backup };
+  const report: BackupReport = { runbook: 'backupPlatform', backupId: backup.id, plan, volumeSnapshots, backup };
   if (opts.retention && (opts.retention.keepLast !== undefined || opts.retention.maxAgeDays !== undefined)) {
     report.retention = await progress.run('retention', () => kubeActs.applyBackupRetention({ policy: opts.retention!, protect: backup.id }),
-      (r) => `${r.deleted.length} deleted, ${r.kept.length} kept`);
+      (r) => `${r.deleted.length} deleted, ${r.kept.length} kept${r.volumeSnapshotsDeleted?.length ? `, ${r.volumeSnapshotsDeleted.length} VolumeSnapshots deleted` : ''}`);
   } else {
     progress.skip('retention', 'no retention policy in the input');
   }

@@ -7,3 +7,4 @@ export { backupPlatform } from './backup-platform.ts';
 export { restorePlatform } from './restore-platform.ts';
 export { taskRunController } from './taskrun-controller.ts';
 export { cleanupTaskRuns } from './cleanup-taskruns.ts';
+export { backupAndVerify } from './backup-and-verify.ts';

@@ -15,7 +15,12 @@ export const decideUpdate = defineUpdate<{ accepted: true; action: Decision['act
 export const upgradeStateQuery = defineQuery<UpgradeState>('upgradeState');
 
 export type { TaskRunControllerInput, TrackedTaskRun, ControllerSummary, CleanupTaskRunsInput, CleanupReport } from './types/taskrun.ts';
-/** One TaskRun as the reconciler follows it (null when it is not, or no longer, tracked). */
+/**
+ * One TaskRun as the reconciler follows it: an unfinished one, or one of the newest finished ones
+ * (finishedHistory, default 500; phase Succeeded/Failed, `finishedAt` set, Job details dropped).
+ * null: not tracked: no such TaskRun, deleted, finished longer ago than that (or before this
+ * controller followed it); its own status then holds the outcome (`kubectl get taskrun NAME`).
+ */
 export const taskRunQuery = defineQuery<TrackedTaskRun | null, [string]>('taskRun');
-/** The reconciler's counts: tracked TaskRuns by phase, active Jobs, rounds, runs (continue-as-new). */
+/** The reconciler's counts: tracked (unfinished) TaskRuns by phase, active Jobs, finished since its first run, rounds, runs (continue-as-new). */
 export const taskRunControllerQuery = defineQuery<ControllerSummary>('taskRunController');

@@ -1,17 +1,31 @@
 // restorePlatform: the guide's seven manual restore steps as a runbook. Verify everything first (HMAC,
 // checksums, decryption) so a bad backup is refused before any write; then restore in dependency order:
-// namespace -> CRD (wait Established) -> Secrets -> ConfigMaps -> Helm release records -> TaskRuns
+// namespace -> CRD (wait Established) -> Secrets -> ConfigMaps -> PVCs from VolumeSnapshots -> Helm
+// release records -> the release's objects (its deployed manifest, applied as Helm would) -> TaskRuns
 // (with status) -> verify counts. dryRun stops after the plan.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
-import { restorePlatformInputSchema, type BackupKind, type KindRestoreResult, type RestorePlatformInput, type RestoreReport } from './types/backup.ts';
+import {
+  restorePlatformInputSchema, type HelmObjectsResult, type KindRestoreResult, type RestorePlan, type RestorePlatformInput, type RestoreReport, type VolumesResult,
+} from './types/backup.ts';
 
-const KIND_STEPS: BackupKind[] = ['crds', 'secrets', 'configMaps', 'helmReleases', 'taskRuns'];
-const STEPS = ['validate', 'verify', 'plan', 'namespace', ...KIND_STEPS, 'check', 'report'] as const;
+/** The restore steps after the namespace, in dependency order: the kinds, PVCs (volumes) and the Helm release's objects. */
+const RESTORE_STEPS = ['crds', 'secrets', 'configMaps', 'volumes', 'helmReleases', 'helmObjects', 'taskRuns'] as const;
+const STEPS = ['validate', 'verify', 'plan', 'namespace', ...RESTORE_STEPS, 'check', 'report'] as const;
 /** The restored objects do not match the backup's counts. */
 export const RESTORE_INCOMPLETE = 'RestoreIncomplete';
+
+const helmObjectsText = (r: HelmObjectsResult) =>
+  `${r.releases.map((x) => `${x.name} revision ${x.revision}`).join(', ')}: ${r.created} created, ${r.updated} updated, ${r.skipped} skipped${r.adopted ? ` (${r.adopted} restored with their kind, handed to Helm)` : ''}`;
+const volumesText = (r: VolumesResult) =>
+  `${r.created.length} PVCs created from snapshots, ${r.skipped.length} exist${r.unavailable.length ? `; not restorable: ${r.unavailable.map((u) => `${u.pvc} (${u.reason})`).join(', ')}` : ''}`;
+const planText = (p: RestorePlan) => [
+  ...p.kinds.map((k) => `${k.kind} ${k.total} (${k.existing} exist)`),
+  ...(p.helmObjects ? [`helm objects ${p.helmObjects.total} (${p.helmObjects.existing} exist)`] : []),
+  ...(p.volumes ? [`PVCs from snapshots ${p.volumes.total - p.volumes.existing - p.volumes.unavailable.length} (${p.volumes.existing} exist, ${p.volumes.unavailable.length} snapshots gone)`] : []),
+].join(', ');
 
 const resultText = (r: KindRestoreResult) => `${r.created} created, ${r.updated} updated, ${r.skipped} skipped${r.statusRestored !== undefined ? `, ${r.statusRestored} statuses` : ''}`;
 
@@ -23,7 +37,7 @@ export async function restorePlatform(input: RestorePlatformInput): Promise<Rest
 
   const verified = await progress.run('verify', () => acts.verifyBackup(ref), (v) => `${v.filesVerified} files verified (backup of ${v.sourceNamespace}, ${v.createdAt})`);
   const plan = await progress.run('plan', () => acts.planRestore({ ...ref, existing: opts.existing, ...(opts.targetNamespace ? { targetNamespace: opts.targetNamespace } : {}) }),
-    (p) => `into ${p.targetNamespace}: ${p.kinds.map((k) => `${k.kind} ${k.total} (${k.existing} exist)`).join(', ')}`);
+    (p) => `into ${p.targetNamespace}: ${planText(p)}`);
   const report: RestoreReport = { runbook: 'restorePlatform', backupId: opts.backupId, dryRun: opts.dryRun, verified, plan, restored: [] };
   if (opts.dryRun) {
     for (const step of STEPS.slice(3, -1)) progress.skip(step, 'dry run');
@@ -34,7 +48,17 @@ export async function restorePlatform(input: RestorePlatformInput): Promise<Rest
   const target = plan.targetNamespace;
   await progress.run('namespace', () => kubeActs.ensureNamespaces([target]), () => target);
   const planned = new Set(plan.kinds.map((k) => k.kind));
-  for (const kind of KIND_STEPS) {
+  for (const kind of RESTORE_STEPS) {
+    if (kind === 'volumes') {
+      if (!plan.volumes) progress.skip(kind, 'no VolumeSnapshots in the backup');
+      else report.volumes = await progress.run(kind, () => acts.restoreVolumes({ ...ref, targetNamespace: target }), volumesText);
+      continue;
+    }
+    if (kind === 'helmObjects') {
+      if (!planned.has('helmReleases') || !plan.helmObjects?.total) progress.skip(kind, planned.has('helmReleases') ? 'no deployed revision with objects' : 'no Helm release in the backup, or excluded');
+      else report.helmObjects = await progress.run(kind, () => acts.restoreHelmObjects({ ...ref, targetNamespace: target, existing: opts.existing }), helmObjectsText);
+      continue;
+    }
     if (!planned.has(kind)) {
       progress.skip(kind, 'not in the backup, or excluded');
       continue;

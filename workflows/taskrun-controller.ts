@@ -3,46 +3,27 @@
 // and agent Jobs since the last resourceVersions (or a snapshot); the reconciler folds them into
 // its state, starts the next watch at once, and creates ConfigMap + Job pairs and writes statuses
 // in chunked activities that run alongside the watch (a pipeline: a TaskRun that appears while
-// Jobs are being created is seen and handled without waiting for them). Job names are derived
-// from the TaskRun's name and uid, so no retry or crash can give a TaskRun a second Job. Every
-// TaskRun's life answers the `taskRun` query; the history stays bounded by continue-as-new.
-import { ActivityCancellationType, CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+// Jobs are being created is handled without waiting for them). Job names are derived from the
+// TaskRun's name and uid, so no retry or crash can give a TaskRun a second Job. Every TaskRun's
+// life answers the `taskRun` query (finished ones: the newest finishedHistory); the history stays
+// bounded by continue-as-new, and what it carries by following only unfinished TaskRuns. With
+// `searchAttributes`, the counts are search attributes (TASKRUN_SEARCH_ATTRIBUTES), upserted when
+// they change.
+import { CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { parseInput } from './validate.ts';
-import { NON_RETRYABLE_TYPES } from './failures.ts';
 import { taskRunQuery, taskRunControllerQuery } from './messages.ts';
-import {
-  activeCount,
-  isTerminal,
-  applyResults,
-  applyWatchResult,
-  chunk,
-  countByPhase,
-  planRound,
-  type TaskRunState,
-} from './taskrun-reconcile.ts';
+import { applyResults, applyWatchResult, chunk, lookup, planRound, restoreState } from './taskrun-reconcile.ts';
+import { carryOn, continueAsNewDue, publish, retry, summary, watchActs, watchRequest, type ControllerRun } from './taskrun-controller-run.ts';
+import { roundByRound } from './taskrun-controller-rounds.ts';
 import {
   taskRunControllerInputSchema,
   type ControllerCarried,
   type ControllerConfig,
-  type ControllerSummary,
-  type TaskRunControllerInput,
   type TaskRunAction,
-  type TrackedTaskRun,
-  type WatchCursor,
+  type TaskRunControllerInput,
   type WatchResult,
 } from './types/taskrun.ts';
-
-const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES };
-
-/** The watch: returns on changes or after maxWaitSeconds; heartbeats its cursor. Retried until it works. */
-const watchActs = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '10 seconds',
-  retry, // no maximumAttempts: a watch is retried until the API server answers again
-  // Cancelled before continue-as-new: the next run watches again from the carried cursor.
-  cancellationType: ActivityCancellationType.TRY_CANCEL,
-});
 
 /**
  * Creations and status writes. Ordinary activities, not local ones: a workflow task that waits
@@ -62,32 +43,23 @@ const MAX_ACTIONS_IN_FLIGHT = 100;
 /** A TaskRun whose write failed is tried again after this long, not in a tight loop. */
 const RETRY_AFTER_MS = 5000;
 
-/** What a finished TaskRun still needs after continue-as-new: its phases and final status, not its Job or conditions. */
-function compact(t: TrackedTaskRun): TrackedTaskRun {
-  if (!isTerminal(t.phase) || t.written?.phase !== t.phase) return t;
-  const { job: _job, pendingSpec: _spec, ...rest } = t;
-  return { ...rest, written: { ...t.written, conditions: [] } };
-}
-
 export async function taskRunController(input: TaskRunControllerInput = {}): Promise<void> {
   const opts = parseInput('taskRunController', taskRunControllerInputSchema, input);
   const carried = opts.carried as ControllerCarried | undefined;
-  const state: TaskRunState = new Map((carried?.taskRuns ?? []).map((t) => [t.name, t]));
-  let cursor: WatchCursor | undefined = carried?.cursor;
-  let config: ControllerConfig | undefined;
-  let rounds = 0;
-  // A full relist every resyncSeconds (level-triggered: whatever a watch missed is seen then).
-  let lastSnapshot = Date.now();
-  const runs = (carried?.runs ?? 0) + 1;
+  const run: ControllerRun = {
+    opts, state: restoreState(carried, opts.finishedHistory), rounds: 0, runs: (carried?.runs ?? 0) + 1, lastSnapshot: Date.now(),
+    ...(carried?.cursor ? { cursor: carried.cursor } : {}),
+  };
+  setHandler(taskRunQuery, (name) => lookup(run.state, name));
+  setHandler(taskRunControllerQuery, () => summary(run));
+  // Versioned: a run that began round by round keeps that loop until it continues as new.
+  if (!patched('taskrun-pipeline')) await roundByRound(run);
+  await pipeline(run);
+}
 
-  const summary = (): ControllerSummary => ({
-    namespace: opts.namespace, tracked: state.size, byPhase: countByPhase(state), active: activeCount(state), rounds, runs,
-    ...(config ? { config: { resourceVersion: config.resourceVersion, maxConcurrentTasks: config.maxConcurrentTasks } } : {}),
-  });
-  setHandler(taskRunQuery, (name) => state.get(name) ?? null);
-  setHandler(taskRunControllerQuery, summary);
-
-  // The watch in flight, and what came back (its callbacks only record; the loop below acts).
+async function pipeline(run: ControllerRun): Promise<never> {
+  const { state, opts } = run;
+  // The watch in flight, and what came back (callbacks only record; the loop below acts).
   let watchScope: CancellationScope | undefined;
   let watching = false;
   const watched: WatchResult[] = [];
@@ -102,28 +74,12 @@ export async function taskRunController(input: TaskRunControllerInput = {}): Pro
   const retryAt = new Map<string, number>();
   let retryTimerArmed = false;
   let retryDue = false;
-  const armRetryTimer = () => {
-    if (retryTimerArmed || !retryAt.size) return;
-    let earliest = Infinity;
-    for (const at of retryAt.values()) earliest = Math.min(earliest, at);
-    retryTimerArmed = true;
-    void sleep(Math.max(100, earliest - Date.now())).then(() => {
-      retryTimerArmed = false;
-      retryDue = true;
-    });
-  };
 
   const startWatch = () => {
-    if (Date.now() - lastSnapshot >= opts.resyncSeconds * 1000) cursor = undefined;
     createdDuringWatch = new Set();
     watching = true;
     watchScope = new CancellationScope();
-    const request = {
-      namespace: opts.namespace, configMapName: opts.configMapName,
-      ...(cursor ? { cursor } : {}), ...(config ? { config } : {}),
-      maxWaitSeconds: opts.resyncSeconds,
-      activeTasks: activeCount(state),
-    };
+    const request = watchRequest(run, run.config ? { config: run.config } : {});
     watchScope.run(() => watchActs.watchTaskRunChanges(request)).then(
       (result) => {
         watching = false;
@@ -136,24 +92,14 @@ export async function taskRunController(input: TaskRunControllerInput = {}): Pro
     );
   };
 
-  const dispatch = (cfg: ControllerConfig) => {
-    const now = Date.now();
-    const due = planRound(state, cfg, new Date(now).toISOString(), busy).filter((a) => (retryAt.get(a.name) ?? 0) <= now);
-    // A retry that is due is either sent now or no longer needed (or waits for a slot like any other).
-    for (const [name, at] of retryAt) if (at <= now || !state.has(name)) retryAt.delete(name);
-    const room = Math.max(0, MAX_ACTIONS_IN_FLIGHT - busy.size);
-    for (const actions of chunk(due.slice(0, room), opts.chunkSize)) sendApply(cfg, actions);
-  };
-
-  const sendApply = (cfg: ControllerConfig, actions: TaskRunAction[]) => {
+  const sendApply = (config: ControllerConfig, actions: TaskRunAction[]) => {
     applyCalls++;
     for (const a of actions) busy.add(a.name);
-    applyActs.applyTaskRunActions({ namespace: opts.namespace, config: cfg, actions }).then(
+    applyActs.applyTaskRunActions({ namespace: opts.namespace, config, actions }).then(
       (results) => {
         applyResults(state, actions, results, new Date().toISOString());
         for (const r of results) {
           if (r.error) retryAt.set(r.name, Date.now() + RETRY_AFTER_MS);
-          else retryAt.delete(r.name);
           if (r.job === 'created' || r.job === 'existing') createdDuringWatch.add(r.name);
         }
       },
@@ -166,6 +112,26 @@ export async function taskRunController(input: TaskRunControllerInput = {}): Pro
     });
   };
 
+  const dispatch = (config: ControllerConfig) => {
+    const now = Date.now();
+    const due = planRound(state.tracked, config, new Date(now).toISOString(), busy).filter((a) => (retryAt.get(a.name) ?? 0) <= now);
+    // A due retry is sent now, or is no longer needed, or waits for a slot like any other TaskRun.
+    for (const [name, at] of retryAt) if (at <= now || !state.tracked.has(name)) retryAt.delete(name);
+    const room = Math.max(0, MAX_ACTIONS_IN_FLIGHT - busy.size);
+    for (const actions of chunk(due.slice(0, room), opts.chunkSize)) sendApply(config, actions);
+  };
+
+  const armRetryTimer = () => {
+    if (retryTimerArmed || !retryAt.size) return;
+    let earliest = Infinity;
+    for (const at of retryAt.values()) earliest = Math.min(earliest, at);
+    retryTimerArmed = true;
+    void sleep(Math.max(100, earliest - Date.now())).then(() => {
+      retryTimerArmed = false;
+      retryDue = true;
+    });
+  };
+
   for (;;) {
     if (!watching) startWatch();
     await condition(() => watched.length > 0 || applied || retryDue || watchFailure !== undefined);
@@ -174,23 +140,20 @@ export async function taskRunController(input: TaskRunControllerInput = {}): Pro
     retryDue = false;
 
     for (const result of watched.splice(0)) {
-      rounds++;
-      config = result.config;
-      cursor = result.cursor;
-      if (result.snapshot) lastSnapshot = Date.now();
-      applyWatchResult(state, result, new Date().toISOString(), createdDuringWatch);
+      run.rounds++;
+      run.config = result.config;
+      run.cursor = result.cursor;
+      if (result.snapshot) run.lastSnapshot = Date.now();
+      applyWatchResult(state, result, new Date().toISOString(), { lostJobs: true, createdMeanwhile: createdDuringWatch });
     }
-    if (config) dispatch(config);
+    if (run.config) dispatch(run.config);
     armRetryTimer();
-    const s = summary();
-    setCurrentDetails(`**taskRunController** ${opts.namespace}\n\ntracked ${s.tracked}, active ${s.active}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no TaskRuns'}\n\nround ${rounds} of run ${runs}`);
+    publish(run);
 
-    if (workflowInfo().continueAsNewSuggested || rounds >= opts.maxRounds) {
+    if (continueAsNewDue(run)) {
       if (watching) watchScope?.cancel();
-      await condition(() => applyCalls === 0 && allHandlersFinished());
-      const next: ControllerCarried = { taskRuns: [...state.values()].map(compact), ...(cursor ? { cursor } : {}), runs };
-      const { carried: _dropped, ...rest } = opts;
-      await continueAsNew<typeof taskRunController>({ ...rest, carried: next });
+      await condition(() => applyCalls === 0);
+      return carryOn(run);
     }
   }
 }

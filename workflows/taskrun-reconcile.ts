@@ -1,10 +1,13 @@
 // The TaskRun reconciler's decisions, as pure functions over its state (unit-tested without
 // Temporal): fold watch results into the tracked TaskRuns, then compute the actions of a round
-// (Jobs to create within maxConcurrentTasks, status subresource writes).
+// (Jobs to create within maxConcurrentTasks, status subresource writes); finished TaskRuns leave
+// the tracked ones for a bounded list of recent ones.
 import {
   TERMINAL_PHASES,
   type ActionResult,
+  type ControllerCarried,
   type ControllerConfig,
+  type FinishedCounts,
   type ObservedJob,
   type ObservedTaskRun,
   type StatusCondition,
@@ -12,6 +15,7 @@ import {
   type TaskRunPhase,
   type TaskRunStatus,
   type TrackedTaskRun,
+  type WatchCursor,
   type WatchResult,
 } from './types/taskrun.ts';
 
@@ -27,6 +31,77 @@ export const isTerminal = (phase: TaskRunPhase) => TERMINAL_PHASES.includes(phas
 export function jobNameFor(taskRunName: string, uid: string): string {
   const base = taskRunName.replace(/\./g, '-').slice(0, 53).replace(/-+$/, '');
   return `${base}-${uid.replace(/-/g, '').slice(0, 8)}`;
+}
+
+/**
+ * What the reconciler knows. Only unfinished TaskRuns are followed (`tracked`); a finished one
+ * moves to `finished`, a bounded list of the newest ones kept for the `taskRun` query, so that
+ * the state carried across continue-as-new does not grow with the finished TaskRuns kept in the
+ * cluster. A TaskRun whose stored status is already final is never followed again.
+ */
+export interface ReconcilerState {
+  tracked: TaskRunState;
+  /** Finished TaskRuns, oldest first (Map insertion order), compacted; at most keepFinished. */
+  finished: TaskRunState;
+  keepFinished: number;
+  /** TaskRuns that finished while followed, since the controller's first run. */
+  finishedCounts: FinishedCounts;
+}
+
+/** The status on the TaskRun is final: nothing is left to do for it. */
+export const isFinished = (t: TrackedTaskRun) => isTerminal(t.phase) && t.written?.phase === t.phase;
+
+/** What a finished TaskRun keeps: its phases and final status, not its Job, spec or conditions. */
+export function compact(t: TrackedTaskRun): TrackedTaskRun {
+  const { job: _job, pendingSpec: _spec, ...rest } = t;
+  return t.written ? { ...rest, written: { ...t.written, conditions: [] } } : rest;
+}
+
+function remember(state: ReconcilerState, t: TrackedTaskRun): void {
+  state.finished.delete(t.name); // re-inserted as the newest
+  if (state.keepFinished > 0) state.finished.set(t.name, t);
+  for (const name of state.finished.keys()) {
+    if (state.finished.size <= state.keepFinished) break;
+    state.finished.delete(name);
+  }
+}
+
+/** A followed TaskRun's final status is written: it moves to the bounded finished list. */
+function finish(state: ReconcilerState, t: TrackedTaskRun, now: string): void {
+  state.tracked.delete(t.name);
+  if (t.phase === 'Succeeded' || t.phase === 'Failed') state.finishedCounts[t.phase]++;
+  remember(state, { ...compact(t), finishedAt: now });
+}
+
+/** The state at the start of a run, from what the previous run carried (if any). */
+export function restoreState(carried: ControllerCarried | undefined, keepFinished: number): ReconcilerState {
+  const state: ReconcilerState = {
+    tracked: new Map(), finished: new Map(), keepFinished,
+    finishedCounts: { Succeeded: 0, Failed: 0, ...carried?.finishedCounts },
+  };
+  for (const t of carried?.finished ?? []) remember(state, t);
+  for (const t of carried?.taskRuns ?? []) {
+    // Carried by an earlier version, which kept finished TaskRuns among the followed ones.
+    if (isFinished(t)) remember(state, compact(t));
+    else state.tracked.set(t.name, t);
+  }
+  return state;
+}
+
+/** What the next run needs: the followed TaskRuns, the newest finished ones, the counts. */
+export function carryState(state: ReconcilerState, cursor: WatchCursor | undefined, runs: number): ControllerCarried {
+  return {
+    taskRuns: [...state.tracked.values()],
+    finished: [...state.finished.values()],
+    finishedCounts: { ...state.finishedCounts },
+    ...(cursor ? { cursor } : {}),
+    runs,
+  };
+}
+
+/** The taskRun query: a followed TaskRun, else a recently finished one, else null. */
+export function lookup(state: ReconcilerState, name: string): TrackedTaskRun | null {
+  return state.tracked.get(name) ?? state.finished.get(name) ?? null;
 }
 
 function track(obs: ObservedTaskRun, now: string): TrackedTaskRun {
@@ -48,10 +123,26 @@ function track(obs: ObservedTaskRun, now: string): TrackedTaskRun {
   };
 }
 
-function upsertTaskRun(state: TaskRunState, obs: ObservedTaskRun, now: string): void {
-  const current = state.get(obs.name);
-  if (!current || current.uid !== obs.uid) {
-    state.set(obs.name, track(obs, now));
+function upsertTaskRun(state: ReconcilerState, obs: ObservedTaskRun, now: string): void {
+  let current = state.tracked.get(obs.name);
+  if (current && current.uid !== obs.uid) {
+    state.tracked.delete(obs.name); // recreated under the same name: the one followed is gone
+    current = undefined;
+  }
+  const storedPhase = obs.status?.phase;
+  if (storedPhase && isTerminal(storedPhase)) {
+    // Its final status is written: nothing to do, so it is not followed (again). Followed until now
+    // (a status write whose answer was lost, or another writer): it finished.
+    if (current) {
+      if (current.phase !== storedPhase) current.transitions.push({ phase: storedPhase, at: now });
+      current.phase = storedPhase;
+      current.written = { conditions: [], message: '', observedGeneration: 0, jobName: '', ...current.written, ...obs.status, phase: storedPhase };
+      finish(state, current, now);
+    }
+    return;
+  }
+  if (!current) {
+    state.tracked.set(obs.name, track(obs, now));
     return;
   }
   current.generation = obs.generation;
@@ -65,47 +156,67 @@ function upsertJob(state: TaskRunState, job: ObservedJob): void {
   t.jobName = job.name;
   t.jobCreated = true;
   delete t.pendingSpec;
+  delete t.jobLost;
 }
 
-/**
- * Folds one watch result into the state (a snapshot first replaces what is known). `createdMeanwhile`:
- * TaskRuns whose Job was created while the watch ran; a snapshot may have been listed before them.
- */
-export function applyWatchResult(state: TaskRunState, result: WatchResult, now: string, createdMeanwhile: ReadonlySet<string> = new Set()): void {
+/** Messages of a TaskRun whose Job went away before its outcome was seen (it fails; never a second Job). */
+export const JOB_DELETED = 'the agent Job was deleted before it finished';
+export const jobUnseen = (jobName: string) =>
+  `the agent Job ${jobName} no longer exists and its outcome was not seen: it was deleted, or finished and was removed (ttlSecondsAfterFinished), while the controller was not watching; create a new TaskRun to run the task again`;
+
+export interface WatchOptions {
+  /**
+   * A snapshot fails an unfinished TaskRun whose Job (status.jobName) is absent, also when this
+   * state never saw that Job (a controller started afresh). Off only to replay older histories.
+   */
+  lostJobs?: boolean;
+  /** TaskRuns whose Job was created while the watch ran: a snapshot may have been listed before them. */
+  createdMeanwhile?: ReadonlySet<string>;
+}
+
+/** Folds one watch result into the state (a snapshot first replaces what is known). */
+export function applyWatchResult(state: ReconcilerState, result: WatchResult, now: string, options: WatchOptions = { lostJobs: true }): void {
   if (result.snapshot) {
-    const names = new Set(result.snapshot.taskRuns.map((t) => t.name));
-    for (const name of [...state.keys()]) if (!names.has(name)) state.delete(name);
+    const uids = new Map(result.snapshot.taskRuns.map((t) => [t.name, t.uid]));
+    for (const name of state.tracked.keys()) if (!uids.has(name)) state.tracked.delete(name);
+    for (const [name, t] of state.finished) if (uids.get(name) !== t.uid) state.finished.delete(name);
     for (const obs of result.snapshot.taskRuns) upsertTaskRun(state, obs, now);
     const jobsByOwner = new Map(result.snapshot.jobs.map((j) => [`${j.ownerName}/${j.ownerUid}`, j]));
-    for (const t of state.values()) {
+    for (const t of state.tracked.values()) {
       const job = jobsByOwner.get(`${t.name}/${t.uid}`);
-      if (job) upsertJob(state, job);
-      else if (t.job && !createdMeanwhile.has(t.name)) jobGone(t);
+      if (job) upsertJob(state.tracked, job);
+      else if (options.createdMeanwhile?.has(t.name)) continue;
+      else if (t.job) jobGone(t, options.lostJobs ? jobUnseen(t.jobName) : JOB_DELETED);
+      // Created (status.jobName) but never seen, e.g. deleted while the controller was down.
+      else if (options.lostJobs && t.jobCreated && !isTerminal(t.phase)) t.jobLost = jobUnseen(t.jobName);
     }
   }
   for (const change of result.changes) {
     if (change.kind === 'taskRun') {
       if (change.type === 'upsert') upsertTaskRun(state, change.taskRun, now);
-      else if (state.get(change.name)?.uid === change.uid) state.delete(change.name);
+      else if (state.tracked.get(change.name)?.uid === change.uid) state.tracked.delete(change.name);
+      else if (state.finished.get(change.name)?.uid === change.uid) state.finished.delete(change.name);
     } else if (change.type === 'upsert') {
-      upsertJob(state, change.job);
+      upsertJob(state.tracked, change.job);
     } else {
-      const t = state.get(change.ownerName);
-      if (t && t.uid === change.ownerUid && t.jobName === change.name) jobGone(t);
+      const t = state.tracked.get(change.ownerName);
+      // A watch delivers a Job's completion before its deletion: deleted without an outcome, it did not finish.
+      if (t && t.uid === change.ownerUid && t.jobName === change.name) jobGone(t, JOB_DELETED);
     }
   }
 }
 
 /** The Job went away (TTL after it finished, or deleted by hand): never recreated, so at most one Job. */
-function jobGone(t: TrackedTaskRun): void {
+function jobGone(t: TrackedTaskRun, why: string): void {
   if (t.job?.outcome) return; // finished: keep what it reported
   delete t.job;
-  t.lastError = 'the agent Job was deleted before it finished';
+  t.jobLost = why;
 }
 
 function desiredPhase(t: TrackedTaskRun): TaskRunPhase {
   if (isTerminal(t.phase)) return t.phase;
-  if (t.jobCreated && !t.job && t.lastError === 'the agent Job was deleted before it finished') return 'Failed';
+  // (lastError: the way a run of an earlier version carried it.)
+  if (t.jobCreated && !t.job && (t.jobLost || t.lastError === JOB_DELETED)) return 'Failed';
   if (t.job?.outcome) return t.job.outcome;
   if (t.job && (t.job.startTime || t.job.active > 0)) return 'Running';
   return 'Pending';
@@ -131,13 +242,14 @@ export function desiredStatus(t: TrackedTaskRun, waitingFor: string | undefined,
   }
   if (isTerminal(phase)) {
     const ok = phase === 'Succeeded';
-    conditions.push(condition(prev, { type: 'Complete', status: ok ? 'True' : 'False', reason: ok ? 'JobSucceeded' : 'JobFailed', message: ok ? 'the agent Job completed' : (t.job?.message ?? t.lastError ?? 'the agent Job failed'), observedGeneration: gen }, now));
+    const lost = !t.job && Boolean(t.jobLost);
+    conditions.push(condition(prev, { type: 'Complete', status: ok ? 'True' : 'False', reason: ok ? 'JobSucceeded' : lost ? 'JobLost' : 'JobFailed', message: ok ? 'the agent Job completed' : (t.job?.message ?? t.jobLost ?? t.lastError ?? 'the agent Job failed'), observedGeneration: gen }, now));
   }
   const message = phase === 'Pending'
     ? (t.jobCreated ? `agent Job ${t.jobName} created, waiting for it to start` : (waitingFor ?? 'creating the agent Job'))
     : phase === 'Running' ? `agent Job ${t.jobName} running`
       : phase === 'Succeeded' ? `agent Job ${t.jobName} completed`
-        : (t.job?.message ?? t.lastError ?? `agent Job ${t.jobName} failed`);
+        : (t.job?.message ?? t.jobLost ?? t.lastError ?? `agent Job ${t.jobName} failed`);
   const startTime = t.job?.startTime ?? t.written?.startTime;
   const completionTime = isTerminal(phase) ? (t.job?.completionTime ?? t.job?.finishedAt ?? t.written?.completionTime ?? now) : undefined;
   return {
@@ -185,7 +297,7 @@ export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'm
       continue;
     }
     // A finished TaskRun's status is final: never rewritten (also not after a restart's snapshot).
-    if (isTerminal(t.phase) && t.written?.phase === t.phase) continue;
+    if (isFinished(t)) continue;
     const waitingFor = !t.jobCreated ? `waiting for a free slot (maxConcurrentTasks ${config.maxConcurrentTasks})` : undefined;
     const status = desiredStatus(t, waitingFor, now);
     if (!sameStatus(t.written, status)) actions.push({ name: t.name, uid: t.uid, jobName: t.jobName, status });
@@ -193,15 +305,15 @@ export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'm
   return actions;
 }
 
-/** Records what the activities did: created Jobs, written statuses, vanished TaskRuns, errors. */
-export function applyResults(state: TaskRunState, actions: TaskRunAction[], results: ActionResult[], now: string): void {
+/** Records what the activities did: created Jobs, written statuses (a final one ends the following), vanished TaskRuns, errors. */
+export function applyResults(state: ReconcilerState, actions: TaskRunAction[], results: ActionResult[], now: string): void {
   const byName = new Map(actions.map((a) => [a.name, a]));
   for (const r of results) {
     const action = byName.get(r.name);
-    const t = state.get(r.name);
+    const t = state.tracked.get(r.name);
     if (!action || !t || t.uid !== action.uid) continue;
     if (r.job === 'gone' || r.status === 'gone') {
-      state.delete(r.name);
+      state.tracked.delete(r.name);
       continue;
     }
     if (r.job === 'created' || r.job === 'existing') {
@@ -220,7 +332,8 @@ export function applyResults(state: TaskRunState, actions: TaskRunAction[], resu
       }
     }
     if (r.error) t.lastError = r.error;
-    else if (t.lastError && t.lastError !== 'the agent Job was deleted before it finished') delete t.lastError;
+    else if (t.lastError && t.lastError !== JOB_DELETED) delete t.lastError;
+    if (isFinished(t)) finish(state, t, now);
   }
 }
 

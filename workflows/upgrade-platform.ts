@@ -1,9 +1,9 @@
 // upgradePlatform: the guide's "Image Updates" and "Platform Upgrades", resumable.
-// pre-flight (recover a stuck release) -> record the revision to return to -> helm upgrade ->
-// rollout -> smoke test. On failure: roll back, or pause for an operator's `decide` update
+// pre-flight (recover a stuck release) -> record the revision to return to and take a backup
+// (backupPlatform as a child workflow) -> helm upgrade -> rollout -> smoke test. On failure: roll back, or pause for an operator's `decide` update
 // (retry | rollback | abort) until a deadline, then roll back. A worker crash anywhere resumes
 // here; the helm step is idempotent (same chart+values digest adds no revision).
-import { ApplicationFailure, allHandlersFinished, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
@@ -11,12 +11,16 @@ import { helmChartArgs } from './helm-chart.ts';
 import { mergeValues } from './merge-values.ts';
 import { decideUpdate, upgradeStateQuery } from './messages.ts';
 import { HELM_RELEASE_LOCKED, INVALID_INPUT, SMOKE_TEST_FAILED } from './failures.ts';
+import { backupPlatform } from './backup-platform.ts';
+import type { BackupPlatformInput } from './types/backup.ts';
 import {
   DECISION_ACTIONS,
+  UPGRADE_BACKUP_FAILED,
   upgradePlatformInputSchema,
   type Decision,
   type UpgradePlatformInput,
   type UpgradePlatformOptions,
+  type UpgradeBackupRecord,
   type UpgradeReport,
   type UpgradeState,
 } from './types/upgrade.ts';
@@ -50,11 +54,14 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
     return { status: status ?? current, recovery };
   }, (p) => (p.recovery.recovered ? `recovered a ${p.recovery.previousStatus} release (${p.recovery.action})` : `revision ${p.status.revision} ${p.status.status}`));
 
-  // Until backupPlatform exists: record the revision (and its values) that a rollback returns to.
-  const backup = await progress.run('backup', async () => ({
-    status: await kubeActs.helmStatus(release),
-    values: await kubeActs.helmGetValues(release),
-  }), (b) => `revision ${b.status?.revision} recorded`);
+  // The revision (and its values) that a rollback returns to, then the backup that a restore would use.
+  // Upgrades recorded before the child backup existed replay without it.
+  const backup = await progress.run('backup', async () => {
+    const status = await kubeActs.helmStatus(release);
+    const values = await kubeActs.helmGetValues(release);
+    const taken = patched('upgrade-child-backup') ? await preUpgradeBackup(opts) : undefined;
+    return { status, values, taken };
+  }, (b) => `revision ${b.status?.revision} recorded${b.taken ? `; ${backupText(b.taken)}` : ''}`);
   const previous = backup.status!;
 
   const report: UpgradeReport = {
@@ -66,6 +73,7 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
     failures: [],
     decisions: state.decisions,
     final: { revision: previous.revision, status: previous.status },
+    ...(backup.taken ? { backup: backup.taken } : {}),
   };
   const targetValues = mergeValues(backup.values, opts.values, opts.imageTag ? { image: { tag: opts.imageTag } } : {});
 
@@ -96,6 +104,42 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
   await condition(allHandlersFinished);
   await progress.run('report', async () => report, (r) => `${r.outcome}; revisions made: ${r.revisions.map((x) => `${x.revision} (${x.action})`).join(', ') || 'none'}`);
   return report;
+}
+
+/**
+ * backupPlatform as a child workflow `<upgrade id>-backup` (a re-run upgrade reuses its backup: the backup
+ * id is the child's workflow ID), on this task queue, terminated if the upgrade closes first. See the
+ * schema's `backup` field for the default. A failed backup fails the upgrade before helm runs.
+ */
+async function preUpgradeBackup(opts: UpgradePlatformOptions): Promise<UpgradeBackupRecord> {
+  if (opts.backup === false) return { skipped: 'disabled by the input (backup: false)' };
+  const target = { namespace: opts.namespace, release: opts.release };
+  let input: BackupPlatformInput;
+  if (opts.backup) {
+    input = { ...opts.backup, ...target };
+  } else {
+    const found = await kubeActs.defaultBackupRecipients({ namespace: opts.namespace });
+    if (!found.recipients.length) {
+      return { skipped: `no backup config in the input and no age recipients configured (${found.source}): give backup {recipients}, or backup: false` };
+    }
+    input = { ...target, recipients: found.recipients };
+  }
+  const workflowId = `${workflowInfo().workflowId}-backup`;
+  try {
+    const result = await executeChild(backupPlatform, { workflowId, args: [input], parentClosePolicy: ParentClosePolicy.TERMINATE });
+    return { backupId: result.backupId, workflowId, counts: result.backup.counts, reused: result.backup.reused, createdAt: result.backup.createdAt };
+  } catch (err) {
+    throw ApplicationFailure.create({
+      type: UPGRADE_BACKUP_FAILED, nonRetryable: true,
+      message: `pre-upgrade backup (child workflow ${workflowId}) failed, nothing was upgraded: ${errorMessage(err)}`,
+    });
+  }
+}
+
+function backupText(b: UpgradeBackupRecord): string {
+  if ('skipped' in b) return `no backup: ${b.skipped}`;
+  const counts = Object.entries(b.counts).map(([k, n]) => `${k} ${n}`).join(', ');
+  return `backup ${b.backupId}${b.reused ? ' (reused)' : ''}: ${counts} (restore: restorePlatform {"backupId":"${b.backupId}"})`;
 }
 
 /** One pass of upgrade -> rollout -> smoke test; returns the failure, or undefined on success. */

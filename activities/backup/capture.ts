@@ -7,7 +7,8 @@ import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
 import type { KubeClients } from '../kube/client.ts';
 import { customObjectPage, listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 import { TASKRUN } from '../kube/taskruns.ts';
-import type { BackupKind, VolumeSnapshotPlan } from '../../workflows/types/backup.ts';
+import type { BackupKind } from '../../workflows/types/backup.ts';
+import { crdExists } from './snapshots.ts';
 
 export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
 /** Made by Kubernetes in every namespace; restoring them would fight the controllers. */
@@ -101,36 +102,6 @@ export async function countTaskRuns(kube: KubeClients, scope: CaptureScope): Pro
     }
   }
   return (await readTaskRuns(kube, scope)).length;
-}
-
-export async function crdExists(kube: KubeClients, name: string): Promise<boolean> {
-  try {
-    await kube.apiextensions.readCustomResourceDefinition({ name });
-    return true;
-  } catch (err) {
-    if (isStatus(err, 404)) return false;
-    throw toKubeFailure(err, `read CRD ${name}`);
-  }
-}
-
-/**
- * PVCs are snapshotted only where the CSI snapshot API and a VolumeSnapshotClass exist; otherwise the
- * report says why they were skipped. Creating VolumeSnapshots is not implemented yet: with a class
- * present the PVCs are still reported as skipped, with that reason.
- */
-export async function volumeSnapshotPlan(kube: KubeClients, namespace: string): Promise<VolumeSnapshotPlan> {
-  const pvcs = (await listCore(`list PVCs in ${namespace}`, (cont) =>
-    kube.core.listNamespacedPersistentVolumeClaim({ namespace, limit: PAGE_SIZE, _continue: cont }))).length;
-  if (!(await crdExists(kube, 'volumesnapshots.snapshot.storage.k8s.io'))) {
-    return { pvcs, snapshotted: 0, skippedReason: 'no VolumeSnapshot CRD (snapshot.storage.k8s.io) on this cluster' };
-  }
-  if (!(await crdExists(kube, 'volumesnapshotclasses.snapshot.storage.k8s.io'))) {
-    return { pvcs, snapshotted: 0, skippedReason: 'no VolumeSnapshotClass CRD on this cluster' };
-  }
-  const classes = (await kubeCall('list VolumeSnapshotClasses', () =>
-    kube.custom.listClusterCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotclasses' }))) as { items: unknown[] };
-  if (!classes.items.length) return { pvcs, snapshotted: 0, skippedReason: 'no VolumeSnapshotClass exists' };
-  return { pvcs, snapshotted: 0, skippedReason: 'a VolumeSnapshotClass exists, but VolumeSnapshot capture is not implemented yet' };
 }
 
 export async function namespaceExists(kube: KubeClients, name: string): Promise<boolean> {

@@ -1,6 +1,8 @@
 // The backup and restore activities. Key material (the HMAC key, the age identity) is resolved here
 // from references and never returned; recipients are public keys.
-import type { BackupKind, BackupPlan, BackupSummary, KindRestoreResult, RestorePlan, Retention, VerifiedBackup } from '../../workflows/types/backup.ts';
+import type {
+  BackupKind, BackupPlan, BackupSummary, HelmObjectsResult, KindRestoreResult, RestoreCheckKind, RestorePlan, Retention, VerifiedBackup, VolumeSnapshotPlan, VolumesResult,
+} from '../../workflows/types/backup.ts';
 import type { SecretSource } from '../../workflows/types/secret-ref.ts';
 import type { ActivityDeps } from '../deps.ts';
 import type { HelmDeps } from '../helm/deps.ts';
@@ -8,9 +10,11 @@ import { helmStatus } from '../helm/release.ts';
 import { resolveSecretSource } from '../kube/secrets.ts';
 import { kubeCall } from '../errors.ts';
 import { parseRecipients } from './age.ts';
-import { countTaskRuns, readConfigMaps, readCrd, readSecrets, volumeSnapshotPlan, type CaptureScope } from './capture.ts';
-import { countRestored, planRestore, restoreKind, verifyBackup, type BackupRef } from './restore.ts';
-import { applyRetention, backupIdFor, storeRoot } from './store.ts';
+import { countTaskRuns, readConfigMaps, readCrd, readSecrets, type CaptureScope } from './capture.ts';
+import { applyHelmObjects, countHelmObjects, planHelmObjects } from './helm-objects.ts';
+import { countRestored, loadKind, open, planRestore, restoreKind, verifyBackup, type BackupRef } from './restore.ts';
+import { deleteBackupSnapshots, planVolumes, restoreVolumes, snapshotVolumes, volumeSnapshotPlan } from './snapshots.ts';
+import { applyRetention, backupIdFor, listBackups, selectExpired, storeRoot } from './store.ts';
 import { writeBackup } from './write.ts';
 
 export interface BackupRequest extends CaptureScope {
@@ -19,6 +23,17 @@ export interface BackupRequest extends CaptureScope {
   recipients: string[];
   recipientsFrom?: { configMap: { name: string; key: string; namespace?: string } };
   hmacKey: SecretSource;
+  /** The snapshot step's result, for the manifest. */
+  volumeSnapshots?: VolumeSnapshotPlan;
+}
+
+type TargetRef = BackupRef & { targetNamespace: string };
+
+/** The backup's release records (decrypted) and its source namespace; none when excluded or absent. */
+async function releaseRecords(deps: ActivityDeps, ref: BackupRef) {
+  const { dir, manifest } = await open(deps, ref);
+  if (!ref.include.helmReleases || !manifest.files.some((f) => f.kind === 'helmReleases')) return undefined;
+  return { manifest, records: await loadKind(deps, ref, dir, manifest, 'helmReleases') as never[] };
 }
 
 async function recipientsOf(deps: ActivityDeps, req: BackupRequest): Promise<string[]> {
@@ -32,7 +47,7 @@ async function recipientsOf(deps: ActivityDeps, req: BackupRequest): Promise<str
 export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
   return {
     /** Read-only: what a backup will capture (counts), the Helm release, and whether PVCs can be snapshotted. */
-    async planBackup(req: CaptureScope & { release: string }): Promise<BackupPlan> {
+    async planBackup(req: CaptureScope & { release: string; volumeSnapshotClass?: string }): Promise<BackupPlan> {
       const { kube } = deps;
       const [crds, secrets, configMaps, taskRuns, status, volumeSnapshots] = await Promise.all([
         req.include.crds ? readCrd(kube) : undefined,
@@ -40,7 +55,7 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
         req.include.configMaps ? readConfigMaps(kube, req) : undefined,
         req.include.taskRuns ? countTaskRuns(kube, req) : undefined,
         req.include.helmReleases ? helmStatus(helm, { release: req.release, namespace: req.namespace }) : null,
-        volumeSnapshotPlan(kube, req.namespace),
+        volumeSnapshotPlan(kube, req.namespace, req.volumeSnapshotClass),
       ]);
       const counts: BackupPlan['counts'] = {
         ...(crds ? { crds: crds.length } : {}),
@@ -63,17 +78,55 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
       return writeBackup(deps, helm, hmacKey, { ...req, backupId: backupIdFor(req.workflowId), recipients });
     },
 
-    /** Deletes backups beyond keepLast / older than maxAgeDays; never the one just written. */
-    async applyBackupRetention(req: { policy: Retention; protect?: string }): Promise<{ kept: string[]; deleted: string[] }> {
-      const result = await applyRetention(storeRoot(deps), req.policy, req.protect);
-      if (result.deleted.length) deps.logger.info({ deleted: result.deleted }, 'backups deleted by retention');
-      return result;
+    /** One VolumeSnapshot per Bound PVC (names from the backup id), created or found, waited for until readyToUse. */
+    async snapshotVolumes(req: { workflowId: string; namespace: string; volumeSnapshotClass: string; timeoutSeconds: number }): Promise<VolumeSnapshotPlan> {
+      return snapshotVolumes(deps.kube, { backupId: backupIdFor(req.workflowId), namespace: req.namespace, volumeSnapshotClass: req.volumeSnapshotClass, timeoutSeconds: req.timeoutSeconds });
+    },
+
+    /** Deletes backups beyond keepLast / older than maxAgeDays (and their VolumeSnapshots first); never the one just written. */
+    async applyBackupRetention(req: { policy: Retention; protect?: string }): Promise<{ kept: string[]; deleted: string[]; volumeSnapshotsDeleted?: string[] }> {
+      const root = storeRoot(deps);
+      const now = Date.now();
+      // Snapshots before directories: a failure in between leaves the backup, to be retried next time.
+      const snapshots = await deleteBackupSnapshots(deps.kube, selectExpired(await listBackups(root), req.policy, now, req.protect));
+      const result = await applyRetention(root, req.policy, req.protect, now);
+      if (result.deleted.length) deps.logger.info({ deleted: result.deleted, volumeSnapshots: snapshots }, 'backups deleted by retention');
+      return { ...result, ...(snapshots.length ? { volumeSnapshotsDeleted: snapshots } : {}) };
     },
 
     verifyBackup: (req: BackupRef): Promise<VerifiedBackup> => verifyBackup(deps, req),
-    planRestore: (req: BackupRef & { targetNamespace?: string; existing: 'skip' | 'update' }): Promise<RestorePlan> => planRestore(deps, req),
+    /** The kinds' plan, plus the Helm release objects and the PVCs to recreate from snapshots. */
+    async planRestore(req: BackupRef & { targetNamespace?: string; existing: 'skip' | 'update' }): Promise<RestorePlan> {
+      const plan = await planRestore(deps, req);
+      const helm = await releaseRecords(deps, req);
+      const helmObjects = helm ? await planHelmObjects(deps.kube, helm.records, helm.manifest.namespace, plan.targetNamespace) : undefined;
+      const { manifest } = await open(deps, req);
+      const snapshots = manifest.volumeSnapshots.snapshots ?? [];
+      const volumes = snapshots.length ? await planVolumes(deps.kube, snapshots, plan.targetNamespace) : undefined;
+      return { ...plan, ...(helmObjects ? { helmObjects } : {}), ...(volumes ? { volumes } : {}) };
+    },
     restoreKind: (req: BackupRef & { kind: BackupKind; targetNamespace: string; existing: 'skip' | 'update' }): Promise<KindRestoreResult> => restoreKind(deps, req),
-    countRestored: (req: BackupRef & { targetNamespace: string }) => countRestored(deps, req),
+
+    /** Applies the objects of the restored releases' deployed revisions (server-side apply, field manager "helm"). */
+    async restoreHelmObjects(req: TargetRef & { existing: 'skip' | 'update' }): Promise<HelmObjectsResult> {
+      const helm = await releaseRecords(deps, req);
+      if (!helm) return { releases: [], created: 0, updated: 0, skipped: 0, adopted: 0 };
+      return applyHelmObjects(deps.kube, helm.records, helm.manifest.namespace, req.targetNamespace, req.existing);
+    },
+
+    /** Recreates the backup's PVCs from their VolumeSnapshots (existing PVCs are skipped; gone snapshots reported). */
+    async restoreVolumes(req: TargetRef): Promise<VolumesResult> {
+      const { manifest } = await open(deps, req);
+      return restoreVolumes(deps.kube, manifest.volumeSnapshots.snapshots ?? [], req.targetNamespace);
+    },
+
+    /** Per kind (and for the Helm release objects): expected and found in the target. */
+    async countRestored(req: TargetRef): Promise<{ kind: RestoreCheckKind; expected: number; found: number }[]> {
+      const counts: { kind: RestoreCheckKind; expected: number; found: number }[] = await countRestored(deps, req);
+      const helm = await releaseRecords(deps, req);
+      if (helm) counts.push({ kind: 'helmObjects', ...(await countHelmObjects(deps.kube, helm.records, helm.manifest.namespace, req.targetNamespace)) });
+      return counts;
+    },
   };
 }
 

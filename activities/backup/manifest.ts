@@ -1,7 +1,7 @@
 // The manifest of a backup (manifest.json): what is in it, every file with size and sha256, and an
 // HMAC-SHA256 over all of that, so that a file changed together with its checksum is detected.
 import { ApplicationFailure } from '@temporalio/common';
-import { BACKUP_INVALID, type BackupFileInfo, type BackupKind } from '../../workflows/types/backup.ts';
+import { BACKUP_INVALID, type BackupFileInfo, type BackupKind, type VolumeSnapshotPlan } from '../../workflows/types/backup.ts';
 import { hmacSha256, macEquals, sha256 } from './codec.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -32,7 +32,8 @@ export interface Manifest {
   counts: Partial<Record<BackupKind, number>>;
   files: BackupFileInfo[];
   helm: HelmReleaseSummary | null;
-  volumeSnapshots: { pvcs: number; snapshotted: number; skippedReason?: string };
+  /** The PVCs' VolumeSnapshots (name, PVC, size, class, ready), or why none were taken. */
+  volumeSnapshots: VolumeSnapshotPlan;
   /** age recipients the encrypted files were written for (public keys). */
   recipients: string[];
   tools: Record<string, string>;

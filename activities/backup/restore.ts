@@ -32,13 +32,13 @@ type Obj = KubernetesObject & { status?: unknown };
 /** Where references without a namespace (Secret refs) are looked up: the worker's own namespace would do too. */
 const REF_NAMESPACE = 'default';
 
-async function open(deps: ActivityDeps, ref: BackupRef): Promise<{ dir: string; manifest: Manifest }> {
+export async function open(deps: ActivityDeps, ref: BackupRef): Promise<{ dir: string; manifest: Manifest }> {
   const key = await resolveSecretSource(deps.kube, ref.hmacKey, REF_NAMESPACE);
   return openBackup(storeRoot(deps), ref.backupId, key);
 }
 
 /** The objects of one kind, checksum-verified and decrypted. */
-async function loadKind(deps: ActivityDeps, ref: BackupRef, dir: string, manifest: Manifest, kind: BackupKind, identity?: string): Promise<Obj[]> {
+export async function loadKind(deps: ActivityDeps, ref: BackupRef, dir: string, manifest: Manifest, kind: BackupKind, identity?: string): Promise<Obj[]> {
   const info = manifest.files.find((f) => f.kind === kind);
   if (!info) return [];
   let data: Uint8Array = await readBackupFile(dir, info, ref.backupId);

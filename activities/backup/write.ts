@@ -5,14 +5,15 @@ import { rm } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { ENCRYPTED_KINDS, type BackupFileInfo, type BackupKind, type BackupSummary } from '../../workflows/types/backup.ts';
+import { ENCRYPTED_KINDS, type BackupFileInfo, type BackupKind, type BackupSummary, type VolumeSnapshotPlan } from '../../workflows/types/backup.ts';
 import { INVALID_INPUT } from '../../workflows/failures.ts';
 import type { ActivityDeps } from '../deps.ts';
 import type { HelmDeps } from '../helm/deps.ts';
 import { helmGetValues, helmHistory, helmStatus } from '../helm/release.ts';
 import { heartbeat } from '../activity-context.ts';
 import { ageEncrypt } from './age.ts';
-import { readConfigMaps, readCrd, readSecrets, readTaskRuns, volumeSnapshotPlan, type CaptureScope } from './capture.ts';
+import { readConfigMaps, readCrd, readSecrets, readTaskRuns, type CaptureScope } from './capture.ts';
+import { volumeSnapshotPlan } from './snapshots.ts';
 import { encodeJsonLines, sha256 } from './codec.ts';
 import { FORMAT_VERSION, MANIFEST_FILE, signManifest, type HelmReleaseSummary, type Manifest } from './manifest.ts';
 import { existingBackup, publish, storeRoot, tempDir, writeFileIn } from './store.ts';
@@ -21,6 +22,8 @@ export interface WriteBackupRequest extends CaptureScope {
   backupId: string;
   release: string;
   recipients: string[];
+  /** The snapshot step's result (or why it was skipped), recorded in the manifest; read here when absent. */
+  volumeSnapshots?: VolumeSnapshotPlan;
 }
 
 export function fileName(kind: BackupKind): string {
@@ -68,7 +71,7 @@ export async function writeBackup(deps: ActivityDeps, helm: HelmDeps, hmacKey: s
   const { kube } = deps;
   const meta = Promise.all([
     req.include.helmReleases ? helmSummary(helm, req.release, req.namespace) : null,
-    volumeSnapshotPlan(kube, req.namespace),
+    req.volumeSnapshots ?? volumeSnapshotPlan(kube, req.namespace),
     toolVersions(deps),
   ]);
   meta.catch(() => undefined); // awaited below; a failure of the capture must not leave it unhandled

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { assertPortFree, freePort } from './ports.ts';
 import { toolPath } from './tools.ts';
+import { TASKRUN_SEARCH_ATTRIBUTES } from '../../workflows/types/taskrun.ts';
 
 export type SearchAttributeType = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
@@ -21,7 +22,12 @@ export interface DevServerOptions {
   dbFile?: string;
   /** Namespace the caller will use; 'default' (always created) unless given. */
   namespace?: string;
-  /** Custom search attributes to register at launch, e.g. { RunbookName: 'Keyword' }. */
+  /**
+   * More custom search attributes to register at launch, e.g. { RunbookName: 'Keyword' }. The
+   * TaskRun controller's (TASKRUN_SEARCH_ATTRIBUTES) are always registered: a workflow that upserts
+   * an unregistered one fails its workflow task. (SQLite visibility allows 3 Int, 10 Keyword, 3 of
+   * each other type per namespace.)
+   */
   searchAttributes?: Record<string, SearchAttributeType>;
   /** How long to wait for the frontend to answer; default 60 s (first start of a file DB is slower). */
   startTimeoutMs?: number;
@@ -61,7 +67,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     // WAL + synchronous=normal: far fewer fsyncs, still crash-safe for a dev database.
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
-  for (const [name, type] of Object.entries(opts.searchAttributes ?? {})) {
+  // Registering one that a file DB already has (same type) is a no-op.
+  for (const [name, type] of Object.entries({ ...TASKRUN_SEARCH_ATTRIBUTES, ...opts.searchAttributes })) {
     args.push('--search-attribute', `${name}=${type}`);
   }
 

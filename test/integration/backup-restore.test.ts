@@ -15,6 +15,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import { createActivities } from '../../activities/index.ts';
+import { BACKUP_ID_LABEL, snapshotName } from '../../activities/backup/snapshots.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
@@ -33,6 +34,8 @@ const hmacKey = { env: 'BACKUP_TEST_HMAC_KEY' };
 // The identity is read from a Secret (restore's other reference kind); the recipient is public.
 const identityRef = { secret: { name: 'backup-identity', key: 'identity', namespace: keysNamespace } };
 const store = mkdtempSync(join(tmpdir(), 'backup-store-'));
+const pvcNamespace = uniqueNamespace('backup-pvc');
+const SNAPSHOT_CRDS = fileURLToPath(new URL('../fixtures/volume-snapshot-crds.yaml', import.meta.url));
 
 let temporal: TestTemporal;
 let cluster: TestCluster;
@@ -65,7 +68,9 @@ before(async () => {
     else await cluster.kubectl(['delete', 'crd', 'taskruns.orchestrator.io', '--ignore-not-found', '--wait=true', '--timeout=60s']);
   });
   cluster.defer(async () => {
-    for (const ns of [namespace, keysNamespace, `${namespace}-copy`, `${namespace}-t`]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    for (const ns of [namespace, keysNamespace, `${namespace}-copy`, `${namespace}-t`, pvcNamespace]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    await cluster.kubectl(['delete', 'persistentvolume', `${pvcNamespace}-workspace`, `${pvcNamespace}-workspace-2`, '--wait=false', '--ignore-not-found']);
+    await cluster.kubectl(['delete', '-f', SNAPSHOT_CRDS, '--ignore-not-found', '--wait=true', '--timeout=60s']);
     rmSync(store, { recursive: true, force: true });
   });
   await cluster.kubectl(['create', 'namespace', keysNamespace]);
@@ -96,6 +101,10 @@ async function historyText(workflowId: string): Promise<string> {
 }
 
 interface Snapshot {
+  /** The Helm release's Deployments and Services (the objects a restore must bring back). */
+  helmObjects: Record<string, unknown>;
+  /** Who applied the Deployment (manager and operation of its Apply entries). */
+  deploymentAppliers: string[];
   secrets: Record<string, unknown>;
   configMaps: Record<string, unknown>;
   taskRuns: Record<string, unknown>;
@@ -108,12 +117,24 @@ type K8sObject = { metadata: { name: string; labels?: unknown; annotations?: unk
 
 /** Every object that a backup holds, without server-set fields, by name. */
 async function snapshot(ns: string): Promise<Snapshot> {
-  const get = async (kind: string) => (JSON.parse(await cluster.kubectl(['get', kind, '-n', ns, '-o', 'json'])) as { items: K8sObject[] }).items;
+  const get = async (kind: string) => (JSON.parse(await cluster.kubectl(['get', kind, '-n', ns, '-o', 'json', '--show-managed-fields'])) as { items: K8sObject[] }).items;
   const strip = ({ metadata, ...rest }: K8sObject) => ({ ...rest, metadata: { name: metadata.name, labels: metadata.labels ?? {}, annotations: metadata.annotations ?? {} } });
   const byName = (items: K8sObject[]) => Object.fromEntries(items.map((o) => [o.metadata.name, strip(o)]));
   const crd = JSON.parse(await cluster.kubectl(['get', 'crd', 'taskruns.orchestrator.io', '-o', 'json'])) as { spec: unknown };
   const helm = await execa(toolPath('helm'), ['history', 'orchestrator', '-n', ns, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath]);
+  const deployments = await get('deployments');
+  // A recreated Service gets a new cluster IP, a Deployment a new status; everything else must be the same.
+  const objects = [
+    ...deployments.map(({ status: _s, ...d }) => ({ ...d, metadata: { ...d.metadata, name: `Deployment/${d.metadata.name}` } })),
+    ...(await get('services')).map((svc) => {
+      const { clusterIP: _a, clusterIPs: _b, ...spec } = svc.spec as Record<string, unknown>;
+      return { ...svc, spec, metadata: { ...svc.metadata, name: `Service/${svc.metadata.name}` } };
+    }),
+  ];
+  type Managed = { metadata: { managedFields?: { manager: string; operation: string }[] } };
   return {
+    helmObjects: byName(objects),
+    deploymentAppliers: deployments.flatMap((d) => ((d as unknown as Managed).metadata.managedFields ?? []).filter((f) => f.operation === 'Apply').map((f) => `${d.metadata.name}:${f.manager}`)).sort(),
     secrets: byName(await get('secrets')), configMaps: byName((await get('configmaps')).filter((c) => c.metadata.name !== 'kube-root-ca.crt')),
     taskRuns: byName(await get('taskruns')), crd: crd.spec,
     helmHistory: (JSON.parse(helm.stdout) as Record<string, unknown>[]).map(({ revision, status, chart, app_version, description }) => ({ revision, status, chart, app_version, description })),
@@ -127,6 +148,9 @@ test('backupPlatform without a recipient is refused before any side effect', asy
 
 test('backupPlatform writes an authenticated, encrypted backup; a re-run with the same id reuses it', async () => {
   before_ = await snapshot(namespace);
+  assert.ok(Object.keys(before_.helmObjects).some((k) => k.startsWith('Deployment/')) && Object.keys(before_.helmObjects).some((k) => k.startsWith('Service/')), Object.keys(before_.helmObjects).join());
+  // Helm 4 applies server-side as field manager "helm": the restore must apply as the same manager.
+  assert.ok(before_.deploymentAppliers.length && before_.deploymentAppliers.every((a) => a.endsWith(':helm')), before_.deploymentAppliers.join());
   const workflowId = uniqueTaskQueue('backupPlatform');
   backup = await execute<BackupReport>('backupPlatform', { namespace, recipients: [recipient], hmacKey }, workflowId);
   assert.equal(backup.backupId, workflowId);
@@ -201,6 +225,13 @@ test('restorePlatform dryRun into another namespace returns the plan and changes
   assert.equal(report.plan.namespaceExists, false);
   assert.deepEqual(report.plan.kinds.map((k) => [k.kind, k.total, k.existing]), [['crds', 1, 1], ['secrets', 1, 0], ['helmReleases', 1, 0], ['configMaps', 1, 0], ['taskRuns', 3, 0]]);
   assert.deepEqual(report.restored, []);
+  // The plan counts the release's objects (Deployment, Service...) that the restore would apply.
+  const manifest = (await execa(toolPath('helm'), ['get', 'manifest', 'orchestrator', '-n', namespace, '--kubeconfig', cluster.kubeconfigPath])).stdout;
+  const kinds = [...manifest.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]);
+  assert.ok(kinds.includes('Deployment') && kinds.includes('Service'), kinds.join());
+  assert.deepEqual(report.plan.helmObjects, { releases: [{ name: 'orchestrator', revision: 1, objects: kinds.length }], total: kinds.length, existing: 0 });
+  assert.equal(report.plan.helmObjects?.existing, 0);
+  assert.equal(report.helmObjects, undefined);
   assert.notEqual((await execa(toolPath('kubectl'), ['get', 'namespace', target, '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode, 0);
 });
 
@@ -219,12 +250,36 @@ test('after the namespace and the CRD are deleted, restorePlatform brings back e
   assert.deepEqual(after.configMaps, before_.configMaps);
   assert.deepEqual(after.taskRuns, before_.taskRuns);
   assert.deepEqual(after.helmHistory, before_.helmHistory);
+  // The release's objects are back (not only its records), with the same spec, applied as Helm applies.
+  assert.ok(report.plan.helmObjects && report.plan.helmObjects.total >= 2 && report.plan.helmObjects.existing === 0, JSON.stringify(report.plan.helmObjects));
+  // The chart's ConfigMap is also a backed-up ConfigMap: restored with its backed-up data by that step,
+  // then handed to Helm's field manager; every other object of the release is created by this step.
+  const total = report.plan.helmObjects.total;
+  assert.deepEqual(report.helmObjects, { releases: [{ name: 'orchestrator', revision: 1, objects: total }], created: total - 1, updated: 0, skipped: 1, adopted: 1 });
+  const cmManagers = (JSON.parse(await cluster.kubectl(['get', 'configmap', 'taskrun-controller-config', '-n', namespace, '-o', 'json', '--show-managed-fields'])) as { metadata: { managedFields: { manager: string; operation: string }[] } }).metadata.managedFields.map((f) => `${f.manager}:${f.operation}`);
+  assert.deepEqual(cmManagers, ['helm:Apply']);
+  assert.deepEqual(report.verify?.find((v) => v.kind === 'helmObjects'), { kind: 'helmObjects', expected: report.plan.helmObjects.total, found: report.plan.helmObjects.total });
+  assert.deepEqual(after.helmObjects, before_.helmObjects);
+  assert.deepEqual(after.deploymentAppliers, before_.deploymentAppliers);
   assert.equal(Buffer.from((after.secrets['orchestrator-secrets'] as { data: Record<string, string> }).data.ANTHROPIC_API_KEY!, 'base64').toString(), SECRET_VALUE);
   assert.ok(!(await historyText(workflowId)).includes(SECRET_VALUE));
 
   // Again: everything exists, so everything is skipped.
   const again = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, hmacKey, identity: identityRef });
   assert.ok(again.restored.every((r) => r.created === 0 && r.skipped > 0), JSON.stringify(again.restored));
+  assert.deepEqual([again.helmObjects?.created, again.helmObjects?.updated, again.helmObjects?.skipped, again.helmObjects?.adopted], [0, 0, total, 0]);
+});
+
+test('after the restore, helm upgrade of the same chart works and continues the revisions', async () => {
+  const helm = (args: string[]) => execa(toolPath('helm'), [...args, '-n', namespace, '--kubeconfig', cluster.kubeconfigPath]);
+  const chart = fileURLToPath(new URL('../../charts/orchestrator', import.meta.url));
+  // A changed value: the upgrade patches fields the restore applied (a conflict if another manager owned them).
+  await helm(['upgrade', 'orchestrator', chart, '--reuse-values', '--set', 'image.tag=1.0.1']);
+  const history = (JSON.parse((await helm(['history', 'orchestrator', '-o', 'json'])).stdout) as { revision: number; status: string }[]).map((h) => [h.revision, h.status]);
+  assert.deepEqual(history, [[1, 'superseded'], [2, 'deployed']]);
+  const deployments = JSON.parse(await cluster.kubectl(['get', 'deployments', '-n', namespace, '-o', 'json'])) as { items: { spec: { template: { spec: { containers: { image: string }[] } } } }[] };
+  assert.equal(deployments.items.length, 1);
+  assert.match(deployments.items[0]!.spec.template.spec.containers[0]!.image, /:1\.0\.1$/);
 });
 
 test('a restore into another namespace (remap) with existing=update', async () => {
@@ -232,6 +287,10 @@ test('a restore into another namespace (remap) with existing=update', async () =
   const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, targetNamespace: target, existing: 'update', hmacKey, identity: identityRef });
   assert.deepEqual(report.restored.map((r) => [r.kind, r.created, r.updated]), [['crds', 0, 1], ['secrets', 1, 0], ['configMaps', 1, 0], ['helmReleases', 1, 0], ['taskRuns', 3, 0]]);
   const copy = await snapshot(target);
+  // The release's objects went into the target namespace, owned by the release there.
+  assert.deepEqual([report.helmObjects?.created, report.helmObjects?.adopted], [report.plan.helmObjects!.total - 1, 1]);
+  assert.deepEqual(Object.keys(copy.helmObjects).sort(), Object.keys(before_.helmObjects).sort());
+  for (const obj of Object.values(copy.helmObjects) as { metadata: { annotations: Record<string, string> } }[]) assert.equal(obj.metadata.annotations['meta.helm.sh/release-namespace'], target);
   assert.deepEqual(copy.taskRuns, before_.taskRuns);
   assert.deepEqual(copy.secrets, before_.secrets);
 });
@@ -261,4 +320,118 @@ test('the nightly schedule, triggered from the client, produces a backup; retent
   const report = (await run.result()) as BackupReport;
   assert.deepEqual(report.retention?.deleted, ['old-backup']);
   assert.deepEqual(readdirSync(store).filter((d) => !d.startsWith('.')).sort(), [backup.backupId, produced].sort());
+});
+
+/**
+ * Plays the CSI snapshot controller, which the local cluster lacks (kwok has no CSI driver, and a kwok
+ * Stage for VolumeSnapshot stops kwok from starting where the CRD is absent): marks every VolumeSnapshot
+ * of the namespace readyToUse with a restoreSize, as the external-snapshotter does once a snapshot is cut.
+ */
+function simulateSnapshotter(ns: string): () => Promise<void> {
+  let stop = false;
+  const loop = (async () => {
+    while (!stop) {
+      const list = JSON.parse(await cluster.kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as { items: { metadata: { name: string }; status?: { readyToUse?: boolean } }[] };
+      for (const vs of list.items.filter((i) => i.status?.readyToUse !== true)) {
+        await cluster.kubectl(['patch', 'volumesnapshot', vs.metadata.name, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { readyToUse: true, restoreSize: '1Gi' } })]);
+      }
+      await sleep(300);
+    }
+  })();
+  return async () => {
+    stop = true;
+    await loop;
+  };
+}
+
+test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once per backup, restored from the snapshot, deleted by retention', async () => {
+  const ns = pvcNamespace;
+  const kubectl = cluster.kubectl;
+  await kubectl(['apply', '-f', SNAPSHOT_CRDS]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/volumesnapshots.snapshot.storage.k8s.io', 'crd/volumesnapshotclasses.snapshot.storage.k8s.io']);
+  await kubectl(['create', 'namespace', ns]);
+  // A PVC bound to a PersistentVolume made for it (static binding), and one that never binds.
+  const pv = `${ns}-workspace`;
+  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+    { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'manual', persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: '/tmp/workspace' }, claimRef: { namespace: ns, name: 'workspace' } } },
+    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'workspace', namespace: ns }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'manual', volumeName: pv, resources: { requests: { storage: '1Gi' } } } },
+    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'unbound', namespace: ns }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'no-such-class', resources: { requests: { storage: '1Gi' } } } },
+  ] }));
+  await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/workspace', '-n', ns]);
+  const input = { namespace: ns, hmacKey, include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true } };
+  const restoreInput = { hmacKey, identity: identityRef, include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true } };
+
+  // The API exists, but no class: skipped, and the report says why.
+  const noClass = await execute<BackupReport>('backupPlatform', input);
+  assert.equal(noClass.volumeSnapshots.skippedReason, 'no VolumeSnapshotClass exists');
+  assert.equal(noClass.volumeSnapshots.pvcs, 2);
+  assert.equal((JSON.parse(await kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as { items: unknown[] }).items.length, 0);
+
+  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+    { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshotClass', metadata: { name: `${ns}-other` }, driver: 'hostpath.csi.k8s.io', deletionPolicy: 'Delete' },
+    { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshotClass', metadata: { name: `${ns}-default`, annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } }, driver: 'hostpath.csi.k8s.io', deletionPolicy: 'Delete' },
+  ] }));
+  cluster.defer(() => kubectl(['delete', 'volumesnapshotclass', `${ns}-other`, `${ns}-default`, '--ignore-not-found']));
+  const stopSnapshotter = simulateSnapshotter(ns);
+  const first = uniqueTaskQueue('backupPlatform');
+  let report: BackupReport;
+  try {
+    report = await execute<BackupReport>('backupPlatform', input, first);
+    // A new run of the same workflow ID finds its snapshot (create-or-get): none is created twice.
+    const again = await execute<BackupReport>('backupPlatform', input, first);
+    assert.deepEqual(again.volumeSnapshots.snapshots, report.volumeSnapshots.snapshots);
+  } finally {
+    await stopSnapshotter();
+  }
+  const name = snapshotName(report.backupId, 'workspace');
+  assert.deepEqual(report.volumeSnapshots, {
+    pvcs: 2, snapshotted: 1, volumeSnapshotClass: `${ns}-default`,
+    snapshots: [{ name, namespace: ns, pvc: 'workspace', size: '1Gi', storageClass: 'manual', accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem', volumeSnapshotClass: `${ns}-default`, readyToUse: true, restoreSize: '1Gi' }],
+    skippedPvcs: [{ pvc: 'unbound', reason: 'not Bound (Pending): nothing to snapshot' }],
+  });
+  const manifest = JSON.parse(readFileSync(join(store, report.backupId, 'manifest.json'), 'utf8')) as { volumeSnapshots: unknown };
+  assert.deepEqual(manifest.volumeSnapshots, report.volumeSnapshots);
+  const snapshots = (JSON.parse(await kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as { items: { metadata: { name: string; labels: Record<string, string> }; spec: unknown }[] }).items;
+  assert.deepEqual(snapshots.map((v) => [v.metadata.name, v.metadata.labels[BACKUP_ID_LABEL]]), [[name, report.backupId]]);
+  assert.deepEqual(snapshots[0]!.spec, { volumeSnapshotClassName: `${ns}-default`, source: { persistentVolumeClaimName: 'workspace' } });
+
+  // The PVC is lost: the restore recreates it from its snapshot; the existing one is left alone.
+  await kubectl(['delete', 'pvc', 'workspace', '-n', ns, '--wait=true', '--timeout=60s']);
+  const restored = await execute<RestoreReport>('restorePlatform', { ...restoreInput, backupId: report.backupId });
+  assert.deepEqual(restored.plan.volumes, { total: 1, existing: 0, unavailable: [] });
+  assert.deepEqual(restored.volumes, { created: ['workspace'], skipped: [], unavailable: [] });
+  const pvc = JSON.parse(await kubectl(['get', 'pvc', 'workspace', '-n', ns, '-o', 'json'])) as { spec: Record<string, unknown> };
+  assert.deepEqual(pvc.spec.dataSource, { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name });
+  assert.deepEqual([pvc.spec.storageClassName, pvc.spec.accessModes, (pvc.spec.resources as { requests: unknown }).requests], ['manual', ['ReadWriteOnce'], { storage: '1Gi' }]);
+  const twice = await execute<RestoreReport>('restorePlatform', { ...restoreInput, backupId: report.backupId });
+  assert.deepEqual(twice.volumes, { created: [], skipped: ['workspace'], unavailable: [] });
+  // No provisioner here: a volume made for the restored claim stands in for the one a CSI driver fills from the snapshot.
+  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${pv}-2` }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'manual', persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: '/tmp/workspace-2' }, claimRef: { namespace: ns, name: 'workspace' } } }));
+  await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/workspace', '-n', ns]);
+
+  // Retention (keep the newest only) deletes the older backups and the VolumeSnapshots of the deleted ones.
+  const stop2 = simulateSnapshotter(ns);
+  let newest: BackupReport;
+  try {
+    newest = await execute<BackupReport>('backupPlatform', { ...input, retention: { keepLast: 1 } });
+  } finally {
+    await stop2();
+  }
+  assert.ok(newest.retention?.deleted.includes(report.backupId), JSON.stringify(newest.retention));
+  assert.deepEqual(newest.retention?.volumeSnapshotsDeleted, [`${ns}/${name}`]);
+  const newName = snapshotName(newest.backupId, 'workspace');
+  let left: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    left = (JSON.parse(await kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as { items: { metadata: { name: string } }[] }).items.map((v) => v.metadata.name);
+    if (left.length === 1) break;
+    await sleep(250);
+  }
+  assert.deepEqual(left, [newName]);
+
+  // A snapshot that is gone: its PVC is reported, not created.
+  await kubectl(['delete', 'volumesnapshot', newName, '-n', ns, '--wait=true', '--timeout=60s']);
+  await kubectl(['delete', 'pvc', 'workspace', '-n', ns, '--wait=true', '--timeout=60s']);
+  const gone = await execute<RestoreReport>('restorePlatform', { ...restoreInput, backupId: newest.backupId });
+  assert.deepEqual(gone.volumes, { created: [], skipped: [], unavailable: [{ pvc: 'workspace', snapshot: `${ns}/${newName}`, reason: 'the VolumeSnapshot no longer exists' }] });
+  assert.notEqual((await execa(toolPath('kubectl'), ['get', 'pvc', 'workspace', '-n', ns, '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode, 0);
 });

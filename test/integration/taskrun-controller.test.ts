@@ -1,15 +1,18 @@
 // The TaskRun controller end to end: real dev server, in-process worker with real activities,
-// real local cluster (kwok completes Job pods; an image ending in :fail exits 1).
+// real local cluster (kwok completes Job pods; an image ending in :fail exits 1, one ending in
+// :broken never finishes). Also: a Job deleted while the controller was down, search attributes.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { ensureSearchAttributes, ensureTaskRunController } from '../../client/taskrun-controller.ts';
 import { createActivities } from '../../activities/index.ts';
 import { registry } from '../../worker/metrics.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../workflows/messages.ts';
-import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
+import { controllerWorkflowId, TASKRUN_SEARCH_ATTRIBUTES } from '../../workflows/types/taskrun.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
@@ -50,7 +53,7 @@ async function getJson<T>(cluster: TestCluster, args: string[]): Promise<T> {
   return JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
 }
 
-interface TaskRunJson { metadata: { uid: string }; status?: { phase?: string; jobName?: string; startTime?: string; completionTime?: string; observedGeneration?: number; message?: string; conditions?: { type: string; status: string }[] } }
+interface TaskRunJson { metadata: { uid: string }; status?: { phase?: string; jobName?: string; startTime?: string; completionTime?: string; observedGeneration?: number; message?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] } }
 
 async function waitPhase(cluster: TestCluster, name: string, phase: string): Promise<TaskRunJson> {
   return until(`TaskRun ${name} ${phase}`, async () => {
@@ -178,6 +181,59 @@ test('a deleted TaskRun ends its tracking; owner references remove its Job and C
   const summary = await controller.query(taskRunControllerQuery);
   assert.equal(summary.namespace, namespace);
   assert.ok(!('gone-1' in summary.byPhase));
+});
+
+test('a Job deleted while the controller was down: the restarted controller fails its TaskRun (outcome not seen), never a second Job', async () => {
+  const cluster = await testCluster();
+  const temporal = await testTemporal();
+  // ":broken": the agent pod never finishes, so the TaskRun stays Running.
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('lost-1', { agentImage: 'example/claude-agent:broken' })));
+  const running = await waitPhase(cluster, 'lost-1', 'Running');
+  const jobName = running.status!.jobName!;
+
+  await controller.terminate('simulated controller outage');
+  await cluster.kubectl(['delete', 'job', jobName, '-n', namespace, '--wait=true']);
+  // Started afresh (no carried state), as client/taskrun-controller.ts does: with its search attributes.
+  const workflowId = controller.workflowId;
+  await ensureTaskRunController(temporal.client, { taskQueue, input: { namespace, resyncSeconds: 30 }, workflowId });
+  controller = temporal.client.workflow.getHandle(workflowId);
+
+  const failed = await waitPhase(cluster, 'lost-1', 'Failed');
+  assert.match(failed.status?.message ?? '', new RegExp(`agent Job ${jobName} no longer exists and its outcome was not seen`));
+  assert.equal(failed.status?.jobName, jobName);
+  const complete = failed.status?.conditions?.find((c) => c.type === 'Complete');
+  assert.deepEqual([complete?.status, complete?.reason], ['False', 'JobLost']);
+  assert.equal((await controller.query(taskRunQuery, 'lost-1'))?.phase, 'Failed');
+  const summary = await controller.query(taskRunControllerQuery);
+  assert.deepEqual(summary.finished, { Succeeded: 0, Failed: 1 });
+  assert.equal(summary.tracked, 0, 'the TaskRuns that finished before the outage are not followed again');
+  assert.equal(await controller.query(taskRunQuery, 'ok-1'), null);
+  await sleep(2_000);
+  const jobs = await getJson<{ items: unknown[] }>(cluster, ['get', 'jobs', '-n', namespace, '-l', 'task-id=task-lost-1']);
+  assert.equal(jobs.items.length, 0, 'no second Job');
+});
+
+test('search attributes: ensured idempotently, upserted by the controller, found by a list query', async () => {
+  const cluster = await testCluster();
+  const temporal = await testTemporal();
+  // The dev server registers them at launch: ensuring again adds nothing.
+  assert.deepEqual(await ensureSearchAttributes(temporal.client), { added: [], present: Object.keys(TASKRUN_SEARCH_ATTRIBUTES) });
+  await assert.rejects(ensureSearchAttributes(temporal.client, { TaskRunsActive: 'Keyword' }), /TaskRunsActive exists in Temporal namespace default with type Int, not Keyword/);
+  await assert.rejects(ensureSearchAttributes(new Client({ connection: temporal.client.connection, namespace: 'no-such-namespace' })), /cannot list the search attributes of Temporal namespace no-such-namespace: .*temporal operator search-attribute create/);
+
+  const listed = (query: string) => until(query, async () => {
+    for await (const wf of temporal.client.workflow.list({ query: `WorkflowId = '${controller.workflowId}' AND TaskRunNamespace = '${namespace}' AND ${query}` })) return wf;
+    return undefined;
+  });
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('sa-1', { agentImage: 'example/claude-agent:broken' })));
+  await waitPhase(cluster, 'sa-1', 'Running');
+  const found = await listed('TaskRunsActive > 0');
+  assert.equal(found.status.name, 'RUNNING');
+  const d = await controller.describe();
+  assert.equal(d.typedSearchAttributes.get(defineSearchAttributeKey('TaskRunsActive', SearchAttributeType.INT)), 1);
+  assert.equal(d.typedSearchAttributes.get(defineSearchAttributeKey('TaskRunsPending', SearchAttributeType.INT)), 0);
+  await cluster.kubectl(['delete', 'taskrun', 'sa-1', '-n', namespace]);
+  await listed('TaskRunsActive = 0');
 });
 
 test('cleanupTaskRuns deletes old Succeeded and Failed TaskRuns by their ages, never those labelled keep', async () => {

@@ -9,14 +9,35 @@ import { workflowBundle } from '../helpers/temporal.ts';
 
 const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.history.bin')).sort();
 
+// Every runbook, and both sides of each patch: upgradePlatform before and after 'upgrade-child-backup',
+// taskRunController before ('rounds') and after ('pipeline') 'taskrun-pipeline'.
+const REQUIRED = [
+  'platformHealth', 'deployPlatform', 'upgradePlatform-before-child-backup-', 'upgradePlatform-child-backup',
+  'backupPlatform', 'restorePlatform', 'backupAndVerify', 'cleanupTaskRuns', 'taskRunController-rounds', 'taskRunController-pipeline',
+];
+
 test('recorded histories exist for the runbooks', () => {
-  for (const runbook of ['platformHealth', 'deployPlatform', 'upgradePlatform']) {
-    assert.ok(files.some((f) => f.startsWith(runbook)), `no recorded history of ${runbook} in ${HISTORIES_DIR}`);
+  for (const prefix of REQUIRED) {
+    assert.ok(files.some((f) => f.startsWith(prefix)), `no recorded history ${prefix}* in ${HISTORIES_DIR}`);
   }
 });
 
+/**
+ * The workflow ID of the recorded run: child workflow IDs are derived from it (`<id>-backup`, `<id>-restore`),
+ * so a replay under another ID would not match the recorded child commands. Runs without children replay
+ * under their file name.
+ */
+function recordedWorkflowId(history: ReturnType<typeof readHistory>, file: string): string {
+  for (const event of history.events ?? []) {
+    const child = event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+    if (child) return child.replace(/-(backup|restore)$/, '');
+  }
+  return file;
+}
+
 for (const file of files) {
   test(`replays ${file} deterministically`, async () => {
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file }, readHistory(file), file);
+    const history = readHistory(file);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file }, history, recordedWorkflowId(history, file));
   });
 }

@@ -1,8 +1,12 @@
 // Pure pieces of the TaskRun controller: Job names, the controller config, the Job manifest,
-// the compact Job view and the round planner.
+// the compact Job view, the round planner, lost Jobs and the bounded state of finished TaskRuns.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { jobNameFor, planRound, applyWatchResult, type TaskRunState } from '../../workflows/taskrun-reconcile.ts';
+import {
+  jobNameFor, planRound, applyWatchResult, applyResults, carryState, lookup, restoreState, JOB_DELETED,
+  type ReconcilerState,
+} from '../../workflows/taskrun-reconcile.ts';
+import type { ObservedJob, ObservedTaskRun, TaskRunAction, TaskRunStatus, WatchChange, WatchResult } from '../../workflows/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG, parseControllerConfig } from '../../activities/taskrun/config.ts';
 import { agentJob, observeJob } from '../../activities/kube/jobs.ts';
 
@@ -55,13 +59,148 @@ test('observeJob: outcome, times and failure reason; Jobs not owned by a TaskRun
 });
 
 test('planRound: a TaskRun whose Job vanished before finishing fails; it never gets a second Job', () => {
-  const state: TaskRunState = new Map();
+  const state = restoreState(undefined, 500);
   const now = '2026-01-01T00:00:00.000Z';
   applyWatchResult(state, { snapshot: { taskRuns: [{ name: 'a', uid: 'u', generation: 1, spec: { service: 's', taskId: 't' }, status: { phase: 'Running', jobName: 'a-u' } }], jobs: [{ name: 'a-u', ownerName: 'a', ownerUid: 'u', active: 1, startTime: now }] }, changes: [], cursor: { taskRuns: '1', jobs: '1' }, config: DEFAULT_CONTROLLER_CONFIG }, now);
   applyWatchResult(state, { changes: [{ kind: 'job', type: 'delete', name: 'a-u', ownerName: 'a', ownerUid: 'u' }], cursor: { taskRuns: '1', jobs: '2' }, config: DEFAULT_CONTROLLER_CONFIG }, now);
-  const actions = planRound(state, DEFAULT_CONTROLLER_CONFIG, now);
+  const actions = planRound(state.tracked, DEFAULT_CONTROLLER_CONFIG, now);
   assert.equal(actions.length, 1);
   assert.equal(actions[0]!.create, undefined);
   assert.equal(actions[0]!.status?.phase, 'Failed');
   assert.match(actions[0]!.status!.message, /deleted before it finished/);
+});
+
+const now = '2026-01-01T00:10:00.000Z';
+const cursor = { taskRuns: '1', jobs: '1' };
+const obs = (name: string, status?: ObservedTaskRun['status']): ObservedTaskRun => ({ name, uid: `uid-${name}`, generation: 1, creationTimestamp: '2026-01-01T00:00:00.000Z', spec: { service: 's', taskId: `t-${name}`, prompt: 'p' }, ...(status ? { status } : {}) });
+const jobOf = (name: string, extra: Partial<ObservedJob> = {}): ObservedJob => ({ name: jobNameFor(name, `uid-${name}`), ownerName: name, ownerUid: `uid-${name}`, active: 1, startTime: '2026-01-01T00:01:00.000Z', ...extra });
+const snapshot = (taskRuns: ObservedTaskRun[], jobs: ObservedJob[] = []): WatchResult => ({ snapshot: { taskRuns, jobs }, changes: [], cursor, config: DEFAULT_CONTROLLER_CONFIG });
+const changes = (...c: WatchChange[]): WatchResult => ({ changes: c, cursor, config: DEFAULT_CONTROLLER_CONFIG });
+/** One round as the controller runs it, every action succeeding. */
+function round(state: ReconcilerState, result: WatchResult, options?: { lostJobs: boolean }): TaskRunAction[] {
+  applyWatchResult(state, result, now, options);
+  const actions = planRound(state.tracked, { maxConcurrentTasks: 100_000 }, now);
+  applyResults(state, actions, actions.map((a) => ({ name: a.name, ...(a.create ? { job: 'created' as const } : {}), ...(a.status ? { status: 'written' as const } : {}) })), now);
+  return actions;
+}
+
+test('a fresh controller fails an unfinished TaskRun whose Job is gone (deleted while it was down); no second Job', () => {
+  const state = restoreState(undefined, 500);
+  const running = obs('running', { phase: 'Running', jobName: jobNameFor('running', 'uid-running'), startTime: '2026-01-01T00:01:00.000Z' });
+  const pending = obs('pending', { phase: 'Pending', jobName: jobNameFor('pending', 'uid-pending') });
+  const fresh = obs('fresh', { phase: 'Pending', jobName: '' }); // no Job yet: created now
+  const alive = obs('alive', { phase: 'Running', jobName: jobNameFor('alive', 'uid-alive') });
+  const actions = round(state, snapshot([running, pending, fresh, alive], [jobOf('alive')]));
+  const byName = new Map(actions.map((a) => [a.name, a]));
+  assert.deepEqual(actions.filter((a) => a.create).map((a) => a.name), ['fresh']);
+  for (const name of ['running', 'pending']) {
+    const status = byName.get(name)!.status!;
+    assert.equal(status.phase, 'Failed', name);
+    assert.equal(status.jobName, jobNameFor(name, `uid-${name}`));
+    assert.match(status.message, /no longer exists and its outcome was not seen/);
+    assert.match(status.message, /ttlSecondsAfterFinished/);
+    assert.deepEqual(status.conditions.find((c) => c.type === 'Complete'), { type: 'Complete', status: 'False', reason: 'JobLost', message: status.message, observedGeneration: 1, lastTransitionTime: now });
+    assert.ok(status.completionTime);
+  }
+  assert.equal(byName.get('running')!.status!.startTime, '2026-01-01T00:01:00.000Z');
+  assert.equal(byName.get('alive')?.status?.phase ?? 'Running', 'Running', 'a Job that exists keeps its TaskRun running');
+  assert.deepEqual(state.finishedCounts, { Succeeded: 0, Failed: 2 });
+  // The next resync changes nothing and creates nothing.
+  const failed = (n: string): ObservedTaskRun => obs(n, { phase: 'Failed', jobName: jobNameFor(n, `uid-${n}`) });
+  assert.deepEqual(round(state, snapshot([failed('running'), failed('pending'), obs('fresh', { phase: 'Pending', jobName: jobNameFor('fresh', 'uid-fresh') }), alive], [jobOf('fresh'), jobOf('alive')])).filter((a) => a.create || a.status?.phase === 'Failed'), []);
+});
+
+test('a Job seen running, then absent from a snapshot: failed as "outcome not seen"; a finished one keeps its outcome', () => {
+  const state = restoreState(undefined, 500);
+  round(state, snapshot([obs('a', { phase: 'Running', jobName: jobNameFor('a', 'uid-a') }), obs('b', { phase: 'Running', jobName: jobNameFor('b', 'uid-b') })], [jobOf('a'), jobOf('b')]));
+  // b's Job completes, but its status write did not happen yet (e.g. a crash); both Jobs are then removed by TTL.
+  applyWatchResult(state, changes({ kind: 'job', type: 'upsert', job: jobOf('b', { active: 0, outcome: 'Succeeded', completionTime: '2026-01-01T00:05:00.000Z' }) }), now);
+  const actions = round(state, snapshot([obs('a', { phase: 'Running', jobName: jobNameFor('a', 'uid-a') }), obs('b', { phase: 'Running', jobName: jobNameFor('b', 'uid-b') })]));
+  const status = (n: string) => actions.find((a) => a.name === n)!.status!;
+  assert.equal(status('a').phase, 'Failed');
+  assert.match(status('a').message, /outcome was not seen/);
+  assert.equal(status('b').phase, 'Succeeded');
+  assert.equal(status('b').completionTime, '2026-01-01T00:05:00.000Z');
+  assert.equal(actions.some((a) => a.create), false);
+});
+
+test('the lost-Job check is off for histories recorded before it (lostJobs: false)', () => {
+  const state = restoreState(undefined, 500);
+  const actions = round(state, snapshot([obs('r', { phase: 'Running', jobName: jobNameFor('r', 'uid-r') })]), { lostJobs: false });
+  assert.deepEqual(actions.map((a) => [a.create, a.status?.phase]), [[undefined, 'Pending']], 'the earlier behaviour: waits for a Job that will never come');
+});
+
+test('finished TaskRuns leave the tracked state for a bounded recent list; already-finished ones are never tracked again', () => {
+  const state = restoreState(undefined, 2);
+  const names = ['a', 'b', 'c'];
+  round(state, changes(...names.map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: obs(n) }))));
+  assert.equal(state.tracked.size, 3);
+  round(state, changes(...names.map((n) => ({ kind: 'job' as const, type: 'upsert' as const, job: jobOf(n, { active: 0, outcome: n === 'b' ? 'Failed' as const : 'Succeeded' as const, message: 'boom' }) }))));
+  assert.equal(state.tracked.size, 0);
+  assert.deepEqual([...state.finished.keys()], ['b', 'c'], 'the newest 2');
+  assert.deepEqual(state.finishedCounts, { Succeeded: 2, Failed: 1 });
+  assert.equal(lookup(state, 'a'), null, 'finished longer ago than the recent list: not tracked any more');
+  const c = lookup(state, 'c')!;
+  assert.equal(c.phase, 'Succeeded');
+  assert.deepEqual(c.transitions.map((t) => t.phase), ['Pending', 'Running', 'Succeeded']);
+  assert.equal(c.job, undefined, 'compacted');
+  assert.equal(c.finishedAt, now);
+  // Our own final status writes come back through the watch, and in every resync: nothing to do.
+  const final = (n: string, phase: 'Succeeded' | 'Failed'): ObservedTaskRun => obs(n, { phase, jobName: jobNameFor(n, `uid-${n}`), completionTime: now });
+  assert.deepEqual(round(state, changes({ kind: 'taskRun', type: 'upsert', taskRun: final('a', 'Succeeded') })), []);
+  assert.deepEqual(round(state, snapshot([final('a', 'Succeeded'), final('b', 'Failed'), final('c', 'Succeeded')], names.map((n) => jobOf(n, { active: 0, outcome: 'Succeeded' })))), []);
+  assert.equal(state.tracked.size, 0);
+  assert.deepEqual([...state.finished.keys()], ['b', 'c']);
+  assert.deepEqual(state.finishedCounts, { Succeeded: 2, Failed: 1 }, 'counted once');
+  // A deleted TaskRun leaves the recent list too (by a watch event, or by its absence from a snapshot).
+  round(state, changes({ kind: 'taskRun', type: 'delete', name: 'b', uid: 'uid-b' }));
+  assert.equal(lookup(state, 'b'), null);
+  round(state, snapshot([final('a', 'Succeeded')]));
+  assert.equal(state.finished.size, 0);
+});
+
+test('a followed TaskRun seen with a final status (a write whose answer was lost) finishes without another write', () => {
+  const state = restoreState(undefined, 10);
+  round(state, changes({ kind: 'taskRun', type: 'upsert', taskRun: obs('x') }));
+  const actions = round(state, changes({ kind: 'taskRun', type: 'upsert', taskRun: obs('x', { phase: 'Succeeded', jobName: jobNameFor('x', 'uid-x'), message: 'done elsewhere' }) }));
+  assert.deepEqual(actions, []);
+  assert.equal(state.tracked.size, 0);
+  assert.equal(lookup(state, 'x')?.phase, 'Succeeded');
+  assert.equal(lookup(state, 'x')?.written?.message, 'done elsewhere');
+  assert.deepEqual(state.finishedCounts, { Succeeded: 1, Failed: 0 });
+});
+
+test('the carried state stays bounded: 5,000 finished TaskRuns carry only the newest finishedHistory', () => {
+  let state = restoreState(undefined, 500);
+  const names = Array.from({ length: 5000 }, (_, i) => `task-${String(i).padStart(4, '0')}`);
+  round(state, changes(...names.map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: obs(n) }))));
+  assert.equal(state.tracked.size, 5000);
+  const unbounded = JSON.stringify(carryState(state, cursor, 1)).length;
+  round(state, changes(...names.map((n) => ({ kind: 'job' as const, type: 'upsert' as const, job: jobOf(n, { active: 0, outcome: 'Succeeded' as const, completionTime: now }) }))));
+  const carried = carryState(state, cursor, 1);
+  const size = JSON.stringify(carried).length;
+  assert.equal(carried.taskRuns.length, 0);
+  assert.equal(carried.finished?.length, 500);
+  assert.deepEqual(carried.finishedCounts, { Succeeded: 5000, Failed: 0 });
+  assert.ok(size < 400_000, `carried ${size} bytes`);
+  assert.ok(size < unbounded / 5, `carried ${size} bytes, 5,000 unfinished ones ${unbounded}`);
+  // Across continue-as-new, and a resync listing all 5,000 (finished) TaskRuns: still bounded, nothing to do.
+  state = restoreState(JSON.parse(JSON.stringify(carried)) as typeof carried, 500);
+  const finals = names.map((n) => obs(n, { phase: 'Succeeded', jobName: jobNameFor(n, `uid-${n}`), completionTime: now }));
+  assert.deepEqual(round(state, snapshot(finals)), []);
+  assert.equal(state.tracked.size, 0);
+  assert.equal(state.finished.size, 500);
+  assert.equal(lookup(state, names[0]!), null);
+  assert.equal(lookup(state, names.at(-1)!)?.phase, 'Succeeded');
+  assert.ok(JSON.stringify(carryState(state, cursor, 2)).length <= size);
+});
+
+test('restoreState: a run carried by an earlier version (finished TaskRuns among the followed ones) is split', () => {
+  const written: TaskRunStatus = { phase: 'Succeeded', jobName: 'j', message: 'ok', observedGeneration: 1, conditions: [] };
+  const base = { uid: 'u', generation: 1, taskId: 't', service: 's', jobName: 'j', jobCreated: true, transitions: [] };
+  const state = restoreState({ taskRuns: [{ ...base, name: 'done', phase: 'Succeeded', written }, { ...base, name: 'run', phase: 'Running', lastError: JOB_DELETED }], runs: 3 }, 500);
+  assert.deepEqual([...state.tracked.keys()], ['run']);
+  assert.deepEqual([...state.finished.keys()], ['done']);
+  // The earlier version's marker of a deleted Job still fails it.
+  assert.equal(planRound(state.tracked, { maxConcurrentTasks: 1 }, now)[0]?.status?.phase, 'Failed');
 });

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { INVALID_INPUT, SECRET_REF_UNRESOLVED } from '../../workflows/failures.ts';
 import { progressQuery } from '../../workflows/messages.ts';
 import { RESTORE_INCOMPLETE } from '../../workflows/restore-platform.ts';
-import { BACKUP_INVALID, type BackupReport, type RestoreReport } from '../../workflows/types/backup.ts';
+import { BACKUP_INVALID, VOLUME_SNAPSHOT_FAILED, type BackupReport, type RestoreReport } from '../../workflows/types/backup.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
@@ -14,6 +14,9 @@ const testTemporal = useTestTemporal();
 type Behaviour = (arg: never) => Promise<unknown>;
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 const counts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
+const helmObjects = { releases: [{ name: 'orchestrator', revision: 2, objects: 7 }], total: 7, existing: 0 };
+const snapshot = { name: 'b1-workspace-12345678', namespace: 'orchestrator', pvc: 'workspace', size: '1Gi', storageClass: 'fast', accessModes: ['ReadWriteOnce'], volumeSnapshotClass: 'csi-snap', readyToUse: true };
+const volumesPlan = { total: 2, existing: 0, unavailable: [{ pvc: 'cache', snapshot: 'orchestrator/b1-cache-12345678', reason: 'the VolumeSnapshot no longer exists' }] };
 
 function mock(behaviour: Record<string, Behaviour> = {}) {
   const calls: { name: string; arg: Record<string, unknown> }[] = [];
@@ -25,7 +28,11 @@ function mock(behaviour: Record<string, Behaviour> = {}) {
     planRestore: async (arg: { targetNamespace?: string; include: Record<string, boolean> }) => ({
       targetNamespace: arg.targetNamespace ?? 'orchestrator', namespaceExists: false,
       kinds: Object.entries(counts).filter(([k]) => arg.include[k]).map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })),
+      ...(arg.include.helmReleases ? { helmObjects } : {}),
     }),
+    snapshotVolumes: async (arg: { volumeSnapshotClass: string }) => ({ pvcs: 2, snapshotted: 1, volumeSnapshotClass: arg.volumeSnapshotClass, snapshots: [snapshot], skippedPvcs: [{ pvc: 'scratch', reason: 'not Bound (Pending): nothing to snapshot' }] }),
+    restoreHelmObjects: async () => ({ releases: helmObjects.releases, created: 7, updated: 0, skipped: 0, adopted: 0 }),
+    restoreVolumes: async () => ({ created: ['workspace'], skipped: [], unavailable: [{ pvc: 'cache', snapshot: 'orchestrator/b1-cache-12345678', reason: 'the VolumeSnapshot no longer exists' }] }),
     ensureNamespaces: async (names: string[]) => names.map((name) => ({ name, changed: true })),
     restoreKind: async (arg: { kind: keyof typeof counts }) => ({ kind: arg.kind, created: counts[arg.kind], updated: 0, skipped: 0 }),
     waitCrdsEstablished: async () => undefined,
@@ -74,7 +81,46 @@ test('backupPlatform: plan, capture with the workflow ID as backup id, retention
   assert.deepEqual(m.calls[2]!.arg, { policy: { keepLast: 1 }, protect: 'backup-wf-fixed-id' });
   assert.equal(result.backupId, 'backup-wf-fixed-id');
   assert.deepEqual(result.retention?.deleted, ['b0', 'b1']);
-  assert.deepEqual(steps, ['validate:succeeded', 'plan:succeeded', 'capture:succeeded', 'retention:succeeded', 'report:succeeded']);
+  assert.deepEqual(steps, ['validate:succeeded', 'plan:succeeded', 'snapshots:skipped', 'capture:succeeded', 'retention:succeeded', 'report:succeeded']);
+  // Without a VolumeSnapshotClass, the plan's reason is what the manifest records.
+  assert.deepEqual(m.calls[1]!.arg.volumeSnapshots, { pvcs: 1, snapshotted: 0, skippedReason: 'no VolumeSnapshot CRD' });
+  assert.equal(result.volumeSnapshots.skippedReason, 'no VolumeSnapshot CRD');
+});
+
+test('backupPlatform: with a VolumeSnapshotClass, PVCs are snapshotted before the capture, which records them', async () => {
+  const m = mock({ planBackup: async () => ({ namespace: 'orchestrator', counts, helmRelease: null, volumeSnapshots: { pvcs: 2, snapshotted: 0, volumeSnapshotClass: 'csi-snap' } }) });
+  const { result, steps } = await run<BackupReport>('backupPlatform', { recipients: [RECIPIENT], volumeSnapshotClass: 'csi-snap', timeoutSeconds: 300 }, m, 'backup-wf-snap');
+  assert.deepEqual(m.names(), ['planBackup', 'snapshotVolumes', 'writeBackup']);
+  assert.equal(m.calls[0]!.arg.volumeSnapshotClass, 'csi-snap');
+  assert.deepEqual(m.calls[1]!.arg, { workflowId: 'backup-wf-snap', namespace: 'orchestrator', volumeSnapshotClass: 'csi-snap', timeoutSeconds: 300 });
+  const recorded = m.calls[2]!.arg.volumeSnapshots as BackupReport['volumeSnapshots'];
+  assert.equal(recorded.snapshotted, 1);
+  assert.deepEqual(recorded.snapshots, [snapshot]);
+  assert.deepEqual(result.volumeSnapshots, recorded);
+  assert.ok(steps.includes('snapshots:succeeded'), steps.join());
+});
+
+test('backupPlatform: a snapshot that never gets ready fails the run before anything is written', async () => {
+  let attempts = 0;
+  const m = mock({
+    planBackup: async () => ({ namespace: 'orchestrator', counts, helmRelease: null, volumeSnapshots: { pvcs: 1, snapshotted: 0, volumeSnapshotClass: 'csi-snap' } }),
+    snapshotVolumes: async () => {
+      attempts++;
+      throw ApplicationFailure.create({ type: VOLUME_SNAPSHOT_FAILED, message: 'VolumeSnapshots not readyToUse after 60s: b1-workspace-12345678', nonRetryable: true });
+    },
+  });
+  const err = await failure('backupPlatform', { recipients: [RECIPIENT] }, m);
+  assert.equal(err.type, VOLUME_SNAPSHOT_FAILED);
+  assert.equal(attempts, 1);
+  assert.deepEqual(m.names(), ['planBackup', 'snapshotVolumes']);
+});
+
+test('backupPlatform: a volumeSnapshotClass that is not a name is an input error', async () => {
+  const m = mock();
+  const err = await failure('backupPlatform', { recipients: [RECIPIENT], volumeSnapshotClass: 'Not_A_Name' }, m);
+  assert.equal(err.type, INVALID_INPUT);
+  assert.match(err.message, /volumeSnapshotClass: must be a VolumeSnapshotClass name/);
+  assert.deepEqual(m.calls, []);
 });
 
 test('backupPlatform: no retention policy skips the step; recipientsFrom is passed through', async () => {
@@ -113,14 +159,34 @@ test('backupPlatform: bad fields are named; an unresolved HMAC key fails without
   assert.equal(attempts, 1);
 });
 
-test('restorePlatform: verify, plan, then namespace -> CRD (Established) -> Secrets -> ConfigMaps -> Helm records -> TaskRuns -> check', async () => {
+test('restorePlatform: verify, plan, then namespace -> CRD (Established) -> Secrets -> ConfigMaps -> Helm records -> Helm objects -> TaskRuns -> check', async () => {
   const m = mock();
   const { result, steps } = await run<RestoreReport>('restorePlatform', { backupId: 'b1', targetNamespace: 'scratch' }, m);
-  assert.deepEqual(m.names(), ['verifyBackup', 'planRestore', 'ensureNamespaces', 'restoreKind', 'waitCrdsEstablished', 'restoreKind', 'restoreKind', 'restoreKind', 'restoreKind', 'countRestored']);
+  assert.deepEqual(m.names(), ['verifyBackup', 'planRestore', 'ensureNamespaces', 'restoreKind', 'waitCrdsEstablished', 'restoreKind', 'restoreKind', 'restoreKind', 'restoreHelmObjects', 'restoreKind', 'countRestored']);
   assert.deepEqual(m.calls.filter((c) => c.name === 'restoreKind').map((c) => c.arg.kind), ['crds', 'secrets', 'configMaps', 'helmReleases', 'taskRuns']);
   assert.ok(m.calls.filter((c) => c.name === 'restoreKind').every((c) => c.arg.targetNamespace === 'scratch' && c.arg.existing === 'skip'));
   assert.deepEqual(m.calls[2]!.arg, ['scratch']);
+  const helm = m.calls.find((c) => c.name === 'restoreHelmObjects')!.arg;
+  assert.equal(helm.targetNamespace, 'scratch');
+  assert.equal(helm.existing, 'skip');
   assert.equal(result.restored.length, 5);
+  assert.equal(result.helmObjects?.created, 7);
+  assert.equal(result.volumes, undefined);
+  assert.deepEqual(steps.filter((s) => !s.endsWith(':succeeded')), ['volumes:skipped']);
+});
+
+test('restorePlatform: PVCs are recreated from snapshots after the ConfigMaps, before the Helm release; gone snapshots are reported', async () => {
+  const m = mock({ planRestore: async (arg: { include: Record<string, boolean> }) => ({
+    targetNamespace: 'orchestrator', namespaceExists: true, volumes: volumesPlan,
+    kinds: Object.entries(counts).filter(([k]) => arg.include[k]).map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })), helmObjects,
+  }) });
+  const { result, steps } = await run<RestoreReport>('restorePlatform', { backupId: 'b1', existing: 'update' }, m);
+  const order = m.calls.map((c) => (c.name === 'restoreKind' ? String(c.arg.kind) : c.name));
+  assert.deepEqual(order.slice(order.indexOf('configMaps')), ['configMaps', 'restoreVolumes', 'helmReleases', 'restoreHelmObjects', 'taskRuns', 'countRestored']);
+  assert.equal(m.calls.find((c) => c.name === 'restoreVolumes')!.arg.targetNamespace, 'orchestrator');
+  assert.equal(m.calls.find((c) => c.name === 'restoreHelmObjects')!.arg.existing, 'update');
+  assert.deepEqual(result.volumes?.created, ['workspace']);
+  assert.equal(result.volumes?.unavailable[0]?.pvc, 'cache');
   assert.ok(steps.every((s) => s.endsWith(':succeeded')), steps.join());
 });
 
@@ -137,7 +203,8 @@ test('restorePlatform: dryRun returns the plan and writes nothing', async () => 
   assert.deepEqual(m.names(), ['verifyBackup', 'planRestore']);
   assert.equal(result.dryRun, true);
   assert.equal(result.plan.kinds.length, 5);
-  assert.ok(steps.includes('taskRuns:skipped') && steps.includes('namespace:skipped'));
+  assert.equal(result.plan.helmObjects?.total, 7);
+  assert.ok(steps.includes('taskRuns:skipped') && steps.includes('namespace:skipped') && steps.includes('helmObjects:skipped'));
 });
 
 test('restorePlatform: excluded kinds are skipped; existing=update is passed on', async () => {
@@ -145,14 +212,15 @@ test('restorePlatform: excluded kinds are skipped; existing=update is passed on'
   const { steps } = await run<RestoreReport>('restorePlatform', { backupId: 'b1', include: { crds: false, secrets: false, helmReleases: false }, existing: 'update' }, m);
   assert.deepEqual(m.calls.filter((c) => c.name === 'restoreKind').map((c) => [c.arg.kind, c.arg.existing]), [['configMaps', 'update'], ['taskRuns', 'update']]);
   assert.ok(!m.names().includes('waitCrdsEstablished'));
-  assert.ok(steps.includes('crds:skipped') && steps.includes('secrets:skipped'));
+  assert.ok(!m.names().includes('restoreHelmObjects'));
+  assert.ok(steps.includes('crds:skipped') && steps.includes('secrets:skipped') && steps.includes('helmObjects:skipped'));
 });
 
 test('restorePlatform: missing objects after the restore fail the check', async () => {
-  const m = mock({ countRestored: async () => [{ kind: 'taskRuns', expected: 3, found: 2 }] });
+  const m = mock({ countRestored: async () => [{ kind: 'taskRuns', expected: 3, found: 2 }, { kind: 'helmObjects', expected: 7, found: 6 }] });
   const err = await failure('restorePlatform', { backupId: 'b1' }, m);
   assert.equal(err.type, RESTORE_INCOMPLETE);
-  assert.match(err.message, /taskRuns 2\/3/);
+  assert.match(err.message, /taskRuns 2\/3, helmObjects 6\/7/);
 });
 
 test('restorePlatform: an invalid backup id is an input error', async () => {

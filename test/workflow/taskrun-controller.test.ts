@@ -1,16 +1,18 @@
 // taskRunController and cleanupTaskRuns with mocked activities on the real dev server: the
-// reconcile rounds, the concurrency cap, deletions, per-TaskRun errors, continue-as-new.
+// reconcile rounds, the concurrency cap, deletions, per-TaskRun errors, continue-as-new, the
+// bounded carried state with thousands of finished TaskRuns, search attributes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { INVALID_INPUT } from '../../workflows/failures.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../workflows/messages.ts';
 import { jobNameFor } from '../../workflows/taskrun-reconcile.ts';
-import type { ActionResult, ApplyActionsInput, ControllerConfig, ObservedJob, ObservedTaskRun, WatchChange, WatchInput, WatchResult } from '../../workflows/types/taskrun.ts';
+import type { ActionResult, ApplyActionsInput, ControllerCarried, ControllerConfig, ObservedJob, ObservedTaskRun, WatchChange, WatchInput, WatchResult } from '../../workflows/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
+import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
@@ -62,7 +64,7 @@ class Fake {
   };
 }
 
-async function withController<T>(fake: Fake, input: Record<string, unknown>, drive: (h: WorkflowHandle) => Promise<T>): Promise<T> {
+async function withController<T>(fake: Fake, input: Record<string, unknown>, drive: (h: WorkflowHandleWithFirstExecutionRunId) => Promise<T>): Promise<T> {
   const env = await testTemporal();
   const taskQueue = uniqueTaskQueue('taskrun-wf');
   const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities: fake.activities, workflowBundle: await workflowBundle() });
@@ -121,6 +123,7 @@ test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, a
     assert.deepEqual(tracked?.transitions.map((t) => t.phase), ['Pending', 'Running', 'Succeeded']);
     assert.equal(tracked?.pendingSpec, undefined, 'the spec is dropped once the Job exists');
     assert.deepEqual(fake.creates(), ['new'], 'no second Job');
+    await recordHistory(h, 'taskRunController-pipeline');
   });
 });
 
@@ -186,6 +189,114 @@ test('continue-as-new carries the tracked TaskRuns and the watch cursor; nothing
     const firstOfRun2 = fake.watches[3]!;
     assert.ok(firstOfRun2.cursor, 'resumed from the carried cursor');
     assert.equal(firstOfRun2.activeTasks, 1);
+  });
+});
+
+/** The controller's search attribute upserts in a run's history (name -> JSON value), without patched()'s TemporalChangeVersion. */
+async function upserts(id: string, runId: string): Promise<Record<string, string>[]> {
+  const history = await (await testTemporal()).client.workflow.getHandle(id, runId).fetchHistory();
+  return history.events!.flatMap((e) => {
+    const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
+    const ours = Object.entries(fields).filter(([k]) => k.startsWith('TaskRun')).map(([k, v]) => [k, Buffer.from(v.data!).toString('utf8')]);
+    return ours.length ? [Object.fromEntries(ours) as Record<string, string>] : [];
+  });
+}
+
+test('5,000 finished TaskRuns: the carried state stays bounded, they are counted, the newest stay queryable, a resync re-tracks none', async () => {
+  const env = await testTemporal();
+  const fake = new Fake();
+  fake.config = { ...fake.config, maxConcurrentTasks: 1000 };
+  const names = Array.from({ length: 5000 }, (_, i) => `n${i}`);
+  const done = { startTime: '2026-01-01T00:02:00.000Z', completionTime: '2026-01-01T00:03:00.000Z', outcome: 'Succeeded' as const };
+  await withController(fake, { maxRounds: 15, finishedHistory: 300, chunkSize: 250 }, async (h) => {
+    for (let i = 0; i < names.length; i += 1000) {
+      const batch = names.slice(i, i + 1000);
+      fake.changes(...batch.map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })));
+      await until(`batch ${i} created`, () => (fake.creates().length === i + 1000 ? true : undefined), 60_000);
+      fake.changes(...batch.map((n) => ({ kind: 'job' as const, type: 'upsert' as const, job: job(n, done) })));
+      await until(`batch ${i} finished`, async () => ((await h.query(taskRunControllerQuery)).finished.Succeeded === i + 1000 ? true : undefined), 60_000);
+    }
+    const summary = await h.query(taskRunControllerQuery);
+    assert.deepEqual([summary.tracked, summary.active, summary.recentFinished, summary.finished.Failed], [0, 0, 300, 0]);
+    assert.ok(summary.runs >= 2, 'continued as new on the way');
+    await until('another continue-as-new', async () => ((await h.query(taskRunControllerQuery)).runs > summary.runs ? true : undefined));
+
+    // What the latest run was started with: the carried state.
+    const { runId } = await h.describe();
+    const history = await env.client.workflow.getHandle(h.workflowId, runId).fetchHistory();
+    const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    const carried = (JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { carried: ControllerCarried }).carried;
+    assert.equal(carried.taskRuns.length, 0);
+    assert.equal(carried.finished?.length, 300);
+    assert.deepEqual(carried.finishedCounts, { Succeeded: 5000, Failed: 0 });
+    assert.ok(payload.data!.length < 250_000, `carried input of ${payload.data!.length} bytes`);
+    assert.deepEqual(await upserts(h.workflowId, runId), [], 'no search attributes without searchAttributes: true');
+
+    assert.equal(await h.query(taskRunQuery, 'n0'), null, 'finished long ago: no longer tracked');
+    const newest = await h.query(taskRunQuery, 'n4999');
+    assert.deepEqual(newest?.transitions.map((t) => t.phase), ['Pending', 'Running', 'Succeeded']);
+    const succeededWrites = fake.applied.flatMap((a) => a.actions).filter((a) => a.status?.phase === 'Succeeded').length;
+    assert.equal(succeededWrites, 5000, 'each final status written once');
+
+    // A resync lists all 5,000 with their final status: nothing to do, nothing tracked again.
+    const writes = fake.applied.length;
+    fake.push({ snapshot: { taskRuns: names.map((n) => tr(n, { status: { phase: 'Succeeded', jobName: jobNameFor(n, `uid-${n}`) } })), jobs: [] }, changes: [] });
+    await until('the resync', () => (fake.queue.length === 0 ? true : undefined));
+    await sleep(300);
+    const after = await h.query(taskRunControllerQuery);
+    assert.deepEqual([after.tracked, after.recentFinished, after.finished.Succeeded], [0, 300, 5000]);
+    assert.equal(fake.applied.length, writes);
+    assert.deepEqual(fake.creates().length, 5000);
+  });
+});
+
+test('search attributes: upserted only when the counts change, found by a list query, kept across continue-as-new', async () => {
+  const env = await testTemporal();
+  const fake = new Fake();
+  fake.config = { ...fake.config, maxConcurrentTasks: 1 };
+  fake.changes(...['sa-a', 'sa-b'].map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })));
+  const keys = {
+    namespace: defineSearchAttributeKey('TaskRunNamespace', SearchAttributeType.KEYWORD),
+    active: defineSearchAttributeKey('TaskRunsActive', SearchAttributeType.INT),
+    pending: defineSearchAttributeKey('TaskRunsPending', SearchAttributeType.INT),
+  };
+  await withController(fake, { searchAttributes: true, maxRounds: 30 }, async (h) => {
+    const listed = (query: string) => until(query, async () => {
+      for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${h.workflowId}' AND ${query}` })) return wf;
+      return undefined;
+    });
+    // a has a Job (active), a and b are Pending (b waits for the slot).
+    const first = await listed(`TaskRunNamespace = 'ns' AND TaskRunsActive = 1 AND TaskRunsPending = 2`);
+    assert.equal(first.typedSearchAttributes.get(keys.namespace), 'ns');
+    const start = (n: string) => ({ kind: 'job' as const, type: 'upsert' as const, job: job(n, { active: 1, startTime: '2026-01-01T00:02:00.000Z' }) });
+    const finish = (n: string) => ({ kind: 'job' as const, type: 'upsert' as const, job: job(n, { startTime: '2026-01-01T00:02:00.000Z', completionTime: '2026-01-01T00:03:00.000Z', outcome: 'Succeeded' as const }) });
+    fake.changes(start('sa-a'));
+    await listed('TaskRunsActive = 1 AND TaskRunsPending = 1');
+    fake.changes(finish('sa-a'));
+    await until('sa-b created', () => (fake.creates().includes('sa-b') ? true : undefined));
+    fake.changes(start('sa-b'));
+    await listed('TaskRunsActive = 1 AND TaskRunsPending = 0');
+    fake.changes(finish('sa-b'));
+    await listed('TaskRunsActive = 0 AND TaskRunsPending = 0');
+
+    // Idle rounds up to continue-as-new: no more upserts; the next run inherits the values.
+    await until('a second run', async () => ((await h.query(taskRunControllerQuery)).runs >= 2 ? true : undefined));
+    const firstRun = await upserts(h.workflowId, h.firstExecutionRunId);
+    // Initial (0, 0), (1, 2), then one per change of the counts: far fewer than the 30 rounds, none redundant.
+    assert.ok(firstRun.length >= 5 && firstRun.length <= 8, `${firstRun.length} upserts in 30 rounds`);
+    const values: Record<string, string> = {};
+    for (const u of firstRun) {
+      assert.ok(Object.entries(u).some(([k, v]) => values[k] !== v), `a redundant upsert: ${JSON.stringify(u)}`);
+      Object.assign(values, u);
+    }
+    assert.deepEqual(values, { TaskRunNamespace: '"ns"', TaskRunsActive: '0', TaskRunsPending: '0' });
+    const d = await h.describe();
+    assert.notEqual(d.runId, h.firstExecutionRunId);
+    assert.equal(d.typedSearchAttributes.get(keys.namespace), 'ns');
+    assert.equal(d.typedSearchAttributes.get(keys.active), 0);
+    assert.equal(d.typedSearchAttributes.get(keys.pending), 0);
+    await sleep(500);
+    assert.deepEqual(await upserts(h.workflowId, d.runId), [], 'unchanged values are not upserted again');
   });
 });
 

@@ -7,8 +7,9 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } f
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HELM_RELEASE_LOCKED, INVALID_INPUT, WAIT_TIMEOUT } from '../../workflows/failures.ts';
-import { decideUpdate, upgradeStateQuery, type UpgradeReport } from '../../workflows/messages.ts';
-import type { UpgradePlatformInput } from '../../workflows/types/upgrade.ts';
+import { decideUpdate, progressQuery, upgradeStateQuery, type UpgradeReport } from '../../workflows/messages.ts';
+import { UPGRADE_BACKUP_FAILED, type UpgradePlatformInput } from '../../workflows/types/upgrade.ts';
+import { SECRET_REF_UNRESOLVED } from '../../workflows/failures.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { recordHistory } from '../helpers/record-history.ts';
@@ -20,6 +21,9 @@ interface Mock {
   calls: { name: string; arg: unknown }[];
   activities: Record<string, (arg: never) => Promise<unknown>>;
 }
+
+const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+const backupCounts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
 
 /** A release at revision 1 (image 1.0.0); `behaviour` overrides single activities. */
 function mockActivities(behaviour: Partial<Record<string, (arg: never, attempt: number) => Promise<unknown>>> = {}): Mock {
@@ -35,6 +39,10 @@ function mockActivities(behaviour: Partial<Record<string, (arg: never, attempt: 
     waitCrdsEstablished: async () => undefined,
     waitReleaseRollout: async () => [{ deployment: 'orchestrator', ready: 1, replicas: 1 }],
     probeOrchestrator: async () => ({ checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' }),
+    // The pre-upgrade backup: no recipients configured unless a test says so; backupPlatform's activities.
+    defaultBackupRecipients: async () => ({ recipients: [], source: 'ConfigMap orchestrator/backup-recipients (key recipients)' }),
+    planBackup: async () => ({ namespace: 'orchestrator', counts: backupCounts, helmRelease: null, volumeSnapshots: { pvcs: 0, snapshotted: 0 } }),
+    writeBackup: async (arg: { workflowId: string }) => ({ id: arg.workflowId, dir: `/b/${arg.workflowId}`, createdAt: '2026-11-26T02:00:00Z', cluster: 'https://k', namespace: 'orchestrator', counts: backupCounts, files: [], reused: false, bytes: 100 }),
   };
   const attempts: Record<string, number> = {};
   const activities: Mock['activities'] = {};
@@ -53,10 +61,10 @@ const failFirst = (attempt: number) => (attempt === 1 ? Promise.reject(rolloutTi
 
 const baseInput: UpgradePlatformInput = { imageTag: '1.1.0', smokeTest: { healthUrl: 'http://127.0.0.1:9/health' } };
 
-async function withUpgrade<T>(env: Pick<TestTemporal, 'client' | 'nativeConnection' | 'namespace'>, mock: Mock, input: unknown, drive: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
+async function withUpgrade<T>(env: Pick<TestTemporal, 'client' | 'nativeConnection' | 'namespace'>, mock: Mock, input: unknown, drive: (handle: WorkflowHandle) => Promise<T>, workflowId = uniqueTaskQueue('upgradePlatform')): Promise<T> {
   const taskQueue = uniqueTaskQueue('upgrade');
   const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities: mock.activities, workflowBundle: await workflowBundle() });
-  const handle = await env.client.workflow.start('upgradePlatform', { taskQueue, workflowId: uniqueTaskQueue('upgradePlatform'), args: [input] });
+  const handle = await env.client.workflow.start('upgradePlatform', { taskQueue, workflowId, args: [input] });
   return worker.runUntil(drive(handle));
 }
 
@@ -177,6 +185,97 @@ test('a release stuck by a worker that died during helm is recovered, then upgra
   const report = await withUpgrade(await testTemporal(), mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.equal(report.outcome, 'succeeded');
   assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[3, 'recover'], [4, 'upgrade']]);
+});
+
+const failureOf = async (h: WorkflowHandle): Promise<ApplicationFailure> => {
+  const err = await h.result().then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError, String(err));
+  assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
+  return err.cause;
+};
+
+test('pre-upgrade backup: backupPlatform runs as child <id>-backup before helm; the report names the backup', async () => {
+  const env = await testTemporal();
+  const mock = mockActivities();
+  const workflowId = uniqueTaskQueue('upgradePlatform');
+  let backupStep: string | undefined;
+  const report = await withUpgrade(env, mock, { ...baseInput, backup: { recipients: [RECIPIENT], include: { taskRuns: false } } }, async (h) => {
+    const result = (await h.result()) as UpgradeReport;
+    backupStep = (await h.query(progressQuery)).steps.find((s) => s.name === 'backup')?.detail;
+    await recordHistory(h, 'upgradePlatform-child-backup');
+    await recordHistory(env.client.workflow.getHandle(`${workflowId}-backup`), 'backupPlatform-upgrade-child');
+    return result;
+  }, workflowId);
+  assert.equal(report.outcome, 'succeeded');
+  assert.deepEqual(report.backup, { backupId: `${workflowId}-backup`, workflowId: `${workflowId}-backup`, counts: backupCounts, reused: false, createdAt: '2026-11-26T02:00:00Z' });
+  // The child ran the backup of the release's namespace, with the input's config, before anything changed.
+  const write = mock.calls.find((c) => c.name === 'writeBackup')!.arg as Record<string, unknown>;
+  assert.equal(write.workflowId, `${workflowId}-backup`);
+  assert.deepEqual([write.namespace, write.release, write.recipients, write.hmacKey], ['orchestrator', 'orchestrator', [RECIPIENT], { env: 'RUNBOOK_BACKUP_HMAC_KEY' }]);
+  assert.equal((write.include as Record<string, boolean>).taskRuns, false);
+  assert.ok(names(mock).indexOf('writeBackup') < names(mock).indexOf('applyChartCrds'), names(mock).join());
+  assert.ok(!names(mock).includes('defaultBackupRecipients'));
+  const child = await env.client.workflow.getHandle(`${workflowId}-backup`).describe();
+  assert.equal(child.status.name, 'COMPLETED');
+  assert.equal(child.parentExecution?.workflowId, workflowId);
+  assert.equal(child.taskQueue, (await env.client.workflow.getHandle(workflowId).describe()).taskQueue);
+  assert.match(backupStep ?? '', new RegExp(`revision 1 recorded; backup ${workflowId}-backup: crds 1, secrets 2`));
+});
+
+test('pre-upgrade backup: a failed backup stops the upgrade before helm runs; nothing is changed', async () => {
+  const mock = mockActivities({ writeBackup: async () => { throw ApplicationFailure.create({ type: SECRET_REF_UNRESOLVED, message: 'environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker', nonRetryable: true }); } });
+  const cause = await withUpgrade(await testTemporal(), mock, { ...baseInput, backup: { recipients: [RECIPIENT] } }, failureOf);
+  assert.equal(cause.type, UPGRADE_BACKUP_FAILED);
+  assert.match(cause.message, /pre-upgrade backup \(child workflow .*-backup\) failed, nothing was upgraded: .*RUNBOOK_BACKUP_HMAC_KEY is not set/);
+  for (const acting of ['applyChartCrds', 'helmUpgradeInstall', 'helmRollback', 'waitReleaseRollout']) assert.ok(!names(mock).includes(acting), `${acting} ran`);
+  assert.deepEqual(names(mock).filter((n) => n === 'writeBackup'), ['writeBackup']);
+});
+
+test('pre-upgrade backup: a config that cannot back up fails validation up front, naming the field', async () => {
+  const mock = mockActivities();
+  const cause = await withUpgrade(await testTemporal(), mock, { ...baseInput, backup: { hmacKey: { env: 'bad name' }, retention: { keepLast: 0 } } }, failureOf);
+  assert.equal(cause.type, INVALID_INPUT);
+  assert.match(cause.message, /backup\.recipients: Secrets are never written in plain text/);
+  assert.match(cause.message, /backup\.hmacKey/);
+  assert.match(cause.message, /backup\.retention\.keepLast/);
+  assert.deepEqual(mock.calls, []);
+});
+
+test('pre-upgrade backup without backup config: the nightly backup\'s recipients if configured, else none (said in the report)', async () => {
+  const env = await testTemporal();
+  const configured = mockActivities({ defaultBackupRecipients: async () => ({ recipients: [RECIPIENT], source: 'RUNBOOK_BACKUP_RECIPIENTS of the worker' }) });
+  const withKeys = await withUpgrade(env, configured, baseInput, (h) => h.result() as Promise<UpgradeReport>);
+  assert.ok(withKeys.backup && 'backupId' in withKeys.backup, JSON.stringify(withKeys.backup));
+  const write = configured.calls.find((c) => c.name === 'writeBackup')!.arg as Record<string, unknown>;
+  assert.deepEqual(write.recipients, [RECIPIENT]);
+  assert.deepEqual(write.include, { crds: true, secrets: true, configMaps: true, helmReleases: true, taskRuns: true });
+  assert.deepEqual(configured.calls.find((c) => c.name === 'defaultBackupRecipients')!.arg, { namespace: 'orchestrator' });
+
+  const none = mockActivities();
+  const without = await withUpgrade(env, none, baseInput, (h) => h.result() as Promise<UpgradeReport>);
+  assert.equal(without.outcome, 'succeeded');
+  assert.match((without.backup as { skipped: string }).skipped, /no backup config in the input and no age recipients configured \(ConfigMap orchestrator\/backup-recipients/);
+  assert.ok(!names(none).includes('writeBackup'));
+
+  const off = mockActivities({ defaultBackupRecipients: async () => ({ recipients: [RECIPIENT], source: 'env' }) });
+  const disabled = await withUpgrade(env, off, { ...baseInput, backup: false }, (h) => h.result() as Promise<UpgradeReport>);
+  assert.deepEqual(disabled.backup, { skipped: 'disabled by the input (backup: false)' });
+  assert.ok(!names(off).includes('defaultBackupRecipients') && !names(off).includes('writeBackup'));
+});
+
+test('pre-upgrade backup: re-running an upgrade with the same workflow id reuses its backup id', async () => {
+  const env = await testTemporal();
+  const workflowId = uniqueTaskQueue('upgradePlatform');
+  const input = { ...baseInput, backup: { recipients: [RECIPIENT] } };
+  const written = new Set<string>();
+  const reusing = () => mockActivities({ writeBackup: async (arg: { workflowId: string }) => {
+    const reused = written.has(arg.workflowId);
+    written.add(arg.workflowId);
+    return { id: arg.workflowId, dir: '/b', createdAt: '2026-11-26T02:00:00Z', cluster: 'https://k', namespace: 'orchestrator', counts: backupCounts, files: [], reused, bytes: 100 };
+  } });
+  const first = await withUpgrade(env, reusing(), input, (h) => h.result() as Promise<UpgradeReport>, workflowId);
+  const second = await withUpgrade(env, reusing(), input, (h) => h.result() as Promise<UpgradeReport>, workflowId);
+  assert.deepEqual([first.backup, second.backup].map((b) => b && 'backupId' in b && [b.backupId, b.reused]), [[`${workflowId}-backup`, false], [`${workflowId}-backup`, true]]);
 });
 
 test('deadline: with no decision within 24 hours the paused upgrade rolls back (time-skipping server)', async () => {

@@ -8,6 +8,8 @@ import { secretSourceSchema } from './secret-ref.ts';
 export const BACKUP_INVALID = 'BackupInvalid';
 /** No backup with that id in the store. */
 export const BACKUP_NOT_FOUND = 'BackupNotFound';
+/** A VolumeSnapshot did not become readyToUse in time, or its snapshotter reported an error. */
+export const VOLUME_SNAPSHOT_FAILED = 'VolumeSnapshotFailed';
 
 /** The kinds a backup holds, in restore (dependency) order after the namespace. */
 export const BACKUP_KINDS = ['crds', 'secrets', 'configMaps', 'helmReleases', 'taskRuns'] as const;
@@ -52,6 +54,11 @@ export const backupPlatformInputSchema = z.object({
   /** Key of the manifest HMAC, by reference (never the key itself). */
   hmacKey: secretSourceSchema.default(DEFAULT_HMAC_KEY),
   retention: retentionSchema.optional(),
+  /**
+   * The VolumeSnapshotClass for the PVC snapshots; default: the one annotated
+   * snapshot.storage.kubernetes.io/is-default-class=true, else the only one.
+   */
+  volumeSnapshotClass: z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a VolumeSnapshotClass name (RFC 1123 subdomain)').optional(),
   timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
 }).strict().superRefine((v, ctx) => {
   const encrypted = ENCRYPTED_KINDS.filter((k) => v.include[k]);
@@ -65,11 +72,34 @@ export const backupPlatformInputSchema = z.object({
 export type BackupPlatformInput = z.input<typeof backupPlatformInputSchema>;
 export type BackupPlatformOptions = z.output<typeof backupPlatformInputSchema>;
 
+/** One PVC's VolumeSnapshot, as the manifest records it (enough to recreate the PVC from it). */
+export interface VolumeSnapshotRecord {
+  /** The VolumeSnapshot's name (deterministic: backup id + PVC name). */
+  name: string;
+  namespace: string;
+  pvc: string;
+  /** The PVC's requested storage (e.g. "1Gi"). */
+  size: string;
+  storageClass: string | null;
+  accessModes: string[];
+  volumeMode?: string;
+  volumeSnapshotClass: string;
+  readyToUse: boolean;
+  /** status.restoreSize, when the snapshotter reports it. */
+  restoreSize?: string;
+}
+
 export interface VolumeSnapshotPlan {
   pvcs: number;
   snapshotted: number;
   /** Why PVCs were not snapshotted (no VolumeSnapshot CRD, no VolumeSnapshotClass...). */
   skippedReason?: string;
+  /** The class the snapshots use (when they are taken). */
+  volumeSnapshotClass?: string;
+  /** The snapshots taken (after the snapshot step). */
+  snapshots?: VolumeSnapshotRecord[];
+  /** PVCs left out, each with why (e.g. not Bound). */
+  skippedPvcs?: { pvc: string; reason: string }[];
 }
 
 export interface BackupPlan {
@@ -106,8 +136,10 @@ export interface BackupReport {
   runbook: 'backupPlatform';
   backupId: string;
   plan: BackupPlan;
+  /** The PVC snapshots taken (or why none were). */
+  volumeSnapshots: VolumeSnapshotPlan;
   backup: BackupSummary;
-  retention?: { kept: string[]; deleted: string[] };
+  retention?: { kept: string[]; deleted: string[]; volumeSnapshotsDeleted?: string[] };
 }
 
 export const restorePlatformInputSchema = z.object({
@@ -141,7 +173,48 @@ export interface RestorePlan {
   namespaceExists: boolean;
   /** Per kind: objects in the backup, and how many already exist in the cluster. */
   kinds: { kind: BackupKind; total: number; existing: number; action: 'create' | 'create-or-skip' | 'create-or-update' }[];
+  /** The objects of the Helm releases' deployed revisions, applied after their records (when the records are restored). */
+  helmObjects?: HelmObjectsPlan;
+  /** PVCs to recreate from the backup's VolumeSnapshots. */
+  volumes?: VolumesPlan;
 }
+
+export interface HelmObjectsPlan {
+  releases: { name: string; revision: number; objects: number }[];
+  /** Objects that would be applied (CRDs excluded), and how many exist already. */
+  total: number;
+  existing: number;
+}
+
+export interface HelmObjectsResult {
+  releases: { name: string; revision: number; objects: number }[];
+  created: number;
+  updated: number;
+  skipped: number;
+  /**
+   * Existing objects (restored with their backed-up values by the ConfigMap/Secret steps) whose fields
+   * were handed to Helm's field manager, so that a later `helm upgrade` does not conflict.
+   */
+  adopted: number;
+}
+
+export interface VolumesPlan {
+  /** PVCs with a snapshot in the backup. */
+  total: number;
+  /** PVCs that exist in the target (skipped). */
+  existing: number;
+  /** PVCs whose VolumeSnapshot is gone (or unusable from the target namespace): not restorable. */
+  unavailable: { pvc: string; snapshot: string; reason: string }[];
+}
+
+export interface VolumesResult {
+  created: string[];
+  skipped: string[];
+  unavailable: { pvc: string; snapshot: string; reason: string }[];
+}
+
+/** What the check step counts: the backed-up kinds plus the Helm release's objects. */
+export type RestoreCheckKind = BackupKind | 'helmObjects';
 
 export interface KindRestoreResult {
   kind: BackupKind;
@@ -158,5 +231,7 @@ export interface RestoreReport {
   verified: VerifiedBackup;
   plan: RestorePlan;
   restored: KindRestoreResult[];
-  verify?: { kind: BackupKind; expected: number; found: number }[];
+  helmObjects?: HelmObjectsResult;
+  volumes?: VolumesResult;
+  verify?: { kind: RestoreCheckKind; expected: number; found: number }[];
 }

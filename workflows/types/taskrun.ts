@@ -18,6 +18,17 @@ export const taskRunControllerInputSchema = z
     chunkSize: z.number().int().min(1).max(1000).default(50),
     /** Continue-as-new after this many reconcile rounds even if the server does not suggest it. */
     maxRounds: z.number().int().min(1).default(500),
+    /**
+     * Finished TaskRuns the `taskRun` query still answers for (the newest ones). Only unfinished
+     * TaskRuns are followed; this bounds what a finished one costs the carried state.
+     */
+    finishedHistory: z.number().int().min(0).max(5000).default(500),
+    /**
+     * Upsert the controller's search attributes (TASKRUN_SEARCH_ATTRIBUTES). Only when they are
+     * registered in the Temporal namespace (client/taskrun-controller.ts ensures it, then sets this):
+     * an unregistered one fails the workflow task.
+     */
+    searchAttributes: z.boolean().default(false),
     /** State carried across continue-as-new (internal). */
     carried: z.unknown().optional(),
   })
@@ -26,6 +37,20 @@ export type TaskRunControllerInput = z.input<typeof taskRunControllerInputSchema
 export type TaskRunControllerOptions = z.output<typeof taskRunControllerInputSchema>;
 
 export const controllerWorkflowId = (namespace: string) => `taskrun-controller-${namespace}`;
+
+/**
+ * The controller workflow's custom search attributes (name -> type, as `temporal operator
+ * search-attribute create --type` spells it), for `temporal workflow list --query` and the Web UI:
+ * - TaskRunNamespace: the Kubernetes namespace the controller follows;
+ * - TaskRunsActive: TaskRuns with a Job that has not finished (taskrun_active_tasks);
+ * - TaskRunsPending: TaskRuns in phase Pending (waiting for a slot, or for their Job to start).
+ * Two Int attributes only: SQL visibility (the dev server's SQLite too) allows 3 per namespace.
+ */
+export const TASKRUN_SEARCH_ATTRIBUTES = {
+  TaskRunNamespace: 'Keyword',
+  TaskRunsActive: 'Int',
+  TaskRunsPending: 'Int',
+} as const;
 
 /** The parts of a TaskRun the controller reads (the prompt only travels until its Job exists). */
 export interface TaskRunSpec {
@@ -174,21 +199,41 @@ export interface TrackedTaskRun {
   /** The spec until the Job exists (dropped afterwards to keep history small). */
   pendingSpec?: TaskRunSpec;
   lastError?: string;
+  /** Why the Job is gone before its outcome was seen: the TaskRun fails with this message. */
+  jobLost?: string;
   createdAt?: string;
+  /** Workflow time at which its final status was written (finished TaskRuns only). */
+  finishedAt?: string;
+}
+
+export interface FinishedCounts {
+  Succeeded: number;
+  Failed: number;
 }
 
 export interface ControllerSummary {
   namespace: string;
+  /** TaskRuns followed now: not finished (or their final status not yet written). */
   tracked: number;
+  /** The followed TaskRuns by phase. */
   byPhase: Record<string, number>;
+  /** Followed TaskRuns with a Job (what counts against maxConcurrentTasks). */
   active: number;
+  /** TaskRuns that finished under this controller since its first run (carried across continue-as-new). */
+  finished: FinishedCounts;
+  /** Finished TaskRuns the `taskRun` query still answers for (at most finishedHistory). */
+  recentFinished: number;
   rounds: number;
   runs: number;
   config?: { resourceVersion: string; maxConcurrentTasks: number };
 }
 
 export interface ControllerCarried {
+  /** The followed (unfinished) TaskRuns. Earlier versions also carried finished ones here. */
   taskRuns: TrackedTaskRun[];
+  /** The newest finished TaskRuns, oldest first, compacted (at most finishedHistory). */
+  finished?: TrackedTaskRun[];
+  finishedCounts?: FinishedCounts;
   cursor?: WatchCursor;
   runs: number;
 }

@@ -2,6 +2,16 @@
 import { z } from 'zod';
 import { httpUrl, k8sName } from './common.ts';
 import { chartSchema, DEFAULT_CHART } from './deploy.ts';
+import { backupPlatformInputSchema, type BackupKind, type BackupPlatformOptions } from './backup.ts';
+
+/** The pre-upgrade backup (child workflow backupPlatform) failed: the upgrade stopped before helm ran. */
+export const UPGRADE_BACKUP_FAILED = 'UpgradeBackupFailed';
+
+// backupPlatform's input without namespace/release (always the upgrade's own). The rule "Secrets need
+// age recipients" is checked below with backupPlatform's own schema, so both agree.
+const { namespace: _namespace, release: _release, ...backupShape } = backupPlatformInputSchema.shape;
+export const upgradeBackupSchema = z.object(backupShape).strict();
+export type UpgradeBackupOptions = Omit<BackupPlatformOptions, 'namespace' | 'release'>;
 
 export const upgradePlatformInputSchema = z
   .object({
@@ -26,8 +36,27 @@ export const upgradePlatformInputSchema = z
       .strict()
       .default({ skip: false }),
     timeouts: z.object({ rolloutSeconds: z.number().int().min(1).max(7200).default(300) }).strict().default({ rolloutSeconds: 300 }),
+    /**
+     * The pre-upgrade backup: backupPlatform runs as a child workflow (id `<upgrade workflow id>-backup`,
+     * so a re-run upgrade reuses its backup) before helm touches anything; a failed backup stops the upgrade.
+     * - omitted (default): the nightly backup's recipients are used when some are configured (the worker's
+     *   RUNBOOK_BACKUP_RECIPIENTS, else the ConfigMap backup-recipients, key recipients, in the release's
+     *   namespace); with none configured, no backup is taken and the report says why.
+     * - `{recipients | recipientsFrom, hmacKey, include, labelSelector, retention, timeoutSeconds}`:
+     *   backupPlatform's input for the release's namespace; validated up front (Secrets need recipients).
+     * - `false`: no backup (only the revision to roll back to is recorded).
+     */
+    backup: z.union([z.literal(false), upgradeBackupSchema]).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    if (!v.backup) return;
+    const parsed = backupPlatformInputSchema.safeParse({ ...v.backup, namespace: v.namespace, release: v.release });
+    // Field errors are reported by upgradeBackupSchema itself; this adds backupPlatform's cross-field rules.
+    for (const issue of parsed.success ? [] : parsed.error.issues.filter((i) => i.code === 'custom')) {
+      ctx.addIssue({ code: 'custom', path: ['backup', ...issue.path.filter((p) => typeof p !== 'symbol')], message: issue.message });
+    }
+  });
 
 export type UpgradePlatformInput = z.input<typeof upgradePlatformInputSchema>;
 export type UpgradePlatformOptions = z.output<typeof upgradePlatformInputSchema>;
@@ -75,4 +104,13 @@ export interface UpgradeReport {
   failures: string[];
   decisions: (Decision & { at: string })[];
   final: { revision: number; status: string };
+  /**
+   * The backup taken before the upgrade (what a restore would use; a rollback returns to `previous.revision`),
+   * or why none was taken. Absent in upgrades recorded before the pre-upgrade backup existed.
+   */
+  backup?: UpgradeBackupRecord;
 }
+
+export type UpgradeBackupRecord =
+  | { backupId: string; workflowId: string; counts: Partial<Record<BackupKind, number>>; reused: boolean; createdAt: string }
+  | { skipped: string };

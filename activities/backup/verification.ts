@@ -1,0 +1,213 @@
+// Activities of the verification restore (backupAndVerify) and of upgradePlatform's pre-upgrade backup:
+// the scratch namespace's life (created with an owner label; deleted only when that label matches), the
+// comparison of a restored backup with the backup itself and with the live source namespace (a sha256 per
+// object, computed here: Secret values never leave this file), and the default backup recipients.
+import { createHash } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { INVALID_INPUT, KUBE_CONFLICT, WAIT_TIMEOUT } from '../../workflows/failures.ts';
+import type { BackupKind } from '../../workflows/types/backup.ts';
+import type { KindComparison, RestoreComparison } from '../../workflows/types/backup-verify.ts';
+import type { SecretSource } from '../../workflows/types/secret-ref.ts';
+import type { ActivityDeps } from '../deps.ts';
+import { heartbeat, pollUntil } from '../activity-context.ts';
+import { isStatus, kubeCall } from '../errors.ts';
+import type { KubeClients } from '../kube/client.ts';
+import { resolveSecretSource } from '../kube/secrets.ts';
+import { ageDecrypt, parseRecipients } from './age.ts';
+import { readConfigMaps, readSecrets, readTaskRuns } from './capture.ts';
+import { canonicalJson, decodeJsonLines } from './codec.ts';
+import { openBackup, readBackupFile, storeRoot } from './store.ts';
+
+/** Labels of a scratch namespace: only a namespace carrying its owner's token is ever deleted. */
+export const SCRATCH_LABEL = 'platform-runbooks.io/scratch';
+export const SCRATCH_OWNER_LABEL = 'platform-runbooks.io/scratch-owner';
+/** Not the project's apply field manager, so that restorePlatform's namespace apply never drops the labels. */
+const SCRATCH_FIELD_MANAGER = 'platform-runbooks-verify';
+/** The kinds a verification restore compares (the CRD is cluster-scoped and is not restored into a scratch namespace). */
+export const COMPARED_KINDS: readonly BackupKind[] = ['secrets', 'configMaps', 'helmReleases', 'taskRuns'];
+/** Names listed per kind and difference class in a report. */
+const MAX_NAMES = 10;
+/** Where references without a namespace are looked up (as restorePlatform does). */
+const REF_NAMESPACE = 'default';
+
+type Obj = KubernetesObject & Record<string, unknown>;
+
+/** sha256 of what a restore must reproduce: labels, annotations, and the kind's content (Secret data included, as a hash only). */
+export function objectDigest(kind: BackupKind, obj: Obj): string {
+  const { labels, annotations } = obj.metadata ?? {};
+  const content = {
+    labels: labels ?? {}, annotations: annotations ?? {},
+    type: obj.type, immutable: obj.immutable, data: obj.data ?? {}, binaryData: obj.binaryData ?? {},
+    spec: obj.spec, ...(kind === 'taskRuns' ? { status: obj.status } : {}),
+  };
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}
+
+type Digests = Map<string, string>;
+
+const digestsOf = (kind: BackupKind, objects: Obj[]): Digests => new Map(objects.map((o) => [o.metadata?.name ?? '', objectDigest(kind, o)]));
+
+/** Digests of the objects of every compared kind in a namespace, read as a backup would read them. */
+async function namespaceDigests(kube: KubeClients, namespace: string, kinds: readonly BackupKind[], labelSelector?: string): Promise<Map<BackupKind, Digests>> {
+  const scope = { namespace, include: { crds: false, secrets: true, configMaps: true, helmReleases: true, taskRuns: true }, ...(labelSelector ? { labelSelector } : {}) };
+  const result = new Map<BackupKind, Digests>();
+  if (kinds.includes('secrets') || kinds.includes('helmReleases')) {
+    const { secrets, helmReleases } = await readSecrets(kube, scope);
+    result.set('secrets', digestsOf('secrets', secrets));
+    result.set('helmReleases', digestsOf('helmReleases', helmReleases));
+  }
+  if (kinds.includes('configMaps')) result.set('configMaps', digestsOf('configMaps', await readConfigMaps(kube, scope)));
+  if (kinds.includes('taskRuns')) result.set('taskRuns', digestsOf('taskRuns', await readTaskRuns(kube, scope)));
+  heartbeat({ fingerprinted: namespace });
+  return result;
+}
+
+function diff(expected: Digests, actual: Digests): { matching: number; missing: string[]; differing: string[]; extra: string[] } {
+  const missing: string[] = [];
+  const differing: string[] = [];
+  let matching = 0;
+  for (const [name, digest] of expected) {
+    const other = actual.get(name);
+    if (other === undefined) missing.push(name);
+    else if (other !== digest) differing.push(name);
+    else matching++;
+  }
+  const extra = [...actual.keys()].filter((name) => !expected.has(name));
+  return { matching, missing: missing.sort(), differing: differing.sort(), extra: extra.sort() };
+}
+
+const cap = (names: string[]) => names.slice(0, MAX_NAMES);
+
+export interface CompareRequest {
+  backupId: string;
+  hmacKey: SecretSource;
+  identity: SecretSource;
+  include: Record<BackupKind, boolean>;
+  /** The scratch namespace the backup was restored into. */
+  targetNamespace: string;
+  /** The live namespace the backup was taken of, and the backup's label selector. */
+  sourceNamespace: string;
+  labelSelector?: string;
+}
+
+/**
+ * Compares, per kind, the backup's objects (checksums verified, decrypted here) with the restored ones
+ * (must be equal: this decides the verification), and the live source namespace with the backup (changes
+ * since the backup was taken: informational). Returns counts and names only.
+ */
+export async function compareRestoredBackup(deps: ActivityDeps, req: CompareRequest): Promise<RestoreComparison> {
+  const hmacKey = await resolveSecretSource(deps.kube, req.hmacKey, REF_NAMESPACE);
+  const { dir, manifest } = await openBackup(storeRoot(deps), req.backupId, hmacKey);
+  const kinds = COMPARED_KINDS.filter((k) => req.include[k] && manifest.files.some((f) => f.kind === k));
+  let identity: string | undefined;
+  const backup = new Map<BackupKind, Digests>();
+  for (const kind of kinds) {
+    const info = manifest.files.find((f) => f.kind === kind)!;
+    let data: Uint8Array = await readBackupFile(dir, info, req.backupId);
+    if (info.encrypted) {
+      identity ??= await resolveSecretSource(deps.kube, req.identity, REF_NAMESPACE);
+      data = await ageDecrypt(data, identity, `backup ${req.backupId}: ${info.file}`);
+    }
+    backup.set(kind, digestsOf(kind, decodeJsonLines<Obj>(data)));
+    heartbeat({ read: info.file });
+  }
+  const restored = await namespaceDigests(deps.kube, req.targetNamespace, kinds);
+  const source = await namespaceDigests(deps.kube, req.sourceNamespace, kinds, req.labelSelector);
+  const result: KindComparison[] = kinds.map((kind) => {
+    const expected = backup.get(kind)!;
+    const d = diff(expected, restored.get(kind) ?? new Map());
+    const s = diff(expected, source.get(kind) ?? new Map());
+    return {
+      kind, backup: expected.size, restored: restored.get(kind)?.size ?? 0, matching: d.matching,
+      missing: cap(d.missing), differing: cap(d.differing), extra: cap(d.extra),
+      equal: d.matching === expected.size && d.extra.length === 0,
+      source: { count: source.get(kind)?.size ?? 0, changedSinceBackup: s.differing.length, addedSinceBackup: s.extra.length, removedSinceBackup: s.missing.length },
+    };
+  });
+  return { backupId: req.backupId, targetNamespace: req.targetNamespace, sourceNamespace: req.sourceNamespace, kinds: result, equal: result.every((k) => k.equal) };
+}
+
+const refuse = (message: string) => ApplicationFailure.create({ type: INVALID_INPUT, message, nonRetryable: true });
+
+async function readNamespace(kube: KubeClients, name: string) {
+  try {
+    return await kube.core.readNamespace({ name });
+  } catch (err) {
+    if (isStatus(err, 404)) return undefined;
+    return kubeCall(`read namespace ${name}`, () => Promise.reject(err));
+  }
+}
+
+/** Creates the scratch namespace with its owner label; an existing one is reused only when it carries that label. */
+export async function prepareScratchNamespace(deps: ActivityDeps, req: { name: string; owner: string }): Promise<{ name: string; created: boolean }> {
+  const { kube } = deps;
+  let ns = await readNamespace(kube, req.name);
+  let created = false;
+  if (!ns) {
+    const body = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: req.name, labels: { [SCRATCH_LABEL]: 'true', [SCRATCH_OWNER_LABEL]: req.owner } } };
+    try {
+      ns = await kube.core.createNamespace({ body, fieldManager: SCRATCH_FIELD_MANAGER });
+      created = true;
+    } catch (err) {
+      if (!isStatus(err, 409)) return kubeCall(`create namespace ${req.name}`, () => Promise.reject(err));
+      ns = await readNamespace(kube, req.name);
+    }
+  }
+  if (ns?.metadata?.labels?.[SCRATCH_OWNER_LABEL] !== req.owner) {
+    throw refuse(`namespace ${req.name} exists and is not this verification's scratch namespace (label ${SCRATCH_OWNER_LABEL}=${req.owner}): choose another verify.scratchNamespace`);
+  }
+  if (ns.metadata?.deletionTimestamp) {
+    throw ApplicationFailure.create({ type: KUBE_CONFLICT, message: `scratch namespace ${req.name} is still being deleted`, nonRetryable: false });
+  }
+  return { name: req.name, created };
+}
+
+/** Deletes the scratch namespace (only with the owner's label) and waits until it is gone. */
+export async function deleteScratchNamespace(deps: ActivityDeps, req: { name: string; owner: string; timeoutSeconds: number }): Promise<{ name: string; deleted: boolean }> {
+  const { kube } = deps;
+  const ns = await readNamespace(kube, req.name);
+  if (!ns) return { name: req.name, deleted: false };
+  if (ns.metadata?.labels?.[SCRATCH_OWNER_LABEL] !== req.owner) {
+    throw refuse(`refusing to delete namespace ${req.name}: it is not this verification's scratch namespace (label ${SCRATCH_OWNER_LABEL}=${req.owner})`);
+  }
+  if (!ns.metadata?.deletionTimestamp) {
+    try {
+      await kube.core.deleteNamespace({ name: req.name, propagationPolicy: 'Background' });
+    } catch (err) {
+      if (!isStatus(err, 404)) return kubeCall(`delete namespace ${req.name}`, () => Promise.reject(err));
+    }
+  }
+  await pollUntil({
+    what: `deletion of namespace ${req.name}`, timeoutMs: req.timeoutSeconds * 1000, intervalMs: 500,
+    check: async () => ((await readNamespace(kube, req.name)) ? { progress: { deleting: req.name } } : { done: true }),
+    onTimeout: () => ApplicationFailure.create({ type: WAIT_TIMEOUT, message: `namespace ${req.name} was not deleted within ${req.timeoutSeconds} s`, nonRetryable: true }),
+  });
+  return { name: req.name, deleted: true };
+}
+
+/**
+ * The nightly backup's recipients (public keys), for an upgrade whose input has no backup config: the
+ * worker's RUNBOOK_BACKUP_RECIPIENTS, else the ConfigMap backup-recipients (key recipients) of the namespace.
+ */
+export async function defaultBackupRecipients(deps: ActivityDeps, req: { namespace: string }, env: NodeJS.ProcessEnv = process.env): Promise<{ recipients: string[]; source: string }> {
+  const fromEnv = (env.RUNBOOK_BACKUP_RECIPIENTS ?? '').split(/[\s,]+/).filter(Boolean);
+  if (fromEnv.length) return { recipients: fromEnv, source: 'RUNBOOK_BACKUP_RECIPIENTS of the worker' };
+  const where = `ConfigMap ${req.namespace}/backup-recipients (key recipients)`;
+  try {
+    const cm = await deps.kube.core.readNamespacedConfigMap({ namespace: req.namespace, name: 'backup-recipients' });
+    return { recipients: parseRecipients(cm.data?.recipients ?? ''), source: where };
+  } catch (err) {
+    if (isStatus(err, 404)) return { recipients: [], source: where };
+    return kubeCall(`read ${where}`, () => Promise.reject(err));
+  }
+}
+
+export function verificationActivities(deps: ActivityDeps) {
+  return {
+    compareRestoredBackup: (req: CompareRequest) => compareRestoredBackup(deps, req),
+    prepareScratchNamespace: (req: { name: string; owner: string }) => prepareScratchNamespace(deps, req),
+    deleteScratchNamespace: (req: { name: string; owner: string; timeoutSeconds: number }) => deleteScratchNamespace(deps, req),
+    defaultBackupRecipients: (req: { namespace: string }) => defaultBackupRecipients(deps, req),
+  };
+}

@@ -1,0 +1,122 @@
+// upgradePlatform's pre-upgrade backup end to end: real dev server, in-process worker with real
+// activities, real local cluster and helm. The child backupPlatform writes a real backup of the
+// release's namespace before helm runs; the report names it, and restorePlatform accepts that id.
+// Recipients from the ConfigMap backup-recipients when the input has no backup config.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { before, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { execa } from 'execa';
+import { createActivities } from '../../activities/index.ts';
+import { createRunbookWorker } from '../../worker/worker.ts';
+import type { RestoreReport } from '../../workflows/types/backup.ts';
+import { UPGRADE_BACKUP_FAILED, type UpgradeReport } from '../../workflows/types/upgrade.ts';
+import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { startProbeServer } from '../helpers/http-probe-server.ts';
+import { uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+
+const testTemporal = useTestTemporal();
+const testCluster = useTestCluster();
+const namespace = uniqueNamespace('upgrade-backup');
+const SECRET_VALUE = `api-${randomBytes(10).toString('hex')}`;
+process.env.UPGRADE_BACKUP_TEST_API_KEY = SECRET_VALUE;
+process.env.UPGRADE_BACKUP_TEST_HMAC_KEY = randomBytes(32).toString('hex');
+process.env.UPGRADE_BACKUP_TEST_IDENTITY = '';
+// The defaults under test: the in-process worker reads these from this process's environment.
+delete process.env.RUNBOOK_BACKUP_HMAC_KEY;
+delete process.env.RUNBOOK_BACKUP_RECIPIENTS;
+const hmacKey = { env: 'UPGRADE_BACKUP_TEST_HMAC_KEY' };
+const store = mkdtempSync(join(tmpdir(), 'upgrade-backup-store-'));
+
+let temporal: TestTemporal;
+let cluster: TestCluster;
+let taskQueue: string;
+let recipient: string;
+let healthUrl: string;
+
+before(async () => {
+  temporal = await testTemporal();
+  cluster = await testCluster();
+  const identity = await generateX25519Identity();
+  process.env.UPGRADE_BACKUP_TEST_IDENTITY = identity;
+  recipient = await identityToRecipient(identity);
+  const probe = await startProbeServer();
+  healthUrl = probe.url('/health');
+  taskQueue = uniqueTaskQueue('upgrade-backup');
+  const worker = await createRunbookWorker({
+    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(),
+    activities: createActivities({ ...testActivityDeps(cluster), backupDir: store }),
+  });
+  const running = worker.run();
+  temporal.defer(async () => {
+    worker.shutdown();
+    await running;
+  });
+  cluster.defer(async () => {
+    await probe.close();
+    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    rmSync(store, { recursive: true, force: true });
+  });
+  await execute('deployPlatform', {
+    namespace, values: { image: { tag: '1.0.0' } }, healthUrl,
+    secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'UPGRADE_BACKUP_TEST_API_KEY' } }] }],
+  });
+});
+
+async function execute<T>(workflow: string, input: unknown, workflowId = uniqueTaskQueue(workflow)): Promise<T> {
+  return (await temporal.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input] })) as T;
+}
+
+async function helmRevision(): Promise<number> {
+  const out = await execa(testActivityDeps(cluster).helmBin, ['history', 'orchestrator', '-n', namespace, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath]);
+  return (JSON.parse(out.stdout) as { revision: number }[]).at(-1)!.revision;
+}
+
+test('upgradePlatform backs the release up as child <id>-backup before helm; the report names a backup that restorePlatform accepts', async () => {
+  const workflowId = uniqueTaskQueue('upgradePlatform');
+  const report = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.1.0', smokeTest: { healthUrl }, backup: { recipients: [recipient], hmacKey } }, workflowId);
+  assert.equal(report.outcome, 'succeeded');
+  assert.ok(report.backup && 'backupId' in report.backup, JSON.stringify(report.backup));
+  assert.equal(report.backup.backupId, `${workflowId}-backup`);
+  assert.equal(report.backup.counts.helmReleases, 1); // revision 1 only: the backup was taken before the upgrade
+  assert.equal(report.backup.counts.secrets, 1);
+  assert.ok(existsSync(join(store, report.backup.backupId, 'manifest.json')));
+  assert.equal(await helmRevision(), 2);
+  const plan = await execute<RestoreReport>('restorePlatform', { backupId: report.backup.backupId, hmacKey, identity: { env: 'UPGRADE_BACKUP_TEST_IDENTITY' }, targetNamespace: `${namespace}-x`, dryRun: true });
+  assert.equal(plan.verified.sourceNamespace, namespace);
+  assert.deepEqual(plan.plan.kinds.find((k) => k.kind === 'helmReleases')?.total, 1);
+});
+
+test('without backup config: no recipients -> no backup, said in the report; recipients in the ConfigMap backup-recipients -> a backup (or a failed upgrade when it cannot be taken)', async () => {
+  const without = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.2.0', smokeTest: { healthUrl } });
+  assert.equal(without.outcome, 'succeeded');
+  assert.match((without.backup as { skipped: string }).skipped, new RegExp(`no age recipients configured \\(ConfigMap ${namespace}/backup-recipients`));
+
+  await cluster.kubectl(['create', 'configmap', 'backup-recipients', '-n', namespace, `--from-literal=recipients=# ops key\n${recipient}\n`]);
+  // The default HMAC key reference is RUNBOOK_BACKUP_HMAC_KEY: unset on this worker, so the backup fails before helm.
+  const revision = await helmRevision();
+  const err = await execute('upgradePlatform', { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } }).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+  assert.equal(err.cause.type, UPGRADE_BACKUP_FAILED);
+  assert.match(err.cause.message, /nothing was upgraded: environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker/);
+  assert.equal(await helmRevision(), revision);
+  const image = (await cluster.kubectl(['get', 'deployment', 'orchestrator', '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
+  assert.equal(image, 'ghcr.io/example/orchestrator:1.2.0');
+
+  process.env.RUNBOOK_BACKUP_HMAC_KEY = randomBytes(32).toString('hex');
+  try {
+    const workflowId = uniqueTaskQueue('upgradePlatform');
+    const backedUp = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } }, workflowId);
+    assert.equal(backedUp.outcome, 'succeeded');
+    assert.ok(backedUp.backup && 'backupId' in backedUp.backup, JSON.stringify(backedUp.backup));
+    assert.equal(backedUp.backup.backupId, `${workflowId}-backup`);
+    assert.ok(existsSync(join(store, backedUp.backup.backupId, 'secrets.jsonl.gz.age')));
+  } finally {
+    delete process.env.RUNBOOK_BACKUP_HMAC_KEY;
+  }
+});

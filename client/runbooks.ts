@@ -11,6 +11,7 @@ export const RUNBOOKS: RunbookInfo[] = [
   { name: 'rotateSecret', summary: 'rotate one Secret key from a reference, restart, verify' },
   { name: 'backupPlatform', summary: 'CRD, ConfigMaps, Secrets (age-encrypted), Helm records, TaskRuns to the backup store; retention' },
   { name: 'restorePlatform', summary: 'verify a backup (HMAC, checksums, decryption), then restore in dependency order (dryRun: the plan)' },
+  { name: 'backupAndVerify', summary: 'backupPlatform, then a test restore into a scratch namespace compared object by object; scratch deleted' },
   { name: 'taskRunController', summary: 'the TaskRun controller of a namespace (id taskrun-controller-<ns>; see client/taskrun-controller.ts)' },
   { name: 'cleanupTaskRuns', summary: 'delete old Succeeded (7 d) and Failed (3 d) TaskRuns, except those labelled keep (dryRun: the plan)' },
 ];

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  BatchV1Api,
   type Cluster,
   CoreV1Api,
   CustomObjectsApi,
@@ -20,10 +21,12 @@ export interface KubeTarget {
 }
 
 export interface KubeClients {
+  /** The kubeconfig as loaded: for watches (each its own connection) and cluster details. */
   config: KubeConfig;
   core: CoreV1Api;
   apiextensions: ApiextensionsV1Api;
   apps: AppsV1Api;
+  batch: BatchV1Api;
   custom: CustomObjectsApi;
   objects: KubernetesObjectApi;
   version: VersionApi;
@@ -69,15 +72,29 @@ export function reuseConnections(config: KubeConfig): void {
   target[POOLED] = true;
 }
 
+/** The same cluster and user, as a KubeConfig whose API calls share kept-alive connections. */
+function pooledCopy(config: KubeConfig): KubeConfig {
+  const copy = new KubeConfig();
+  copy.loadFromOptions({ clusters: config.getClusters(), users: config.getUsers(), contexts: config.getContexts(), currentContext: config.getCurrentContext() });
+  reuseConnections(copy);
+  return copy;
+}
+
+/**
+ * API clients on kept-alive connections. `config` itself stays unpooled, for watches (Watch,
+ * informers): a watch on a pooled connection was seen to end early while other calls ran on the
+ * pool, and a long-lived stream gains nothing from sharing a connection.
+ */
 export function makeKubeClients(config: KubeConfig): KubeClients {
-  reuseConnections(config);
+  const api = pooledCopy(config);
   return {
     config,
-    core: config.makeApiClient(CoreV1Api),
-    apiextensions: config.makeApiClient(ApiextensionsV1Api),
-    apps: config.makeApiClient(AppsV1Api),
-    custom: config.makeApiClient(CustomObjectsApi),
-    objects: KubernetesObjectApi.makeApiClient(config),
-    version: config.makeApiClient(VersionApi),
+    core: api.makeApiClient(CoreV1Api),
+    apiextensions: api.makeApiClient(ApiextensionsV1Api),
+    apps: api.makeApiClient(AppsV1Api),
+    batch: api.makeApiClient(BatchV1Api),
+    custom: api.makeApiClient(CustomObjectsApi),
+    objects: KubernetesObjectApi.makeApiClient(api),
+    version: api.makeApiClient(VersionApi),
   };
 }

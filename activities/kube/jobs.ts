@@ -1,6 +1,6 @@
 // Agent Jobs (batch/v1) of the TaskRun controller: the manifest (task ConfigMap + Job owned by the
 // TaskRun), create-or-get on 409, and the compact view the reconciler follows.
-import { BatchV1Api, type V1ConfigMap, type V1EnvVar, type V1Job, type V1Volume, type V1VolumeMount } from '@kubernetes/client-node';
+import { type BatchV1Api, type V1ConfigMap, type V1EnvVar, type V1Job, type V1Volume, type V1VolumeMount } from '@kubernetes/client-node';
 import type { KubeClients } from './client.ts';
 import { isStatus, kubeCall } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from './paginate.ts';
@@ -12,11 +12,8 @@ export const AGENT_SELECTOR = 'app=claude-agent';
 export const TASK_ID_LABEL = 'task-id';
 export const TASKRUN_LABEL = 'taskrun.orchestrator.io/name';
 
-const batchClients = new WeakMap<KubeClients, BatchV1Api>();
 export function batchApi(kube: KubeClients): BatchV1Api {
-  let api = batchClients.get(kube);
-  if (!api) batchClients.set(kube, (api = kube.config.makeApiClient(BatchV1Api)));
-  return api;
+  return kube.batch;
 }
 
 export interface TaskRunRef {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { makeKubeClients } from '../../activities/kube/client.ts';
 
 async function countingApiServer(): Promise<{ server: Server; url: string; connections: () => number }> {
@@ -41,15 +41,32 @@ test('sequential API calls reuse kept-alive connections', async (t) => {
   assert.ok(api.connections() <= 2, `${api.connections()} connections for 10 calls`);
 });
 
-test('clients made twice from one KubeConfig still share the pool', async (t) => {
-  const api = await countingApiServer();
-  t.after(() => api.server.close());
-  const config = kubeConfigFor(api.url);
-  const a = makeKubeClients(config);
-  const b = makeKubeClients(config);
-  for (let i = 0; i < 5; i++) {
-    await a.core.readNamespace({ name: `a-${i}` });
-    await b.core.readNamespace({ name: `b-${i}` });
-  }
-  assert.ok(api.connections() <= 2, `${api.connections()} connections for 10 calls`);
+test('a watch keeps its own connection and stays open while API calls run', async (t) => {
+  let connections = 0;
+  let watchClosed = false;
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url?.includes('watch=true')) {
+      // A watch: one event, then the stream stays open (until the client aborts).
+      res.write(`${JSON.stringify({ type: 'ADDED', object: { kind: 'ConfigMap', metadata: { name: 'a' } } })}\n`);
+      req.on('close', () => (watchClosed = true));
+      return;
+    }
+    res.end(JSON.stringify({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'x' } }));
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const kube = makeKubeClients(kubeConfigFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+
+  const events: string[] = [];
+  let ended = false;
+  const watch = await new Watch(kube.config).watch('/api/v1/configmaps', {}, (type) => events.push(type), () => (ended = true));
+  for (let i = 0; i < 10; i++) await kube.core.readNamespace({ name: `ns-${i}` });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(events, ['ADDED']);
+  assert.equal(ended, false, 'the watch ended while API calls ran');
+  assert.equal(watchClosed, false);
+  assert.ok(connections <= 3, `${connections} connections: the watch's, and at most 2 for 10 calls`);
+  watch.abort();
 });

@@ -10,6 +10,7 @@ import { ageDecrypt } from '../activities/backup/age.ts';
 import { decodeJsonLines } from '../activities/backup/codec.ts';
 import type { Manifest } from '../activities/backup/manifest.ts';
 import type { BackupReport, RestoreReport } from '../workflows/types/backup.ts';
+import { progressQuery, type Step } from '../workflows/messages.ts';
 import { log, seedPlatform, startBenchStack, timed } from './backup-fixture.ts';
 
 const { values } = parseArgs({ options: { taskruns: { type: 'string', default: '2000' } } });
@@ -54,6 +55,9 @@ try {
     if (started?.attempt && started.attempt > 1) log(`an activity ran ${started.attempt} attempts; last failure: ${started.lastFailure?.message ?? '?'}`);
   }
   log(`restorePlatform: ${ours.seconds.toFixed(2)} s (${ours.result.restored.map((r) => `${r.kind} ${r.created}+${r.skipped}`).join(', ')})`);
+  const steps = (await stack.client.workflow.getHandle(workflowId).query(progressQuery)).steps;
+  const ms = (s: Step) => (s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : 0);
+  log(`restorePlatform steps (ms): ${steps.filter((s) => s.status === 'succeeded').map((s) => `${s.name} ${ms(s)}`).join(', ')}`);
   const restoredTaskRuns = ours.result.verify?.find((v) => v.kind === 'taskRuns')?.found ?? 0;
 
   console.log(JSON.stringify({

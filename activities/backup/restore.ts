@@ -165,7 +165,12 @@ async function restoreStatus(kube: KubeClients, stored: Obj, status: unknown): P
   }));
 }
 
-const CONCURRENCY = 16;
+/**
+ * Writes in flight. The local cluster tops out near 500 writes a second (TaskRuns: 2,000 creates +
+ * 2,000 status writes in 7.6 s at 48 and at 96; 16 took 10 s); the API server's default
+ * max-mutating-requests-inflight is 200.
+ */
+const CONCURRENCY = 48;
 
 export async function restoreKind(deps: ActivityDeps, req: BackupRef & { kind: BackupKind; targetNamespace: string; existing: 'skip' | 'update' }): Promise<KindRestoreResult> {
   const { dir, manifest } = await open(deps, req);

@@ -48,12 +48,15 @@ try {
   const ssaSeconds = await kubectlApply('kubectl-ssa-target', ['--server-side']);
   log(`kubectl apply --server-side -f: ${ssaSeconds.toFixed(2)} s`);
   const workflowId = `restore-bench-${Date.now()}`;
+  const cpuBefore = process.cpuUsage();
   const ours = await timed(async () => (await stack.client.workflow.execute('restorePlatform', { taskQueue: stack.taskQueue, workflowId, args: [{ backupId: backup.backupId, targetNamespace: 'restore-target' }] })) as RestoreReport);
   // Retried activities distort the time: say so.
   for (const e of (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []) {
     const started = e.activityTaskStartedEventAttributes;
     if (started?.attempt && started.attempt > 1) log(`an activity ran ${started.attempt} attempts; last failure: ${started.lastFailure?.message ?? '?'}`);
   }
+  const cpu = process.cpuUsage(cpuBefore);
+  log(`restorePlatform: CPU of this process (worker + activities) ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`);
   log(`restorePlatform: ${ours.seconds.toFixed(2)} s (${ours.result.restored.map((r) => `${r.kind} ${r.created}+${r.skipped}`).join(', ')})`);
   const steps = (await stack.client.workflow.getHandle(workflowId).query(progressQuery)).steps;
   const ms = (s: Step) => (s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : 0);

@@ -126,6 +126,13 @@ export async function planRestore(deps: ActivityDeps, ref: BackupRef & { targetN
   return { targetNamespace, namespaceExists: await namespaceExists(deps.kube, targetNamespace), kinds };
 }
 
+/**
+ * TaskRuns come back as the API server wrote them (checksummed, authenticated): its strict field
+ * decoding (a second decode of every request, for unknown or duplicate fields) finds nothing there.
+ * The schema's validation still runs.
+ */
+const TRUSTED = 'Ignore';
+
 /** Creates one object; on 409 skips it, or updates it by server-side apply. */
 async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing: 'skip' | 'update'): Promise<{ outcome: 'created' | 'updated' | 'skipped'; stored?: Obj }> {
   const ns = obj.metadata?.namespace ?? '';
@@ -137,7 +144,7 @@ async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing
       const fieldManager = FIELD_MANAGER;
       if (kind === 'crds') return kube.apiextensions.createCustomResourceDefinition({ body: body as never, fieldManager });
       if (kind === 'configMaps') return kube.core.createNamespacedConfigMap({ namespace: ns, body: body as never, fieldManager });
-      if (kind === 'taskRuns') return kube.custom.createNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, body, fieldManager });
+      if (kind === 'taskRuns') return kube.custom.createNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, body, fieldManager, fieldValidation: TRUSTED });
       return kube.core.createNamespacedSecret({ namespace: ns, body: body as never, fieldManager });
     });
     return { outcome: 'created', stored: stored as Obj };
@@ -161,7 +168,7 @@ async function restoreStatus(kube: KubeClients, stored: Obj, status: unknown): P
   const ns = stored.metadata!.namespace!;
   const name = stored.metadata!.name!;
   await kubeCall(`restore status of TaskRun ${ns}/${name}`, () => kube.custom.replaceNamespacedCustomObjectStatus({
-    group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name, body: { ...stored, status }, fieldManager: FIELD_MANAGER,
+    group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name, body: { ...stored, status }, fieldManager: FIELD_MANAGER, fieldValidation: TRUSTED,
   }));
 }
 

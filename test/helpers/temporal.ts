@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startDevServer } from '../../scripts/stack/temporal-dev-server.ts';
-import { WORKFLOWS_PATH } from '../../worker/worker.ts';
+import { WORKFLOWS_PATH, createRunbookWorker } from '../../worker/worker.ts';
 
 export interface TestTemporal {
   address: string;
@@ -66,4 +66,19 @@ const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, e
 /** A task queue no other test uses, so that workers of different tests never steal tasks. */
 export function uniqueTaskQueue(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Runs a worker with the real workflows and these activities on a task queue of its own, until the
+ * test file ends (cleanup deferred after it runs first: e.g. terminating a workflow it serves).
+ */
+export async function runTestWorker(temporal: TestTemporal, activities: object, prefix: string): Promise<string> {
+  const taskQueue = uniqueTaskQueue(prefix);
+  const worker = await createRunbookWorker({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const running = worker.run();
+  temporal.defer(async () => {
+    worker.shutdown();
+    await running;
+  });
+  return taskQueue;
 }

@@ -18,10 +18,9 @@ import { createActivities } from '../../activities/index.ts';
 import { BACKUP_ID_LABEL, snapshotName } from '../../activities/backup/snapshots.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { BACKUP_INVALID, type BackupReport, type RestoreReport } from '../../workflows/types/backup.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -50,16 +49,7 @@ before(async () => {
   cluster = await testCluster();
   identity = await generateX25519Identity();
   recipient = await identityToRecipient(identity);
-  taskQueue = uniqueTaskQueue('backup');
-  const worker = await createRunbookWorker({
-    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(),
-    activities: createActivities({ ...testActivityDeps(cluster), backupDir: store }),
-  });
-  const running = worker.run();
-  temporal.defer(async () => {
-    worker.shutdown();
-    await running;
-  });
+  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store }), 'backup');
   // This file deletes and restores the cluster-wide TaskRun CRD: leave it as found, for the files after it
   // (a restored CRD carries server defaults in .spec.versions, which conflict with a later non-forced apply of the chart's file).
   const crdExisted = (await execa(toolPath('kubectl'), ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode === 0;

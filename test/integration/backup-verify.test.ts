@@ -19,12 +19,11 @@ import { createActivities } from '../../activities/index.ts';
 import { compareRestoredBackup, deleteScratchNamespace, prepareScratchNamespace } from '../../activities/backup/verification.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { INVALID_INPUT } from '../../workflows/failures.ts';
 import type { BackupVerifyReport } from '../../workflows/types/backup-verify.ts';
 import type { RestoreReport } from '../../workflows/types/backup.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -49,13 +48,7 @@ before(async () => {
   process.env.VERIFY_TEST_AGE_IDENTITY = identity;
   recipient = await identityToRecipient(identity);
   deps = { ...testActivityDeps(cluster), backupDir: store };
-  taskQueue = uniqueTaskQueue('verify');
-  const worker = await createRunbookWorker({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps) });
-  const running = worker.run();
-  temporal.defer(async () => {
-    worker.shutdown();
-    await running;
-  });
+  taskQueue = await runTestWorker(temporal, createActivities(deps), 'verify');
   // TaskRuns need the CRD: applied if missing, and removed again afterwards in that case.
   const crdExisted = (await execa(toolPath('kubectl'), ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode === 0;
   if (!crdExisted) {

@@ -2,14 +2,12 @@
 // real activities, real local cluster, real helm. The tests run in order on one namespace.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.ts';
 import type { DeployReport, UpgradeReport } from '../../workflows/messages.ts';
 import type { RotateSecretReport } from '../../workflows/types/rotate-secret.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -23,7 +21,6 @@ process.env.LIFECYCLE_TEST_ROTATED_KEY = ROTATED_VALUE;
 
 let temporal: TestTemporal;
 let cluster: TestCluster;
-let worker: Worker;
 let taskQueue: string;
 let healthUrl: string;
 
@@ -32,16 +29,7 @@ before(async () => {
   cluster = await testCluster();
   const probe = await startProbeServer();
   healthUrl = probe.url('/health');
-  taskQueue = uniqueTaskQueue('lifecycle');
-  worker = await createRunbookWorker({
-    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue,
-    activities: createActivities(testActivityDeps(cluster)), workflowBundle: await workflowBundle(),
-  });
-  const running = worker.run();
-  temporal.defer(async () => {
-    worker.shutdown();
-    await running;
-  });
+  taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'lifecycle');
   cluster.defer(async () => {
     await probe.close();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);

@@ -13,12 +13,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import { createActivities } from '../../activities/index.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import type { RestoreReport } from '../../workflows/types/backup.ts';
 import { UPGRADE_BACKUP_FAILED, type UpgradeReport } from '../../workflows/types/upgrade.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -47,16 +46,7 @@ before(async () => {
   recipient = await identityToRecipient(identity);
   const probe = await startProbeServer();
   healthUrl = probe.url('/health');
-  taskQueue = uniqueTaskQueue('upgrade-backup');
-  const worker = await createRunbookWorker({
-    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(),
-    activities: createActivities({ ...testActivityDeps(cluster), backupDir: store }),
-  });
-  const running = worker.run();
-  temporal.defer(async () => {
-    worker.shutdown();
-    await running;
-  });
+  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store }), 'upgrade-backup');
   cluster.defer(async () => {
     await probe.close();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);

@@ -1,7 +1,10 @@
 // `npm run bench -- restore [--taskruns N]`: restorePlatform of a backup with N TaskRuns (default
-// 2,000) plus the platform objects into an empty namespace, against `kubectl apply -f` of the same
-// objects into another empty namespace (and `kubectl apply --server-side`, for orientation), in the
-// same run. Prints one JSON line last (target: restore <= 0.5x kubectl apply).
+// 10,000, the issue's size; about 4 minutes, mostly kubectl) plus the platform objects into an empty
+// namespace, against `kubectl apply -f` of the same objects into another empty namespace (and
+// `kubectl apply --server-side`, for orientation), in the same run. Prints one JSON line last
+// (target: restore <= 0.5x kubectl apply). Measured here: 10,000 -> 0.32x (31 s vs 97 s); 2,000 ->
+// 0.50-0.56x. Ours writes twice per TaskRun (object, then status) at about 3 ms a TaskRun; kubectl
+// applies one object at a time, 7.5 ms each at 2,000 and 9.7 ms at 10,000.
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +16,7 @@ import type { BackupReport, RestoreReport } from '../workflows/types/backup.ts';
 import { progressQuery, type Step } from '../workflows/messages.ts';
 import { log, seedPlatform, startBenchStack, timed } from './backup-fixture.ts';
 
-const { values } = parseArgs({ options: { taskruns: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({ options: { taskruns: { type: 'string', default: '10000' } } });
 const taskRuns = Number(values.taskruns);
 const source = 'orchestrator';
 

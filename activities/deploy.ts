@@ -5,8 +5,9 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ChartRef, PlannedObject } from '../workflows/types/deploy.ts';
 import type { SecretKeyRef } from '../workflows/types/secret-ref.ts';
 import type { ActivityDeps } from './deps.ts';
-import { isStatus, kubeCall, toKubeFailure } from './errors.ts';
+import { kubeCall } from './errors.ts';
 import { applyObjects } from './kube/apply.ts';
+import { exists } from './kube/exists.ts';
 import { readChartCrds } from './kube/chart-crds.ts';
 import { applySecretKeys, type SecretKeysResult } from './kube/secrets.ts';
 import { waitCrdEstablished, waitDeploymentRollout } from './kube/wait.ts';
@@ -25,16 +26,6 @@ const namespaceObject = (name: string): KubernetesObject => ({ apiVersion: 'v1',
 
 export function deployActivities(deps: ActivityDeps) {
   const { kube } = deps;
-
-  async function exists(read: () => Promise<unknown>, what: string): Promise<boolean> {
-    try {
-      await read();
-      return true;
-    } catch (err) {
-      if (isStatus(err, 404)) return false;
-      throw toKubeFailure(err, `read ${what}`);
-    }
-  }
 
   return {
     /** Read-only: what exists, and a server-side dry run of the namespaces and CRDs. */

@@ -8,7 +8,7 @@ import type { KubeClients } from '../kube/client.ts';
 import { customObjectPage, listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 import { TASKRUN } from '../kube/taskruns.ts';
 import type { BackupKind } from '../../workflows/types/backup.ts';
-import { crdExists } from './snapshots.ts';
+import { crdExists } from '../kube/exists.ts';
 
 export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
 /** Made by Kubernetes in every namespace; restoring them would fight the controllers. */
@@ -104,12 +104,3 @@ export async function countTaskRuns(kube: KubeClients, scope: CaptureScope): Pro
   return (await readTaskRuns(kube, scope)).length;
 }
 
-export async function namespaceExists(kube: KubeClients, name: string): Promise<boolean> {
-  try {
-    await kube.core.readNamespace({ name });
-    return true;
-  } catch (err) {
-    if (isStatus(err, 404)) return false;
-    throw toKubeFailure(err, `read namespace ${name}`);
-  }
-}

@@ -14,7 +14,7 @@ import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 import { resolveSecretSource } from '../kube/secrets.ts';
 import { TASKRUN } from '../kube/taskruns.ts';
 import { ageDecrypt } from './age.ts';
-import { namespaceExists } from './capture.ts';
+import { crdExists, namespaceExists } from '../kube/exists.ts';
 import { customObjectPage } from '../kube/paginate.ts';
 import { decodeJsonLines } from './codec.ts';
 import type { Manifest } from './manifest.ts';
@@ -81,14 +81,7 @@ function retarget(obj: Obj, kind: BackupKind, namespace: string): Obj {
 async function existingNames(kube: KubeClients, kind: BackupKind, namespace: string, names: string[]): Promise<Set<string>> {
   if (kind === 'crds') {
     const found = new Set<string>();
-    for (const name of names) {
-      try {
-        await kube.apiextensions.readCustomResourceDefinition({ name });
-        found.add(name);
-      } catch (err) {
-        if (!isStatus(err, 404)) throw err;
-      }
-    }
+    for (const name of names) if (await crdExists(kube, name)) found.add(name);
     return found;
   }
   if (!(await namespaceExists(kube, namespace))) return new Set();

@@ -8,6 +8,7 @@ import { INVALID_INPUT } from '../../workflows/failures.ts';
 import { VOLUME_SNAPSHOT_FAILED, type VolumeSnapshotPlan, type VolumeSnapshotRecord, type VolumesPlan, type VolumesResult } from '../../workflows/types/backup.ts';
 import { heartbeat, pollUntil } from '../activity-context.ts';
 import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
+import { crdExists } from '../kube/exists.ts';
 import type { KubeClients } from '../kube/client.ts';
 import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 
@@ -60,16 +61,6 @@ export function selectSnapshotClass(classes: SnapshotClassInfo[], requested?: st
   if (defaults.length > 1) return { skippedReason: `${defaults.length} VolumeSnapshotClasses are marked as the default (${defaults.map((c) => c.name).join(', ')}): name one in volumeSnapshotClass` };
   if (classes.length === 1) return { name: classes[0]!.name };
   return { skippedReason: `${classes.length} VolumeSnapshotClasses and none is the default (${classes.map((c) => c.name).join(', ')}): name one in volumeSnapshotClass` };
-}
-
-export async function crdExists(kube: KubeClients, name: string): Promise<boolean> {
-  try {
-    await kube.apiextensions.readCustomResourceDefinition({ name });
-    return true;
-  } catch (err) {
-    if (isStatus(err, 404)) return false;
-    throw toKubeFailure(err, `read CRD ${name}`);
-  }
 }
 
 async function listPvcs(kube: KubeClients, namespace: string): Promise<V1PersistentVolumeClaim[]> {

@@ -2,7 +2,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PodHealth, PodsReport } from '../../workflows/types/platform-health.ts';
 import type { KubeClients } from './client.ts';
-import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
+import { namespaceExists } from './exists.ts';
+import { kubeCall } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from './paginate.ts';
 import { parseQuantity } from './quantity.ts';
 
@@ -37,15 +38,6 @@ function requested(pods: V1Pod[]): PodsReport['requested'] {
   return { cpuMillis: Math.round(cpu * 1000), memoryBytes: Math.round(memory) };
 }
 
-async function namespaceExists(kube: KubeClients, namespace: string): Promise<boolean> {
-  try {
-    await kube.core.readNamespace({ name: namespace });
-    return true;
-  } catch (err) {
-    if (isStatus(err, 404)) return false;
-    throw toKubeFailure(err, `read namespace ${namespace}`);
-  }
-}
 
 export async function readPods(kube: KubeClients, namespace: string): Promise<PodsReport> {
   const exists = await namespaceExists(kube, namespace);

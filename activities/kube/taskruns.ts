@@ -1,7 +1,8 @@
 // Typed access to the platform's TaskRun custom resources (taskruns.orchestrator.io).
 import type { TaskRunsReport } from '../../workflows/types/platform-health.ts';
 import type { KubeClients } from './client.ts';
-import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
+import { crdExists } from './exists.ts';
+import { kubeCall } from '../errors.ts';
 import { customObjectPage, listAllPages, PAGE_SIZE } from './paginate.ts';
 
 export const TASKRUN = { group: 'orchestrator.io', version: 'v1', plural: 'taskruns', crdName: 'taskruns.orchestrator.io' } as const;
@@ -12,15 +13,7 @@ export interface TaskRunObject {
   status?: { phase?: string; [key: string]: unknown };
 }
 
-export async function taskRunCrdInstalled(kube: KubeClients): Promise<boolean> {
-  try {
-    await kube.apiextensions.readCustomResourceDefinition({ name: TASKRUN.crdName });
-    return true;
-  } catch (err) {
-    if (isStatus(err, 404)) return false;
-    throw toKubeFailure(err, `read CRD ${TASKRUN.crdName}`);
-  }
-}
+export const taskRunCrdInstalled = (kube: KubeClients) => crdExists(kube, TASKRUN.crdName);
 
 export async function listTaskRuns(kube: KubeClients, namespace: string): Promise<TaskRunObject[]> {
   return kubeCall(`list TaskRuns in ${namespace}`, () =>

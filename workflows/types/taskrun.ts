@@ -7,6 +7,12 @@ export const TASKRUN_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed'] as c
 export type TaskRunPhase = (typeof TASKRUN_PHASES)[number];
 export const TERMINAL_PHASES: readonly TaskRunPhase[] = ['Succeeded', 'Failed'];
 
+/**
+ * Set by the restore on TaskRuns it creates, removed once it has written their backed-up status
+ * (status subresource). The controller takes no action for a TaskRun carrying it.
+ */
+export const RESTORE_PENDING_ANNOTATION = 'platform-runbooks.io/restore-pending';
+
 export const taskRunControllerInputSchema = z
   .object({
     namespace: k8sName.default('orchestrator'),

@@ -10,6 +10,7 @@ import { applyObjects } from './kube/apply.ts';
 import { exists } from './kube/exists.ts';
 import { readChartCrds } from './kube/chart-crds.ts';
 import { applySecretKeys, type SecretKeysResult } from './kube/secrets.ts';
+import { checkSecretSource, DEFAULT_SECRET_SOURCE_POLICY } from './kube/secret-sources.ts';
 import { waitCrdEstablished, waitDeploymentRollout } from './kube/wait.ts';
 
 export interface SecretSpec {
@@ -22,10 +23,17 @@ export function chartDir(deps: ActivityDeps, chart: ChartRef): string | undefine
   return isAbsolute(chart.path) ? chart.path : resolve(deps.workdir, chart.path);
 }
 
+/** The restart annotation has a field manager of its own (an apply of it must not prune other fields). */
+const RESTART_FIELD_MANAGER = 'platform-runbooks-restart';
+
 const namespaceObject = (name: string): KubernetesObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 
 export function deployActivities(deps: ActivityDeps) {
   const { kube } = deps;
+  const policy = deps.secretSources ?? DEFAULT_SECRET_SOURCE_POLICY;
+  /** Refuses every source outside the worker's allowlist before any value is read. `field` names the input field of secrets[i].keys[j]. */
+  const checkSources = (namespace: string, secrets: SecretSpec[], field?: string) =>
+    secrets.forEach((s, i) => s.keys.forEach((k, j) => checkSecretSource(k.from, namespace, policy, field ?? `secrets[${i}].keys[${j}].from`)));
 
   return {
     /** Read-only: what exists, and a server-side dry run of the namespaces and CRDs. */
@@ -34,6 +42,7 @@ export function deployActivities(deps: ActivityDeps) {
       crds: PlannedObject[];
       secrets: { name: string; keys: string[]; exists: boolean }[];
     }> {
+      checkSources(req.secretsNamespace, req.secrets);
       const namespaces = [];
       for (const name of req.namespaces) {
         namespaces.push({ kind: 'Namespace', name, exists: await exists(() => kube.core.readNamespace({ name }), `namespace ${name}`) });
@@ -72,7 +81,9 @@ export function deployActivities(deps: ActivityDeps) {
       for (const name of req.names) await waitCrdEstablished(kube, name, req.timeoutSeconds * 1000);
     },
 
-    async applySecrets(req: { namespace: string; secrets: SecretSpec[] }): Promise<SecretKeysResult[]> {
+    /** `field`: the input field that names the source, when it is not deployPlatform's secrets[i].keys[j].from. */
+    async applySecrets(req: { namespace: string; secrets: SecretSpec[]; field?: string }): Promise<SecretKeysResult[]> {
+      checkSources(req.namespace, req.secrets, req.field);
       const results = [];
       for (const s of req.secrets) results.push(await applySecretKeys(kube, req.namespace, s.name, s.keys));
       return results;
@@ -101,7 +112,7 @@ export function deployActivities(deps: ActivityDeps) {
       return results;
     },
 
-    /** Restarts Deployments the way `kubectl rollout restart` does; the stamp (the workflow ID) makes a retry a no-op. */
+    /** Restarts Deployments the way `kubectl rollout restart` does; the stamp (the workflow run) makes a retry a no-op. */
     async restartDeployments(req: { namespace: string; deployments: string[]; stamp: string }): Promise<{ deployment: string; changed: boolean | 'dry-run' }[]> {
       const patches = req.deployments.map((name) => ({
         apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace: req.namespace, name },
@@ -110,7 +121,7 @@ export function deployActivities(deps: ActivityDeps) {
       for (const p of patches) {
         await kubeCall(`read Deployment ${req.namespace}/${p.metadata.name}`, () => kube.apps.readNamespacedDeployment({ namespace: req.namespace, name: p.metadata.name }));
       }
-      const applied = await applyObjects(kube, patches as KubernetesObject[]);
+      const applied = await applyObjects(kube, patches as KubernetesObject[], false, RESTART_FIELD_MANAGER);
       return applied.map((a) => ({ deployment: a.name, changed: a.changed }));
     },
   };

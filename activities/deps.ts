@@ -1,6 +1,7 @@
 // What activities are given by the worker: an explicit cluster connection and a logger.
 import type { Logger } from 'pino';
 import type { KubeClients, KubeTarget } from './kube/client.ts';
+import type { SecretSourcePolicy } from './kube/secret-sources.ts';
 
 export interface ActivityDeps {
   kube: KubeClients;
@@ -13,4 +14,6 @@ export interface ActivityDeps {
   workdir: string;
   /** Backup store root (relative to workdir); default .data/backups. */
   backupDir?: string;
+  /** Which env vars and namespaces workflow inputs may name as secret sources (default DEFAULT_SECRET_SOURCE_POLICY). */
+  secretSources?: SecretSourcePolicy;
 }

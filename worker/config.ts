@@ -1,6 +1,7 @@
 // Worker configuration from flags, then environment variables, then defaults. The cluster is
 // never implicit: a kubeconfig must be named.
 import { parseArgs } from 'node:util';
+import { DEFAULT_SECRET_SOURCE_POLICY, parseList, type SecretSourcePolicy } from '../activities/kube/secret-sources.ts';
 
 export interface WorkerConfig {
   temporalAddress: string;
@@ -14,6 +15,8 @@ export interface WorkerConfig {
   httpHost: string;
   httpPort: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** Which env vars and Secret namespaces workflow inputs may name as secret sources. */
+  secretSources: SecretSourcePolicy;
 }
 
 export const WORKER_HELP = `Usage: npm run worker -- --kubeconfig FILE [options]
@@ -29,6 +32,11 @@ Options (environment variable in brackets):
   --namespace NAME         Temporal namespace [TEMPORAL_NAMESPACE] (default "default")
   --task-queue NAME        task queue [RUNBOOK_TASK_QUEUE] (default "runbooks")
   --http-port PORT         /metrics and /health [RUNBOOK_HTTP_PORT] (default 9464; 0 picks a free port)
+  --secret-env-allow LIST  env vars that inputs may name as secret sources, comma-separated, NAME or
+                           PREFIX* [RUNBOOK_SECRET_ENV_ALLOW] (default ANTHROPIC_API_KEY,GITHUB_TOKEN,RUNBOOK_SECRET_*);
+                           the worker's own credentials (RUNBOOK_BACKUP_*, TEMPORAL_*, ...) never are
+  --secret-namespaces LIST namespaces whose Secrets inputs may name as sources, besides the namespace
+                           written [RUNBOOK_SECRET_NAMESPACES] (default none)
   --log-level LEVEL        trace|debug|info|warn|error [LOG_LEVEL] (default info)
   -h, --help               this help
 `;
@@ -48,6 +56,8 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
       'task-queue': { type: 'string' },
       'http-port': { type: 'string' },
       'log-level': { type: 'string' },
+      'secret-env-allow': { type: 'string' },
+      'secret-namespaces': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -75,5 +85,9 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
     httpHost: '127.0.0.1',
     httpPort,
     logLevel,
+    secretSources: {
+      envAllow: parseList(values['secret-env-allow'] ?? env.RUNBOOK_SECRET_ENV_ALLOW) ?? DEFAULT_SECRET_SOURCE_POLICY.envAllow,
+      secretNamespaces: parseList(values['secret-namespaces'] ?? env.RUNBOOK_SECRET_NAMESPACES) ?? DEFAULT_SECRET_SOURCE_POLICY.secretNamespaces,
+    },
   };
 }

@@ -39,7 +39,7 @@ try {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), backupDir: config.backupDir, logger: logger.child({ component: 'activities' }) }),
+    activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), backupDir: config.backupDir, secretSources: config.secretSources, logger: logger.child({ component: 'activities' }) }),
   });
   const http = await startHttpServer(config.httpPort, config.httpHost, registry, { workerState: () => worker.getState() });
   logger.info(

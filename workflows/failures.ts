@@ -19,11 +19,13 @@ export const WAIT_TIMEOUT = 'WaitTimeout';
 export const ROLLOUT_FAILED = 'RolloutFailed';
 /** A secret reference (worker env var or Secret key) does not resolve. */
 export const SECRET_REF_UNRESOLVED = 'SecretRefUnresolved';
+/** A secret source the worker's configuration does not allow (an env var or namespace outside its allowlist). */
+export const SECRET_SOURCE_REFUSED = 'SecretSourceRefused';
 /** The smoke test's health probe did not answer healthy. */
 export const SMOKE_TEST_FAILED = 'SmokeTestFailed';
 
 /** Failure types that a retry cannot fix: activities are proxied with these as non-retryable. */
-export const NON_RETRYABLE_TYPES = [INVALID_INPUT, KUBE_FORBIDDEN, KUBE_NOT_FOUND, KUBE_INVALID, WAIT_TIMEOUT, ROLLOUT_FAILED, SECRET_REF_UNRESOLVED, SMOKE_TEST_FAILED];
+export const NON_RETRYABLE_TYPES = [INVALID_INPUT, KUBE_FORBIDDEN, KUBE_NOT_FOUND, KUBE_INVALID, WAIT_TIMEOUT, ROLLOUT_FAILED, SECRET_REF_UNRESOLVED, SECRET_SOURCE_REFUSED, SMOKE_TEST_FAILED];
 
 /**
  * A Helm release is locked: its latest revision is pending-install/-upgrade/-rollback ("another operation

@@ -15,12 +15,14 @@ export async function rotateSecret(input: RotateSecretInput): Promise<RotateSecr
   const opts = await progress.run('validate', async () => parseInput('rotateSecret', rotateSecretInputSchema, input));
 
   const [written] = await progress.run('rotate', () =>
-    kubeActs.applySecrets({ namespace: opts.namespace, secrets: [{ name: opts.secret, keys: [{ key: opts.key, from: opts.from }] }] }),
+    kubeActs.applySecrets({ namespace: opts.namespace, secrets: [{ name: opts.secret, keys: [{ key: opts.key, from: opts.from }] }], field: 'from' }),
   (r) => `${opts.secret}/${opts.key} ${r[0]?.changed ? 'updated' : 'unchanged'} (${r[0]?.keys[0]?.fingerprint})`);
 
-  // The stamp is the workflow ID: a retried restart re-applies the same annotation, so pods restart once.
+  // The stamp is the workflow run: a retried restart re-applies the same annotation, so pods restart
+  // once per run, and a re-run under the same workflow ID restarts them again.
+  const { workflowId, runId } = workflowInfo();
   const restarted = await progress.run('restart', () =>
-    kubeActs.restartDeployments({ namespace: opts.namespace, deployments: opts.restart, stamp: workflowInfo().workflowId }),
+    kubeActs.restartDeployments({ namespace: opts.namespace, deployments: opts.restart, stamp: `${workflowId}/${runId}` }),
   (r) => r.map((d) => d.deployment).join(', '));
   const rollout = await progress.run('rollout', () =>
     longActs(opts.rolloutTimeoutSeconds).waitDeploymentsRollout({ namespace: opts.namespace, deployments: opts.restart, timeoutSeconds: opts.rolloutTimeoutSeconds }),

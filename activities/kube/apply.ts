@@ -1,5 +1,7 @@
-// Server-side apply with one fixed field manager: applying the same object twice changes nothing,
-// and a retried activity is harmless.
+// Server-side apply with a fixed field manager: applying the same object twice changes nothing,
+// and a retried activity is harmless. A manager owns every field it applied last time, so a partial
+// object applied under a shared manager prunes the rest: writers of parts (one Secret key, one
+// annotation) pass a field manager of their own.
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import type { KubeClients } from './client.ts';
 import { kubeCall } from '../errors.ts';
@@ -27,13 +29,13 @@ async function currentResourceVersion(kube: KubeClients, obj: KubernetesObject):
   }
 }
 
-/** Applies each object (server-side, forced for our field manager); dryRun asks the server to validate only. */
-export async function applyObjects(kube: KubeClients, objects: KubernetesObject[], dryRun = false): Promise<AppliedObject[]> {
+/** Applies each object (server-side, forced for the field manager); dryRun asks the server to validate only. */
+export async function applyObjects(kube: KubeClients, objects: KubernetesObject[], dryRun = false, fieldManager = FIELD_MANAGER): Promise<AppliedObject[]> {
   const applied: AppliedObject[] = [];
   for (const obj of objects) {
     const before = dryRun ? undefined : await currentResourceVersion(kube, obj);
     const result = await kubeCall(`apply ${describe(obj)}`, () =>
-      kube.objects.patch(obj, undefined, dryRun ? 'All' : undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+      kube.objects.patch(obj, undefined, dryRun ? 'All' : undefined, fieldManager, true, PatchStrategy.ServerSideApply),
     );
     applied.push({
       kind: obj.kind ?? '',

@@ -6,7 +6,7 @@ import { SECRET_REF_UNRESOLVED } from '../../workflows/failures.ts';
 import type { SecretKeyRef, SecretSource } from '../../workflows/types/secret-ref.ts';
 import type { KubeClients } from './client.ts';
 import { isStatus, toKubeFailure } from '../errors.ts';
-import { applyObjects } from './apply.ts';
+import { applyObjects, FIELD_MANAGER } from './apply.ts';
 
 const unresolved = (message: string) => ApplicationFailure.create({ type: SECRET_REF_UNRESOLVED, message, nonRetryable: true });
 
@@ -40,15 +40,28 @@ export interface SecretKeysResult {
   changed: boolean | 'dry-run';
 }
 
-/** Server-side applies the given keys of Secret namespace/name (other keys are left alone). */
+/**
+ * The field manager of one Secret key. Each key has its own, so that applying one key (a rotation)
+ * leaves the keys that earlier applies wrote alone; under one shared manager they would be pruned.
+ */
+export function secretKeyFieldManager(key: string): string {
+  const manager = `${FIELD_MANAGER}-key-${key}`;
+  return manager.length <= 128 ? manager : `${FIELD_MANAGER}-key-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Server-side applies the given keys of Secret namespace/name, one key per apply under that key's
+ * field manager: the Secret's other keys are left as they are.
+ */
 export async function applySecretKeys(kube: KubeClients, namespace: string, name: string, refs: SecretKeyRef[], dryRun = false): Promise<SecretKeysResult> {
-  const data: Record<string, string> = {};
-  const keys: SecretKeysResult['keys'] = [];
-  for (const ref of refs) {
-    const value = await resolveSecretSource(kube, ref.from, namespace);
-    data[ref.key] = Buffer.from(value, 'utf8').toString('base64');
-    keys.push({ key: ref.key, fingerprint: fingerprint(value) });
+  const values = [];
+  for (const ref of refs) values.push({ key: ref.key, value: await resolveSecretSource(kube, ref.from, namespace) });
+  const keys = values.map(({ key, value }) => ({ key, fingerprint: fingerprint(value) }));
+  let changed: SecretKeysResult['changed'] = dryRun ? 'dry-run' : false;
+  for (const { key, value } of values) {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name }, type: 'Opaque', data: { [key]: Buffer.from(value, 'utf8').toString('base64') } };
+    const [applied] = await applyObjects(kube, [secret as never], dryRun, secretKeyFieldManager(key));
+    if (applied!.changed === true) changed = true;
   }
-  const [applied] = await applyObjects(kube, [{ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name }, type: 'Opaque', data } as never], dryRun);
-  return { namespace, name, keys, changed: applied!.changed };
+  return { namespace, name, keys, changed };
 }

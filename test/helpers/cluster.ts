@@ -61,5 +61,7 @@ export function testActivityDeps(cluster: TestCluster): ActivityDeps {
     helmBin: toolPath('helm'),
     workdir: fileURLToPath(new URL('../..', import.meta.url)),
     logger: createLogger('warn'),
+    // The tests' secret values come from env vars named <FILE>_TEST_*.
+    secretSources: { envAllow: ['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'LIFECYCLE_TEST_*', 'ROTATE_TEST_*', 'BACKUP_TEST_*', 'UPGRADE_BACKUP_TEST_*', 'VERIFY_TEST_*'], secretNamespaces: [] },
   };
 }

@@ -26,3 +26,12 @@ test('old Node is refused with the reason', () => {
   assert.throws(() => assertSupportedNode('20.20.2'), /needs Node >= 22 \(found 20.20.2\)/);
   assert.doesNotThrow(() => assertSupportedNode('24.21.0'));
 });
+
+test('secret sources: the allowlist comes from flags or environment, with a safe default', () => {
+  const byDefault = parseWorkerConfig(['--kubeconfig', '/k'], {});
+  assert.ok(byDefault !== 'help');
+  assert.deepEqual(byDefault.secretSources, { envAllow: ['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'RUNBOOK_SECRET_*'], secretNamespaces: [] });
+  const fromEnv = parseWorkerConfig(['--kubeconfig', '/k', '--secret-namespaces', 'vault, shared'], { RUNBOOK_SECRET_ENV_ALLOW: 'A_KEY,APP_*' });
+  assert.ok(fromEnv !== 'help');
+  assert.deepEqual(fromEnv.secretSources, { envAllow: ['A_KEY', 'APP_*'], secretNamespaces: ['vault', 'shared'] });
+});

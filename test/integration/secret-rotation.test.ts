@@ -1,0 +1,112 @@
+// rotateSecret on the local cluster after deployPlatform: rotating one key keeps every other key of
+// the Secret, a re-run restarts the pods again, and the worker's own credentials or env vars outside
+// its allowlist are refused before anything is written.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { createActivities } from '../../activities/index.ts';
+import { SECRET_SOURCE_REFUSED } from '../../workflows/failures.ts';
+import type { RotateSecretReport } from '../../workflows/types/rotate-secret.ts';
+import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+
+const testTemporal = useTestTemporal();
+const testCluster = useTestCluster();
+const namespace = uniqueNamespace('rotate');
+const release = 'orchestrator';
+const values = {
+  API_KEY: `api-${namespace}-first`,
+  TOKEN: `token-${namespace}-kept`,
+  ROTATED: `api-${namespace}-rotated`,
+};
+process.env.ROTATE_TEST_API_KEY = values.API_KEY;
+process.env.ROTATE_TEST_TOKEN = values.TOKEN;
+process.env.ROTATE_TEST_ROTATED = values.ROTATED;
+process.env.RUNBOOK_BACKUP_HMAC_KEY ??= 'rotate-test-hmac-key-never-copied';
+
+let temporal: TestTemporal;
+let cluster: TestCluster;
+let taskQueue: string;
+
+before(async () => {
+  temporal = await testTemporal();
+  cluster = await testCluster();
+  taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'rotate');
+  cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
+});
+
+const execute = <T>(workflow: string, input: unknown, workflowId = uniqueTaskQueue(workflow)) =>
+  temporal.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input] }) as Promise<T>;
+
+async function secretData(): Promise<Record<string, string>> {
+  const json = JSON.parse(await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', 'json'])) as { data: Record<string, string> };
+  return Object.fromEntries(Object.entries(json.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+const restartStamp = async () =>
+  (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}"])).trim();
+
+const rotateInput = (from: unknown) => ({ namespace, key: 'ANTHROPIC_API_KEY', from, restart: [release], skipHealthCheck: true });
+
+function assertRefused(err: unknown, pattern: RegExp): true {
+  assert.ok(err instanceof WorkflowFailedError, String(err));
+  let cause: unknown = err.cause;
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure && cause.type === SECRET_SOURCE_REFUSED) && cause.cause) cause = cause.cause;
+  assert.ok(cause instanceof ApplicationFailure, String(cause));
+  assert.equal(cause.type, SECRET_SOURCE_REFUSED);
+  assert.match(cause.message, pattern);
+  return true;
+}
+
+test('deployPlatform writes a Secret with two keys', async () => {
+  await execute('deployPlatform', {
+    namespace, release, skipHealthCheck: true,
+    secrets: [{ name: 'orchestrator-secrets', keys: [
+      { key: 'ANTHROPIC_API_KEY', from: { env: 'ROTATE_TEST_API_KEY' } },
+      { key: 'GITHUB_TOKEN', from: { env: 'ROTATE_TEST_TOKEN' } },
+    ] }],
+  });
+  assert.deepEqual(await secretData(), { ANTHROPIC_API_KEY: values.API_KEY, GITHUB_TOKEN: values.TOKEN });
+});
+
+test('rotateSecret of one key leaves every other key as it was', async () => {
+  const report = await execute<RotateSecretReport>('rotateSecret', rotateInput({ env: 'ROTATE_TEST_ROTATED' }));
+  assert.equal(report.changed, true);
+  assert.deepEqual(await secretData(), { ANTHROPIC_API_KEY: values.ROTATED, GITHUB_TOKEN: values.TOKEN });
+});
+
+test('deployPlatform again keeps the rotated value of a key it does not name', async () => {
+  await execute('deployPlatform', {
+    namespace, release, skipHealthCheck: true,
+    secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'GITHUB_TOKEN', from: { env: 'ROTATE_TEST_TOKEN' } }] }],
+  });
+  assert.deepEqual(await secretData(), { ANTHROPIC_API_KEY: values.ROTATED, GITHUB_TOKEN: values.TOKEN });
+});
+
+test('rotateSecret re-run under the same workflow id restarts the pods again', async () => {
+  const workflowId = uniqueTaskQueue('rotate-rerun');
+  await execute('rotateSecret', rotateInput({ env: 'ROTATE_TEST_ROTATED' }), workflowId);
+  const first = await restartStamp();
+  await execute('rotateSecret', rotateInput({ env: 'ROTATE_TEST_ROTATED' }), workflowId);
+  const second = await restartStamp();
+  assert.ok(first.startsWith(workflowId), first);
+  assert.notEqual(second, first, 'the second run did not restart the Deployment');
+});
+
+test('the worker\'s own credentials are never copied into a Secret', async () => {
+  const before = await secretData();
+  await assert.rejects(execute('rotateSecret', rotateInput({ env: 'RUNBOOK_BACKUP_HMAC_KEY' })), (err) => assertRefused(err, /RUNBOOK_BACKUP_HMAC_KEY.*worker's own credentials/));
+  await assert.rejects(execute('rotateSecret', rotateInput({ env: 'PATH' })), (err) => assertRefused(err, /PATH.*allowlist/));
+  assert.deepEqual(await secretData(), before);
+});
+
+test('Secrets of a namespace outside the allowlist are not read', async () => {
+  await assert.rejects(
+    execute('rotateSecret', rotateInput({ secret: { name: 'any', key: 'token', namespace: 'kube-system' } })),
+    (err) => assertRefused(err, /namespace kube-system may not be read/),
+  );
+  await assert.rejects(
+    execute('deployPlatform', { namespace, release, skipHealthCheck: true, secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'X', from: { env: 'RUNBOOK_BACKUP_HMAC_KEY' } }] }] }),
+    (err) => assertRefused(err, /secrets\[0\]\.keys\[0\]\.from/),
+  );
+});

@@ -5,10 +5,9 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { heartbeat } from '../activity-context.ts';
 import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
 import type { KubeClients } from '../kube/client.ts';
-import { customObjectPage, listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
-import { TASKRUN } from '../kube/taskruns.ts';
+import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
+import { listTaskRuns, TASKRUN } from '../kube/taskruns.ts';
 import type { BackupKind } from '../../workflows/types/backup.ts';
-import { crdExists } from '../kube/exists.ts';
 
 export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
 /** Made by Kubernetes in every namespace; restoring them would fight the controllers. */
@@ -77,12 +76,11 @@ export async function readConfigMaps(kube: KubeClients, scope: CaptureScope): Pr
 
 
 export async function readTaskRuns(kube: KubeClients, scope: CaptureScope): Promise<Obj[]> {
-  if (!(await crdExists(kube, TASKRUN.crdName))) return [];
-  const items = await listCore(`list TaskRuns in ${scope.namespace}`, async (cont) =>
-    customObjectPage<Obj>(await kube.custom.listNamespacedCustomObject({
-      group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: scope.namespace,
-      labelSelector: scope.labelSelector, limit: PAGE_SIZE, _continue: cont,
-    })));
+  const { items } = await listTaskRuns<Obj>(kube, scope.namespace, {
+    crdMissing: 'empty',
+    ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
+    onPage: () => heartbeat({ listing: `TaskRuns in ${scope.namespace}` }),
+  });
   return items.map((t) => cleanObject({ ...t, apiVersion: `${TASKRUN.group}/${TASKRUN.version}`, kind: 'TaskRun' }, true));
 }
 
@@ -92,15 +90,13 @@ export async function readTaskRuns(kube: KubeClients, scope: CaptureScope): Prom
  */
 export async function countTaskRuns(kube: KubeClients, scope: CaptureScope): Promise<number> {
   if (!scope.labelSelector) {
-    try {
-      const page = customObjectPage(await kube.custom.listNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: scope.namespace, limit: 1 }));
-      if (!page.metadata?._continue && page.items.length <= 1) return page.items.length;
-      if (typeof page.metadata?.remainingItemCount === 'number') return page.items.length + page.metadata.remainingItemCount;
-    } catch (err) {
-      if (isStatus(err, 404)) return 0;
-      throw toKubeFailure(err, `count TaskRuns in ${scope.namespace}`);
-    }
+    const first = await listTaskRuns(kube, scope.namespace, { pageSize: 1, maxPages: 1, keep: false, crdMissing: 'empty' });
+    if (first.complete) return first.count;
+    if (first.remainingItemCount !== undefined) return first.count + first.remainingItemCount;
   }
-  return (await readTaskRuns(kube, scope)).length;
+  return (await listTaskRuns(kube, scope.namespace, {
+    crdMissing: 'empty', keep: false, onPage: () => heartbeat({ counting: `TaskRuns in ${scope.namespace}` }),
+    ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
+  })).count;
 }
 

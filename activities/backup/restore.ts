@@ -7,15 +7,14 @@ import { BACKUP_INVALID, type BackupKind, type KindRestoreResult, type RestorePl
 import type { SecretSource } from '../../workflows/types/secret-ref.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
-import { isStatus, kubeCall } from '../errors.ts';
+import { kubeCall } from '../errors.ts';
 import { FIELD_MANAGER } from '../kube/apply.ts';
 import type { KubeClients } from '../kube/client.ts';
 import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 import { resolveSecretSource } from '../kube/secrets.ts';
-import { TASKRUN } from '../kube/taskruns.ts';
+import { listTaskRuns, TASKRUN } from '../kube/taskruns.ts';
 import { ageDecrypt } from './age.ts';
 import { crdExists, namespaceExists } from '../kube/exists.ts';
-import { customObjectPage } from '../kube/paginate.ts';
 import { decodeJsonLines } from './codec.ts';
 import type { Manifest } from './manifest.ts';
 import { openBackup, readBackupFile, storeRoot } from './store.ts';
@@ -85,17 +84,22 @@ async function existingNames(kube: KubeClients, kind: BackupKind, namespace: str
     return found;
   }
   if (!(await namespaceExists(kube, namespace))) return new Set();
+  const wanted = new Set(names);
+  if (kind === 'taskRuns') {
+    // A missing CRD (not there yet): no TaskRun exists.
+    const found = new Set<string>();
+    await listTaskRuns<{ metadata?: { name?: string } }>(kube, namespace, {
+      crdMissing: 'empty', keep: false,
+      onPage: (items) => {
+        for (const i of items) if (wanted.has(i.metadata?.name ?? '')) found.add(i.metadata!.name!);
+        heartbeat({ listing: kind });
+      },
+    });
+    return found;
+  }
   const page = async (cont: string | undefined): Promise<{ items: { metadata?: { name?: string } }[]; metadata?: { _continue?: string } }> => {
     const common = { namespace, limit: PAGE_SIZE, _continue: cont };
     if (kind === 'configMaps') return kube.core.listNamespacedConfigMap(common);
-    if (kind === 'taskRuns') {
-      try {
-        return customObjectPage(await kube.custom.listNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, ...common }));
-      } catch (err) {
-        if (isStatus(err, 404)) return { items: [] }; // the CRD is not there (yet)
-        throw err;
-      }
-    }
     return kube.core.listNamespacedSecret(common);
   };
   const items = await kubeCall(`list ${kind} in ${namespace}`, () => listAllPages(async (cont) => {
@@ -103,7 +107,6 @@ async function existingNames(kube: KubeClients, kind: BackupKind, namespace: str
     heartbeat({ listing: kind });
     return p;
   }));
-  const wanted = new Set(names);
   return new Set(items.map((i) => i.metadata?.name ?? '').filter((n) => wanted.has(n)));
 }
 

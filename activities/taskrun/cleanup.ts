@@ -13,7 +13,7 @@ export interface PlanCleanupInput {
 }
 
 export async function planTaskRunCleanup(kube: KubeClients, input: PlanCleanupInput, now = Date.now()): Promise<CleanupPlan> {
-  const runs = await listTaskRuns(kube, input.namespace);
+  const { items: runs } = await listTaskRuns(kube, input.namespace);
   const plan: CleanupPlan = { delete: [], kept: [], scanned: runs.length };
   for (const run of runs) {
     const phase = run.status?.phase as TaskRunPhase | undefined;

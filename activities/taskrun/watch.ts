@@ -6,9 +6,8 @@ import { Watch, type V1Job } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { KubeClients } from '../kube/client.ts';
-import { kubeCall } from '../errors.ts';
-import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
-import { TASKRUN, taskRunCrdInstalled } from '../kube/taskruns.ts';
+import { PAGE_SIZE } from '../kube/paginate.ts';
+import { listTaskRuns, TASKRUN } from '../kube/taskruns.ts';
 import { AGENT_SELECTOR, listAgentJobs, observeJob } from '../kube/jobs.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { DEFAULT_CONTROLLER_CONFIG, parseControllerConfig, readControllerConfig } from './config.ts';
@@ -55,36 +54,33 @@ export function observeTaskRun(raw: RawTaskRun): ObservedTaskRun {
   };
 }
 
-async function snapshot(kube: KubeClients, namespace: string): Promise<Pick<WatchResult, 'snapshot' | 'cursor'>> {
-  let taskRunsRv = '';
-  const [taskRuns, jobs] = await Promise.all([
-    kubeCall(`list TaskRuns in ${namespace}`, () => listAllPages(async (cont) => {
-      // Before the platform is deployed the CRD is missing: a retryable wait, not a failed controller.
-      if (!cont && !(await taskRunCrdInstalled(kube))) throw ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `the TaskRun CRD ${TASKRUN.crdName} is not installed (run deployPlatform); retrying` });
-      const page = (await kube.custom.listNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace, limit: PAGE_SIZE, _continue: cont })) as { items: RawTaskRun[]; metadata?: { _continue?: string; resourceVersion?: string } };
-      taskRunsRv = page.metadata?.resourceVersion ?? taskRunsRv;
-      return page;
-    })),
-    listAgentJobs(kube, namespace),
-  ]);
+async function snapshot(kube: KubeClients, namespace: string, pageSize = PAGE_SIZE): Promise<Pick<WatchResult, 'snapshot' | 'cursor'>> {
+  const [taskRuns, jobs] = await Promise.all([listTaskRuns<RawTaskRun>(kube, namespace, { pageSize, crdMissing: 'empty' }), listAgentJobs(kube, namespace)]);
+  // Before the platform is deployed the CRD is missing: a retryable wait, not a failed controller.
+  if (!taskRuns.crdInstalled) throw ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `the TaskRun CRD ${TASKRUN.crdName} is not installed (run deployPlatform); retrying` });
   return {
-    snapshot: { taskRuns: taskRuns.map(observeTaskRun), jobs: jobs.items.map(observeJob).filter((j) => j !== undefined) },
-    cursor: { taskRuns: taskRunsRv, jobs: jobs.resourceVersion },
+    snapshot: { taskRuns: taskRuns.items.map(observeTaskRun), jobs: jobs.items.map(observeJob).filter((j) => j !== undefined) },
+    cursor: { taskRuns: taskRuns.resourceVersion, jobs: jobs.resourceVersion },
   };
 }
 
 class GoneError extends Error {}
 
-export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput): Promise<WatchResult> {
+export interface WatchOptions {
+  /** TaskRuns per list request of a snapshot (tests use a small one). */
+  pageSize?: number;
+}
+
+export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput, options: WatchOptions = {}): Promise<WatchResult> {
   const resumeFrom = (heartbeatCursor() ?? input.cursor);
   // A snapshot re-reads the config; a watch round starts from the reconciler's (no GET per round).
   const config = resumeFrom && input.config ? input.config : await readControllerConfig(kube, input.namespace, input.configMapName);
-  if (!resumeFrom) return { ...(await snapshot(kube, input.namespace)), changes: [], config, relisted: 'initial' };
+  if (!resumeFrom) return { ...(await snapshot(kube, input.namespace, options.pageSize)), changes: [], config, relisted: 'initial' };
   try {
     const { changes, cursor, config: changed, configUnknown } = await collect(kube, input, resumeFrom, config.resourceVersion);
     return { changes, cursor, config: configUnknown ? await readControllerConfig(kube, input.namespace, input.configMapName) : (changed ?? config) };
   } catch (err) {
-    if (err instanceof GoneError) return { ...(await snapshot(kube, input.namespace)), changes: [], config, relisted: 'gone' };
+    if (err instanceof GoneError) return { ...(await snapshot(kube, input.namespace, options.pageSize)), changes: [], config, relisted: 'gone' };
     throw err;
   }
 }

@@ -7,6 +7,7 @@ import { clientSettings, connectClient } from './connection.ts';
 import { followProgress } from './follow.ts';
 import { findRunbook, RUNBOOKS } from './runbooks.ts';
 import { decideUpdate, progressQuery, type Decision } from '../workflows/messages.ts';
+import { failureText } from '../workflows/failure-cause.ts';
 
 const HELP = `Usage: runbook <command> [options]     (npm run runbook -- <command> ...)
 
@@ -107,9 +108,9 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
   if (err instanceof WorkflowFailedError) {
-    console.error(`runbook failed: ${err.cause?.message ?? err.message}`);
+    console.error(`runbook failed: ${failureText(err.cause ?? err)}`);
   } else if (err instanceof WorkflowUpdateFailedError) {
-    console.error(`decision rejected: ${err.cause?.message ?? err.message}`);
+    console.error(`decision rejected: ${failureText(err.cause ?? err)}`);
   } else {
     console.error(`runbook: ${(err as Error).message}`);
   }

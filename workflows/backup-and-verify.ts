@@ -3,6 +3,7 @@
 // namespace, an activity compares every object with the backup (a sha256 per object; Secret values never
 // leave the activity), and the scratch namespace is deleted at the end, also on failure or cancellation.
 import { ApplicationFailure, CancellationScope, ParentClosePolicy, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { failureCause } from './failure-cause.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
@@ -24,16 +25,6 @@ const kindText = (k: KindComparison) =>
   `${k.kind} ${k.matching}/${k.backup}${k.missing.length ? `, missing ${k.missing.join(' ')}` : ''}${k.differing.length ? `, differing ${k.differing.join(' ')}` : ''}${k.extra.length ? `, extra ${k.extra.join(' ')}` : ''}`;
 const comparisonText = (c: RestoreComparison) => c.kinds.map(kindText).join('; ') || 'nothing to compare';
 
-/** The innermost message of a failure chain (child workflow -> activity -> application failure). */
-function rootMessage(err: unknown): string {
-  let e: unknown = err;
-  let message = String(err);
-  for (let i = 0; i < 6 && e instanceof Error; i++) {
-    message = e.message;
-    e = e.cause;
-  }
-  return message;
-}
 
 /** FNV-1a, 8 hex digits: a deterministic short token of the workflow ID. */
 function shortHash(text: string): string {
@@ -94,7 +85,7 @@ export async function backupAndVerify(input: BackupAndVerifyInput = {}): Promise
     if (isCancellation(err)) throw err;
     throw ApplicationFailure.create({
       type: BACKUP_VERIFY_FAILED, nonRetryable: true, cause: err as Error,
-      message: `backup ${backup.backupId} was written, but its test restore into ${scratch} failed: ${rootMessage(err)}`,
+      message: `backup ${backup.backupId} was written, but its test restore into ${scratch} failed: ${failureCause(err).message}`,
     });
   } finally {
     // Also when the workflow is cancelled; a cleanup error never hides the error that came first.

@@ -1,6 +1,7 @@
 // Step tracking shared by every runbook: the `progress` query returns these steps, and the
 // Web UI's "current details" shows the step that is running.
 import { defineQuery, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { failureText } from './failure-cause.ts';
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
 
@@ -46,7 +47,7 @@ export class ProgressTracker {
       this.#mark(name, 'succeeded', detailOf?.(result));
       return result;
     } catch (err) {
-      this.#mark(name, 'failed', err instanceof Error ? err.message : String(err));
+      this.#mark(name, 'failed', failureText(err));
       throw err;
     }
   }

@@ -4,6 +4,7 @@
 // (retry | rollback | abort) until a deadline, then roll back. A worker crash anywhere resumes
 // here; the helm step is idempotent (same chart+values digest adds no revision).
 import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { failureCause, failureText } from './failure-cause.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
@@ -11,6 +12,7 @@ import { helmChartArgs } from './helm-chart.ts';
 import { mergeValues } from './merge-values.ts';
 import { decideUpdate, upgradeStateQuery } from './messages.ts';
 import { HELM_RELEASE_LOCKED, INVALID_INPUT, SMOKE_TEST_FAILED } from './failures.ts';
+import { judgeHealthProbe } from './health-summary.ts';
 import { backupPlatform } from './backup-platform.ts';
 import type { BackupPlatformInput } from './types/backup.ts';
 import {
@@ -131,7 +133,7 @@ async function preUpgradeBackup(opts: UpgradePlatformOptions): Promise<UpgradeBa
   } catch (err) {
     throw ApplicationFailure.create({
       type: UPGRADE_BACKUP_FAILED, nonRetryable: true,
-      message: `pre-upgrade backup (child workflow ${workflowId}) failed, nothing was upgraded: ${errorMessage(err)}`,
+      message: `pre-upgrade backup (child workflow ${workflowId}) failed, nothing was upgraded: ${failureCause(err).message}`,
     });
   }
 }
@@ -176,16 +178,18 @@ async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTr
       progress.skip('smoke test', 'skipped by input');
     } else {
       await progress.run('smoke test', async () => {
-        const probe = await kubeActs.probeOrchestrator({ namespace: opts.namespace, serviceName: opts.release, healthPath: '/health', ...(opts.smokeTest.healthUrl ? { healthUrl: opts.smokeTest.healthUrl } : {}) });
-        if (!probe.ok) throw ApplicationFailure.create({ type: SMOKE_TEST_FAILED, message: `smoke test failed: ${probe.detail}`, nonRetryable: true });
-        return probe;
-      }, (p) => p.detail);
+        const probe = await kubeActs.probeOrchestrator({ namespace: opts.namespace, serviceName: opts.release, release: opts.release, healthPath: '/health', ...(opts.smokeTest.healthUrl ? { healthUrl: opts.smokeTest.healthUrl } : {}) });
+        const check = judgeHealthProbe(probe);
+        report.smokeTest = check;
+        if (!check.ok) throw ApplicationFailure.create({ type: SMOKE_TEST_FAILED, message: `smoke test failed: ${check.detail}`, nonRetryable: true, details: [check] });
+        return check;
+      }, (c) => `${c.probe ?? 'probe'}: ${c.detail}`);
     }
     return undefined;
   } catch (err) {
     if (failureType(err) === INVALID_INPUT) throw err;
     await recordFailedRevision(report, release);
-    return errorMessage(err);
+    return failureText(err);
   }
 }
 
@@ -243,14 +247,4 @@ function failureType(err: unknown): string | undefined {
   return undefined;
 }
 
-function errorMessage(err: unknown): string {
-  let e: unknown = err;
-  let message = err instanceof Error ? err.message : String(err);
-  for (let i = 0; i < 4 && e; i++) {
-    if (e instanceof ApplicationFailure) return e.message;
-    if (e instanceof Error) message = e.message;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return message;
-}
 

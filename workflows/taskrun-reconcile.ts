@@ -133,6 +133,11 @@ function upsertTaskRun(state: ReconcilerState, obs: ObservedTaskRun, now: string
   if (storedPhase && isTerminal(storedPhase)) {
     // Its final status is written: nothing to do, so it is not followed (again). Followed until now
     // (a status write whose answer was lost, or another writer): it finished.
+    if (current?.restorePending) {
+      // A restored outcome (written by the restore): not this controller's to count.
+      state.tracked.delete(obs.name);
+      return;
+    }
     if (current) {
       if (current.phase !== storedPhase) current.transitions.push({ phase: storedPhase, at: now });
       current.phase = storedPhase;
@@ -141,12 +146,45 @@ function upsertTaskRun(state: ReconcilerState, obs: ObservedTaskRun, now: string
     }
     return;
   }
+  if (obs.restorePending || current?.restorePending) {
+    state.tracked.set(obs.name, restoring(obs, current, now));
+    return;
+  }
   if (!current) {
     state.tracked.set(obs.name, track(obs, now));
     return;
   }
   current.generation = obs.generation;
   if (!current.jobCreated && !isTerminal(current.phase)) current.pendingSpec = obs.spec;
+}
+
+/**
+ * A TaskRun the restore is writing (RESTORE_PENDING_ANNOTATION: created, then its backed-up status
+ * written, then the annotation removed): followed without any action while annotated. Once the
+ * annotation is gone it is followed from the status the restore wrote, as if seen for the first
+ * time: a Job named there that this controller never saw for this uid (the backed-up TaskRun's Job,
+ * owned by another uid) is lost (JobLost), never created a second time.
+ */
+function restoring(obs: ObservedTaskRun, current: TrackedTaskRun | undefined, now: string): TrackedTaskRun {
+  const t = track(obs, now);
+  // Its Job, when it has one (restored over a TaskRun this controller followed: same uid).
+  if (current?.job) {
+    t.job = current.job;
+    t.jobName = current.job.name;
+    t.jobCreated = true;
+    delete t.pendingSpec;
+  }
+  if (current) {
+    if (current.phase !== t.phase) current.transitions.push({ phase: t.phase, at: now });
+    t.transitions = current.transitions;
+  }
+  if (obs.restorePending) {
+    t.restorePending = true;
+    delete t.pendingSpec; // read again from the TaskRun when the annotation goes
+  } else if (t.jobCreated && !t.job && t.jobName !== jobNameFor(obs.name, obs.uid)) {
+    t.jobLost = jobUnseen(t.jobName);
+  }
+  return t;
 }
 
 function upsertJob(state: TaskRunState, job: ObservedJob): void {
@@ -271,7 +309,7 @@ function sameStatus(a: TaskRunStatus | undefined, b: TaskRunStatus): boolean {
 /** Pending or Running with a Job: what counts against maxConcurrentTasks (taskrun_active_tasks). */
 export function activeCount(state: TaskRunState): number {
   let n = 0;
-  for (const t of state.values()) if (t.jobCreated && !isTerminal(t.phase)) n++;
+  for (const t of state.values()) if (t.jobCreated && !isTerminal(t.phase) && !t.restorePending) n++;
   return n;
 }
 
@@ -280,7 +318,7 @@ export function activeCount(state: TaskRunState): number {
  * differ. `busy`: TaskRuns with writes in flight get no action; their creations count against the cap.
  */
 export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'maxConcurrentTasks'>, now: string, busy: ReadonlySet<string> = new Set()): TaskRunAction[] {
-  const waitingForJob = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec !== undefined;
+  const waitingForJob = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec !== undefined && !t.restorePending;
   const waiting = [...state.values()]
     .filter((t) => waitingForJob(t) && !busy.has(t.name))
     .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name));
@@ -290,7 +328,8 @@ export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'm
   const creating = new Set(waiting.slice(0, slots).map((t) => t.name));
   const actions: TaskRunAction[] = [];
   for (const t of state.values()) {
-    if (busy.has(t.name)) continue;
+    // Being restored: no Job, no ConfigMap, no status write until the annotation goes.
+    if (busy.has(t.name) || t.restorePending) continue;
     if (creating.has(t.name)) {
       const after = { ...t, jobCreated: true };
       actions.push({ name: t.name, uid: t.uid, jobName: t.jobName, create: t.pendingSpec!, status: desiredStatus(after, undefined, now) });
@@ -339,7 +378,10 @@ export function applyResults(state: ReconcilerState, actions: TaskRunAction[], r
 
 export function countByPhase(state: TaskRunState): Record<string, number> {
   const byPhase: Record<string, number> = {};
-  for (const t of state.values()) byPhase[t.phase] = (byPhase[t.phase] ?? 0) + 1;
+  for (const t of state.values()) {
+    const key = t.restorePending ? 'Restoring' : t.phase;
+    byPhase[key] = (byPhase[key] ?? 0) + 1;
+  }
   return byPhase;
 }
 

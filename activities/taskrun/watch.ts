@@ -12,14 +12,14 @@ import { AGENT_SELECTOR, listAgentJobs, observeJob } from '../kube/jobs.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { DEFAULT_CONTROLLER_CONFIG, parseControllerConfig, readControllerConfig } from './config.ts';
 import { KUBE_UNAVAILABLE } from '../../workflows/failures.ts';
-import type { ControllerConfig, ObservedTaskRun, TaskRunSpec, WatchChange, WatchCursor, WatchInput, WatchResult } from '../../workflows/types/taskrun.ts';
+import { RESTORE_PENDING_ANNOTATION, type ControllerConfig, type ObservedTaskRun, type TaskRunSpec, type WatchChange, type WatchCursor, type WatchInput, type WatchResult } from '../../workflows/types/taskrun.ts';
 
 /** After the first change, keep collecting this long so that a burst travels in one batch. */
 export const BATCH_WINDOW_MS = 40;
 const MAX_CHANGES = 2000;
 
 interface RawTaskRun {
-  metadata: { name: string; uid: string; generation?: number; creationTimestamp?: string; resourceVersion?: string };
+  metadata: { name: string; uid: string; generation?: number; creationTimestamp?: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: Partial<TaskRunSpec>;
   status?: Record<string, unknown>;
 }
@@ -51,6 +51,7 @@ export function observeTaskRun(raw: RawTaskRun): ObservedTaskRun {
       ...(spec.workspaceClaim ? { workspaceClaim: spec.workspaceClaim } : {}),
     },
     ...(Object.keys(status).length ? { status } : {}),
+    ...(raw.metadata.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined ? { restorePending: true as const } : {}),
   };
 }
 

@@ -9,6 +9,8 @@ import {
 import type { ObservedJob, ObservedTaskRun, TaskRunAction, TaskRunStatus, WatchChange, WatchResult } from '../../workflows/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG, parseControllerConfig } from '../../activities/taskrun/config.ts';
 import { agentJob, observeJob } from '../../activities/kube/jobs.ts';
+import { observeTaskRun } from '../../activities/taskrun/watch.ts';
+import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
 
 test('jobNameFor: deterministic, at most 62 characters, a valid name, different for a recreated TaskRun', () => {
   const uid = '0f8e4c2a-1111-2222-3333-444455556666';
@@ -203,4 +205,65 @@ test('restoreState: a run carried by an earlier version (finished TaskRuns among
   assert.deepEqual([...state.finished.keys()], ['done']);
   // The earlier version's marker of a deleted Job still fails it.
   assert.equal(planRound(state.tracked, { maxConcurrentTasks: 1 }, now)[0]?.status?.phase, 'Failed');
+});
+
+test('observeTaskRun carries the restore-pending annotation', () => {
+  const raw = { metadata: { name: 'r', uid: 'u', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true', other: 'x' } }, spec: { service: 's', taskId: 't' } };
+  assert.equal(observeTaskRun(raw).restorePending, true);
+  assert.equal(observeTaskRun({ ...raw, metadata: { name: 'r', uid: 'u', annotations: { other: 'x' } } }).restorePending, undefined);
+  assert.equal(observeTaskRun({ metadata: { name: 'r', uid: 'u' } }).restorePending, undefined);
+});
+
+test('a restored TaskRun gets nothing (no Job, no ConfigMap, no status) while it carries restore-pending; then the status the restore wrote decides', () => {
+  const state = restoreState(undefined, 500);
+  const pending = (n: string, status?: ObservedTaskRun['status']): ObservedTaskRun => ({ ...obs(n, status), restorePending: true });
+  const upsert = (t: ObservedTaskRun): WatchChange => ({ kind: 'taskRun', type: 'upsert', taskRun: t });
+  // Created by the restore (no status yet): in a snapshot and as a watch event.
+  assert.deepEqual(round(state, snapshot([pending('a'), pending('b'), pending('c'), pending('d')])), []);
+  assert.deepEqual(round(state, changes(upsert(pending('e')))), []);
+  assert.deepEqual(planRound(state.tracked, { maxConcurrentTasks: 100 }, now), [], 'not even a Pending status');
+  // The restore writes the backed-up statuses (annotation still on): still nothing.
+  const oldJob = (n: string) => jobNameFor(n, `old-uid-${n}`);
+  const written = {
+    a: { phase: 'Succeeded' as const, jobName: oldJob('a'), completionTime: now },
+    b: { phase: 'Running' as const, jobName: oldJob('b'), startTime: now },
+    c: { phase: 'Pending' as const, jobName: '' },
+    d: { phase: 'Failed' as const, jobName: oldJob('d'), completionTime: now, message: 'boom' },
+  };
+  assert.deepEqual(round(state, changes(...Object.entries(written).map(([n, s]) => upsert(pending(n, s))))), []);
+  // A resync meanwhile (Jobs listed: none of theirs) changes nothing either.
+  assert.deepEqual(round(state, snapshot([pending('b', written.b), pending('c', written.c), pending('e')])), []);
+  assert.equal(lookup(state, 'a'), null, 'a final status is never followed');
+  assert.equal(state.tracked.has('d'), false);
+  assert.deepEqual(state.finishedCounts, { Succeeded: 0, Failed: 0 }, 'restored outcomes are not this controller\'s');
+
+  // The annotation goes: a final status stays as it is, Running with a Job that does not exist is JobLost,
+  // Pending without a Job gets its Job now.
+  const actions = round(state, changes(upsert(obs('a', written.a)), upsert(obs('b', written.b)), upsert(obs('c', written.c)), upsert(obs('d', written.d))));
+  assert.deepEqual(actions.filter((x) => x.create).map((x) => x.name), ['c']);
+  const b = actions.find((x) => x.name === 'b')!;
+  assert.equal(b.create, undefined);
+  assert.equal(b.status?.phase, 'Failed');
+  assert.equal(b.status?.conditions.find((x) => x.type === 'Complete')?.reason, 'JobLost');
+  assert.match(b.status!.message, new RegExp(`${oldJob('b')} no longer exists`));
+  assert.deepEqual(actions.filter((x) => x.name === 'a' || x.name === 'd'), []);
+  // e is still pending restore: nothing for it, also in the next rounds.
+  assert.deepEqual(round(state, changes()), []);
+  assert.equal(lookup(state, 'e')?.restorePending, true);
+});
+
+test('restore-pending TaskRuns take no slot; one restored over a followed TaskRun (same uid) stops its writes until the annotation goes', () => {
+  const state = restoreState(undefined, 500);
+  round(state, changes({ kind: 'taskRun', type: 'upsert', taskRun: obs('live') }));
+  assert.equal(lookup(state, 'live')?.jobCreated, true);
+  const restored: ObservedTaskRun = { ...obs('live', { phase: 'Running', jobName: jobNameFor('live', 'uid-live') }), restorePending: true };
+  applyWatchResult(state, changes({ kind: 'taskRun', type: 'upsert', taskRun: restored }), now);
+  // Its Job runs and completes meanwhile: remembered, but no status write while annotated.
+  assert.deepEqual(round(state, changes({ kind: 'job', type: 'upsert', job: jobOf('live', { active: 0, outcome: 'Succeeded', completionTime: now }) })), []);
+  // Pending restores do not count against maxConcurrentTasks.
+  applyWatchResult(state, changes({ kind: 'taskRun', type: 'upsert', taskRun: { ...obs('other', { phase: 'Running', jobName: 'x-1' }), restorePending: true } }, { kind: 'taskRun', type: 'upsert', taskRun: obs('new') }), now);
+  assert.deepEqual(planRound(state.tracked, { maxConcurrentTasks: 1 }, now).map((a) => [a.name, Boolean(a.create)]), [['new', true]]);
+  // Annotation gone: the Job it has is followed (Succeeded), no JobLost.
+  const actions = round(state, changes({ kind: 'taskRun', type: 'upsert', taskRun: obs('live', { phase: 'Running', jobName: jobNameFor('live', 'uid-live') }) }));
+  assert.deepEqual(actions.filter((a) => a.name === 'live').map((a) => a.status?.phase), ['Succeeded']);
 });

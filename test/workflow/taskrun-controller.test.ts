@@ -141,6 +141,37 @@ test('a failed Job fails its TaskRun with the Job\'s reason', async () => {
   });
 });
 
+test('restored TaskRuns (restore-pending annotation) get no Job, ConfigMap or status until it goes; then their restored status decides', async () => {
+  const fake = new Fake();
+  const restoring = (name: string, status?: ObservedTaskRun['status']): ObservedTaskRun => ({ ...tr(name, status ? { status } : {}), restorePending: true });
+  const upsert = (t: ObservedTaskRun): WatchChange => ({ kind: 'taskRun', type: 'upsert', taskRun: t });
+  const lostJob = jobNameFor('rs-run', 'uid-of-the-backed-up-one');
+  const restoredStatus = { 'rs-new': { phase: 'Pending' as const, jobName: '' }, 'rs-run': { phase: 'Running' as const, jobName: lostJob, startTime: '2026-01-01T00:01:00.000Z' }, 'rs-done': { phase: 'Succeeded' as const, jobName: 'x', completionTime: '2026-01-01T00:02:00.000Z' } };
+  fake.push({ snapshot: { taskRuns: [restoring('rs-new'), restoring('rs-run'), restoring('rs-done')], jobs: [] }, changes: [] });
+  fake.changes(upsert(tr('plain')));
+  await withController(fake, {}, async (h) => {
+    await until('plain created', () => (fake.creates().includes('plain') ? true : undefined));
+    // The restore writes their statuses (still annotated), then removes the annotation of all but rs-done... later.
+    fake.changes(...Object.entries(restoredStatus).map(([n, st]) => upsert(restoring(n, st))));
+    await until('the status round', () => (fake.queue.length === 0 ? true : undefined));
+    await sleep(300);
+    const touched = () => fake.applied.flatMap((a) => a.actions).filter((a) => a.name.startsWith('rs-'));
+    assert.deepEqual(touched(), [], 'nothing for a TaskRun being restored');
+    assert.equal((await h.query(taskRunQuery, 'rs-new'))?.restorePending, true);
+    assert.equal(await h.query(taskRunQuery, 'rs-done'), null, 'a final restored status is not followed');
+    assert.equal((await h.query(taskRunControllerQuery)).active, 1, 'only plain holds a slot');
+
+    fake.changes(...Object.entries(restoredStatus).map(([n, st]) => upsert(tr(n, { status: st }))));
+    await until('rs-new created and rs-run failed', () => (fake.creates().includes('rs-new') && fake.statuses('rs-run').includes('Failed') ? true : undefined));
+    await sleep(300);
+    assert.deepEqual(fake.creates().filter((n) => n.startsWith('rs-')), ['rs-new']);
+    const failed = touched().find((a) => a.name === 'rs-run')!.status!;
+    assert.equal(failed.conditions.find((c) => c.type === 'Complete')?.reason, 'JobLost');
+    assert.match(failed.message, new RegExp(`${lostJob} no longer exists`));
+    assert.deepEqual(touched().filter((a) => a.name === 'rs-done'), []);
+  });
+});
+
 test('maxConcurrentTasks: TaskRuns beyond it wait in Pending, oldest first, until a Job finishes', async () => {
   const fake = new Fake();
   fake.config = { ...fake.config, maxConcurrentTasks: 1 };

@@ -77,6 +77,8 @@ export interface ObservedTaskRun {
   spec: TaskRunSpec;
   /** The stored status (e.g. after a controller restart), conditions left out. */
   status?: Partial<Omit<TaskRunStatus, 'conditions'>>;
+  /** It carries RESTORE_PENDING_ANNOTATION: the restore has not finished writing it; no action. */
+  restorePending?: true;
 }
 
 export interface ObservedJob {
@@ -210,6 +212,8 @@ export interface TrackedTaskRun {
   createdAt?: string;
   /** Workflow time at which its final status was written (finished TaskRuns only). */
   finishedAt?: string;
+  /** Being restored (RESTORE_PENDING_ANNOTATION): no Job, ConfigMap or status write until the annotation goes. */
+  restorePending?: true;
 }
 
 export interface FinishedCounts {

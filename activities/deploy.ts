@@ -1,6 +1,8 @@
 // Activities of deployPlatform (and shared by upgradePlatform/rotateSecret): namespaces, CRDs,
 // Secrets from references, rollout waits. Each is idempotent.
-import { isAbsolute, resolve } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { INVALID_INPUT } from '../workflows/failures.ts';
+import { DEFAULT_FILE_ROOTS, resolveAllowedPath } from './allowed-paths.ts';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ChartRef, PlannedObject } from '../workflows/types/deploy.ts';
 import type { SecretKeyRef } from '../workflows/types/secret-ref.ts';
@@ -20,7 +22,9 @@ export interface SecretSpec {
 
 export function chartDir(deps: ActivityDeps, chart: ChartRef): string | undefined {
   if (!('path' in chart)) return undefined;
-  return isAbsolute(chart.path) ? chart.path : resolve(deps.workdir, chart.path);
+  const allowed = resolveAllowedPath(chart.path, deps.workdir, deps.fileRoots ?? DEFAULT_FILE_ROOTS);
+  if ('refused' in allowed) throw ApplicationFailure.create({ type: INVALID_INPUT, message: `chart.path: ${allowed.refused}`, nonRetryable: true });
+  return allowed.path;
 }
 
 /** The restart annotation has a field manager of its own (an apply of it must not prune other fields). */

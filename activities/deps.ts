@@ -12,8 +12,15 @@ export interface ActivityDeps {
   helmBin: string;
   /** Relative chart paths and values files are resolved against this directory. */
   workdir: string;
+  /** Directories (relative to workdir) that input chart paths and values files must lie in (default DEFAULT_FILE_ROOTS). */
+  fileRoots?: string[];
   /** Backup store root (relative to workdir); default .data/backups. */
   backupDir?: string;
   /** Which env vars and namespaces workflow inputs may name as secret sources (default DEFAULT_SECRET_SOURCE_POLICY). */
   secretSources?: SecretSourcePolicy;
+  /**
+   * Answer /health probes of the service proxy with the local stand-in (activities/health-probe.ts):
+   * only on the project's own kwok cluster, whose pods never answer HTTP (worker --local-health-standin).
+   */
+  localHealthStandin?: boolean;
 }

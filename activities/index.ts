@@ -16,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     kubeconfigPath: deps.kubeTarget.kubeconfigPath,
     ...(deps.kubeTarget.context ? { kubeContext: deps.kubeTarget.context } : {}),
     workdir: deps.workdir,
+    ...(deps.fileRoots ? { fileRoots: deps.fileRoots } : {}),
     logger: deps.logger.child({ component: 'helm' }),
   };
   return {

@@ -1,6 +1,7 @@
 // Worker configuration from flags, then environment variables, then defaults. The cluster is
 // never implicit: a kubeconfig must be named.
 import { parseArgs } from 'node:util';
+import { DEFAULT_FILE_ROOTS } from '../activities/allowed-paths.ts';
 import { DEFAULT_SECRET_SOURCE_POLICY, parseList, type SecretSourcePolicy } from '../activities/kube/secret-sources.ts';
 
 export interface WorkerConfig {
@@ -15,8 +16,12 @@ export interface WorkerConfig {
   httpHost: string;
   httpPort: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** Directories that input chart paths and values files must lie in (relative to the working directory). */
+  fileRoots: string[];
   /** Which env vars and Secret namespaces workflow inputs may name as secret sources. */
   secretSources: SecretSourcePolicy;
+  /** Answer /health probes with the local stand-in: only for the project's own kwok cluster (npm start turns it on). */
+  localHealthStandin: boolean;
 }
 
 export const WORKER_HELP = `Usage: npm run worker -- --kubeconfig FILE [options]
@@ -37,6 +42,11 @@ Options (environment variable in brackets):
                            the worker's own credentials (RUNBOOK_BACKUP_*, TEMPORAL_*, ...) never are
   --secret-namespaces LIST namespaces whose Secrets inputs may name as sources, besides the namespace
                            written [RUNBOOK_SECRET_NAMESPACES] (default none)
+  --local-health-standin   the local kwok cluster's pods never answer HTTP: answer /health probes from the
+                           image its Ready pods run (tag :unhealthy answers 503) [RUNBOOK_LOCAL_HEALTH=1];
+                           refused for any other cluster (npm start turns it on for its local cluster)
+  --file-roots LIST        directories that input chart paths and valuesFiles must lie in, symlinks
+                           resolved [RUNBOOK_FILE_ROOTS] (default charts,values)
   --log-level LEVEL        trace|debug|info|warn|error [LOG_LEVEL] (default info)
   -h, --help               this help
 `;
@@ -57,7 +67,9 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
       'http-port': { type: 'string' },
       'log-level': { type: 'string' },
       'secret-env-allow': { type: 'string' },
+      'file-roots': { type: 'string' },
       'secret-namespaces': { type: 'string' },
+      'local-health-standin': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -85,9 +97,11 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
     httpHost: '127.0.0.1',
     httpPort,
     logLevel,
+    fileRoots: parseList(values['file-roots'] ?? env.RUNBOOK_FILE_ROOTS) ?? DEFAULT_FILE_ROOTS,
     secretSources: {
       envAllow: parseList(values['secret-env-allow'] ?? env.RUNBOOK_SECRET_ENV_ALLOW) ?? DEFAULT_SECRET_SOURCE_POLICY.envAllow,
       secretNamespaces: parseList(values['secret-namespaces'] ?? env.RUNBOOK_SECRET_NAMESPACES) ?? DEFAULT_SECRET_SOURCE_POLICY.secretNamespaces,
     },
+    localHealthStandin: values['local-health-standin'] ?? ['1', 'true'].includes(env.RUNBOOK_LOCAL_HEALTH ?? ''),
   };
 }

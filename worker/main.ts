@@ -8,6 +8,7 @@ const { parseWorkerConfig, WORKER_HELP } = await import('./config.ts');
 const { createLogger, installTemporalRuntimeLogger } = await import('./logger.ts');
 const { loadKubeConfig, makeKubeClients } = await import('../activities/kube/client.ts');
 const { createActivities } = await import('../activities/index.ts');
+const { localStandinRefusal } = await import('../activities/health-probe.ts');
 const { NativeConnection } = await import('@temporalio/worker');
 const { createRunbookWorker } = await import('./worker.ts');
 const { startHttpServer } = await import('./http.ts');
@@ -32,6 +33,10 @@ try {
   const kubeTarget = { kubeconfigPath: config.kubeconfigPath, ...(config.kubeContext ? { context: config.kubeContext } : {}) };
   const kubeConfig = loadKubeConfig(kubeTarget);
   const kube = makeKubeClients(kubeConfig);
+  if (config.localHealthStandin) {
+    const refusal = localStandinRefusal(kubeConfig.getCurrentCluster()?.server, kubeConfig.getCurrentContext());
+    if (refusal) throw new Error(refusal);
+  }
   const connection = await NativeConnection.connect({ address: config.temporalAddress }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${config.temporalAddress}: ${err.message} (is the dev server running? \`npm start\` starts one)`);
   });
@@ -39,11 +44,12 @@ try {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), backupDir: config.backupDir, secretSources: config.secretSources, logger: logger.child({ component: 'activities' }) }),
+    activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), backupDir: config.backupDir, secretSources: config.secretSources, localHealthStandin: config.localHealthStandin, logger: logger.child({ component: 'activities' }) }),
   });
   const http = await startHttpServer(config.httpPort, config.httpHost, registry, { workerState: () => worker.getState() });
   logger.info(
-    { temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, cluster: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext(), http: `http://${config.httpHost}:${http.port}` },
+    { temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, cluster: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext(), http: `http://${config.httpHost}:${http.port}`,
+      healthProbe: config.localHealthStandin ? 'local-standin (local kwok cluster: /health answered from the Ready pods\' image; tag :unhealthy answers 503)' : 'service-proxy' },
     'worker started',
   );
   await worker.run();

@@ -18,6 +18,8 @@ export interface HelmDeps {
   helmHome?: string;
   /** Relative chart paths and values files are resolved against this directory (default: process.cwd()). */
   workdir?: string;
+  /** Directories (relative to workdir) that local charts and values files must lie in (default DEFAULT_FILE_ROOTS). */
+  fileRoots?: string[];
   /** Interval of activity heartbeats while helm runs (default 5000 ms). */
   heartbeatIntervalMs?: number;
 }

@@ -3,9 +3,10 @@
 // already carries the digest is left alone (no helm run, no new revision).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { HelmDeps } from './deps.ts';
+import { DEFAULT_FILE_ROOTS, resolveAllowedPath } from '../allowed-paths.ts';
 import { chartArgs, DIGEST_LABEL, DIGEST_REVISION_LABEL, releaseDigest, resolveChart, type ChartSource } from './digest.ts';
 import { invalidHelmRequest, releaseLocked } from './errors.ts';
 import { checkRef, describeRef, helmHistory, PENDING_STATUSES, readMetadata, type HelmReleaseRef, type HelmReleaseStatus } from './release.ts';
@@ -95,9 +96,16 @@ function checkRequest(req: HelmUpgradeRequest): void {
 export async function helmUpgradeInstall(deps: HelmDeps, req: HelmUpgradeRequest): Promise<HelmUpgradeResult> {
   checkRequest(req);
   const workdir = deps.workdir ?? process.cwd();
+  const roots = deps.fileRoots ?? DEFAULT_FILE_ROOTS;
+  const allowed = (field: string, path: string) => {
+    const r = resolveAllowedPath(path, workdir, roots);
+    if ('refused' in r) throw invalidHelmRequest(`helmUpgradeInstall ${describeRef(req)}: ${field}: ${r.refused}`);
+    return r.path;
+  };
+  if (req.repo === undefined && !req.chart.startsWith('oci://')) allowed('chart', req.chart);
   const chart = await resolveChart(req, workdir);
   const values = req.values ?? {};
-  const valuesFiles = (req.valuesFiles ?? []).map((f) => (isAbsolute(f) ? f : resolve(workdir, f)));
+  const valuesFiles = (req.valuesFiles ?? []).map((f, i) => allowed(`valuesFiles[${i}]`, f));
   const digest = await releaseDigest({ chart, values, valuesFiles });
   const dryRun = req.dryRun === true ? 'server' : req.dryRun || undefined;
 

@@ -1,6 +1,7 @@
 // rotateSecret on the local cluster after deployPlatform: rotating one key keeps every other key of
 // the Secret, a re-run restarts the pods again, and the worker's own credentials or env vars outside
-// its allowlist are refused before anything is written.
+// its allowlist are refused before anything is written; so are chart paths and values files outside
+// the worker's chart and values directories.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -109,4 +110,23 @@ test('Secrets of a namespace outside the allowlist are not read', async () => {
     execute('deployPlatform', { namespace, release, skipHealthCheck: true, secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'X', from: { env: 'RUNBOOK_BACKUP_HMAC_KEY' } }] }] }),
     (err) => assertRefused(err, /secrets\[0\]\.keys\[0\]\.from/),
   );
+});
+
+test('files outside the worker\'s chart and values directories are refused before anything is written', async () => {
+  const helmRevisions = async () => (await cluster.kubectl(['get', 'secrets', '-n', namespace, '-l', 'owner=helm', '-o', 'name'])).trim().split('\n').length;
+  const before = await helmRevisions();
+  for (const [input, field] of [
+    [{ valuesFiles: ['/etc/passwd'] }, /valuesFiles\[0\]: \/etc\/passwd is outside/],
+    [{ valuesFiles: ['charts/../package.json'] }, /valuesFiles\[0\]: charts\/\.\.\/package\.json is outside/],
+    [{ chart: { path: '/etc' } }, /chart\.path: \/etc is outside/],
+  ] as const) {
+    await assert.rejects(execute('deployPlatform', { namespace, release, skipHealthCheck: true, ...input }), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      let cause: unknown = err.cause;
+      while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+      assert.match(String((cause as Error).message), field);
+      return true;
+    });
+  }
+  assert.equal(await helmRevisions(), before);
 });

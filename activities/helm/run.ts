@@ -5,7 +5,7 @@
 // Cancellation and timeouts send SIGTERM (SIGKILL 10 s later). helm 4.3 install/upgrade catch SIGTERM and
 // mark the release failed ("context canceled"); helm rollback and uninstall do not, so a cancelled rollback
 // leaves the release pending-rollback: recoverStuckRelease unlocks it.
-import { mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -13,6 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { HelmDeps } from './deps.ts';
 import { invalidHelmRequest, processTimeoutFailure, toHelmFailure } from './errors.ts';
+import { HELM_INVALID } from '../../workflows/failures.ts';
 
 export interface HelmRunOptions {
   /** Kills helm after this long (default 60 s); give helm's own --timeout plus a margin. */
@@ -40,22 +41,36 @@ export function activityContext(): Context | undefined {
   }
 }
 
-/** The private helm home of these deps (created on first use). */
+/**
+ * The private helm home of these deps (created on first use). Its default name under /tmp is
+ * predictable, so another user could create it first: it must be ours and closed to others.
+ */
 export function helmHome(deps: HelmDeps): string {
   const home = deps.helmHome ?? join(tmpdir(), `platform-runbooks-helm-${userInfo().uid}`);
   mkdirSync(home, { recursive: true, mode: 0o700 });
+  const info = lstatSync(home);
+  if (!info.isDirectory() || info.uid !== process.getuid?.() || (info.mode & 0o077) !== 0) {
+    throw ApplicationFailure.create({
+      type: HELM_INVALID, nonRetryable: true,
+      message: `helm home ${home} is not a private directory of this user (owner uid ${info.uid}, mode ${(info.mode & 0o777).toString(8)}${info.isSymbolicLink() ? ', a symlink' : ''}): remove it, or set helmHome`,
+    });
+  }
   return home;
 }
 
+/** What helm may see of the worker's environment: how to find programs and reach the network, nothing else. */
+const HELM_ENV_PASSED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+
 /**
- * The environment helm runs with: the caller's environment (PATH, proxies) minus every HELM_* and
- * KUBECONFIG variable, which would override our flags (HELM_NAMESPACE, HELM_KUBECONTEXT, HELM_DRIVER...).
+ * The environment helm runs with: the few variables of HELM_ENV_PASSED (never the worker's
+ * credentials: its HMAC key, age identity or Temporal API key), and a private helm home.
  */
 export function helmEnv(deps: HelmDeps): Record<string, string> {
   const home = helmHome(deps);
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith('HELM_') && key !== 'KUBECONFIG' && key !== 'KUBECACHEDIR') env[key] = value;
+  for (const key of HELM_ENV_PASSED) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
   }
   return {
     ...env,

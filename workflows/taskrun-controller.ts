@@ -40,7 +40,10 @@ const applyActs = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes'
  * for each other.
  */
 const MAX_ACTIONS_IN_FLIGHT = 100;
-/** A TaskRun whose write failed is tried again after this long, not in a tight loop. */
+/**
+ * A TaskRun whose write failed transiently is tried again after this long, not in a tight loop (a
+ * permanent rejection of its ConfigMap or Job fails it instead: ActionResult.rejected).
+ */
 const RETRY_AFTER_MS = 5000;
 
 export async function taskRunController(input: TaskRunControllerInput = {}): Promise<void> {
@@ -114,7 +117,10 @@ async function pipeline(run: ControllerRun): Promise<never> {
 
   const dispatch = (config: ControllerConfig) => {
     const now = Date.now();
-    const due = planRound(state.tracked, config, new Date(now).toISOString(), busy).filter((a) => (retryAt.get(a.name) ?? 0) <= now);
+    // TaskRuns in back-off get no action and hold no slot: the ones after them are not held up.
+    const backoff = new Set<string>();
+    for (const [name, at] of retryAt) if (at > now) backoff.add(name);
+    const due = planRound(state.tracked, config, new Date(now).toISOString(), busy, backoff);
     // A due retry is sent now, or is no longer needed, or waits for a slot like any other TaskRun.
     for (const [name, at] of retryAt) if (at <= now || !state.tracked.has(name)) retryAt.delete(name);
     const room = Math.max(0, MAX_ACTIONS_IN_FLIGHT - busy.size);

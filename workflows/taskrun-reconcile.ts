@@ -189,7 +189,8 @@ function restoring(obs: ObservedTaskRun, current: TrackedTaskRun | undefined, no
 
 function upsertJob(state: TaskRunState, job: ObservedJob): void {
   const t = state.get(job.ownerName);
-  if (!t || t.uid !== job.ownerUid) return;
+  // A rejected creation's Job (made before its ConfigMap was refused, then deleted) is not followed.
+  if (!t || t.uid !== job.ownerUid || t.rejected) return;
   t.job = job;
   t.jobName = job.name;
   t.jobCreated = true;
@@ -253,6 +254,7 @@ function jobGone(t: TrackedTaskRun, why: string): void {
 
 function desiredPhase(t: TrackedTaskRun): TaskRunPhase {
   if (isTerminal(t.phase)) return t.phase;
+  if (t.rejected) return 'Failed';
   // (lastError: the way a run of an earlier version carried it.)
   if (t.jobCreated && !t.job && (t.jobLost || t.lastError === JOB_DELETED)) return 'Failed';
   if (t.job?.outcome) return t.job.outcome;
@@ -270,6 +272,7 @@ export function desiredStatus(t: TrackedTaskRun, waitingFor: string | undefined,
   const phase = desiredPhase(t);
   const prev = t.written?.conditions;
   const gen = t.generation;
+  if (t.rejected) return rejectedStatus(t, now);
   const conditions: StatusCondition[] = [
     t.jobCreated
       ? condition(prev, { type: 'JobCreated', status: 'True', reason: 'Created', message: `agent Job ${t.jobName}`, observedGeneration: gen }, now)
@@ -301,6 +304,26 @@ export function desiredStatus(t: TrackedTaskRun, waitingFor: string | undefined,
   };
 }
 
+/** The API server rejected the TaskRun's ConfigMap or Job for good: Failed with its reason, no Job. */
+export const rejectedMessage = (reason: string) => `the API server rejected the agent Job (or its task ConfigMap), so it will never run: ${reason}; fix the TaskRun's spec (or the controller config) and create a new TaskRun`;
+
+function rejectedStatus(t: TrackedTaskRun, now: string): TaskRunStatus {
+  const prev = t.written?.conditions;
+  const message = rejectedMessage(t.rejected!);
+  const gen = t.generation;
+  return {
+    phase: 'Failed',
+    jobName: '',
+    completionTime: t.written?.completionTime ?? now,
+    message,
+    observedGeneration: gen,
+    conditions: [
+      condition(prev, { type: 'JobCreated', status: 'False', reason: 'Rejected', message: t.rejected!, observedGeneration: gen }, now),
+      condition(prev, { type: 'Complete', status: 'False', reason: 'JobRejected', message, observedGeneration: gen }, now),
+    ],
+  };
+}
+
 function sameStatus(a: TaskRunStatus | undefined, b: TaskRunStatus): boolean {
   return Boolean(a) && a!.phase === b.phase && (a!.jobName ?? '') === b.jobName && a!.startTime === b.startTime
     && a!.completionTime === b.completionTime && a!.message === b.message && a!.observedGeneration === b.observedGeneration;
@@ -309,18 +332,19 @@ function sameStatus(a: TaskRunStatus | undefined, b: TaskRunStatus): boolean {
 /** Pending or Running with a Job: what counts against maxConcurrentTasks (taskrun_active_tasks). */
 export function activeCount(state: TaskRunState): number {
   let n = 0;
-  for (const t of state.values()) if (t.jobCreated && !isTerminal(t.phase) && !t.restorePending) n++;
+  for (const t of state.values()) if (t.jobCreated && !isTerminal(t.phase) && !t.restorePending && !t.rejected) n++;
   return n;
 }
 
 /**
  * The actions of one round: Job creations (oldest first, within the cap) and status writes that
  * differ. `busy`: TaskRuns with writes in flight get no action; their creations count against the cap.
+ * `backoff`: TaskRuns waiting to retry a failed write get no action and hold no slot.
  */
-export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'maxConcurrentTasks'>, now: string, busy: ReadonlySet<string> = new Set()): TaskRunAction[] {
-  const waitingForJob = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec !== undefined && !t.restorePending;
+export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'maxConcurrentTasks'>, now: string, busy: ReadonlySet<string> = new Set(), backoff: ReadonlySet<string> = new Set()): TaskRunAction[] {
+  const waitingForJob = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec !== undefined && !t.restorePending && !t.rejected;
   const waiting = [...state.values()]
-    .filter((t) => waitingForJob(t) && !busy.has(t.name))
+    .filter((t) => waitingForJob(t) && !busy.has(t.name) && !backoff.has(t.name))
     .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name));
   let beingCreated = 0;
   for (const name of busy) if (state.get(name) && waitingForJob(state.get(name)!)) beingCreated++;
@@ -329,7 +353,7 @@ export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'm
   const actions: TaskRunAction[] = [];
   for (const t of state.values()) {
     // Being restored: no Job, no ConfigMap, no status write until the annotation goes.
-    if (busy.has(t.name) || t.restorePending) continue;
+    if (busy.has(t.name) || backoff.has(t.name) || t.restorePending) continue;
     if (creating.has(t.name)) {
       const after = { ...t, jobCreated: true };
       actions.push({ name: t.name, uid: t.uid, jobName: t.jobName, create: t.pendingSpec!, status: desiredStatus(after, undefined, now) });
@@ -369,6 +393,14 @@ export function applyResults(state: ReconcilerState, actions: TaskRunAction[], r
         t.transitions.push({ phase: action.status.phase, at: now });
         t.phase = action.status.phase;
       }
+    }
+    if (r.rejected) {
+      // Refused for good: it fails. A Job the watch saw meanwhile was made before its ConfigMap was
+      // refused, and the activity deleted it.
+      t.rejected = r.rejected;
+      t.jobCreated = false;
+      delete t.job;
+      delete t.pendingSpec;
     }
     if (r.error) t.lastError = r.error;
     else if (t.lastError && t.lastError !== JOB_DELETED) delete t.lastError;

@@ -1,6 +1,6 @@
 // Agent Jobs (batch/v1) of the TaskRun controller: the manifest (task ConfigMap + Job owned by the
 // TaskRun), create-or-get on 409, and the compact view the reconciler follows.
-import { type BatchV1Api, type V1ConfigMap, type V1EnvVar, type V1Job, type V1Volume, type V1VolumeMount } from '@kubernetes/client-node';
+import { ApiException, type BatchV1Api, type V1ConfigMap, type V1EnvVar, type V1Job, type V1Volume, type V1VolumeMount } from '@kubernetes/client-node';
 import type { KubeClients } from './client.ts';
 import { isStatus, kubeCall } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from './paginate.ts';
@@ -100,13 +100,26 @@ async function createOrGet(what: string, create: () => Promise<unknown>, read: (
   }
 }
 
-/** The task ConfigMap and the Job, each create-or-get: a retried call never makes a second Job. */
+/** HTTP statuses with which the API server refuses an object for good: sending it again cannot help. */
+export const PERMANENT_REJECTIONS: ReadonlySet<number> = new Set([400, 413, 422]);
+
+/** The API server refused this object for good (400 Bad Request, 413 Request entity too large, 422 Invalid). */
+export function isPermanentRejection(err: unknown): boolean {
+  return err instanceof ApiException && PERMANENT_REJECTIONS.has(err.code);
+}
+
+/**
+ * The task ConfigMap and the Job, each create-or-get: a retried call never makes a second Job. A
+ * permanent rejection of either is thrown (preferred over a transient error of the other); a Job
+ * made while its ConfigMap was refused for good is deleted, so no Job waits for a volume that will
+ * never exist.
+ */
 export async function ensureAgentJob(kube: KubeClients, taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec, config: ControllerConfig): Promise<'created' | 'existing'> {
   const ns = taskRun.namespace;
   const batch = batchApi(kube);
   // In parallel: the Job's pod mounts the ConfigMap but only waits for it (the kubelet retries a
   // missing volume source), and one round trip instead of two halves the TaskRun -> Job latency.
-  const [, job] = await Promise.all([
+  const [configMap, job] = await Promise.allSettled([
     createOrGet(`ConfigMap ${ns}/${jobName}`,
       () => kube.core.createNamespacedConfigMap({ namespace: ns, body: taskConfigMap(taskRun, jobName, spec) }),
       () => kube.core.readNamespacedConfigMap({ namespace: ns, name: jobName }), taskRun.uid),
@@ -114,7 +127,15 @@ export async function ensureAgentJob(kube: KubeClients, taskRun: TaskRunRef, job
       () => batch.createNamespacedJob({ namespace: ns, body: agentJob(taskRun, jobName, spec, config) }),
       () => batch.readNamespacedJob({ namespace: ns, name: jobName }), taskRun.uid),
   ]);
-  return job;
+  if (configMap.status === 'rejected' && isPermanentRejection(configMap.reason) && job.status === 'fulfilled') {
+    await kubeCall(`delete Job ${ns}/${jobName} (its task ConfigMap was rejected)`, () =>
+      batch.deleteNamespacedJob({ namespace: ns, name: jobName, propagationPolicy: 'Background' }).catch((err: unknown) => {
+        if (!isStatus(err, 404)) throw err;
+      }));
+  }
+  const failures = [job, configMap].filter((r) => r.status === 'rejected').map((r) => r.reason as unknown);
+  if (failures.length) throw failures.find(isPermanentRejection) ?? failures[0];
+  return (job as PromiseFulfilledResult<'created' | 'existing'>).value;
 }
 
 /** The compact view of an agent Job; undefined for a Job that no TaskRun owns. */

@@ -5,7 +5,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.ts';
 import { isStatus, toKubeFailure } from '../errors.ts';
 import { TASKRUN } from '../kube/taskruns.ts';
-import { ensureAgentJob } from '../kube/jobs.ts';
+import { ensureAgentJob, isPermanentRejection } from '../kube/jobs.ts';
 import { Context } from '@temporalio/activity';
 import { heartbeat } from '../activity-context.ts';
 import type { TaskRunMetrics } from '../../worker/metrics.ts';
@@ -35,12 +35,14 @@ async function applyOne(kube: KubeClients, input: ApplyActionsInput, action: Tas
   const { namespace } = input;
   const result: ActionResult = { name: action.name };
   const stop = metrics.reconciliationDuration.startTimer({ namespace });
+  let writingStatus = false;
   try {
     if (action.create) {
       result.job = await ensureAgentJob(kube, { name: action.name, uid: action.uid, namespace }, action.jobName, action.create, input.config);
       if (result.job === 'created') metrics.jobsCreated.inc({ namespace });
     }
     if (action.status) {
+      writingStatus = true;
       await writeTaskRunStatus(kube, namespace, action.name, action.uid, action.status);
       result.status = 'written';
       if (action.status.phase === 'Failed') metrics.jobsFailed.inc({ namespace });
@@ -48,11 +50,16 @@ async function applyOne(kube: KubeClients, input: ApplyActionsInput, action: Tas
     metrics.reconciliations.inc({ namespace, result: 'success' });
   } catch (err) {
     // The TaskRun is gone (404), or was recreated (uid precondition 409): its tracking ends.
-    const gone = isStatus(err, 404) || (isStatus(err, 409) && !action.create) || (isStatus(err, 422) && /uid/i.test(String((err as { body?: unknown }).body)));
+    const gone = isStatus(err, 404) || (isStatus(err, 409) && !action.create) || (writingStatus && isStatus(err, 422) && /uid/i.test(String((err as { body?: unknown }).body)));
     if (gone) {
       if (action.create && !result.job) result.job = 'gone';
       result.status = 'gone';
       metrics.reconciliations.inc({ namespace, result: 'gone' });
+    } else if (action.create && !writingStatus && isPermanentRejection(err)) {
+      // Sending the same ConfigMap or Job again cannot help (e.g. negative cpu, limits below
+      // requests, a prompt over the ConfigMap size limit): the TaskRun fails with the reason.
+      result.rejected = toKubeFailure(err, `create the agent Job ${namespace}/${action.jobName}`).message;
+      metrics.reconciliations.inc({ namespace, result: 'rejected' });
     } else {
       result.error = toKubeFailure(err, `reconcile TaskRun ${namespace}/${action.name}`).message;
       metrics.reconciliations.inc({ namespace, result: 'error' });

@@ -267,3 +267,48 @@ test('restore-pending TaskRuns take no slot; one restored over a followed TaskRu
   const actions = round(state, changes({ kind: 'taskRun', type: 'upsert', taskRun: obs('live', { phase: 'Running', jobName: jobNameFor('live', 'uid-live') }) }));
   assert.deepEqual(actions.filter((a) => a.name === 'live').map((a) => a.status?.phase), ['Succeeded']);
 });
+
+test('a Job the API server rejects for good fails its TaskRun with the reason; a TaskRun in back-off holds no slot', () => {
+  const state = restoreState(undefined, 500);
+  const cap = { maxConcurrentTasks: 1 };
+  applyWatchResult(state, changes(...['bad', 'good'].map((n, i) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: { ...obs(n), creationTimestamp: `2026-01-01T00:00:0${i}.000Z` } }))), now);
+  const first = planRound(state.tracked, cap, now);
+  assert.deepEqual(first.filter((a) => a.create).map((a) => a.name), ['bad'], 'the oldest first');
+  const reason = 'create Job: HTTP 422 Job.batch "bad-uidbad" is invalid: spec.template.spec.containers[0].resources.requests[cpu]: Invalid value: "-1": must be greater than or equal to 0';
+  applyResults(state, first, [{ name: 'bad', rejected: reason }, { name: 'good', status: 'written' }], now);
+  // Its failure is written next; the slot goes to the next TaskRun at once.
+  const next = planRound(state.tracked, cap, now);
+  const bad = next.find((a) => a.name === 'bad')!;
+  assert.equal(bad.create, undefined, 'never tried again');
+  assert.equal(bad.status?.phase, 'Failed');
+  assert.equal(bad.status?.jobName, '');
+  assert.match(bad.status!.message, /rejected/);
+  assert.ok(bad.status!.message.includes(reason));
+  assert.ok(bad.status!.completionTime);
+  assert.deepEqual(bad.status!.conditions.map((c) => [c.type, c.status, c.reason]), [['JobCreated', 'False', 'Rejected'], ['Complete', 'False', 'JobRejected']]);
+  assert.deepEqual(next.filter((a) => a.create).map((a) => a.name), ['good']);
+  applyResults(state, next, next.map((a) => ({ name: a.name, ...(a.create ? { job: 'created' as const } : {}), status: 'written' as const })), now);
+  assert.equal(lookup(state, 'bad')?.phase, 'Failed');
+  assert.deepEqual(state.finishedCounts, { Succeeded: 0, Failed: 1 });
+
+  // A transient error: the TaskRun waits for its retry without holding the slot.
+  const s2 = restoreState(undefined, 500);
+  applyWatchResult(s2, changes(...['flaky', 'other'].map((n, i) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: { ...obs(n), creationTimestamp: `2026-01-01T00:00:0${i}.000Z` } }))), now);
+  const r1 = planRound(s2.tracked, cap, now);
+  applyResults(s2, r1, [{ name: 'flaky', error: 'create Job: HTTP 500' }, { name: 'other', status: 'written' }], now);
+  const r2 = planRound(s2.tracked, cap, now, new Set(), new Set(['flaky']));
+  assert.deepEqual(r2.map((a) => [a.name, Boolean(a.create)]), [['other', true]]);
+});
+
+test('a Job seen for a TaskRun whose creation was rejected (its ConfigMap was, the Job is deleted) changes nothing', () => {
+  const state = restoreState(undefined, 500);
+  applyWatchResult(state, changes({ kind: 'taskRun', type: 'upsert', taskRun: obs('big') }), now);
+  const first = planRound(state.tracked, { maxConcurrentTasks: 5 }, now);
+  applyWatchResult(state, changes({ kind: 'job', type: 'upsert', job: jobOf('big', { active: 0 }) }), now); // seen before the result
+  applyResults(state, first, [{ name: 'big', rejected: 'create ConfigMap: HTTP 413 Request entity too large: limit is 3145728' }], now);
+  applyWatchResult(state, changes({ kind: 'job', type: 'delete', name: jobNameFor('big', 'uid-big'), ownerName: 'big', ownerUid: 'uid-big' }), now);
+  const [action] = planRound(state.tracked, { maxConcurrentTasks: 5 }, now);
+  assert.equal(action?.status?.phase, 'Failed');
+  assert.match(action!.status!.message, /Request entity too large/);
+  assert.equal(action!.status!.conditions.find((c) => c.type === 'Complete')?.reason, 'JobRejected');
+});

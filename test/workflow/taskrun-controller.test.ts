@@ -28,6 +28,7 @@ class Fake {
   readonly watches: WatchInput[] = [];
   config: ControllerConfig = { ...DEFAULT_CONTROLLER_CONFIG, maxConcurrentTasks: 100, resourceVersion: '1' };
   failCreate = new Set<string>();
+  rejectCreate = new Set<string>();
   rv = 0;
 
   push(result: Partial<WatchResult>): void {
@@ -56,6 +57,7 @@ class Fake {
       this.applied.push(input);
       return input.actions.map((a) => {
         if (a.create && this.failCreate.has(a.name)) return { name: a.name, error: 'create Job: HTTP 500' };
+        if (a.create && this.rejectCreate.has(a.name)) return { name: a.name, rejected: 'create the agent Job: HTTP 422 Job.batch is invalid: cpu must be greater than or equal to 0' };
         return { name: a.name, ...(a.create ? { job: 'created' as const } : {}), ...(a.status ? { status: 'written' as const } : {}) };
       });
     },
@@ -186,6 +188,26 @@ test('maxConcurrentTasks: TaskRuns beyond it wait in Pending, oldest first, unti
     fake.changes({ kind: 'job', type: 'upsert', job: job('a', { startTime: '2026-01-01T00:02:00.000Z', outcome: 'Succeeded', completionTime: '2026-01-01T00:03:00.000Z' }) });
     await until('bb created', () => (fake.creates().includes('bb') ? true : undefined));
     assert.deepEqual(fake.creates(), ['a', 'bb']);
+  });
+});
+
+test('maxConcurrentTasks 1: a TaskRun whose Job is rejected for good fails with the reason; one in back-off holds no slot', async () => {
+  const fake = new Fake();
+  fake.config = { ...fake.config, maxConcurrentTasks: 1 };
+  fake.rejectCreate.add('a');
+  fake.failCreate.add('bb');
+  fake.changes(...['a', 'bb', 'ccc'].map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })));
+  await withController(fake, {}, async (h) => {
+    // a is rejected, then bb fails transiently: ccc gets the slot while bb waits for its retry.
+    await until('ccc created', () => (fake.creates().includes('ccc') ? true : undefined), 10_000);
+    assert.deepEqual(fake.creates(), ['a', 'bb', 'ccc']);
+    await until('a Failed', () => (fake.statuses('a').includes('Failed') ? true : undefined));
+    const failed = fake.applied.flatMap((x) => x.actions).filter((x) => x.name === 'a').at(-1)!.status!;
+    assert.match(failed.message, /HTTP 422 Job.batch is invalid: cpu must be greater than or equal to 0/);
+    assert.equal(failed.conditions.find((c) => c.type === 'Complete')?.reason, 'JobRejected');
+    assert.equal((await h.query(taskRunQuery, 'a'))?.rejected?.includes('HTTP 422'), true);
+    await sleep(300);
+    assert.equal(fake.creates().filter((n) => n === 'a').length, 1, 'a rejected Job is never sent again');
   });
 });
 

@@ -185,7 +185,10 @@ export interface ActionResult {
   /** 'created' a Job, found it 'existing' (409, same owner), or the TaskRun is 'gone'. */
   job?: 'created' | 'existing' | 'gone';
   status?: 'written' | 'gone';
+  /** A transient failure: tried again later. */
   error?: string;
+  /** The API server rejected the ConfigMap or Job for good (400, 413, 422): the reason; the TaskRun fails. */
+  rejected?: string;
 }
 
 /** One TaskRun as the reconciler follows it: the `taskRun` query's answer. */
@@ -209,6 +212,8 @@ export interface TrackedTaskRun {
   lastError?: string;
   /** Why the Job is gone before its outcome was seen: the TaskRun fails with this message. */
   jobLost?: string;
+  /** The API server rejected its ConfigMap or Job for good (the reason): it fails, never tried again. */
+  rejected?: string;
   createdAt?: string;
   /** Workflow time at which its final status was written (finished TaskRuns only). */
   finishedAt?: string;

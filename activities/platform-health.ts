@@ -8,7 +8,7 @@ import type {
 } from '../workflows/types/platform-health.ts';
 import type { ActivityDeps } from './deps.ts';
 import { kubeCall } from './errors.ts';
-import { probeServiceProxy, probeUrl } from './health-probe.ts';
+import { probeLocalStandin, probeServiceProxy, probeUrl } from './health-probe.ts';
 import { readNodes } from './kube/nodes.ts';
 import { readPods } from './kube/pods.ts';
 import { countTaskRunsByPhase } from './kube/taskruns.ts';
@@ -18,9 +18,11 @@ export interface ProbeOrchestratorRequest {
   serviceName: string;
   healthPath: string;
   healthUrl?: string;
+  /** The Helm release: its Service is probed when none is named serviceName (`<release>-orchestrator`). */
+  release?: string;
 }
 
-export function platformHealthActivities({ kube }: ActivityDeps) {
+export function platformHealthActivities({ kube, localHealthStandin }: ActivityDeps) {
   return {
     async describeCluster(): Promise<ClusterIdentity> {
       const version = await kubeCall('read server version', () => kube.version.getCode());
@@ -41,7 +43,9 @@ export function platformHealthActivities({ kube }: ActivityDeps) {
     },
     async probeOrchestrator(req: ProbeOrchestratorRequest): Promise<ServiceProbeReport> {
       if (req.healthUrl) return probeUrl(req.healthUrl);
-      return probeServiceProxy(kube, req.namespace, req.serviceName, req.healthPath);
+      // The worker's configuration, never the input, chooses the stand-in (only on the local cluster).
+      if (localHealthStandin) return probeLocalStandin(kube, req.namespace, req.serviceName, req.healthPath, req.release);
+      return probeServiceProxy(kube, req.namespace, req.serviceName, req.healthPath, req.release);
     },
   };
 }

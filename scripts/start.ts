@@ -1,5 +1,8 @@
 // `npm start`: the main job on the embedded default. Tools -> Temporal dev server (state in
-// .data/temporal) -> local cluster (.data/cluster) -> worker (task queue `runbooks`).
+// .data/temporal) -> local cluster (.data/cluster) -> worker (task queue `runbooks`, or
+// RUNBOOK_TASK_QUEUE: the worker, the schedules and the TaskRun controller all use the same one).
+// On the local cluster the worker answers /health probes with the local stand-in (its kwok pods
+// never answer HTTP); with --kubeconfig it probes through the service proxy.
 // Ctrl-C stops everything cleanly; running it again reuses .data/.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import { ensureTools, toolPath } from './stack/tools.ts';
 import { startDevServer, type DevServer } from './stack/temporal-dev-server.ts';
 import { createLocalCluster, devClusterRef, type LocalCluster } from './stack/local-cluster.ts';
+import { tryFirstCommands } from './stack/try-first.ts';
 import { connectClient } from '../client/connection.ts';
 import { ensureNightlyBackupSchedule, nightlyInputFromEnv, NIGHTLY_BACKUP_SCHEDULE } from '../client/schedules.ts';
 import { CLEANUP_SCHEDULE, ensureTaskRunCleanupSchedule, ensureTaskRunController } from '../client/taskrun-controller.ts';
@@ -18,12 +22,16 @@ Starts the local stack and the runbook worker:
   1. builds the pinned tools on first use (about 16-25 minutes, once; cached in ~/.cache/platform-runbooks)
   2. a Temporal dev server with its Web UI (state in .data/temporal)
   3. the local Kubernetes cluster (kwok, 3 nodes; state in .data/cluster)
-  4. the worker on task queue "runbooks", acting on that cluster
+  4. the worker on task queue "runbooks", acting on that cluster; there it answers the platform's
+     /health itself (--local-health-standin: kwok pods never answer HTTP; image tag :unhealthy
+     answers 503)
 
 Options (environment variable in brackets):
   --temporal-port PORT   Temporal frontend [TEMPORAL_PORT] (default 7233)
   --ui-port PORT         Temporal Web UI [TEMPORAL_UI_PORT] (default 8233)
   --http-port PORT       worker /metrics and /health [RUNBOOK_HTTP_PORT] (default 9464)
+  --task-queue NAME      the worker's task queue, also of the schedules and the TaskRun controller
+                         [RUNBOOK_TASK_QUEUE] (default "runbooks")
   --kubeconfig FILE      act on this cluster instead of the local one (no local cluster is started)
   --context NAME         context in --kubeconfig
   -h, --help             this help
@@ -32,10 +40,14 @@ Options (environment variable in brackets):
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(repo, '.data');
 
-function options() {
+export type StartOptions = ReturnType<typeof startOptions>;
+
+/** Flags, then environment, then defaults. */
+export function startOptions(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env) {
   const { values } = parseArgs({
+    args: argv,
     options: {
-      'temporal-port': { type: 'string' }, 'ui-port': { type: 'string' }, 'http-port': { type: 'string' },
+      'temporal-port': { type: 'string' }, 'ui-port': { type: 'string' }, 'http-port': { type: 'string' }, 'task-queue': { type: 'string' },
       kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,18 +58,32 @@ function options() {
   };
   return {
     help: values.help ?? false,
-    temporalPort: port('temporal-port', values['temporal-port'] ?? process.env.TEMPORAL_PORT, 7233),
-    uiPort: port('ui-port', values['ui-port'] ?? process.env.TEMPORAL_UI_PORT, 8233),
-    httpPort: port('http-port', values['http-port'] ?? process.env.RUNBOOK_HTTP_PORT, 9464),
+    temporalPort: port('temporal-port', values['temporal-port'] ?? env.TEMPORAL_PORT, 7233),
+    uiPort: port('ui-port', values['ui-port'] ?? env.TEMPORAL_UI_PORT, 8233),
+    httpPort: port('http-port', values['http-port'] ?? env.RUNBOOK_HTTP_PORT, 9464),
+    /** One task queue for the worker, the schedules and the TaskRun controller. */
+    taskQueue: values['task-queue'] ?? (env.RUNBOOK_TASK_QUEUE || 'runbooks'),
     kubeconfig: values.kubeconfig,
     context: values.context,
   };
 }
 
+/**
+ * The worker's command line: the stack's Temporal, the cluster, the task queue, and the local
+ * health stand-in only when the cluster is the project's own local one.
+ */
+export function workerArgs(opts: StartOptions, stack: { kubeconfig: string; temporalAddress: string; helmBin: string; localCluster: boolean }): string[] {
+  const args = ['worker/main.ts', '--kubeconfig', stack.kubeconfig, '--helm-bin', stack.helmBin, '--temporal-address', stack.temporalAddress,
+    '--http-port', String(opts.httpPort), '--task-queue', opts.taskQueue];
+  if (opts.context) args.push('--context', opts.context);
+  if (stack.localCluster) args.push('--local-health-standin');
+  return args;
+}
+
 const say = (line: string) => console.log(`start: ${line}`);
 
 async function main(): Promise<void> {
-  const opts = options();
+  const opts = startOptions();
   if (opts.help) return void console.log(HELP);
 
   await ensureTools(opts.kubeconfig ? ['temporal', 'helm'] : ['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
@@ -94,14 +120,18 @@ async function main(): Promise<void> {
       say(`  kubectl: export KUBECONFIG=${kubeconfig}`);
     }
 
-    const args = ['worker/main.ts', '--kubeconfig', kubeconfig, '--helm-bin', toolPath('helm'), '--temporal-address', temporal.address, '--http-port', String(opts.httpPort)];
-    if (opts.context) args.push('--context', opts.context);
+    // Only the project's own local cluster gets the stand-in (the worker refuses it for any other).
+    const args = workerArgs(opts, { kubeconfig, temporalAddress: temporal.address, helmBin: toolPath('helm'), localCluster: cluster !== undefined });
     worker = execa(process.execPath, args, { cwd: repo, stdio: 'inherit', reject: false });
-    say(`worker started (task queue "runbooks", /metrics and /health on http://127.0.0.1:${opts.httpPort})`);
-    await ensureSchedule(temporal.address);
-    await ensureController(temporal.address);
-    say(`try it: open ${temporal.uiUrl}, Start Workflow -> type platformHealth, task queue runbooks, input {}`);
-    say(`    or: npm run runbook -- start platformHealth`);
+    const probe = cluster ? 'local stand-in (kwok pods never answer HTTP; image tag :unhealthy answers 503)' : 'service proxy';
+    say(`worker started (task queue "${opts.taskQueue}", /health probes: ${probe}, /metrics and /health on http://127.0.0.1:${opts.httpPort})`);
+    await ensureSchedule(temporal.address, opts.taskQueue);
+    await ensureController(temporal.address, opts.taskQueue);
+    say(`Web UI: ${temporal.uiUrl} (Start Workflow: type platformHealth, task queue ${opts.taskQueue}, input {})`);
+    say('try these first, in this order:');
+    for (const c of tryFirstCommands({ temporalAddress: temporal.address, uiUrl: temporal.uiUrl, taskQueue: opts.taskQueue })) {
+      say(`  ${c.command}    # ${c.what}`);
+    }
     say('Ctrl-C stops everything');
     const result = await worker;
     if (!stopping) {
@@ -116,11 +146,11 @@ async function main(): Promise<void> {
 }
 
 /** The nightly backup schedule, created or updated (the same function as `npm run schedules`); a failure is reported, not fatal. */
-async function ensureSchedule(address: string): Promise<void> {
+async function ensureSchedule(address: string, taskQueue: string): Promise<void> {
   try {
-    const client = await connectClient({ address, namespace: 'default', taskQueue: 'runbooks' });
+    const client = await connectClient({ address, namespace: 'default', taskQueue });
     const outcome = await ensureNightlyBackupSchedule(client, {
-      taskQueue: 'runbooks', input: nightlyInputFromEnv(), ...(process.env.RUNBOOK_BACKUP_TIME_ZONE ? { timeZone: process.env.RUNBOOK_BACKUP_TIME_ZONE } : {}),
+      taskQueue, input: nightlyInputFromEnv(), ...(process.env.RUNBOOK_BACKUP_TIME_ZONE ? { timeZone: process.env.RUNBOOK_BACKUP_TIME_ZONE } : {}),
     });
     await client.connection.close();
     say(`schedule ${NIGHTLY_BACKUP_SCHEDULE} ${outcome} (backupPlatform at 02:00; see README "Backups")`);
@@ -130,11 +160,16 @@ async function ensureSchedule(address: string): Promise<void> {
 }
 
 /** The TaskRun controller of the orchestrator namespace (a no-op when it runs) and its weekly cleanup schedule; failures are reported, not fatal. */
-async function ensureController(address: string): Promise<void> {
+async function ensureController(address: string, taskQueue: string): Promise<void> {
   try {
-    const client = await connectClient({ address, namespace: 'default', taskQueue: 'runbooks' });
-    const { workflowId } = await ensureTaskRunController(client, { taskQueue: 'runbooks', input: { namespace: 'orchestrator' } });
-    const outcome = await ensureTaskRunCleanupSchedule(client, { taskQueue: 'runbooks', input: { namespace: 'orchestrator' } });
+    const client = await connectClient({ address, namespace: 'default', taskQueue });
+    const { workflowId } = await ensureTaskRunController(client, { taskQueue, input: { namespace: 'orchestrator' } });
+    // A controller started earlier on another task queue keeps it (one controller per namespace): say so.
+    const running = await client.workflow.getHandle(workflowId).describe();
+    if (running.taskQueue !== taskQueue) {
+      say(`warning: ${workflowId} already runs on task queue "${running.taskQueue}", where this worker does not poll; terminate it (temporal workflow terminate --workflow-id ${workflowId}) and start again`);
+    }
+    const outcome = await ensureTaskRunCleanupSchedule(client, { taskQueue, input: { namespace: 'orchestrator' } });
     await client.connection.close();
     say(`TaskRun controller ${workflowId} running; schedule ${CLEANUP_SCHEDULE} ${outcome} (see README "TaskRun controller")`);
   } catch (err) {
@@ -142,4 +177,5 @@ async function ensureController(address: string): Promise<void> {
   }
 }
 
-await main();
+// Run as `npm start`; imported (by tests), it only exports its pieces.
+if (import.meta.main) await main();

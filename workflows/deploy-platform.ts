@@ -5,6 +5,7 @@
 // release already runs the same chart and values.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { SMOKE_TEST_FAILED } from './failures.ts';
+import { judgeHealthProbe } from './health-summary.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
@@ -78,13 +79,14 @@ async function healthStep(progress: ProgressTracker, opts: DeployPlatformOptions
   }
   return progress.run('health', async () => {
     const probe = await kubeActs.probeOrchestrator({
-      namespace: opts.namespace, serviceName: opts.release, healthPath: '/health', ...(opts.healthUrl ? { healthUrl: opts.healthUrl } : {}),
+      namespace: opts.namespace, serviceName: opts.release, release: opts.release, healthPath: '/health', ...(opts.healthUrl ? { healthUrl: opts.healthUrl } : {}),
     });
-    if (probe.checked && !probe.ok) {
-      throw ApplicationFailure.create({ type: SMOKE_TEST_FAILED, message: `deployed, but the health check failed: ${probe.detail}`, nonRetryable: true });
+    const check = judgeHealthProbe(probe);
+    if (!check.ok) {
+      throw ApplicationFailure.create({ type: SMOKE_TEST_FAILED, message: `deployed, but the health check failed: ${check.detail}`, nonRetryable: true, details: [check] });
     }
-    return { checked: probe.checked, ok: probe.ok, detail: probe.detail };
-  }, (h) => h.detail);
+    return check;
+  }, (h) => `${h.probe ?? 'probe'}: ${h.detail}`);
 }
 
 function countChanged(items: { changed: boolean | 'dry-run' }[]): string {

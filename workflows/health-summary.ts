@@ -1,11 +1,44 @@
 // Turns the platformHealth readings into problems and warnings. Pure, so it is unit-tested
 // and deterministic inside the workflow.
 import type {
+  HealthCheckReport,
   NodesReport,
   PodsReport,
   ServiceProbeReport,
   TaskRunsReport,
 } from './types/platform-health.ts';
+
+/**
+ * THE health rule, the one every runbook applies to a /health probe (deployPlatform's and
+ * rotateSecret's health step, upgradePlatform's smoke test, platformHealth's report):
+ * a check passes only when the probe ran, got a 2xx answer, and that answer's JSON `status`
+ * (when it has one) is "healthy". A probe that could not run (no Service to probe) fails the
+ * check too: nothing proved the platform healthy. An operator who knows there is nothing to
+ * probe skips the check explicitly (skipHealthCheck, smokeTest.skip). Pure and deterministic.
+ */
+export function judgeHealthProbe(probe: ServiceProbeReport): HealthCheckReport {
+  const status = bodyField(probe.body, 'status');
+  const version = bodyField(probe.body, 'version');
+  const facts = {
+    checked: probe.checked,
+    ...(probe.via ? { probe: probe.via } : {}),
+    ...(probe.target ? { target: probe.target } : {}),
+    ...(probe.statusCode !== undefined ? { statusCode: probe.statusCode } : {}),
+    ...(version !== undefined ? { version } : {}),
+  };
+  if (!probe.checked) return { ok: false, ...facts, detail: `the health probe could not run: ${probe.detail}` };
+  if (!probe.ok) return { ok: false, ...facts, detail: probe.detail };
+  if (status !== undefined && status !== 'healthy') {
+    return { ok: false, ...facts, detail: `${probe.detail}, but its status is "${status}", not "healthy"` };
+  }
+  return { ok: true, ...facts, detail: version !== undefined ? `${probe.detail} (version ${version})` : probe.detail };
+}
+
+function bodyField(body: unknown, key: string): string | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const value = (body as Record<string, unknown>)[key];
+  return typeof value === 'string' ? value : undefined;
+}
 
 export interface HealthReadings {
   nodes: NodesReport;
@@ -40,8 +73,8 @@ export function summarizeHealth(r: HealthReadings): { healthy: boolean; problems
   if (!r.taskRuns.crdInstalled) warnings.push('the TaskRun CRD (taskruns.orchestrator.io) is not installed');
   else if ((r.taskRuns.byPhase.Failed ?? 0) > 0) warnings.push(`${r.taskRuns.byPhase.Failed} TaskRuns failed`);
 
-  if (r.service.checked && !r.service.ok) problems.push(`orchestrator health check failed: ${r.service.detail}`);
-  if (!r.service.checked) warnings.push(r.service.detail);
+  const check = judgeHealthProbe(r.service);
+  if (!check.ok) problems.push(`orchestrator health check failed: ${check.detail}`);
 
   return { healthy: problems.length === 0, problems, warnings };
 }

@@ -6,6 +6,7 @@ import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
 import { SMOKE_TEST_FAILED } from './failures.ts';
+import { judgeHealthProbe } from './health-summary.ts';
 import { rotateSecretInputSchema, type RotateSecretInput, type RotateSecretReport } from './types/rotate-secret.ts';
 
 const STEPS = ['validate', 'rotate', 'restart', 'rollout', 'health', 'report'] as const;
@@ -37,9 +38,10 @@ export async function rotateSecret(input: RotateSecretInput): Promise<RotateSecr
   } else {
     report.health = await progress.run('health', async () => {
       const probe = await kubeActs.probeOrchestrator({ namespace: opts.namespace, serviceName: opts.healthService, healthPath: '/health', ...(opts.healthUrl ? { healthUrl: opts.healthUrl } : {}) });
-      if (probe.checked && !probe.ok) throw ApplicationFailure.create({ type: SMOKE_TEST_FAILED, message: `after the rotation: ${probe.detail}`, nonRetryable: true });
-      return { checked: probe.checked, ok: probe.ok, detail: probe.detail };
-    }, (h) => h.detail);
+      const check = judgeHealthProbe(probe);
+      if (!check.ok) throw ApplicationFailure.create({ type: SMOKE_TEST_FAILED, message: `after the rotation: ${check.detail}`, nonRetryable: true, details: [check] });
+      return check;
+    }, (h) => `${h.probe ?? 'probe'}: ${h.detail}`);
   }
   await progress.run('report', async () => report, () => 'rotated');
   return report;

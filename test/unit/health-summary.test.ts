@@ -51,11 +51,20 @@ test('a missing namespace, unready pods and a failed probe are problems; restart
   assert.match(summarizeHealth(missing).problems.join(), /namespace orchestrator does not exist/);
 });
 
-test('no CRD and no Service are warnings', () => {
+test('no CRD is a warning; no Service to probe is a problem (the one health rule: a probe that could not run fails)', () => {
   const r = healthy();
   r.taskRuns = { crdInstalled: false, total: 0, byPhase: {} };
+  const crdOnly = summarizeHealth(r);
+  assert.equal(crdOnly.healthy, true);
+  assert.deepEqual(crdOnly.warnings, ['the TaskRun CRD (taskruns.orchestrator.io) is not installed']);
   r.service = { checked: false, ok: false, detail: 'no Service orchestrator/orchestrator: nothing to probe' };
   const s = summarizeHealth(r);
-  assert.equal(s.healthy, true);
-  assert.equal(s.warnings.length, 2);
+  assert.equal(s.healthy, false);
+  assert.deepEqual(s.problems, ['orchestrator health check failed: the health probe could not run: no Service orchestrator/orchestrator: nothing to probe']);
+});
+
+test('a 200 whose body says it is not healthy is a problem', () => {
+  const r = healthy();
+  r.service = { checked: true, via: 'url', ok: true, statusCode: 200, body: { status: 'starting' }, detail: 'answered 200' };
+  assert.deepEqual(summarizeHealth(r).problems, ['orchestrator health check failed: answered 200, but its status is "starting", not "healthy"']);
 });

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { httpUrl, k8sName } from './common.ts';
 import { secretKeyRefSchema } from './secret-ref.ts';
+import type { HealthCheckReport } from './platform-health.ts';
 
 /** A chart from a local directory (relative to the worker's working directory) or a repository. */
 export const chartSchema = z.union([
@@ -76,5 +77,6 @@ export interface DeployReport {
   secrets?: { name: string; keys: { key: string; fingerprint: string }[]; changed: boolean | 'dry-run' }[];
   helm?: { revision: number; changed: boolean; status: string };
   rollout?: { deployment: string; ready: number; replicas: number }[];
-  health?: { checked: boolean; ok: boolean; detail: string };
+  /** The health step's verdict (judgeHealthProbe): ok, which probe answered, the version it reported. */
+  health?: HealthCheckReport;
 }

@@ -69,15 +69,40 @@ export interface TaskRunsReport {
   byPhase: Record<string, number>;
 }
 
+/**
+ * How the orchestrator's /health was reached: the API server's service proxy (the default, right
+ * for a real cluster), a URL the input gave, or the local stack's stand-in (a worker started with
+ * --local-health-standin on the project's own kwok cluster, whose pods never answer HTTP).
+ */
+export type ProbeKind = 'service-proxy' | 'url' | 'local-standin';
+
 export interface ServiceProbeReport {
   /** false when there was nothing to probe (no Service and no URL override). */
   checked: boolean;
-  via?: 'service-proxy' | 'url';
+  via?: ProbeKind;
   target?: string;
   ok: boolean;
   statusCode?: number;
   /** The /health body when it was JSON, e.g. {status, version, timestamp}. */
   body?: unknown;
+  detail: string;
+}
+
+/**
+ * A runbook's health check (deployPlatform and rotateSecret `health`, upgradePlatform `smokeTest`):
+ * the verdict of judgeHealthProbe (workflows/health-summary.ts) on one probe.
+ */
+export interface HealthCheckReport {
+  /** Did the check pass (the one rule: the probe ran and answered healthy)? */
+  ok: boolean;
+  /** Did the probe run at all (false: e.g. no Service to probe)? */
+  checked: boolean;
+  /** Which probe answered: service-proxy, url or local-standin. */
+  probe?: ProbeKind;
+  target?: string;
+  statusCode?: number;
+  /** The `version` of the /health answer, when it gave one. */
+  version?: string;
   detail: string;
 }
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { httpUrl, k8sName } from './common.ts';
 import { secretRefKey, secretSourceSchema } from './secret-ref.ts';
+import type { HealthCheckReport } from './platform-health.ts';
 
 export const rotateSecretInputSchema = z
   .object({
@@ -33,5 +34,6 @@ export interface RotateSecretReport {
   changed: boolean;
   restarted: { deployment: string; changed: boolean | 'dry-run' }[];
   rollout: { deployment: string; ready: number; replicas: number }[];
-  health?: { checked: boolean; ok: boolean; detail: string };
+  /** The health step's verdict (judgeHealthProbe): ok, which probe answered, the version it reported. */
+  health?: HealthCheckReport;
 }

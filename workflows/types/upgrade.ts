@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { httpUrl, k8sName } from './common.ts';
 import { chartSchema, DEFAULT_CHART } from './deploy.ts';
 import { backupPlatformInputSchema, type BackupKind, type BackupPlatformOptions } from './backup.ts';
+import type { HealthCheckReport } from './platform-health.ts';
 
 /** The pre-upgrade backup (child workflow backupPlatform) failed: the upgrade stopped before helm ran. */
 export const UPGRADE_BACKUP_FAILED = 'UpgradeBackupFailed';
@@ -109,6 +110,8 @@ export interface UpgradeReport {
    * or why none was taken. Absent in upgrades recorded before the pre-upgrade backup existed.
    */
   backup?: UpgradeBackupRecord;
+  /** The last smoke test's verdict (judgeHealthProbe): ok, which probe answered, the version it reported. */
+  smokeTest?: HealthCheckReport;
 }
 
 export type UpgradeBackupRecord =

@@ -1,7 +1,7 @@
 // The backup and restore activities. Key material (the HMAC key, the age identity) is resolved here
 // from references and never returned; recipients are public keys.
 import type {
-  BackupKind, BackupPlan, BackupSummary, HelmObjectsResult, KindRestoreResult, RestoreCheckKind, RestorePlan, Retention, VerifiedBackup, VolumeSnapshotPlan, VolumesResult,
+  BackupKind, BackupPlan, BackupSummary, HelmObjectsResult, KindRestoreResult, RestoreCheckKind, RestorePlan, Retention, RetentionResult, VerifiedBackup, VolumeSnapshotPlan, VolumesResult,
 } from '../../workflows/types/backup.ts';
 import type { SecretSource } from '../../workflows/types/secret-ref.ts';
 import type { ActivityDeps } from '../deps.ts';
@@ -14,7 +14,7 @@ import { countTaskRuns, readConfigMaps, readCrd, readSecrets, type CaptureScope 
 import { applyHelmObjects, countHelmObjects, planHelmObjects } from './helm-objects.ts';
 import { countRestored, loadKind, open, planRestore, restoreKind, verifyBackup, type BackupRef } from './restore.ts';
 import { deleteBackupSnapshots, planVolumes, restoreVolumes, snapshotVolumes, volumeSnapshotPlan } from './snapshots.ts';
-import { applyRetention, backupIdFor, listBackups, selectExpired, storeRoot } from './store.ts';
+import { backupIdFor, deleteBackups, planRetention, recordVerification, storeRoot } from './store.ts';
 import { writeBackup } from './write.ts';
 
 export interface BackupRequest extends CaptureScope {
@@ -23,6 +23,8 @@ export interface BackupRequest extends CaptureScope {
   recipients: string[];
   recipientsFrom?: { configMap: { name: string; key: string; namespace?: string } };
   hmacKey: SecretSource;
+  /** The schedule or runbook that takes it (recorded in the manifest: retention acts on one series). */
+  series?: string;
   /** The snapshot step's result, for the manifest. */
   volumeSnapshots?: VolumeSnapshotPlan;
 }
@@ -83,15 +85,32 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
       return snapshotVolumes(deps.kube, { backupId: backupIdFor(req.workflowId), namespace: req.namespace, volumeSnapshotClass: req.volumeSnapshotClass, timeoutSeconds: req.timeoutSeconds });
     },
 
-    /** Deletes backups beyond keepLast / older than maxAgeDays (and their VolumeSnapshots first); never the one just written. */
-    async applyBackupRetention(req: { policy: Retention; protect?: string }): Promise<{ kept: string[]; deleted: string[]; volumeSnapshotsDeleted?: string[] }> {
+    /**
+     * Deletes backups beyond keepLast / older than maxAgeDays (and their VolumeSnapshots first) of one series:
+     * the namespace and series of the backup just written (`protect`, never deleted), as its authenticated
+     * manifest says. Backups whose manifest does not authenticate with the HMAC key are never deleted, nor
+     * the newest verified backup of the series.
+     */
+    async applyBackupRetention(req: { policy: Retention; protect: string; hmacKey: SecretSource; namespace: string }): Promise<RetentionResult> {
       const root = storeRoot(deps);
       const now = Date.now();
+      const hmacKey = await resolveSecretSource(deps.kube, req.hmacKey, req.namespace);
+      const plan = await planRetention(root, req.policy, { protect: req.protect, hmacKey }, now);
       // Snapshots before directories: a failure in between leaves the backup, to be retried next time.
-      const snapshots = await deleteBackupSnapshots(deps.kube, selectExpired(await listBackups(root), req.policy, now, req.protect));
-      const result = await applyRetention(root, req.policy, req.protect, now);
-      if (result.deleted.length) deps.logger.info({ deleted: result.deleted, volumeSnapshots: snapshots }, 'backups deleted by retention');
-      return { ...result, ...(snapshots.length ? { volumeSnapshotsDeleted: snapshots } : {}) };
+      const snapshots = await deleteBackupSnapshots(deps.kube, plan.deleted);
+      await deleteBackups(root, plan.deleted, now);
+      if (plan.deleted.length) deps.logger.info({ deleted: plan.deleted, series: plan.series, namespace: plan.namespace, volumeSnapshots: snapshots }, 'backups deleted by retention');
+      return {
+        kept: plan.kept, deleted: plan.deleted, ...(plan.series !== undefined ? { series: plan.series } : {}),
+        ...(snapshots.length ? { volumeSnapshotsDeleted: snapshots } : {}),
+      };
+    },
+
+    /** Records that a test restore of the backup compared equal (retention then never deletes the newest such backup of its series). */
+    async recordBackupVerified(req: { backupId: string; hmacKey: SecretSource; namespace: string; workflowId: string }): Promise<{ backupId: string; verifiedAt: string }> {
+      const hmacKey = await resolveSecretSource(deps.kube, req.hmacKey, req.namespace);
+      const record = await recordVerification(storeRoot(deps), req.backupId, hmacKey, req.workflowId);
+      return { backupId: record.backupId, verifiedAt: record.verifiedAt };
     },
 
     verifyBackup: (req: BackupRef): Promise<VerifiedBackup> => verifyBackup(deps, req),

@@ -28,6 +28,11 @@ export interface Manifest {
   /** The API server the backup was read from. */
   cluster: string;
   namespace: string;
+  /**
+   * The schedule or runbook that took it (with the namespace: the series that retention acts on). Absent
+   * in backups written before series existed: retention never deletes those.
+   */
+  series?: string;
   labelSelector?: string;
   counts: Partial<Record<BackupKind, number>>;
   files: BackupFileInfo[];

@@ -22,6 +22,8 @@ export interface WriteBackupRequest extends CaptureScope {
   backupId: string;
   release: string;
   recipients: string[];
+  /** The schedule or runbook that takes it: with the namespace, the series that retention acts on. */
+  series?: string;
   /** The snapshot step's result (or why it was skipped), recorded in the manifest; read here when absent. */
   volumeSnapshots?: VolumeSnapshotPlan;
 }
@@ -109,6 +111,7 @@ export async function writeBackup(deps: ActivityDeps, helm: HelmDeps, hmacKey: s
       createdAt: new Date().toISOString(),
       cluster: kube.config.getCurrentCluster()?.server ?? 'unknown',
       namespace: req.namespace,
+      ...(req.series ? { series: req.series } : {}),
       ...(req.labelSelector ? { labelSelector: req.labelSelector } : {}),
       counts: Object.fromEntries(files.map((f) => [f.kind, f.count])),
       files,

@@ -16,6 +16,7 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import { createActivities } from '../../activities/index.ts';
 import { BACKUP_ID_LABEL, snapshotName } from '../../activities/backup/snapshots.ts';
+import { FORMAT_VERSION, signManifest } from '../../activities/backup/manifest.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { BACKUP_INVALID, type BackupReport, type RestoreReport } from '../../workflows/types/backup.ts';
@@ -285,12 +286,19 @@ test('a restore into another namespace (remap) with existing=update', async () =
   assert.deepEqual(copy.secrets, before_.secrets);
 });
 
-test('the nightly schedule, triggered from the client, produces a backup; retention keeps the newest', async () => {
-  // An old backup that retention (keepLast 2) must delete; the first test's backup stays.
-  mkdirSync(join(store, 'old-backup'));
-  writeFileSync(join(store, 'old-backup', 'manifest.json'), JSON.stringify({ createdAt: '2020-01-01T00:00:00.000Z' }));
+test('the nightly schedule, triggered from the client, produces a backup; retention keeps the newest of its series', async () => {
   const scheduleId = uniqueTaskQueue('nightly-backup');
-  const opts = { scheduleId, taskQueue, timeZone: 'Europe/Berlin', input: { namespace, recipients: [recipient], hmacKey, retention: { keepLast: 2 } } };
+  // An old backup of the schedule's series (authentic) that retention (keepLast 1) must delete; an old
+  // directory whose manifest does not authenticate stays, and so does the first test's backup (another series).
+  mkdirSync(join(store, 'old-backup'));
+  writeFileSync(join(store, 'old-backup', 'manifest.json'), JSON.stringify({ createdAt: '2020-01-01T00:00:00.000Z', namespace, series: scheduleId }));
+  mkdirSync(join(store, 'old-scheduled'));
+  const old = signManifest({
+    formatVersion: FORMAT_VERSION, id: 'old-scheduled', createdAt: '2020-01-01T00:00:00.000Z', cluster: 'x', namespace, series: scheduleId,
+    counts: {}, files: [], helm: null, volumeSnapshots: { pvcs: 0, snapshotted: 0 }, recipients: [], tools: {},
+  }, process.env.BACKUP_TEST_HMAC_KEY!);
+  writeFileSync(join(store, 'old-scheduled', 'manifest.json'), JSON.stringify(old));
+  const opts = { scheduleId, taskQueue, timeZone: 'Europe/Berlin', input: { namespace, recipients: [recipient], hmacKey, retention: { keepLast: 1 } } };
   assert.equal(await ensureNightlyBackupSchedule(temporal.client, opts), 'created');
   const handle = temporal.client.schedule.getHandle(scheduleId);
   temporal.defer(() => handle.delete());
@@ -308,8 +316,12 @@ test('the nightly schedule, triggered from the client, produces a backup; retent
   // The run also applied retention: wait for it to finish.
   const run = temporal.client.workflow.getHandle((await handle.describe()).info.recentActions[0]!.action.workflow.workflowId);
   const report = (await run.result()) as BackupReport;
-  assert.deepEqual(report.retention?.deleted, ['old-backup']);
-  assert.deepEqual(readdirSync(store).filter((d) => !d.startsWith('.')).sort(), [backup.backupId, produced].sort());
+  // The series is the schedule's id (the server's TemporalScheduledById), recorded in the authenticated manifest.
+  assert.equal((JSON.parse(readFileSync(join(store, produced, 'manifest.json'), 'utf8')) as { series: string }).series, scheduleId);
+  assert.equal(report.retention?.series, scheduleId);
+  assert.deepEqual(report.retention?.deleted, ['old-scheduled']);
+  assert.deepEqual(readdirSync(store).filter((d) => !d.startsWith('.')).sort(), [backup.backupId, 'old-backup', produced].sort());
+  rmSync(join(store, 'old-backup'), { recursive: true });
 });
 
 /**

@@ -103,29 +103,29 @@ test('backup ids: a safe workflow ID is kept, anything else is made safe and sta
   assert.ok(!backupIdFor('../etc').startsWith('.'));
 });
 
-test('retention selection: keepLast counts the protected backup; maxAgeDays deletes older ones', () => {
+test('retention selection: keepLast counts the protected backup; maxAgeDays deletes older ones (one series)', () => {
   const day = 86_400_000;
   const now = Date.parse('2026-11-26T00:00:00Z');
-  const backups = ['b5', 'b4', 'b3', 'b2', 'b1'].map((id, i) => ({ id, createdAt: new Date(now - i * day).toISOString() }));
-  assert.deepEqual(selectExpired(backups, { keepLast: 2 }, now, 'b5'), ['b3', 'b2', 'b1']);
-  assert.deepEqual(selectExpired(backups, { maxAgeDays: 2.5 }, now, 'b5'), ['b2', 'b1']);
-  assert.deepEqual(selectExpired(backups, { keepLast: 4, maxAgeDays: 1.5 }, now, 'b5'), ['b3', 'b2', 'b1']);
-  assert.deepEqual(selectExpired(backups, { keepLast: 1, maxAgeDays: 0 }, now, 'b1'), ['b5', 'b4', 'b3', 'b2']);
-  assert.deepEqual(selectExpired(backups, {}, now), []);
+  const backups = ['b5', 'b4', 'b3', 'b2', 'b1'].map((id, i) => ({ id, createdAt: new Date(now - i * day).toISOString(), namespace: 'orchestrator', series: 's', authentic: true, verified: false }));
+  assert.deepEqual(selectExpired(backups, { keepLast: 2 }, now, { protect: 'b5' }), ['b3', 'b2', 'b1']);
+  assert.deepEqual(selectExpired(backups, { maxAgeDays: 2.5 }, now, { protect: 'b5' }), ['b2', 'b1']);
+  assert.deepEqual(selectExpired(backups, { keepLast: 4, maxAgeDays: 1.5 }, now, { protect: 'b5' }), ['b3', 'b2', 'b1']);
+  assert.deepEqual(selectExpired(backups, { keepLast: 1, maxAgeDays: 0 }, now, { protect: 'b1' }), ['b5', 'b4', 'b3', 'b2']);
+  assert.deepEqual(selectExpired(backups, {}, now, { protect: 'b5' }), []);
 });
 
 test('retention on a store deletes the right directories and keeps the rest', async () => {
   const root = mkdtempSync(join(dir, 'store-'));
   const day = 86_400_000;
   const now = Date.now();
+  const { mkdirSync } = await import('node:fs');
   for (let i = 0; i < 4; i++) {
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(join(root, `b${i}`));
-    writeFileSync(join(root, `b${i}`, 'manifest.json'), JSON.stringify({ createdAt: new Date(now - i * day).toISOString() }));
+    writeFileSync(join(root, `b${i}`, 'manifest.json'), JSON.stringify(signManifest(manifest({ id: `b${i}`, series: 's', createdAt: new Date(now - i * day).toISOString() }), 'k1')));
   }
-  const result = await applyRetention(root, { keepLast: 2 }, 'b0', now);
+  const result = await applyRetention(root, { keepLast: 2 }, { protect: 'b0', hmacKey: 'k1' }, now);
   assert.deepEqual(result.deleted, ['b2', 'b3']);
-  assert.deepEqual((await listBackups(root)).map((b) => b.id), ['b0', 'b1']);
+  assert.deepEqual((await listBackups(root, 'k1')).map((b) => b.id), ['b0', 'b1']);
 });
 
 test('custom object lists follow metadata.continue (raw JSON), so pagination does not stop after one page', () => {

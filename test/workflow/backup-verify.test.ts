@@ -52,6 +52,7 @@ function mock(behaviour: Record<string, Behaviour> = {}) {
       kinds: (['secrets', 'configMaps', 'helmReleases', 'taskRuns'] as const).filter((k) => arg.include[k]).map((k) => kindResult(k)),
     }),
     deleteScratchNamespace: async (arg: { name: string }) => ({ name: arg.name, deleted: true }),
+    recordBackupVerified: async (arg: { backupId: string }) => ({ backupId: arg.backupId, verifiedAt: '2026-11-26T02:10:00Z' }),
   };
   const activities: Record<string, Behaviour> = {};
   for (const name of Object.keys(defaults)) {
@@ -94,10 +95,15 @@ test('verified: backup child, scratch namespace, restore child into it (without 
   assert.deepEqual(m.names(), [
     'planBackup', 'writeBackup', 'applyBackupRetention', 'prepareScratchNamespace',
     'verifyBackup', 'planRestore', 'ensureNamespaces', 'restoreKind', 'restoreKind', 'restoreKind', 'countRestored',
-    'compareRestoredBackup', 'deleteScratchNamespace',
+    'compareRestoredBackup', 'recordBackupVerified', 'deleteScratchNamespace',
   ]);
   const backupId = `${workflowId}-backup`;
   assert.equal(m.arg('writeBackup')!.workflowId, backupId);
+  // The child's series is its parent's (a manually started run: its whole ID); retention acts on it only.
+  assert.equal(m.arg('writeBackup')!.series, workflowId);
+  assert.deepEqual(m.arg('applyBackupRetention'), { policy: { keepLast: 3 }, protect: backupId, hmacKey: { env: 'RUNBOOK_BACKUP_HMAC_KEY' }, namespace: 'orchestrator' });
+  // Only an equal comparison is recorded as a verification (retention keeps the newest verified backup).
+  assert.deepEqual(m.arg('recordBackupVerified'), { backupId, hmacKey: { env: 'RUNBOOK_BACKUP_HMAC_KEY' }, namespace: 'orchestrator', workflowId });
   const scratch = m.arg('prepareScratchNamespace')!;
   assert.match(String(scratch.name), /^orchestrator-verify-[0-9a-f]{8}$/);
   assert.deepEqual(m.arg('deleteScratchNamespace'), { ...scratch, timeoutSeconds: 1800 });
@@ -117,6 +123,16 @@ test('verified: backup child, scratch namespace, restore child into it (without 
   const restore = await env.client.workflow.getHandle(`${workflowId}-restore`).describe();
   assert.equal(restore.parentExecution?.workflowId, workflowId);
   assert.equal(restore.status.name, 'COMPLETED');
+});
+
+test('series: a run started by a Schedule (or the CLI) gives its child backup the schedule\'s id (or the runbook name) as series', async () => {
+  const scheduleId = uniqueTaskQueue('nightly-verify');
+  for (const [workflowId, series] of [[`${scheduleId}-2026-11-28T02:00:00Z`, scheduleId], [`${scheduleId}-2026-11-28T12-00-00-000Z`, scheduleId]] as const) {
+    // The real activity makes the id safe as a directory name (backupIdFor): ':' is not allowed.
+    const m = mock({ writeBackup: async (arg: { workflowId: string }) => ({ id: arg.workflowId.replace(/:/g, '-'), dir: '/b', createdAt: '2026-11-28T02:00:00Z', cluster: 'https://k', namespace: 'orchestrator', counts, files: [], reused: false, bytes: 100 }) });
+    await run(input, m, (h) => h.result(), workflowId);
+    assert.equal(m.arg('writeBackup')!.series, series);
+  }
 });
 
 test('helmRelease: true restores and compares the Helm release too; an explicit scratch namespace is used', async () => {
@@ -147,6 +163,7 @@ test('mismatch: fails with BackupVerifyMismatch naming the differences; the repo
   assert.equal(report.verification?.comparison.equal, false);
   assert.deepEqual(report.verification?.cleanup, { deleted: true });
   assert.equal(m.names().at(-1), 'deleteScratchNamespace');
+  assert.ok(!m.names().includes('recordBackupVerified'), 'a backup that differs is not recorded as verified');
   assert.ok(stepList.includes('cleanup:succeeded') && stepList.includes('report:failed'), stepList.join());
 });
 

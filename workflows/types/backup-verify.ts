@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { k8sName } from './common.ts';
 import { secretSourceSchema } from './secret-ref.ts';
-import { backupPlatformInputSchema, DEFAULT_AGE_IDENTITY, type BackupKind, type BackupSummary } from './backup.ts';
+import { backupPlatformInputSchema, DEFAULT_AGE_IDENTITY, type BackupKind, type BackupSummary, type RetentionResult } from './backup.ts';
 
 /** The restored objects differ from the backup: the backup was written, but it does not restore faithfully. */
 export const BACKUP_VERIFY_MISMATCH = 'BackupVerifyMismatch';
@@ -76,7 +76,7 @@ export interface BackupVerifyReport {
   /** verified: restored and equal; backed-up: verification disabled. A mismatch fails the workflow (BackupVerifyMismatch, this report in its details). */
   outcome: 'verified' | 'backed-up' | 'mismatch';
   backupId: string;
-  backup: { workflowId: string; counts: BackupSummary['counts']; reused: boolean; createdAt: string; retention?: { kept: string[]; deleted: string[] } };
+  backup: { workflowId: string; counts: BackupSummary['counts']; reused: boolean; createdAt: string; retention?: RetentionResult };
   verification?: {
     restoreWorkflowId: string;
     scratchNamespace: string;

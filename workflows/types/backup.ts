@@ -139,7 +139,17 @@ export interface BackupReport {
   /** The PVC snapshots taken (or why none were). */
   volumeSnapshots: VolumeSnapshotPlan;
   backup: BackupSummary;
-  retention?: { kept: string[]; deleted: string[]; volumeSnapshotsDeleted?: string[] };
+  retention?: RetentionResult;
+}
+
+/** What retention did: it acts on one series (the namespace and the schedule or runbook of the backup just written). */
+export interface RetentionResult {
+  /** Backups of the series that stay (newest first). */
+  kept: string[];
+  deleted: string[];
+  /** The series acted on; absent when the new backup's manifest names none (then nothing is deleted). */
+  series?: string;
+  volumeSnapshotsDeleted?: string[];
 }
 
 export const restorePlatformInputSchema = z.object({

@@ -26,7 +26,9 @@ try {
   const cluster = await createLocalCluster({ name: `test-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster'), nodes: 3 });
   console.log(`test: local cluster ${cluster.server} (${elapsed()})`);
   try {
-    const run = await execa(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...patterns], {
+    // TEST_TAP_FILE (npm run reliability): a TAP copy of the results, to count failures.
+    const tap = process.env.TEST_TAP_FILE ? ['--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${process.env.TEST_TAP_FILE}`] : [];
+    const run = await execa(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...tap, ...patterns], {
       stdio: 'inherit',
       reject: false,
       env: { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_KUBECONFIG: cluster.kubeconfigPath, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },

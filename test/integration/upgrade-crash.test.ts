@@ -11,6 +11,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
+import { recordReliability } from '../reliability/report.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -72,6 +73,7 @@ test('SIGKILL while helm runs: the stuck release is recovered and the upgrade co
   const report = (await handle.result()) as UpgradeReport;
   assert.equal(report.outcome, 'succeeded');
   const history = await helmHistory(cluster, namespace);
+  await recordReliability('upgrade-crash-helm', { runs: 1, crashes: 1, duplicates: Math.max(0, history.length - 4) });
   // 1 install, 2 the interrupted upgrade, 3 the recovery rollback, 4 the upgrade: applied once.
   assert.deepEqual(history.map((h) => h.revision), [1, 2, 3, 4]);
   assert.equal(history.at(-1)?.status, 'deployed');
@@ -91,6 +93,7 @@ test('SIGKILL right after helm finished: the retried step finds the release at t
   const report = (await handle.result()) as UpgradeReport;
   assert.equal(report.outcome, 'succeeded');
   const history = await helmHistory(cluster, namespace);
+  await recordReliability('upgrade-crash-after', { runs: 1, crashes: 1, duplicates: Math.max(0, history.length - 2) });
   assert.deepEqual(history.map((h) => h.revision), [1, 2], 'the upgrade was applied twice');
   assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[2, 'upgrade']]);
 });

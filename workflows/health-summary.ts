@@ -40,6 +40,24 @@ function bodyField(body: unknown, key: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** A list as reports carry it: an array, never null or undefined. */
+export function listOf<T>(value: readonly T[] | null | undefined): T[] {
+  return Array.isArray(value) ? [...value] : [];
+}
+
+/**
+ * The readings with every list an array (lists in reports are [], never null): whatever an activity
+ * returned (a worker of another version, an API answer without `items`), the report and the
+ * summary see arrays.
+ */
+export function withLists(r: { nodes: NodesReport; pods: PodsReport; taskRuns: TaskRunsReport }): { nodes: NodesReport; pods: PodsReport; taskRuns: TaskRunsReport } {
+  return {
+    nodes: { ...r.nodes, notReady: listOf(r.nodes?.notReady), cordoned: listOf(r.nodes?.cordoned), nodes: listOf(r.nodes?.nodes) },
+    pods: { ...r.pods, pods: listOf(r.pods?.pods) },
+    taskRuns: { ...r.taskRuns, byPhase: r.taskRuns?.byPhase ?? {} },
+  };
+}
+
 export interface HealthReadings {
   nodes: NodesReport;
   pods: PodsReport;

@@ -3,7 +3,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { NON_RETRYABLE_TYPES } from './failures.ts';
-import { summarizeHealth } from './health-summary.ts';
+import { summarizeHealth, withLists } from './health-summary.ts';
 import { ProgressTracker } from './progress.ts';
 import {
   platformHealthInputSchema,
@@ -44,15 +44,14 @@ export async function platformHealth(input: PlatformHealthInput = {}): Promise<P
   );
 
   return progress.run('report', async () => {
-    const summary = summarizeHealth({ nodes, pods, taskRuns, service, restartWarningThreshold: options.restartWarningThreshold });
+    const readings = withLists({ nodes, pods, taskRuns });
+    const summary = summarizeHealth({ ...readings, service, restartWarningThreshold: options.restartWarningThreshold });
     return {
       runbook: 'platformHealth' as const,
       checkedAt: new Date().toISOString(),
       cluster,
       ...summary,
-      nodes,
-      pods,
-      taskRuns,
+      ...readings,
       service,
     };
   }, (r) => (r.healthy ? 'healthy' : `${r.problems.length} problems`));

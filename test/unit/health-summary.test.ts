@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { summarizeHealth, type HealthReadings } from '../../workflows/health-summary.ts';
+import { summarizeHealth, withLists, type HealthReadings } from '../../workflows/health-summary.ts';
 
 function healthy(): HealthReadings {
   return {
@@ -67,4 +67,18 @@ test('a 200 whose body says it is not healthy is a problem', () => {
   const r = healthy();
   r.service = { checked: true, via: 'url', ok: true, statusCode: 200, body: { status: 'starting' }, detail: 'answered 200' };
   assert.deepEqual(summarizeHealth(r).problems, ['orchestrator health check failed: answered 200, but its status is "starting", not "healthy"']);
+});
+
+test('lists in the report are [], never null: readings with null or missing lists are summarised as empty', () => {
+  const r = healthy();
+  const broken = {
+    nodes: { total: 0, ready: 0, notReady: null, cordoned: undefined, nodes: null },
+    pods: { ...r.pods, namespaceExists: true, total: 0, ready: 0, pods: null },
+    taskRuns: { crdInstalled: false, total: 0, byPhase: undefined },
+  } as unknown as Parameters<typeof withLists>[0];
+  const fixed = withLists(broken);
+  assert.deepEqual([fixed.nodes.notReady, fixed.nodes.cordoned, fixed.nodes.nodes, fixed.pods.pods], [[], [], [], []]);
+  assert.deepEqual(fixed.taskRuns.byPhase, {});
+  assert.ok(!JSON.stringify(fixed).includes('null'));
+  assert.deepEqual(summarizeHealth({ ...r, ...fixed }).problems, ['the cluster has no nodes']);
 });

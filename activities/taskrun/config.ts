@@ -59,3 +59,17 @@ export async function readControllerConfig(kube: KubeClients, namespace: string,
     return kubeCall(`read ConfigMap ${namespace}/${name}`, () => Promise.reject(err));
   }
 }
+
+/**
+ * The config, read with a list (fieldSelector on its name) so that the list's resourceVersion comes
+ * with it: a watch of the ConfigMap resumes from there. (The ConfigMap's own resourceVersion can be
+ * far older than the watch cache once the namespace's ConfigMaps churn: a watch from it gets 410.)
+ */
+export async function listControllerConfig(kube: KubeClients, namespace: string, name: string): Promise<{ config: ControllerConfig; resourceVersion: string }> {
+  const list = await kubeCall(`read ConfigMap ${namespace}/${name}`, () => kube.core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` }));
+  const cm = list.items.find((c) => c.metadata?.name === name);
+  return {
+    config: cm ? parseControllerConfig(cm.data?.['config.yaml'], cm.metadata?.resourceVersion ?? '') : DEFAULT_CONTROLLER_CONFIG,
+    resourceVersion: list.metadata?.resourceVersion ?? '',
+  };
+}

@@ -10,7 +10,7 @@ import { PAGE_SIZE } from '../kube/paginate.ts';
 import { listTaskRuns, TASKRUN } from '../kube/taskruns.ts';
 import { AGENT_SELECTOR, listAgentJobs, observeJob } from '../kube/jobs.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
-import { DEFAULT_CONTROLLER_CONFIG, parseControllerConfig, readControllerConfig } from './config.ts';
+import { DEFAULT_CONTROLLER_CONFIG, listControllerConfig, parseControllerConfig } from './config.ts';
 import { KUBE_UNAVAILABLE } from '../../workflows/failures.ts';
 import { RESTORE_PENDING_ANNOTATION, type ControllerConfig, type ObservedTaskRun, type TaskRunSpec, type WatchChange, type WatchCursor, type WatchInput, type WatchResult } from '../../workflows/types/taskrun.ts';
 
@@ -55,35 +55,51 @@ export function observeTaskRun(raw: RawTaskRun): ObservedTaskRun {
   };
 }
 
-async function snapshot(kube: KubeClients, namespace: string, pageSize = PAGE_SIZE): Promise<Pick<WatchResult, 'snapshot' | 'cursor'>> {
-  const [taskRuns, jobs] = await Promise.all([listTaskRuns<RawTaskRun>(kube, namespace, { pageSize, crdMissing: 'empty' }), listAgentJobs(kube, namespace)]);
-  // Before the platform is deployed the CRD is missing: a retryable wait, not a failed controller.
-  if (!taskRuns.crdInstalled) throw ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `the TaskRun CRD ${TASKRUN.crdName} is not installed (run deployPlatform); retrying` });
-  return {
-    snapshot: { taskRuns: taskRuns.items.map(observeTaskRun), jobs: jobs.items.map(observeJob).filter((j) => j !== undefined) },
-    cursor: { taskRuns: taskRuns.resourceVersion, jobs: jobs.resourceVersion },
-  };
-}
-
 class GoneError extends Error {}
 
 export interface WatchOptions {
   /** TaskRuns per list request of a snapshot (tests use a small one). */
   pageSize?: number;
+  /** client-node's watch inactivity timeout (its default: 30 s); tests use a short one. */
+  idleTimeoutMs?: number;
 }
 
 export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput, options: WatchOptions = {}): Promise<WatchResult> {
-  const resumeFrom = (heartbeatCursor() ?? input.cursor);
-  // A snapshot re-reads the config; a watch round starts from the reconciler's (no GET per round).
-  const config = resumeFrom && input.config ? input.config : await readControllerConfig(kube, input.namespace, input.configMapName);
-  if (!resumeFrom) return { ...(await snapshot(kube, input.namespace, options.pageSize)), changes: [], config, relisted: 'initial' };
+  const resumeFrom = heartbeatCursor() ?? input.cursor;
+  if (!resumeFrom) return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'initial' };
+  // A watch round starts from the reconciler's config (no read per round), and watches its
+  // ConfigMap from a list resourceVersion; a cursor without one (carried by an earlier version)
+  // reads the config once.
+  let config = input.config;
+  let from = resumeFrom;
+  if (!config || !from.config) {
+    const read = await listControllerConfig(kube, input.namespace, input.configMapName);
+    config = read.config;
+    from = { ...from, config: read.resourceVersion };
+  }
   try {
-    const { changes, cursor, config: changed, configUnknown } = await collect(kube, input, resumeFrom, config.resourceVersion);
-    return { changes, cursor, config: configUnknown ? await readControllerConfig(kube, input.namespace, input.configMapName) : (changed ?? config) };
+    const { changes, cursor, config: changed } = await collect(kube, input, from, config, options);
+    return { changes, cursor, config: changed ?? config };
   } catch (err) {
-    if (err instanceof GoneError) return { ...(await snapshot(kube, input.namespace, options.pageSize)), changes: [], config, relisted: 'gone' };
+    if (err instanceof GoneError) return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'gone' };
     throw err;
   }
+}
+
+/** A full list of TaskRuns, agent Jobs and the controller config, with the resourceVersions to watch from. */
+async function snapshot(kube: KubeClients, input: WatchInput, options: WatchOptions): Promise<Pick<WatchResult, 'snapshot' | 'cursor' | 'config'>> {
+  const [taskRuns, jobs, config] = await Promise.all([
+    listTaskRuns<RawTaskRun>(kube, input.namespace, { pageSize: options.pageSize ?? PAGE_SIZE, crdMissing: 'empty' }),
+    listAgentJobs(kube, input.namespace),
+    listControllerConfig(kube, input.namespace, input.configMapName),
+  ]);
+  // Before the platform is deployed the CRD is missing: a retryable wait, not a failed controller.
+  if (!taskRuns.crdInstalled) throw ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `the TaskRun CRD ${TASKRUN.crdName} is not installed (run deployPlatform); retrying` });
+  return {
+    snapshot: { taskRuns: taskRuns.items.map(observeTaskRun), jobs: jobs.items.map(observeJob).filter((j) => j !== undefined) },
+    cursor: { taskRuns: taskRuns.resourceVersion, jobs: jobs.resourceVersion, config: config.resourceVersion },
+    config: config.config,
+  };
 }
 
 function heartbeatCursor(): WatchCursor | undefined {
@@ -95,8 +111,17 @@ function heartbeatCursor(): WatchCursor | undefined {
   }
 }
 
-/** Runs both watches until a batch is ready or maxWaitSeconds pass; a changed ConfigMap ends the round with its new config. */
-async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, configRv: string): Promise<{ changes: WatchChange[]; cursor: WatchCursor; config?: ControllerConfig; configUnknown?: boolean }> {
+/** client-node ended the watch because nothing arrived for its requestTimeoutMs (or the connect took that long). */
+const isWatchTimeout = (err: unknown) => err instanceof Error && err.name === 'TimeoutError';
+/** A watch request answered 410 Gone (instead of a 200 with an ERROR event). */
+const isGoneResponse = (err: unknown) => (err as { statusCode?: unknown } | null)?.statusCode === 410;
+
+/**
+ * Runs the three watches until a batch is ready or maxWaitSeconds pass; a changed ConfigMap ends
+ * the round with its new config. A watch that ends (the server's timeoutSeconds, or client-node's
+ * inactivity timeout: a quiet watch gets no bookmark for a minute) is resumed from its cursor.
+ */
+async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, config: ControllerConfig, options: WatchOptions): Promise<{ changes: WatchChange[]; cursor: WatchCursor; config?: ControllerConfig }> {
   const ns = input.namespace;
   const changes: WatchChange[] = [];
   const cursor: WatchCursor = { ...from };
@@ -104,9 +129,10 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
   let delivered: WatchCursor = { ...from };
   const signal = cancellationSignal();
   const watcher = new Watch(kube.config);
+  if (options.idleTimeoutMs) (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.idleTimeoutMs;
   const aborts: AbortController[] = [];
   let changedConfig: ControllerConfig | undefined;
-  let configUnknown = false;
+  const timeoutSeconds = Math.max(1, Math.ceil(input.maxWaitSeconds) + 5);
 
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -119,7 +145,7 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
       clearInterval(beat);
       for (const a of aborts) a.abort();
       if (err) reject(err);
-      else resolve({ changes, cursor, ...(changedConfig ? { config: changedConfig } : {}), ...(configUnknown ? { configUnknown } : {}) });
+      else resolve({ changes, cursor, ...(changedConfig ? { config: changedConfig } : {}) });
     };
     const maxTimer = setTimeout(() => finish(), input.maxWaitSeconds * 1000);
     const beat = setInterval(() => {
@@ -133,37 +159,73 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
       else batchTimer ??= setTimeout(() => finish(), BATCH_WINDOW_MS);
     };
 
-    const onWatchError = (which: string) => (err: unknown) => finish(ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `watch ${which}: ${err instanceof Error ? err.message : String(err)}` }));
+    const failure = (which: string, err: unknown) => ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `watch ${which}: ${err instanceof Error ? err.message : String(err)}` });
     const keep = (abort: AbortController) => {
       if (settled) abort.abort();
       else aborts.push(abort);
     };
-    // The controller ConfigMap: any change ends the round, and the caller re-reads it.
-    const watchConfig = () => {
+
+    /**
+     * One watch, resumed whenever it ends normally or by a timeout. `onEvent` answers 'gone' for a
+     * 410: this watch stops (its own end is ignored) and `onGone` decides what follows.
+     */
+    const follow = (which: string, path: string, params: () => Record<string, string | number | boolean>, onEvent: (type: string, obj: WatchedObject) => void | 'gone', onGone: () => void) => {
       if (settled) return;
-      const params = { fieldSelector: `metadata.name=${input.configMapName}`, timeoutSeconds: Math.max(1, Math.ceil(input.maxWaitSeconds) + 5), ...(configRv ? { resourceVersion: configRv } : {}) };
-      watcher.watch(`/api/v1/namespaces/${ns}/configmaps`, params, (type: string, obj: { metadata?: { resourceVersion?: string }; data?: Record<string, string> }) => {
-        if (settled || type === 'BOOKMARK') return;
-        if (obj.metadata?.resourceVersion === configRv) return;
-        // ERROR (e.g. 410: the reconciler's config is older than the watch cache): read it again.
-        if (type === 'ERROR') configUnknown = true;
-        else changedConfig = type === 'DELETED' ? DEFAULT_CONTROLLER_CONFIG : parseControllerConfig(obj.data?.['config.yaml'], obj.metadata?.resourceVersion ?? '');
-        finish();
-      }, (err: unknown) => {
-        if (settled) return;
-        if (!err) watchConfig();
-        else onWatchError('ConfigMap')(err);
-      }).then(keep, onWatchError('ConfigMap'));
+      let over = false;
+      const gone = () => {
+        if (over) return;
+        over = true;
+        onGone();
+      };
+      const ended = (err: unknown) => {
+        if (settled || over) return;
+        over = true;
+        if (!err || isWatchTimeout(err)) follow(which, path, params, onEvent, onGone);
+        else if (isGoneResponse(err)) onGone();
+        else finish(failure(which, err));
+      };
+      watcher.watch(path, params(), (type: string, obj: WatchedObject) => {
+        if (settled || over) return;
+        if (onEvent(type, obj) === 'gone') gone();
+      }, ended).then(keep, ended);
     };
 
-    const start = (which: keyof WatchCursor) => {
-      if (settled) return;
-      const path = which === 'taskRuns' ? `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${ns}/${TASKRUN.plural}` : `/apis/batch/v1/namespaces/${ns}/jobs`;
-      const params = { resourceVersion: cursor[which], allowWatchBookmarks: true, timeoutSeconds: Math.max(1, Math.ceil(input.maxWaitSeconds) + 5), ...(which === 'jobs' ? { labelSelector: AGENT_SELECTOR } : {}) };
-      watcher.watch(path, params, (type: string, obj: { code?: number; metadata?: { resourceVersion?: string } } & Record<string, unknown>) => {
+    // The controller ConfigMap, from a list resourceVersion that bookmarks advance: a change ends the
+    // round with the new config; a 410 (the resourceVersion fell out of the watch cache, e.g. while
+    // the namespace's ConfigMaps churn) lists it again and goes on watching from there.
+    const configPath = `/api/v1/namespaces/${ns}/configmaps`;
+    const configParams = () => ({ fieldSelector: `metadata.name=${input.configMapName}`, allowWatchBookmarks: true, timeoutSeconds, ...(cursor.config ? { resourceVersion: cursor.config } : {}) });
+    const onConfigEvent = (type: string, obj: WatchedObject): void | 'gone' => {
+      if (type === 'ERROR') {
+        if (obj.code === 410) return 'gone';
+        finish(failure('ConfigMap', String(obj.message ?? obj.code)));
+        return;
+      }
+      if (obj.metadata?.resourceVersion) cursor.config = obj.metadata.resourceVersion;
+      if (type === 'BOOKMARK' || obj.metadata?.resourceVersion === config.resourceVersion) return;
+      changedConfig = type === 'DELETED' ? DEFAULT_CONTROLLER_CONFIG : parseControllerConfig((obj.data as Record<string, string> | undefined)?.['config.yaml'], obj.metadata?.resourceVersion ?? '');
+      finish();
+    };
+    const relistConfig = () => {
+      listControllerConfig(kube, ns, input.configMapName).then((read) => {
         if (settled) return;
+        cursor.config = read.resourceVersion;
+        if (read.config.resourceVersion !== config.resourceVersion) {
+          changedConfig = read.config;
+          finish();
+        } else {
+          follow('ConfigMap', configPath, configParams, onConfigEvent, relistConfig);
+        }
+      }, (err: unknown) => finish(err));
+    };
+
+    const watchList = (which: 'taskRuns' | 'jobs') => {
+      const path = which === 'taskRuns' ? `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${ns}/${TASKRUN.plural}` : `/apis/batch/v1/namespaces/${ns}/jobs`;
+      const params = () => ({ resourceVersion: cursor[which], allowWatchBookmarks: true, timeoutSeconds, ...(which === 'jobs' ? { labelSelector: AGENT_SELECTOR } : {}) });
+      follow(which, path, params, (type, obj) => {
         if (type === 'ERROR') {
-          finish(obj.code === 410 ? new GoneError('410 Gone') : ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `watch ${which}: ${String(obj.message ?? obj.code)}` }));
+          if (obj.code === 410) return 'gone';
+          finish(failure(which, String(obj.message ?? obj.code)));
           return;
         }
         if (obj.metadata?.resourceVersion) cursor[which] = obj.metadata.resourceVersion;
@@ -177,15 +239,12 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
           if (!job) return;
           onChange(deleted ? { kind: 'job', type: 'delete', name: job.name, ownerName: job.ownerName, ownerUid: job.ownerUid } : { kind: 'job', type: 'upsert', job });
         }
-      }, (err: unknown) => {
-        if (settled) return;
-        // The server ends a watch at timeoutSeconds: resume from the latest resourceVersion.
-        if (!err) start(which);
-        else onWatchError(which)(err);
-      }).then(keep, onWatchError(which));
+      }, () => finish(new GoneError(`410 Gone: ${which}`)));
     };
-    start('taskRuns');
-    start('jobs');
-    watchConfig();
+    watchList('taskRuns');
+    watchList('jobs');
+    follow('ConfigMap', configPath, configParams, onConfigEvent, relistConfig);
   });
 }
+
+type WatchedObject = { code?: number; message?: unknown; metadata?: { resourceVersion?: string } } & Record<string, unknown>;

@@ -32,7 +32,7 @@ function fakeKube(count: number, fail?: (req: ListCall, n: number) => unknown) {
     },
     apiextensions: { readCustomResourceDefinition: async () => ({}) },
     batch: { listNamespacedJob: async () => ({ items: [], metadata: { resourceVersion: '778' } }) },
-    core: { readNamespacedConfigMap: async () => { throw new ApiException(404, 'not found', '{}', {}); } },
+    core: { listNamespacedConfigMap: async () => ({ items: [], metadata: { resourceVersion: '779' } }) },
   };
   return { kube: kube as unknown as KubeClients, calls };
 }
@@ -42,7 +42,7 @@ test("the controller's snapshot reads every page of TaskRuns (continue token in 
   const result = await watchTaskRunChanges(kube, { namespace: 'ns', configMapName: 'cfg', maxWaitSeconds: 1, activeTasks: 0 }, { pageSize: 3 });
   assert.equal(result.relisted, 'initial');
   assert.deepEqual(result.snapshot?.taskRuns.map((t) => t.name), Array.from({ length: 8 }, (_, i) => `tr-${i}`));
-  assert.equal(result.cursor.taskRuns, '777');
+  assert.deepEqual(result.cursor, { taskRuns: '777', jobs: '778', config: '779' });
   assert.deepEqual(calls.map((c) => c._continue ?? ''), ['', '3', '6']);
 });
 

@@ -115,6 +115,11 @@ export interface ControllerConfig {
 export interface WatchCursor {
   taskRuns: string;
   jobs: string;
+  /**
+   * The controller ConfigMap's watch: a list resourceVersion (advanced by bookmarks and events),
+   * not the ConfigMap's own (absent in cursors carried by earlier versions).
+   */
+  config?: string;
 }
 
 export type WatchChange =

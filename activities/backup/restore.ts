@@ -1,13 +1,14 @@
 // restorePlatform's activities: verify a backup completely before anything is written, plan what a
 // restore would do, restore one kind at a time (create; an existing object is skipped or updated),
 // and count what is there afterwards.
-import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { BACKUP_INVALID, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../workflows/types/backup.ts';
 import type { SecretSource } from '../../workflows/types/secret-ref.ts';
+import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
-import { kubeCall } from '../errors.ts';
+import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
 import { FIELD_MANAGER } from '../kube/apply.ts';
 import type { KubeClients } from '../kube/client.ts';
 import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
@@ -129,11 +130,40 @@ export async function planRestore(deps: ActivityDeps, ref: BackupRef & { targetN
  */
 const TRUSTED = 'Ignore';
 
-/** Creates one object; on 409 skips it, or updates it by server-side apply. */
+/**
+ * Metadata that the API server owns, or that ties an object to others of its source cluster: never
+ * written by a restore. ownerReferences would let the garbage collector delete the restored object (its
+ * owner is not in the target, or has another uid); finalizers would wait for an operator that may not be
+ * there. Capture drops the server-owned fields; older backups may still hold them.
+ */
+const DROPPED_METADATA = [
+  'uid', 'resourceVersion', 'creationTimestamp', 'managedFields', 'generation', 'selfLink',
+  'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers',
+] as const;
+
+/** What a restore sends for a backed-up object: without status (a subresource) and DROPPED_METADATA; TaskRuns marked restore-pending. */
+export function restoreBody(obj: Obj, kind: BackupKind): Obj {
+  const { status: _s, ...rest } = obj;
+  const metadata: Record<string, unknown> = { ...obj.metadata };
+  for (const field of DROPPED_METADATA) delete metadata[field];
+  // The TaskRun controller takes no action on a TaskRun with this annotation: no Job is started for a
+  // task that had finished before its status is back. Removed once the status is written.
+  if (kind === 'taskRuns') metadata.annotations = { ...(metadata.annotations as Record<string, string> | undefined), [RESTORE_PENDING_ANNOTATION]: 'true' };
+  return { ...rest, metadata } as Obj;
+}
+
+const restorePending = (o: Obj | undefined) => o?.metadata?.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined;
+
+/**
+ * Creates one object; on 409 skips it, or updates it by server-side apply. A TaskRun that exists with the
+ * restore-pending annotation was created by an earlier attempt (or run) of a restore that did not finish
+ * it: it is handed back as created, to get its status and lose the annotation. Any other existing
+ * TaskRun is skipped (existing: skip) and left alone.
+ */
 async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing: 'skip' | 'update'): Promise<{ outcome: 'created' | 'updated' | 'skipped'; stored?: Obj }> {
   const ns = obj.metadata?.namespace ?? '';
   const what = `restore ${obj.kind} ${ns ? `${ns}/` : ''}${obj.metadata?.name}`;
-  const { status: _s, ...body } = obj;
+  const body = restoreBody(obj, kind);
   try {
     const stored = await kubeCall(what, async () => {
       // The project's field manager, as for every other write (deployPlatform's applies own the same fields).
@@ -147,25 +177,48 @@ async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing
   } catch (err) {
     if (!(err instanceof ApplicationFailure && (err.details?.[0] as { httpStatus?: number })?.httpStatus === 409)) throw err;
   }
-  if (existing === 'skip') {
-    // A TaskRun created by an earlier attempt of this activity may still lack its status: hand it back so it gets one.
-    if (kind === 'taskRuns' && obj.status !== undefined) {
-      const current = await kubeCall(what, () => kube.custom.getNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name: obj.metadata!.name! })) as Obj;
-      if (current.status === undefined) return { outcome: 'skipped', stored: current };
-    }
-    return { outcome: 'skipped' };
+  if (kind === 'taskRuns') {
+    const current = await kubeCall(what, () => kube.custom.getNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name: obj.metadata!.name! })) as Obj;
+    if (restorePending(current)) return { outcome: 'created', stored: current };
   }
+  if (existing === 'skip') return { outcome: 'skipped' };
   const stored = await kubeCall(what, () => kube.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
   return { outcome: 'updated', stored: stored as Obj };
 }
 
-/** TaskRun status lives behind the status subresource: written after the object, on its stored version. */
+/** Conflicts a status write tolerates (re-reading each time) before the activity's retry takes over. */
+const STATUS_CONFLICT_RETRIES = 10;
+
+/**
+ * TaskRun status lives behind the status subresource: written after the object, on its stored version.
+ * A conflict (someone wrote the TaskRun in between) re-reads it and writes again: the backed-up status
+ * is never skipped.
+ */
 async function restoreStatus(kube: KubeClients, stored: Obj, status: unknown): Promise<void> {
   const ns = stored.metadata!.namespace!;
   const name = stored.metadata!.name!;
-  await kubeCall(`restore status of TaskRun ${ns}/${name}`, () => kube.custom.replaceNamespacedCustomObjectStatus({
-    group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name, body: { ...stored, status }, fieldManager: FIELD_MANAGER, fieldValidation: TRUSTED,
-  }));
+  const what = `restore status of TaskRun ${ns}/${name}`;
+  const api = { group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name };
+  let current = stored;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await kube.custom.replaceNamespacedCustomObjectStatus({ ...api, body: { ...current, status }, fieldManager: FIELD_MANAGER, fieldValidation: TRUSTED });
+      return;
+    } catch (err) {
+      if (!isStatus(err, 409) || attempt >= STATUS_CONFLICT_RETRIES) throw toKubeFailure(err, what);
+    }
+    current = await kubeCall(what, () => kube.custom.getNamespacedCustomObject(api)) as Obj;
+  }
+}
+
+/** The TaskRun is complete (status written): the controller may act on it again. */
+async function clearRestorePending(kube: KubeClients, stored: Obj): Promise<void> {
+  const ns = stored.metadata!.namespace!;
+  const name = stored.metadata!.name!;
+  await kubeCall(`remove ${RESTORE_PENDING_ANNOTATION} from TaskRun ${ns}/${name}`, () => kube.custom.patchNamespacedCustomObject(
+    { group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name, body: { metadata: { annotations: { [RESTORE_PENDING_ANNOTATION]: null } } }, fieldManager: FIELD_MANAGER },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  ));
 }
 
 /**
@@ -190,11 +243,13 @@ export async function restoreKind(deps: ActivityDeps, req: BackupRef & { kind: B
       signal?.throwIfAborted();
       const obj = objects[next++]!;
       const { outcome, stored } = await createOne(deps.kube, req.kind, obj, req.existing);
-      result[outcome]++;
-      if (req.kind === 'taskRuns' && stored && obj.status !== undefined) {
-        await restoreStatus(deps.kube, stored, obj.status);
-        result.statusRestored!++;
+      if (req.kind === 'taskRuns' && stored) {
+        // Status first, then the annotation: a retry finds the annotation and writes both again.
+        if (obj.status !== undefined) await restoreStatus(deps.kube, stored, obj.status);
+        if (restorePending(stored) || outcome !== 'skipped') await clearRestorePending(deps.kube, stored);
+        if (obj.status !== undefined) result.statusRestored!++;
       }
+      result[outcome]++;
     }
   };
   try {

@@ -1,0 +1,152 @@
+// What a restore writes besides the objects' content: no ownerReferences or finalizers (the garbage
+// collector would delete a restored object whose owner is not in the target; a finalizer of an operator
+// that is not there blocks deletion forever), and TaskRuns that keep their backed-up status (created with
+// the restore-pending annotation, which the TaskRun controller leaves alone, then status, then the
+// annotation removed), also when a controller watches the target namespace.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
+import { createActivities } from '../../activities/index.ts';
+import type { BackupReport, RestoreReport } from '../../workflows/types/backup.ts';
+import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
+import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+
+const testTemporal = useTestTemporal();
+const testCluster = useTestCluster();
+const source = uniqueNamespace('restore-meta');
+const target = `${source}-t`;
+const target2 = `${source}-u`;
+process.env.RESTORE_META_HMAC_KEY = randomBytes(32).toString('hex');
+const hmacKey = { env: 'RESTORE_META_HMAC_KEY' };
+const identity = { env: 'RESTORE_META_NO_IDENTITY' }; // nothing encrypted in these backups
+const include = { crds: false, secrets: false, helmReleases: false, configMaps: true, taskRuns: true };
+const store = mkdtempSync(join(tmpdir(), 'restore-meta-store-'));
+const CRD = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
+const TR = { group: 'orchestrator.io', version: 'v1', plural: 'taskruns' };
+const FINALIZER = 'example.com/operator-cleanup';
+const SUCCEEDED = 30;
+
+let temporal: TestTemporal;
+let cluster: TestCluster;
+let taskQueue: string;
+let backup: BackupReport;
+
+type Obj = { metadata: { name: string; uid?: string; annotations?: Record<string, string>; ownerReferences?: unknown[]; finalizers?: string[]; deletionTimestamp?: string }; status?: Record<string, unknown> };
+
+before(async () => {
+  temporal = await testTemporal();
+  cluster = await testCluster();
+  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store }), 'restore-meta');
+  cluster.defer(async () => {
+    for (const ns of [source, target, target2]) {
+      // The finalizer has no operator here: remove it, or the namespace never goes.
+      await cluster.kubectl(['patch', 'configmap', 'finalized', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
+      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    }
+    rmSync(store, { recursive: true, force: true });
+  });
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', CRD]);
+  await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/taskruns.orchestrator.io']);
+  await cluster.kubectl(['create', 'namespace', source]);
+  // A Secret owns a ConfigMap (as an operator's Secret or a TaskRun owns its task ConfigMap); another carries an operator's finalizer.
+  await cluster.kubectl(['create', 'secret', 'generic', 'owner', '-n', source, '--from-literal=k=v']);
+  const ownerUid = (await cluster.kubectl(['get', 'secret', 'owner', '-n', source, '-o', 'jsonpath={.metadata.uid}'])).trim();
+  const items = [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: source, ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: ownerUid }] }, data: { task: 'prompt' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'finalized', namespace: source, finalizers: [FINALIZER] }, data: { a: 'b' } },
+  ];
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  // Finished TaskRuns (their Jobs ran long ago), and one that never started (no status).
+  const names = [...Array.from({ length: SUCCEEDED }, (_, i) => `done-${i}`), 'not-started'];
+  await Promise.all(names.map(async (name) => {
+    await cluster.kube.custom.createNamespacedCustomObject({ ...TR, namespace: source, body: { apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name }, spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` } } });
+    if (name === 'not-started') return;
+    await cluster.kube.custom.patchNamespacedCustomObjectStatus({ ...TR, namespace: source, name, body: { status: { phase: 'Succeeded', jobName: `job-${name}`, message: 'done' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  }));
+  backup = (await temporal.client.workflow.execute('backupPlatform', { taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace: source, hmacKey, include }] })) as BackupReport;
+  assert.deepEqual(backup.backup.counts, { configMaps: 2, taskRuns: SUCCEEDED + 1 });
+});
+
+const restore = (targetNamespace: string) => temporal.client.workflow.execute('restorePlatform', {
+  taskQueue, workflowId: uniqueTaskQueue('restorePlatform'), args: [{ backupId: backup.backupId, targetNamespace, hmacKey, identity, include }],
+}) as Promise<RestoreReport>;
+
+const getJson = async <T>(args: string[]): Promise<T> => JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
+const taskRuns = async (ns: string) => new Map((await getJson<{ items: Obj[] }>(['get', 'taskruns', '-n', ns])).items.map((t) => [t.metadata.name, t]));
+
+/**
+ * Plays a TaskRun controller watching the namespace: a TaskRun without status and without the
+ * restore-pending annotation is a new task: it starts a Job for it and writes status Running (as the
+ * real controller does). Returns the names it started.
+ */
+async function simulateController(ns: string): Promise<{ started: Set<string>; stop: () => void }> {
+  const started = new Set<string>();
+  const watch = new Watch(cluster.kube.config);
+  const controller = await watch.watch(`/apis/orchestrator.io/v1/namespaces/${ns}/taskruns`, {}, (_type, obj: Obj) => {
+    if (obj.metadata.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined || obj.status?.phase || started.has(obj.metadata.name)) return;
+    started.add(obj.metadata.name);
+    void cluster.kube.custom.patchNamespacedCustomObjectStatus(
+      { ...TR, namespace: ns, name: obj.metadata.name, body: { status: { phase: 'Running', jobName: `rerun-${obj.metadata.name}` } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    ).catch(() => undefined);
+  }, () => undefined);
+  return { started, stop: () => controller.abort() };
+}
+
+test('restored objects carry no ownerReferences or finalizers: the garbage collector leaves them alone', async () => {
+  const report = await restore(target);
+  assert.deepEqual(report.restored.find((r) => r.kind === 'configMaps'), { kind: 'configMaps', created: 2, updated: 0, skipped: 0 });
+  // Proof that the garbage collector runs here: a ConfigMap whose owner does not exist is deleted.
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'orphan-control', namespace: target, ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: randomUUID() }] } }));
+  let collected = false;
+  for (let i = 0; i < 120 && !collected; i++) {
+    collected = !(await cluster.kubectl(['get', 'configmaps', '-n', target, '-o', 'name'])).includes('configmap/orphan-control');
+    if (!collected) await sleep(500);
+  }
+  assert.ok(collected, 'the garbage collector did not delete a ConfigMap with a missing owner within 60 s');
+  await sleep(2000);
+  const owned = await getJson<Obj>(['get', 'configmap', 'owned', '-n', target]);
+  assert.equal(owned.metadata.deletionTimestamp, undefined);
+  assert.equal(owned.metadata.ownerReferences, undefined);
+  const finalized = await getJson<Obj>(['get', 'configmap', 'finalized', '-n', target]);
+  assert.equal(finalized.metadata.finalizers, undefined);
+  // The source keeps its own (the backup holds them; only the restore drops them).
+  assert.equal((await getJson<Obj>(['get', 'configmap', 'owned', '-n', source])).metadata.ownerReferences?.length, 1);
+});
+
+test('restored TaskRuns keep their backed-up status under a watching controller; none is started again; no restore-pending annotation remains', async () => {
+  const before_ = await taskRuns(source);
+  await cluster.kubectl(['create', 'namespace', target2]);
+  // An earlier attempt created this one (annotation, no status yet); this one was there before the restore (left alone).
+  await cluster.kube.custom.createNamespacedCustomObject({ ...TR, namespace: target2, body: { apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 'done-0', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } }, spec: { service: 'auth-service', taskId: 'done-0', prompt: 'do done-0' } } });
+  await cluster.kube.custom.createNamespacedCustomObject({ ...TR, namespace: target2, body: { apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 'done-1' }, spec: { service: 'auth-service', taskId: 'mine', prompt: 'other' } } });
+  await cluster.kube.custom.patchNamespacedCustomObjectStatus({ ...TR, namespace: target2, name: 'done-1', body: { status: { phase: 'Failed', message: 'its own' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await sleep(500);
+  const controller = await simulateController(target2);
+  let report: RestoreReport;
+  try {
+    report = await restore(target2);
+    await sleep(1000); // events still in flight
+  } finally {
+    controller.stop();
+  }
+  const result = report.restored.find((r) => r.kind === 'taskRuns')!;
+  assert.deepEqual([result.created, result.skipped, result.statusRestored], [SUCCEEDED, 1, SUCCEEDED - 1]);
+  const after = await taskRuns(target2);
+  for (const [name, original] of before_) {
+    const restored = after.get(name)!;
+    assert.equal(restored.metadata.annotations?.[RESTORE_PENDING_ANNOTATION], undefined, name);
+    if (name === 'done-1') assert.deepEqual(restored.status, { phase: 'Failed', message: 'its own' });
+    else if (name !== 'not-started') assert.deepEqual(restored.status, original.status, name);
+  }
+  // Only the TaskRun that had never started is a new task for the controller (once its restore finished).
+  assert.deepEqual([...controller.started], ['not-started']);
+});

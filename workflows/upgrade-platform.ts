@@ -3,7 +3,7 @@
 // (backupPlatform as a child workflow) -> helm upgrade -> rollout -> smoke test. On failure: roll back, or pause for an operator's `decide` update
 // (retry | rollback | abort) until a deadline, then roll back. A worker crash anywhere resumes
 // here; the helm step is idempotent (same chart+values digest adds no revision).
-import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import { failureCause, failureText } from './failure-cause.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
@@ -56,13 +56,12 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
     return { status: status ?? current, recovery };
   }, (p) => (p.recovery.recovered ? `recovered a ${p.recovery.previousStatus} release (${p.recovery.action})` : `revision ${p.status.revision} ${p.status.status}`));
 
-  // The revision (and its values) that a rollback returns to, then the backup that a restore would use.
-  // Upgrades recorded before the child backup existed replay without it.
+  // The revision that a rollback returns to (its values are the upgrade's base: read by the helm
+  // activity, never carried in history), then the backup that a restore would use.
   const backup = await progress.run('backup', async () => {
     const status = await kubeActs.helmStatus(release);
-    const values = await kubeActs.helmGetValues(release);
-    const taken = patched('upgrade-child-backup') ? await preUpgradeBackup(opts) : undefined;
-    return { status, values, taken };
+    const taken = await preUpgradeBackup(opts);
+    return { status, taken };
   }, (b) => `revision ${b.status?.revision} recorded${b.taken ? `; ${backupText(b.taken)}` : ''}`);
   const previous = backup.status!;
 
@@ -77,7 +76,8 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
     final: { revision: previous.revision, status: previous.status },
     ...(backup.taken ? { backup: backup.taken } : {}),
   };
-  const targetValues = mergeValues(backup.values, opts.values, opts.imageTag ? { image: { tag: opts.imageTag } } : {});
+  // Merged by helmUpgradeInstall over the values of the recorded revision.
+  const targetValues = mergeValues(opts.values, opts.imageTag ? { image: { tag: opts.imageTag } } : {});
 
   for (;;) {
     const failure = await attemptUpgrade(opts, progress, report, targetValues);
@@ -149,7 +149,7 @@ async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTr
   const long = longActs(opts.timeouts.rolloutSeconds);
   const release = { release: opts.release, namespace: opts.namespace };
   // helm --wait (kstatus) runs for the whole rollout; the rollout step then confirms it with our own rule.
-  const helmArgs = { ...helmChartArgs(opts.chart), ...release, values, valuesFiles: opts.valuesFiles, wait: true, timeoutSeconds: opts.timeouts.rolloutSeconds };
+  const helmArgs = { ...helmChartArgs(opts.chart), ...release, values, baseValuesRevision: report.previous.revision, valuesFiles: opts.valuesFiles, wait: true, timeoutSeconds: opts.timeouts.rolloutSeconds };
   try {
     const result = await progress.run('upgrade', async () => {
       // CRD changes reach the cluster before the chart that needs them (Helm never upgrades crds/).

@@ -9,7 +9,8 @@ import type { HelmDeps } from './deps.ts';
 import { DEFAULT_FILE_ROOTS, resolveAllowedPath } from '../allowed-paths.ts';
 import { chartArgs, DIGEST_LABEL, DIGEST_REVISION_LABEL, releaseDigest, resolveChart, type ChartSource } from './digest.ts';
 import { invalidHelmRequest, releaseLocked } from './errors.ts';
-import { checkRef, describeRef, helmHistory, PENDING_STATUSES, readMetadata, type HelmReleaseRef, type HelmReleaseStatus } from './release.ts';
+import { mergeValues } from '../../workflows/merge-values.ts';
+import { checkRef, describeRef, helmGetValues, helmHistory, PENDING_STATUSES, readMetadata, type HelmReleaseRef, type HelmReleaseStatus } from './release.ts';
 import { parseJson, runHelm } from './run.ts';
 
 export interface HelmUpgradeRequest extends HelmReleaseRef, ChartSource {
@@ -17,6 +18,12 @@ export interface HelmUpgradeRequest extends HelmReleaseRef, ChartSource {
   values?: Record<string, unknown>;
   /** Values files (relative to the worker's workdir), in helm's order. */
   valuesFiles?: string[];
+  /**
+   * Merge `values` over the user-supplied values of this revision of the release (upgradePlatform's
+   * "keep what is deployed, change the tag"). Read and merged here, so the release's values never
+   * enter workflow history.
+   */
+  baseValuesRevision?: number;
   /** Wait until the release's resources are ready (`--wait=watcher`, kstatus). */
   wait: boolean;
   /** helm --timeout: the wait (and every hook) must finish within it. */
@@ -104,7 +111,9 @@ export async function helmUpgradeInstall(deps: HelmDeps, req: HelmUpgradeRequest
   };
   if (req.repo === undefined && !req.chart.startsWith('oci://')) allowed('chart', req.chart);
   const chart = await resolveChart(req, workdir);
-  const values = req.values ?? {};
+  const values = req.baseValuesRevision === undefined
+    ? (req.values ?? {})
+    : mergeValues(await helmGetValues(deps, { release: req.release, namespace: req.namespace, revision: req.baseValuesRevision }), req.values ?? {});
   const valuesFiles = (req.valuesFiles ?? []).map((f, i) => allowed(`valuesFiles[${i}]`, f));
   const digest = await releaseDigest({ chart, values, valuesFiles });
   const dryRun = req.dryRun === true ? 'server' : req.dryRun || undefined;

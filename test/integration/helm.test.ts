@@ -292,3 +292,13 @@ test('bad requests and an unreachable cluster are classified', async (t) => {
   const noContext = helmActivities({ ...s.deps, kubeContext: 'no-such-context' });
   await assert.rejects(noContext.helmStatus(s.ref), failureOf(HELM_INVALID, /context "no-such-context" does not exist/));
 });
+
+test('baseValuesRevision: the input values are merged over a revision\'s values inside the activity', async () => {
+  const s = await setup('helm-base');
+  await s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0', { wait: false }), values: { image: { tag: '1.0.0' }, replicaCount: 2 } });
+  const result = await s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.1.0', { wait: false }), baseValuesRevision: 1 });
+  assert.equal(result.revision, 2);
+  assert.deepEqual(await s.helm.helmGetValues(s.ref), { image: { tag: '1.1.0' }, replicaCount: 2 });
+  const again = await s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.1.0', { wait: false }), baseValuesRevision: 1 });
+  assert.equal(again.changed, false, 'the same merge is the same digest: no new revision');
+});

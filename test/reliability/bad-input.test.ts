@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities/index.ts';
+import { failureText } from '../../workflows/failure-cause.ts';
 import { INVALID_INPUT } from '../../workflows/failures.ts';
 import { backupAndVerifyInputSchema } from '../../workflows/types/backup-verify.ts';
 import { backupPlatformInputSchema, restorePlatformInputSchema } from '../../workflows/types/backup.ts';
@@ -89,7 +90,7 @@ test(`${WANTED} generated invalid inputs fail at once, naming the field, before 
         const outcome = await env.client.workflow.execute(c.runbook.name, { taskQueue, workflowId: uniqueTaskQueue(`bad-${c.runbook.name}`), args: [c.input] }).then(() => 'completed', (e: unknown) => e);
         const cause = outcome instanceof WorkflowFailedError ? outcome.cause : undefined;
         const ok = cause instanceof ApplicationFailure && cause.type === INVALID_INPUT && cause.message.includes(c.field.trim());
-        if (!ok) unclear.push(`${what}: ${outcome instanceof Error ? (outcome.cause ?? outcome).message : String(outcome)}`);
+        if (!ok) unclear.push(`${what}: ${outcome instanceof Error ? failureText(outcome.cause ?? outcome) : String(outcome)}`);
       }));
     }
   });

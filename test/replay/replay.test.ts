@@ -9,10 +9,10 @@ import { workflowBundle } from '../helpers/temporal.ts';
 
 const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.history.bin')).sort();
 
-// Every runbook, and both sides of each patch: upgradePlatform before and after 'upgrade-child-backup',
-// taskRunController before ('rounds') and after ('pipeline') 'taskrun-pipeline'.
+// Every runbook, and both sides of each patch: taskRunController before ('rounds') and after
+// ('pipeline') 'taskrun-pipeline'.
 const REQUIRED = [
-  'platformHealth', 'deployPlatform', 'upgradePlatform-before-child-backup-', 'upgradePlatform-child-backup',
+  'platformHealth', 'deployPlatform', 'upgradePlatform-child-backup',
   'backupPlatform', 'restorePlatform', 'backupAndVerify', 'cleanupTaskRuns', 'taskRunController-rounds', 'taskRunController-pipeline',
 ];
 

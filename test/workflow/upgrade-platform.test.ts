@@ -78,14 +78,17 @@ async function waitPaused(handle: WorkflowHandle): Promise<void> {
 
 const names = (mock: Mock) => mock.calls.map((c) => c.name);
 
-test('success: upgrade, rollout, smoke test; the new tag is merged over the current values', async () => {
+test('success: upgrade, rollout, smoke test; the new tag is merged (by the activity) over the recorded revision\'s values', async () => {
   const mock = mockActivities();
   const report = await withUpgrade(await testTemporal(), mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.equal(report.outcome, 'succeeded');
   assert.deepEqual(report.revisions, [{ revision: 2, action: 'upgrade', detail: 'image tag 1.1.0' }]);
   assert.equal(report.previous.revision, 1);
-  const upgrade = mock.calls.find((c) => c.name === 'helmUpgradeInstall')!.arg as { values: Record<string, unknown> };
-  assert.deepEqual(upgrade.values, { image: { repository: 'example/orchestrator', tag: '1.1.0' }, replicas: 1 });
+  const upgrade = mock.calls.find((c) => c.name === 'helmUpgradeInstall')!.arg as { values: Record<string, unknown>; baseValuesRevision: number };
+  // Only the input's change and the revision to merge it over travel through history, not the release's values.
+  assert.deepEqual(upgrade.values, { image: { tag: '1.1.0' } });
+  assert.equal(upgrade.baseValuesRevision, 1);
+  assert.ok(!names(mock).includes('helmGetValues'), 'the release values were read into history');
   assert.ok(!names(mock).includes('helmRollback'));
 });
 

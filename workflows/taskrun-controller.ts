@@ -9,7 +9,8 @@
 // bounded by continue-as-new, and what it carries by following only unfinished TaskRuns. With
 // `searchAttributes`, the counts are search attributes (TASKRUN_SEARCH_ATTRIBUTES), upserted when
 // they change.
-import { CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { INVALID_INPUT } from './failures.ts';
 import type { Activities } from '../activities/index.ts';
 import { parseInput } from './validate.ts';
 import { taskRunQuery, taskRunControllerQuery } from './messages.ts';
@@ -17,6 +18,7 @@ import { applyResults, applyWatchResult, chunk, lookup, planRound, restoreState 
 import { carryOn, continueAsNewDue, publish, retry, summary, watchActs, watchRequest, type ControllerRun } from './taskrun-controller-run.ts';
 import { roundByRound } from './taskrun-controller-rounds.ts';
 import {
+  controllerWorkflowId,
   taskRunControllerInputSchema,
   type ControllerCarried,
   type ControllerConfig,
@@ -48,6 +50,9 @@ const RETRY_AFTER_MS = 5000;
 
 export async function taskRunController(input: TaskRunControllerInput = {}): Promise<void> {
   const opts = parseInput('taskRunController', taskRunControllerInputSchema, input);
+  // Versioned: a run that began round by round (before these checks) keeps that loop until it continues as new.
+  const pipelined = patched('taskrun-pipeline');
+  if (pipelined) refuseImpostor(opts);
   const carried = opts.carried as ControllerCarried | undefined;
   const run: ControllerRun = {
     opts, state: restoreState(carried, opts.finishedHistory), rounds: 0, runs: (carried?.runs ?? 0) + 1, lastSnapshot: Date.now(),
@@ -55,9 +60,27 @@ export async function taskRunController(input: TaskRunControllerInput = {}): Pro
   };
   setHandler(taskRunQuery, (name) => lookup(run.state, name));
   setHandler(taskRunControllerQuery, () => summary(run));
-  // Versioned: a run that began round by round keeps that loop until it continues as new.
-  if (!patched('taskrun-pipeline')) await roundByRound(run);
+  if (!pipelined) await roundByRound(run);
   await pipeline(run);
+}
+
+/**
+ * One controller per namespace: only under its fixed workflow id (a second one under another id
+ * would create the same Jobs and fight over the statuses). The carried state comes only from this
+ * workflow's own continue-as-new: one given at a start would make the controller skip or redo work.
+ */
+function refuseImpostor(opts: { namespace: string; carried?: unknown }): void {
+  const info = workflowInfo();
+  const expected = controllerWorkflowId(opts.namespace);
+  if (info.workflowId !== expected) {
+    throw ApplicationFailure.create({
+      type: INVALID_INPUT, nonRetryable: true,
+      message: `taskRunController of namespace ${opts.namespace} runs only as workflow id ${expected}, not ${info.workflowId} (one controller per namespace; start it with client/taskrun-controller.ts)`,
+    });
+  }
+  if (opts.carried !== undefined && info.continuedFromExecutionRunId === undefined) {
+    throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: 'taskRunController: carried is internal, accepted only from the controller\'s own continue-as-new; start it without carried' });
+  }
 }
 
 async function pipeline(run: ControllerRun): Promise<never> {

@@ -90,7 +90,7 @@ before(async () => {
     await running;
   });
   controller = await temporal.client.workflow.start('taskRunController', {
-    taskQueue, workflowId: `${controllerWorkflowId(namespace)}-${taskQueue}`, args: [{ namespace, resyncSeconds: 30 }],
+    taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: 30 }],
   });
 });
 

@@ -40,7 +40,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
   await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
   await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
   await cluster.kubectl(['create', 'namespace', namespace]);
-  const handle = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: `${controllerWorkflowId(namespace)}-${taskQueue}`, args: [{ namespace, chunkSize: 10 }] });
+  const handle = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, chunkSize: 10 }] });
   cluster.defer(async () => {
     await handle.terminate('test finished').catch(() => undefined);
     for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);

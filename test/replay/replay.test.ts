@@ -25,14 +25,14 @@ test('recorded histories exist for the runbooks', () => {
 /**
  * The workflow ID of the recorded run: child workflow IDs are derived from it (`<id>-backup`, `<id>-restore`),
  * so a replay under another ID would not match the recorded child commands. Runs without children replay
- * under their file name.
+ * under the ID their start event records (taskRunController checks its own), else under their file name.
  */
 function recordedWorkflowId(history: ReturnType<typeof readHistory>, file: string): string {
   for (const event of history.events ?? []) {
     const child = event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
     if (child) return child.replace(/-(backup|restore)$/, '');
   }
-  return file;
+  return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId || file;
 }
 
 for (const file of files) {

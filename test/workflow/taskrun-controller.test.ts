@@ -9,7 +9,7 @@ import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } fro
 import { INVALID_INPUT } from '../../workflows/failures.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../workflows/messages.ts';
 import { jobNameFor } from '../../workflows/taskrun-reconcile.ts';
-import type { ActionResult, ApplyActionsInput, ControllerCarried, ControllerConfig, ObservedJob, ObservedTaskRun, WatchChange, WatchInput, WatchResult } from '../../workflows/types/taskrun.ts';
+import { controllerWorkflowId, type ActionResult, type ApplyActionsInput, type ControllerCarried, type ControllerConfig, type ObservedJob, type ObservedTaskRun, type WatchChange, type WatchInput, type WatchResult } from '../../workflows/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
@@ -66,11 +66,12 @@ class Fake {
   };
 }
 
-async function withController<T>(fake: Fake, input: Record<string, unknown>, drive: (h: WorkflowHandleWithFirstExecutionRunId) => Promise<T>): Promise<T> {
+async function withController<T>(fake: Fake, input: Record<string, unknown>, drive: (h: WorkflowHandleWithFirstExecutionRunId) => Promise<T>, workflowId?: string): Promise<T> {
   const env = await testTemporal();
   const taskQueue = uniqueTaskQueue('taskrun-wf');
   const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities: fake.activities, workflowBundle: await workflowBundle() });
-  const handle = await env.client.workflow.start('taskRunController', { taskQueue, workflowId: uniqueTaskQueue('taskrun-controller'), args: [{ namespace: 'ns', ...input }] });
+  const namespace = typeof input.namespace === 'string' ? input.namespace : 'ns';
+  const handle = await env.client.workflow.start('taskRunController', { taskQueue, workflowId: workflowId ?? controllerWorkflowId(namespace), args: [{ namespace, ...input }] });
   return worker.runUntil(async () => {
     try {
       return await drive(handle);
@@ -361,6 +362,27 @@ test('invalid controller input fails at once, naming the fields', async () => {
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, INVALID_INPUT);
     assert.match(err.cause.message, /namespace: .*; chunkSize/);
+  });
+  assert.equal(fake.watches.length, 0);
+});
+
+test('one controller per namespace: another workflow id, or carried state at a start, is refused at once, before any watch', async () => {
+  const fake = new Fake();
+  const failure = async (h: WorkflowHandleWithFirstExecutionRunId) => {
+    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.ok(err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.nonRetryable, true);
+    return err.cause;
+  };
+  await withController(fake, { namespace: 'team-a' }, async (h) => {
+    const cause = await failure(h);
+    assert.equal(cause.type, INVALID_INPUT);
+    assert.match(cause.message, /runs only as workflow id taskrun-controller-team-a, not taskrun-controller-team-a-second/);
+  }, 'taskrun-controller-team-a-second');
+  const carried: ControllerCarried = { taskRuns: [], runs: 7 };
+  await withController(fake, { namespace: 'team-b', carried }, async (h) => {
+    assert.match((await failure(h)).message, /carried is internal, accepted only from the controller's own continue-as-new/);
   });
   assert.equal(fake.watches.length, 0);
 });

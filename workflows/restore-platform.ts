@@ -27,7 +27,8 @@ const planText = (p: RestorePlan) => [
   ...(p.volumes ? [`PVCs from snapshots ${p.volumes.total - p.volumes.existing - p.volumes.unavailable.length} (${p.volumes.existing} exist, ${p.volumes.unavailable.length} snapshots gone)`] : []),
 ].join(', ');
 
-const resultText = (r: KindRestoreResult) => `${r.created} created, ${r.updated} updated, ${r.skipped} skipped${r.statusRestored !== undefined ? `, ${r.statusRestored} statuses` : ''}`;
+const resultText = (r: KindRestoreResult) => `${r.created} created, ${r.updated} updated, ${r.skipped} skipped${r.statusRestored !== undefined ? `, ${r.statusRestored} statuses` : ''}${
+  r.notUpdated?.length ? `; not updated: ${r.notUpdated.map((n) => `${n.name} (${n.reason})`).join(', ')}` : ''}`;
 
 export async function restorePlatform(input: RestorePlatformInput): Promise<RestoreReport> {
   const progress = new ProgressTracker('restorePlatform', STEPS);

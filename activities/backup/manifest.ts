@@ -54,17 +54,21 @@ const invalid = (message: string) => ApplicationFailure.create({ type: BACKUP_IN
 
 /** Parses and authenticates manifest.json; throws BackupInvalid naming what is wrong. */
 export function verifyManifest(text: string, key: string, id: string): Manifest {
-  let manifest: Manifest;
+  let parsed: unknown;
   try {
-    manifest = JSON.parse(text) as Manifest;
+    parsed = JSON.parse(text);
   } catch {
     throw invalid(`backup ${id}: manifest.json is not JSON (corrupted)`);
   }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid(`backup ${id}: manifest.json is not a JSON object`);
+  const manifest = parsed as Manifest;
   const { hmac, ...body } = manifest;
   if (!hmac || hmac.alg !== 'HMAC-SHA256' || typeof hmac.value !== 'string') throw invalid(`backup ${id}: manifest.json carries no HMAC-SHA256`);
   if (!macEquals(hmac.value, hmacSha256(key, body))) {
     throw invalid(`backup ${id}: the manifest's HMAC does not match (tampered with, or a different HMAC key)`);
   }
+  // Authentic, but of another backup (copied or renamed): a restore of <id> must restore <id>.
+  if (manifest.id !== id) throw invalid(`backup ${id}: manifest.json names backup ${String(manifest.id)}, not ${id}`);
   if (manifest.formatVersion !== FORMAT_VERSION) throw invalid(`backup ${id}: format version ${manifest.formatVersion} is not supported`);
   return manifest;
 }

@@ -3,7 +3,8 @@
 // and count what is there afterwards.
 import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { BACKUP_INVALID, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../workflows/types/backup.ts';
+import { BACKUP_INVALID, CLUSTER_NAMESPACES, clusterNamespaceMessage, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../workflows/types/backup.ts';
+import { INVALID_INPUT } from '../../workflows/failures.ts';
 import type { SecretSource } from '../../workflows/types/secret-ref.ts';
 import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
 import type { ActivityDeps } from '../deps.ts';
@@ -111,9 +112,19 @@ async function existingNames(kube: KubeClients, kind: BackupKind, namespace: str
   return new Set(items.map((i) => i.metadata?.name ?? '').filter((n) => wanted.has(n)));
 }
 
+/** The input's schema refuses them already; a backup of one of them (the default target) is refused here. */
+function refuseClusterNamespace(namespace: string, fromBackup: boolean): void {
+  if (!CLUSTER_NAMESPACES.includes(namespace)) return;
+  throw ApplicationFailure.create({
+    type: INVALID_INPUT, nonRetryable: true,
+    message: `targetNamespace: ${namespace} ${clusterNamespaceMessage}${fromBackup ? ' (the backup\'s namespace, the default target: give another targetNamespace)' : ''}`,
+  });
+}
+
 export async function planRestore(deps: ActivityDeps, ref: BackupRef & { targetNamespace?: string; existing: 'skip' | 'update' }): Promise<RestorePlan> {
   const { dir, manifest } = await open(deps, ref);
   const targetNamespace = ref.targetNamespace ?? manifest.namespace;
+  refuseClusterNamespace(targetNamespace, ref.targetNamespace === undefined);
   const kinds: RestorePlan['kinds'] = [];
   for (const kind of kindsOf(ref, manifest)) {
     const objects = await loadKind(deps, ref, dir, manifest, kind);
@@ -160,7 +171,7 @@ const restorePending = (o: Obj | undefined) => o?.metadata?.annotations?.[RESTOR
  * it: it is handed back as created, to get its status and lose the annotation. Any other existing
  * TaskRun is skipped (existing: skip) and left alone.
  */
-async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing: 'skip' | 'update'): Promise<{ outcome: 'created' | 'updated' | 'skipped'; stored?: Obj }> {
+async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing: 'skip' | 'update'): Promise<{ outcome: 'created' | 'updated' | 'skipped'; stored?: Obj; notUpdated?: string }> {
   const ns = obj.metadata?.namespace ?? '';
   const what = `restore ${obj.kind} ${ns ? `${ns}/` : ''}${obj.metadata?.name}`;
   const body = restoreBody(obj, kind);
@@ -182,8 +193,69 @@ async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing
     if (restorePending(current)) return { outcome: 'created', stored: current };
   }
   if (existing === 'skip') return { outcome: 'skipped' };
+  if (kind === 'crds') {
+    const current = await kubeCall(what, () => kube.apiextensions.readCustomResourceDefinition({ name: obj.metadata!.name! }));
+    const reason = crdDowngradeReason(current as CrdLike, obj as CrdLike);
+    if (reason) return { outcome: 'skipped', notUpdated: reason };
+  }
   const stored = await kubeCall(what, () => kube.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
   return { outcome: 'updated', stored: stored as Obj };
+}
+
+/** The chart's version on a CRD (label or annotation), when both sides carry it. */
+const CRD_VERSION_KEY = 'app.kubernetes.io/version';
+
+type CrdLike = {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: { versions?: { name: string; served?: boolean; schema?: { openAPIV3Schema?: unknown } }[] };
+};
+
+/** -1, 0, 1: dotted numeric versions ("v1.4.0", "1.10"); a non-numeric part compares as text. */
+function compareVersions(a: string, b: string): number {
+  const parts = (v: string) => v.replace(/^v/, '').split(/[.+-]/);
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const [p, q] = [x[i] ?? '0', y[i] ?? '0'];
+    const [m, n] = [Number(p), Number(q)];
+    const c = Number.isInteger(m) && Number.isInteger(n) ? Math.sign(m - n) : p < q ? -1 : p > q ? 1 : 0;
+    if (c) return c;
+  }
+  return 0;
+}
+
+/** Every field path a structural schema declares (".spec.priority", ".spec.items[].name"). */
+function schemaPaths(schema: unknown, prefix = '', out = new Set<string>()): Set<string> {
+  if (!schema || typeof schema !== 'object') return out;
+  const s = schema as { properties?: Record<string, unknown>; items?: unknown; additionalProperties?: unknown };
+  for (const [name, sub] of Object.entries(s.properties ?? {})) {
+    out.add(`${prefix}.${name}`);
+    schemaPaths(sub, `${prefix}.${name}`, out);
+  }
+  if (s.items) schemaPaths(s.items, `${prefix}[]`, out);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') schemaPaths(s.additionalProperties, `${prefix}.*`, out);
+  return out;
+}
+
+/**
+ * Why applying the backup's CRD over the cluster's would be a downgrade (or undefined): it would stop
+ * serving a version the cluster serves (its objects would become unreadable), carries an older chart
+ * version, or its schema of a version both serve lacks fields the cluster's declares (the API server would
+ * prune them from stored objects).
+ */
+export function crdDowngradeReason(stored: CrdLike, backup: CrdLike): string | undefined {
+  const served = (c: CrdLike) => new Map((c.spec?.versions ?? []).filter((v) => v.served).map((v) => [v.name, v]));
+  const [now, then] = [served(stored), served(backup)];
+  const lost = [...now.keys()].filter((v) => !then.has(v));
+  if (lost.length) return `the backup's CRD would stop serving ${lost.join(', ')}`;
+  const version = (c: CrdLike) => c.metadata?.annotations?.[CRD_VERSION_KEY] ?? c.metadata?.labels?.[CRD_VERSION_KEY];
+  const [sv, bv] = [version(stored), version(backup)];
+  if (sv && bv && compareVersions(bv, sv) < 0) return `the backup's CRD version ${bv} is older than the cluster's ${sv}`;
+  for (const [name, v] of now) {
+    const theirs = schemaPaths(then.get(name)!.schema?.openAPIV3Schema);
+    const missing = [...schemaPaths(v.schema?.openAPIV3Schema)].filter((p) => !theirs.has(p));
+    if (missing.length) return `the backup's ${name} schema would lose ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more fields` : ''}`;
+  }
+  return undefined;
 }
 
 /** Conflicts a status write tolerates (re-reading each time) before the activity's retry takes over. */
@@ -229,6 +301,7 @@ async function clearRestorePending(kube: KubeClients, stored: Obj): Promise<void
 const CONCURRENCY = 48;
 
 export async function restoreKind(deps: ActivityDeps, req: BackupRef & { kind: BackupKind; targetNamespace: string; existing: 'skip' | 'update' }): Promise<KindRestoreResult> {
+  refuseClusterNamespace(req.targetNamespace, false);
   const { dir, manifest } = await open(deps, req);
   const objects = (await loadKind(deps, req, dir, manifest, req.kind)).map((o) => retarget(o, req.kind, req.targetNamespace));
   const result: KindRestoreResult = { kind: req.kind, created: 0, updated: 0, skipped: 0, ...(req.kind === 'taskRuns' ? { statusRestored: 0 } : {}) };
@@ -242,7 +315,11 @@ export async function restoreKind(deps: ActivityDeps, req: BackupRef & { kind: B
     while (next < objects.length) {
       signal?.throwIfAborted();
       const obj = objects[next++]!;
-      const { outcome, stored } = await createOne(deps.kube, req.kind, obj, req.existing);
+      const { outcome, stored, notUpdated } = await createOne(deps.kube, req.kind, obj, req.existing);
+      if (notUpdated) {
+        (result.notUpdated ??= []).push({ name: obj.metadata?.name ?? '', reason: notUpdated });
+        deps.logger.warn({ kind: req.kind, name: obj.metadata?.name, reason: notUpdated }, 'restore: existing object not updated');
+      }
       if (req.kind === 'taskRuns' && stored) {
         // Status first, then the annotation: a retry finds the annotation and writes both again.
         if (obj.status !== undefined) await restoreStatus(deps.kube, stored, obj.status);

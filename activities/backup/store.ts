@@ -1,11 +1,11 @@
 // The backup store: one directory per backup under the store root. A backup is written into a
 // temporary directory and renamed into place, so a directory named <id> is always complete.
 import { constants, existsSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { BACKUP_NOT_FOUND, type BackupFileInfo, type Retention } from '../../workflows/types/backup.ts';
+import { BACKUP_INVALID, BACKUP_NOT_FOUND, type BackupFileInfo, type Retention } from '../../workflows/types/backup.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { hmacSha256, macEquals } from './codec.ts';
 import { MANIFEST_FILE, verifyFile, verifyManifest, type Manifest } from './manifest.ts';
@@ -38,17 +38,22 @@ export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 export class UnsafeFileError extends Error {}
 
 /**
- * Reads a small regular file: a symlink, a FIFO, a device, a directory or a file above `limit` bytes is
+ * Reads a regular file: a symlink, a FIFO, a device, a directory or a file above `limit` bytes is
  * refused before a byte is read. lstat first (a clear reason); then opened with O_NOFOLLOW | O_NONBLOCK
  * (a FIFO swapped in meanwhile never blocks the open) and checked again on the descriptor.
  */
-export async function readSmallRegularFile(path: string, limit: number): Promise<string> {
+export async function readRegularFile(path: string, limit: number): Promise<Buffer> {
   const s = await lstat(path);
   const kind = (st: { isFile(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean }) =>
     (st.isSymbolicLink() ? 'a symlink' : st.isFIFO() ? 'a FIFO' : 'not a regular file');
   if (!s.isFile()) throw new UnsafeFileError(`${basename(path)} is ${kind(s)}`);
   if (s.size > limit) throw new UnsafeFileError(`${basename(path)} is larger than ${limit} bytes (${s.size})`);
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    throw new UnsafeFileError(`${basename(path)} cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new UnsafeFileError(`${basename(path)} is ${kind(st)}`);
@@ -61,13 +66,17 @@ export async function readSmallRegularFile(path: string, limit: number): Promise
       n += bytesRead;
       if (n > st.size) throw new UnsafeFileError(`${basename(path)} grew while it was read`);
     }
-    return buf.subarray(0, n).toString('utf8');
+    return buf.subarray(0, n);
   } catch (err) {
     if (err instanceof UnsafeFileError) throw err;
     throw new UnsafeFileError(`${basename(path)} cannot be read (${(err as Error).message})`);
   } finally {
     await handle.close();
   }
+}
+
+export async function readSmallRegularFile(path: string, limit: number): Promise<string> {
+  return (await readRegularFile(path, limit)).toString('utf8');
 }
 
 /** The text of <dir>/manifest.json, read safely (see readSmallRegularFile). */
@@ -80,8 +89,9 @@ export async function openBackup(root: string, id: string, hmacKey: string): Pro
   const dir = backupPath(root, id);
   let text: string;
   try {
-    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
-  } catch {
+    text = await readManifestText(dir, id);
+  } catch (err) {
+    if (err instanceof UnsafeFileError) throw ApplicationFailure.create({ type: BACKUP_INVALID, message: `backup ${id}: ${err.message}`, nonRetryable: true });
     throw ApplicationFailure.create({ type: BACKUP_NOT_FOUND, message: `backup ${id} not found in ${root}`, nonRetryable: true });
   }
   return { dir, manifest: verifyManifest(text, hmacKey, id) };
@@ -89,7 +99,8 @@ export async function openBackup(root: string, id: string, hmacKey: string): Pro
 
 /** Reads one file of a verified backup, checking its checksum. */
 export async function readBackupFile(dir: string, info: BackupFileInfo, id: string): Promise<Buffer> {
-  const data = await readFile(join(dir, info.file)).catch(() => Buffer.alloc(0));
+  // Never more than the manifest says (a symlink, a FIFO or a grown file reads as nothing: a checksum mismatch).
+  const data = await readRegularFile(join(dir, info.file), info.size).catch(() => Buffer.alloc(0));
   verifyFile(info, data, id);
   return data;
 }

@@ -233,3 +233,14 @@ test('restorePlatform: an invalid backup id is an input error', async () => {
   assert.match(err.message, /existing/);
   assert.deepEqual(m.calls, []);
 });
+
+test('restorePlatform: the cluster\'s own namespaces are refused as target before any activity', async () => {
+  for (const targetNamespace of ['kube-system', 'default']) {
+    const m = mock();
+    const err = await failure('restorePlatform', { backupId: 'b1', targetNamespace }, m);
+    assert.equal(err.type, INVALID_INPUT);
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /targetNamespace: must not be one of default, kube-system, kube-public, kube-node-lease/);
+    assert.deepEqual(m.calls, []);
+  }
+});

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { k8sName } from './common.ts';
 import { secretSourceSchema } from './secret-ref.ts';
-import { backupPlatformInputSchema, DEFAULT_AGE_IDENTITY, type BackupKind, type BackupSummary, type RetentionResult } from './backup.ts';
+import { backupPlatformInputSchema, CLUSTER_NAMESPACES, DEFAULT_AGE_IDENTITY, type BackupKind, type BackupSummary, type RetentionResult } from './backup.ts';
 
 /** The restored objects differ from the backup: the backup was written, but it does not restore faithfully. */
 export const BACKUP_VERIFY_MISMATCH = 'BackupVerifyMismatch';
@@ -12,7 +12,7 @@ export const BACKUP_VERIFY_MISMATCH = 'BackupVerifyMismatch';
 export const BACKUP_VERIFY_FAILED = 'BackupVerifyFailed';
 
 /** Namespaces that are never used as a scratch namespace (it is deleted at the end). */
-const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const RESERVED_NAMESPACES = CLUSTER_NAMESPACES;
 
 export const backupAndVerifyInputSchema = z.object({
   /** backupPlatform's input: the child workflow `<this workflow id>-backup` takes the backup (its id). */

@@ -152,10 +152,17 @@ export interface RetentionResult {
   volumeSnapshotsDeleted?: string[];
 }
 
+/** The cluster's own namespaces: never a restore's target (nor a scratch namespace). */
+export const CLUSTER_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+export const clusterNamespaceMessage = `must not be one of ${CLUSTER_NAMESPACES.join(', ')} (the cluster's own namespaces)`;
+
 export const restorePlatformInputSchema = z.object({
   backupId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a backup id'),
-  /** Restore into another namespace (test restores); default: the backed-up namespace. */
-  targetNamespace: k8sName.optional(),
+  /**
+   * Restore into another namespace (test restores); default: the backed-up namespace. Never one of
+   * CLUSTER_NAMESPACES (also not by default: the plan refuses a backup of one of them).
+   */
+  targetNamespace: k8sName.refine((ns) => !CLUSTER_NAMESPACES.includes(ns), clusterNamespaceMessage).optional(),
   /** Existing objects: skip them (default) or update them (server-side apply). */
   existing: z.enum(['skip', 'update']).default('skip'),
   include: includeSchema.default(ALL_INCLUDED),
@@ -232,6 +239,8 @@ export interface KindRestoreResult {
   updated: number;
   skipped: number;
   statusRestored?: number;
+  /** Existing objects that existing: update left as they are (counted as skipped), each with why (e.g. a CRD the backup would downgrade). */
+  notUpdated?: { name: string; reason: string }[];
 }
 
 export interface RestoreReport {

@@ -11,6 +11,7 @@ import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
 import { deployPlatformInputSchema, type DeployPlatformInput, type DeployPlatformOptions, type DeployPlan, type DeployReport } from './types/deploy.ts';
 import { helmChartArgs } from './helm-chart.ts';
+import { mergeValues } from './merge-values.ts';
 
 const STEPS = ['validate', 'plan', 'namespaces', 'crds', 'secrets', 'helm', 'rollout', 'health', 'report'] as const;
 
@@ -39,7 +40,7 @@ export async function deployPlatform(input: DeployPlatformInput = {}): Promise<D
   report.helm = await progress.run('helm', async () => {
     const result = await longActs(opts.timeouts.rolloutSeconds).helmUpgradeInstall({
       ...helmChartArgs(opts.chart), release: opts.release, namespace: opts.namespace,
-      values: opts.values, valuesFiles: opts.valuesFiles, wait: true, timeoutSeconds: opts.timeouts.rolloutSeconds,
+      values: chartValues(opts), valuesFiles: opts.valuesFiles, wait: true, timeoutSeconds: opts.timeouts.rolloutSeconds,
     });
     return { revision: result.revision, changed: result.changed, status: result.status };
   }, (h) => `revision ${h.revision}${h.changed ? '' : ' (unchanged)'}`);
@@ -56,7 +57,7 @@ async function planDeploy(opts: DeployPlatformOptions, namespaces: string[]): Pr
   const current = await kubeActs.helmStatus({ release: opts.release, namespace: opts.namespace });
   const releaseNamespaceExists = objects.namespaces.find((n) => n.name === opts.namespace)?.exists ?? false;
   const dryRun = await kubeActs.helmUpgradeInstall({
-    ...helmChartArgs(opts.chart), release: opts.release, namespace: opts.namespace, values: opts.values, valuesFiles: opts.valuesFiles,
+    ...helmChartArgs(opts.chart), release: opts.release, namespace: opts.namespace, values: chartValues(opts), valuesFiles: opts.valuesFiles,
     wait: false, timeoutSeconds: 60, dryRun: releaseNamespaceExists ? 'server' : 'client',
   });
   return {
@@ -87,6 +88,11 @@ async function healthStep(progress: ProgressTracker, opts: DeployPlatformOptions
     }
     return check;
   }, (h) => `${h.probe ?? 'probe'}: ${h.detail}`);
+}
+
+/** The input's values, with the TaskRun reconciler chosen by the input (one reconciler, never two). */
+function chartValues(opts: DeployPlatformOptions): Record<string, unknown> {
+  return mergeValues(opts.values, { taskRunReconciler: { enabled: opts.taskRunReconciler === 'orchestrator' } });
 }
 
 function countChanged(items: { changed: boolean | 'dry-run' }[]): string {

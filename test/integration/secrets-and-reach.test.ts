@@ -9,7 +9,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities/index.ts';
 import { SECRET_SOURCE_REFUSED } from '../../workflows/failures.ts';
 import type { RotateSecretReport } from '../../workflows/types/rotate-secret.ts';
+import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
@@ -68,6 +70,24 @@ test('deployPlatform writes a Secret with two keys', async () => {
     ] }],
   });
   assert.deepEqual(await secretData(), { ANTHROPIC_API_KEY: values.API_KEY, GITHUB_TOKEN: values.TOKEN });
+});
+
+test('one reconciler: deployPlatform turns the orchestrator\'s own off; a TaskRun gets one Job from the workflow controller', async () => {
+  const env = JSON.parse(await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].env}'])) as { name: string; value?: string }[];
+  assert.equal(env.find((e) => e.name === 'TASKRUN_RECONCILER_ENABLED')?.value, 'false');
+  const workflowId = controllerWorkflowId(namespace);
+  await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId, args: [{ namespace, resyncSeconds: 30 }] });
+  const controller = temporal.client.workflow.getHandle(workflowId);
+  try {
+    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 'one-job', namespace }, spec: { service: 'svc', taskId: 't-1', prompt: 'p' },
+    }));
+    await eventually('the TaskRun to succeed', async () => ((await cluster.kubectl(['get', 'taskrun', 'one-job', '-n', namespace, '-o', 'jsonpath={.status.phase}'])).trim() === 'Succeeded' ? true : undefined), 120_000, 250);
+    const jobs = (await cluster.kubectl(['get', 'jobs', '-n', namespace, '-l', 'app=claude-agent', '-o', 'name'])).trim().split('\n').filter(Boolean);
+    assert.equal(jobs.length, 1, jobs.join(', '));
+  } finally {
+    await controller.terminate('test done');
+  }
 });
 
 test('rotateSecret of one key leaves every other key as it was', async () => {

@@ -341,3 +341,19 @@ void test('Helm sees the CRD in crds/ and never templates it', () => {
   assert.ok(!render().some((m) => m.kind === 'CustomResourceDefinition'));
   assert.ok(render('--include-crds').some((m) => m.kind === 'CustomResourceDefinition' && m.metadata.name === 'taskruns.orchestrator.io'));
 });
+
+// --- who reconciles TaskRuns ---------------------------------------------------------------------
+
+void test('taskRunReconciler.enabled=false: the orchestrator\'s reconciler is off and it may no longer write Jobs or TaskRun status', () => {
+  const on = render();
+  const off = render('--set', 'taskRunReconciler.enabled=false');
+  const flag = (m: Manifest[]) => orchestratorContainer(get<Deployment>(m, 'Deployment')).env.find((e) => e.name === 'TASKRUN_RECONCILER_ENABLED')?.value;
+  assert.equal(flag(on), 'true');
+  assert.equal(flag(off), 'false');
+  const writes = (m: Manifest[]) => get<Role>(m, 'Role').rules
+    .filter((r) => r.verbs.some((v) => ['create', 'update', 'patch', 'delete'].includes(v)))
+    .flatMap((r) => r.resources);
+  assert.deepEqual(writes(on).sort(), ['configmaps', 'events', 'jobs', 'leases', 'taskruns', 'taskruns/status']);
+  assert.deepEqual(writes(off).sort(), ['events', 'leases']);
+  assertLintClean('--set', 'taskRunReconciler.enabled=false');
+});

@@ -23,6 +23,12 @@ export const deployPlatformInputSchema = z
     /** Helm values (no secret values: the chart reads Secrets by name). */
     values: z.record(z.string(), z.unknown()).default({}),
     valuesFiles: z.array(z.string().min(1)).default([]),
+    /**
+     * Who turns TaskRuns into Jobs: platform-runbooks' taskRunController workflow (the chart's own
+     * reconciler is turned off: values taskRunReconciler.enabled=false) or the orchestrator itself.
+     * Never both, or a TaskRun gets two Jobs. Wins over the same key in `values`.
+     */
+    taskRunReconciler: z.enum(['workflow', 'orchestrator']).default('workflow'),
     /** Secrets to create or update before the chart, each key from a reference. */
     secrets: z.array(z.object({ name: k8sName, keys: z.array(secretKeyRefSchema).min(1) }).strict()).default([]),
     timeouts: z

@@ -1,29 +1,49 @@
 // cleanupTaskRuns: the guide's TaskRun retention, run weekly by a Schedule. Plan (read-only:
 // Succeeded older than succeededMaxAgeSeconds, Failed older than failedMaxAgeSeconds, age from
-// status.completionTime, never those labelled keep), then delete (uid preconditions: a TaskRun
-// recreated under the same name meanwhile is not touched). dryRun stops after the plan.
+// status.completionTime at the plan's time, never those labelled keep), then delete what the same
+// criteria select at that time (uid preconditions: a TaskRun recreated under the same name
+// meanwhile is not touched). dryRun stops after the plan. Plan and deletion page through the
+// TaskRuns on the activity side and report counts and bounded samples, so that tens of thousands
+// of TaskRuns never travel through history; the deletion heartbeats and resumes after a crash.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import { NON_RETRYABLE_TYPES } from './failures.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
-import { kubeActs } from './activity-proxies.ts';
-import { cleanupTaskRunsInputSchema, type CleanupReport, type CleanupTaskRunsInput } from './types/taskrun.ts';
+import { cleanupTaskRunsInputSchema, type CleanupCriteria, type CleanupReport, type CleanupTaskRunsInput } from './types/taskrun.ts';
 
 const STEPS = ['validate', 'plan', 'delete'] as const;
+
+/** Listing (and deleting) 25,000 TaskRuns takes minutes: heartbeats tell a live activity from a dead worker. */
+const cleanupActs = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+});
 
 export async function cleanupTaskRuns(input: CleanupTaskRunsInput = {}): Promise<CleanupReport> {
   const progress = new ProgressTracker('cleanupTaskRuns', STEPS);
   const opts = await progress.run('validate', async () => parseInput('cleanupTaskRuns', cleanupTaskRunsInputSchema, input));
-  const plan = await progress.run('plan', () => kubeActs.planTaskRunCleanup({
+  const criteria: CleanupCriteria = {
     namespace: opts.namespace, succeededMaxAgeSeconds: opts.succeededMaxAgeSeconds, failedMaxAgeSeconds: opts.failedMaxAgeSeconds, keepLabel: opts.keepLabel,
-  }), (p) => `${p.delete.length} to delete, ${p.kept.length} kept, ${p.scanned} scanned`);
-  const report: CleanupReport = { runbook: 'cleanupTaskRuns', namespace: opts.namespace, dryRun: opts.dryRun, deleted: [], alreadyGone: [], kept: plan.kept, scanned: plan.scanned };
+    asOf: new Date().toISOString(),
+  };
+  const plan = await progress.run('plan', () => cleanupActs.planTaskRunCleanup(criteria),
+    (p) => `${p.toDelete.Succeeded + p.toDelete.Failed} to delete (${p.toDelete.Succeeded} Succeeded, ${p.toDelete.Failed} Failed), ${p.kept} kept, ${p.scanned} scanned`);
+  const report: CleanupReport = {
+    runbook: 'cleanupTaskRuns', namespace: opts.namespace, dryRun: opts.dryRun, asOf: criteria.asOf, scanned: plan.scanned,
+    deleted: plan.toDelete.Succeeded + plan.toDelete.Failed, deletedByPhase: plan.toDelete, alreadyGone: 0, kept: plan.kept,
+    samples: { deleted: plan.samples.delete.map((c) => c.name), alreadyGone: [], kept: plan.samples.kept },
+  };
   if (opts.dryRun) {
-    progress.skip('delete', `dry run: would delete ${plan.delete.map((c) => c.name).join(', ') || 'nothing'}`);
-    report.deleted = plan.delete.map((c) => c.name);
+    progress.skip('delete', `dry run: would delete ${report.deleted}${report.samples.deleted.length ? `, e.g. ${report.samples.deleted.join(', ')}` : ''}`);
     return report;
   }
-  const result = await progress.run('delete', () => kubeActs.deleteTaskRuns({ namespace: opts.namespace, taskRuns: plan.delete.map((c) => ({ name: c.name, uid: c.uid })) }),
-    (r) => `${r.deleted.length} deleted, ${r.alreadyGone.length} already gone`);
-  report.deleted = result.deleted;
-  report.alreadyGone = result.alreadyGone;
-  return report;
+  const done = await progress.run('delete', () => cleanupActs.deleteOldTaskRuns(criteria),
+    (r) => `${r.deleted.Succeeded + r.deleted.Failed} deleted, ${r.alreadyGone} already gone`);
+  return {
+    ...report,
+    deleted: done.deleted.Succeeded + done.deleted.Failed, deletedByPhase: done.deleted, alreadyGone: done.alreadyGone,
+    samples: { ...report.samples, deleted: done.samples.deleted, alreadyGone: done.samples.alreadyGone },
+  };
 }

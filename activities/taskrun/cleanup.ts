@@ -1,51 +1,142 @@
-// cleanupTaskRuns' activities: a read-only plan (what is old enough and not kept), then deletion
-// with uid preconditions (owner references take the Jobs and ConfigMaps with them).
+// cleanupTaskRuns' activities: a read-only plan (what is old enough and not kept), then the
+// deletion, with uid preconditions (owner references take the Jobs and ConfigMaps with them). Both
+// read the TaskRuns page by page and return counts and bounded samples, never every name: a
+// namespace may hold tens of thousands of old TaskRuns, and a workflow payload is at most 2 MB.
+// The deletion applies the plan's criteria at the plan's time (asOf), page by page with bounded
+// concurrency, heartbeating its progress; a retried attempt lists again (what it deleted is gone)
+// and adds to the counts it heartbeated.
 import type { KubeClients } from '../kube/client.ts';
-import { isStatus, kubeCall } from '../errors.ts';
-import { listTaskRuns, TASKRUN } from '../kube/taskruns.ts';
-import type { CleanupCandidate, CleanupPlan, TaskRunPhase } from '../../workflows/types/taskrun.ts';
+import { isStatus, toKubeFailure } from '../errors.ts';
+import { listTaskRuns, TASKRUN, type TaskRunObject } from '../kube/taskruns.ts';
+import { cancellationSignal, heartbeat } from '../activity-context.ts';
+import { Context } from '@temporalio/activity';
+import type { CleanupCandidate, CleanupCriteria, CleanupDeletion, CleanupPlan } from '../../workflows/types/taskrun.ts';
 
-export interface PlanCleanupInput {
-  namespace: string;
-  succeededMaxAgeSeconds: number;
-  failedMaxAgeSeconds: number;
-  keepLabel: string;
+/** Names a plan or a deletion reports of each kind, at most. */
+export const CLEANUP_SAMPLE = 20;
+/** Deletes in flight: enough to delete 25,000 TaskRuns in minutes, far below the API server's limits. */
+export const DELETE_CONCURRENCY = 16;
+
+type Selection = { delete: CleanupCandidate } | { keep: string } | undefined;
+
+/** What the retention does with one TaskRun at `asOf`: delete it, keep it (labelled), or nothing (too young, unfinished). */
+export function selectForCleanup(run: TaskRunObject, criteria: CleanupCriteria): Selection {
+  if ((run.metadata as { deletionTimestamp?: string }).deletionTimestamp) return undefined; // being deleted already
+  const phase = run.status?.phase;
+  if (phase !== 'Succeeded' && phase !== 'Failed') return undefined;
+  const since = (run.status?.completionTime as string | undefined) ?? run.metadata.creationTimestamp;
+  const ageSeconds = since ? Math.floor((Date.parse(criteria.asOf) - Date.parse(since)) / 1000) : 0;
+  const maxAge = phase === 'Succeeded' ? criteria.succeededMaxAgeSeconds : criteria.failedMaxAgeSeconds;
+  if (ageSeconds < maxAge) return undefined;
+  if (run.metadata.labels?.[criteria.keepLabel] !== undefined) return { keep: `labelled ${criteria.keepLabel}` };
+  return { delete: { name: run.metadata.name, uid: run.metadata.uid ?? '', phase, ageSeconds } };
 }
 
-export async function planTaskRunCleanup(kube: KubeClients, input: PlanCleanupInput, now = Date.now()): Promise<CleanupPlan> {
-  const { items: runs } = await listTaskRuns(kube, input.namespace);
-  const plan: CleanupPlan = { delete: [], kept: [], scanned: runs.length };
-  for (const run of runs) {
-    const phase = run.status?.phase as TaskRunPhase | undefined;
-    if (phase !== 'Succeeded' && phase !== 'Failed') continue;
-    const since = (run.status?.completionTime as string | undefined) ?? run.metadata.creationTimestamp;
-    const ageSeconds = since ? Math.floor((now - Date.parse(since)) / 1000) : 0;
-    const maxAge = phase === 'Succeeded' ? input.succeededMaxAgeSeconds : input.failedMaxAgeSeconds;
-    if (ageSeconds < maxAge) continue;
-    if (run.metadata.labels?.[input.keepLabel] !== undefined) {
-      plan.kept.push({ name: run.metadata.name, reason: `labelled ${input.keepLabel}` });
-      continue;
-    }
-    const candidate: CleanupCandidate = { name: run.metadata.name, uid: run.metadata.uid ?? '', phase, ageSeconds };
-    plan.delete.push(candidate);
-  }
+const sample = <T>(list: T[], item: T) => {
+  if (list.length < CLEANUP_SAMPLE) list.push(item);
+};
+
+export async function planTaskRunCleanup(kube: KubeClients, criteria: CleanupCriteria): Promise<CleanupPlan> {
+  const plan: CleanupPlan = { asOf: criteria.asOf, scanned: 0, toDelete: { Succeeded: 0, Failed: 0 }, kept: 0, samples: { delete: [], kept: [] } };
+  await listTaskRuns(kube, criteria.namespace, {
+    keep: false,
+    onPage: (runs) => {
+      for (const run of runs) {
+        plan.scanned++;
+        const s = selectForCleanup(run, criteria);
+        if (s && 'keep' in s) {
+          plan.kept++;
+          sample(plan.samples.kept, { name: run.metadata.name, reason: s.keep });
+        } else if (s) {
+          plan.toDelete[s.delete.phase as 'Succeeded' | 'Failed']++;
+          sample(plan.samples.delete, s.delete);
+        }
+      }
+      heartbeat({ scanned: plan.scanned });
+    },
+  });
   return plan;
 }
 
-export async function deleteTaskRuns(kube: KubeClients, input: { namespace: string; taskRuns: { name: string; uid: string }[] }): Promise<{ deleted: string[]; alreadyGone: string[] }> {
-  const out = { deleted: [] as string[], alreadyGone: [] as string[] };
-  for (const tr of input.taskRuns) {
-    try {
-      await kube.custom.deleteNamespacedCustomObject({
-        group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: input.namespace, name: tr.name,
-        propagationPolicy: 'Background', body: { preconditions: { uid: tr.uid } },
-      });
-      out.deleted.push(tr.name);
-    } catch (err) {
-      // 404: deleted meanwhile; 409: a new TaskRun took the name (precondition failed), not ours to delete.
-      if (isStatus(err, 404) || isStatus(err, 409)) out.alreadyGone.push(tr.name);
-      else await kubeCall(`delete TaskRun ${input.namespace}/${tr.name}`, () => Promise.reject(err));
-    }
+export interface DeleteOptions {
+  concurrency?: number;
+  pageSize?: number;
+  /** Progress after each page (inside an activity it is also heartbeated). */
+  onProgress?: (progress: CleanupDeletion) => void;
+  /** What an earlier attempt reported (its heartbeat details): counted in. Default: the activity's heartbeat details. */
+  resumeFrom?: CleanupDeletion;
+}
+
+function previousAttempt(): CleanupDeletion | undefined {
+  try {
+    return (Context.current().info.heartbeatDetails as { progress?: CleanupDeletion } | undefined)?.progress;
+  } catch {
+    return undefined;
   }
+}
+
+/** Runs fn over items with at most `limit` at once; after a failure no new item starts, and it throws once all have settled. */
+async function inPool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    for (let i = next++; i < items.length && !failed; i = next++) {
+      try {
+        await fn(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const failure = settled.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/** Deletes the TaskRuns the criteria select (as the plan did, at its asOf), page by page. */
+export async function deleteOldTaskRuns(kube: KubeClients, criteria: CleanupCriteria, options: DeleteOptions = {}): Promise<CleanupDeletion> {
+  const before = options.resumeFrom ?? previousAttempt();
+  const out: CleanupDeletion = {
+    scanned: 0, deleted: { Succeeded: 0, Failed: 0, ...before?.deleted }, alreadyGone: before?.alreadyGone ?? 0, kept: 0,
+    samples: { deleted: [...(before?.samples.deleted ?? [])], alreadyGone: [...(before?.samples.alreadyGone ?? [])] },
+  };
+  const signal = cancellationSignal();
+  const concurrency = options.concurrency ?? DELETE_CONCURRENCY;
+  const report = () => {
+    const progress: CleanupDeletion = { ...out, deleted: { ...out.deleted }, samples: { deleted: [...out.samples.deleted], alreadyGone: [...out.samples.alreadyGone] } };
+    heartbeat({ progress });
+    options.onProgress?.(progress);
+  };
+  await listTaskRuns(kube, criteria.namespace, {
+    keep: false,
+    ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+    onPage: async (runs) => {
+      const batch: CleanupCandidate[] = [];
+      for (const run of runs) {
+        out.scanned++;
+        const s = selectForCleanup(run, criteria);
+        if (s && 'keep' in s) out.kept++;
+        else if (s) batch.push(s.delete);
+      }
+      // Reported also when a delete fails: a retried attempt counts what this one did.
+      await inPool(batch, concurrency, async (c) => {
+        signal?.throwIfAborted();
+        try {
+          await kube.custom.deleteNamespacedCustomObject({
+            group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: criteria.namespace, name: c.name,
+            propagationPolicy: 'Background', body: { preconditions: { uid: c.uid } },
+          });
+          out.deleted[c.phase as 'Succeeded' | 'Failed']++;
+          sample(out.samples.deleted, c.name);
+        } catch (err) {
+          // 404: deleted meanwhile; 409: a new TaskRun took the name (precondition failed), not ours to delete.
+          if (!isStatus(err, 404) && !isStatus(err, 409)) throw toKubeFailure(err, `delete TaskRun ${criteria.namespace}/${c.name}`);
+          out.alreadyGone++;
+          sample(out.samples.alreadyGone, c.name);
+        }
+      }).finally(report);
+    },
+  });
   return out;
 }

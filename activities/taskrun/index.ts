@@ -3,8 +3,8 @@ import type { ActivityDeps } from '../deps.ts';
 import { taskRunMetrics, type TaskRunMetrics } from '../../worker/metrics.ts';
 import { watchTaskRunChanges } from './watch.ts';
 import { applyTaskRunActions } from './apply.ts';
-import { deleteTaskRuns, planTaskRunCleanup, type PlanCleanupInput } from './cleanup.ts';
-import type { ApplyActionsInput, WatchInput } from '../../workflows/types/taskrun.ts';
+import { deleteOldTaskRuns, planTaskRunCleanup } from './cleanup.ts';
+import type { ApplyActionsInput, CleanupCriteria, WatchInput } from '../../workflows/types/taskrun.ts';
 
 export function taskRunActivities(deps: ActivityDeps, metrics: TaskRunMetrics = taskRunMetrics) {
   return {
@@ -15,11 +15,11 @@ export function taskRunActivities(deps: ActivityDeps, metrics: TaskRunMetrics = 
     async applyTaskRunActions(input: ApplyActionsInput) {
       return applyTaskRunActions(deps.kube, input, metrics);
     },
-    async planTaskRunCleanup(input: PlanCleanupInput) {
+    async planTaskRunCleanup(input: CleanupCriteria) {
       return planTaskRunCleanup(deps.kube, input);
     },
-    async deleteTaskRuns(input: { namespace: string; taskRuns: { name: string; uid: string }[] }) {
-      return deleteTaskRuns(deps.kube, input);
+    async deleteOldTaskRuns(input: CleanupCriteria) {
+      return deleteOldTaskRuns(deps.kube, input);
     },
   };
 }

@@ -256,17 +256,17 @@ test('cleanupTaskRuns deletes old Succeeded and Failed TaskRuns by their ages, n
   const run = (input: Record<string, unknown>) => temporal.client.workflow.execute('cleanupTaskRuns', { taskQueue, workflowId: uniqueTaskQueue('cleanup'), args: [{ namespace: ns, ...input }] }) as Promise<CleanupReport>;
 
   const dry = await run({ dryRun: true });
-  assert.deepEqual(dry.deleted.sort(), ['bad-old', 'ok-old']);
+  assert.deepEqual([dry.deleted, dry.deletedByPhase, dry.samples.deleted.sort()], [2, { Succeeded: 1, Failed: 1 }, ['bad-old', 'ok-old']]);
   assert.equal((await cluster.kubectl(['get', 'taskruns', '-n', ns, '-o', 'name'])).trim().split('\n').length, 6);
 
   const report = await run({});
-  assert.deepEqual(report.deleted.sort(), ['bad-old', 'ok-old']);
-  assert.deepEqual(report.kept, [{ name: 'ok-old-keep', reason: 'labelled taskrun.orchestrator.io/keep' }]);
+  assert.deepEqual([report.deleted, report.alreadyGone, report.scanned, report.samples.deleted.sort()], [2, 0, 6, ['bad-old', 'ok-old']]);
+  assert.deepEqual([report.kept, report.samples.kept], [1, [{ name: 'ok-old-keep', reason: 'labelled taskrun.orchestrator.io/keep' }]]);
   const left = async () => (await cluster.kubectl(['get', 'taskruns', '-n', ns, '-o', 'jsonpath={.items[*].metadata.name}'])).trim().split(' ').sort();
   assert.deepEqual(await left(), ['bad-recent', 'ok-old-keep', 'ok-recent', 'running']);
 
   // Ages are configurable (seconds): with 0, every finished TaskRun but the kept one goes.
   const all = await run({ succeededMaxAgeSeconds: 0, failedMaxAgeSeconds: 0 });
-  assert.deepEqual(all.deleted.sort(), ['bad-recent', 'ok-recent']);
+  assert.deepEqual([all.deleted, all.samples.deleted.sort()], [2, ['bad-recent', 'ok-recent']]);
   assert.deepEqual(await left(), ['ok-old-keep', 'running']);
 });

@@ -57,6 +57,6 @@ test('the backup counts and reads them all; the cleanup plan scans them all', as
   const scope = { namespace, include: { crds: false, configMaps: false, secrets: false, helmReleases: false, taskRuns: true } as never };
   assert.equal(await countTaskRuns(kube, scope), COUNT);
   assert.equal((await readTaskRuns(kube, scope)).length, COUNT);
-  const plan = await planTaskRunCleanup(kube, { namespace, succeededMaxAgeSeconds: 0, failedMaxAgeSeconds: 0, keepLabel: 'keep' });
+  const plan = await planTaskRunCleanup(kube, { namespace, succeededMaxAgeSeconds: 0, failedMaxAgeSeconds: 0, keepLabel: 'keep', asOf: new Date().toISOString() });
   assert.equal(plan.scanned, COUNT);
 });

@@ -9,7 +9,7 @@ import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } fro
 import { INVALID_INPUT } from '../../workflows/failures.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../workflows/messages.ts';
 import { jobNameFor } from '../../workflows/taskrun-reconcile.ts';
-import { controllerWorkflowId, type ActionResult, type ApplyActionsInput, type ControllerCarried, type ControllerConfig, type ObservedJob, type ObservedTaskRun, type WatchChange, type WatchInput, type WatchResult } from '../../workflows/types/taskrun.ts';
+import { controllerWorkflowId, type ActionResult, type ApplyActionsInput, type CleanupCriteria, type CleanupDeletion, type CleanupPlan, type ControllerCarried, type ControllerConfig, type ObservedJob, type ObservedTaskRun, type WatchChange, type WatchInput, type WatchResult } from '../../workflows/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
@@ -61,8 +61,8 @@ class Fake {
         return { name: a.name, ...(a.create ? { job: 'created' as const } : {}), ...(a.status ? { status: 'written' as const } : {}) };
       });
     },
-    planTaskRunCleanup: async () => ({ delete: [{ name: 'old', uid: 'u1', phase: 'Succeeded' as const, ageSeconds: 900000 }], kept: [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }], scanned: 3 }),
-    deleteTaskRuns: async (input: { taskRuns: { name: string }[] }) => ({ deleted: input.taskRuns.map((t) => t.name), alreadyGone: [] }),
+    planTaskRunCleanup: async (c: CleanupCriteria): Promise<CleanupPlan> => ({ asOf: c.asOf, scanned: 3, toDelete: { Succeeded: 1, Failed: 0 }, kept: 1, samples: { delete: [{ name: 'old', uid: 'u1', phase: 'Succeeded', ageSeconds: 900000 }], kept: [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }] } }),
+    deleteOldTaskRuns: async (): Promise<CleanupDeletion> => ({ scanned: 3, deleted: { Succeeded: 1, Failed: 0 }, alreadyGone: 0, kept: 1, samples: { deleted: ['old'], alreadyGone: [] } }),
   };
 }
 
@@ -391,17 +391,19 @@ test('cleanupTaskRuns: dryRun only plans; a real run deletes what the plan names
   const env = await testTemporal();
   const fake = new Fake();
   const deletes: unknown[] = [];
-  const activities = { ...fake.activities, deleteTaskRuns: async (input: { taskRuns: { name: string }[] }) => (deletes.push(input), fake.activities.deleteTaskRuns(input)) };
+  const activities = { ...fake.activities, deleteOldTaskRuns: async (input: CleanupCriteria) => (deletes.push(input), fake.activities.deleteOldTaskRuns()) };
   const taskQueue = uniqueTaskQueue('cleanup-wf');
   const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities, workflowBundle: await workflowBundle() });
   const run = (input: Record<string, unknown>) => env.client.workflow.execute('cleanupTaskRuns', { taskQueue, workflowId: uniqueTaskQueue('cleanup'), args: [input] }) as Promise<CleanupReport>;
   await worker.runUntil(async () => {
     const dry = await run({ dryRun: true });
-    assert.deepEqual(dry.deleted, ['old']);
+    assert.deepEqual([dry.deleted, dry.samples.deleted], [1, ['old']]);
     assert.equal(deletes.length, 0);
     const real = await run({ succeededMaxAgeSeconds: 60 });
-    assert.deepEqual(real.deleted, ['old']);
-    assert.deepEqual(real.kept, [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }]);
+    assert.deepEqual([real.deleted, real.samples.deleted], [1, ['old']]);
+    assert.deepEqual([real.kept, real.samples.kept], [1, [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }]]);
     assert.equal(deletes.length, 1);
+    assert.equal((deletes[0] as CleanupCriteria).succeededMaxAgeSeconds, 60);
+    assert.equal((deletes[0] as CleanupCriteria).asOf, real.asOf, 'the deletion selects at the plan\'s time');
   });
 });

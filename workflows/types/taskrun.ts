@@ -270,6 +270,16 @@ export const cleanupTaskRunsInputSchema = z
 export type CleanupTaskRunsInput = z.input<typeof cleanupTaskRunsInputSchema>;
 export type CleanupTaskRunsOptions = z.output<typeof cleanupTaskRunsInputSchema>;
 
+/** What cleanupTaskRuns deletes: finished TaskRuns older than their phase's age at `asOf`, not labelled keepLabel. */
+export interface CleanupCriteria {
+  namespace: string;
+  succeededMaxAgeSeconds: number;
+  failedMaxAgeSeconds: number;
+  keepLabel: string;
+  /** The time ages are measured at (the plan's), so that the deletion selects what the plan counted. */
+  asOf: string;
+}
+
 export interface CleanupCandidate {
   name: string;
   uid: string;
@@ -278,18 +288,39 @@ export interface CleanupCandidate {
   ageSeconds: number;
 }
 
+/** The plan: counts and at most CLEANUP_SAMPLE examples (never every name: it must fit a payload). */
 export interface CleanupPlan {
-  delete: CleanupCandidate[];
-  kept: { name: string; reason: string }[];
+  asOf: string;
   scanned: number;
+  toDelete: FinishedCounts;
+  /** Old enough, but labelled keep. */
+  kept: number;
+  samples: { delete: CleanupCandidate[]; kept: { name: string; reason: string }[] };
+}
+
+/** What a deletion did (also its heartbeated progress). */
+export interface CleanupDeletion {
+  scanned: number;
+  deleted: FinishedCounts;
+  /** Deleted meanwhile (404), or recreated under the same name (uid precondition, 409): left alone. */
+  alreadyGone: number;
+  kept: number;
+  samples: { deleted: string[]; alreadyGone: string[] };
 }
 
 export interface CleanupReport {
   runbook: 'cleanupTaskRuns';
   namespace: string;
   dryRun: boolean;
-  deleted: string[];
-  alreadyGone: string[];
-  kept: { name: string; reason: string }[];
+  /** The time the ages were measured at. */
+  asOf: string;
   scanned: number;
+  /** TaskRuns deleted (dry run: that a run would delete). */
+  deleted: number;
+  deletedByPhase: FinishedCounts;
+  alreadyGone: number;
+  /** Old enough but labelled keep. */
+  kept: number;
+  /** At most CLEANUP_SAMPLE names of each. */
+  samples: { deleted: string[]; alreadyGone: string[]; kept: { name: string; reason: string }[] };
 }

@@ -44,6 +44,19 @@ export function decodeReleaseRecord(secret: { metadata?: { name?: string }; data
   }
 }
 
+/** The user-supplied values of a release record (its config; none stored: {}). */
+export function releaseConfig(secret: { metadata?: { name?: string }; data?: Record<string, string> }): Record<string, unknown> {
+  const what = secret.metadata?.name ?? 'release record';
+  try {
+    let raw = Buffer.from(Buffer.from(secret.data?.release ?? '', 'base64').toString('utf8'), 'base64');
+    if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
+    const config = (JSON.parse(raw.toString('utf8')) as { config?: Record<string, unknown> | null }).config;
+    return config && typeof config === 'object' ? config : {};
+  } catch (err) {
+    throw invalid(`${what}: the release record does not decode (${(err as Error).message})`);
+  }
+}
+
 /** Per release name, its deployed revision (the newest, should there be several). */
 export function deployedRevisions(records: { metadata?: { name?: string }; data?: Record<string, string> }[]): ReleaseRevision[] {
   const byName = new Map<string, ReleaseRevision>();

@@ -2,7 +2,7 @@
 // HMAC-SHA256 over all of that, so that a file changed together with its checksum is detected.
 import { ApplicationFailure } from '@temporalio/common';
 import { BACKUP_INVALID, type BackupFileInfo, type BackupKind, type VolumeSnapshotPlan } from '../../workflows/types/backup.ts';
-import { hmacSha256, macEquals, sha256 } from './codec.ts';
+import { canonicalJson, hmacSha256, macEquals, sha256 } from './codec.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const FORMAT_VERSION = 1;
@@ -15,8 +15,12 @@ export interface HelmReleaseSummary {
   chart: string;
   chartVersion: string;
   appVersion: string;
-  /** User-supplied values of the latest revision (the chart reads secret values from Secrets). */
-  values: Record<string, unknown>;
+  /**
+   * sha256 of the canonical JSON of the latest revision's user-supplied values. The values themselves
+   * (which may hold credentials) are only in the encrypted helmReleases file (the release records'
+   * config). Backups written before this field held the values in plain text here.
+   */
+  valuesSha256: string;
   /** Revisions stored as release records (sh.helm.release.v1.*). */
   revisions: number[];
 }
@@ -43,6 +47,11 @@ export interface Manifest {
   recipients: string[];
   tools: Record<string, string>;
   hmac?: { alg: 'HMAC-SHA256'; value: string };
+}
+
+/** The digest the manifest keeps of a release's values (canonical JSON: independent of key order). */
+export function helmValuesDigest(values: unknown): string {
+  return sha256(Buffer.from(canonicalJson(values ?? {}), 'utf8'));
 }
 
 export function signManifest(manifest: Manifest, key: string): Manifest {

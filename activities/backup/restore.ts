@@ -20,6 +20,7 @@ import { crdExists, namespaceExists } from '../kube/exists.ts';
 import { decodeJsonLines } from './codec.ts';
 import type { Manifest } from './manifest.ts';
 import { openBackup, readBackupFile, storeRoot } from './store.ts';
+import { helmValuesMismatch } from './write.ts';
 
 export interface BackupRef {
   backupId: string;
@@ -67,7 +68,12 @@ export async function verifyBackup(deps: ActivityDeps, ref: BackupRef): Promise<
   const identity = needsIdentity ? await resolveSecretSource(deps.kube, ref.identity, REF_NAMESPACE) : undefined;
   for (const info of manifest.files) {
     if (info.encrypted && !ref.include[info.kind]) await readBackupFile(dir, info, ref.backupId);
-    else await loadKind(deps, ref, dir, manifest, info.kind, identity);
+    else {
+      const objects = await loadKind(deps, ref, dir, manifest, info.kind, identity);
+      // The manifest holds the values' digest only: the values are in the (now decrypted) release records.
+      const mismatch = info.kind === 'helmReleases' && manifest.helm ? helmValuesMismatch(manifest.helm, objects as never[]) : undefined;
+      if (mismatch) throw ApplicationFailure.create({ type: BACKUP_INVALID, nonRetryable: true, message: `backup ${ref.backupId}: ${mismatch}` });
+    }
     heartbeat({ verified: info.file });
   }
   return { id: manifest.id, createdAt: manifest.createdAt, cluster: manifest.cluster, sourceNamespace: manifest.namespace, counts: manifest.counts, filesVerified: manifest.files.length };

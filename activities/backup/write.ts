@@ -15,7 +15,8 @@ import { ageEncrypt } from './age.ts';
 import { readConfigMaps, readCrd, readSecrets, readTaskRuns, type CaptureScope } from './capture.ts';
 import { volumeSnapshotPlan } from './snapshots.ts';
 import { encodeJsonLines, sha256 } from './codec.ts';
-import { FORMAT_VERSION, MANIFEST_FILE, signManifest, type HelmReleaseSummary, type Manifest } from './manifest.ts';
+import { decodeReleaseRecord, releaseConfig } from './helm-objects.ts';
+import { FORMAT_VERSION, helmValuesDigest, MANIFEST_FILE, signManifest, type HelmReleaseSummary, type Manifest } from './manifest.ts';
 import { existingBackup, publish, storeRoot, tempDir, writeFileIn } from './store.ts';
 
 export interface WriteBackupRequest extends CaptureScope {
@@ -39,15 +40,41 @@ export function summarize(dir: string, m: Manifest, reused: boolean): BackupSumm
   };
 }
 
+/** The manifest's summary of a release: the values only as a digest (they are in the encrypted release records). */
+export function releaseSummary(
+  status: { name: string; revision: number; status: string; chart: string; chartVersion: string; appVersion: string },
+  namespace: string, revisions: number[], values: Record<string, unknown>,
+): HelmReleaseSummary {
+  return {
+    name: status.name, namespace, revision: status.revision, status: status.status, chart: status.chart,
+    chartVersion: status.chartVersion, appVersion: status.appVersion, valuesSha256: helmValuesDigest(values), revisions,
+  };
+}
+
 export async function helmSummary(helm: HelmDeps, release: string, namespace: string): Promise<HelmReleaseSummary | null> {
   const status = await helmStatus(helm, { release, namespace });
   if (!status) return null;
   const history = await helmHistory(helm, { release, namespace });
   const values = await helmGetValues(helm, { release, namespace });
-  return {
-    name: status.name, namespace, revision: status.revision, status: status.status, chart: status.chart,
-    chartVersion: status.chartVersion, appVersion: status.appVersion, values, revisions: history.map((h) => h.revision),
-  };
+  return releaseSummary(status, namespace, history.map((h) => h.revision), values);
+}
+
+/**
+ * Checks the manifest's values digest against the decrypted release record of that revision (its
+ * config: the user-supplied values). A message when they differ; nothing to check for manifests
+ * without a digest, or when the backup holds no record of that revision.
+ */
+export function helmValuesMismatch(summary: HelmReleaseSummary, records: { metadata?: { name?: string }; data?: Record<string, string> }[]): string | undefined {
+  if (typeof summary.valuesSha256 !== 'string') return undefined;
+  for (const record of records) {
+    const rev = decodeReleaseRecord(record);
+    if (rev.name !== summary.name || rev.revision !== summary.revision) continue;
+    if (helmValuesDigest(releaseConfig(record)) !== summary.valuesSha256) {
+      return `the values of ${summary.name} revision ${summary.revision} do not match the manifest's sha256 (tampered with)`;
+    }
+    return undefined;
+  }
+  return undefined;
 }
 
 async function toolVersions(deps: ActivityDeps): Promise<Record<string, string>> {

@@ -16,7 +16,7 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import { createActivities } from '../../activities/index.ts';
 import { BACKUP_ID_LABEL, snapshotName } from '../../activities/backup/snapshots.ts';
-import { FORMAT_VERSION, signManifest } from '../../activities/backup/manifest.ts';
+import { FORMAT_VERSION, helmValuesDigest, signManifest } from '../../activities/backup/manifest.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { BACKUP_INVALID, type BackupReport, type RestoreReport } from '../../workflows/types/backup.ts';
@@ -152,10 +152,12 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
   assert.match(backup.plan.volumeSnapshots.skippedReason ?? '', /no VolumeSnapshot CRD/);
   const dir = join(store, backup.backupId);
   assert.deepEqual(readdirSync(dir).sort(), ['configMaps.jsonl.gz', 'crds.jsonl.gz', 'helmReleases.jsonl.gz.age', 'manifest.json', 'secrets.jsonl.gz.age', 'taskRuns.jsonl.gz']);
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { hmac: { alg: string }; helm: { chart: string; revision: number; values: unknown }; tools: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { hmac: { alg: string }; helm: { chart: string; revision: number; values?: unknown; valuesSha256: string }; tools: Record<string, string> };
   assert.equal(manifest.hmac.alg, 'HMAC-SHA256');
   assert.equal(manifest.helm.revision, 1);
-  assert.deepEqual(manifest.helm.values, { image: { tag: '1.0.0' } });
+  // The values are in the encrypted release records only; the manifest keeps their digest.
+  assert.equal(manifest.helm.values, undefined);
+  assert.equal(manifest.helm.valuesSha256, helmValuesDigest({ image: { tag: '1.0.0' } }));
   assert.ok(manifest.tools.helm && manifest.tools.node);
   // Nothing secret in plain text on disk or in history; the standard age CLI decrypts the Secrets.
   for (const f of readdirSync(dir)) assert.ok(!readFileSync(join(dir, f)).includes(Buffer.from(SECRET_VALUE).toString('base64')), f);

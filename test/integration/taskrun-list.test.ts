@@ -45,7 +45,7 @@ test(`the controller's watch activity: its snapshot holds all ${COUNT} TaskRuns 
   assert.match(first.cursor.taskRuns, /^\d+$/);
   // The cursor is a list resourceVersion a watch can start from: the next TaskRun arrives as a change.
   const next = watchTaskRunChanges(kube, { namespace, configMapName: 'taskrun-controller-config', maxWaitSeconds: 20, activeTasks: 0, cursor: first.cursor, config: first.config }, { pageSize: 3 });
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 'tr-late', namespace }, spec: { service: 'svc', taskId: 'task-late' } }));
+  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 'tr-late', namespace }, spec: { service: 'svc', taskId: 'task-late', prompt: 'p' } }));
   const result = await next;
   assert.equal(result.snapshot, undefined);
   assert.deepEqual(result.changes.map((c) => (c.kind === 'taskRun' && c.type === 'upsert' ? c.taskRun.name : '?')), ['tr-late']);

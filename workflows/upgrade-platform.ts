@@ -3,7 +3,7 @@
 // (backupPlatform as a child workflow) -> helm upgrade -> rollout -> smoke test. On failure: roll back, or pause for an operator's `decide` update
 // (retry | rollback | abort) until a deadline, then roll back. A worker crash anywhere resumes
 // here; the helm step is idempotent (same chart+values digest adds no revision).
-import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { failureCause, failureText } from './failure-cause.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
@@ -46,12 +46,11 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
 
   const opts = await progress.run('validate', async () => parseInput('upgradePlatform', upgradePlatformInputSchema, input));
   const release = { release: opts.release, namespace: opts.namespace };
-  const long = longActs(opts.timeouts.rolloutSeconds);
 
   const preflight = await progress.run('pre-flight', async () => {
     const current = await kubeActs.helmStatus(release);
     if (!current) throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: `release ${opts.namespace}/${opts.release} is not installed: run deployPlatform first` });
-    const recovery = await long.recoverStuckRelease(release);
+    const recovery = await recoverWhenSafe(opts, progress);
     const status = recovery.recovered ? await kubeActs.helmStatus(release) : current;
     return { status: status ?? current, recovery };
   }, (p) => (p.recovery.recovered ? `recovered a ${p.recovery.previousStatus} release (${p.recovery.action})` : `revision ${p.status.revision} ${p.status.status}`));
@@ -160,7 +159,7 @@ async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTr
       } catch (err) {
         // A worker died while helm ran: the release is stuck pending. Recover it, then upgrade.
         if (failureType(err) !== HELM_RELEASE_LOCKED) throw err;
-        const recovery = await long.recoverStuckRelease(release);
+        const recovery = await recoverWhenSafe(opts, progress);
         if (recovery.revision) report.revisions.push({ revision: recovery.revision, action: 'recover', detail: `recovered ${recovery.previousStatus}` });
         return await long.helmUpgradeInstall(helmArgs);
       }
@@ -236,6 +235,45 @@ function validateDecision(decision: Decision, state: UpgradeState): void {
   if (decision.reason !== undefined && typeof decision.reason !== 'string') problems.push('reason: must be a string');
   if (problems.length) throw new Error(`invalid decision: ${problems.join('; ')}`);
   if (state.phase !== 'paused') throw new Error(`the upgrade is ${state.phase}, not paused: there is nothing to decide`);
+}
+
+/**
+ * Unlocks a release left pending by a helm that died, but only once that helm cannot still be running:
+ * a pending revision younger than helm's own --timeout (plus a margin) may belong to a live helm, and
+ * rolling back under it would race it. The activity refuses such a release (HelmReleaseLocked with the
+ * revision's age); the workflow waits out the rest of the timeout on a durable timer, then tries again.
+ */
+async function recoverWhenSafe(opts: UpgradePlatformOptions, progress: ProgressTracker) {
+  const minPendingAgeSeconds = opts.timeouts.rolloutSeconds + HELM_EXIT_MARGIN_SECONDS;
+  const request = { release: opts.release, namespace: opts.namespace, minPendingAgeSeconds };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await longActs(opts.timeouts.rolloutSeconds).recoverStuckRelease(request);
+    } catch (err) {
+      const age = lockedAgeSeconds(err);
+      if (age === undefined || attempt >= 3) throw err;
+      const waitSeconds = Math.max(1, Math.ceil(minPendingAgeSeconds - age));
+      progress.note(`release pending for ${Math.round(age)} s: waiting ${waitSeconds} s until its helm must have exited`);
+      await sleep(waitSeconds * 1000);
+      progress.note(undefined);
+    }
+  }
+}
+
+/** Beyond helm's --timeout, the time a helm process may take to write its last revision and exit. */
+const HELM_EXIT_MARGIN_SECONDS = 10;
+
+/** The pending revision's age when recoverStuckRelease refused a release for being too young. */
+function lockedAgeSeconds(err: unknown): number | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    if (e instanceof ApplicationFailure && e.type === HELM_RELEASE_LOCKED) {
+      const age = (e.details?.[0] as { ageSeconds?: unknown } | undefined)?.ageSeconds;
+      return typeof age === 'number' ? age : undefined;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function failureType(err: unknown): string | undefined {

@@ -45,9 +45,10 @@ export interface HelmUninstallRequest extends HelmReleaseRef {
 export interface RecoverStuckReleaseRequest extends HelmReleaseRef {
   /**
    * Act only on a pending revision at least this old (its "updated" time), so that a helm that may still run
-   * (e.g. an activity whose heartbeat timed out while its process lives on) is not raced. Default 0.
+   * (e.g. an activity whose heartbeat timed out while its process lives on) is not raced: give helm's
+   * --timeout of the interrupted operation plus a margin. Required: there is no safe default.
    */
-  minPendingAgeSeconds?: number;
+  minPendingAgeSeconds: number;
   /** Wait for the rollback's resources to be ready (default false). An uninstall always waits for the deletion. */
   wait?: boolean;
   /** helm --timeout of the recovery (default 300). */
@@ -148,13 +149,14 @@ export async function recoverStuckRelease(deps: HelmDeps, req: RecoverStuckRelea
   checkRef(req);
   const timeoutSeconds = req.timeoutSeconds ?? 300;
   checkWait({ timeoutSeconds }, `recoverStuckRelease ${describeRef(req)}`);
+  const minAge = req.minPendingAgeSeconds;
+  if (!Number.isFinite(minAge) || minAge < 0) throw invalidHelmRequest(`recoverStuckRelease ${describeRef(req)}: minPendingAgeSeconds: helm's timeout of the interrupted operation (seconds) is required`);
   const history = await helmHistory(deps, req);
   const latest = history.at(-1);
   const plan = planRecovery(history);
   const previousStatus = latest?.status ?? null;
   if (plan.action === 'none' || !latest) return { recovered: false, previousStatus, action: 'none', detail: plan.reason };
 
-  const minAge = req.minPendingAgeSeconds ?? 0;
   const ageSeconds = (Date.now() - Date.parse(latest.updated)) / 1000;
   if (minAge > 0 && !(ageSeconds >= minAge)) {
     throw releaseLocked(

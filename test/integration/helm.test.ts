@@ -43,6 +43,9 @@ async function setup(prefix: string, extra: Partial<HelmDeps> = {}): Promise<Set
   return { cluster, deps, helm: helmActivities(deps), namespace, ref: { release, namespace } };
 }
 
+/** The tests kill helm themselves: no helm can still be running, so no pending age is needed. */
+const HELM_KILLED = { minPendingAgeSeconds: 0 };
+
 const upgradeArgs = (s: Setup, tag: string, more: { wait?: boolean; timeoutSeconds?: number } = {}) => ({
   ...s.ref, chart, values: { image: { tag } }, wait: more.wait ?? true, timeoutSeconds: more.timeoutSeconds ?? 60, createNamespace: true,
 });
@@ -211,13 +214,13 @@ test('pending-upgrade (helm killed mid-upgrade): locked, recovered by rollback, 
   // Too young to be sure that no helm still runs it: refused (retryable).
   await assert.rejects(s.helm.recoverStuckRelease({ ...s.ref, minPendingAgeSeconds: 3600 }), failureOf(HELM_RELEASE_LOCKED, /younger than minPendingAgeSeconds/));
 
-  const recovery = await timed(t, 'recover pending-upgrade (rollback)', () => s.helm.recoverStuckRelease({ ...s.ref, wait: true, timeoutSeconds: 60 }));
+  const recovery = await timed(t, 'recover pending-upgrade (rollback)', () => s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED, wait: true, timeoutSeconds: 60 }));
   assert.deepEqual({ ...recovery, detail: undefined }, { recovered: true, previousStatus: 'pending-upgrade', action: 'rollback', revision: 3, rolledBackTo: 1, detail: undefined });
   assert.equal((await s.helm.helmStatus(s.ref))?.status, 'deployed');
   await assertRolledOut(s, '1.0.0');
   // The interrupted record stays pending in history (helm never rewrites it); only the latest revision locks.
   assert.deepEqual((await s.helm.helmHistory(s.ref)).map((h) => [h.revision, h.status]), [[1, 'superseded'], [2, 'pending-upgrade'], [3, 'deployed']]);
-  assert.deepEqual(await s.helm.recoverStuckRelease(s.ref), { recovered: false, previousStatus: 'deployed', action: 'none', detail: 'revision 3 is deployed: not stuck' });
+  assert.deepEqual(await s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED }), { recovered: false, previousStatus: 'deployed', action: 'none', detail: 'revision 3 is deployed: not stuck' });
 
   const next = await s.helm.helmUpgradeInstall(upgradeArgs(s, '1.0.1'));
   assert.equal(next.changed, true);
@@ -232,7 +235,7 @@ test('pending-rollback (helm killed mid-rollback) is rolled back to the last goo
   await killMidOperation(s, ['rollback', release, '2', '-n', s.namespace, '--wait=watcher', '--timeout', '5m'], 'pending-rollback');
   await assert.rejects(s.helm.helmRollback({ ...s.ref, revision: 1, wait: false, timeoutSeconds: 30 }), failureOf(HELM_RELEASE_LOCKED));
 
-  const recovery = await s.helm.recoverStuckRelease(s.ref);
+  const recovery = await s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED });
   assert.equal(recovery.action, 'rollback');
   assert.equal(recovery.previousStatus, 'pending-rollback');
   assert.equal(recovery.rolledBackTo, 1, 'not to the failed revision 2');
@@ -245,7 +248,7 @@ test('pending-install (helm killed during the first install) is uninstalled; ins
   await killMidOperation(s, ['upgrade', '--install', release, chart, '-n', s.namespace, '--create-namespace', '--set', 'image.tag=broken', '--wait=watcher', '--timeout', '5m'], 'pending-install');
   await assert.rejects(s.helm.helmUpgradeInstall(upgradeArgs(s, '1.0.0')), failureOf(HELM_RELEASE_LOCKED));
 
-  const recovery = await timed(t, 'recover pending-install (uninstall)', () => s.helm.recoverStuckRelease(s.ref));
+  const recovery = await timed(t, 'recover pending-install (uninstall)', () => s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED }));
   assert.deepEqual({ ...recovery, detail: undefined }, { recovered: true, previousStatus: 'pending-install', action: 'uninstall', detail: undefined });
   assert.equal(await s.helm.helmStatus(s.ref), null);
   assert.equal((await s.cluster.kubectl(['get', 'deployments', '-n', s.namespace, '-o', 'name'])).trim(), '');
@@ -270,7 +273,7 @@ test('inside an activity: heartbeats while helm waits; cancellation stops helm a
   assert.match(JSON.stringify(heartbeats.at(-1)), /"helm":"helm upgrade --install .*\/orchestrator","elapsedSeconds":\d+/);
   // helm 4 catches SIGTERM during install/upgrade and marks the release failed: nothing to recover.
   await waitForStatus(s, 'failed', 15_000);
-  assert.equal((await s.helm.recoverStuckRelease(s.ref)).action, 'none');
+  assert.equal((await s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED })).action, 'none');
 });
 
 test('bad requests and an unreachable cluster are classified', async (t) => {
@@ -282,6 +285,7 @@ test('bad requests and an unreachable cluster are classified', async (t) => {
   await assert.rejects(s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0'), chart: 'charts/nope' }), failureOf(HELM_INVALID, /not found/));
   await assert.rejects(s.helm.helmStatus({ release: '--all', namespace: s.namespace }), failureOf(HELM_INVALID, /not a valid release name/));
   assert.equal(await s.helm.helmStatus(s.ref), null, 'nothing was installed');
+  await assert.rejects(s.helm.recoverStuckRelease({ ...s.ref } as never), failureOf(HELM_INVALID, /minPendingAgeSeconds: helm's timeout of the interrupted operation/));
 
   const dir = mkdtempSync(join(tmpdir(), 'helm-dead-kubeconfig-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

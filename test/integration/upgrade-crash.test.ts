@@ -55,7 +55,9 @@ async function setUp(prefix: string) {
   });
   const handle = await temporal.client.workflow.start('upgradePlatform', {
     taskQueue, workflowId: uniqueTaskQueue('upgrade'),
-    args: [{ namespace, release, imageTag: 'slow', smokeTest: { healthUrl: probe.url('/health') }, timeouts: { rolloutSeconds: 120 } }],
+    // rolloutSeconds is also helm's --timeout: a release left pending is recovered only once it is older
+    // than that (plus a margin), when its helm must have exited. Short, so that the test waits little.
+    args: [{ namespace, release, imageTag: 'slow', smokeTest: { healthUrl: probe.url('/health') }, timeouts: { rolloutSeconds: 20 } }],
   });
   return { cluster, namespace, first, start, handle };
 }

@@ -190,6 +190,24 @@ test('a release stuck by a worker that died during helm is recovered, then upgra
   assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[3, 'recover'], [4, 'upgrade']]);
 });
 
+test('a pending release younger than helm\'s timeout is not recovered until its helm must have exited', async () => {
+  const at: number[] = [];
+  const mock = mockActivities({
+    recoverStuckRelease: async (_arg, attempt) => {
+      at.push(Date.now());
+      // Pending for 308 s; helm's --timeout is rolloutSeconds (300) + a 10 s margin: 2 s to go.
+      if (attempt === 1) throw ApplicationFailure.create({ type: HELM_RELEASE_LOCKED, message: 'too young', details: [{ status: 'pending-upgrade', revision: 2, ageSeconds: 308 }] });
+      return { recovered: true, previousStatus: 'pending-upgrade', action: 'rollback', revision: 3 };
+    },
+  });
+  const report = await withUpgrade(await testTemporal(), mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
+  assert.equal(report.outcome, 'succeeded');
+  const requests = mock.calls.filter((c) => c.name === 'recoverStuckRelease').map((c) => c.arg as { minPendingAgeSeconds: number });
+  assert.deepEqual(requests.map((r) => r.minPendingAgeSeconds), [310, 310]);
+  assert.ok(at[1]! - at[0]! >= 1900, `recovered again after ${at[1]! - at[0]!} ms, before the pending revision was old enough`);
+  assert.deepEqual(report.revisions.map((r) => r.action), ['recover', 'upgrade']);
+});
+
 const failureOf = async (h: WorkflowHandle): Promise<ApplicationFailure> => {
   const err = await h.result().then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError, String(err));

@@ -1,15 +1,18 @@
 // `npm test` after lint and typecheck: builds the pinned tools if needed, starts ONE Temporal dev
 // server (in memory) and ONE local cluster for the whole run, on free ports in a temp dir, runs
-// every test file with node's test runner, and tears the stack down. Test files can also run
-// alone (`npx node --test FILE`): they then start their own stack.
-import { mkdtempSync, rmSync } from 'node:fs';
+// every test file with node's test runner, scans for leaked secret values (secret-scan.ts), and
+// tears the stack down. Test files can also run alone (`npx node --test FILE`): they then start
+// their own stack (and skip the leak scan, which needs the whole run's secrets).
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
+import { Client, Connection } from '@temporalio/client';
 import { ensureTools } from './stack/tools.ts';
 import { startDevServer } from './stack/temporal-dev-server.ts';
 import { createLocalCluster } from './stack/local-cluster.ts';
+import { findLeaks, readSecrets, scanFiles, scanHistories, type Leak } from './stack/secret-scan.ts';
 
 const patterns = process.argv.slice(2).length ? process.argv.slice(2) : ['test/**/*.test.ts'];
 const started = Date.now();
@@ -18,6 +21,9 @@ const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 await ensureTools(['temporal', 'helm', 'kwok', 'etcd', 'kubernetes', 'test-server', 'age']);
 
 const dir = mkdtempSync(join(tmpdir(), 'runbooks-test-'));
+const secretsFile = join(dir, 'secrets.jsonl');
+const workerLogs = join(dir, 'workers');
+mkdirSync(workerLogs);
 console.log(`test: stack logs in ${dir}`);
 const temporal = await startDevServer({ logFile: join(dir, 'temporal.log') });
 console.log(`test: Temporal dev server at ${temporal.address} (${elapsed()})`);
@@ -29,11 +35,13 @@ try {
     // TEST_TAP_FILE (npm run reliability): a TAP copy of the results, to count failures.
     const tap = process.env.TEST_TAP_FILE ? ['--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${process.env.TEST_TAP_FILE}`] : [];
     const run = await execa(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...tap, ...patterns], {
-      stdio: 'inherit',
+      stdout: ['inherit', 'pipe'], stderr: ['inherit', 'pipe'], all: true,
       reject: false,
-      env: { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_KUBECONFIG: cluster.kubeconfigPath, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+      env: { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_SECRETS_FILE: secretsFile, TEST_LOG_DIR: workerLogs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     });
     exitCode = run.exitCode ?? 1;
+    const leaks = await scanForLeaks(temporal.address, run.all ?? '');
+    if (leaks.length) exitCode = 1;
   } finally {
     await cluster.delete();
   }
@@ -44,3 +52,24 @@ if (exitCode === 0) rmSync(dir, { recursive: true, force: true });
 else console.log(`test: failures; stack logs kept in ${dir}`);
 console.log(`test: ${exitCode === 0 ? 'passed' : 'FAILED'} in ${elapsed()}`);
 process.exitCode = exitCode;
+
+/** No secret value of the run in any history, worker log, test output or backup (the repo's .data/backups). */
+async function scanForLeaks(address: string, output: string): Promise<Leak[]> {
+  const secrets = readSecrets(secretsFile);
+  const connection = await Connection.connect({ address });
+  try {
+    const histories = await scanHistories(new Client({ connection }), secrets);
+    const files = scanFiles(secrets, [workerLogs, resolve('.data/backups')]);
+    const leaks = [...histories.leaks, ...files.leaks, ...findLeaks(secrets, output, 'the test output')];
+    console.log(`test: leak scan: ${secrets.length} secret values, ${histories.histories} workflow histories, ${files.files} files, the test output: ${leaks.length ? `${leaks.length} LEAKS` : 'no leaks'}`);
+    for (const leak of leaks) console.log(`test: LEAK: the value of ${leak.secret} is in ${leak.where}`);
+    if (process.env.RELIABILITY_REPORT_DIR) appendFileSync(join(process.env.RELIABILITY_REPORT_DIR, 'counts.jsonl'), `${JSON.stringify({ name: 'secret-scan', leaks: leaks.length })}\n`);
+    if (!secrets.length) {
+      console.log('test: LEAK SCAN HAD NOTHING TO LOOK FOR: no test registered a secret value (test/helpers/secrets.ts)');
+      if (patterns.includes('test/**/*.test.ts')) return [{ secret: '(none registered)', where: 'the leak scan' }];
+    }
+    return leaks;
+  } finally {
+    await connection.close();
+  }
+}

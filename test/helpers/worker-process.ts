@@ -15,7 +15,8 @@ export interface WorkerProcess {
 }
 
 export async function startWorkerProcess(opts: { temporalAddress: string; kubeconfigPath: string; taskQueue: string; env?: Record<string, string> }): Promise<WorkerProcess> {
-  const logFile = join(mkdtempSync(join(tmpdir(), 'runbooks-worker-')), 'worker.log');
+  // Under TEST_LOG_DIR in a full run, where the leak scan reads the worker logs.
+  const logFile = join(mkdtempSync(join(process.env.TEST_LOG_DIR ?? tmpdir(), 'runbooks-worker-')), 'worker.log');
   const child: ResultPromise = execa(process.execPath, [
     'worker/main.ts', '--kubeconfig', opts.kubeconfigPath, '--temporal-address', opts.temporalAddress,
     '--task-queue', opts.taskQueue, '--helm-bin', toolPath('helm'), '--http-port', '0', '--log-level', 'info',

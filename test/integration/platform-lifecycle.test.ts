@@ -8,6 +8,7 @@ import type { RotateSecretReport } from '../../workflows/types/rotate-secret.ts'
 import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { setTestSecret } from '../helpers/secrets.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -16,8 +17,8 @@ const release = 'orchestrator';
 // Secret values come from the worker's environment; the test puts them there.
 const FIRST_VALUE = `first-${namespace}-value`;
 const ROTATED_VALUE = `rotated-${namespace}-value`;
-process.env.LIFECYCLE_TEST_API_KEY = FIRST_VALUE;
-process.env.LIFECYCLE_TEST_ROTATED_KEY = ROTATED_VALUE;
+setTestSecret('LIFECYCLE_TEST_API_KEY', FIRST_VALUE);
+setTestSecret('LIFECYCLE_TEST_ROTATED_KEY', ROTATED_VALUE);
 
 let temporal: TestTemporal;
 let cluster: TestCluster;

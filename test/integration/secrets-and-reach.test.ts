@@ -3,6 +3,7 @@
 // its allowlist are refused before anything is written; so are chart paths and values files outside
 // the worker's chart and values directories.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -13,6 +14,7 @@ import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { setTestSecret } from '../helpers/secrets.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -23,10 +25,10 @@ const values = {
   TOKEN: `token-${namespace}-kept`,
   ROTATED: `api-${namespace}-rotated`,
 };
-process.env.ROTATE_TEST_API_KEY = values.API_KEY;
-process.env.ROTATE_TEST_TOKEN = values.TOKEN;
-process.env.ROTATE_TEST_ROTATED = values.ROTATED;
-process.env.RUNBOOK_BACKUP_HMAC_KEY ??= 'rotate-test-hmac-key-never-copied';
+setTestSecret('ROTATE_TEST_API_KEY', values.API_KEY);
+setTestSecret('ROTATE_TEST_TOKEN', values.TOKEN);
+setTestSecret('ROTATE_TEST_ROTATED', values.ROTATED);
+setTestSecret('RUNBOOK_BACKUP_HMAC_KEY', process.env.RUNBOOK_BACKUP_HMAC_KEY ?? `rotate-test-hmac-${randomUUID()}`);
 
 let temporal: TestTemporal;
 let cluster: TestCluster;

@@ -18,13 +18,14 @@ import { UPGRADE_BACKUP_FAILED, type UpgradeReport } from '../../workflows/types
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { setTestSecret } from '../helpers/secrets.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('upgrade-backup');
 const SECRET_VALUE = `api-${randomBytes(10).toString('hex')}`;
-process.env.UPGRADE_BACKUP_TEST_API_KEY = SECRET_VALUE;
-process.env.UPGRADE_BACKUP_TEST_HMAC_KEY = randomBytes(32).toString('hex');
+setTestSecret('UPGRADE_BACKUP_TEST_API_KEY', SECRET_VALUE);
+setTestSecret('UPGRADE_BACKUP_TEST_HMAC_KEY', randomBytes(32).toString('hex'));
 process.env.UPGRADE_BACKUP_TEST_IDENTITY = '';
 // The defaults under test: the in-process worker reads these from this process's environment.
 delete process.env.RUNBOOK_BACKUP_HMAC_KEY;
@@ -42,7 +43,7 @@ before(async () => {
   temporal = await testTemporal();
   cluster = await testCluster();
   const identity = await generateX25519Identity();
-  process.env.UPGRADE_BACKUP_TEST_IDENTITY = identity;
+  setTestSecret('UPGRADE_BACKUP_TEST_IDENTITY', identity);
   recipient = await identityToRecipient(identity);
   const probe = await startProbeServer();
   healthUrl = probe.url('/health');
@@ -98,7 +99,7 @@ test('without backup config: no recipients -> no backup, said in the report; rec
   const image = (await cluster.kubectl(['get', 'deployment', 'orchestrator', '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
   assert.equal(image, 'ghcr.io/example/orchestrator:1.2.0');
 
-  process.env.RUNBOOK_BACKUP_HMAC_KEY = randomBytes(32).toString('hex');
+  setTestSecret('RUNBOOK_BACKUP_HMAC_KEY', randomBytes(32).toString('hex'));
   try {
     const workflowId = uniqueTaskQueue('upgradePlatform');
     const backedUp = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } }, workflowId);

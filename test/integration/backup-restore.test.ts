@@ -157,7 +157,10 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
   assert.equal(manifest.helm.revision, 1);
   // The values are in the encrypted release records only; the manifest keeps their digest.
   assert.equal(manifest.helm.values, undefined);
-  assert.equal(manifest.helm.valuesSha256, helmValuesDigest({ image: { tag: '1.0.0' } }));
+  const values = JSON.parse((await execa(toolPath('helm'), ['get', 'values', 'orchestrator', '-n', namespace, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath])).stdout) as Record<string, unknown>;
+  assert.deepEqual((values.image as Record<string, unknown>).tag, '1.0.0');
+  assert.equal(manifest.helm.valuesSha256, helmValuesDigest(values));
+  assert.ok(!readFileSync(join(dir, 'manifest.json'), 'utf8').includes('"image"'));
   assert.ok(manifest.tools.helm && manifest.tools.node);
   // Nothing secret in plain text on disk or in history; the standard age CLI decrypts the Secrets.
   for (const f of readdirSync(dir)) assert.ok(!readFileSync(join(dir, f)).includes(Buffer.from(SECRET_VALUE).toString('base64')), f);
@@ -177,39 +180,50 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
 
 test('restorePlatform refuses a tampered backup and writes nothing', async () => {
   const target = `${namespace}-t`;
-  const copy = (suffix: string) => {
-    const id = `${backup.backupId}-${suffix}`;
-    cpSync(join(store, backup.backupId), join(store, id), { recursive: true });
-    return id;
-  };
-  // 1: a changed file; 2: a changed file and its checksum in the manifest (the HMAC catches it).
-  const fileOnly = copy('file');
-  const taskRuns = join(store, fileOnly, 'taskRuns.jsonl.gz');
-  const bytes = readFileSync(taskRuns);
-  bytes[bytes.length - 5]! ^= 0xff;
-  writeFileSync(taskRuns, bytes);
-  const both = copy('both');
-  const manifestPath = join(store, both, 'manifest.json');
-  const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: { file: string; sha256: string; size: number }[] };
-  writeFileSync(join(store, both, 'taskRuns.jsonl.gz'), bytes);
-  const { createHash } = await import('node:crypto');
-  m.files.find((f) => f.file === 'taskRuns.jsonl.gz')!.sha256 = createHash('sha256').update(bytes).digest('hex');
-  writeFileSync(manifestPath, JSON.stringify(m));
-  for (const [id, pattern] of [[fileOnly, /does not match its checksum/], [both, /HMAC does not match/]] as const) {
-    await assert.rejects(execute('restorePlatform', { backupId: id, targetNamespace: target, hmacKey, identity: identityRef }), (err: unknown) => {
+  const dir = join(store, backup.backupId);
+  const pristine = join(store, `.pristine-${backup.backupId}`);
+  cpSync(dir, pristine, { recursive: true });
+  const restoreFails = async (pattern: RegExp, identityRef_: unknown = identityRef) => {
+    await assert.rejects(execute('restorePlatform', { backupId: backup.backupId, targetNamespace: target, hmacKey, identity: identityRef_ }), (err: unknown) => {
       const cause = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
       return cause instanceof ApplicationFailure && cause.type === BACKUP_INVALID && pattern.test(cause.message);
     });
+  };
+  const reset = () => {
+    rmSync(dir, { recursive: true });
+    cpSync(pristine, dir, { recursive: true });
+  };
+  try {
+    // 1: a changed file; 2: a changed file and its checksum in the manifest (the HMAC catches it).
+    const taskRuns = join(dir, 'taskRuns.jsonl.gz');
+    const bytes = readFileSync(taskRuns);
+    bytes[bytes.length - 5]! ^= 0xff;
+    writeFileSync(taskRuns, bytes);
+    await restoreFails(/does not match its checksum/);
+    const manifestPath = join(dir, 'manifest.json');
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: { file: string; sha256: string; size: number }[] };
+    const { createHash } = await import('node:crypto');
+    m.files.find((f) => f.file === 'taskRuns.jsonl.gz')!.sha256 = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(manifestPath, JSON.stringify(m));
+    await restoreFails(/HMAC does not match/);
+    reset();
+    // 3: an intact backup copied under another id: its authentic manifest names the original.
+    const copy = `${backup.backupId}-copy`;
+    cpSync(dir, join(store, copy), { recursive: true });
+    await assert.rejects(execute('restorePlatform', { backupId: copy, targetNamespace: target, hmacKey, identity: identityRef }), (err: unknown) => {
+      const cause = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
+      return cause instanceof ApplicationFailure && cause.type === BACKUP_INVALID && /manifest.json names backup/.test(cause.message);
+    });
+    rmSync(join(store, copy), { recursive: true });
+    // A wrong identity is refused the same way, with a clear error.
+    process.env.BACKUP_TEST_WRONG_IDENTITY = await generateX25519Identity();
+    await restoreFails(/secrets.jsonl.gz.age: cannot decrypt with the given age identity/, { env: 'BACKUP_TEST_WRONG_IDENTITY' });
+  } finally {
+    reset();
+    rmSync(pristine, { recursive: true });
   }
-  // A wrong identity is refused the same way, with a clear error.
-  process.env.BACKUP_TEST_WRONG_IDENTITY = await generateX25519Identity();
-  await assert.rejects(execute('restorePlatform', { backupId: backup.backupId, targetNamespace: target, hmacKey, identity: { env: 'BACKUP_TEST_WRONG_IDENTITY' } }), (err: unknown) => {
-    const cause = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
-    return cause instanceof ApplicationFailure && cause.type === BACKUP_INVALID && /secrets.jsonl.gz.age: cannot decrypt with the given age identity/.test(cause.message);
-  });
   const ns = await execa(toolPath('kubectl'), ['get', 'namespace', target, '--kubeconfig', cluster.kubeconfigPath], { reject: false });
   assert.notEqual(ns.exitCode, 0, 'the target namespace was created');
-  for (const id of [fileOnly, both]) rmSync(join(store, id), { recursive: true });
 });
 
 test('restorePlatform dryRun into another namespace returns the plan and changes nothing', async () => {

@@ -16,6 +16,7 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import type { ActivityDeps } from '../../activities/deps.ts';
 import { createActivities } from '../../activities/index.ts';
+import { listBackups } from '../../activities/backup/store.ts';
 import { compareRestoredBackup, deleteScratchNamespace, prepareScratchNamespace } from '../../activities/backup/verification.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
@@ -101,6 +102,9 @@ test('backupAndVerify: backs up, restores into a scratch namespace, finds every 
   assert.ok(v.comparison.kinds.every((k) => k.source.count === k.backup && k.source.changedSinceBackup === 0), JSON.stringify(v.comparison.kinds));
   assert.deepEqual(v.cleanup, { deleted: true });
   assert.ok(await namespaceGone(v.scratchNamespace), `${v.scratchNamespace} still exists`);
+  // The verification is recorded next to the backup (authenticated): retention keeps the newest verified backup of its series.
+  const listed = (await listBackups(store, process.env.VERIFY_TEST_HMAC_KEY)).find((b) => b.id === verified.backupId);
+  assert.deepEqual([listed?.authentic, listed?.verified, listed?.series, listed?.namespace], [true, true, workflowId, namespace]);
   // No secret value in any of the three histories.
   for (const id of [workflowId, `${workflowId}-backup`, `${workflowId}-restore`]) assert.ok(!(await historyText(id)).includes(SECRET_VALUE), `secret value in the history of ${id}`);
   console.log(`backupAndVerify: ${seconds.toFixed(1)} s`);

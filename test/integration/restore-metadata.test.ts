@@ -4,7 +4,7 @@
 // the restore-pending annotation, which the TaskRun controller leaves alone, then status, then the
 // annotation removed), also when a controller watches the target namespace.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -12,6 +12,7 @@ import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { createActivities } from '../../activities/index.ts';
 import type { BackupReport, RestoreReport } from '../../workflows/types/backup.ts';
 import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
@@ -149,4 +150,23 @@ test('restored TaskRuns keep their backed-up status under a watching controller;
   }
   // Only the TaskRun that had never started is a new task for the controller (once its restore finished).
   assert.deepEqual([...controller.started], ['not-started']);
+});
+
+test('existing: update never downgrades the CRD: a backup\'s CRD that would stop serving a version is skipped, with the reason', async () => {
+  const crdBackup = (await temporal.client.workflow.execute('backupPlatform', {
+    taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace: source, hmacKey, include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false } }],
+  })) as BackupReport;
+  // A newer chart's CRD, applied as deployPlatform applies it (same field manager): it also serves v2.
+  const newer = parseYaml(readFileSync(CRD, 'utf8')) as { spec: { versions: Record<string, unknown>[] } };
+  newer.spec.versions.push({ ...newer.spec.versions[0]!, name: 'v2', storage: false });
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', '-'], JSON.stringify(newer));
+  cluster.defer(() => cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', CRD]));
+  const served = async () => (await getJson<{ spec: { versions: { name: string; served: boolean }[] } }>(['get', 'crd', 'taskruns.orchestrator.io'])).spec.versions.filter((v) => v.served).map((v) => v.name);
+  assert.deepEqual(await served(), ['v1', 'v2']);
+  const report = (await temporal.client.workflow.execute('restorePlatform', {
+    taskQueue, workflowId: uniqueTaskQueue('restorePlatform'),
+    args: [{ backupId: crdBackup.backupId, targetNamespace: target, existing: 'update', hmacKey, identity, include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false } }],
+  })) as RestoreReport;
+  assert.deepEqual(report.restored, [{ kind: 'crds', created: 0, updated: 0, skipped: 1, notUpdated: [{ name: 'taskruns.orchestrator.io', reason: "the backup's CRD would stop serving v2" }] }]);
+  assert.deepEqual(await served(), ['v1', 'v2']);
 });

@@ -114,9 +114,18 @@ test('rotateSecret verifies health through the stand-in after its rollout', asyn
   assert.equal(result.health?.version, '1.1.0');
 });
 
-test('platformHealth of an empty namespace: every list is [], never null', async () => {
-  const { result } = await run<PlatformHealthReport>(cli('platformHealth', { namespace: uniqueNamespace('empty') }));
+test('platformHealth of an empty namespace: every list is [], never null, in the stored result too', async () => {
+  const workflowId = uniqueTaskQueue('platformHealth-empty');
+  const { result } = await run<PlatformHealthReport>(`${cli('platformHealth', { namespace: uniqueNamespace('empty') })} --id ${workflowId}`);
   assert.deepEqual(nulls(result), []);
+  // The result as stored in history (what the Web UI shows). `temporal workflow result` (CLI 1.5.1) prints
+  // its empty lists as null: its payload shorthand (go.temporal.io/api marshalValue) writes an empty slice as null.
+  const history = await (await testTemporal()).client.workflow.getHandle(workflowId).fetchHistory();
+  const completed = history.events?.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes;
+  const stored = Buffer.from(completed?.result?.payloads?.[0]?.data ?? new Uint8Array()).toString('utf8');
+  assert.match(stored, /"cordoned":\[\]/);
+  assert.match(stored, /"pods":\[\]/);
+  assert.ok(!stored.includes('null'), stored);
   assert.deepEqual(result.pods.pods, []);
   assert.ok(Array.isArray(result.nodes.cordoned) && Array.isArray(result.nodes.notReady), JSON.stringify(result.nodes));
   assert.equal(result.healthy, false);

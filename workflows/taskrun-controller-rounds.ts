@@ -26,7 +26,7 @@ export async function roundByRound(run: ControllerRun): Promise<never> {
   for (;;) {
     const hasErrors = [...state.tracked.values()].some((t) => t.lastError && !t.jobCreated);
     const request = watchRequest(run);
-    const result = await watchActs.watchTaskRunChanges({ ...request, maxWaitSeconds: hasErrors ? Math.min(5, opts.resyncSeconds) : opts.resyncSeconds, activeTasks: activeCount(state.tracked) });
+    const result = await watchActs.watchTaskRunChanges({ ...request, relistOnIdle: false, maxWaitSeconds: hasErrors ? Math.min(5, opts.resyncSeconds) : opts.resyncSeconds, activeTasks: activeCount(state.tracked) });
     run.rounds++;
     run.config = result.config;
     run.cursor = result.cursor;

@@ -30,13 +30,17 @@ export interface ControllerRun {
   lastSnapshot: number;
 }
 
-/** The next watch's request (a snapshot when the resync is due). */
+/**
+ * The next watch's request: a snapshot when the resync is due; else a watch until it is due, which
+ * then lists everything itself if nothing changed (one activity per resync when idle).
+ */
 export function watchRequest(run: ControllerRun, extra: Partial<WatchInput> = {}): WatchInput {
-  if (Date.now() - run.lastSnapshot >= run.opts.resyncSeconds * 1000) run.cursor = undefined;
+  const untilResync = run.opts.resyncSeconds * 1000 - (Date.now() - run.lastSnapshot);
+  if (untilResync <= 0) run.cursor = undefined;
   return {
     namespace: run.opts.namespace, configMapName: run.opts.configMapName,
-    ...(run.cursor ? { cursor: run.cursor } : {}),
-    maxWaitSeconds: run.opts.resyncSeconds,
+    ...(run.cursor ? { cursor: run.cursor, relistOnIdle: true } : {}),
+    maxWaitSeconds: run.cursor ? Math.max(1, Math.ceil(untilResync / 1000)) : run.opts.resyncSeconds,
     activeTasks: activeCount(run.state.tracked),
     ...extra,
   };

@@ -78,7 +78,9 @@ export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput, 
     from = { ...from, config: read.resourceVersion };
   }
   try {
-    const { changes, cursor, config: changed } = await collect(kube, input, from, config, options);
+    const { changes, cursor, config: changed, idle } = await collect(kube, input, from, config, options);
+    // Nothing happened until the resync was due: this activity lists, instead of the next one.
+    if (idle && input.relistOnIdle) return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'resync' };
     return { changes, cursor, config: changed ?? config };
   } catch (err) {
     if (err instanceof GoneError) return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'gone' };
@@ -121,7 +123,7 @@ const isGoneResponse = (err: unknown) => (err as { statusCode?: unknown } | null
  * the round with its new config. A watch that ends (the server's timeoutSeconds, or client-node's
  * inactivity timeout: a quiet watch gets no bookmark for a minute) is resumed from its cursor.
  */
-async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, config: ControllerConfig, options: WatchOptions): Promise<{ changes: WatchChange[]; cursor: WatchCursor; config?: ControllerConfig }> {
+async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, config: ControllerConfig, options: WatchOptions): Promise<{ changes: WatchChange[]; cursor: WatchCursor; config?: ControllerConfig; idle?: true }> {
   const ns = input.namespace;
   const changes: WatchChange[] = [];
   const cursor: WatchCursor = { ...from };
@@ -137,7 +139,7 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
   return new Promise((resolve, reject) => {
     let settled = false;
     let batchTimer: NodeJS.Timeout | undefined;
-    const finish = (err?: unknown) => {
+    const finish = (err?: unknown, idle = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(batchTimer);
@@ -145,9 +147,9 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
       clearInterval(beat);
       for (const a of aborts) a.abort();
       if (err) reject(err);
-      else resolve({ changes, cursor, ...(changedConfig ? { config: changedConfig } : {}) });
+      else resolve({ changes, cursor, ...(changedConfig ? { config: changedConfig } : {}), ...(idle && !changes.length && !changedConfig ? { idle: true as const } : {}) });
     };
-    const maxTimer = setTimeout(() => finish(), input.maxWaitSeconds * 1000);
+    const maxTimer = setTimeout(() => finish(undefined, true), input.maxWaitSeconds * 1000);
     const beat = setInterval(() => {
       if (!changes.length) delivered = { ...cursor };
       heartbeat({ cursor: delivered, pending: changes.length });

@@ -45,6 +45,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   }
   if (url.pathname === '/api/v1/namespaces/ns/configmaps/cfg') return json(configMap);
   if (url.pathname === '/api/v1/namespaces/ns/configmaps') return json({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: LIST_RV }, items: [configMap] });
+  if (url.pathname === '/apis/orchestrator.io/v1/namespaces/ns/taskruns') return json({ kind: 'TaskRunList', apiVersion: 'orchestrator.io/v1', metadata: { resourceVersion: '600' }, items: [] });
+  if (url.pathname === '/apis/batch/v1/namespaces/ns/jobs') return json({ kind: 'JobList', apiVersion: 'batch/v1', metadata: { resourceVersion: '601' }, items: [] });
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ kind: 'Status', code: 404, message: 'not found' }));
 }
@@ -100,4 +102,13 @@ test('watches ended by client-node\'s inactivity timeout are resumed from their 
   const taskRunWatches = seen.filter((s) => s.path.endsWith('/taskruns') && s.query.get('watch') === 'true');
   assert.ok(taskRunWatches.length >= 2, `${taskRunWatches.length} TaskRun watches: resumed after the timeout`);
   assert.ok(taskRunWatches.every((w) => w.query.get('resourceVersion') === '450'));
+});
+
+test('relistOnIdle: a round that ends at maxWaitSeconds without a change lists everything itself (one activity per resync when idle)', async () => {
+  seen.length = 0;
+  const result = await watchTaskRunChanges(kube, { ...input({ taskRuns: '450', jobs: '450', config: LIST_RV }), maxWaitSeconds: 1, relistOnIdle: true });
+  assert.equal(result.relisted, 'resync');
+  assert.deepEqual(result.snapshot, { taskRuns: [], jobs: [] });
+  assert.deepEqual(result.cursor, { taskRuns: '600', jobs: '601', config: LIST_RV });
+  assert.equal(result.config.maxConcurrentTasks, 7);
 });

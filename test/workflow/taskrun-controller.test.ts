@@ -366,6 +366,20 @@ test('invalid controller input fails at once, naming the fields', async () => {
   assert.equal(fake.watches.length, 0);
 });
 
+test('watch requests: a snapshot first, then watches until the resync is due that list by themselves when idle', async () => {
+  const fake = new Fake();
+  await withController(fake, { resyncSeconds: 30 }, async () => {
+    await until('a few watches', () => (fake.watches.length >= 3 ? true : undefined));
+    const [first, ...rest] = fake.watches;
+    assert.equal(first!.cursor, undefined);
+    for (const w of rest) {
+      assert.ok(w.cursor, 'resumed');
+      assert.equal(w.relistOnIdle, true);
+      assert.ok(w.maxWaitSeconds >= 1 && w.maxWaitSeconds <= 30, String(w.maxWaitSeconds));
+    }
+  });
+});
+
 test('one controller per namespace: another workflow id, or carried state at a start, is refused at once, before any watch', async () => {
   const fake = new Fake();
   const failure = async (h: WorkflowHandleWithFirstExecutionRunId) => {

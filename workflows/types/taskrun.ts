@@ -137,6 +137,11 @@ export interface WatchInput {
   config?: ControllerConfig;
   /** Return at the latest after this many seconds, even without changes. */
   maxWaitSeconds: number;
+  /**
+   * When maxWaitSeconds pass without a change (the resync is due then), list everything and return
+   * that snapshot: an idle controller runs one activity per resync, not a watch and then a list.
+   */
+  relistOnIdle?: boolean;
   /** Sets taskrun_active_tasks (the reconciler's count). */
   activeTasks: number;
 }
@@ -148,7 +153,7 @@ export interface WatchResult {
   cursor: WatchCursor;
   config: ControllerConfig;
   /** Why the snapshot was taken. */
-  relisted?: 'initial' | 'gone';
+  relisted?: 'initial' | 'gone' | 'resync';
 }
 
 export interface StatusCondition {

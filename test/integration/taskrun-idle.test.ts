@@ -1,0 +1,99 @@
+// An idle TaskRun controller on the local cluster does not spin: after TaskRuns have run and
+// finished (each adds a task ConfigMap) and unrelated ConfigMaps churn the namespace, an idle
+// window holds only a few watch activities (about one per resyncSeconds), each a first attempt.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type proto from '@temporalio/proto';
+import { createActivities } from '../../activities/index.ts';
+import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
+import { testActivityDeps, useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
+import { runTestWorker, useTestTemporal } from '../helpers/temporal.ts';
+
+type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
+
+const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
+const testTemporal = useTestTemporal();
+const testCluster = useTestCluster();
+const namespace = uniqueNamespace('tridle');
+const RESYNC_SECONDS = 20;
+const IDLE_SECONDS = Number(process.env.TASKRUN_IDLE_SECONDS ?? 60);
+const TASKRUNS = 12;
+const UNRELATED_CONFIGMAPS = 30;
+let controller: WorkflowHandleWithFirstExecutionRunId;
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await sleep(500);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+before(async () => {
+  const cluster = await testCluster();
+  const temporal = await testTemporal();
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
+  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
+  await cluster.kubectl(['create', 'namespace', namespace]);
+  cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
+    data: { 'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\nmaxConcurrentTasks: 50\n' },
+  }));
+  const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'tridle');
+  controller = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: RESYNC_SECONDS }] });
+  temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
+});
+
+/** Every event of every run of the controller so far (continue-as-new followed from the first run). */
+async function allEvents(): Promise<HistoryEvent[]> {
+  const { client } = await testTemporal();
+  const events: HistoryEvent[] = [];
+  for (let runId: string | undefined = controller.firstExecutionRunId; runId;) {
+    const history = await client.workflow.getHandle(controller.workflowId, runId).fetchHistory();
+    events.push(...(history.events ?? []));
+    runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return events;
+}
+
+const eventMs = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+
+test(`idle for ${IDLE_SECONDS} s after TaskRuns ran and ConfigMaps churned: about one watch activity per resyncSeconds, no failed attempts`, async () => {
+  const cluster = await testCluster();
+  const names = Array.from({ length: TASKRUNS }, (_, i) => `idle-${i}`);
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'List',
+    items: names.map((name) => ({ apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace }, spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' } })),
+  }));
+  await until('every TaskRun Succeeded', async () => {
+    const list = JSON.parse(await cluster.kubectl(['get', 'taskruns', '-n', namespace, '-o', 'json'])) as { items: { status?: { phase?: string } }[] };
+    return list.items.length === TASKRUNS && list.items.every((t) => t.status?.phase === 'Succeeded') ? true : undefined;
+  });
+  // Unrelated ConfigMaps come and change: the ConfigMap watch cache moves on.
+  const unrelated = (version: number) => ({
+    apiVersion: 'v1', kind: 'List',
+    items: Array.from({ length: UNRELATED_CONFIGMAPS }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `unrelated-${i}`, namespace }, data: { version: String(version) } })),
+  });
+  for (let version = 1; version <= 3; version++) await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(unrelated(version)));
+  await sleep(3000); // the controller's last round of status writes comes back through the watch
+
+  const idleFrom = Date.now();
+  await sleep(IDLE_SECONDS * 1000);
+  const idleTo = Date.now();
+
+  const events = await allEvents();
+  const inIdle = events.filter((e) => eventMs(e) >= idleFrom && eventMs(e) < idleTo);
+  const watches = inIdle.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'watchTaskRunChanges');
+  const retried = inIdle.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+  const perMinute = (n: number) => Math.round((n * 60) / IDLE_SECONDS);
+  console.log(JSON.stringify({ idleSeconds: IDLE_SECONDS, resyncSeconds: RESYNC_SECONDS, watchActivities: watches.length, watchActivitiesPerMinute: perMinute(watches.length), historyEvents: inIdle.length, historyEventsPerMinute: perMinute(inIdle.length), retriedAttempts: retried.length }));
+  assert.ok(watches.length <= IDLE_SECONDS / RESYNC_SECONDS + 3, `${watches.length} watch activities in ${IDLE_SECONDS} s idle (${inIdle.length} history events)`);
+  assert.deepEqual(retried.map((e) => e.activityTaskStartedEventAttributes?.attempt), [], 'a watch that ends by a timeout is not a failed attempt');
+  assert.ok(watches.length >= 1, 'the controller still watches');
+});

@@ -1,0 +1,83 @@
+// The TaskRun controller on the local cluster with maxConcurrentTasks 1: TaskRuns whose Job the API
+// server rejects for good (negative cpu, limits below requests) fail with the server's reason, and
+// do not block the TaskRuns created after them.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { createActivities } from '../../activities/index.ts';
+import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
+import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { runTestWorker, useTestTemporal } from '../helpers/temporal.ts';
+
+const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
+const testTemporal = useTestTemporal();
+const testCluster = useTestCluster();
+const namespace = uniqueNamespace('trreject');
+let controller: WorkflowHandle;
+
+interface TaskRunJson { status?: { phase?: string; jobName?: string; message?: string; completionTime?: string; conditions?: { type: string; status: string; reason: string; message: string }[] } }
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const taskRun = (name: string, resources?: Record<string, unknown>) => ({
+  apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace },
+  spec: { service: 'auth-service', taskId: `task-${name}`, prompt: `do ${name}`, ...(resources ? { resources } : {}) },
+});
+
+const get = async (cluster: TestCluster, name: string) => JSON.parse(await cluster.kubectl(['get', 'taskrun', name, '-n', namespace, '-o', 'json'])) as TaskRunJson;
+
+before(async () => {
+  const cluster = await testCluster();
+  const temporal = await testTemporal();
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
+  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
+  await cluster.kubectl(['create', 'namespace', namespace]);
+  cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
+    data: { 'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\nmaxConcurrentTasks: 1\n' },
+  }));
+  const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'trreject');
+  controller = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: 30 }] });
+  temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
+});
+
+test('maxConcurrentTasks 1: Jobs rejected for good fail their TaskRuns with the reason; a good TaskRun created after them gets its Job', async () => {
+  const cluster = await testCluster();
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('negative-cpu', { requests: { cpu: '-1' } })));
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('limits-below-requests', { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } })));
+  for (const [name, reason] of [['negative-cpu', /must be greater than or equal to 0/], ['limits-below-requests', /must be less than or equal to cpu limit/]] as const) {
+    const failed = await until(`${name} Failed`, async () => {
+      const tr = await get(cluster, name);
+      return tr.status?.phase === 'Failed' ? tr : undefined;
+    });
+    assert.match(failed.status!.message!, /HTTP 422/, name);
+    assert.match(failed.status!.message!, reason, name);
+    assert.equal(failed.status!.jobName, '');
+    assert.ok(failed.status!.completionTime);
+    const complete = failed.status!.conditions!.find((c) => c.type === 'Complete')!;
+    assert.deepEqual([complete.status, complete.reason], ['False', 'JobRejected']);
+    assert.equal(failed.status!.conditions!.find((c) => c.type === 'JobCreated')?.reason, 'Rejected');
+  }
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('good')));
+  const jobName = await until('the good TaskRun\'s Job', async () => {
+    const jobs = JSON.parse(await cluster.kubectl(['get', 'jobs', '-n', namespace, '-l', 'task-id=task-good', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+    return jobs.items[0]?.metadata.name;
+  }, 30_000);
+  assert.equal((await until('good Succeeded', async () => {
+    const tr = await get(cluster, 'good');
+    return tr.status?.phase === 'Succeeded' ? tr : undefined;
+  })).status?.jobName, jobName);
+  const jobs = JSON.parse(await cluster.kubectl(['get', 'jobs', '-n', namespace, '-o', 'json'])) as { items: unknown[] };
+  assert.equal(jobs.items.length, 1, 'no Job for the rejected ones');
+});

@@ -20,7 +20,8 @@ const TIME_SUFFIX = /-\d{4}-\d{2}-\d{2}T\d{2}[:-]\d{2}[:-]\d{2}(?:[.-]\d+)?Z$/;
  * The series this backup belongs to (with its namespace; retention acts on one series only): the
  * schedule's id for a scheduled run; for a child workflow (backupAndVerify's, upgradePlatform's pre-upgrade
  * backup) the parent's workflow ID without the time a Schedule or the CLI appended to it (so the schedule's
- * id, or the parent runbook's name), else the parent's full ID (a series of its own); else the runbook name.
+ * id, or the parent runbook's name), else the parent's full ID (a series of its own); else its own ID without
+ * such a time, or the runbook name.
  */
 export function backupSeries(): string {
   const info = workflowInfo();
@@ -31,7 +32,9 @@ export function backupSeries(): string {
   scheduledBy ??= (info.searchAttributes?.TemporalScheduledById as string[] | undefined)?.[0];
   if (typeof scheduledBy === 'string' && scheduledBy) return scheduledBy;
   if (info.parent) return info.parent.workflowId.replace(TIME_SUFFIX, '') || info.parent.workflowId;
-  return 'backupPlatform';
+  // A Schedule's run whose search attributes did not come through still carries the schedule's id in its own.
+  const stem = info.workflowId.replace(TIME_SUFFIX, '');
+  return stem && stem !== info.workflowId ? stem : 'backupPlatform';
 }
 
 const countsText = (counts: Record<string, number | undefined>) => Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ');

@@ -244,3 +244,10 @@ test('restorePlatform: the cluster\'s own namespaces are refused as target befor
     assert.deepEqual(m.calls, []);
   }
 });
+
+test('backupPlatform: the series of a run whose ID ends in a Schedule\'s or the CLI\'s time is that ID\'s stem', async () => {
+  const stem = uniqueTaskQueue('team-backup');
+  const m = mock();
+  await run<BackupReport>('backupPlatform', { recipients: [RECIPIENT] }, m, `${stem}-2026-11-28T12-00-00-000Z`);
+  assert.equal(m.calls[1]!.arg.series, stem);
+});

@@ -70,6 +70,7 @@ test('deployPlatform installs the platform; the secret value never enters histor
   assert.equal(result.helm?.changed, true);
   assert.deepEqual(result.rollout?.map((r) => r.deployment), [release]);
   assert.equal(result.health?.ok, true);
+  assert.equal(result.health?.probe, 'url', 'the report says which probe answered');
   assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.0.0');
   assert.equal(await secretValue('ANTHROPIC_API_KEY'), FIRST_VALUE);
   assert.ok((await cluster.kubectl(['get', 'crd', 'taskruns.orchestrator.io', '-o', 'name'])).includes('taskruns'));
@@ -97,6 +98,7 @@ test('upgradePlatform to a new tag: revision 2, rolled out, smoke test passes', 
   const { result } = await execute<UpgradeReport>('upgradePlatform', { namespace, release, imageTag: '1.1.0', smokeTest: { healthUrl } });
   assert.equal(result.outcome, 'succeeded');
   assert.deepEqual(result.revisions.map((r) => [r.revision, r.action]), [[2, 'upgrade']]);
+  assert.deepEqual([result.smokeTest?.ok, result.smokeTest?.probe, result.smokeTest?.version], [true, 'url', 'test']);
   assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.1.0');
 });
 

@@ -1,5 +1,7 @@
 // `npm run reliability`: the reliability suite against a real dev server and local cluster (the
-// stack of scripts/test.ts): generated bad inputs and the SIGKILL crash tests. Test output goes to
+// stack of scripts/test.ts): generated bad inputs, the SIGKILL crash tests, a Temporal restart and
+// Kubernetes API outages (*.reliability.ts: too slow for npm test), and the leak scan of all of
+// them. Test output goes to
 // stderr; the last line on stdout is one JSON object with the counts:
 //   runs, crashes, lost, duplicates, leaks, unclearErrors (summed from what the tests recorded) and
 //   failed (failing tests). It passes when the last five are 0.
@@ -8,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const SUITE = ['test/reliability/*.test.ts', 'test/integration/*-crash.test.ts'];
+const SUITE = ['test/reliability/*.test.ts', 'test/reliability/*.reliability.ts', 'test/integration/*-crash.test.ts'];
 const patterns = process.argv.slice(2).length ? process.argv.slice(2) : SUITE;
 
 const dir = mkdtempSync(join(tmpdir(), 'runbooks-reliability-'));

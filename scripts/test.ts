@@ -29,7 +29,8 @@ const temporal = await startDevServer({ logFile: join(dir, 'temporal.log') });
 console.log(`test: Temporal dev server at ${temporal.address} (${elapsed()})`);
 let exitCode = 1;
 try {
-  const cluster = await createLocalCluster({ name: `test-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster'), nodes: 3 });
+  const clusterRef = { name: `test-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster') };
+  const cluster = await createLocalCluster({ ...clusterRef, nodes: 3 });
   console.log(`test: local cluster ${cluster.server} (${elapsed()})`);
   try {
     // TEST_TAP_FILE (npm run reliability): a TAP copy of the results, to count failures.
@@ -37,7 +38,7 @@ try {
     const run = await execa(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...tap, ...patterns], {
       stdout: ['inherit', 'pipe'], stderr: ['inherit', 'pipe'], all: true,
       reject: false,
-      env: { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_SECRETS_FILE: secretsFile, TEST_LOG_DIR: workerLogs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+      env: { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_CLUSTER_NAME: clusterRef.name, TEST_CLUSTER_DIR: clusterRef.dataDir, TEST_SECRETS_FILE: secretsFile, TEST_LOG_DIR: workerLogs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     });
     exitCode = run.exitCode ?? 1;
     const leaks = await scanForLeaks(temporal.address, run.all ?? '');

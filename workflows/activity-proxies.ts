@@ -5,10 +5,18 @@ import { HELM_NON_RETRYABLE_TYPES, HELM_RELEASE_LOCKED, NON_RETRYABLE_TYPES } fr
 
 // A locked release is not retried blindly: the runbook recovers it first (see upgradePlatform).
 const nonRetryableErrorTypes = [...new Set([...NON_RETRYABLE_TYPES, ...HELM_NON_RETRYABLE_TYPES, HELM_RELEASE_LOCKED])];
-const retry = { initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts: 5, nonRetryableErrorTypes };
+
+/**
+ * What a runbook rides out: transient failures (the API server down or restarting, 5xx, 429,
+ * conflicts) are retried, by time rather than by count, for this long. Measured: a count of 5
+ * attempts gave up 15 s into a 30 s API server outage (test/reliability/kube-outage.reliability.ts).
+ * Failures a retry cannot fix are non-retryable by type and end at once.
+ */
+const TRANSIENT_TOLERANCE_SECONDS = 600;
+export const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds', nonRetryableErrorTypes };
 
 /** Quick reads and writes of the Kubernetes API. */
-export const kubeActs = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry });
+export const kubeActs = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: `${TRANSIENT_TOLERANCE_SECONDS} seconds`, retry });
 
 /**
  * Long waits (rollouts, CRDs, helm --wait): bounded by their own timeout argument; they heartbeat,
@@ -17,7 +25,8 @@ export const kubeActs = proxyActivities<Activities>({ startToCloseTimeout: '1 mi
 export function longActs(timeoutSeconds: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: `${timeoutSeconds + 120} seconds`,
+    scheduleToCloseTimeout: `${timeoutSeconds + 120 + TRANSIENT_TOLERANCE_SECONDS} seconds`,
     heartbeatTimeout: '30 seconds',
-    retry: { ...retry, maximumAttempts: 3 },
+    retry,
   });
 }

@@ -416,3 +416,19 @@ function tailLogs(dir: string): string {
   }
   return out;
 }
+
+/**
+ * A Kubernetes API outage for reliability tests: SIGKILLs the cluster's kube-apiserver, keeps it down
+ * for `downMs`, then starts it again (kwokctl restarts the missing component; etcd keeps the state)
+ * and waits until it answers.
+ */
+export async function interruptApiServer(ref: ClusterRef, downMs: number): Promise<void> {
+  const pidFile = join(paths(ref).clusterDir, 'pids', 'kube-apiserver.pid');
+  const pid = readFileSync(pidFile, 'utf8').trim();
+  if (hasProc && !isClusterProcess(ref, pid)) throw new Error(`kube-apiserver of local cluster '${ref.name}' is not running (pid ${pid})`);
+  process.kill(Number(pid), 'SIGKILL');
+  await waitGone(ref, [pid]);
+  await sleep(downMs);
+  await start(ref);
+  await readNodesWhenUp(paths(ref).kubeconfig, 60_000);
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createLocalCluster, kubectl } from '../../scripts/stack/local-cluster.ts';
+import { createLocalCluster, kubectl, type ClusterRef } from '../../scripts/stack/local-cluster.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { createLogger } from '../../worker/logger.ts';
 import type { ActivityDeps } from '../../activities/deps.ts';
@@ -18,6 +18,8 @@ export interface TestCluster {
   kubectl(args: string[], input?: string): Promise<string>;
   /** Registers cleanup of what a test made in the cluster; runs (last first) before the cluster goes away. */
   defer(cleanup: () => Promise<unknown>): void;
+  /** The local cluster's name and state directory (to stop its API server in outage tests). */
+  ref?: ClusterRef;
 }
 
 /**
@@ -35,6 +37,9 @@ export function useTestCluster(): () => Promise<TestCluster> {
 
 async function open(cleanups: (() => Promise<unknown>)[]): Promise<TestCluster> {
   let kubeconfigPath = process.env.TEST_KUBECONFIG;
+  let ref: ClusterRef | undefined = process.env.TEST_CLUSTER_NAME && process.env.TEST_CLUSTER_DIR
+    ? { name: process.env.TEST_CLUSTER_NAME, dataDir: process.env.TEST_CLUSTER_DIR }
+    : undefined;
   if (!kubeconfigPath) {
     const own = await createLocalCluster({
       name: `test-${randomUUID().slice(0, 6)}`,
@@ -43,9 +48,13 @@ async function open(cleanups: (() => Promise<unknown>)[]): Promise<TestCluster> 
     });
     cleanups.push(() => own.delete());
     kubeconfigPath = own.kubeconfigPath;
+    ref = { name: own.name, dataDir: own.dataDir };
   }
   const path = kubeconfigPath;
-  return { kubeconfigPath: path, kube: makeKubeClients(loadKubeConfig({ kubeconfigPath: path })), kubectl: (args, input) => kubectl(path, args, input), defer: (cleanup) => cleanups.push(cleanup) };
+  return {
+    kubeconfigPath: path, kube: makeKubeClients(loadKubeConfig({ kubeconfigPath: path })), kubectl: (args, input) => kubectl(path, args, input), defer: (cleanup) => cleanups.push(cleanup),
+    ...(ref ? { ref } : {}),
+  };
 }
 
 /** A namespace name no other test uses. */

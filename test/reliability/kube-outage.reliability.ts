@@ -1,0 +1,102 @@
+// A Kubernetes API outage (npm run reliability): the local kube-apiserver is killed and kept down for
+// 30 s while a backup, a restore and the TaskRun controller's burst run. Each completes once the API
+// server is back, and nothing is lost or duplicated. Needs the shared stack of scripts/test.ts or a
+// cluster of its own (test/helpers/cluster.ts), whose API server it may stop.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createActivities } from '../../activities/index.ts';
+import { interruptApiServer } from '../../scripts/stack/local-cluster.ts';
+import type { BackupReport, RestoreReport } from '../../workflows/types/backup.ts';
+import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
+import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { setTestSecret } from '../helpers/secrets.ts';
+import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { recordReliability } from './report.ts';
+
+const testTemporal = useTestTemporal();
+const testCluster = useTestCluster();
+const namespace = uniqueNamespace('outage');
+const copy = `${namespace}-copy`;
+const OUTAGE_MS = 30_000;
+setTestSecret('OUTAGE_TEST_HMAC_KEY', randomBytes(32).toString('hex'));
+const hmacKey = { env: 'OUTAGE_TEST_HMAC_KEY' };
+const include = { secrets: false, helmReleases: false };
+const store = mkdtempSync(join(tmpdir(), 'outage-store-'));
+
+let temporal: TestTemporal;
+let cluster: TestCluster;
+let taskQueue: string;
+
+before(async () => {
+  temporal = await testTemporal();
+  cluster = await testCluster();
+  assert.ok(cluster.ref, 'the outage test needs the local cluster\'s name and directory (TEST_CLUSTER_NAME, TEST_CLUSTER_DIR)');
+  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store }), 'outage');
+  cluster.defer(async () => {
+    for (const ns of [namespace, copy]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    rmSync(store, { recursive: true, force: true });
+  });
+  await temporal.client.workflow.execute('deployPlatform', { taskQueue, workflowId: uniqueTaskQueue('deploy'), args: [{ namespace, skipHealthCheck: true }] });
+  const configMaps = Array.from({ length: 50 }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace }, data: { i: String(i) } }));
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: configMaps }));
+});
+
+/** Starts `workflow`, kills the API server right after, brings it back after OUTAGE_MS; returns the result. */
+async function throughOutage<T>(workflow: string, input: unknown): Promise<T> {
+  const outage = interruptApiServer(cluster.ref!, OUTAGE_MS);
+  await sleep(200);
+  const result = temporal.client.workflow.execute(workflow, { taskQueue, workflowId: uniqueTaskQueue(workflow), args: [input] });
+  await outage;
+  return (await result) as T;
+}
+
+/** Objects of a kind in a namespace; not the API server's own kube-root-ca.crt, which backups leave out. */
+const count = async (kind: string, ns: string, selector?: string) =>
+  (await cluster.kubectl(['get', kind, '-n', ns, '-o', 'name', ...(selector ? ['-l', selector] : [])])).trim().split('\n')
+    .filter((name) => name && name !== 'configmap/kube-root-ca.crt').length;
+
+let backupId: string;
+
+test('backupPlatform started while the API server is down completes once it is back', async () => {
+  const report = await throughOutage<BackupReport>('backupPlatform', { namespace, include, hmacKey });
+  backupId = report.backupId;
+  const inCluster = await count('configmaps', namespace);
+  const backedUp = report.backup.counts.configMaps ?? 0;
+  await recordReliability('outage-backup', { runs: 1, crashes: 1, lost: Math.max(0, inCluster - backedUp) });
+  assert.equal(backedUp, inCluster);
+});
+
+test('restorePlatform through an outage restores every object', async () => {
+  const report = await throughOutage<RestoreReport>('restorePlatform', { backupId, targetNamespace: copy, include, hmacKey });
+  const expected = await count('configmaps', namespace);
+  const found = await count('configmaps', copy);
+  await recordReliability('outage-restore', { runs: 1, crashes: 1, lost: Math.max(0, expected - found) });
+  assert.equal(found, expected, JSON.stringify(report.verify));
+});
+
+test('the TaskRun controller\'s burst through an outage: every TaskRun succeeds with one Job', async () => {
+  const workflowId = controllerWorkflowId(namespace);
+  await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId, args: [{ namespace, resyncSeconds: 20 }] });
+  const controller = temporal.client.workflow.getHandle(workflowId);
+  try {
+    const taskRuns = Array.from({ length: 100 }, (_, i) => ({
+      apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: `burst-${i}`, namespace, labels: { burst: 'outage' } },
+      spec: { service: 'svc', taskId: `t-${i}`, prompt: 'p' },
+    }));
+    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: taskRuns }));
+    await interruptApiServer(cluster.ref!, OUTAGE_MS);
+    const succeeded = () => cluster.kubectl(['get', 'taskruns', '-n', namespace, '-l', 'burst=outage', '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}']);
+    await eventually('all 100 TaskRuns to succeed', async () => ((await succeeded()).split('\n').filter((p) => p === 'Succeeded').length === 100 ? true : undefined), 240_000, 1000);
+    const jobs = await count('jobs', namespace, 'app=claude-agent');
+    await recordReliability('outage-controller', { runs: 1, crashes: 1, duplicates: Math.max(0, jobs - 100), lost: Math.max(0, 100 - jobs) });
+    assert.equal(jobs, 100, 'one Job per TaskRun');
+  } finally {
+    await controller.terminate('test done');
+  }
+});

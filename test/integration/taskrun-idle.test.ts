@@ -1,6 +1,7 @@
 // An idle TaskRun controller on the local cluster does not spin: after TaskRuns have run and
-// finished (each adds a task ConfigMap) and unrelated ConfigMaps churn the namespace, an idle
-// window holds only a few watch activities (about one per resyncSeconds), each a first attempt.
+// finished (each adds a task ConfigMap) and unrelated ConfigMaps churned the namespace until the
+// controller ConfigMap's own resourceVersion left the watch cache, an idle window holds only a few
+// watch activities (about one per resyncSeconds), each a first attempt.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -75,12 +76,26 @@ test(`idle for ${IDLE_SECONDS} s after TaskRuns ran and ConfigMaps churned: abou
     const list = JSON.parse(await cluster.kubectl(['get', 'taskruns', '-n', namespace, '-o', 'json'])) as { items: { status?: { phase?: string } }[] };
     return list.items.length === TASKRUNS && list.items.every((t) => t.status?.phase === 'Succeeded') ? true : undefined;
   });
-  // Unrelated ConfigMaps come and change: the ConfigMap watch cache moves on.
+  // Unrelated ConfigMaps come and change until the controller ConfigMap's own resourceVersion has left
+  // the API server's ConfigMap watch cache (it keeps events of at least the last 75 s, more while
+  // they are few): a watch from it answers 410, as in a namespace whose ConfigMaps churn for long.
   const unrelated = (version: number) => ({
     apiVersion: 'v1', kind: 'List',
     items: Array.from({ length: UNRELATED_CONFIGMAPS }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `unrelated-${i}`, namespace }, data: { version: String(version) } })),
   });
-  for (let version = 1; version <= 3; version++) await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(unrelated(version)));
+  const configRv = (await cluster.kubectl(['get', 'configmap', 'taskrun-controller-config', '-n', namespace, '-o', 'jsonpath={.metadata.resourceVersion}'])).trim();
+  const configRvTooOld = async () => {
+    const out = await cluster.kubectl(['get', '--raw', `/api/v1/namespaces/${namespace}/configmaps?watch=true&resourceVersion=${configRv}&fieldSelector=metadata.name%3Dtaskrun-controller-config&timeoutSeconds=1`]);
+    return /"code":410/.test(out);
+  };
+  const churnStarted = Date.now();
+  let version = 0;
+  do {
+    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(unrelated(++version)));
+    await sleep(500);
+  } while (!(await configRvTooOld()) && Date.now() - churnStarted < 240_000);
+  assert.ok(await configRvTooOld(), `the controller ConfigMap's resourceVersion ${configRv} is still in the watch cache after ${version} rounds of ${UNRELATED_CONFIGMAPS} ConfigMap updates`);
+  console.log(JSON.stringify({ churn: { rounds: version, configMapWrites: version * UNRELATED_CONFIGMAPS + TASKRUNS, seconds: Math.round((Date.now() - churnStarted) / 1000) } }));
   await sleep(3000); // the controller's last round of status writes comes back through the watch
 
   const idleFrom = Date.now();

@@ -1,6 +1,7 @@
 // What activities are given by the worker: an explicit cluster connection and a logger.
 import type { Logger } from 'pino';
 import type { KubeClients, KubeTarget } from './kube/client.ts';
+import type { BackupKeys } from './backup/keys.ts';
 import type { SecretSourcePolicy } from './kube/secret-sources.ts';
 
 export interface ActivityDeps {
@@ -16,6 +17,11 @@ export interface ActivityDeps {
   fileRoots?: string[];
   /** Backup store root (relative to workdir); default .data/backups. */
   backupDir?: string;
+  /**
+   * The backup keys (manifest HMAC key, age identity), by reference: the worker's configuration, never a
+   * workflow input (default DEFAULT_BACKUP_KEYS: env RUNBOOK_BACKUP_HMAC_KEY, RUNBOOK_BACKUP_AGE_IDENTITY).
+   */
+  backupKeys?: Partial<BackupKeys>;
   /** Which env vars and namespaces workflow inputs may name as secret sources (default DEFAULT_SECRET_SOURCE_POLICY). */
   secretSources?: SecretSourcePolicy;
   /**
@@ -23,4 +29,6 @@ export interface ActivityDeps {
    * only on the project's own kwok cluster, whose pods never answer HTTP (worker --local-health-standin).
    */
   localHealthStandin?: boolean;
+  /** A healthUrl may reach link-local addresses (169.254.0.0/16, fe80::/10; metadata endpoints never): worker --probe-allow-link-local. */
+  probeAllowLinkLocal?: boolean;
 }

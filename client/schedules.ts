@@ -27,7 +27,7 @@ export interface NightlyBackupOptions {
   input: BackupPlatformInput;
   /**
    * Verify each backup by a test restore (workflow backupAndVerify instead of backupPlatform); `verify`
-   * options of backupAndVerify (scratchNamespace, identity, timeoutSeconds) may be given. Default: the
+   * options of backupAndVerify (scratchNamespace, helmRelease, timeoutSeconds) may be given. Default: the
    * environment's RUNBOOK_BACKUP_VERIFY=1, else off.
    */
   verify?: boolean | Omit<NonNullable<BackupAndVerifyInput['verify']>, 'enabled'>;
@@ -88,7 +88,7 @@ Creates or updates the Temporal Schedule "nightly-backup" (backupPlatform at 02:
   --catchup-window DUR  run a missed backup if the server comes back within DUR (default "6 hours")
 Backup input: RUNBOOK_BACKUP_RECIPIENTS (age public keys; default: ConfigMap backup-recipients, key
 recipients), RUNBOOK_BACKUP_KEEP_LAST (default 14), RUNBOOK_BACKUP_MAX_AGE_DAYS, RUNBOOK_BACKUP_NAMESPACE.
-Verification reads the age identity from the worker's RUNBOOK_BACKUP_AGE_IDENTITY.
+Verification decrypts with the worker's age identity (its --backup-identity, default RUNBOOK_BACKUP_AGE_IDENTITY).
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RUNBOOK_TASK_QUEUE.`;
 
 async function main(): Promise<void> {

@@ -2,6 +2,7 @@
 // never implicit: a kubeconfig must be named.
 import { parseArgs } from 'node:util';
 import { DEFAULT_FILE_ROOTS } from '../activities/allowed-paths.ts';
+import { DEFAULT_BACKUP_KEYS, parseKeyReference, type BackupKeys } from '../activities/backup/keys.ts';
 import { DEFAULT_SECRET_SOURCE_POLICY, parseList, type SecretSourcePolicy } from '../activities/kube/secret-sources.ts';
 
 export interface WorkerConfig {
@@ -20,8 +21,12 @@ export interface WorkerConfig {
   fileRoots: string[];
   /** Which env vars and Secret namespaces workflow inputs may name as secret sources. */
   secretSources: SecretSourcePolicy;
+  /** The backup keys (HMAC key, age identity) by reference: the worker's, never a workflow input's. */
+  backupKeys: BackupKeys;
   /** Answer /health probes with the local stand-in: only for the project's own kwok cluster (npm start turns it on). */
   localHealthStandin: boolean;
+  /** A healthUrl may reach link-local addresses (cloud metadata endpoints never). */
+  probeAllowLinkLocal: boolean;
 }
 
 export const WORKER_HELP = `Usage: npm run worker -- --kubeconfig FILE [options]
@@ -33,6 +38,11 @@ Options (environment variable in brackets):
   --context NAME           context in that kubeconfig [RUNBOOK_KUBE_CONTEXT] (default: its current context)
   --helm-bin PATH          the helm 4 binary [RUNBOOK_HELM_BIN] (default: helm on PATH)
   --backup-dir DIR         backup store [RUNBOOK_BACKUP_DIR] (default .data/backups)
+  --backup-hmac-key REF    the key that signs and authenticates backup manifests: an env var NAME (or
+                           env:NAME) or secret:NAMESPACE/NAME/KEY [RUNBOOK_BACKUP_HMAC_KEY_FROM]
+                           (default env:RUNBOOK_BACKUP_HMAC_KEY); workflow inputs cannot name a key
+  --backup-identity REF    the age identity that decrypts restores, as above [RUNBOOK_BACKUP_AGE_IDENTITY_FROM]
+                           (default env:RUNBOOK_BACKUP_AGE_IDENTITY)
   --temporal-address H:P   Temporal frontend [TEMPORAL_ADDRESS] (default 127.0.0.1:7233)
   --namespace NAME         Temporal namespace [TEMPORAL_NAMESPACE] (default "default")
   --task-queue NAME        task queue [RUNBOOK_TASK_QUEUE] (default "runbooks")
@@ -45,6 +55,9 @@ Options (environment variable in brackets):
   --local-health-standin   the local kwok cluster's pods never answer HTTP: answer /health probes from the
                            image its Ready pods run (tag :unhealthy answers 503) [RUNBOOK_LOCAL_HEALTH=1];
                            refused for any other cluster (npm start turns it on for its local cluster)
+  --probe-allow-link-local a workflow's healthUrl may reach link-local addresses (169.254.0.0/16, fe80::/10)
+                           [RUNBOOK_PROBE_ALLOW_LINK_LOCAL=1] (default: refused; cloud metadata addresses and
+                           hosts are refused always; redirects are never followed)
   --file-roots LIST        directories that input chart paths and valuesFiles must lie in, symlinks
                            resolved [RUNBOOK_FILE_ROOTS] (default charts,values)
   --log-level LEVEL        trace|debug|info|warn|error [LOG_LEVEL] (default info)
@@ -61,6 +74,8 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
       context: { type: 'string' },
       'helm-bin': { type: 'string' },
       'backup-dir': { type: 'string' },
+      'backup-hmac-key': { type: 'string' },
+      'backup-identity': { type: 'string' },
       'temporal-address': { type: 'string' },
       namespace: { type: 'string' },
       'task-queue': { type: 'string' },
@@ -70,6 +85,7 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
       'file-roots': { type: 'string' },
       'secret-namespaces': { type: 'string' },
       'local-health-standin': { type: 'boolean' },
+      'probe-allow-link-local': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -85,6 +101,11 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
   const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as WorkerConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level: ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
   const kubeContext = values.context ?? env.RUNBOOK_KUBE_CONTEXT;
+  const keyRef = (flag: string, value: string | undefined, fallback: BackupKeys[keyof BackupKeys]) => (value === undefined ? fallback : parseKeyReference(`--${flag}`, value));
+  const backupKeys: BackupKeys = {
+    hmacKey: keyRef('backup-hmac-key', values['backup-hmac-key'] ?? env.RUNBOOK_BACKUP_HMAC_KEY_FROM, DEFAULT_BACKUP_KEYS.hmacKey),
+    identity: keyRef('backup-identity', values['backup-identity'] ?? env.RUNBOOK_BACKUP_AGE_IDENTITY_FROM, DEFAULT_BACKUP_KEYS.identity),
+  };
 
   return {
     temporalAddress: values['temporal-address'] ?? env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
@@ -102,6 +123,8 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
       envAllow: parseList(values['secret-env-allow'] ?? env.RUNBOOK_SECRET_ENV_ALLOW) ?? DEFAULT_SECRET_SOURCE_POLICY.envAllow,
       secretNamespaces: parseList(values['secret-namespaces'] ?? env.RUNBOOK_SECRET_NAMESPACES) ?? DEFAULT_SECRET_SOURCE_POLICY.secretNamespaces,
     },
+    backupKeys,
     localHealthStandin: values['local-health-standin'] ?? ['1', 'true'].includes(env.RUNBOOK_LOCAL_HEALTH ?? ''),
+    probeAllowLinkLocal: values['probe-allow-link-local'] ?? ['1', 'true'].includes(env.RUNBOOK_PROBE_ALLOW_LINK_LOCAL ?? ''),
   };
 }

@@ -44,7 +44,7 @@ try {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), backupDir: config.backupDir, secretSources: config.secretSources, localHealthStandin: config.localHealthStandin, logger: logger.child({ component: 'activities' }) }),
+    activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), backupDir: config.backupDir, secretSources: config.secretSources, backupKeys: config.backupKeys, localHealthStandin: config.localHealthStandin, probeAllowLinkLocal: config.probeAllowLinkLocal, logger: logger.child({ component: 'activities' }) }),
   });
   const http = await startHttpServer(config.httpPort, config.httpHost, registry, { workerState: () => worker.getState() });
   logger.info(

@@ -73,16 +73,16 @@ export async function backupAndVerify(input: BackupAndVerifyInput = {}): Promise
       workflowId: restoreWorkflowId, parentClosePolicy: ParentClosePolicy.TERMINATE,
       args: [{
         backupId: backup.backupId, targetNamespace: scratch, existing: 'skip', include,
-        hmacKey: opts.backup.hmacKey, identity: opts.verify.identity, timeoutSeconds: opts.verify.timeoutSeconds,
+        timeoutSeconds: opts.verify.timeoutSeconds,
       }],
     }), (r) => r.restored.map((k) => `${k.kind} ${k.created + k.skipped + k.updated}`).join(', '));
     comparison = await progress.run('compare', async () => {
       const c = await acts.compareRestoredBackup({
-        backupId: backup.backupId, hmacKey: opts.backup.hmacKey, identity: opts.verify.identity, include,
+        backupId: backup.backupId, include,
         targetNamespace: scratch, sourceNamespace: opts.backup.namespace, ...(opts.backup.labelSelector ? { labelSelector: opts.backup.labelSelector } : {}),
       });
       // An authenticated record next to the backup: retention never deletes the newest verified backup of a series.
-      if (c.equal) await kubeActs.recordBackupVerified({ backupId: backup.backupId, hmacKey: opts.backup.hmacKey, namespace: opts.backup.namespace, workflowId: id });
+      if (c.equal) await kubeActs.recordBackupVerified({ backupId: backup.backupId, namespace: opts.backup.namespace, workflowId: id });
       return c;
     }, (c) => `${c.equal ? 'equal (verification recorded)' : 'DIFFERENT'}: ${comparisonText(c)}`);
   } catch (err) {

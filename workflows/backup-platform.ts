@@ -61,12 +61,12 @@ export async function backupPlatform(input: BackupPlatformInput = {}): Promise<B
 
   const backup = await progress.run('capture', () => acts.writeBackup({
     ...scope, workflowId: workflowInfo().workflowId, series: backupSeries(), release: opts.release, recipients: opts.recipients,
-    ...(opts.recipientsFrom ? { recipientsFrom: opts.recipientsFrom } : {}), hmacKey: opts.hmacKey, volumeSnapshots,
+    ...(opts.recipientsFrom ? { recipientsFrom: opts.recipientsFrom } : {}), volumeSnapshots,
   }), (b) => `${b.id}${b.reused ? ' (already written: reused)' : ''}: ${countsText(b.counts)}, ${b.bytes} bytes`);
 
   const report: BackupReport = { runbook: 'backupPlatform', backupId: backup.id, plan, volumeSnapshots, backup };
   if (opts.retention && (opts.retention.keepLast !== undefined || opts.retention.maxAgeDays !== undefined)) {
-    report.retention = await progress.run('retention', () => kubeActs.applyBackupRetention({ policy: opts.retention!, protect: backup.id, hmacKey: opts.hmacKey, namespace: opts.namespace }),
+    report.retention = await progress.run('retention', () => kubeActs.applyBackupRetention({ policy: opts.retention!, protect: backup.id, namespace: opts.namespace }),
       (r) => `${r.series !== undefined ? `series ${r.series} in ${opts.namespace}: ` : 'no series in the manifest, nothing deleted: '}${r.deleted.length} deleted, ${r.kept.length} kept${r.volumeSnapshotsDeleted?.length ? `, ${r.volumeSnapshotsDeleted.length} VolumeSnapshots deleted` : ''}`);
   } else {
     progress.skip('retention', 'no retention policy in the input');

@@ -34,7 +34,7 @@ export async function restorePlatform(input: RestorePlatformInput): Promise<Rest
   const progress = new ProgressTracker('restorePlatform', STEPS);
   const opts = await progress.run('validate', async () => parseInput('restorePlatform', restorePlatformInputSchema, input));
   const acts = longActs(opts.timeoutSeconds);
-  const ref = { backupId: opts.backupId, hmacKey: opts.hmacKey, identity: opts.identity, include: opts.include };
+  const ref = { backupId: opts.backupId, include: opts.include };
 
   const verified = await progress.run('verify', () => acts.verifyBackup(ref), (v) => `${v.filesVerified} files verified (backup of ${v.sourceNamespace}, ${v.createdAt})`);
   const plan = await progress.run('plan', () => acts.planRestore({ ...ref, existing: opts.existing, ...(opts.targetNamespace ? { targetNamespace: opts.targetNamespace } : {}) }),

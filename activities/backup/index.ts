@@ -1,15 +1,14 @@
-// The backup and restore activities. Key material (the HMAC key, the age identity) is resolved here
-// from references and never returned; recipients are public keys.
+// The backup and restore activities. Key material (the HMAC key, the age identity) is the worker's
+// configuration (deps.backupKeys, never an input), resolved here and never returned; recipients are public keys.
 import type {
   BackupKind, BackupPlan, BackupSummary, HelmObjectsResult, KindRestoreResult, RestoreCheckKind, RestorePlan, Retention, RetentionResult, VerifiedBackup, VolumeSnapshotPlan, VolumesResult,
 } from '../../workflows/types/backup.ts';
-import type { SecretSource } from '../../workflows/types/secret-ref.ts';
 import type { ActivityDeps } from '../deps.ts';
 import type { HelmDeps } from '../helm/deps.ts';
 import { helmStatus } from '../helm/release.ts';
-import { resolveSecretSource } from '../kube/secrets.ts';
 import { kubeCall } from '../errors.ts';
 import { parseRecipients } from './age.ts';
+import { resolveHmacKey } from './keys.ts';
 import { countTaskRuns, readConfigMaps, readCrd, readSecrets, type CaptureScope } from './capture.ts';
 import { applyHelmObjects, countHelmObjects, planHelmObjects } from './helm-objects.ts';
 import { countRestored, loadKind, open, planRestore, restoreKind, verifyBackup, type BackupRef } from './restore.ts';
@@ -22,7 +21,6 @@ export interface BackupRequest extends CaptureScope {
   release: string;
   recipients: string[];
   recipientsFrom?: { configMap: { name: string; key: string; namespace?: string } };
-  hmacKey: SecretSource;
   /** The schedule or runbook that takes it (recorded in the manifest: retention acts on one series). */
   series?: string;
   /** The snapshot step's result, for the manifest. */
@@ -75,7 +73,7 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
 
     /** Captures and writes the backup (id derived from the workflow ID); reuses a complete one. */
     async writeBackup(req: BackupRequest): Promise<BackupSummary> {
-      const hmacKey = await resolveSecretSource(deps.kube, req.hmacKey, req.namespace);
+      const hmacKey = await resolveHmacKey(deps);
       const recipients = await recipientsOf(deps, req);
       return writeBackup(deps, helm, hmacKey, { ...req, backupId: backupIdFor(req.workflowId), recipients });
     },
@@ -88,13 +86,13 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
     /**
      * Deletes backups beyond keepLast / older than maxAgeDays (and their VolumeSnapshots first) of one series:
      * the namespace and series of the backup just written (`protect`, never deleted), as its authenticated
-     * manifest says. Backups whose manifest does not authenticate with the HMAC key are never deleted, nor
+     * manifest says. Backups whose manifest does not authenticate with the worker's HMAC key are never deleted, nor
      * the newest verified backup of the series.
      */
-    async applyBackupRetention(req: { policy: Retention; protect: string; hmacKey: SecretSource; namespace: string }): Promise<RetentionResult> {
+    async applyBackupRetention(req: { policy: Retention; protect: string; namespace: string }): Promise<RetentionResult> {
       const root = storeRoot(deps);
       const now = Date.now();
-      const hmacKey = await resolveSecretSource(deps.kube, req.hmacKey, req.namespace);
+      const hmacKey = await resolveHmacKey(deps);
       const plan = await planRetention(root, req.policy, { protect: req.protect, hmacKey }, now);
       // Snapshots before directories: a failure in between leaves the backup, to be retried next time.
       const snapshots = await deleteBackupSnapshots(deps.kube, plan.deleted);
@@ -107,8 +105,8 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
     },
 
     /** Records that a test restore of the backup compared equal (retention then never deletes the newest such backup of its series). */
-    async recordBackupVerified(req: { backupId: string; hmacKey: SecretSource; namespace: string; workflowId: string }): Promise<{ backupId: string; verifiedAt: string }> {
-      const hmacKey = await resolveSecretSource(deps.kube, req.hmacKey, req.namespace);
+    async recordBackupVerified(req: { backupId: string; namespace: string; workflowId: string }): Promise<{ backupId: string; verifiedAt: string }> {
+      const hmacKey = await resolveHmacKey(deps);
       const record = await recordVerification(storeRoot(deps), req.backupId, hmacKey, req.workflowId);
       return { backupId: record.backupId, verifiedAt: record.verifiedAt };
     },

@@ -5,7 +5,6 @@ import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kuberne
 import { ApplicationFailure } from '@temporalio/common';
 import { BACKUP_INVALID, CLUSTER_NAMESPACES, clusterNamespaceMessage, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../workflows/types/backup.ts';
 import { INVALID_INPUT } from '../../workflows/failures.ts';
-import type { SecretSource } from '../../workflows/types/secret-ref.ts';
 import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
@@ -13,9 +12,9 @@ import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
 import { FIELD_MANAGER } from '../kube/apply.ts';
 import type { KubeClients } from '../kube/client.ts';
 import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
-import { resolveSecretSource } from '../kube/secrets.ts';
 import { listTaskRuns, TASKRUN } from '../kube/taskruns.ts';
 import { ageDecrypt } from './age.ts';
+import { resolveHmacKey, resolveIdentity } from './keys.ts';
 import { crdExists, namespaceExists } from '../kube/exists.ts';
 import { decodeJsonLines } from './codec.ts';
 import type { Manifest } from './manifest.ts';
@@ -24,18 +23,13 @@ import { helmValuesMismatch } from './write.ts';
 
 export interface BackupRef {
   backupId: string;
-  hmacKey: SecretSource;
-  identity: SecretSource;
   include: Record<BackupKind, boolean>;
 }
 
 type Obj = KubernetesObject & { status?: unknown };
 
-/** Where references without a namespace (Secret refs) are looked up: the worker's own namespace would do too. */
-const REF_NAMESPACE = 'default';
-
 export async function open(deps: ActivityDeps, ref: BackupRef): Promise<{ dir: string; manifest: Manifest }> {
-  const key = await resolveSecretSource(deps.kube, ref.hmacKey, REF_NAMESPACE);
+  const key = await resolveHmacKey(deps);
   return openBackup(storeRoot(deps), ref.backupId, key);
 }
 
@@ -45,7 +39,7 @@ export async function loadKind(deps: ActivityDeps, ref: BackupRef, dir: string, 
   if (!info) return [];
   let data: Uint8Array = await readBackupFile(dir, info, ref.backupId);
   if (info.encrypted) {
-    data = await ageDecrypt(data, identity ?? (await resolveSecretSource(deps.kube, ref.identity, REF_NAMESPACE)), `backup ${ref.backupId}: ${info.file}`);
+    data = await ageDecrypt(data, identity ?? (await resolveIdentity(deps)), `backup ${ref.backupId}: ${info.file}`);
   }
   let objects: Obj[];
   try {
@@ -65,7 +59,7 @@ const kindsOf = (ref: BackupRef, m: Manifest) => m.files.map((f) => f.kind).filt
 export async function verifyBackup(deps: ActivityDeps, ref: BackupRef): Promise<VerifiedBackup> {
   const { dir, manifest } = await open(deps, ref);
   const needsIdentity = manifest.files.some((f) => f.encrypted && ref.include[f.kind]);
-  const identity = needsIdentity ? await resolveSecretSource(deps.kube, ref.identity, REF_NAMESPACE) : undefined;
+  const identity = needsIdentity ? await resolveIdentity(deps) : undefined;
   for (const info of manifest.files) {
     if (info.encrypted && !ref.include[info.kind]) await readBackupFile(dir, info, ref.backupId);
     else {

@@ -8,13 +8,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { INVALID_INPUT, KUBE_CONFLICT, WAIT_TIMEOUT } from '../../workflows/failures.ts';
 import type { BackupKind } from '../../workflows/types/backup.ts';
 import type { KindComparison, RestoreComparison } from '../../workflows/types/backup-verify.ts';
-import type { SecretSource } from '../../workflows/types/secret-ref.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { heartbeat, pollUntil } from '../activity-context.ts';
 import { isStatus, kubeCall } from '../errors.ts';
 import type { KubeClients } from '../kube/client.ts';
-import { resolveSecretSource } from '../kube/secrets.ts';
 import { ageDecrypt, parseRecipients } from './age.ts';
+import { resolveHmacKey, resolveIdentity } from './keys.ts';
 import { readConfigMaps, readSecrets, readTaskRuns } from './capture.ts';
 import { canonicalJson, decodeJsonLines } from './codec.ts';
 import { openBackup, readBackupFile, storeRoot } from './store.ts';
@@ -28,8 +27,6 @@ const SCRATCH_FIELD_MANAGER = 'platform-runbooks-verify';
 export const COMPARED_KINDS: readonly BackupKind[] = ['secrets', 'configMaps', 'helmReleases', 'taskRuns'];
 /** Names listed per kind and difference class in a report. */
 const MAX_NAMES = 10;
-/** Where references without a namespace are looked up (as restorePlatform does). */
-const REF_NAMESPACE = 'default';
 
 type Obj = KubernetesObject & Record<string, unknown>;
 
@@ -81,8 +78,6 @@ const cap = (names: string[]) => names.slice(0, MAX_NAMES);
 
 export interface CompareRequest {
   backupId: string;
-  hmacKey: SecretSource;
-  identity: SecretSource;
   include: Record<BackupKind, boolean>;
   /** The scratch namespace the backup was restored into. */
   targetNamespace: string;
@@ -97,7 +92,7 @@ export interface CompareRequest {
  * since the backup was taken: informational). Returns counts and names only.
  */
 export async function compareRestoredBackup(deps: ActivityDeps, req: CompareRequest): Promise<RestoreComparison> {
-  const hmacKey = await resolveSecretSource(deps.kube, req.hmacKey, REF_NAMESPACE);
+  const hmacKey = await resolveHmacKey(deps);
   const { dir, manifest } = await openBackup(storeRoot(deps), req.backupId, hmacKey);
   const kinds = COMPARED_KINDS.filter((k) => req.include[k] && manifest.files.some((f) => f.kind === k));
   let identity: string | undefined;
@@ -106,7 +101,7 @@ export async function compareRestoredBackup(deps: ActivityDeps, req: CompareRequ
     const info = manifest.files.find((f) => f.kind === kind)!;
     let data: Uint8Array = await readBackupFile(dir, info, req.backupId);
     if (info.encrypted) {
-      identity ??= await resolveSecretSource(deps.kube, req.identity, REF_NAMESPACE);
+      identity ??= await resolveIdentity(deps);
       data = await ageDecrypt(data, identity, `backup ${req.backupId}: ${info.file}`);
     }
     backup.set(kind, digestsOf(kind, decodeJsonLines<Obj>(data)));

@@ -30,8 +30,9 @@ const keysNamespace = uniqueNamespace('backup-keys');
 const SECRET_VALUE = `api-key-${randomBytes(8).toString('hex')}`;
 process.env.BACKUP_TEST_API_KEY = SECRET_VALUE;
 process.env.BACKUP_TEST_HMAC_KEY = randomBytes(32).toString('hex');
+// The worker's backup keys (its configuration, never an input): the HMAC key from an env var, the identity
+// from a Secret (the other reference kind); the recipient is public.
 const hmacKey = { env: 'BACKUP_TEST_HMAC_KEY' };
-// The identity is read from a Secret (restore's other reference kind); the recipient is public.
 const identityRef = { secret: { name: 'backup-identity', key: 'identity', namespace: keysNamespace } };
 const store = mkdtempSync(join(tmpdir(), 'backup-store-'));
 const pvcNamespace = uniqueNamespace('backup-pvc');
@@ -50,7 +51,7 @@ before(async () => {
   cluster = await testCluster();
   identity = await generateX25519Identity();
   recipient = await identityToRecipient(identity);
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store }), 'backup');
+  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys: { hmacKey, identity: identityRef } }), 'backup');
   // This file deletes and restores the cluster-wide TaskRun CRD: leave it as found, for the files after it
   // (a restored CRD carries server defaults in .spec.versions, which conflict with a later non-forced apply of the chart's file).
   const crdExisted = (await execa(toolPath('kubectl'), ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode === 0;
@@ -133,8 +134,23 @@ async function snapshot(ns: string): Promise<Snapshot> {
 }
 
 test('backupPlatform without a recipient is refused before any side effect', async () => {
-  await assert.rejects(execute('backupPlatform', { namespace, hmacKey }), (err: unknown) =>
+  await assert.rejects(execute('backupPlatform', { namespace }), (err: unknown) =>
     err instanceof WorkflowFailedError && /Secrets are never written in plain text/.test(String((err.cause as Error).message)));
+});
+
+test('an input cannot name a backup key: the HMAC key and the age identity are the worker\'s configuration', async () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['backupPlatform', { namespace, recipients: [recipient], hmacKey }, 'hmacKey'],
+    ['restorePlatform', { backupId: 'any', hmacKey }, 'hmacKey'],
+    ['restorePlatform', { backupId: 'any', identity: { env: 'BACKUP_TEST_API_KEY' } }, 'identity'],
+    ['backupAndVerify', { backup: { namespace, recipients: [recipient] }, verify: { identity: identityRef } }, 'verify.identity'],
+  ];
+  for (const [runbook, input, field] of cases) {
+    await assert.rejects(execute(runbook, input), (err: unknown) => {
+      const message = String(((err as WorkflowFailedError).cause as Error | undefined)?.message);
+      return err instanceof WorkflowFailedError && message.includes(`${field}: is the worker's configuration now, not an input`);
+    }, `${runbook} ${field}`);
+  }
 });
 
 test('backupPlatform writes an authenticated, encrypted backup; a re-run with the same id reuses it', async () => {
@@ -143,7 +159,7 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
   // Helm 4 applies server-side as field manager "helm": the restore must apply as the same manager.
   assert.ok(before_.deploymentAppliers.length && before_.deploymentAppliers.every((a) => a.endsWith(':helm')), before_.deploymentAppliers.join());
   const workflowId = uniqueTaskQueue('backupPlatform');
-  backup = await execute<BackupReport>('backupPlatform', { namespace, recipients: [recipient], hmacKey }, workflowId);
+  backup = await execute<BackupReport>('backupPlatform', { namespace, recipients: [recipient] }, workflowId);
   assert.equal(backup.backupId, workflowId);
   assert.equal(backup.backup.reused, false);
   assert.deepEqual(backup.backup.counts, { crds: 1, secrets: 1, helmReleases: 1, configMaps: 1, taskRuns: 3 });
@@ -173,7 +189,7 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
   assert.equal(Buffer.from(secret.data.ANTHROPIC_API_KEY!, 'base64').toString(), SECRET_VALUE);
 
   // A new run of the same workflow ID (the server allows it once the first closed).
-  const again = await execute<BackupReport>('backupPlatform', { namespace, recipients: [recipient], hmacKey }, workflowId);
+  const again = await execute<BackupReport>('backupPlatform', { namespace, recipients: [recipient] }, workflowId);
   assert.equal(again.backup.reused, true);
   assert.deepEqual(readdirSync(store).filter((d) => !d.startsWith('.')), [backup.backupId]);
 });
@@ -183,8 +199,8 @@ test('restorePlatform refuses a tampered backup and writes nothing', async () =>
   const dir = join(store, backup.backupId);
   const pristine = join(store, `.pristine-${backup.backupId}`);
   cpSync(dir, pristine, { recursive: true });
-  const restoreFails = async (pattern: RegExp, identityRef_: unknown = identityRef) => {
-    await assert.rejects(execute('restorePlatform', { backupId: backup.backupId, targetNamespace: target, hmacKey, identity: identityRef_ }), (err: unknown) => {
+  const restoreFails = async (pattern: RegExp) => {
+    await assert.rejects(execute('restorePlatform', { backupId: backup.backupId, targetNamespace: target }), (err: unknown) => {
       const cause = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
       return cause instanceof ApplicationFailure && cause.type === BACKUP_INVALID && pattern.test(cause.message);
     });
@@ -210,14 +226,19 @@ test('restorePlatform refuses a tampered backup and writes nothing', async () =>
     // 3: an intact backup copied under another id: its authentic manifest names the original.
     const copy = `${backup.backupId}-copy`;
     cpSync(dir, join(store, copy), { recursive: true });
-    await assert.rejects(execute('restorePlatform', { backupId: copy, targetNamespace: target, hmacKey, identity: identityRef }), (err: unknown) => {
+    await assert.rejects(execute('restorePlatform', { backupId: copy, targetNamespace: target }), (err: unknown) => {
       const cause = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
       return cause instanceof ApplicationFailure && cause.type === BACKUP_INVALID && /manifest.json names backup/.test(cause.message);
     });
     rmSync(join(store, copy), { recursive: true });
-    // A wrong identity is refused the same way, with a clear error.
-    process.env.BACKUP_TEST_WRONG_IDENTITY = await generateX25519Identity();
-    await restoreFails(/secrets.jsonl.gz.age: cannot decrypt with the given age identity/, { env: 'BACKUP_TEST_WRONG_IDENTITY' });
+    // A wrong identity in the worker's configured Secret is refused the same way, with a clear error.
+    const setIdentity = (value: string) => cluster.kubectl(['patch', 'secret', 'backup-identity', '-n', keysNamespace, '--type=merge', '-p', JSON.stringify({ data: { identity: Buffer.from(value).toString('base64') } })]);
+    await setIdentity(await generateX25519Identity());
+    try {
+      await restoreFails(/secrets.jsonl.gz.age: cannot decrypt with the given age identity/);
+    } finally {
+      await setIdentity(identity);
+    }
   } finally {
     reset();
     rmSync(pristine, { recursive: true });
@@ -228,7 +249,7 @@ test('restorePlatform refuses a tampered backup and writes nothing', async () =>
 
 test('restorePlatform dryRun into another namespace returns the plan and changes nothing', async () => {
   const target = `${namespace}-copy`;
-  const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, targetNamespace: target, hmacKey, identity: identityRef, dryRun: true });
+  const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, targetNamespace: target, dryRun: true });
   assert.equal(report.plan.namespaceExists, false);
   assert.deepEqual(report.plan.kinds.map((k) => [k.kind, k.total, k.existing]), [['crds', 1, 1], ['secrets', 1, 0], ['helmReleases', 1, 0], ['configMaps', 1, 0], ['taskRuns', 3, 0]]);
   assert.deepEqual(report.restored, []);
@@ -246,7 +267,7 @@ test('after the namespace and the CRD are deleted, restorePlatform brings back e
   await cluster.kubectl(['delete', 'namespace', namespace, '--wait=true', '--timeout=120s']);
   await cluster.kubectl(['delete', 'crd', 'taskruns.orchestrator.io', '--wait=true', '--timeout=60s']);
   const workflowId = uniqueTaskQueue('restorePlatform');
-  const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, hmacKey, identity: identityRef }, workflowId);
+  const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId }, workflowId);
   assert.equal(report.plan.targetNamespace, namespace);
   assert.deepEqual(report.restored.map((r) => [r.kind, r.created, r.skipped]), [['crds', 1, 0], ['secrets', 1, 0], ['configMaps', 1, 0], ['helmReleases', 1, 0], ['taskRuns', 3, 0]]);
   assert.equal(report.restored.find((r) => r.kind === 'taskRuns')?.statusRestored, 2); // t-3 never had a status
@@ -272,7 +293,7 @@ test('after the namespace and the CRD are deleted, restorePlatform brings back e
   assert.ok(!(await historyText(workflowId)).includes(SECRET_VALUE));
 
   // Again: everything exists, so everything is skipped.
-  const again = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, hmacKey, identity: identityRef });
+  const again = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId });
   assert.ok(again.restored.every((r) => r.created === 0 && r.skipped > 0), JSON.stringify(again.restored));
   assert.deepEqual([again.helmObjects?.created, again.helmObjects?.updated, again.helmObjects?.skipped, again.helmObjects?.adopted], [0, 0, total, 0]);
 });
@@ -291,7 +312,7 @@ test('after the restore, helm upgrade of the same chart works and continues the 
 
 test('a restore into another namespace (remap) with existing=update', async () => {
   const target = `${namespace}-copy`;
-  const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, targetNamespace: target, existing: 'update', hmacKey, identity: identityRef });
+  const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, targetNamespace: target, existing: 'update' });
   assert.deepEqual(report.restored.map((r) => [r.kind, r.created, r.updated]), [['crds', 0, 1], ['secrets', 1, 0], ['configMaps', 1, 0], ['helmReleases', 1, 0], ['taskRuns', 3, 0]]);
   const copy = await snapshot(target);
   // The release's objects went into the target namespace, owned by the release there.
@@ -314,7 +335,7 @@ test('the nightly schedule, triggered from the client, produces a backup; retent
     counts: {}, files: [], helm: null, volumeSnapshots: { pvcs: 0, snapshotted: 0 }, recipients: [], tools: {},
   }, process.env.BACKUP_TEST_HMAC_KEY!);
   writeFileSync(join(store, 'old-scheduled', 'manifest.json'), JSON.stringify(old));
-  const opts = { scheduleId, taskQueue, timeZone: 'Europe/Berlin', input: { namespace, recipients: [recipient], hmacKey, retention: { keepLast: 1 } } };
+  const opts = { scheduleId, taskQueue, timeZone: 'Europe/Berlin', input: { namespace, recipients: [recipient], retention: { keepLast: 1 } } };
   assert.equal(await ensureNightlyBackupSchedule(temporal.client, opts), 'created');
   const handle = temporal.client.schedule.getHandle(scheduleId);
   temporal.defer(() => handle.delete());
@@ -376,8 +397,8 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
     { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'unbound', namespace: ns }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'no-such-class', resources: { requests: { storage: '1Gi' } } } },
   ] }));
   await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/workspace', '-n', ns]);
-  const input = { namespace: ns, hmacKey, include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true } };
-  const restoreInput = { hmacKey, identity: identityRef, include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true } };
+  const input = { namespace: ns, include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true } };
+  const restoreInput = { include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true } };
 
   // The API exists, but no class: skipped, and the report says why.
   const noClass = await execute<BackupReport>('backupPlatform', input);

@@ -17,7 +17,8 @@ const testCluster = useTestCluster();
 const platform = uniqueNamespace('retention-orch');
 const scratch = uniqueNamespace('retention-scratch');
 process.env.RETENTION_TEST_HMAC_KEY = randomBytes(32).toString('hex');
-const hmacKey = { env: 'RETENTION_TEST_HMAC_KEY' };
+// The worker's backup key (its configuration, never an input).
+const backupKeys = { hmacKey: { env: 'RETENTION_TEST_HMAC_KEY' } };
 const store = mkdtempSync(join(tmpdir(), 'backup-retention-store-'));
 const include = { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true };
 
@@ -28,7 +29,7 @@ let taskQueue: string;
 before(async () => {
   temporal = await testTemporal();
   cluster = await testCluster();
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store }), 'retention');
+  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }), 'retention');
   cluster.defer(async () => {
     for (const ns of [platform, scratch]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     rmSync(store, { recursive: true, force: true });
@@ -41,7 +42,7 @@ before(async () => {
 
 async function backup(namespace: string, retention?: { keepLast?: number; maxAgeDays?: number }): Promise<BackupReport> {
   return (await temporal.client.workflow.execute('backupPlatform', {
-    taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace, hmacKey, include, ...(retention ? { retention } : {}) }],
+    taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace, include, ...(retention ? { retention } : {}) }],
   })) as BackupReport;
 }
 

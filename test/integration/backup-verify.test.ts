@@ -48,7 +48,7 @@ before(async () => {
   const identity = await generateX25519Identity();
   process.env.VERIFY_TEST_AGE_IDENTITY = identity;
   recipient = await identityToRecipient(identity);
-  deps = { ...testActivityDeps(cluster), backupDir: store };
+  deps = { ...testActivityDeps(cluster), backupDir: store, backupKeys: { hmacKey, identity: identityRef } };
   taskQueue = await runTestWorker(temporal, createActivities(deps), 'verify');
   // TaskRuns need the CRD: applied if missing, and removed again afterwards in that case.
   const crdExisted = (await execa(toolPath('kubectl'), ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode === 0;
@@ -74,7 +74,7 @@ before(async () => {
   await cluster.kubectl(['patch', 'taskrun', 't-1', '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Succeeded', jobName: 'job-t-1' } })]);
 });
 
-const backupInput = () => ({ namespace, recipients: [recipient], hmacKey });
+const backupInput = () => ({ namespace, recipients: [recipient] });
 
 async function historyText(workflowId: string): Promise<string> {
   const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
@@ -89,7 +89,7 @@ async function namespaceGone(name: string): Promise<boolean> {
 test('backupAndVerify: backs up, restores into a scratch namespace, finds every object equal, deletes the scratch namespace', async () => {
   const workflowId = uniqueTaskQueue('backupAndVerify');
   const started = Date.now();
-  verified = (await temporal.client.workflow.execute('backupAndVerify', { taskQueue, workflowId, args: [{ backup: backupInput(), verify: { identity: identityRef } }] })) as BackupVerifyReport;
+  verified = (await temporal.client.workflow.execute('backupAndVerify', { taskQueue, workflowId, args: [{ backup: backupInput() }] })) as BackupVerifyReport;
   const seconds = (Date.now() - started) / 1000;
   assert.equal(verified.outcome, 'verified');
   assert.equal(verified.backupId, `${workflowId}-backup`);
@@ -114,10 +114,10 @@ test('the comparison finds changed, missing and extra objects, and never returns
   const copy = `${namespace}-copy`;
   const restore = (await temporal.client.workflow.execute('restorePlatform', {
     taskQueue, workflowId: uniqueTaskQueue('restorePlatform'),
-    args: [{ backupId: verified.backupId, targetNamespace: copy, hmacKey, identity: identityRef, include: { crds: false, helmReleases: false } }],
+    args: [{ backupId: verified.backupId, targetNamespace: copy, include: { crds: false, helmReleases: false } }],
   })) as RestoreReport;
   assert.ok(restore.verify?.every((k) => k.found === k.expected));
-  const req = { backupId: verified.backupId, hmacKey, identity: identityRef, include: { crds: false, secrets: true, configMaps: true, helmReleases: false, taskRuns: true }, targetNamespace: copy, sourceNamespace: namespace };
+  const req = { backupId: verified.backupId, include: { crds: false, secrets: true, configMaps: true, helmReleases: false, taskRuns: true }, targetNamespace: copy, sourceNamespace: namespace };
   const equal = await compareRestoredBackup(deps, req);
   assert.equal(equal.equal, true, JSON.stringify(equal));
 
@@ -154,7 +154,7 @@ test('the scratch guards: an existing namespace without the owner label is neith
 
 test('the nightly schedule with verification runs backupAndVerify', async () => {
   const scheduleId = uniqueTaskQueue('nightly-verify');
-  assert.equal(await ensureNightlyBackupSchedule(temporal.client, { scheduleId, taskQueue, input: backupInput(), verify: { identity: identityRef } }), 'created');
+  assert.equal(await ensureNightlyBackupSchedule(temporal.client, { scheduleId, taskQueue, input: backupInput(), verify: true }), 'created');
   const handle = temporal.client.schedule.getHandle(scheduleId);
   temporal.defer(() => handle.delete());
   const description = await handle.describe();

@@ -25,8 +25,8 @@ const source = uniqueNamespace('restore-meta');
 const target = `${source}-t`;
 const target2 = `${source}-u`;
 process.env.RESTORE_META_HMAC_KEY = randomBytes(32).toString('hex');
-const hmacKey = { env: 'RESTORE_META_HMAC_KEY' };
-const identity = { env: 'RESTORE_META_NO_IDENTITY' }; // nothing encrypted in these backups
+// The worker's backup keys (its configuration, never an input); nothing is encrypted in these backups.
+const backupKeys = { hmacKey: { env: 'RESTORE_META_HMAC_KEY' }, identity: { env: 'RESTORE_META_NO_IDENTITY' } };
 const include = { crds: false, secrets: false, helmReleases: false, configMaps: true, taskRuns: true };
 const store = mkdtempSync(join(tmpdir(), 'restore-meta-store-'));
 const CRD = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
@@ -44,7 +44,7 @@ type Obj = { metadata: { name: string; uid?: string; annotations?: Record<string
 before(async () => {
   temporal = await testTemporal();
   cluster = await testCluster();
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store }), 'restore-meta');
+  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }), 'restore-meta');
   cluster.defer(async () => {
     for (const ns of [source, target, target2]) {
       // The finalizer has no operator here: remove it, or the namespace never goes.
@@ -72,12 +72,12 @@ before(async () => {
     await cluster.kube.custom.patchNamespacedCustomObjectStatus({ ...TR, namespace: source, name, body: { status: { phase: 'Succeeded', jobName: `job-${name}`, message: 'done' } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   }));
-  backup = (await temporal.client.workflow.execute('backupPlatform', { taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace: source, hmacKey, include }] })) as BackupReport;
+  backup = (await temporal.client.workflow.execute('backupPlatform', { taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace: source, include }] })) as BackupReport;
   assert.deepEqual(backup.backup.counts, { configMaps: 2, taskRuns: SUCCEEDED + 1 });
 });
 
 const restore = (targetNamespace: string, kinds = include) => temporal.client.workflow.execute('restorePlatform', {
-  taskQueue, workflowId: uniqueTaskQueue('restorePlatform'), args: [{ backupId: backup.backupId, targetNamespace, hmacKey, identity, include: kinds }],
+  taskQueue, workflowId: uniqueTaskQueue('restorePlatform'), args: [{ backupId: backup.backupId, targetNamespace, include: kinds }],
 }) as Promise<RestoreReport>;
 
 const getJson = async <T>(args: string[]): Promise<T> => JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
@@ -154,7 +154,7 @@ test('restored TaskRuns keep their backed-up status under a watching controller;
 
 test('existing: update never downgrades the CRD: a backup\'s CRD that would stop serving a version is skipped, with the reason', async () => {
   const crdBackup = (await temporal.client.workflow.execute('backupPlatform', {
-    taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace: source, hmacKey, include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false } }],
+    taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace: source, include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false } }],
   })) as BackupReport;
   // A newer chart's CRD, applied as deployPlatform applies it (same field manager): it also serves v2.
   const newer = parseYaml(readFileSync(CRD, 'utf8')) as { spec: { versions: Record<string, unknown>[] } };
@@ -165,7 +165,7 @@ test('existing: update never downgrades the CRD: a backup\'s CRD that would stop
   assert.deepEqual(await served(), ['v1', 'v2']);
   const report = (await temporal.client.workflow.execute('restorePlatform', {
     taskQueue, workflowId: uniqueTaskQueue('restorePlatform'),
-    args: [{ backupId: crdBackup.backupId, targetNamespace: target, existing: 'update', hmacKey, identity, include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false } }],
+    args: [{ backupId: crdBackup.backupId, targetNamespace: target, existing: 'update', include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false } }],
   })) as RestoreReport;
   assert.deepEqual(report.restored, [{ kind: 'crds', created: 0, updated: 0, skipped: 1, notUpdated: [{ name: 'taskruns.orchestrator.io', reason: "the backup's CRD would stop serving v2" }] }]);
   assert.deepEqual(await served(), ['v1', 'v2']);

@@ -25,12 +25,13 @@ const testCluster = useTestCluster();
 const namespace = uniqueNamespace('upgrade-backup');
 const SECRET_VALUE = `api-${randomBytes(10).toString('hex')}`;
 setTestSecret('UPGRADE_BACKUP_TEST_API_KEY', SECRET_VALUE);
-setTestSecret('UPGRADE_BACKUP_TEST_HMAC_KEY', randomBytes(32).toString('hex'));
+const HMAC_KEY = randomBytes(32).toString('hex');
+setTestSecret('UPGRADE_BACKUP_TEST_HMAC_KEY', HMAC_KEY);
 process.env.UPGRADE_BACKUP_TEST_IDENTITY = '';
-// The defaults under test: the in-process worker reads these from this process's environment.
-delete process.env.RUNBOOK_BACKUP_HMAC_KEY;
+// The default under test: the in-process worker reads it from this process's environment.
 delete process.env.RUNBOOK_BACKUP_RECIPIENTS;
-const hmacKey = { env: 'UPGRADE_BACKUP_TEST_HMAC_KEY' };
+// The worker's backup keys (its configuration, never an input).
+const backupKeys = { hmacKey: { env: 'UPGRADE_BACKUP_TEST_HMAC_KEY' }, identity: { env: 'UPGRADE_BACKUP_TEST_IDENTITY' } };
 const store = mkdtempSync(join(tmpdir(), 'upgrade-backup-store-'));
 
 let temporal: TestTemporal;
@@ -47,7 +48,7 @@ before(async () => {
   recipient = await identityToRecipient(identity);
   const probe = await startProbeServer();
   healthUrl = probe.url('/health');
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store }), 'upgrade-backup');
+  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }), 'upgrade-backup');
   cluster.defer(async () => {
     await probe.close();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
@@ -70,7 +71,7 @@ async function helmRevision(): Promise<number> {
 
 test('upgradePlatform backs the release up as child <id>-backup before helm; the report names a backup that restorePlatform accepts', async () => {
   const workflowId = uniqueTaskQueue('upgradePlatform');
-  const report = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.1.0', smokeTest: { healthUrl }, backup: { recipients: [recipient], hmacKey } }, workflowId);
+  const report = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.1.0', smokeTest: { healthUrl }, backup: { recipients: [recipient] } }, workflowId);
   assert.equal(report.outcome, 'succeeded');
   assert.ok(report.backup && 'backupId' in report.backup, JSON.stringify(report.backup));
   assert.equal(report.backup.backupId, `${workflowId}-backup`);
@@ -78,7 +79,7 @@ test('upgradePlatform backs the release up as child <id>-backup before helm; the
   assert.equal(report.backup.counts.secrets, 1);
   assert.ok(existsSync(join(store, report.backup.backupId, 'manifest.json')));
   assert.equal(await helmRevision(), 2);
-  const plan = await execute<RestoreReport>('restorePlatform', { backupId: report.backup.backupId, hmacKey, identity: { env: 'UPGRADE_BACKUP_TEST_IDENTITY' }, targetNamespace: `${namespace}-x`, dryRun: true });
+  const plan = await execute<RestoreReport>('restorePlatform', { backupId: report.backup.backupId, targetNamespace: `${namespace}-x`, dryRun: true });
   assert.equal(plan.verified.sourceNamespace, namespace);
   assert.deepEqual(plan.plan.kinds.find((k) => k.kind === 'helmReleases')?.total, 1);
 });
@@ -89,25 +90,22 @@ test('without backup config: no recipients -> no backup, said in the report; rec
   assert.match((without.backup as { skipped: string }).skipped, new RegExp(`no age recipients configured \\(ConfigMap ${namespace}/backup-recipients`));
 
   await cluster.kubectl(['create', 'configmap', 'backup-recipients', '-n', namespace, `--from-literal=recipients=# ops key\n${recipient}\n`]);
-  // The default HMAC key reference is RUNBOOK_BACKUP_HMAC_KEY: unset on this worker, so the backup fails before helm.
+  // The worker's HMAC key (UPGRADE_BACKUP_TEST_HMAC_KEY) unset: the backup fails before helm.
   const revision = await helmRevision();
+  delete process.env.UPGRADE_BACKUP_TEST_HMAC_KEY;
   const err = await execute('upgradePlatform', { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } }).then(() => undefined, (e: unknown) => e);
+  process.env.UPGRADE_BACKUP_TEST_HMAC_KEY = HMAC_KEY;
   assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
   assert.equal(err.cause.type, UPGRADE_BACKUP_FAILED);
-  assert.match(err.cause.message, /nothing was upgraded: environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker/);
+  assert.match(err.cause.message, /nothing was upgraded: environment variable UPGRADE_BACKUP_TEST_HMAC_KEY is not set on the worker/);
   assert.equal(await helmRevision(), revision);
   const image = (await cluster.kubectl(['get', 'deployment', 'orchestrator', '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
   assert.equal(image, 'ghcr.io/example/orchestrator:1.2.0');
 
-  setTestSecret('RUNBOOK_BACKUP_HMAC_KEY', randomBytes(32).toString('hex'));
-  try {
-    const workflowId = uniqueTaskQueue('upgradePlatform');
-    const backedUp = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } }, workflowId);
-    assert.equal(backedUp.outcome, 'succeeded');
-    assert.ok(backedUp.backup && 'backupId' in backedUp.backup, JSON.stringify(backedUp.backup));
-    assert.equal(backedUp.backup.backupId, `${workflowId}-backup`);
-    assert.ok(existsSync(join(store, backedUp.backup.backupId, 'secrets.jsonl.gz.age')));
-  } finally {
-    delete process.env.RUNBOOK_BACKUP_HMAC_KEY;
-  }
+  const workflowId = uniqueTaskQueue('upgradePlatform');
+  const backedUp = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } }, workflowId);
+  assert.equal(backedUp.outcome, 'succeeded');
+  assert.ok(backedUp.backup && 'backupId' in backedUp.backup, JSON.stringify(backedUp.backup));
+  assert.equal(backedUp.backup.backupId, `${workflowId}-backup`);
+  assert.ok(existsSync(join(store, backedUp.backup.backupId, 'secrets.jsonl.gz.age')));
 });

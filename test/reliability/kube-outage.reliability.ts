@@ -25,7 +25,8 @@ const namespace = uniqueNamespace('outage');
 const copy = `${namespace}-copy`;
 const OUTAGE_MS = 30_000;
 setTestSecret('OUTAGE_TEST_HMAC_KEY', randomBytes(32).toString('hex'));
-const hmacKey = { env: 'OUTAGE_TEST_HMAC_KEY' };
+// The worker's backup key (its configuration, never an input).
+const backupKeys = { hmacKey: { env: 'OUTAGE_TEST_HMAC_KEY' } };
 const include = { secrets: false, helmReleases: false };
 const store = mkdtempSync(join(tmpdir(), 'outage-store-'));
 
@@ -37,7 +38,7 @@ before(async () => {
   temporal = await testTemporal();
   cluster = await testCluster();
   assert.ok(cluster.ref, 'the outage test needs the local cluster\'s name and directory (TEST_CLUSTER_NAME, TEST_CLUSTER_DIR)');
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store }), 'outage');
+  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }), 'outage');
   cluster.defer(async () => {
     for (const ns of [namespace, copy]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     rmSync(store, { recursive: true, force: true });
@@ -64,7 +65,7 @@ const count = async (kind: string, ns: string, selector?: string) =>
 let backupId: string;
 
 test('backupPlatform started while the API server is down completes once it is back', async () => {
-  const report = await throughOutage<BackupReport>('backupPlatform', { namespace, include, hmacKey });
+  const report = await throughOutage<BackupReport>('backupPlatform', { namespace, include });
   backupId = report.backupId;
   const inCluster = await count('configmaps', namespace);
   const backedUp = report.backup.counts.configMaps ?? 0;
@@ -73,7 +74,7 @@ test('backupPlatform started while the API server is down completes once it is b
 });
 
 test('restorePlatform through an outage restores every object', async () => {
-  const report = await throughOutage<RestoreReport>('restorePlatform', { backupId, targetNamespace: copy, include, hmacKey });
+  const report = await throughOutage<RestoreReport>('restorePlatform', { backupId, targetNamespace: copy, include });
   const expected = await count('configmaps', namespace);
   const found = await count('configmaps', copy);
   await recordReliability('outage-restore', { runs: 1, crashes: 1, lost: Math.max(0, expected - found) });

@@ -77,10 +77,11 @@ test('backupPlatform: plan, capture with the workflow ID as backup id, retention
   const { result, steps } = await run<BackupReport>('backupPlatform', { recipients: [RECIPIENT], retention: { keepLast: 1 } }, m, 'backup-wf-fixed-id');
   assert.deepEqual(m.names(), ['planBackup', 'writeBackup', 'applyBackupRetention']);
   assert.equal(m.calls[1]!.arg.workflowId, 'backup-wf-fixed-id');
-  assert.deepEqual(m.calls[1]!.arg.hmacKey, { env: 'RUNBOOK_BACKUP_HMAC_KEY' });
+  // The HMAC key is the worker's configuration: nothing in the activity's input names it.
+  assert.equal(m.calls[1]!.arg.hmacKey, undefined);
   // A manual run: the series is the runbook's name; retention acts on it only (the activity reads it back from the authenticated manifest).
   assert.equal(m.calls[1]!.arg.series, 'backupPlatform');
-  assert.deepEqual(m.calls[2]!.arg, { policy: { keepLast: 1 }, protect: 'backup-wf-fixed-id', hmacKey: { env: 'RUNBOOK_BACKUP_HMAC_KEY' }, namespace: 'orchestrator' });
+  assert.deepEqual(m.calls[2]!.arg, { policy: { keepLast: 1 }, protect: 'backup-wf-fixed-id', namespace: 'orchestrator' });
   assert.equal(result.backupId, 'backup-wf-fixed-id');
   assert.deepEqual(result.retention?.deleted, ['b0', 'b1']);
   assert.deepEqual(steps, ['validate:succeeded', 'plan:succeeded', 'snapshots:skipped', 'capture:succeeded', 'retention:succeeded', 'report:succeeded']);

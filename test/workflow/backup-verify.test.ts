@@ -101,16 +101,16 @@ test('verified: backup child, scratch namespace, restore child into it (without 
   assert.equal(m.arg('writeBackup')!.workflowId, backupId);
   // The child's series is its parent's (a manually started run: its whole ID); retention acts on it only.
   assert.equal(m.arg('writeBackup')!.series, workflowId);
-  assert.deepEqual(m.arg('applyBackupRetention'), { policy: { keepLast: 3 }, protect: backupId, hmacKey: { env: 'RUNBOOK_BACKUP_HMAC_KEY' }, namespace: 'orchestrator' });
+  assert.deepEqual(m.arg('applyBackupRetention'), { policy: { keepLast: 3 }, protect: backupId, namespace: 'orchestrator' });
   // Only an equal comparison is recorded as a verification (retention keeps the newest verified backup).
-  assert.deepEqual(m.arg('recordBackupVerified'), { backupId, hmacKey: { env: 'RUNBOOK_BACKUP_HMAC_KEY' }, namespace: 'orchestrator', workflowId });
+  assert.deepEqual(m.arg('recordBackupVerified'), { backupId, namespace: 'orchestrator', workflowId });
   const scratch = m.arg('prepareScratchNamespace')!;
   assert.match(String(scratch.name), /^orchestrator-verify-[0-9a-f]{8}$/);
   assert.deepEqual(m.arg('deleteScratchNamespace'), { ...scratch, timeoutSeconds: 1800 });
   assert.deepEqual(m.calls.filter((c) => c.name === 'restoreKind').map((c) => [c.arg.kind, c.arg.targetNamespace, c.arg.backupId]),
     [['secrets', scratch.name, backupId], ['configMaps', scratch.name, backupId], ['taskRuns', scratch.name, backupId]]);
   assert.deepEqual(m.arg('compareRestoredBackup'), {
-    backupId, hmacKey: { env: 'RUNBOOK_BACKUP_HMAC_KEY' }, identity: { env: 'RUNBOOK_BACKUP_AGE_IDENTITY' },
+    backupId,
     include: { crds: false, secrets: true, configMaps: true, helmReleases: false, taskRuns: true }, targetNamespace: scratch.name, sourceNamespace: 'orchestrator',
   });
   assert.equal(report.outcome, 'verified');
@@ -230,7 +230,7 @@ test('invalid input fails at once, naming the fields, before any activity', asyn
   assert.ok(err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.type, INVALID_INPUT);
   assert.match(err.cause.message, /backup\.recipients: Secrets are never written in plain text/);
-  assert.match(err.cause.message, /verify\.identity/);
+  assert.match(err.cause.message, /verify\.identity: is the worker's configuration now, not an input/);
   const reserved = await run({ ...input, verify: { scratchNamespace: 'kube-system' } }, m, failureOf);
   assert.match(String(reserved.cause?.message), /verify\.scratchNamespace: must not be one of default, kube-system/);
   const same = await run({ backup: { ...input.backup, namespace: 'team-a' }, verify: { scratchNamespace: 'team-a' } }, m, failureOf);

@@ -232,7 +232,7 @@ test('pre-upgrade backup: backupPlatform runs as child <id>-backup before helm; 
   // The child ran the backup of the release's namespace, with the input's config, before anything changed.
   const write = mock.calls.find((c) => c.name === 'writeBackup')!.arg as Record<string, unknown>;
   assert.equal(write.workflowId, `${workflowId}-backup`);
-  assert.deepEqual([write.namespace, write.release, write.recipients, write.hmacKey], ['orchestrator', 'orchestrator', [RECIPIENT], { env: 'RUNBOOK_BACKUP_HMAC_KEY' }]);
+  assert.deepEqual([write.namespace, write.release, write.recipients, write.hmacKey], ['orchestrator', 'orchestrator', [RECIPIENT], undefined]);
   assert.equal((write.include as Record<string, boolean>).taskRuns, false);
   assert.ok(names(mock).indexOf('writeBackup') < names(mock).indexOf('applyChartCrds'), names(mock).join());
   assert.ok(!names(mock).includes('defaultBackupRecipients'));
@@ -257,7 +257,7 @@ test('pre-upgrade backup: a config that cannot back up fails validation up front
   const cause = await withUpgrade(await testTemporal(), mock, { ...baseInput, backup: { hmacKey: { env: 'bad name' }, retention: { keepLast: 0 } } }, failureOf);
   assert.equal(cause.type, INVALID_INPUT);
   assert.match(cause.message, /backup\.recipients: Secrets are never written in plain text/);
-  assert.match(cause.message, /backup\.hmacKey/);
+  assert.match(cause.message, /backup\.hmacKey: is the worker's configuration now, not an input/);
   assert.match(cause.message, /backup\.retention\.keepLast/);
   assert.deepEqual(mock.calls, []);
 });

@@ -2,8 +2,7 @@
 // Input schema, the comparison of the restored objects with the backup, and the report.
 import { z } from 'zod';
 import { k8sName } from './common.ts';
-import { secretSourceSchema } from './secret-ref.ts';
-import { backupPlatformInputSchema, CLUSTER_NAMESPACES, DEFAULT_AGE_IDENTITY, type BackupKind, type BackupSummary, type RetentionResult } from './backup.ts';
+import { backupPlatformInputSchema, CLUSTER_NAMESPACES, workerKeyField, type BackupKind, type BackupSummary, type RetentionResult } from './backup.ts';
 
 /** The restored objects differ from the backup: the backup was written, but it does not restore faithfully. */
 export const BACKUP_VERIFY_MISMATCH = 'BackupVerifyMismatch';
@@ -32,11 +31,11 @@ export const backupAndVerifyInputSchema = z.object({
      * records are not.
      */
     helmRelease: z.boolean().default(false),
-    /** The age identity that decrypts the backup's Secrets, by reference (restorePlatform's `identity`). */
-    identity: secretSourceSchema.default(DEFAULT_AGE_IDENTITY),
+    /** Not an input: the age identity that decrypts the backup's Secrets is the worker's (--backup-identity). */
+    identity: workerKeyField('identity'),
     /** Bound of the restore's activities and of the scratch namespace's deletion. */
     timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
-  }).strict().default({ enabled: true, helmRelease: false, identity: DEFAULT_AGE_IDENTITY, timeoutSeconds: 1800 }),
+  }).strict().default({ enabled: true, helmRelease: false, timeoutSeconds: 1800 }),
 }).strict().superRefine((v, ctx) => {
   const scratch = v.verify.scratchNamespace;
   if (scratch === undefined) return;

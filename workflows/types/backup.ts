@@ -2,7 +2,6 @@
 // workflows (validation), the activities (types) and client/schedules.ts (the nightly input).
 import { z } from 'zod';
 import { k8sName } from './common.ts';
-import { secretSourceSchema } from './secret-ref.ts';
 
 /** The backup is corrupted or tampered with (HMAC, checksum, decryption): never retried, nothing is written. */
 export const BACKUP_INVALID = 'BackupInvalid';
@@ -19,10 +18,14 @@ export const ENCRYPTED_KINDS: readonly BackupKind[] = ['secrets', 'helmReleases'
 
 /** An age X25519 or post-quantum hybrid recipient (a public key; not secret). */
 const ageRecipient = z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (age1...)');
-/** Default reference of the manifest HMAC key: an env var of the worker. */
-export const DEFAULT_HMAC_KEY = { env: 'RUNBOOK_BACKUP_HMAC_KEY' } as const;
-/** Default reference of the age identity used by restores. */
-export const DEFAULT_AGE_IDENTITY = { env: 'RUNBOOK_BACKUP_AGE_IDENTITY' } as const;
+/**
+ * The backup keys are the worker's configuration (--backup-hmac-key, --backup-identity), never an input: a
+ * caller who picked the key could make a forged backup verify. An input naming one fails validation.
+ */
+export const workerKeyField = (field: 'hmacKey' | 'identity') => (z.unknown().refine((v) => v === undefined, {
+  error: `is the worker's configuration now, not an input (the worker's ${field === 'hmacKey' ? '--backup-hmac-key' : '--backup-identity'} flag): remove it`,
+  // A refinement (not z.never): its issue does not abort, so a union around the schema (upgradePlatform's backup) still names the field.
+}) as unknown as z.ZodType<undefined>).optional();
 
 const includeSchema = z.object({
   crds: z.boolean().default(true),
@@ -51,8 +54,8 @@ export const backupPlatformInputSchema = z.object({
   recipients: z.array(ageRecipient).default([]),
   /** ...or read them from a ConfigMap key (one recipient a line, # comments). */
   recipientsFrom: z.object({ configMap: z.object({ name: k8sName, key: z.string().min(1), namespace: k8sName.optional() }).strict() }).strict().optional(),
-  /** Key of the manifest HMAC, by reference (never the key itself). */
-  hmacKey: secretSourceSchema.default(DEFAULT_HMAC_KEY),
+  /** Not an input: the manifest HMAC key is the worker's (--backup-hmac-key). */
+  hmacKey: workerKeyField('hmacKey'),
   retention: retentionSchema.optional(),
   /**
    * The VolumeSnapshotClass for the PVC snapshots; default: the one annotated
@@ -166,9 +169,9 @@ export const restorePlatformInputSchema = z.object({
   /** Existing objects: skip them (default) or update them (server-side apply). */
   existing: z.enum(['skip', 'update']).default('skip'),
   include: includeSchema.default(ALL_INCLUDED),
-  hmacKey: secretSourceSchema.default(DEFAULT_HMAC_KEY),
-  /** The age identity (AGE-SECRET-KEY-1...), by reference. */
-  identity: secretSourceSchema.default(DEFAULT_AGE_IDENTITY),
+  /** Not inputs: the manifest HMAC key and the age identity are the worker's (--backup-hmac-key, --backup-identity). */
+  hmacKey: workerKeyField('hmacKey'),
+  identity: workerKeyField('identity'),
   dryRun: z.boolean().default(false),
   timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
 }).strict();

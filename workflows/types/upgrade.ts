@@ -8,6 +8,9 @@ import type { HealthCheckReport } from './platform-health.ts';
 /** The pre-upgrade backup (child workflow backupPlatform) failed: the upgrade stopped before helm ran. */
 export const UPGRADE_BACKUP_FAILED = 'UpgradeBackupFailed';
 
+/** The longest a paused upgrade waits for an operator's decision: 7 days. */
+export const MAX_DECISION_TIMEOUT_SECONDS = 7 * 24 * 3600;
+
 // backupPlatform's input without namespace/release (always the upgrade's own). The rule "Secrets need
 // age recipients" is checked below with backupPlatform's own schema, so both agree.
 const { namespace: _namespace, release: _release, ...backupShape } = backupPlatformInputSchema.shape;
@@ -26,8 +29,8 @@ export const upgradePlatformInputSchema = z
     valuesFiles: z.array(z.string().min(1)).default([]),
     /** What to do when the rollout or the smoke test fails. */
     onFailure: z.enum(['pause', 'rollback']).default('pause'),
-    /** How long a paused upgrade waits for an operator's decision before it rolls back. */
-    decisionTimeoutSeconds: z.number().int().min(1).default(24 * 3600),
+    /** How long a paused upgrade waits for an operator's decision before it rolls back (at most 7 days). */
+    decisionTimeoutSeconds: z.number().int().min(1).max(MAX_DECISION_TIMEOUT_SECONDS, 'must be at most 604800 (7 days): a paused upgrade holds the maintenance lease').default(24 * 3600),
     smokeTest: z
       .object({
         skip: z.boolean().default(false),
@@ -43,8 +46,9 @@ export const upgradePlatformInputSchema = z
      * - omitted (default): the nightly backup's recipients are used when some are configured (the worker's
      *   RUNBOOK_BACKUP_RECIPIENTS, else the ConfigMap backup-recipients, key recipients, in the release's
      *   namespace); with none configured, no backup is taken and the report says why.
-     * - `{recipients | recipientsFrom, hmacKey, include, labelSelector, retention, timeoutSeconds}`:
+     * - `{recipients | recipientsFrom, include, labelSelector, retention, timeoutSeconds}`:
      *   backupPlatform's input for the release's namespace; validated up front (Secrets need recipients).
+     *   The HMAC key is the worker's (--backup-hmac-key), never an input.
      * - `false`: no backup (only the revision to roll back to is recorded).
      */
     backup: z.union([z.literal(false), upgradeBackupSchema]).optional(),
@@ -54,7 +58,7 @@ export const upgradePlatformInputSchema = z
     if (!v.backup) return;
     const parsed = backupPlatformInputSchema.safeParse({ ...v.backup, namespace: v.namespace, release: v.release });
     // Field errors are reported by upgradeBackupSchema itself; this adds backupPlatform's cross-field rules.
-    for (const issue of parsed.success ? [] : parsed.error.issues.filter((i) => i.code === 'custom')) {
+    for (const issue of parsed.success ? [] : parsed.error.issues.filter((i) => i.code === 'custom' && i.path[0] !== 'hmacKey')) {
       ctx.addIssue({ code: 'custom', path: ['backup', ...issue.path.filter((p) => typeof p !== 'symbol')], message: issue.message });
     }
   });

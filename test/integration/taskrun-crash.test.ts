@@ -58,7 +58,8 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
   }));
   await cluster.kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   // Kill the worker while the burst is being turned into Jobs.
-  const countJobs = async () => (await cluster.kubectl(['get', 'jobs', '-n', namespace, '-l', 'app=claude-agent', '-o', 'name'])).split('\n').filter(Boolean).length;
+  // Through the API, not kubectl: a kubectl process takes longer to start than the burst takes on a busy machine.
+  const countJobs = async () => (await cluster.kube.batch.listNamespacedJob({ namespace, labelSelector: 'app=claude-agent' })).items.length;
   const atKill = await until('the first Jobs', async () => {
     const n = await countJobs();
     return n > 0 ? n : undefined;

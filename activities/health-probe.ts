@@ -1,36 +1,162 @@
 // The orchestrator's /health: through the API server's service proxy (what `kubectl
 // port-forward svc/orchestrator` + curl does by hand), at a URL the operator gives, or, on the
 // project's own local cluster only, from the local stand-in (see probeLocalStandin).
+//
+// A healthUrl comes from a workflow input, so it must not widen the worker's reach: link-local
+// addresses (169.254.0.0/16, fe80::/10) are refused after DNS resolution (checked on every connection,
+// so a name that resolves elsewhere later cannot slip through), cloud metadata endpoints always;
+// redirects are never followed; the report keeps the status code and the documented fields of the
+// body (status, version, timestamp), never the raw body.
+import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { BlockList, isIP } from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
+import { INVALID_INPUT } from '../workflows/failures.ts';
 import type { ServiceProbeReport } from '../workflows/types/platform-health.ts';
 import type { KubeClients } from './kube/client.ts';
 import { isStatus, kubeCall, statusMessage, toKubeFailure } from './errors.ts';
 import { ApiException, type V1Pod, type V1Service } from '@kubernetes/client-node';
 
 const PROBE_TIMEOUT_MS = 5000;
+/** At most this much of a /health body is read. */
+const MAX_BODY_BYTES = 64 * 1024;
+/** The fields of /health the operations guide documents; nothing else of a body is kept. */
+export const HEALTH_BODY_FIELDS = ['status', 'version', 'timestamp'] as const;
+const MAX_FIELD_CHARS = 200;
 
-function parseBody(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text.slice(0, 500);
-  }
+/** What a healthUrl may reach besides ordinary addresses (the worker's --probe-allow-link-local). */
+export interface ProbePolicy {
+  allowLinkLocal?: boolean;
+  /** The resolver (tests give their own; default dns.lookup). */
+  resolve?: (hostname: string, options: { all: true }, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
 }
 
-export async function probeUrl(url: string): Promise<ServiceProbeReport> {
+const LINK_LOCAL = new BlockList();
+LINK_LOCAL.addSubnet('169.254.0.0', 16, 'ipv4');
+LINK_LOCAL.addSubnet('fe80::', 10, 'ipv6');
+/** Cloud metadata endpoints: never probed, whatever the configuration says. */
+const METADATA = new BlockList();
+METADATA.addAddress('169.254.169.254', 'ipv4'); // AWS, GCP, Azure, OpenStack...
+METADATA.addAddress('169.254.170.2', 'ipv4'); // ECS task metadata
+METADATA.addAddress('100.100.100.200', 'ipv4'); // Alibaba Cloud
+METADATA.addAddress('fd00:ec2::254', 'ipv6'); // AWS (IPv6)
+const METADATA_HOSTS = new Set(['metadata', 'metadata.google.internal', 'metadata.goog', 'metadata.azure.internal', 'instance-data', 'instance-data.ec2.internal']);
+
+/** Why an address may not be probed, or undefined when it may. */
+export function addressRefusal(address: string, policy: ProbePolicy = {}): string | undefined {
+  let ip = address.replace(/^\[|\]$/g, '');
+  let family = isIP(ip);
+  if (family === 0) return undefined;
+  // An IPv4-mapped IPv6 address is its IPv4 address.
+  const mapped = family === 6 ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip) : null;
+  if (mapped) {
+    ip = mapped[1]!;
+    family = 4;
+  }
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  if (METADATA.check(ip, type)) return `${ip} is a cloud metadata address`;
+  if (LINK_LOCAL.check(ip, type) && !policy.allowLinkLocal) return `${ip} is a link-local address (the worker's --probe-allow-link-local allows link-local addresses)`;
+  return undefined;
+}
+
+/** Why a host name may not be probed before it is resolved (metadata names), or undefined. */
+export function hostRefusal(hostname: string, policy: ProbePolicy = {}): string | undefined {
+  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  if (METADATA_HOSTS.has(host)) return `${host} is a cloud metadata host`;
+  return addressRefusal(host, policy);
+}
+
+class ProbeRefused extends Error {}
+
+/** dns.lookup that refuses link-local/metadata results: every connection of the request goes through it. */
+function checkedLookup(policy: ProbePolicy) {
+  return (hostname: string, options: LookupOneOptions | LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+    const resolve = policy.resolve ?? ((host, opts, cb) => dnsLookup(host, { ...options, ...opts }, cb));
+    resolve(hostname, { all: true }, (err, addresses) => {
+      if (err) return callback(err, '');
+      const list = addresses;
+      const refused = list.map((a) => addressRefusal(a.address, policy)).find(Boolean);
+      if (refused) return callback(new ProbeRefused(`${hostname} resolves to ${refused}`) as NodeJS.ErrnoException, '');
+      if ((options as LookupAllOptions).all) return callback(null, list);
+      return callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
+}
+
+/** Only the documented fields of a JSON /health body (short strings); undefined when none. */
+export function healthBodyFields(text: string): Record<string, string> | undefined {
+  let parsed: unknown;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    const body = parseBody(await response.text());
-    return {
-      checked: true,
-      via: 'url',
-      target: url,
-      ok: response.ok,
-      statusCode: response.status,
-      body,
-      detail: response.ok ? `${url} answered ${response.status}` : `${url} answered ${response.status}: unhealthy`,
-    };
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const fields: Record<string, string> = {};
+  for (const key of HEALTH_BODY_FIELDS) {
+    const value = (parsed as Record<string, unknown>)[key];
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[key] = String(value).slice(0, MAX_FIELD_CHARS);
+  }
+  return Object.keys(fields).length ? fields : undefined;
+}
+
+const refusedFailure = (url: string, why: string) => ApplicationFailure.create({
+  type: INVALID_INPUT, nonRetryable: true,
+  message: `healthUrl: ${url} refused: ${why}; a health URL may not reach link-local or cloud metadata addresses`,
+});
+
+function get(url: URL, policy: ProbePolicy): Promise<{ response: IncomingMessage; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+      method: 'GET', lookup: checkedLookup(policy) as never, timeout: PROBE_TIMEOUT_MS, headers: { accept: 'application/json' },
+    }, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        if (size >= MAX_BODY_BYTES) return;
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= MAX_BODY_BYTES) response.destroy();
+      });
+      const done = () => resolve({ response, text: Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY_BYTES) });
+      response.on('end', done);
+      response.on('close', done);
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/**
+ * GET the URL (no redirects followed) and report its status and the documented body fields. A URL that
+ * names or resolves to a refused address throws InvalidInput (non-retryable) naming healthUrl.
+ */
+export async function probeUrl(url: string, policy: ProbePolicy = {}): Promise<ServiceProbeReport> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw refusedFailure(url, 'not a URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw refusedFailure(url, `${parsed.protocol} is not http or https`);
+  const byName = hostRefusal(parsed.hostname, policy);
+  if (byName) throw refusedFailure(url, byName);
+  try {
+    const { response, text } = await get(parsed, policy);
+    const status = response.statusCode ?? 0;
+    const ok = status >= 200 && status < 300;
+    const body = healthBodyFields(text);
+    const location = response.headers.location;
+    const detail = status >= 300 && status < 400
+      ? `${url} answered ${status}, a redirect${location ? ` to ${location.slice(0, 200)}` : ''}: redirects are not followed (give the final URL)`
+      : ok ? `${url} answered ${status}` : `${url} answered ${status}: unhealthy`;
+    return { checked: true, via: 'url', target: url, ok, statusCode: status, ...(body ? { body } : {}), detail };
   } catch (err) {
-    const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    if (err instanceof ProbeRefused) throw refusedFailure(url, err.message);
+    const reason = err instanceof Error ? err.message : String(err);
     return { checked: true, via: 'url', target: url, ok: false, detail: `${url} did not answer: ${reason}` };
   }
 }
@@ -83,7 +209,8 @@ export async function probeServiceProxy(
       kube.core.connectGetNamespacedServiceProxyWithPath({ namespace, name: service, path: path.replace(/^\//, '') }),
       timeout,
     ]);
-    return { checked: true, via: 'service-proxy', target, ok: true, statusCode: 200, body: parseBody(String(text)), detail: `${target} answered 200` };
+    const body = healthBodyFields(String(text));
+    return { checked: true, via: 'service-proxy', target, ok: true, statusCode: 200, ...(body ? { body } : {}), detail: `${target} answered 200` };
   } catch (err) {
     const statusCode = err instanceof ApiException ? err.code : undefined;
     const reason = err instanceof ApiException ? (statusMessage(err.body) ?? `HTTP ${err.code}`) : err instanceof Error ? err.message : String(err);

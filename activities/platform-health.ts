@@ -22,7 +22,7 @@ export interface ProbeOrchestratorRequest {
   release?: string;
 }
 
-export function platformHealthActivities({ kube, localHealthStandin }: ActivityDeps) {
+export function platformHealthActivities({ kube, localHealthStandin, probeAllowLinkLocal }: ActivityDeps) {
   return {
     async describeCluster(): Promise<ClusterIdentity> {
       const version = await kubeCall('read server version', () => kube.version.getCode());
@@ -42,7 +42,7 @@ export function platformHealthActivities({ kube, localHealthStandin }: ActivityD
       return countTaskRunsByPhase(kube, namespace);
     },
     async probeOrchestrator(req: ProbeOrchestratorRequest): Promise<ServiceProbeReport> {
-      if (req.healthUrl) return probeUrl(req.healthUrl);
+      if (req.healthUrl) return probeUrl(req.healthUrl, { allowLinkLocal: probeAllowLinkLocal === true });
       // The worker's configuration, never the input, chooses the stand-in (only on the local cluster).
       if (localHealthStandin) return probeLocalStandin(kube, req.namespace, req.serviceName, req.healthPath, req.release);
       return probeServiceProxy(kube, req.namespace, req.serviceName, req.healthPath, req.release);

@@ -1,0 +1,86 @@
+// platformHealth on the real dev server with the real probeOrchestrator activity (the cluster reads are
+// mocked): a healthUrl that reaches a metadata address fails the runbook at once, naming healthUrl; a
+// loopback URL that redirects there is not followed; the report holds only the documented /health fields.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from '../../activities/deps.ts';
+import { platformHealthActivities } from '../../activities/platform-health.ts';
+import { INVALID_INPUT } from '../../workflows/failures.ts';
+import type { PlatformHealthReport } from '../../workflows/messages.ts';
+import { createRunbookWorker } from '../../worker/worker.ts';
+import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+
+const testTemporal = useTestTemporal();
+const EXTRA = 'internal-detail-never-in-a-report';
+let server: Server;
+let base: string;
+
+before(async () => {
+  server = createServer((req, res) => {
+    if (req.url === '/to-metadata') {
+      res.writeHead(301, { location: 'http://169.254.169.254/latest/meta-data/' });
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'healthy', version: '2.0.0', timestamp: '2026-11-28T10:00:00Z', env: { SECRET: EXTRA } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+let probes = 0;
+const activities = {
+  describeCluster: async () => ({ server: 'https://127.0.0.1:1', context: 'test', version: 'v1.37.2' }),
+  checkNodes: async () => ({ total: 1, ready: 1, notReady: [], cordoned: [], nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }] }),
+  checkPods: async (namespace: string) => ({ namespace, namespaceExists: true, total: 1, ready: 1, pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }], requested: { cpuMillis: 0, memoryBytes: 0 } }),
+  countTaskRuns: async () => ({ crdInstalled: true, total: 0, byPhase: {} }),
+  async probeOrchestrator(req: Parameters<ReturnType<typeof platformHealthActivities>['probeOrchestrator']>[0]) {
+    probes++;
+    return platformHealthActivities({ kube: {} } as unknown as ActivityDeps).probeOrchestrator(req);
+  },
+};
+
+async function run(healthUrl: string): Promise<{ report?: PlatformHealthReport; error?: unknown }> {
+  const temporal = await testTemporal();
+  const taskQueue = uniqueTaskQueue('health-reach');
+  const worker = await createRunbookWorker({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, activities, workflowBundle: await workflowBundle() });
+  return worker.runUntil(temporal.client.workflow.execute('platformHealth', { taskQueue, workflowId: uniqueTaskQueue('platformHealth'), args: [{ namespace: 'platform', healthUrl }] }).then(
+    (report) => ({ report: report as PlatformHealthReport }),
+    (error: unknown) => ({ error }),
+  ));
+}
+
+test('a healthUrl of the metadata address fails platformHealth at once with an error naming healthUrl (one attempt)', async () => {
+  probes = 0;
+  const started = Date.now();
+  const { error } = await run('http://169.254.169.254/latest/meta-data/iam/security-credentials/');
+  assert.ok(error instanceof WorkflowFailedError, String(error));
+  let cause: unknown = error;
+  while (cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
+  assert.ok(cause instanceof ApplicationFailure, String(error));
+  assert.equal(cause.type, INVALID_INPUT);
+  assert.match(cause.message, /^healthUrl: http:\/\/169\.254\.169\.254\/\S* refused: 169\.254\.169\.254 is a cloud metadata address/);
+  assert.equal(probes, 1, 'not retried');
+  assert.ok(Date.now() - started < 15_000);
+});
+
+test('a loopback healthUrl that redirects to the metadata address: the redirect is not followed, the platform is not healthy', async () => {
+  const { report, error } = await run(`${base}/to-metadata`);
+  assert.equal(error, undefined);
+  assert.equal(report?.healthy, false);
+  assert.equal(report?.service.statusCode, 301);
+  assert.match(report?.service.detail ?? '', /redirects are not followed/);
+});
+
+test('the report holds the status code and the documented /health fields only', async () => {
+  const { report } = await run(`${base}/health`);
+  assert.equal(report?.service.ok, true);
+  assert.deepEqual(report?.service.body, { status: 'healthy', version: '2.0.0', timestamp: '2026-11-28T10:00:00Z' });
+  assert.ok(!JSON.stringify(report).includes(EXTRA));
+});

@@ -1,0 +1,93 @@
+// The TaskRun controller and the restore's marker on the local cluster: TaskRuns created with
+// platform-runbooks.io/restore-pending get no Job, ConfigMap or status while they carry it (also
+// after the restore wrote their status); once it is removed, the status the restore wrote decides:
+// a final one stays, a Running one whose Job does not exist fails as JobLost, one without a status
+// gets its Job.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { createActivities } from '../../activities/index.ts';
+import { controllerWorkflowId, RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
+import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { runTestWorker, useTestTemporal } from '../helpers/temporal.ts';
+
+const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
+const testTemporal = useTestTemporal();
+const testCluster = useTestCluster();
+const namespace = uniqueNamespace('trrestore');
+let controller: WorkflowHandle;
+
+interface TaskRunJson { metadata: { annotations?: Record<string, string> }; status?: { phase?: string; jobName?: string; message?: string; conditions?: { type: string; reason: string }[] } }
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const get = async (cluster: TestCluster, name: string) => JSON.parse(await cluster.kubectl(['get', 'taskrun', name, '-n', namespace, '-o', 'json'])) as TaskRunJson;
+const jobsOf = async (cluster: TestCluster, name: string) => (await cluster.kubectl(['get', 'jobs,configmaps', '-n', namespace, '-l', `task-id=task-${name}`, '-o', 'name'])).trim();
+
+before(async () => {
+  const cluster = await testCluster();
+  const temporal = await testTemporal();
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
+  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
+  await cluster.kubectl(['create', 'namespace', namespace]);
+  cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
+    data: { 'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\nmaxConcurrentTasks: 10\n' },
+  }));
+  const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'trrestore');
+  controller = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: 20 }] });
+  temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
+});
+
+test('restore-pending TaskRuns get nothing until the annotation goes; then their restored status decides', async () => {
+  const cluster = await testCluster();
+  const restored = (name: string) => ({
+    apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace, annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } },
+    spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
+  });
+  const names = ['r-new', 'r-running', 'r-done'];
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: names.map(restored) }));
+  // A TaskRun without the annotation shows the controller is at work meanwhile.
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ ...restored('plain'), metadata: { name: 'plain', namespace } }));
+  await until('plain gets its Job', async () => ((await get(cluster, 'plain')).status?.jobName ? true : undefined));
+
+  // The restore writes the backed-up statuses through the status subresource (annotation still on).
+  const statuses: Record<string, unknown> = {
+    'r-running': { phase: 'Running', jobName: 'r-running-0ldj0b00', startTime: '2026-01-01T00:00:00Z', message: 'agent Job r-running-0ldj0b00 running' },
+    'r-done': { phase: 'Succeeded', jobName: 'r-done-0ldj0b00', startTime: '2026-01-01T00:00:00Z', completionTime: '2026-01-01T00:05:00Z', message: 'agent Job r-done-0ldj0b00 completed' },
+  };
+  for (const [name, status] of Object.entries(statuses)) {
+    await cluster.kubectl(['patch', 'taskrun', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+  }
+  await sleep(5000); // several watch rounds
+  for (const name of names) {
+    assert.equal(await jobsOf(cluster, name), '', `no Job or ConfigMap for ${name} while restore-pending`);
+  }
+  assert.equal((await get(cluster, 'r-new')).status, undefined, 'no status written while restore-pending');
+  assert.equal((await get(cluster, 'r-running')).status?.phase, 'Running', 'the restored status is left as the restore wrote it');
+
+  // The restore is done: the annotation goes.
+  for (const name of names) await cluster.kubectl(['annotate', 'taskrun', name, '-n', namespace, `${RESTORE_PENDING_ANNOTATION}-`]);
+  await until('r-new gets its Job', async () => ((await jobsOf(cluster, 'r-new')).includes('job.batch/') ? true : undefined));
+  const lost = await until('r-running Failed (JobLost)', async () => {
+    const tr = await get(cluster, 'r-running');
+    return tr.status?.phase === 'Failed' ? tr : undefined;
+  });
+  assert.equal(lost.status?.conditions?.find((c) => c.type === 'Complete')?.reason, 'JobLost');
+  assert.match(lost.status?.message ?? '', /r-running-0ldj0b00 no longer exists/);
+  await sleep(2000);
+  assert.equal(await jobsOf(cluster, 'r-running'), '', 'never a Job for a restored Running TaskRun');
+  assert.equal(await jobsOf(cluster, 'r-done'), '');
+  assert.equal((await get(cluster, 'r-done')).status?.message, 'agent Job r-done-0ldj0b00 completed', 'a final status is never rewritten');
+});

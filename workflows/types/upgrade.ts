@@ -30,7 +30,7 @@ export const upgradePlatformInputSchema = z
     /** What to do when the rollout or the smoke test fails. */
     onFailure: z.enum(['pause', 'rollback']).default('pause'),
     /** How long a paused upgrade waits for an operator's decision before it rolls back (at most 7 days). */
-    decisionTimeoutSeconds: z.number().int().min(1).max(MAX_DECISION_TIMEOUT_SECONDS, 'must be at most 604800 (7 days): a paused upgrade holds the maintenance lease').default(24 * 3600),
+    decisionTimeoutSeconds: z.number().int().min(1).max(MAX_DECISION_TIMEOUT_SECONDS, 'must be at most 604800 (7 days)').default(24 * 3600),
     smokeTest: z
       .object({
         skip: z.boolean().default(false),

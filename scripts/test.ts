@@ -3,7 +3,8 @@
 // every test file with node's test runner, scans for leaked secret values (secret-scan.ts), and
 // tears the stack down. Test files can also run alone (`npx node --test FILE`): they then start
 // their own stack (and skip the leak scan, which needs the whole run's secrets).
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, globSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -14,7 +15,8 @@ import { startDevServer } from './stack/temporal-dev-server.ts';
 import { createLocalCluster } from './stack/local-cluster.ts';
 import { findLeaks, readSecrets, scanFiles, scanHistories, type Leak } from './stack/secret-scan.ts';
 
-const patterns = process.argv.slice(2).length ? process.argv.slice(2) : ['test/**/*.test.ts'];
+const DEFAULT_PATTERNS = ['test/**/*.test.ts'];
+const patterns = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT_PATTERNS;
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
@@ -33,13 +35,9 @@ try {
   const cluster = await createLocalCluster({ ...clusterRef, nodes: 3 });
   console.log(`test: local cluster ${cluster.server} (${elapsed()})`);
   try {
-    // TEST_TAP_FILE (npm run reliability): a TAP copy of the results, to count failures.
-    const tap = process.env.TEST_TAP_FILE ? ['--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${process.env.TEST_TAP_FILE}`] : [];
-    const run = await execa(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...tap, ...patterns], {
-      stdout: ['inherit', 'pipe'], stderr: ['inherit', 'pipe'], all: true,
-      reject: false,
-      env: { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_CLUSTER_NAME: clusterRef.name, TEST_CLUSTER_DIR: clusterRef.dataDir, TEST_SECRETS_FILE: secretsFile, TEST_LOG_DIR: workerLogs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
-    });
+    const env = { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_CLUSTER_NAME: clusterRef.name, TEST_CLUSTER_DIR: clusterRef.dataDir, TEST_SECRETS_FILE: secretsFile, TEST_LOG_DIR: workerLogs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+    const runs = await Promise.all(testGroups().map((group) => runGroup(group, env)));
+    const run = { exitCode: runs.some((r) => r.exitCode !== 0) ? 1 : 0, all: runs.map((r) => r.output).join('\n') };
     exitCode = run.exitCode ?? 1;
     const leaks = await scanForLeaks(temporal.address, run.all ?? '');
     if (leaks.length) exitCode = 1;
@@ -54,6 +52,38 @@ else console.log(`test: failures; stack logs kept in ${dir}`);
 console.log(`test: ${exitCode === 0 ? 'passed' : 'FAILED'} in ${elapsed()}`);
 process.exitCode = exitCode;
 
+interface TestGroup { name: string; files: string[]; concurrency: number }
+
+/**
+ * The files that share the local cluster (test/integration) run one at a time; the others (unit,
+ * workflow, replay, generated inputs: the dev server only, each on task queues of its own) run
+ * beside them, two at a time. Files named on the command line run one at a time.
+ */
+function testGroups(): TestGroup[] {
+  if (patterns !== DEFAULT_PATTERNS) return [{ name: 'tests', files: patterns, concurrency: 1 }];
+  const all = globSync('test/**/*.test.ts').sort();
+  const cluster = all.filter((f) => f.startsWith('test/integration/'));
+  return [
+    { name: 'cluster', files: cluster, concurrency: 1 },
+    { name: 'temporal', files: all.filter((f) => !cluster.includes(f)), concurrency: 2 },
+  ];
+}
+
+/** Runs one group's files with node's test runner; its lines are printed as they come, prefixed with its name. */
+async function runGroup(group: TestGroup, env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+  // TEST_TAP_FILE (npm run reliability): a TAP copy of the results, to count failures.
+  const tap = process.env.TEST_TAP_FILE ? ['--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${process.env.TEST_TAP_FILE}${group.name === 'tests' ? '' : `.${group.name}`}`] : [];
+  const child = execa(process.execPath, ['--test', `--test-concurrency=${group.concurrency}`, '--test-reporter=spec', ...tap, ...group.files], { all: true, reject: false, env });
+  const lines: string[] = [];
+  const prefix = group.name === 'tests' ? '' : `[${group.name}] `;
+  createInterface({ input: child.all! }).on('line', (line) => {
+    lines.push(line);
+    console.log(`${prefix}${line}`);
+  });
+  const result = await child;
+  return { exitCode: result.exitCode ?? 1, output: lines.join('\n') };
+}
+
 /** No secret value of the run in any history, worker log, test output or backup (the repo's .data/backups). */
 async function scanForLeaks(address: string, output: string): Promise<Leak[]> {
   const secrets = readSecrets(secretsFile);
@@ -67,7 +97,7 @@ async function scanForLeaks(address: string, output: string): Promise<Leak[]> {
     if (process.env.RELIABILITY_REPORT_DIR) appendFileSync(join(process.env.RELIABILITY_REPORT_DIR, 'counts.jsonl'), `${JSON.stringify({ name: 'secret-scan', leaks: leaks.length })}\n`);
     if (!secrets.length) {
       console.log('test: LEAK SCAN HAD NOTHING TO LOOK FOR: no test registered a secret value (test/helpers/secrets.ts)');
-      if (patterns.includes('test/**/*.test.ts')) return [{ secret: '(none registered)', where: 'the leak scan' }];
+      if (patterns === DEFAULT_PATTERNS) return [{ secret: '(none registered)', where: 'the leak scan' }];
     }
     return leaks;
   } finally {

@@ -31,7 +31,7 @@ before(async () => {
   const { kubectl, defer } = await testCluster();
   probe = await startProbeServer();
   defer(() => probe.close());
-  await kubectl(['apply', '--server-side', '-f', crdFile]);
+  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', crdFile]); // the runbooks' own manager: earlier files applied it so
   await kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
   await kubectl(['create', 'namespace', namespace]);
   defer(() => kubectl(['delete', 'namespace', namespace, '--wait=false']));

@@ -1,3 +1,4 @@
+// In npm run reliability (about 3.5 min: too slow for npm test).
 // An idle TaskRun controller on the local cluster does not spin: after TaskRuns have run and
 // finished (each adds a task ConfigMap) and unrelated ConfigMaps churned the namespace until the
 // controller ConfigMap's own resourceVersion left the watch cache, an idle window holds only a few

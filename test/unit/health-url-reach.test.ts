@@ -60,6 +60,10 @@ test('a healthUrl of a metadata or link-local address fails at once, naming heal
   await assert.rejects(probeUrl('http://metadata.google.internal/computeMetadata/v1/'), refused(/metadata host/));
   await assert.rejects(probeUrl('http://169.254.7.7:8080/health'), refused(/link-local address .*--probe-allow-link-local/));
   await assert.rejects(probeUrl('http://[fe80::1]/health'), refused(/link-local/));
+  // Other spellings of the same address (the URL parser normalises them; mapped IPv6 is checked as IPv4).
+  for (const spelled of ['http://2852039166/', 'http://0xa9fea9fe/', 'http://[::ffff:169.254.169.254]/', 'http://169.254.169.254./']) {
+    await assert.rejects(probeUrl(spelled), refused(/metadata/), spelled);
+  }
   assert.ok(Date.now() - started < 1000, 'refused without waiting for a connection');
   // Through the activity: the worker's configuration decides about link-local (a connection is then tried, and fails fast or times out).
   const acts = (probeAllowLinkLocal?: boolean) => platformHealthActivities({ kube: {}, probeAllowLinkLocal } as unknown as ActivityDeps);

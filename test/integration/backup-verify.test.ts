@@ -53,7 +53,7 @@ before(async () => {
   // TaskRuns need the CRD: applied if missing, and removed again afterwards in that case.
   const crdExisted = (await execa(toolPath('kubectl'), ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode === 0;
   if (!crdExisted) {
-    await cluster.kubectl(['apply', '--server-side', '--field-manager=platform-runbooks', '-f', fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url))]);
+    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url))]);
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
     cluster.defer(() => cluster.kubectl(['delete', 'crd', 'taskruns.orchestrator.io', '--ignore-not-found', '--wait=true', '--timeout=60s']));
   }

@@ -14,6 +14,7 @@ import { BlockList, isIP } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { INVALID_INPUT } from '../workflows/failures.ts';
 import type { ServiceProbeReport } from '../workflows/types/platform-health.ts';
+import { METADATA_ADDRESSES, METADATA_HOSTS } from '../workflows/types/common.ts';
 import type { KubeClients } from './kube/client.ts';
 import { isStatus, kubeCall, statusMessage, toKubeFailure } from './errors.ts';
 import { ApiException, type V1Pod, type V1Service } from '@kubernetes/client-node';
@@ -37,11 +38,8 @@ LINK_LOCAL.addSubnet('169.254.0.0', 16, 'ipv4');
 LINK_LOCAL.addSubnet('fe80::', 10, 'ipv6');
 /** Cloud metadata endpoints: never probed, whatever the configuration says. */
 const METADATA = new BlockList();
-METADATA.addAddress('169.254.169.254', 'ipv4'); // AWS, GCP, Azure, OpenStack...
-METADATA.addAddress('169.254.170.2', 'ipv4'); // ECS task metadata
-METADATA.addAddress('100.100.100.200', 'ipv4'); // Alibaba Cloud
-METADATA.addAddress('fd00:ec2::254', 'ipv6'); // AWS (IPv6)
-const METADATA_HOSTS = new Set(['metadata', 'metadata.google.internal', 'metadata.goog', 'metadata.azure.internal', 'instance-data', 'instance-data.ec2.internal']);
+for (const address of METADATA_ADDRESSES) METADATA.addAddress(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+const METADATA_HOST_NAMES = new Set(METADATA_HOSTS);
 
 /** Why an address may not be probed, or undefined when it may. */
 export function addressRefusal(address: string, policy: ProbePolicy = {}): string | undefined {
@@ -63,7 +61,7 @@ export function addressRefusal(address: string, policy: ProbePolicy = {}): strin
 /** Why a host name may not be probed before it is resolved (metadata names), or undefined. */
 export function hostRefusal(hostname: string, policy: ProbePolicy = {}): string | undefined {
   const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
-  if (METADATA_HOSTS.has(host)) return `${host} is a cloud metadata host`;
+  if (METADATA_HOST_NAMES.has(host)) return `${host} is a cloud metadata host`;
   return addressRefusal(host, policy);
 }
 

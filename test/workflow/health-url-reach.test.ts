@@ -56,16 +56,29 @@ async function run(healthUrl: string): Promise<{ report?: PlatformHealthReport; 
   ));
 }
 
-test('a healthUrl of the metadata address fails platformHealth at once with an error naming healthUrl (one attempt)', async () => {
-  probes = 0;
-  const started = Date.now();
-  const { error } = await run('http://169.254.169.254/latest/meta-data/iam/security-credentials/');
+async function failureOf(healthUrl: string): Promise<ApplicationFailure> {
+  const { error } = await run(healthUrl);
   assert.ok(error instanceof WorkflowFailedError, String(error));
   let cause: unknown = error;
   while (cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
   assert.ok(cause instanceof ApplicationFailure, String(error));
+  return cause;
+}
+
+test('a healthUrl naming the metadata address fails platformHealth at validation, naming healthUrl, before any probe', async () => {
+  probes = 0;
+  const cause = await failureOf('http://169.254.169.254/latest/meta-data/iam/security-credentials/');
   assert.equal(cause.type, INVALID_INPUT);
-  assert.match(cause.message, /^healthUrl: http:\/\/169\.254\.169\.254\/\S* refused: 169\.254\.169\.254 is a cloud metadata address/);
+  assert.match(cause.message, /healthUrl: must not be a cloud metadata endpoint/);
+  assert.equal(probes, 0);
+});
+
+test('a link-local healthUrl fails platformHealth at once in the probe, naming healthUrl (one attempt)', async () => {
+  probes = 0;
+  const started = Date.now();
+  const cause = await failureOf('http://169.254.1.1/health');
+  assert.equal(cause.type, INVALID_INPUT);
+  assert.match(cause.message, /^healthUrl: http:\/\/169\.254\.1\.1\/health refused: 169\.254\.1\.1 is a link-local address/);
   assert.equal(probes, 1, 'not retried');
   assert.ok(Date.now() - started < 15_000);
 });

@@ -3,7 +3,7 @@
 // every test file with node's test runner, scans for leaked secret values (secret-scan.ts), and
 // tears the stack down. Test files can also run alone (`npx node --test FILE`): they then start
 // their own stack (and skip the leak scan, which needs the whole run's secrets).
-import { appendFileSync, globSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, globSync, readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,10 +36,9 @@ try {
   console.log(`test: local cluster ${cluster.server} (${elapsed()})`);
   try {
     const env = { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_CLUSTER_NAME: clusterRef.name, TEST_CLUSTER_DIR: clusterRef.dataDir, TEST_SECRETS_FILE: secretsFile, TEST_LOG_DIR: workerLogs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
-    const runs = await Promise.all(testGroups().map((group) => runGroup(group, env)));
-    const run = { exitCode: runs.some((r) => r.exitCode !== 0) ? 1 : 0, all: runs.map((r) => r.output).join('\n') };
+    const run = await runPhases(env);
     exitCode = run.exitCode ?? 1;
-    const leaks = await scanForLeaks(temporal.address, run.all ?? '');
+    const leaks = await scanForLeaks(temporal.address, run.output);
     if (leaks.length) exitCode = 1;
   } finally {
     await cluster.delete();
@@ -54,19 +53,38 @@ process.exitCode = exitCode;
 
 interface TestGroup { name: string; files: string[]; concurrency: number }
 
+/** A test file that changes what other files rely on (cluster-wide objects, nodes, a fixed namespace) says so in its first lines. */
+const EXCLUSIVE = /^\/\/ test-isolation: exclusive/m;
+const isExclusive = (file: string) => EXCLUSIVE.test(readFileSync(file, 'utf8').split('\n').slice(0, 20).join('\n'));
+
 /**
- * The files that share the local cluster (test/integration) run one at a time; the others (unit,
- * workflow, replay, generated inputs: the dev server only, each on task queues of its own) run
- * beside them, two at a time. Files named on the command line run one at a time.
+ * The files that use the local cluster (test/integration) run in two phases: those marked
+ * `// test-isolation: exclusive` one at a time, then the others (own namespaces, own workflow ids)
+ * two at a time. Beside them, the files that need the dev server only (unit, workflow, replay,
+ * generated inputs: each on task queues of its own) run two at a time. Files named on the command
+ * line run one at a time.
  */
-function testGroups(): TestGroup[] {
-  if (patterns !== DEFAULT_PATTERNS) return [{ name: 'tests', files: patterns, concurrency: 1 }];
+function testPhases(): TestGroup[][] {
+  if (patterns !== DEFAULT_PATTERNS) return [[{ name: 'tests', files: patterns, concurrency: 1 }]];
   const all = globSync('test/**/*.test.ts').sort();
   const cluster = all.filter((f) => f.startsWith('test/integration/'));
+  const exclusive = cluster.filter(isExclusive);
   return [
-    { name: 'cluster', files: cluster, concurrency: 1 },
-    { name: 'temporal', files: all.filter((f) => !cluster.includes(f)), concurrency: 2 },
+    [{ name: 'cluster', files: exclusive, concurrency: 1 }, { name: 'temporal', files: all.filter((f) => !cluster.includes(f)), concurrency: 2 }],
+    [{ name: 'cluster', files: cluster.filter((f) => !exclusive.includes(f)), concurrency: 2 }],
   ];
+}
+
+/** Runs the phases one after the other; the groups of a phase side by side. */
+async function runPhases(env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+  const results: { exitCode: number; output: string }[] = [];
+  const [first, ...rest] = testPhases();
+  // The Temporal-only group of the first phase keeps running through the later phases.
+  const firstRuns = first!.map((group) => runGroup(group, env));
+  await firstRuns[0];
+  for (const phase of rest) results.push(...(await Promise.all(phase.map((group) => runGroup(group, env)))));
+  results.push(...(await Promise.all(firstRuns)));
+  return { exitCode: results.some((r) => r.exitCode !== 0) ? 1 : 0, output: results.map((r) => r.output).join('\n') };
 }
 
 /** Runs one group's files with node's test runner; its lines are printed as they come, prefixed with its name. */

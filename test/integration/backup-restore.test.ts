@@ -1,3 +1,4 @@
+// test-isolation: exclusive (deletes and restores the cluster-wide TaskRun CRD)
 // backupPlatform, restorePlatform and the nightly schedule end to end: real dev server, in-process
 // worker with real activities, real local cluster and helm. The tests run in order: back up a
 // deployed platform, delete its namespace and the CRD, restore, compare every object.

@@ -1,3 +1,4 @@
+// test-isolation: exclusive (applies the cluster-wide TaskRun CRD and makes scratch namespaces)
 // backupAndVerify end to end: real dev server, in-process worker with real activities, real local cluster.
 // A namespace with ConfigMaps, Secrets and TaskRuns (with status) is backed up, restored into a scratch
 // namespace, compared object by object, and the scratch namespace is gone afterwards. Then the comparison

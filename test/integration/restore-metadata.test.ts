@@ -1,3 +1,4 @@
+// test-isolation: exclusive (replaces the cluster-wide TaskRun CRD with other versions)
 // What a restore writes besides the objects' content: no ownerReferences or finalizers (the garbage
 // collector would delete a restored object whose owner is not in the target; a finalizer of an operator
 // that is not there blocks deletion forever), and TaskRuns that keep their backed-up status (created with

@@ -9,14 +9,13 @@
 // bounded by continue-as-new, and what it carries by following only unfinished TaskRuns. With
 // `searchAttributes`, the counts are search attributes (TASKRUN_SEARCH_ATTRIBUTES), upserted when
 // they change.
-import { ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { INVALID_INPUT } from './failures.ts';
 import type { Activities } from '../activities/index.ts';
 import { parseInput } from './validate.ts';
 import { taskRunQuery, taskRunControllerQuery } from './messages.ts';
 import { applyResults, applyWatchResult, chunk, lookup, planRound, restoreState } from './taskrun-reconcile.ts';
 import { carryOn, continueAsNewDue, publish, retry, summary, watchActs, watchRequest, type ControllerRun } from './taskrun-controller-run.ts';
-import { roundByRound } from './taskrun-controller-rounds.ts';
 import {
   controllerWorkflowId,
   taskRunControllerInputSchema,
@@ -28,11 +27,10 @@ import {
 } from './types/taskrun.ts';
 
 /**
- * Creations and status writes. Ordinary activities, not local ones: a workflow task that waits
- * for local activities holds back its other commands, so the next watch could not start until
- * every write of the round was done (measured: p99 2.9 s from TaskRun to Job at 20 a second).
- * A retry or crash re-runs them: create-or-get with deterministic names makes that harmless.
- * Per-item errors come back as results.
+ * Creations and status writes, as ordinary activities that run alongside the watch (local ones
+ * would hold back the workflow task's other commands: the next watch could not start until every
+ * write was done). A retry or crash re-runs them: create-or-get with deterministic names makes that
+ * harmless. Per-item errors come back as results.
  */
 const applyActs = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '30 seconds', retry: { ...retry, maximumAttempts: 5 } });
 
@@ -50,9 +48,7 @@ const RETRY_AFTER_MS = 5000;
 
 export async function taskRunController(input: TaskRunControllerInput = {}): Promise<void> {
   const opts = parseInput('taskRunController', taskRunControllerInputSchema, input);
-  // Versioned: a run that began round by round (before these checks) keeps that loop until it continues as new.
-  const pipelined = patched('taskrun-pipeline');
-  if (pipelined) refuseImpostor(opts);
+  refuseImpostor(opts);
   const carried = opts.carried as ControllerCarried | undefined;
   const run: ControllerRun = {
     opts, state: restoreState(carried, opts.finishedHistory), rounds: 0, runs: (carried?.runs ?? 0) + 1, lastSnapshot: Date.now(),
@@ -60,7 +56,6 @@ export async function taskRunController(input: TaskRunControllerInput = {}): Pro
   };
   setHandler(taskRunQuery, (name) => lookup(run.state, name));
   setHandler(taskRunControllerQuery, () => summary(run));
-  if (!pipelined) await roundByRound(run);
   await pipeline(run);
 }
 
@@ -173,7 +168,7 @@ async function pipeline(run: ControllerRun): Promise<never> {
       run.config = result.config;
       run.cursor = result.cursor;
       if (result.snapshot) run.lastSnapshot = Date.now();
-      applyWatchResult(state, result, new Date().toISOString(), { lostJobs: true, createdMeanwhile: createdDuringWatch });
+      applyWatchResult(state, result, new Date().toISOString(), { createdMeanwhile: createdDuringWatch });
     }
     if (run.config) dispatch(run.config);
     armRetryTimer();

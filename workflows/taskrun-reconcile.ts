@@ -80,11 +80,7 @@ export function restoreState(carried: ControllerCarried | undefined, keepFinishe
     finishedCounts: { Succeeded: 0, Failed: 0, ...carried?.finishedCounts },
   };
   for (const t of carried?.finished ?? []) remember(state, t);
-  for (const t of carried?.taskRuns ?? []) {
-    // Carried by an earlier version, which kept finished TaskRuns among the followed ones.
-    if (isFinished(t)) remember(state, compact(t));
-    else state.tracked.set(t.name, t);
-  }
+  for (const t of carried?.taskRuns ?? []) state.tracked.set(t.name, t);
   return state;
 }
 
@@ -204,17 +200,16 @@ export const jobUnseen = (jobName: string) =>
   `the agent Job ${jobName} no longer exists and its outcome was not seen: it was deleted, or finished and was removed (ttlSecondsAfterFinished), while the controller was not watching; create a new TaskRun to run the task again`;
 
 export interface WatchOptions {
-  /**
-   * A snapshot fails an unfinished TaskRun whose Job (status.jobName) is absent, also when this
-   * state never saw that Job (a controller started afresh). Off only to replay older histories.
-   */
-  lostJobs?: boolean;
   /** TaskRuns whose Job was created while the watch ran: a snapshot may have been listed before them. */
   createdMeanwhile?: ReadonlySet<string>;
 }
 
-/** Folds one watch result into the state (a snapshot first replaces what is known). */
-export function applyWatchResult(state: ReconcilerState, result: WatchResult, now: string, options: WatchOptions = { lostJobs: true }): void {
+/**
+ * Folds one watch result into the state (a snapshot first replaces what is known). A snapshot fails
+ * an unfinished TaskRun whose Job (status.jobName) is absent, also when this state never saw that
+ * Job (a controller started afresh).
+ */
+export function applyWatchResult(state: ReconcilerState, result: WatchResult, now: string, options: WatchOptions = {}): void {
   if (result.snapshot) {
     const uids = new Map(result.snapshot.taskRuns.map((t) => [t.name, t.uid]));
     for (const name of state.tracked.keys()) if (!uids.has(name)) state.tracked.delete(name);
@@ -225,9 +220,9 @@ export function applyWatchResult(state: ReconcilerState, result: WatchResult, no
       const job = jobsByOwner.get(`${t.name}/${t.uid}`);
       if (job) upsertJob(state.tracked, job);
       else if (options.createdMeanwhile?.has(t.name)) continue;
-      else if (t.job) jobGone(t, options.lostJobs ? jobUnseen(t.jobName) : JOB_DELETED);
+      else if (t.job) jobGone(t, jobUnseen(t.jobName));
       // Created (status.jobName) but never seen, e.g. deleted while the controller was down.
-      else if (options.lostJobs && t.jobCreated && !isTerminal(t.phase)) t.jobLost = jobUnseen(t.jobName);
+      else if (t.jobCreated && !isTerminal(t.phase)) t.jobLost = jobUnseen(t.jobName);
     }
   }
   for (const change of result.changes) {
@@ -255,8 +250,7 @@ function jobGone(t: TrackedTaskRun, why: string): void {
 function desiredPhase(t: TrackedTaskRun): TaskRunPhase {
   if (isTerminal(t.phase)) return t.phase;
   if (t.rejected) return 'Failed';
-  // (lastError: the way a run of an earlier version carried it.)
-  if (t.jobCreated && !t.job && (t.jobLost || t.lastError === JOB_DELETED)) return 'Failed';
+  if (t.jobCreated && !t.job && t.jobLost) return 'Failed';
   if (t.job?.outcome) return t.job.outcome;
   if (t.job && (t.job.startTime || t.job.active > 0)) return 'Running';
   return 'Pending';
@@ -403,7 +397,7 @@ export function applyResults(state: ReconcilerState, actions: TaskRunAction[], r
       delete t.pendingSpec;
     }
     if (r.error) t.lastError = r.error;
-    else if (t.lastError && t.lastError !== JOB_DELETED) delete t.lastError;
+    else delete t.lastError;
     if (isFinished(t)) finish(state, t, now);
   }
 }

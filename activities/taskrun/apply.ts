@@ -6,22 +6,12 @@ import type { KubeClients } from '../kube/client.ts';
 import { isStatus, toKubeFailure } from '../errors.ts';
 import { TASKRUN } from '../kube/taskruns.ts';
 import { ensureAgentJob, isPermanentRejection } from '../kube/jobs.ts';
-import { Context } from '@temporalio/activity';
 import { heartbeat } from '../activity-context.ts';
 import type { TaskRunMetrics } from '../../worker/metrics.ts';
 import type { ActionResult, ApplyActionsInput, TaskRunAction, TaskRunStatus } from '../../workflows/types/taskrun.ts';
 
-/** Writes in flight per call (the reconciler runs two calls at once: 100). */
+/** Writes in flight per call (the reconciler keeps at most 100 TaskRuns in flight across its calls). */
 const IN_FLIGHT = 50;
-
-/** Local activities (how the reconciler calls this) cannot heartbeat; an ordinary activity does. */
-function isLocal(): boolean {
-  try {
-    return Context.current().info.isLocal;
-  } catch {
-    return false;
-  }
-}
 
 export async function writeTaskRunStatus(kube: KubeClients, namespace: string, name: string, uid: string, status: TaskRunStatus): Promise<void> {
   await kube.custom.patchNamespacedCustomObjectStatus(
@@ -76,7 +66,7 @@ export async function applyTaskRunActions(kube: KubeClients, input: ApplyActions
   const worker = async () => {
     for (let i = next++; i < input.actions.length; i = next++) {
       results[i] = await applyOne(kube, input, input.actions[i]!, metrics);
-      if (!isLocal()) heartbeat({ done: i + 1 });
+      heartbeat({ done: i + 1 });
     }
   };
   await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, input.actions.length) }, worker));

@@ -1,8 +1,9 @@
 // The controller's configuration: config.yaml of the controller ConfigMap (charts/orchestrator
-// templates/configmap.yaml), read on every watch round so that edits apply to the next Jobs.
+// templates/configmap.yaml). The watch lists it once and then watches it: a change ends the watch
+// round with the new config, so that edits apply to the next Jobs.
 import { parse } from 'yaml';
 import type { KubeClients } from '../kube/client.ts';
-import { isStatus, kubeCall } from '../errors.ts';
+import { kubeCall } from '../errors.ts';
 import type { ControllerConfig } from '../../workflows/types/taskrun.ts';
 
 /** The chart's defaults (values.yaml controllerConfig + secrets), used when the ConfigMap is absent. */
@@ -48,16 +49,6 @@ export function parseControllerConfig(text: string | undefined, resourceVersion:
     secrets: { name: str(secrets.name, d.secrets.name), env },
     resourceVersion,
   };
-}
-
-export async function readControllerConfig(kube: KubeClients, namespace: string, name: string): Promise<ControllerConfig> {
-  try {
-    const cm = await kube.core.readNamespacedConfigMap({ namespace, name });
-    return parseControllerConfig(cm.data?.['config.yaml'], cm.metadata?.resourceVersion ?? '');
-  } catch (err) {
-    if (isStatus(err, 404)) return DEFAULT_CONTROLLER_CONFIG;
-    return kubeCall(`read ConfigMap ${namespace}/${name}`, () => Promise.reject(err));
-  }
 }
 
 /**

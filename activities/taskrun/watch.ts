@@ -67,16 +67,11 @@ export interface WatchOptions {
 export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput, options: WatchOptions = {}): Promise<WatchResult> {
   const resumeFrom = heartbeatCursor() ?? input.cursor;
   if (!resumeFrom) return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'initial' };
-  // A watch round starts from the reconciler's config (no read per round), and watches its
-  // ConfigMap from a list resourceVersion; a cursor without one (carried by an earlier version)
-  // reads the config once.
-  let config = input.config;
-  let from = resumeFrom;
-  if (!config || !from.config) {
-    const read = await listControllerConfig(kube, input.namespace, input.configMapName);
-    config = read.config;
-    from = { ...from, config: read.resourceVersion };
-  }
+  // A watch round starts from the reconciler's config (the config is not read per round) and
+  // watches its ConfigMap from the cursor's list resourceVersion; a change ends the round with the
+  // new config. Without a config in the input (a caller other than the reconciler) it is read once.
+  const config = input.config ?? (await listControllerConfig(kube, input.namespace, input.configMapName)).config;
+  const from = resumeFrom;
   try {
     const { changes, cursor, config: changed, idle } = await collect(kube, input, from, config, options);
     // Nothing happened until the resync was due: this activity lists, instead of the next one.

@@ -9,11 +9,10 @@ import { workflowBundle } from '../helpers/temporal.ts';
 
 const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.history.bin')).sort();
 
-// Every runbook, and both sides of each patch: taskRunController before ('rounds') and after
-// ('pipeline') 'taskrun-pipeline'.
+// Every runbook, and both sides of each patch.
 const REQUIRED = [
   'platformHealth', 'deployPlatform', 'upgradePlatform-child-backup',
-  'backupPlatform', 'restorePlatform', 'backupAndVerify', 'cleanupTaskRuns', 'taskRunController-rounds', 'taskRunController-pipeline',
+  'backupPlatform', 'restorePlatform', 'backupAndVerify', 'cleanupTaskRuns', 'taskRunController-pipeline',
 ];
 
 test('recorded histories exist for the runbooks', () => {

@@ -67,13 +67,16 @@ after(async () => {
 });
 
 const reconcilerConfig = { ...DEFAULT_CONTROLLER_CONFIG, maxConcurrentTasks: 7, resourceVersion: CONFIG_OBJECT_RV };
-const input = (cursor: WatchInput['cursor']): WatchInput => ({ namespace: 'ns', configMapName: 'cfg', cursor, config: reconcilerConfig, maxWaitSeconds: 2, activeTasks: 0 });
+const input = (cursor: WatchInput['cursor']): WatchInput => ({ namespace: 'ns', configMapName: 'cfg', ...(cursor ? { cursor } : {}), config: reconcilerConfig, maxWaitSeconds: 2, activeTasks: 0 });
 const configWatches = () => seen.filter((s) => s.path.endsWith('/configmaps') && s.query.get('watch') === 'true');
 
 test('the config watch starts from a list resourceVersion (not the ConfigMap\'s own, out of the watch cache): the round lasts until maxWaitSeconds', async () => {
+  const first = await watchTaskRunChanges(kube, { ...input(undefined), config: undefined });
+  assert.equal(first.relisted, 'initial');
+  assert.equal(first.cursor.config, LIST_RV);
   seen.length = 0;
   const started = Date.now();
-  const result = await watchTaskRunChanges(kube, input({ taskRuns: '450', jobs: '450' }));
+  const result = await watchTaskRunChanges(kube, input({ ...first.cursor, taskRuns: '450', jobs: '450' }));
   const elapsed = Date.now() - started;
   assert.ok(elapsed >= 1800, `returned after ${elapsed} ms: an idle round must wait for changes`);
   assert.deepEqual(result.changes, []);

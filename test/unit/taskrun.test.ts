@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  jobNameFor, planRound, applyWatchResult, applyResults, carryState, lookup, restoreState, JOB_DELETED,
+  jobNameFor, planRound, applyWatchResult, applyResults, carryState, lookup, restoreState,
   type ReconcilerState,
 } from '../../workflows/taskrun-reconcile.ts';
-import type { ObservedJob, ObservedTaskRun, TaskRunAction, TaskRunStatus, WatchChange, WatchResult } from '../../workflows/types/taskrun.ts';
+import type { ObservedJob, ObservedTaskRun, TaskRunAction, WatchChange, WatchResult } from '../../workflows/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG, parseControllerConfig } from '../../activities/taskrun/config.ts';
 import { agentJob, observeJob } from '../../activities/kube/jobs.ts';
 import { observeTaskRun } from '../../activities/taskrun/watch.ts';
@@ -63,8 +63,8 @@ test('observeJob: outcome, times and failure reason; Jobs not owned by a TaskRun
 test('planRound: a TaskRun whose Job vanished before finishing fails; it never gets a second Job', () => {
   const state = restoreState(undefined, 500);
   const now = '2026-01-01T00:00:00.000Z';
-  applyWatchResult(state, { snapshot: { taskRuns: [{ name: 'a', uid: 'u', generation: 1, spec: { service: 's', taskId: 't' }, status: { phase: 'Running', jobName: 'a-u' } }], jobs: [{ name: 'a-u', ownerName: 'a', ownerUid: 'u', active: 1, startTime: now }] }, changes: [], cursor: { taskRuns: '1', jobs: '1' }, config: DEFAULT_CONTROLLER_CONFIG }, now);
-  applyWatchResult(state, { changes: [{ kind: 'job', type: 'delete', name: 'a-u', ownerName: 'a', ownerUid: 'u' }], cursor: { taskRuns: '1', jobs: '2' }, config: DEFAULT_CONTROLLER_CONFIG }, now);
+  applyWatchResult(state, { snapshot: { taskRuns: [{ name: 'a', uid: 'u', generation: 1, spec: { service: 's', taskId: 't' }, status: { phase: 'Running', jobName: 'a-u' } }], jobs: [{ name: 'a-u', ownerName: 'a', ownerUid: 'u', active: 1, startTime: now }] }, changes: [], cursor: { taskRuns: '1', jobs: '1', config: '1' }, config: DEFAULT_CONTROLLER_CONFIG }, now);
+  applyWatchResult(state, { changes: [{ kind: 'job', type: 'delete', name: 'a-u', ownerName: 'a', ownerUid: 'u' }], cursor: { taskRuns: '1', jobs: '2', config: '1' }, config: DEFAULT_CONTROLLER_CONFIG }, now);
   const actions = planRound(state.tracked, DEFAULT_CONTROLLER_CONFIG, now);
   assert.equal(actions.length, 1);
   assert.equal(actions[0]!.create, undefined);
@@ -73,14 +73,14 @@ test('planRound: a TaskRun whose Job vanished before finishing fails; it never g
 });
 
 const now = '2026-01-01T00:10:00.000Z';
-const cursor = { taskRuns: '1', jobs: '1' };
+const cursor = { taskRuns: '1', jobs: '1', config: '1' };
 const obs = (name: string, status?: ObservedTaskRun['status']): ObservedTaskRun => ({ name, uid: `uid-${name}`, generation: 1, creationTimestamp: '2026-01-01T00:00:00.000Z', spec: { service: 's', taskId: `t-${name}`, prompt: 'p' }, ...(status ? { status } : {}) });
 const jobOf = (name: string, extra: Partial<ObservedJob> = {}): ObservedJob => ({ name: jobNameFor(name, `uid-${name}`), ownerName: name, ownerUid: `uid-${name}`, active: 1, startTime: '2026-01-01T00:01:00.000Z', ...extra });
 const snapshot = (taskRuns: ObservedTaskRun[], jobs: ObservedJob[] = []): WatchResult => ({ snapshot: { taskRuns, jobs }, changes: [], cursor, config: DEFAULT_CONTROLLER_CONFIG });
 const changes = (...c: WatchChange[]): WatchResult => ({ changes: c, cursor, config: DEFAULT_CONTROLLER_CONFIG });
 /** One round as the controller runs it, every action succeeding. */
-function round(state: ReconcilerState, result: WatchResult, options?: { lostJobs: boolean }): TaskRunAction[] {
-  applyWatchResult(state, result, now, options);
+function round(state: ReconcilerState, result: WatchResult): TaskRunAction[] {
+  applyWatchResult(state, result, now);
   const actions = planRound(state.tracked, { maxConcurrentTasks: 100_000 }, now);
   applyResults(state, actions, actions.map((a) => ({ name: a.name, ...(a.create ? { job: 'created' as const } : {}), ...(a.status ? { status: 'written' as const } : {}) })), now);
   return actions;
@@ -124,12 +124,6 @@ test('a Job seen running, then absent from a snapshot: failed as "outcome not se
   assert.equal(status('b').phase, 'Succeeded');
   assert.equal(status('b').completionTime, '2026-01-01T00:05:00.000Z');
   assert.equal(actions.some((a) => a.create), false);
-});
-
-test('the lost-Job check is off for histories recorded before it (lostJobs: false)', () => {
-  const state = restoreState(undefined, 500);
-  const actions = round(state, snapshot([obs('r', { phase: 'Running', jobName: jobNameFor('r', 'uid-r') })]), { lostJobs: false });
-  assert.deepEqual(actions.map((a) => [a.create, a.status?.phase]), [[undefined, 'Pending']], 'the earlier behaviour: waits for a Job that will never come');
 });
 
 test('finished TaskRuns leave the tracked state for a bounded recent list; already-finished ones are never tracked again', () => {
@@ -195,16 +189,6 @@ test('the carried state stays bounded: 5,000 finished TaskRuns carry only the ne
   assert.equal(lookup(state, names[0]!), null);
   assert.equal(lookup(state, names.at(-1)!)?.phase, 'Succeeded');
   assert.ok(JSON.stringify(carryState(state, cursor, 2)).length <= size);
-});
-
-test('restoreState: a run carried by an earlier version (finished TaskRuns among the followed ones) is split', () => {
-  const written: TaskRunStatus = { phase: 'Succeeded', jobName: 'j', message: 'ok', observedGeneration: 1, conditions: [] };
-  const base = { uid: 'u', generation: 1, taskId: 't', service: 's', jobName: 'j', jobCreated: true, transitions: [] };
-  const state = restoreState({ taskRuns: [{ ...base, name: 'done', phase: 'Succeeded', written }, { ...base, name: 'run', phase: 'Running', lastError: JOB_DELETED }], runs: 3 }, 500);
-  assert.deepEqual([...state.tracked.keys()], ['run']);
-  assert.deepEqual([...state.finished.keys()], ['done']);
-  // The earlier version's marker of a deleted Job still fails it.
-  assert.equal(planRound(state.tracked, { maxConcurrentTasks: 1 }, now)[0]?.status?.phase, 'Failed');
 });
 
 test('observeTaskRun carries the restore-pending annotation', () => {

@@ -47,7 +47,7 @@ class Fake {
   activities = {
     watchTaskRunChanges: async (input: WatchInput): Promise<WatchResult> => {
       this.watches.push(input);
-      const cursor = { taskRuns: String(++this.rv), jobs: String(this.rv) };
+      const cursor = { taskRuns: String(++this.rv), jobs: String(this.rv), config: '1' };
       if (!input.cursor && !this.queue[0]?.snapshot) return { snapshot: { taskRuns: [], jobs: [] }, changes: [], cursor, config: this.config, relisted: 'initial' };
       const next = this.queue.shift();
       if (!next) await sleep(50);

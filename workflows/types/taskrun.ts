@@ -117,9 +117,9 @@ export interface WatchCursor {
   jobs: string;
   /**
    * The controller ConfigMap's watch: a list resourceVersion (advanced by bookmarks and events),
-   * not the ConfigMap's own (absent in cursors carried by earlier versions).
+   * not the ConfigMap's own.
    */
-  config?: string;
+  config: string;
 }
 
 export type WatchChange =
@@ -254,7 +254,7 @@ export interface ControllerSummary {
 }
 
 export interface ControllerCarried {
-  /** The followed (unfinished) TaskRuns. Earlier versions also carried finished ones here. */
+  /** The followed (unfinished) TaskRuns. */
   taskRuns: TrackedTaskRun[];
   /** The newest finished TaskRuns, oldest first, compacted (at most finishedHistory). */
   finished?: TrackedTaskRun[];

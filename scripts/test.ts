@@ -54,8 +54,9 @@ process.exitCode = exitCode;
 interface TestGroup { name: string; files: string[]; concurrency: number }
 
 /** A test file that changes what other files rely on (cluster-wide objects, nodes, a fixed namespace) says so in its first lines. */
-const EXCLUSIVE = /^\/\/ test-isolation: exclusive/m;
-const isExclusive = (file: string) => EXCLUSIVE.test(readFileSync(file, 'utf8').split('\n').slice(0, 20).join('\n'));
+function isExclusive(file: string): boolean {
+  return /^\/\/ test-isolation: exclusive/m.test(readFileSync(file, 'utf8').split('\n').slice(0, 20).join('\n'));
+}
 
 /**
  * The files that use the local cluster (test/integration) run in two phases: those marked

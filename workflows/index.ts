@@ -5,6 +5,6 @@ export { upgradePlatform } from './upgrade-platform.ts';
 export { rotateSecret } from './rotate-secret.ts';
 export { backupPlatform } from './backup-platform.ts';
 export { restorePlatform } from './restore-platform.ts';
-export { taskRunController } from './taskrun-controller.ts';
+export { taskRunController } from './taskrun-controller/index.ts';
 export { cleanupTaskRuns } from './cleanup-taskruns.ts';
 export { backupAndVerify } from './backup-and-verify.ts';

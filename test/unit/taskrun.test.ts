@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import {
   jobNameFor, planRound, applyWatchResult, applyResults, carryState, lookup, restoreState,
   type ReconcilerState,
-} from '../../workflows/taskrun-reconcile.ts';
+} from '../../workflows/taskrun-controller/reconcile.ts';
 import type { ObservedJob, ObservedTaskRun, TaskRunAction, WatchChange, WatchResult } from '../../workflows/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG, parseControllerConfig } from '../../activities/taskrun/config.ts';
 import { agentJob, observeJob } from '../../activities/kube/jobs.ts';

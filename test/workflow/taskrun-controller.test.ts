@@ -8,7 +8,7 @@ import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from 
 import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { INVALID_INPUT } from '../../workflows/failures.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../workflows/messages.ts';
-import { jobNameFor } from '../../workflows/taskrun-reconcile.ts';
+import { jobNameFor } from '../../workflows/taskrun-controller/reconcile.ts';
 import { controllerWorkflowId, type ActionResult, type ApplyActionsInput, type CleanupCriteria, type CleanupDeletion, type CleanupPlan, type ControllerCarried, type ControllerConfig, type ObservedJob, type ObservedTaskRun, type WatchChange, type WatchInput, type WatchResult } from '../../workflows/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';

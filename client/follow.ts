@@ -25,6 +25,11 @@ export async function followProgress(handle: WorkflowHandle, write: (text: strin
     } catch {
       return; // not started yet, or already closed without a query answer
     }
+    // A note (e.g. an upgrade paused for `decide`) is printed when it changes.
+    if ((progress.note ?? '') !== (seen.get('\0note') ?? '')) {
+      seen.set('\0note', progress.note ?? '');
+      if (progress.note) write(`  note: ${progress.note}`);
+    }
     for (const step of progress.steps) {
       const key = `${step.status}:${step.detail ?? ''}`;
       if (step.status !== 'pending' && seen.get(step.name) !== key) {

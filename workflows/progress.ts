@@ -18,6 +18,8 @@ export interface Progress {
   runbook: string;
   workflowId: string;
   steps: Step[];
+  /** The runbook's current note, e.g. an upgrade paused for its `decide` update (what the UI shows under the steps). */
+  note?: string;
 }
 
 export const progressQuery = defineQuery<Progress>('progress');
@@ -36,7 +38,7 @@ export class ProgressTracker {
   }
 
   snapshot(): Progress {
-    return { runbook: this.#runbook, workflowId: workflowInfo().workflowId, steps: this.#steps.map((s) => ({ ...s })) };
+    return { runbook: this.#runbook, workflowId: workflowInfo().workflowId, steps: this.#steps.map((s) => ({ ...s })), ...(this.#note ? { note: this.#note } : {}) };
   }
 
   /** Runs `fn` as step `name`, marking it running, then succeeded or failed. */

@@ -12,46 +12,66 @@ import { AGENT_SELECTOR, listAgentJobs, observeJob } from '../kube/jobs.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { DEFAULT_CONTROLLER_CONFIG, listControllerConfig, parseControllerConfig } from './config.ts';
 import { KUBE_UNAVAILABLE } from '../../workflows/failures.ts';
-import { RESTORE_PENDING_ANNOTATION, type ControllerConfig, type ObservedTaskRun, type TaskRunSpec, type WatchChange, type WatchCursor, type WatchInput, type WatchResult } from '../../workflows/types/taskrun.ts';
+import { z } from 'zod';
+import { RESTORE_PENDING_ANNOTATION, TASKRUN_PHASES, type ControllerConfig, type ObservedTaskRun, type WatchChange, type WatchCursor, type WatchInput, type WatchResult } from '../../workflows/types/taskrun.ts';
 
 /** After the first change, keep collecting this long so that a burst travels in one batch. */
 export const BATCH_WINDOW_MS = 40;
 const MAX_CHANGES = 2000;
 
-interface RawTaskRun {
-  metadata: { name: string; uid: string; generation?: number; creationTimestamp?: string; resourceVersion?: string; annotations?: Record<string, string> };
-  spec?: Partial<TaskRunSpec>;
-  status?: Record<string, unknown>;
+const optionalString = z.string().optional().catch(undefined);
+const time = z.string().optional().catch(undefined).transform((t) => (t ? new Date(t).toISOString() : undefined));
+const quantities = z.record(z.string(), z.union([z.string(), z.number()]));
+
+/**
+ * A TaskRun as the API server returns it (lists and watch events), the parts the controller reads.
+ * The CRD validates what is stored: a field of another type than expected is left out, not trusted.
+ */
+export const rawTaskRunSchema = z.object({
+  metadata: z.object({
+    name: z.string(),
+    uid: z.string(),
+    generation: z.number().int().optional().catch(undefined),
+    creationTimestamp: time,
+    annotations: z.record(z.string(), z.string()).optional().catch(undefined),
+  }),
+  spec: z.object({
+    service: z.string().catch(''),
+    taskId: z.string().catch(''),
+    prompt: optionalString,
+    promptRef: z.object({ name: z.string(), key: z.string(), optional: z.boolean().optional() }).optional().catch(undefined),
+    agentImage: optionalString,
+    resources: z.object({ requests: quantities.optional(), limits: quantities.optional() }).optional().catch(undefined),
+    workspaceClaim: optionalString,
+  }).prefault({ service: '', taskId: '' }),
+  status: z.object({
+    phase: z.enum(TASKRUN_PHASES).optional().catch(undefined),
+    jobName: optionalString,
+    startTime: time,
+    completionTime: time,
+    message: optionalString,
+    observedGeneration: z.number().int().optional().catch(undefined),
+  }).nullish().catch(undefined),
+});
+export type RawTaskRun = z.input<typeof rawTaskRunSchema>;
+
+/** Drops the fields that are absent (undefined or empty), as the reconciler's JSON expects. */
+function present<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
-export function observeTaskRun(raw: RawTaskRun): ObservedTaskRun {
-  const spec = raw.spec ?? {};
-  const s = raw.status ?? {};
-  const pick = <T>(k: string) => (s[k] === undefined || s[k] === null ? undefined : (s[k] as T));
-  const phase = pick<ObservedTaskRun['status'] & object>('phase') as never;
-  const status = {
-    ...(phase ? { phase } : {}),
-    ...(pick('jobName') ? { jobName: pick<string>('jobName')! } : {}),
-    ...(pick('startTime') ? { startTime: new Date(pick<string>('startTime')!).toISOString() } : {}),
-    ...(pick('completionTime') ? { completionTime: new Date(pick<string>('completionTime')!).toISOString() } : {}),
-    ...(pick('message') ? { message: pick<string>('message')! } : {}),
-    ...(pick('observedGeneration') !== undefined ? { observedGeneration: pick<number>('observedGeneration')! } : {}),
-  };
+export function observeTaskRun(raw: unknown): ObservedTaskRun {
+  const { metadata, spec, status } = rawTaskRunSchema.parse(raw);
+  const { service, taskId, prompt, ...rest } = spec;
+  const observed = present({ ...status });
   return {
-    name: raw.metadata.name,
-    uid: raw.metadata.uid,
-    generation: raw.metadata.generation ?? 1,
-    ...(raw.metadata.creationTimestamp ? { creationTimestamp: new Date(raw.metadata.creationTimestamp).toISOString() } : {}),
-    spec: {
-      service: spec.service ?? '', taskId: spec.taskId ?? '',
-      ...(spec.prompt !== undefined ? { prompt: spec.prompt } : {}),
-      ...(spec.promptRef ? { promptRef: spec.promptRef } : {}),
-      ...(spec.agentImage ? { agentImage: spec.agentImage } : {}),
-      ...(spec.resources ? { resources: spec.resources } : {}),
-      ...(spec.workspaceClaim ? { workspaceClaim: spec.workspaceClaim } : {}),
-    },
-    ...(Object.keys(status).length ? { status } : {}),
-    ...(raw.metadata.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined ? { restorePending: true as const } : {}),
+    name: metadata.name,
+    uid: metadata.uid,
+    generation: metadata.generation ?? 1,
+    ...(metadata.creationTimestamp ? { creationTimestamp: metadata.creationTimestamp } : {}),
+    spec: { service, taskId, ...(prompt !== undefined ? { prompt } : {}), ...present(rest) },
+    ...(Object.keys(observed).length ? { status: observed } : {}),
+    ...(metadata.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined ? { restorePending: true as const } : {}),
   };
 }
 
@@ -88,7 +108,7 @@ async function snapshot(kube: KubeClients, input: WatchInput, options: WatchOpti
   const [taskRuns, jobs, config] = await Promise.all([
     listTaskRuns<RawTaskRun>(kube, input.namespace, { pageSize: options.pageSize ?? PAGE_SIZE, crdMissing: 'empty' }),
     listAgentJobs(kube, input.namespace),
-    listControllerConfig(kube, input.namespace, input.configMapName),
+    listControllerConfig(kube, input.namespace, input.configMapName, input.config),
   ]);
   // Before the platform is deployed the CRD is missing: a retryable wait, not a failed controller.
   if (!taskRuns.crdInstalled) throw ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `the TaskRun CRD ${TASKRUN.crdName} is not installed (run deployPlatform); retrying` });
@@ -200,11 +220,11 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
       }
       if (obj.metadata?.resourceVersion) cursor.config = obj.metadata.resourceVersion;
       if (type === 'BOOKMARK' || obj.metadata?.resourceVersion === config.resourceVersion) return;
-      changedConfig = type === 'DELETED' ? DEFAULT_CONTROLLER_CONFIG : parseControllerConfig((obj.data as Record<string, string> | undefined)?.['config.yaml'], obj.metadata?.resourceVersion ?? '');
+      changedConfig = type === 'DELETED' ? DEFAULT_CONTROLLER_CONFIG : parseControllerConfig((obj.data as Record<string, string> | undefined)?.['config.yaml'], obj.metadata?.resourceVersion ?? '', config);
       finish();
     };
     const relistConfig = () => {
-      listControllerConfig(kube, ns, input.configMapName).then((read) => {
+      listControllerConfig(kube, ns, input.configMapName, config).then((read) => {
         if (settled) return;
         cursor.config = read.resourceVersion;
         if (read.config.resourceVersion !== config.resourceVersion) {
@@ -229,7 +249,7 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
         if (type === 'BOOKMARK') return;
         const deleted = type === 'DELETED';
         if (which === 'taskRuns') {
-          const tr = observeTaskRun(obj as unknown as RawTaskRun);
+          const tr = observeTaskRun(obj);
           onChange(deleted ? { kind: 'taskRun', type: 'delete', name: tr.name, uid: tr.uid } : { kind: 'taskRun', type: 'upsert', taskRun: tr });
         } else {
           const job = observeJob(obj as unknown as V1Job);

@@ -7,7 +7,7 @@ import {
   type ReconcilerState,
 } from '../../workflows/taskrun-controller/reconcile.ts';
 import type { ObservedJob, ObservedTaskRun, TaskRunAction, WatchChange, WatchResult } from '../../workflows/types/taskrun.ts';
-import { DEFAULT_CONTROLLER_CONFIG, parseControllerConfig } from '../../activities/taskrun/config.ts';
+import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { agentJob, observeJob } from '../../activities/kube/jobs.ts';
 import { observeTaskRun } from '../../activities/taskrun/watch.ts';
 import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
@@ -21,18 +21,6 @@ test('jobNameFor: deterministic, at most 62 characters, a valid name, different 
   assert.ok(long.length <= 62, long);
   assert.match(long, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   assert.match(jobNameFor('v1.2.task', uid), /^v1-2-task-0f8e4c2a$/);
-});
-
-test('parseControllerConfig: config.yaml over the chart defaults; absent or mistyped fields fall back', () => {
-  const c = parseControllerConfig('agent:\n  image: x/agent:2\njob:\n  backoffLimit: 1\nmaxConcurrentTasks: "many"\nsecrets:\n  name: s\n  env:\n  - {name: A, key: K}\n', '7');
-  assert.equal(c.agent.image, 'x/agent:2');
-  assert.equal(c.agent.workspaceMountPath, '/workspace');
-  assert.equal(c.job.backoffLimit, 1);
-  assert.equal(c.job.ttlSecondsAfterFinished, 3600);
-  assert.equal(c.maxConcurrentTasks, DEFAULT_CONTROLLER_CONFIG.maxConcurrentTasks);
-  assert.deepEqual(c.secrets, { name: 's', env: [{ name: 'A', key: 'K' }] });
-  assert.equal(c.resourceVersion, '7');
-  assert.deepEqual(parseControllerConfig(undefined, ''), DEFAULT_CONTROLLER_CONFIG);
 });
 
 test('agentJob: owned by the TaskRun, labelled, keys by secretKeyRef only, prompt reference, workspace claim', () => {

@@ -380,6 +380,22 @@ test('watch requests: a snapshot first, then watches until the resync is due tha
   });
 });
 
+test('an invalid controller ConfigMap: the taskRunController query and the current details show the error naming the field; the last good config stays in use', async () => {
+  const fake = new Fake();
+  fake.config = { ...fake.config, maxConcurrentTasks: 1 };
+  await withController(fake, {}, async (h) => {
+    await until('the good config', async () => ((await h.query(taskRunControllerQuery)).config?.maxConcurrentTasks === 1 ? true : undefined));
+    fake.config = { ...fake.config, resourceVersion: '2', error: 'config.yaml is invalid (maxConcurrentTasks: Invalid input: expected number, received string); the controller keeps its last good config (ConfigMap resourceVersion 1)' };
+    fake.changes({ kind: 'taskRun', type: 'upsert', taskRun: tr('a') }, { kind: 'taskRun', type: 'upsert', taskRun: tr('bb') });
+    const s = await until('the error', async () => ((await h.query(taskRunControllerQuery)).config?.error ? h.query(taskRunControllerQuery) : undefined));
+    assert.match(s.config!.error!, /maxConcurrentTasks/);
+    assert.equal(s.config!.maxConcurrentTasks, 1);
+    await until('one Job', () => (fake.creates().length === 1 ? true : undefined));
+    const { currentDetails } = await h.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    assert.match(currentDetails, /config error.*maxConcurrentTasks/s);
+  });
+});
+
 test('one controller per namespace: another workflow id, or carried state at a start, is refused at once, before any watch', async () => {
   const fake = new Fake();
   const failure = async (h: WorkflowHandleWithFirstExecutionRunId) => {

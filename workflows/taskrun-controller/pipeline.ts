@@ -2,7 +2,7 @@
 // the writes of what it saw run alongside (PipelineScheduler decides what is in flight); the summary
 // it publishes (query, current details, search attributes) and continue-as-new.
 import {
-  allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, proxyActivities, setCurrentDetails, sleep, upsertSearchAttributes,
+  allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, log, proxyActivities, setCurrentDetails, sleep, upsertSearchAttributes,
   workflowInfo, ActivityCancellationType,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
@@ -59,7 +59,7 @@ export function summary(run: ControllerRun): ControllerSummary {
   return {
     namespace: run.opts.namespace, tracked: state.tracked.size, byPhase: countByPhase(state.tracked), active: activeCount(state.tracked),
     finished: { ...state.finishedCounts }, recentFinished: state.finished.size, rounds: run.rounds, runs: run.runs,
-    ...(config ? { config: { resourceVersion: config.resourceVersion, maxConcurrentTasks: config.maxConcurrentTasks } } : {}),
+    ...(config ? { config: { resourceVersion: config.resourceVersion, maxConcurrentTasks: config.maxConcurrentTasks, ...(config.error ? { error: config.error } : {}) } } : {}),
   };
 }
 
@@ -84,7 +84,7 @@ function upsertChanged(s: ControllerSummary): void {
 /** The Web UI's current details, and the search attributes when the input asks for them. */
 function publish(run: ControllerRun): void {
   const s = summary(run);
-  setCurrentDetails(`**taskRunController** ${s.namespace}\n\ntracked ${s.tracked}, active ${s.active}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no unfinished TaskRuns'}\n\nfinished since start: ${s.finished.Succeeded} succeeded, ${s.finished.Failed} failed\n\nround ${s.rounds} of run ${s.runs}`);
+  setCurrentDetails(`**taskRunController** ${s.namespace}\n\ntracked ${s.tracked}, active ${s.active}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no unfinished TaskRuns'}\n\nfinished since start: ${s.finished.Succeeded} succeeded, ${s.finished.Failed} failed\n\nround ${s.rounds} of run ${s.runs}${s.config?.error ? `\n\n**config error** (ConfigMap ${run.opts.configMapName}): ${s.config.error}` : ''}`);
   if (run.opts.searchAttributes) upsertChanged(s);
 }
 
@@ -152,6 +152,9 @@ export async function pipeline(run: ControllerRun): Promise<never> {
     await condition(() => scheduler.ready);
     for (const result of scheduler.take()) {
       run.rounds++;
+      if (result.config.error && result.config.error !== run.config?.error) {
+        log.warn('taskRunController: the controller ConfigMap is invalid, the last good config is kept', { namespace: opts.namespace, configMap: opts.configMapName, error: result.config.error });
+      }
       run.config = result.config;
       run.cursor = result.cursor;
       if (result.snapshot) run.lastSnapshot = Date.now();

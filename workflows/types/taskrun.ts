@@ -110,6 +110,11 @@ export interface ControllerConfig {
   secrets: { name: string; env: { name: string; key: string }[] };
   /** resourceVersion of the ConfigMap it came from ('' = built-in defaults). */
   resourceVersion: string;
+  /**
+   * That ConfigMap's config.yaml is invalid (the message names every bad field): this config is the
+   * last good one (or the defaults), kept until config.yaml is fixed.
+   */
+  error?: string;
 }
 
 export interface WatchCursor {
@@ -250,7 +255,8 @@ export interface ControllerSummary {
   recentFinished: number;
   rounds: number;
   runs: number;
-  config?: { resourceVersion: string; maxConcurrentTasks: number };
+  /** The config in use; `error`: the ConfigMap's config.yaml is invalid, the last good config is kept. */
+  config?: { resourceVersion: string; maxConcurrentTasks: number; error?: string };
 }
 
 export interface ControllerCarried {

@@ -7,6 +7,7 @@ import { helmActivities } from './helm/index.ts';
 import { backupActivities } from './backup/index.ts';
 import { verificationActivities } from './backup/verification.ts';
 import { taskRunActivities } from './taskrun/index.ts';
+import { drainActivities } from './drain/index.ts';
 
 export type { ActivityDeps } from './deps.ts';
 
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...backupActivities(deps, helmDeps),
     ...verificationActivities(deps),
     ...taskRunActivities(deps),
+    ...drainActivities(deps),
   };
 }
 

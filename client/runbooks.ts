@@ -13,6 +13,8 @@ export const RUNBOOKS: RunbookInfo[] = [
   { name: 'restorePlatform', summary: 'verify a backup (HMAC, checksums, decryption), then restore in dependency order (dryRun: the plan)' },
   { name: 'backupAndVerify', summary: 'backupPlatform, then a test restore into a scratch namespace compared object by object; scratch deleted' },
   { name: 'taskRunController', summary: 'the TaskRun controller of a namespace (id taskrun-controller-<ns>; see client/taskrun-controller.ts)' },
+  { name: 'drainNode', summary: 'kubectl drain, durably: plan (dryRun), cordon, evict (PDBs waited out), wait; uncordons on failure only if it cordoned' },
+  { name: 'maintenanceLease', summary: 'the cluster\'s maintenance lease (id maintenance-lease; started by the runbooks that take it; query lease)' },
   { name: 'cleanupTaskRuns', summary: 'delete old Succeeded (7 d) and Failed (3 d) TaskRuns, except those labelled keep (dryRun: the plan)' },
 ];
 

@@ -48,3 +48,12 @@ export const HELM_FAILED = 'HelmFailed';
 
 /** Helm failure types that a retry cannot fix (proxy Helm activities with these as non-retryable). */
 export const HELM_NON_RETRYABLE_TYPES = [HELM_INVALID, HELM_TIMEOUT, KUBE_FORBIDDEN];
+
+/** drainNode's plan found pods kubectl drain would refuse to delete (DaemonSet, emptyDir, no controller): nothing was cordoned. */
+export const DRAIN_REFUSED = 'DrainRefused';
+/** An operator aborted the drain (update drainControl {action: abort}); the node is uncordoned if the drain cordoned it. */
+export const DRAIN_ABORTED = 'DrainAborted';
+/** An eviction failed for a reason a retry cannot fix (e.g. a pod under more than one PodDisruptionBudget). */
+export const EVICTION_FAILED = 'EvictionFailed';
+/** The maintenance lease is held by another runbook and the input said `lease: {wait: false}`. */
+export const LEASE_TAKEN = 'LeaseTaken';

@@ -8,3 +8,5 @@ export { restorePlatform } from './restore-platform.ts';
 export { taskRunController } from './taskrun-controller/index.ts';
 export { cleanupTaskRuns } from './cleanup-taskruns.ts';
 export { backupAndVerify } from './backup-and-verify.ts';
+export { drainNode } from './drain-node/index.ts';
+export { maintenanceLease } from './maintenance-lease/index.ts';

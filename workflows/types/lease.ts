@@ -1,0 +1,71 @@
+// The maintenance lease: one per cluster, held by the runbook that changes the platform. Shared by
+// the lease workflow, the runbooks that take it, and the client (the `lease` query).
+import { z } from 'zod';
+
+/** A runbook input's `lease` field. */
+export const leaseOptionsSchema = z
+  .object({
+    /** Wait in line when another runbook holds the lease (default); false: fail at once (LeaseTaken). */
+    wait: z.boolean().default(true),
+    /**
+     * Place in line: a higher priority is granted before a lower one (same priority: first come,
+     * first served). Reserved for incident response, which will also preempt the holder; today it
+     * only orders the waiters.
+     */
+    priority: z.number().int().min(0).max(100).default(0),
+  })
+  .strict();
+
+export type LeaseOptions = z.output<typeof leaseOptionsSchema>;
+
+/** Who asks for the lease: one run of a workflow (a new run of the same id is another requester). */
+export interface LeaseRequest {
+  workflowId: string;
+  runId: string;
+  /** The runbook (workflow type), for the query. */
+  runbook: string;
+  /** ISO time of the request (the requester's workflow time). */
+  requestedAt: string;
+  wait: boolean;
+  priority: number;
+}
+
+export interface LeaseHolder extends LeaseRequest {
+  grantedAt: string;
+}
+
+/** The `lease` query's answer. */
+export interface LeaseState {
+  leaseId: string;
+  holder: LeaseHolder | null;
+  /** In the order they will be granted. */
+  waiters: LeaseRequest[];
+  /** Runs of this lease workflow so far (continue-as-new). */
+  runs: number;
+}
+
+export interface MaintenanceLeaseInput {
+  /** Carried across continue-as-new. */
+  holder?: LeaseHolder | null;
+  waiters?: LeaseRequest[];
+  /** Requests that arrived with the start (the first requester's) or were not yet handled before continue-as-new. */
+  requests?: LeaseRequest[];
+  releases?: { workflowId: string; runId: string }[];
+  /** While someone waits, the holder is checked this often (default 15 s); also at every new request. */
+  checkIntervalSeconds?: number;
+  /** With no holder and no waiter, the workflow ends after this long without a request (default 0: at once). */
+  idleExitSeconds?: number;
+  runs?: number;
+}
+
+/** Sent by the lease to a requester. */
+export interface LeaseGrant {
+  leaseId: string;
+  grantedAt: string;
+}
+export interface LeaseWaitNotice {
+  leaseId: string;
+  /** Who holds it now, since when. */
+  holder: { workflowId: string; runbook: string; since: string } | null;
+  position: number;
+}

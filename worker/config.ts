@@ -1,16 +1,25 @@
 // Worker configuration from flags, then environment variables, then defaults. The cluster is
-// never implicit: a kubeconfig must be named.
+// never implicit: a kubeconfig must be named, except in a pod (KUBERNETES_SERVICE_HOST set and the
+// service-account token mounted), where no kubeconfig means the cluster the pod runs in.
 import { parseArgs } from 'node:util';
 import { DEFAULT_FILE_ROOTS } from '../activities/allowed-paths.ts';
 import { DEFAULT_BACKUP_KEYS, parseKeyReference, type BackupKeys } from '../activities/backup/keys.ts';
+import { runsInPod } from '../activities/kube/client.ts';
 import { DEFAULT_SECRET_SOURCE_POLICY, parseList, type SecretSourcePolicy } from '../activities/kube/secret-sources.ts';
 
 export interface WorkerConfig {
   temporalAddress: string;
   temporalNamespace: string;
   taskQueue: string;
-  kubeconfigPath: string;
+  /** The named kubeconfig; absent when inCluster. */
+  kubeconfigPath?: string;
   kubeContext?: string;
+  /** In a pod with no kubeconfig named: the in-cluster config (the pod's service account). */
+  inCluster: boolean;
+  /** TLS to Temporal: off, on with the system roots, or with a client certificate (mTLS) and/or a CA. */
+  temporalTls?: TemporalTls;
+  /** API key for Temporal (Temporal Cloud), from TEMPORAL_API_KEY only (never a flag: argv is visible). */
+  temporalApiKey?: string;
   helmBin: string;
   /** Backup store root (relative to the working directory unless absolute). */
   backupDir: string;
@@ -29,12 +38,21 @@ export interface WorkerConfig {
   probeAllowLinkLocal: boolean;
 }
 
-export const WORKER_HELP = `Usage: npm run worker -- --kubeconfig FILE [options]
+export interface TemporalTls {
+  clientCertPath?: string;
+  clientKeyPath?: string;
+  serverCaCertPath?: string;
+  serverName?: string;
+}
+
+export const WORKER_HELP = `Usage: npm run worker -- --kubeconfig FILE [options]     (in a pod: --kubeconfig may be left out)
 
 Runs the platform-runbooks Temporal worker (workflows + activities).
 
 Options (environment variable in brackets):
-  --kubeconfig FILE        kubeconfig of the cluster the runbooks act on [RUNBOOK_KUBECONFIG] (required)
+  --kubeconfig FILE        kubeconfig of the cluster the runbooks act on [RUNBOOK_KUBECONFIG] (required,
+                           except in a pod: there, without it, the cluster the pod runs in, through
+                           the pod's service account)
   --context NAME           context in that kubeconfig [RUNBOOK_KUBE_CONTEXT] (default: its current context)
   --helm-bin PATH          the helm 4 binary [RUNBOOK_HELM_BIN] (default: helm on PATH)
   --backup-dir DIR         backup store [RUNBOOK_BACKUP_DIR] (default .data/backups)
@@ -45,8 +63,16 @@ Options (environment variable in brackets):
                            (default env:RUNBOOK_BACKUP_AGE_IDENTITY)
   --temporal-address H:P   Temporal frontend [TEMPORAL_ADDRESS] (default 127.0.0.1:7233)
   --namespace NAME         Temporal namespace [TEMPORAL_NAMESPACE] (default "default")
+  --tls                    TLS to Temporal with the system's roots [TEMPORAL_TLS=1] (implied by the options
+                           below and by an API key)
+  --tls-cert-path FILE     client certificate (mTLS) [TEMPORAL_TLS_CLIENT_CERT_PATH]
+  --tls-key-path FILE      its private key [TEMPORAL_TLS_CLIENT_KEY_PATH]
+  --tls-ca-path FILE       CA of the Temporal server [TEMPORAL_TLS_SERVER_CA_CERT_PATH]
+  --tls-server-name NAME   server name to verify [TEMPORAL_TLS_SERVER_NAME]
+                           API key (Temporal Cloud): environment only [TEMPORAL_API_KEY]
   --task-queue NAME        task queue [RUNBOOK_TASK_QUEUE] (default "runbooks")
-  --http-port PORT         /metrics and /health [RUNBOOK_HTTP_PORT] (default 9464; 0 picks a free port)
+  --http-port PORT         /metrics, /health and /ready [RUNBOOK_HTTP_PORT] (default 9464; 0 picks a free port)
+  --http-host ADDR         address they listen on [RUNBOOK_HTTP_HOST] (default 127.0.0.1; 0.0.0.0 in a pod)
   --secret-env-allow LIST  env vars that inputs may name as secret sources, comma-separated, NAME or
                            PREFIX* [RUNBOOK_SECRET_ENV_ALLOW] (default ANTHROPIC_API_KEY,GITHUB_TOKEN,RUNBOOK_SECRET_*);
                            the worker's own credentials (RUNBOOK_BACKUP_*, TEMPORAL_*, ...) never are
@@ -66,7 +92,8 @@ Options (environment variable in brackets):
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
-export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): WorkerConfig | 'help' {
+/** `inPod` decides whether the in-cluster config is available (tests pass their own). */
+export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv, inPod: (env: NodeJS.ProcessEnv) => boolean = runsInPod): WorkerConfig | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -80,6 +107,12 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
       namespace: { type: 'string' },
       'task-queue': { type: 'string' },
       'http-port': { type: 'string' },
+      'http-host': { type: 'string' },
+      tls: { type: 'boolean' },
+      'tls-cert-path': { type: 'string' },
+      'tls-key-path': { type: 'string' },
+      'tls-ca-path': { type: 'string' },
+      'tls-server-name': { type: 'string' },
       'log-level': { type: 'string' },
       'secret-env-allow': { type: 'string' },
       'file-roots': { type: 'string' },
@@ -93,9 +126,22 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
   if (values.help) return 'help';
 
   const kubeconfigPath = values.kubeconfig ?? env.RUNBOOK_KUBECONFIG;
-  if (!kubeconfigPath) {
+  const inCluster = !kubeconfigPath && inPod(env);
+  if (!kubeconfigPath && !inCluster) {
     throw new Error('no cluster named: pass --kubeconfig FILE (or set RUNBOOK_KUBECONFIG). The worker never falls back to ~/.kube/config; `npm start` passes the local cluster\'s kubeconfig.');
   }
+  const kubeContextEarly = values.context ?? env.RUNBOOK_KUBE_CONTEXT;
+  if (inCluster && kubeContextEarly) throw new Error('--context names a context of a kubeconfig: pass --kubeconfig too (in a pod without one, the worker uses the in-cluster config)');
+  const tls: TemporalTls = {
+    ...optional('clientCertPath', values['tls-cert-path'] ?? env.TEMPORAL_TLS_CLIENT_CERT_PATH),
+    ...optional('clientKeyPath', values['tls-key-path'] ?? env.TEMPORAL_TLS_CLIENT_KEY_PATH),
+    ...optional('serverCaCertPath', values['tls-ca-path'] ?? env.TEMPORAL_TLS_SERVER_CA_CERT_PATH),
+    ...optional('serverName', values['tls-server-name'] ?? env.TEMPORAL_TLS_SERVER_NAME),
+  };
+  if (Boolean(tls.clientCertPath) !== Boolean(tls.clientKeyPath)) throw new Error('--tls-cert-path and --tls-key-path go together (a client certificate and its key)');
+  const temporalApiKey = env.TEMPORAL_API_KEY || undefined;
+  const tlsOn = values.tls ?? ['1', 'true'].includes(env.TEMPORAL_TLS ?? '');
+  const temporalTls = tlsOn || Object.keys(tls).length > 0 || temporalApiKey ? tls : undefined;
   const httpPort = Number(values['http-port'] ?? env.RUNBOOK_HTTP_PORT ?? 9464);
   if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new Error(`--http-port: ${values['http-port']} is not a port number`);
   const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as WorkerConfig['logLevel'];
@@ -111,11 +157,14 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
     temporalAddress: values['temporal-address'] ?? env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     temporalNamespace: values.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: values['task-queue'] ?? env.RUNBOOK_TASK_QUEUE ?? 'runbooks',
-    kubeconfigPath,
+    ...(kubeconfigPath ? { kubeconfigPath } : {}),
+    inCluster,
+    ...(temporalTls ? { temporalTls } : {}),
+    ...(temporalApiKey ? { temporalApiKey } : {}),
     helmBin: values['helm-bin'] ?? env.RUNBOOK_HELM_BIN ?? 'helm',
     backupDir: values['backup-dir'] ?? env.RUNBOOK_BACKUP_DIR ?? '.data/backups',
     ...(kubeContext ? { kubeContext } : {}),
-    httpHost: '127.0.0.1',
+    httpHost: values['http-host'] ?? env.RUNBOOK_HTTP_HOST ?? '127.0.0.1',
     httpPort,
     logLevel,
     fileRoots: parseList(values['file-roots'] ?? env.RUNBOOK_FILE_ROOTS) ?? DEFAULT_FILE_ROOTS,
@@ -127,4 +176,8 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worke
     localHealthStandin: values['local-health-standin'] ?? ['1', 'true'].includes(env.RUNBOOK_LOCAL_HEALTH ?? ''),
     probeAllowLinkLocal: values['probe-allow-link-local'] ?? ['1', 'true'].includes(env.RUNBOOK_PROBE_ALLOW_LINK_LOCAL ?? ''),
   };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value ? ({ [key]: value } as Record<K, string>) : {};
 }

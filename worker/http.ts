@@ -1,4 +1,5 @@
-// /metrics (Prometheus) and /health (is the worker running) on one small HTTP server.
+// /metrics (Prometheus), /health (is the worker running: liveness) and /ready (is it polling its
+// task queue: readiness) on one small HTTP server.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -6,6 +7,8 @@ import type { Registry } from 'prom-client';
 export interface HealthState {
   /** The worker's state as reported by the SDK (RUNNING, STOPPING, ...). */
   workerState(): string;
+  /** The worker has polled its task queue (the SDK's first poll succeeded); /ready answers 503 until then. */
+  polling?(): boolean;
 }
 
 export async function startHttpServer(port: number, host: string, registry: Registry, health: HealthState): Promise<{ server: Server; port: number }> {
@@ -19,6 +22,11 @@ export async function startHttpServer(port: number, host: string, registry: Regi
         const ok = state === 'RUNNING';
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ status: ok ? 'healthy' : 'unhealthy', worker: state }));
+      } else if (req.url === '/ready') {
+        const state = health.workerState();
+        const ready = state === 'RUNNING' && (health.polling?.() ?? true);
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: ready ? 'ready' : 'not-ready', worker: state }));
       } else {
         res.writeHead(404).end();
       }

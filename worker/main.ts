@@ -6,7 +6,10 @@ assertSupportedNode();
 
 const { parseWorkerConfig, WORKER_HELP } = await import('./config.ts');
 const { createLogger, installTemporalRuntimeLogger } = await import('./logger.ts');
-const { loadKubeConfig, makeKubeClients } = await import('../activities/kube/client.ts');
+const { loadKubeConfig, loadInClusterKubeConfig, writeInClusterKubeconfig, makeKubeClients } = await import('../activities/kube/client.ts');
+const { readFileSync, mkdtempSync } = await import('node:fs');
+const { tmpdir } = await import('node:os');
+const { join } = await import('node:path');
 const { createActivities } = await import('../activities/index.ts');
 const { localStandinRefusal } = await import('../activities/health-probe.ts');
 const { NativeConnection } = await import('@temporalio/worker');
@@ -30,14 +33,24 @@ const logger = createLogger(config.logLevel);
 installTemporalRuntimeLogger(logger);
 
 try {
-  const kubeTarget = { kubeconfigPath: config.kubeconfigPath, ...(config.kubeContext ? { context: config.kubeContext } : {}) };
-  const kubeConfig = loadKubeConfig(kubeTarget);
+  // In a pod with no kubeconfig named: the in-cluster config for the API clients, and for helm a
+  // kubeconfig file (in the temp dir: the root file system may be read-only) that points at the same token.
+  const kubeTarget = config.inCluster || !config.kubeconfigPath
+    ? { kubeconfigPath: writeInClusterKubeconfig(mkdtempSync(join(tmpdir(), 'runbook-worker-'))), inCluster: true }
+    : { kubeconfigPath: config.kubeconfigPath, ...(config.kubeContext ? { context: config.kubeContext } : {}) };
+  const kubeConfig = kubeTarget.inCluster ? loadInClusterKubeConfig() : loadKubeConfig(kubeTarget);
   const kube = makeKubeClients(kubeConfig);
   if (config.localHealthStandin) {
     const refusal = localStandinRefusal(kubeConfig.getCurrentCluster()?.server, kubeConfig.getCurrentContext());
     if (refusal) throw new Error(refusal);
   }
-  const connection = await NativeConnection.connect({ address: config.temporalAddress }).catch((err: Error) => {
+  const tlsFiles = config.temporalTls;
+  const tls = tlsFiles && {
+    ...(tlsFiles.clientCertPath && tlsFiles.clientKeyPath ? { clientCertPair: { crt: readFileSync(tlsFiles.clientCertPath), key: readFileSync(tlsFiles.clientKeyPath) } } : {}),
+    ...(tlsFiles.serverCaCertPath ? { serverRootCACertificate: readFileSync(tlsFiles.serverCaCertPath) } : {}),
+    ...(tlsFiles.serverName ? { serverNameOverride: tlsFiles.serverName } : {}),
+  };
+  const connection = await NativeConnection.connect({ address: config.temporalAddress, ...(tls ? { tls } : {}), ...(config.temporalApiKey ? { apiKey: config.temporalApiKey } : {}) }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${config.temporalAddress}: ${err.message} (is the dev server running? \`npm start\` starts one)`);
   });
   const worker = await createRunbookWorker({
@@ -46,9 +59,13 @@ try {
     taskQueue: config.taskQueue,
     activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), backupDir: config.backupDir, secretSources: config.secretSources, backupKeys: config.backupKeys, localHealthStandin: config.localHealthStandin, probeAllowLinkLocal: config.probeAllowLinkLocal, logger: logger.child({ component: 'activities' }) }),
   });
-  const http = await startHttpServer(config.httpPort, config.httpHost, registry, { workerState: () => worker.getState() });
+  const http = await startHttpServer(config.httpPort, config.httpHost, registry, {
+    workerState: () => worker.getState(),
+    polling: () => { const s = worker.getStatus(); return s.workflowPollerState === 'POLLING' && s.activityPollerState === 'POLLING'; },
+  });
   logger.info(
-    { temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, cluster: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext(), http: `http://${config.httpHost}:${http.port}`,
+    { temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, cluster: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext(),
+      kubeconfig: kubeTarget.inCluster ? 'in-cluster (the pod\'s service account; no kubeconfig named)' : kubeTarget.kubeconfigPath, temporalTls: Boolean(tls), temporalApiKey: Boolean(config.temporalApiKey), http: `http://${config.httpHost}:${http.port}`,
       healthProbe: config.localHealthStandin ? 'local-standin (local kwok cluster: /health answered from the Ready pods\' image; tag :unhealthy answers 503)' : 'service-proxy' },
     'worker started',
   );

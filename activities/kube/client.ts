@@ -1,6 +1,10 @@
 // The explicit cluster connection every activity uses. There is no fall-back to
 // ~/.kube/config or localhost:8080: the operator names the kubeconfig (and optionally a context).
-import { existsSync } from 'node:fs';
+// The one exception is a worker running in a pod with no kubeconfig named: it acts on the cluster
+// it runs in, through its service account (the in-cluster config), and says so when it starts.
+import { existsSync, writeFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
+import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
   AppsV1Api,
@@ -14,10 +18,52 @@ import {
 } from '@kubernetes/client-node';
 
 export interface KubeTarget {
-  /** Path of the kubeconfig file. */
+  /** Path of the kubeconfig file (in a pod: the one written by writeInClusterKubeconfig, for helm). */
   kubeconfigPath: string;
   /** Context to use; the file's current context when omitted. */
   context?: string;
+  /** The cluster the pod runs in, through its service account (client-node's in-cluster config). */
+  inCluster?: boolean;
+}
+
+/** Where Kubernetes mounts a pod's service-account credentials. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * Is this process in a pod that can use the in-cluster config? Both signs are needed: the
+ * KUBERNETES_SERVICE_HOST variable that every pod gets and the mounted service-account token.
+ */
+export function runsInPod(env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync, saDir = SERVICE_ACCOUNT_DIR): boolean {
+  return Boolean(env.KUBERNETES_SERVICE_HOST) && exists(join(saDir, 'token'));
+}
+
+/** The in-cluster config (API server from the pod's environment, the service account's token and CA). */
+export function loadInClusterKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  if (!runsInPod(env)) throw new Error(`not in a pod: KUBERNETES_SERVICE_HOST is unset or ${SERVICE_ACCOUNT_DIR}/token is missing; name a kubeconfig`);
+  const config = new KubeConfig();
+  config.loadFromCluster();
+  return config;
+}
+
+/**
+ * A kubeconfig file for helm that points at the same in-cluster credentials: the token by file
+ * (kubelet rotates it; client-go re-reads tokenFile), the CA by file. Contains no secret itself.
+ */
+export function writeInClusterKubeconfig(dir: string, env: NodeJS.ProcessEnv = process.env, saDir = SERVICE_ACCOUNT_DIR): string {
+  const host = env.KUBERNETES_SERVICE_HOST ?? '';
+  const port = env.KUBERNETES_SERVICE_PORT ?? '443';
+  const server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const kubeconfig = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'in-cluster', cluster: { server, 'certificate-authority': join(saDir, 'ca.crt') } }],
+    users: [{ name: 'in-cluster', user: { tokenFile: join(saDir, 'token') } }],
+    contexts: [{ name: 'in-cluster', context: { cluster: 'in-cluster', user: 'in-cluster' } }],
+    'current-context': 'in-cluster',
+  };
+  const path = join(dir, 'in-cluster.kubeconfig');
+  writeFileSync(path, JSON.stringify(kubeconfig, null, 2), { mode: 0o600 });
+  return path;
 }
 
 export interface KubeClients {

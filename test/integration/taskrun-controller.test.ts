@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { ensureSearchAttributes, ensureTaskRunController } from '../../client/taskrun-controller.ts';
@@ -14,24 +13,14 @@ import { createRunbookWorker } from '../../worker/worker.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../workflows/messages.ts';
 import { controllerWorkflowId, TASKRUN_SEARCH_ATTRIBUTES } from '../../workflows/types/taskrun.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { installTaskRunCrd, until } from '../helpers/taskrun.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
-const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('taskruns');
 const taskQueue = uniqueTaskQueue('taskruns-it');
 let controller: WorkflowHandle;
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const controllerConfig = (image: string) => ({
   apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
@@ -73,9 +62,7 @@ async function metric(name: string, labels: Record<string, string>): Promise<num
 before(async () => {
   const cluster = await testCluster();
   const temporal = await testTemporal();
-  // --force-conflicts: the chart's file is the source of truth, whatever another test applied before.
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
+  await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(controllerConfig('example/claude-agent:1.0.0')));

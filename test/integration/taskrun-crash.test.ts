@@ -3,27 +3,15 @@
 // (deterministic Job names + create-or-get make a retried creation harmless).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
+import { installTaskRunCrd, until } from '../helpers/taskrun.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
-const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const COUNT = 100;
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 180_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each with exactly one Job', async (t) => {
   const temporal = await testTemporal();
@@ -36,9 +24,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
     workers.push(w);
     return w;
   };
-  // --force-conflicts: the chart's file is the source of truth, whatever another test applied before.
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
+  await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
   const handle = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, chunkSize: 10 }] });
   cluster.defer(async () => {

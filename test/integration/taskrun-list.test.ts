@@ -2,14 +2,13 @@
 // all (listTaskRuns, the controller's snapshot, the backup's count and read, cleanup's plan).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { listTaskRuns } from '../../activities/kube/taskruns.ts';
 import { watchTaskRunChanges } from '../../activities/taskrun/watch.ts';
 import { countTaskRuns, readTaskRuns } from '../../activities/backup/capture.ts';
 import { planTaskRunCleanup } from '../../activities/taskrun/cleanup.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
+import { installTaskRunCrd } from '../helpers/taskrun.ts';
 
-const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('trlist');
 const COUNT = 8;
@@ -17,8 +16,7 @@ const names = Array.from({ length: COUNT }, (_, i) => `tr-${i}`);
 
 before(async () => {
   const cluster = await testCluster();
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
+  await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({

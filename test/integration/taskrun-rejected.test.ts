@@ -3,31 +3,15 @@
 // do not block the TaskRuns created after them.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import type { WorkflowHandle } from '@temporalio/client';
-import { createActivities } from '../../activities/index.ts';
-import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
-import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
-import { runTestWorker, useTestTemporal } from '../helpers/temporal.ts';
+import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { useTestTemporal } from '../helpers/temporal.ts';
+import { startTaskRunController, until } from '../helpers/taskrun.ts';
 
-const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('trreject');
-let controller: WorkflowHandle;
 
 interface TaskRunJson { status?: { phase?: string; jobName?: string; message?: string; completionTime?: string; conditions?: { type: string; status: string; reason: string; message: string }[] } }
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const taskRun = (name: string, resources?: Record<string, unknown>) => ({
   apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace },
@@ -37,19 +21,7 @@ const taskRun = (name: string, resources?: Record<string, unknown>) => ({
 const get = async (cluster: TestCluster, name: string) => JSON.parse(await cluster.kubectl(['get', 'taskrun', name, '-n', namespace, '-o', 'json'])) as TaskRunJson;
 
 before(async () => {
-  const cluster = await testCluster();
-  const temporal = await testTemporal();
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
-  await cluster.kubectl(['create', 'namespace', namespace]);
-  cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
-    data: { 'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\nmaxConcurrentTasks: 1\n' },
-  }));
-  const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'trreject');
-  controller = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: 30 }] });
-  temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
+  await startTaskRunController(await testCluster(), await testTemporal(), { namespace, prefix: 'trreject', maxConcurrentTasks: 1, resyncSeconds: 30 });
 });
 
 test('maxConcurrentTasks 1: Jobs rejected for good fail their TaskRuns with the reason; a good TaskRun created after them gets its Job', async () => {

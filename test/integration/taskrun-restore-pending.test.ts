@@ -6,48 +6,22 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import type { WorkflowHandle } from '@temporalio/client';
-import { createActivities } from '../../activities/index.ts';
-import { controllerWorkflowId, RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
-import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
-import { runTestWorker, useTestTemporal } from '../helpers/temporal.ts';
+import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
+import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { useTestTemporal } from '../helpers/temporal.ts';
+import { startTaskRunController, until } from '../helpers/taskrun.ts';
 
-const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('trrestore');
-let controller: WorkflowHandle;
 
 interface TaskRunJson { metadata: { annotations?: Record<string, string> }; status?: { phase?: string; jobName?: string; message?: string; conditions?: { type: string; reason: string }[] } }
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const get = async (cluster: TestCluster, name: string) => JSON.parse(await cluster.kubectl(['get', 'taskrun', name, '-n', namespace, '-o', 'json'])) as TaskRunJson;
 const jobsOf = async (cluster: TestCluster, name: string) => (await cluster.kubectl(['get', 'jobs,configmaps', '-n', namespace, '-l', `task-id=task-${name}`, '-o', 'name'])).trim();
 
 before(async () => {
-  const cluster = await testCluster();
-  const temporal = await testTemporal();
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
-  await cluster.kubectl(['create', 'namespace', namespace]);
-  cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
-    data: { 'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\nmaxConcurrentTasks: 10\n' },
-  }));
-  const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'trrestore');
-  controller = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: 20 }] });
-  temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
+  await startTaskRunController(await testCluster(), await testTemporal(), { namespace, prefix: 'trrestore', maxConcurrentTasks: 10, resyncSeconds: 20 });
 });
 
 test('restore-pending TaskRuns get nothing until the annotation goes; then their restored status decides', async () => {

@@ -6,17 +6,16 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type proto from '@temporalio/proto';
-import { createActivities } from '../../activities/index.ts';
-import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
-import { testActivityDeps, useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
-import { runTestWorker, useTestTemporal } from '../helpers/temporal.ts';
+import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
+import { useTestTemporal } from '../helpers/temporal.ts';
+import { startTaskRunController, until } from '../helpers/taskrun.ts';
+
+const untilSlow = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000) => until(what, check, timeoutMs, 500);
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
-const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('tridle');
@@ -26,30 +25,8 @@ const TASKRUNS = 12;
 const UNRELATED_CONFIGMAPS = 30;
 let controller: WorkflowHandleWithFirstExecutionRunId;
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await sleep(500);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 before(async () => {
-  const cluster = await testCluster();
-  const temporal = await testTemporal();
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
-  await cluster.kubectl(['create', 'namespace', namespace]);
-  cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
-    data: { 'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\nmaxConcurrentTasks: 50\n' },
-  }));
-  const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'tridle');
-  controller = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: RESYNC_SECONDS }] });
-  temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
+  controller = await startTaskRunController(await testCluster(), await testTemporal(), { namespace, prefix: 'tridle', maxConcurrentTasks: 50, resyncSeconds: RESYNC_SECONDS });
 });
 
 /** Every event of every run of the controller so far (continue-as-new followed from the first run). */
@@ -73,7 +50,7 @@ test(`idle for ${IDLE_SECONDS} s after TaskRuns ran and ConfigMaps churned: abou
     apiVersion: 'v1', kind: 'List',
     items: names.map((name) => ({ apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace }, spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' } })),
   }));
-  await until('every TaskRun Succeeded', async () => {
+  await untilSlow('every TaskRun Succeeded', async () => {
     const list = JSON.parse(await cluster.kubectl(['get', 'taskruns', '-n', namespace, '-o', 'json'])) as { items: { status?: { phase?: string } }[] };
     return list.items.length === TASKRUNS && list.items.every((t) => t.status?.phase === 'Succeeded') ? true : undefined;
   });

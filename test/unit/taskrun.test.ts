@@ -179,6 +179,23 @@ test('the carried state stays bounded: 5,000 finished TaskRuns carry only the ne
   assert.ok(JSON.stringify(carryState(state, cursor, 2)).length <= size);
 });
 
+test('observeTaskRun: the fields the controller reads, times as ISO strings; absent, empty or mistyped fields are left out', () => {
+  const raw = {
+    metadata: { name: 'r', uid: 'u', generation: 3, creationTimestamp: '2026-01-01T00:00:00Z', resourceVersion: '9', labels: { a: 'b' } },
+    spec: { service: 's', taskId: 't', prompt: '', agentImage: '', promptRef: { name: 'p', key: 'k' }, resources: { requests: { cpu: '1' } }, workspaceClaim: 'ws', extra: 1 },
+    status: { phase: 'Running', jobName: 'r-u', startTime: '2026-01-01T00:01:00Z', message: '', observedGeneration: 0, conditions: [{ type: 'Started' }] },
+  };
+  assert.deepEqual(observeTaskRun(raw), {
+    name: 'r', uid: 'u', generation: 3, creationTimestamp: '2026-01-01T00:00:00.000Z',
+    spec: { service: 's', taskId: 't', prompt: '', promptRef: { name: 'p', key: 'k' }, resources: { requests: { cpu: '1' } }, workspaceClaim: 'ws' },
+    status: { phase: 'Running', jobName: 'r-u', startTime: '2026-01-01T00:01:00.000Z', observedGeneration: 0 },
+  });
+  const odd = observeTaskRun({ metadata: { name: 'r', uid: 'u', generation: 'x' }, spec: { service: 5, taskId: 't', agentImage: 7 }, status: { phase: 'Exploded', jobName: 3 } });
+  assert.deepEqual(odd, { name: 'r', uid: 'u', generation: 1, spec: { service: '', taskId: 't' } });
+  assert.deepEqual(observeTaskRun({ metadata: { name: 'r', uid: 'u' }, status: null }), { name: 'r', uid: 'u', generation: 1, spec: { service: '', taskId: '' } });
+  assert.throws(() => observeTaskRun({ metadata: { name: 'r' } }), /uid/);
+});
+
 test('observeTaskRun carries the restore-pending annotation', () => {
   const raw = { metadata: { name: 'r', uid: 'u', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true', other: 'x' } }, spec: { service: 's', taskId: 't' } };
   assert.equal(observeTaskRun(raw).restorePending, true);

@@ -1,0 +1,57 @@
+// The TaskRun controller's integration setup, shared by test/integration/taskrun-*.test.ts and the
+// idle reliability test: the CRD, a namespace with the controller ConfigMap, a worker and the
+// controller workflow under its fixed id; and the polling `until`.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { createActivities } from '../../activities/index.ts';
+import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
+import { testActivityDeps, type TestCluster } from './cluster.ts';
+import { runTestWorker, type TestTemporal } from './temporal.ts';
+
+export const TASKRUN_CRD_FILE = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
+
+/** Polls `check` until it answers something other than undefined. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Applies the chart's TaskRun CRD (as the runbooks' field manager may own it: --force-conflicts) and waits until it is served. */
+export async function installTaskRunCrd(cluster: TestCluster): Promise<void> {
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', TASKRUN_CRD_FILE]);
+  await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
+}
+
+/** The controller ConfigMap's config.yaml of the tests: small requests (kwok nodes), the given cap. */
+export const testControllerConfigYaml = (maxConcurrentTasks: number) =>
+  `agent:\n  image: example/claude-agent:1.0.0\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\nmaxConcurrentTasks: ${maxConcurrentTasks}\n`;
+
+export interface TaskRunControllerSetup {
+  namespace: string;
+  /** Task queue prefix of the worker. */
+  prefix: string;
+  maxConcurrentTasks: number;
+  resyncSeconds: number;
+}
+
+/** CRD, namespace (deleted at the end) with the controller ConfigMap, a worker, and the controller (terminated at the end). */
+export async function startTaskRunController(cluster: TestCluster, temporal: TestTemporal, setup: TaskRunControllerSetup): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const { namespace } = setup;
+  await installTaskRunCrd(cluster);
+  await cluster.kubectl(['create', 'namespace', namespace]);
+  cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
+    data: { 'config.yaml': testControllerConfigYaml(setup.maxConcurrentTasks) },
+  }));
+  const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), setup.prefix);
+  const controller = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: setup.resyncSeconds }] });
+  temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
+  return controller;
+}

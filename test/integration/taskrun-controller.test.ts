@@ -154,6 +154,25 @@ test('a changed controller ConfigMap applies to the next Jobs', async () => {
   assert.equal(image.trim(), 'example/claude-agent:2.0.0');
 });
 
+test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, naming the field; the last good config stays in use until it is fixed', async () => {
+  const cluster = await testCluster();
+  const good = controllerConfig('example/claude-agent:2.0.0');
+  const bad = { ...good, data: { 'config.yaml': controllerConfig('example/claude-agent:3.0.0').data['config.yaml'].replace('maxConcurrentTasks: 50', 'maxConcurrentTasks: "20"') } };
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(bad));
+  const reported = await until('the config error', async () => {
+    const s = await controller.query(taskRunControllerQuery);
+    return s.config?.error ? s.config : undefined;
+  });
+  assert.match(reported.error!, /maxConcurrentTasks: .*expected number/);
+  assert.equal(reported.maxConcurrentTasks, 50, 'the last good value, not the default 10');
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('ok-3')));
+  const tr = await waitPhase(cluster, 'ok-3', 'Succeeded');
+  const image = await cluster.kubectl(['get', 'job', tr.status!.jobName!, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+  assert.equal(image.trim(), 'example/claude-agent:2.0.0', 'the last good config');
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(good));
+  await until('the error to clear', async () => ((await controller.query(taskRunControllerQuery)).config?.error === undefined ? true : undefined));
+});
+
 test('a deleted TaskRun ends its tracking; owner references remove its Job and ConfigMap', async () => {
   const cluster = await testCluster();
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('gone-1')));

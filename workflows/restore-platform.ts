@@ -7,13 +7,14 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
+import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
 import {
-  restorePlatformInputSchema, type HelmObjectsResult, type KindRestoreResult, type RestorePlan, type RestorePlatformInput, type RestoreReport, type VolumesResult,
+  restorePlatformInputSchema, type HelmObjectsResult, type KindRestoreResult, type RestorePlan, type RestorePlatformInput, type RestorePlatformOptions, type RestoreReport, type VolumesResult,
 } from './types/backup.ts';
 
 /** The restore steps after the namespace, in dependency order: the kinds, PVCs (volumes) and the Helm release's objects. */
 const RESTORE_STEPS = ['crds', 'secrets', 'configMaps', 'volumes', 'helmReleases', 'helmObjects', 'taskRuns'] as const;
-const STEPS = ['validate', 'verify', 'plan', 'namespace', ...RESTORE_STEPS, 'check', 'report'] as const;
+const STEPS = ['validate', 'verify', 'plan', 'lease', 'namespace', ...RESTORE_STEPS, 'check', 'report'] as const;
 /** The restored objects do not match the backup's counts. */
 export const RESTORE_INCOMPLETE = 'RestoreIncomplete';
 
@@ -46,6 +47,22 @@ export async function restorePlatform(input: RestorePlatformInput): Promise<Rest
     return report;
   }
 
+  // A restore into the live (backed-up) namespace changes the platform: it holds the maintenance lease.
+  const restore = () => restoreInto(opts, acts, ref, plan, report, progress);
+  if (plan.targetNamespace !== verified.sourceNamespace) {
+    progress.skip('lease', `${plan.targetNamespace} is not the backed-up (live) namespace ${verified.sourceNamespace}`);
+    return restore();
+  }
+  return withMaintenanceLease('restorePlatform', opts.lease, { onWait: (text) => progress.note(text) }, async (lease) => {
+    await progress.run('lease', async () => lease, (l) => `${l.leaseId} since ${l.grantedAt}${l.waitedSeconds ? ` (waited ${l.waitedSeconds} s)` : ''}`);
+    return restore();
+  });
+}
+
+async function restoreInto(
+  opts: RestorePlatformOptions, acts: ReturnType<typeof longActs>, ref: { backupId: string; include: RestorePlatformOptions['include'] },
+  plan: RestorePlan, report: RestoreReport, progress: ProgressTracker,
+): Promise<RestoreReport> {
   const target = plan.targetNamespace;
   await progress.run('namespace', () => kubeActs.ensureNamespaces([target]), () => target);
   const planned = new Set(plan.kinds.map((k) => k.kind));

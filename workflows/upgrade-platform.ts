@@ -14,6 +14,7 @@ import { decideUpdate, upgradeStateQuery } from './messages.ts';
 import { HELM_RELEASE_LOCKED, INVALID_INPUT, SMOKE_TEST_FAILED } from './failures.ts';
 import { judgeHealthProbe } from './health-summary.ts';
 import { backupPlatform } from './backup-platform.ts';
+import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
 import type { BackupPlatformInput } from './types/backup.ts';
 import {
   DECISION_ACTIONS,
@@ -27,7 +28,7 @@ import {
   type UpgradeState,
 } from './types/upgrade.ts';
 
-const STEPS = ['validate', 'pre-flight', 'backup', 'upgrade', 'rollout', 'smoke test', 'report'] as const;
+const STEPS = ['validate', 'lease', 'pre-flight', 'backup', 'upgrade', 'rollout', 'smoke test', 'report'] as const;
 
 export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise<UpgradeReport> {
   const progress = new ProgressTracker('upgradePlatform', STEPS);
@@ -45,6 +46,19 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
   );
 
   const opts = await progress.run('validate', async () => parseInput('upgradePlatform', upgradePlatformInputSchema, input));
+  const takeDecision = () => {
+    const d = pendingDecision;
+    pendingDecision = undefined;
+    return d;
+  };
+  // The maintenance lease covers everything that acts (recovery, backup, helm, rollback).
+  return withMaintenanceLease('upgradePlatform', opts.lease, { onWait: (text) => progress.note(text) }, async (lease) => {
+    await progress.run('lease', async () => lease, (l) => `${l.leaseId} since ${l.grantedAt}${l.waitedSeconds ? ` (waited ${l.waitedSeconds} s)` : ''}`);
+    return upgradeHoldingLease(opts, progress, state, takeDecision);
+  });
+}
+
+async function upgradeHoldingLease(opts: UpgradePlatformOptions, progress: ProgressTracker, state: UpgradeState, takeDecision: () => Decision | undefined): Promise<UpgradeReport> {
   const release = { release: opts.release, namespace: opts.namespace };
 
   const preflight = await progress.run('pre-flight', async () => {
@@ -82,11 +96,7 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
     const failure = await attemptUpgrade(opts, progress, report, targetValues);
     if (!failure) break;
     report.failures.push(failure);
-    const action = opts.onFailure === 'rollback' ? 'rollback' : await awaitDecision(opts, state, failure, progress, () => {
-      const d = pendingDecision;
-      pendingDecision = undefined;
-      return d;
-    });
+    const action = opts.onFailure === 'rollback' ? 'rollback' : await awaitDecision(opts, state, failure, progress, takeDecision);
     if (action === 'retry') {
       state.phase = 'running';
       continue;

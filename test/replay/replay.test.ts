@@ -29,7 +29,8 @@ test('recorded histories exist for the runbooks', () => {
 function recordedWorkflowId(history: ReturnType<typeof readHistory>, file: string): string {
   for (const event of history.events ?? []) {
     const child = event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
-    if (child) return child.replace(/-(backup|restore)$/, '');
+    // The maintenance lease's id is derived from the task queue, not from the workflow ID.
+    if (child && !child.startsWith('maintenance-lease')) return child.replace(/-(backup|restore)$/, '');
   }
   return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId || file;
 }
@@ -37,6 +38,8 @@ function recordedWorkflowId(history: ReturnType<typeof readHistory>, file: strin
 for (const file of files) {
   test(`replays ${file} deterministically`, async () => {
     const history = readHistory(file);
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file }, history, recordedWorkflowId(history, file));
+    // The recorded task queue, too: the maintenance lease's workflow id is derived from it.
+    const taskQueue = history.events?.[0]?.workflowExecutionStartedEventAttributes?.taskQueue?.name;
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file, ...(taskQueue ? { taskQueue } : {}) } as Parameters<typeof Worker.runReplayHistory>[0], history, recordedWorkflowId(history, file));
   });
 }

@@ -162,12 +162,12 @@ test('cancellation uncordons the node and releases the lease', async () => {
 
 test('refused plan (kubectl errors): nothing cordoned; dry run returns the plan; an unknown field is InvalidInput', async () => {
   const env = await testTemporal();
-  const refused = plan({ errors: ['cannot delete Pods declare no controller (use --force to override): a/bare'] });
+  const refused = plan({ errors: ['cannot delete Pods that declare no controller (use --force to override): a/bare'] });
   const m = mock({ plan: refused });
   const tq = await runTestWorker(env, m.activities, 'drain');
   const cause = await failure(await start(env, tq, { node: 'n1' }));
   assert.equal(cause.type, DRAIN_REFUSED);
-  assert.match(cause.message, /cannot delete Pods declare no controller/);
+  assert.match(cause.message, /cannot delete Pods that declare no controller/);
   assert.ok(!m.cluster.calls.includes('cordonNode'));
   const dry = (await (await start(env, tq, { node: 'n1', dryRun: true })).result()) as DrainReport;
   assert.deepEqual(dry.plan.errors, refused.errors);

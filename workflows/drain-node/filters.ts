@@ -51,7 +51,7 @@ export const DAEMONSET_FATAL = 'DaemonSet-managed Pods (use --ignore-daemonsets 
 export const DAEMONSET_WARNING = 'ignoring DaemonSet-managed Pods';
 export const LOCAL_STORAGE_FATAL = 'Pods with local storage (use --delete-emptydir-data to override)';
 export const LOCAL_STORAGE_WARNING = 'deleting Pods with local storage';
-export const UNMANAGED_FATAL = 'Pods declare no controller (use --force to override)';
+export const UNMANAGED_FATAL = 'Pods that declare no controller (use --force to override)';
 export const UNMANAGED_WARNING = 'deleting Pods that declare no controller';
 
 const okay: PodDeleteStatus = { delete: true, reason: 'okay' };

@@ -15,7 +15,7 @@
 // The queue survives continue-as-new (holder, waiters and unhandled messages are the next run's
 // input). With no holder and no waiter the workflow ends (after idleExitSeconds): the next request
 // starts it again.
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LeaseHolder, LeaseRequest, LeaseState, LeaseWaitNotice, MaintenanceLeaseInput } from '../types/lease.ts';
 import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leaseQuery, leaseQueuedSignal, releaseLeaseSignal, requestLeaseSignal } from './messages.ts';
 
@@ -80,8 +80,16 @@ export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promi
     return at + 1;
   };
 
+  // The Web UI shows the holder and the line (the `lease` query returns the same as JSON).
+  const publish = () => setCurrentDetails([
+    `**maintenance lease ${leaseId}**`,
+    holder ? `held by ${holder.workflowId} (${holder.runbook}) since ${holder.grantedAt}` : 'free',
+    ...waiters.map((w, i) => `${i + 1}. ${w.workflowId} (${w.runbook}) waiting since ${w.requestedAt}${w.priority ? `, priority ${w.priority}` : ''}`),
+  ].join('\n\n'));
+
   let lastCheck = Date.now();
   for (;;) {
+    publish();
     // Releases first: a holder that released and asked again goes to the back of the line.
     for (const r of releases.splice(0)) {
       if (holder && sameRun(holder, r)) holder = null;
@@ -108,6 +116,7 @@ export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promi
       }
     }
     await grantNext();
+    publish();
 
     if (!holder && !waiters.length) {
       if (!(await condition(() => requests.length > 0 || releases.length > 0, idleMs || 1))) {

@@ -1,6 +1,7 @@
 // backupPlatform / restorePlatform: input schemas, reports and failure types. Shared by the
 // workflows (validation), the activities (types) and client/schedules.ts (the nightly input).
 import { z } from 'zod';
+import { leaseOptionsSchema } from './lease.ts';
 import { k8sName } from './common.ts';
 
 /** The backup is corrupted or tampered with (HMAC, checksum, decryption): never retried, nothing is written. */
@@ -174,6 +175,8 @@ export const restorePlatformInputSchema = z.object({
   identity: workerKeyField('identity'),
   dryRun: z.boolean().default(false),
   timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
+  /** The maintenance lease, held by a restore into the live (backed-up) namespace: wait in line (default) or fail at once. */
+  lease: leaseOptionsSchema.default({ wait: true, priority: 0 }),
 }).strict();
 export type RestorePlatformInput = z.input<typeof restorePlatformInputSchema>;
 export type RestorePlatformOptions = z.output<typeof restorePlatformInputSchema>;

@@ -4,6 +4,7 @@ import { httpUrl, k8sName } from './common.ts';
 import { chartSchema, DEFAULT_CHART } from './deploy.ts';
 import { backupPlatformInputSchema, type BackupKind, type BackupPlatformOptions } from './backup.ts';
 import type { HealthCheckReport } from './platform-health.ts';
+import { leaseOptionsSchema } from './lease.ts';
 
 /** The pre-upgrade backup (child workflow backupPlatform) failed: the upgrade stopped before helm ran. */
 export const UPGRADE_BACKUP_FAILED = 'UpgradeBackupFailed';
@@ -52,6 +53,8 @@ export const upgradePlatformInputSchema = z
      * - `false`: no backup (only the revision to roll back to is recorded).
      */
     backup: z.union([z.literal(false), upgradeBackupSchema]).optional(),
+    /** The maintenance lease (maintenanceLease): wait in line (default) or fail at once when taken. */
+    lease: leaseOptionsSchema.default({ wait: true, priority: 0 }),
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -76,3 +76,16 @@ test('plan: kubectl\'s grouped warnings and "cannot delete" errors; kept pods wi
   assert.deepEqual(noIgnore.errors, [`cannot delete ${DAEMONSET_FATAL}: ns/ds1`]);
   void LOCAL_STORAGE_WARNING;
 });
+
+test('a PDB selects a pod by matchLabels and matchExpressions (the PDB named for a blocked eviction)', async () => {
+  const { selects } = await import('../../activities/drain/index.ts');
+  const pdb = (selector: object) => ({ spec: { selector } });
+  assert.equal(selects(pdb({ matchLabels: { app: 'web' } }), { app: 'web', x: '1' }), true);
+  assert.equal(selects(pdb({ matchLabels: { app: 'web' } }), { app: 'db' }), false);
+  assert.equal(selects(pdb({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] }), { tier: 'b' }), true);
+  assert.equal(selects(pdb({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['a'] }] }), { tier: 'a' }), false);
+  assert.equal(selects(pdb({ matchExpressions: [{ key: 'tier', operator: 'Exists' }] }), {}), false);
+  assert.equal(selects(pdb({ matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] }), {}), true);
+  assert.equal(selects(pdb({}), { app: 'web' }), true, 'an empty selector selects every pod of the namespace');
+  assert.equal(selects({ spec: {} }, { app: 'web' }), false);
+});

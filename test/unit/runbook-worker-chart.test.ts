@@ -24,7 +24,7 @@ interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; call
 interface Permissions { cluster: Rule[]; managed: Rule[]; secretSources: Rule[]; discovery: { calls: string[] } }
 interface Manifest { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; rules?: Rule[]; [k: string]: unknown }
 interface Container {
-  name: string; args: string[]; env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  name: string; args: string[]; env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   securityContext: Record<string, unknown>; livenessProbe: { httpGet: { path: string } }; readinessProbe: { httpGet: { path: string } };
   volumeMounts: { name: string; mountPath: string }[];
 }
@@ -145,12 +145,14 @@ void test('the Deployment: in-cluster config (no kubeconfig), flags the worker a
 
 void test('Temporal mTLS and API key come from Secret references, never values', () => {
   const d = find<Deployment>(render('--set', 'temporal.tls.clientCertSecret=temporal-client', '--set', 'temporal.tls.serverCASecret=temporal-ca', '--set', 'temporal.tls.serverName=ns.acct.tmprl.cloud',
-    '--set', 'temporal.apiKey.secretName=temporal-api', '--set', 'backup.hmacKey.secretName=backup-keys', '--set', 'backup.ageIdentity.secretName=backup-keys'), 'Deployment');
+    '--set', 'temporal.apiKey.secretName=temporal-api', '--set', 'backup.hmacKey.secretName=backup-keys', '--set', 'backup.ageIdentity.secretName=backup-keys',
+    '--set', 'backup.recipients={age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq}'), 'Deployment');
   const c = worker(d);
   const config = parseWorkerConfig(c.args, {}, () => true);
   assert.ok(config !== 'help');
   assert.deepEqual(config.temporalTls, { clientCertPath: '/etc/temporal/client/tls.crt', clientKeyPath: '/etc/temporal/client/tls.key', serverCaCertPath: '/etc/temporal/server-ca/ca.crt', serverName: 'ns.acct.tmprl.cloud' });
-  const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.valueFrom?.secretKeyRef]));
+  assert.equal(c.env?.find((e) => e.name === 'RUNBOOK_BACKUP_RECIPIENTS')?.value, 'age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq');
+  const env = Object.fromEntries((c.env ?? []).filter((e) => e.valueFrom).map((e) => [e.name, e.valueFrom?.secretKeyRef]));
   assert.deepEqual(env, {
     TEMPORAL_API_KEY: { name: 'temporal-api', key: 'api-key' },
     RUNBOOK_BACKUP_HMAC_KEY: { name: 'backup-keys', key: 'hmac-key' },

@@ -23,6 +23,8 @@ const helmBin = toolPath('helm');
 const helmHome = mkdtempSync(join(tmpdir(), 'runbooks-rbac-helm-'));
 after(() => rmSync(helmHome, { recursive: true, force: true }));
 const testCluster = useTestCluster();
+// HOME too: without it, client-go in helm keeps its discovery cache in ./.kube of the working directory.
+const helmProcessEnv = { HOME: helmHome, HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data'), PATH: process.env.PATH ?? '' };
 
 interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
 const permissions = parse(readFileSync(join(chart, 'permissions.yaml'), 'utf8')) as { cluster: Rule[]; managed: Rule[]; secretSources: Rule[] };
@@ -44,8 +46,7 @@ interface Installed {
 let installed: Promise<Installed> | undefined;
 
 async function helm(cluster: TestCluster, args: string[]) {
-  const env = { HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data'), PATH: process.env.PATH ?? '' };
-  const r = await execa(helmBin, [...args, '--kubeconfig', cluster.kubeconfigPath], { env, extendEnv: false, reject: false, timeout: 120_000 });
+  const r = await execa(helmBin, [...args, '--kubeconfig', cluster.kubeconfigPath], { env: helmProcessEnv, extendEnv: false, reject: false, timeout: 120_000 });
   assert.equal(r.exitCode, 0, `helm ${args.join(' ')}:\n${r.stderr}`);
   return r.stdout;
 }
@@ -147,8 +148,7 @@ void test('as the worker\'s ServiceAccount, helm installs, upgrades and uninstal
   assert.match(await helm(s.cluster, ['status', 'orchestrator', '-n', ns, '-o', 'json', ...as]), /"status":"deployed"/);
   await helm(s.cluster, ['uninstall', 'orchestrator', '-n', ns, ...as]);
   // And not in a namespace it does not manage.
-  const env = { HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data'), PATH: process.env.PATH ?? '' };
-  const refused = await execa(helmBin, ['install', 'orchestrator', platformChart, '-n', s.unmanaged, ...as, '--kubeconfig', s.cluster.kubeconfigPath], { env, extendEnv: false, reject: false, timeout: 120_000 });
+  const refused = await execa(helmBin, ['install', 'orchestrator', platformChart, '-n', s.unmanaged, ...as, '--kubeconfig', s.cluster.kubeconfigPath], { env: helmProcessEnv, extendEnv: false, reject: false, timeout: 120_000 });
   assert.notEqual(refused.exitCode, 0);
   assert.match(refused.stderr, /forbidden/i);
 });

@@ -1,3 +1,4 @@
+// test-isolation: exclusive (cordons a node for a moment; helm may create the cluster-wide TaskRun CRD)
 // The worker chart's RBAC on the local cluster: installed with helm, then asked with
 // SubjectAccessReview, as the worker's ServiceAccount, whether every right in
 // charts/runbook-worker/permissions.yaml is allowed (cluster rules cluster-wide, managed rules in
@@ -11,9 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { AuthorizationV1Api, type V1ResourceAttributes } from '@kubernetes/client-node';
+import { AuthorizationV1Api, KubeConfig, type V1ResourceAttributes } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { parse } from 'yaml';
+import { makeKubeClients, type KubeClients } from '../../activities/kube/client.ts';
+import { cordonNode, planDrain, uncordonNode } from '../../activities/drain/index.ts';
+import { platformHealthActivities } from '../../activities/platform-health.ts';
+import { createLogger } from '../../worker/logger.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 
@@ -151,4 +156,46 @@ void test('as the worker\'s ServiceAccount, helm installs, upgrades and uninstal
   const refused = await execa(helmBin, ['install', 'orchestrator', platformChart, '-n', s.unmanaged, ...as, '--kubeconfig', s.cluster.kubeconfigPath], { env: helmProcessEnv, extendEnv: false, reject: false, timeout: 120_000 });
   assert.notEqual(refused.exitCode, 0);
   assert.match(refused.stderr, /forbidden/i);
+});
+
+/** API clients that act as the worker's ServiceAccount (the admin kubeconfig impersonates it). */
+function asWorker(s: Installed): KubeClients {
+  const admin = s.cluster.kube.config;
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: admin.getClusters(),
+    users: admin.getUsers().map((u) => ({ ...u, impersonateUser: s.user })),
+    contexts: admin.getContexts(),
+    currentContext: admin.getCurrentContext(),
+  });
+  return makeKubeClients(config);
+}
+
+void test('as the worker\'s ServiceAccount, the health and drain activities run (and reading Secrets outside the managed namespaces fails)', async () => {
+  const s = await install();
+  const kube = asWorker(s);
+  const health = platformHealthActivities({ kube, kubeTarget: { kubeconfigPath: s.cluster.kubeconfigPath }, helmBin: helmBin, workdir: process.cwd(), logger: createLogger('warn') });
+  assert.match((await health.describeCluster()).version, /^v1\./);
+  const nodes = await health.checkNodes();
+  await health.checkPods(s.managed[0]!);
+  await health.countTaskRuns(s.managed[0]!);
+  const node = (await s.cluster.kube.core.listNode()).items[0]!.metadata!.name!;
+  assert.ok(JSON.stringify(nodes).includes(node));
+  const plan = await planDrain(kube, { node, ignoreDaemonSets: true, deleteEmptyDirData: true, force: true, skipWaitForDeleteTimeoutSeconds: 0 });
+  assert.equal(plan.node, node);
+  const workflowId = `rbac-${s.namespace}`;
+  const cordoned = await cordonNode(kube, { node, workflowId });
+  if (cordoned.cordonedByUs) {
+    s.cluster.defer(() => s.cluster.kubectl(['uncordon', node]));
+    // A 409 (kwok's controller updates the node meanwhile) is retryable: Temporal retries the activity.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await uncordonNode(kube, { node, workflowId });
+        break;
+      } catch (err) {
+        if ((err as { type?: string }).type !== 'KubeConflict' || attempt === 5) throw err;
+      }
+    }
+  }
+  await assert.rejects(kube.core.listNamespacedSecret({ namespace: s.unmanaged }), (err: { code?: number }) => err.code === 403);
 });

@@ -57,7 +57,7 @@ void test('the Dockerfile\'s steps: npm ci --omit=dev, then the worker starts fr
   cpSync(join(repo, 'package.json'), join(app, 'package.json'));
   cpSync(join(repo, 'package-lock.json'), join(app, 'package-lock.json'));
   const started = Date.now();
-  const ci = await execa('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: app, reject: false, timeout: 480_000, env: { npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? tmpdir(), '.npm') } });
+  const ci = await execa('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, reject: false, timeout: 480_000, env: { npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? tmpdir(), '.npm') } });
   assert.equal(ci.exitCode, 0, ci.stderr);
   console.log(`npm ci --omit=dev: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const dev of ['typescript', 'eslint', 'node', '@temporalio/testing']) assert.ok(!existsSync(join(app, 'node_modules', dev)), `devDependency ${dev} installed`);

@@ -93,3 +93,23 @@ test('Temporal TLS and API key: from the Temporal CLI variables; the key never f
   assert.ok(host !== 'help');
   assert.equal(host.httpHost, '0.0.0.0');
 });
+
+test('/health says the worker runs; /ready waits until it polls its task queue', async () => {
+  const { startHttpServer } = await import('../../worker/http.ts');
+  const { Registry } = await import('prom-client');
+  let state = 'RUNNING';
+  let polling = false;
+  const { server, port } = await startHttpServer(0, '127.0.0.1', new Registry(), { workerState: () => state, polling: () => polling });
+  try {
+    const status = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+    assert.equal(await status('/health'), 200);
+    assert.equal(await status('/ready'), 503);
+    polling = true;
+    assert.equal(await status('/ready'), 200);
+    state = 'STOPPING';
+    assert.equal(await status('/health'), 503);
+    assert.equal(await status('/ready'), 503);
+  } finally {
+    server.close();
+  }
+});

@@ -19,6 +19,7 @@ import { platformHealthInputSchema } from '../../workflows/types/platform-health
 import { rotateSecretInputSchema } from '../../workflows/types/rotate-secret.ts';
 import { cleanupTaskRunsInputSchema } from '../../workflows/types/taskrun.ts';
 import { upgradePlatformInputSchema } from '../../workflows/types/upgrade.ts';
+import { drainNodeInputSchema } from '../../workflows/types/drain.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 import { recordReliability } from './report.ts';
@@ -37,6 +38,7 @@ const RUNBOOKS: { name: string; schema: z.ZodType; valid: Record<string, unknown
   { name: 'restorePlatform', schema: restorePlatformInputSchema, valid: { backupId: 'b1', targetNamespace: 'scratch' } },
   { name: 'backupAndVerify', schema: backupAndVerifyInputSchema, valid: { backup: { recipients: [RECIPIENT] } } },
   { name: 'cleanupTaskRuns', schema: cleanupTaskRunsInputSchema, valid: {} },
+  { name: 'drainNode', schema: drainNodeInputSchema, valid: { node: 'kwok-node-0' } },
 ];
 
 const fieldsOf = (schema: z.ZodType) => Object.keys((schema as unknown as { shape?: Record<string, unknown> }).shape ?? {});

@@ -26,3 +26,10 @@ test('a healthUrl naming a cloud metadata endpoint is refused at validation, nam
   }
   assert.equal(rotateSecretInputSchema.safeParse({ key: 'K', from: { env: 'ANTHROPIC_API_KEY' }, healthUrl: 'http://127.0.0.1:8080/health' }).success, true);
 });
+
+test('a healthUrl that is not a URL is an InvalidInput issue, not a thrown TypeError', async () => {
+  const { rotateSecretInputSchema } = await import('../../workflows/types/rotate-secret.ts');
+  const parsed = rotateSecretInputSchema.safeParse({ key: 'K', from: { env: 'ANTHROPIC_API_KEY' }, healthUrl: '-rf' });
+  assert.equal(parsed.success, false);
+  assert.ok(parsed.error?.issues.every((i) => i.path.join('.') === 'healthUrl'));
+});

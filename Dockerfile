@@ -34,6 +34,7 @@ WORKDIR /app
 COPY --from=helm /helm /usr/local/bin/helm
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
+COPY contract ./contract
 COPY workflows ./workflows
 COPY activities ./activities
 COPY worker ./worker

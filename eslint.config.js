@@ -7,6 +7,27 @@ const outsideWorld = [
   '@kubernetes/client-node', 'execa', 'pino', 'prom-client', '@temporalio/activity', '@temporalio/worker', '@temporalio/client',
 ];
 
+const roles = ['workflows', 'activities', 'client', 'worker', 'scripts', 'test', 'bench'];
+/** Which of our top-level folders each role may import from, besides itself and contract/. */
+const allowedRoles = { activities: [], client: [], worker: ['activities'], contract: [] };
+
+function roleImportRules() {
+  return Object.entries(allowedRoles).map(([role, allowed]) => {
+    const forbidden = roles.filter((r) => r !== role && !allowed.includes(r));
+    return {
+      files: [`${role}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': ['error', {
+          patterns: [{
+            group: forbidden.flatMap((r) => [`**/${r}`, `**/${r}/**`]),
+            message: `${role}/ may import only from ${['contract', ...allowed].join(', ')}/ (the roles meet in contract/).`,
+          }],
+        }],
+      },
+    };
+  });
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.data/**', 'charts/**'] },
   ...tseslint.configs.recommended,
@@ -22,6 +43,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // The roles meet only in contract/ (input schemas, report types, failure types, messages):
+  // activities and the client never import workflow code or each other; the worker is the
+  // composition root that wires activities in; contract/ imports nothing of ours.
+  ...roleImportRules(),
   {
     files: ['workflows/**/*.ts'],
     rules: {

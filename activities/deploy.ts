@@ -1,11 +1,11 @@
 // Activities of deployPlatform (and shared by upgradePlatform/rotateSecret): namespaces, CRDs,
 // Secrets from references, rollout waits. Each is idempotent.
 import { ApplicationFailure } from '@temporalio/common';
-import { INVALID_INPUT } from '../workflows/failures.ts';
+import { INVALID_INPUT } from '../contract/failures.ts';
 import { DEFAULT_FILE_ROOTS, resolveAllowedPath } from './allowed-paths.ts';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { ChartRef, PlannedObject } from '../workflows/types/deploy.ts';
-import type { SecretKeyRef } from '../workflows/types/secret-ref.ts';
+import type { ChartRef, PlannedObject } from '../contract/types/deploy.ts';
+import type { SecretKeyRef } from '../contract/types/secret-ref.ts';
 import type { ActivityDeps } from './deps.ts';
 import { kubeCall } from './errors.ts';
 import { applyObjects } from './kube/apply.ts';

@@ -8,7 +8,7 @@ import {
   KUBE_INVALID,
   KUBE_NOT_FOUND,
   KUBE_UNAVAILABLE,
-} from '../workflows/failures.ts';
+} from '../contract/failures.ts';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 

@@ -5,7 +5,7 @@ import type {
   PodsReport,
   ServiceProbeReport,
   TaskRunsReport,
-} from '../workflows/types/platform-health.ts';
+} from '../contract/types/platform-health.ts';
 import type { ActivityDeps } from './deps.ts';
 import { kubeCall } from './errors.ts';
 import { probeLocalStandin, probeServiceProxy, probeUrl } from './health-probe.ts';

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { toolPath } from '../scripts/stack/tools.ts';
 import { kubeCacheDir } from '../scripts/stack/local-cluster.ts';
-import type { BackupReport } from '../workflows/types/backup.ts';
+import type { BackupReport } from '../contract/types/backup.ts';
 import { log, median, seedPlatform, startBenchStack, timed } from './backup-fixture.ts';
 
 const { values } = parseArgs({ options: { taskruns: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' } } });

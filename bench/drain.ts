@@ -19,7 +19,7 @@ import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
 import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
 import { createRunbookWorker, WORKFLOWS_PATH } from '../worker/worker.ts';
 import { createLogger } from '../worker/logger.ts';
-import type { DrainReport } from '../workflows/types/drain.ts';
+import type { DrainReport } from '../contract/types/drain.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, pods: { type: 'string', default: '100' } } });
 const RUNS = Number(values.runs);

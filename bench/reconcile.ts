@@ -25,7 +25,7 @@ import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
 import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
 import { createRunbookWorker, WORKFLOWS_PATH } from '../worker/worker.ts';
 import { createLogger } from '../worker/logger.ts';
-import { controllerWorkflowId } from '../workflows/types/taskrun.ts';
+import { controllerWorkflowId } from '../contract/types/taskrun.ts';
 import { startInformerController, type BaselineController } from './baselines/informer-controller.ts';
 
 const { values } = parseArgs({ options: {

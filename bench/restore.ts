@@ -12,8 +12,8 @@ import { stringify } from 'yaml';
 import { ageDecrypt } from '../activities/backup/age.ts';
 import { decodeJsonLines } from '../activities/backup/codec.ts';
 import type { Manifest } from '../activities/backup/manifest.ts';
-import type { BackupReport, RestoreReport } from '../workflows/types/backup.ts';
-import { progressQuery, type Step } from '../workflows/messages.ts';
+import type { BackupReport, RestoreReport } from '../contract/types/backup.ts';
+import { progressQuery, type Step } from '../contract/messages.ts';
 import { log, seedPlatform, startBenchStack, timed } from './backup-fixture.ts';
 
 const { values } = parseArgs({ options: { taskruns: { type: 'string', default: '10000' } } });

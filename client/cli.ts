@@ -6,8 +6,8 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { clientSettings, connectClient } from './connection.ts';
 import { followProgress } from './follow.ts';
 import { findRunbook, RUNBOOKS } from './runbooks.ts';
-import { decideUpdate, progressQuery, type Decision } from '../workflows/messages.ts';
-import { failureText } from '../workflows/failure-cause.ts';
+import { decideUpdate, progressQuery, type Decision } from '../contract/messages.ts';
+import { failureText } from '../contract/failure-cause.ts';
 
 const HELP = `Usage: runbook <command> [options]     (npm run runbook -- <command> ...)
 

@@ -1,6 +1,6 @@
 // Follows a running runbook: prints each step as its status changes, then the result.
 import type { WorkflowHandle } from '@temporalio/client';
-import { progressQuery, type Progress, type Step } from '../workflows/messages.ts';
+import { progressQuery, type Progress, type Step } from '../contract/messages.ts';
 
 function line(step: Step): string {
   return `  ${step.status.padEnd(9)} ${step.name}${step.detail ? `: ${step.detail}` : ''}`;

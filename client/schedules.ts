@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
 import { upsertSchedule } from './upsert-schedule.ts';
-import { backupPlatformInputSchema, type BackupPlatformInput } from '../workflows/types/backup.ts';
-import { backupAndVerifyInputSchema, type BackupAndVerifyInput } from '../workflows/types/backup-verify.ts';
-import { formatIssues } from '../workflows/validate.ts';
+import { backupPlatformInputSchema, type BackupPlatformInput } from '../contract/types/backup.ts';
+import { backupAndVerifyInputSchema, type BackupAndVerifyInput } from '../contract/types/backup-verify.ts';
+import { formatIssues } from '../contract/format-issues.ts';
 import { clientSettings, connectClient } from './connection.ts';
 
 export const NIGHTLY_BACKUP_SCHEDULE = 'nightly-backup';

@@ -12,8 +12,8 @@ import { upsertSchedule } from './upsert-schedule.ts';
 import {
   cleanupTaskRunsInputSchema, controllerWorkflowId, taskRunControllerInputSchema, TASKRUN_SEARCH_ATTRIBUTES,
   type CleanupTaskRunsInput, type TaskRunControllerInput,
-} from '../workflows/types/taskrun.ts';
-import { formatIssues } from '../workflows/validate.ts';
+} from '../contract/types/taskrun.ts';
+import { formatIssues } from '../contract/format-issues.ts';
 import { clientSettings, connectClient } from './connection.ts';
 
 export const CLEANUP_SCHEDULE = 'weekly-taskrun-cleanup';

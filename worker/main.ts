@@ -15,7 +15,7 @@ const { localStandinRefusal } = await import('../activities/health-probe.ts');
 const { NativeConnection } = await import('@temporalio/worker');
 const { createRunbookWorker } = await import('./worker.ts');
 const { startHttpServer } = await import('./http.ts');
-const { registry } = await import('./metrics.ts');
+const { registry } = await import('../activities/metrics.ts');
 
 let config;
 try {

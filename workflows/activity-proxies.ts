@@ -1,7 +1,7 @@
 // Activity proxies with timeouts and retries as data, shared by the runbooks.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { HELM_NON_RETRYABLE_TYPES, HELM_RELEASE_LOCKED, NON_RETRYABLE_TYPES } from './failures.ts';
+import { HELM_NON_RETRYABLE_TYPES, HELM_RELEASE_LOCKED, NON_RETRYABLE_TYPES } from '../contract/failures.ts';
 
 // A locked release is not retried blindly: the runbook recovers it first (see upgradePlatform).
 const nonRetryableErrorTypes = [...new Set([...NON_RETRYABLE_TYPES, ...HELM_NON_RETRYABLE_TYPES, HELM_RELEASE_LOCKED])];

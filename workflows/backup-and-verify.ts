@@ -3,7 +3,7 @@
 // namespace, an activity compares every object with the backup (a sha256 per object; Secret values never
 // leave the activity), and the scratch namespace is deleted at the end, also on failure or cancellation.
 import { ApplicationFailure, CancellationScope, ParentClosePolicy, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { failureCause } from './failure-cause.ts';
+import { failureCause } from '../contract/failure-cause.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
@@ -17,7 +17,7 @@ import {
   type BackupVerifyReport,
   type KindComparison,
   type RestoreComparison,
-} from './types/backup-verify.ts';
+} from '../contract/types/backup-verify.ts';
 
 const STEPS = ['validate', 'backup', 'scratch namespace', 'restore', 'compare', 'cleanup', 'report'] as const;
 

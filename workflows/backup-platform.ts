@@ -7,7 +7,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
-import { backupPlatformInputSchema, type BackupPlatformInput, type BackupReport } from './types/backup.ts';
+import { backupPlatformInputSchema, type BackupPlatformInput, type BackupReport } from '../contract/types/backup.ts';
 
 const STEPS = ['validate', 'plan', 'snapshots', 'capture', 'retention', 'report'] as const;
 

@@ -7,10 +7,10 @@
 // of TaskRuns never travel through history; the deletion heartbeats and resumes after a crash.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { NON_RETRYABLE_TYPES } from './failures.ts';
+import { NON_RETRYABLE_TYPES } from '../contract/failures.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
-import { cleanupTaskRunsInputSchema, type CleanupCriteria, type CleanupReport, type CleanupTaskRunsInput } from './types/taskrun.ts';
+import { cleanupTaskRunsInputSchema, type CleanupCriteria, type CleanupReport, type CleanupTaskRunsInput } from '../contract/types/taskrun.ts';
 
 const STEPS = ['validate', 'plan', 'delete'] as const;
 

@@ -4,14 +4,14 @@
 // deployed platform changes nothing: every write is an apply, and Helm is skipped when the
 // release already runs the same chart and values.
 import { ApplicationFailure } from '@temporalio/workflow';
-import { SMOKE_TEST_FAILED } from './failures.ts';
+import { SMOKE_TEST_FAILED } from '../contract/failures.ts';
 import { judgeHealthProbe } from './health-summary.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
-import { deployPlatformInputSchema, type DeployPlatformInput, type DeployPlatformOptions, type DeployPlan, type DeployReport } from './types/deploy.ts';
+import { deployPlatformInputSchema, type DeployPlatformInput, type DeployPlatformOptions, type DeployPlan, type DeployReport } from '../contract/types/deploy.ts';
 import { helmChartArgs } from './helm-chart.ts';
-import { mergeValues } from './merge-values.ts';
+import { mergeValues } from '../contract/merge-values.ts';
 
 const STEPS = ['validate', 'plan', 'namespaces', 'crds', 'secrets', 'helm', 'rollout', 'health', 'report'] as const;
 

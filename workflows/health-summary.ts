@@ -6,7 +6,7 @@ import type {
   PodsReport,
   ServiceProbeReport,
   TaskRunsReport,
-} from './types/platform-health.ts';
+} from '../contract/types/platform-health.ts';
 
 /**
  * THE health rule, the one every runbook applies to a /health probe (deployPlatform's and

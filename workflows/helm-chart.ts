@@ -1,5 +1,5 @@
 // A ChartRef as the arguments of the helm activities.
-import type { ChartRef } from './types/deploy.ts';
+import type { ChartRef } from '../contract/types/deploy.ts';
 
 /** Local charts' CRDs are applied by the runbook itself (applyChartCrds), so Helm skips them. */
 export function helmChartArgs(chart: ChartRef): { chart: string; chartVersion?: string; repo?: string; skipCrds?: boolean } {

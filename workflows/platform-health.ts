@@ -2,14 +2,14 @@
 // one read-only runbook. Nothing here changes the cluster.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { NON_RETRYABLE_TYPES } from './failures.ts';
+import { NON_RETRYABLE_TYPES } from '../contract/failures.ts';
 import { summarizeHealth, withLists } from './health-summary.ts';
 import { ProgressTracker } from './progress.ts';
 import {
   platformHealthInputSchema,
   type PlatformHealthInput,
   type PlatformHealthReport,
-} from './types/platform-health.ts';
+} from '../contract/types/platform-health.ts';
 import { parseInput } from './validate.ts';
 
 const read = proxyActivities<Activities>({

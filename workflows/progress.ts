@@ -1,28 +1,8 @@
 // Step tracking shared by every runbook: the `progress` query returns these steps, and the
 // Web UI's "current details" shows the step that is running.
-import { defineQuery, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import { failureText } from './failure-cause.ts';
-
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
-
-export interface Step {
-  name: string;
-  status: StepStatus;
-  /** ISO timestamps (workflow time, deterministic). */
-  startedAt?: string;
-  finishedAt?: string;
-  detail?: string;
-}
-
-export interface Progress {
-  runbook: string;
-  workflowId: string;
-  steps: Step[];
-  /** The runbook's current note, e.g. an upgrade paused for its `decide` update (what the UI shows under the steps). */
-  note?: string;
-}
-
-export const progressQuery = defineQuery<Progress>('progress');
+import { setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { progressQuery, type Progress, type Step, type StepStatus } from '../contract/progress.ts';
+import { failureText } from '../contract/failure-cause.ts';
 
 /** Registers the `progress` query and records each step's life. */
 export class ProgressTracker {

@@ -10,7 +10,7 @@ import { kubeActs, longActs } from './activity-proxies.ts';
 import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
 import {
   restorePlatformInputSchema, type HelmObjectsResult, type KindRestoreResult, type RestorePlan, type RestorePlatformInput, type RestorePlatformOptions, type RestoreReport, type VolumesResult,
-} from './types/backup.ts';
+} from '../contract/types/backup.ts';
 
 /** The restore steps after the namespace, in dependency order: the kinds, PVCs (volumes) and the Helm release's objects. */
 const RESTORE_STEPS = ['crds', 'secrets', 'configMaps', 'volumes', 'helmReleases', 'helmObjects', 'taskRuns'] as const;

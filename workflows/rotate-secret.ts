@@ -5,9 +5,9 @@ import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
-import { SMOKE_TEST_FAILED } from './failures.ts';
+import { SMOKE_TEST_FAILED } from '../contract/failures.ts';
 import { judgeHealthProbe } from './health-summary.ts';
-import { rotateSecretInputSchema, type RotateSecretInput, type RotateSecretReport } from './types/rotate-secret.ts';
+import { rotateSecretInputSchema, type RotateSecretInput, type RotateSecretReport } from '../contract/types/rotate-secret.ts';
 
 const STEPS = ['validate', 'rotate', 'restart', 'rollout', 'health', 'report'] as const;
 

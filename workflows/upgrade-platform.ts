@@ -4,18 +4,18 @@
 // (retry | rollback | abort) until a deadline, then roll back. A worker crash anywhere resumes
 // here; the helm step is idempotent (same chart+values digest adds no revision).
 import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import { failureCause, failureText } from './failure-cause.ts';
+import { failureCause, failureText } from '../contract/failure-cause.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
 import { helmChartArgs } from './helm-chart.ts';
-import { mergeValues } from './merge-values.ts';
-import { decideUpdate, upgradeStateQuery } from './messages.ts';
-import { HELM_RELEASE_LOCKED, INVALID_INPUT, SMOKE_TEST_FAILED } from './failures.ts';
+import { mergeValues } from '../contract/merge-values.ts';
+import { decideUpdate, upgradeStateQuery } from '../contract/messages.ts';
+import { HELM_RELEASE_LOCKED, INVALID_INPUT, SMOKE_TEST_FAILED } from '../contract/failures.ts';
 import { judgeHealthProbe } from './health-summary.ts';
 import { backupPlatform } from './backup-platform.ts';
 import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
-import type { BackupPlatformInput } from './types/backup.ts';
+import type { BackupPlatformInput } from '../contract/types/backup.ts';
 import {
   DECISION_ACTIONS,
   UPGRADE_BACKUP_FAILED,
@@ -26,7 +26,7 @@ import {
   type UpgradeBackupRecord,
   type UpgradeReport,
   type UpgradeState,
-} from './types/upgrade.ts';
+} from '../contract/types/upgrade.ts';
 
 const STEPS = ['validate', 'lease', 'pre-flight', 'backup', 'upgrade', 'rollout', 'smoke test', 'report'] as const;
 

@@ -2,11 +2,8 @@
 // once with a non-retryable InvalidInput failure that names every bad field.
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { z } from 'zod';
-import { INVALID_INPUT } from './failures.ts';
-
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`);
-}
+import { INVALID_INPUT } from '../contract/failures.ts';
+import { formatIssues } from '../contract/format-issues.ts';
 
 export function parseInput<S extends z.ZodType>(runbook: string, schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input ?? {});

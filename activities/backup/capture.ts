@@ -7,7 +7,7 @@ import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
 import type { KubeClients } from '../kube/client.ts';
 import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 import { listTaskRuns, TASKRUN } from '../kube/taskruns.ts';
-import type { BackupKind } from '../../workflows/types/backup.ts';
+import type { BackupKind } from '../../contract/types/backup.ts';
 
 export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
 /** Made by Kubernetes in every namespace; restoring them would fight the controllers. */

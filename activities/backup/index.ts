@@ -2,7 +2,7 @@
 // configuration (deps.backupKeys, never an input), resolved here and never returned; recipients are public keys.
 import type {
   BackupKind, BackupPlan, BackupSummary, HelmObjectsResult, KindRestoreResult, RestoreCheckKind, RestorePlan, Retention, RetentionResult, VerifiedBackup, VolumeSnapshotPlan, VolumesResult,
-} from '../../workflows/types/backup.ts';
+} from '../../contract/types/backup.ts';
 import type { ActivityDeps } from '../deps.ts';
 import type { HelmDeps } from '../helm/deps.ts';
 import { helmStatus } from '../helm/release.ts';

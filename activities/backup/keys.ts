@@ -2,7 +2,7 @@
 // configuration, never a workflow input: a caller who could name the key could make a forged backup
 // verify, or read any env var of the worker. The worker's flags pick them (worker/config.ts); the
 // activities resolve them here.
-import type { SecretSource } from '../../workflows/types/secret-ref.ts';
+import type { SecretSource } from '../../contract/types/secret-ref.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { resolveSecretSource } from '../kube/secrets.ts';
 

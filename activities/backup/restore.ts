@@ -3,9 +3,9 @@
 // and count what is there afterwards.
 import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { BACKUP_INVALID, CLUSTER_NAMESPACES, clusterNamespaceMessage, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../workflows/types/backup.ts';
-import { INVALID_INPUT } from '../../workflows/failures.ts';
-import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
+import { BACKUP_INVALID, CLUSTER_NAMESPACES, clusterNamespaceMessage, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../contract/types/backup.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
+import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';

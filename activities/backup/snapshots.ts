@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { INVALID_INPUT } from '../../workflows/failures.ts';
-import { VOLUME_SNAPSHOT_FAILED, type VolumeSnapshotPlan, type VolumeSnapshotRecord, type VolumesPlan, type VolumesResult } from '../../workflows/types/backup.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
+import { VOLUME_SNAPSHOT_FAILED, type VolumeSnapshotPlan, type VolumeSnapshotRecord, type VolumesPlan, type VolumesResult } from '../../contract/types/backup.ts';
 import { heartbeat, pollUntil } from '../activity-context.ts';
 import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
 import { crdExists } from '../kube/exists.ts';

@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { INVALID_INPUT, KUBE_CONFLICT, WAIT_TIMEOUT } from '../../workflows/failures.ts';
-import type { BackupKind } from '../../workflows/types/backup.ts';
-import type { KindComparison, RestoreComparison } from '../../workflows/types/backup-verify.ts';
+import { INVALID_INPUT, KUBE_CONFLICT, WAIT_TIMEOUT } from '../../contract/failures.ts';
+import type { BackupKind } from '../../contract/types/backup.ts';
+import type { KindComparison, RestoreComparison } from '../../contract/types/backup-verify.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { heartbeat, pollUntil } from '../activity-context.ts';
 import { isStatus, kubeCall } from '../errors.ts';

@@ -7,9 +7,9 @@ import type { KubeClients } from '../kube/client.ts';
 import { classifyStatus, kubeCall, statusMessage } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
-import { INVALID_INPUT, KUBE_NOT_FOUND } from '../../workflows/failures.ts';
-import { planPods, type DrainPod } from '../../workflows/drain-node/filters.ts';
-import type { DrainPlan, DrainPlanRequest, DrainRoundRequest, DrainRoundResult, PodRef, RemainingPod } from '../../workflows/types/drain.ts';
+import { INVALID_INPUT, KUBE_NOT_FOUND } from '../../contract/failures.ts';
+import { planPods, type DrainPod } from './filters.ts';
+import type { DrainPlan, DrainPlanRequest, DrainRoundRequest, DrainRoundResult, PodRef, RemainingPod } from '../../contract/types/drain.ts';
 
 /** The workflow id that cordoned a node (so only that drain uncordons it). */
 export const CORDONED_BY_ANNOTATION = 'platform-runbooks.io/cordoned-by';

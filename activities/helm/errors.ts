@@ -8,7 +8,7 @@ import {
   HELM_TIMEOUT,
   KUBE_FORBIDDEN,
   KUBE_UNAVAILABLE,
-} from '../../workflows/failures.ts';
+} from '../../contract/failures.ts';
 
 export interface HelmErrorClass {
   type: string;

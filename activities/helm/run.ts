@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { HelmDeps } from './deps.ts';
 import { invalidHelmRequest, processTimeoutFailure, toHelmFailure } from './errors.ts';
-import { HELM_INVALID } from '../../workflows/failures.ts';
+import { HELM_INVALID } from '../../contract/failures.ts';
 
 export interface HelmRunOptions {
   /** Kills helm after this long (default 60 s); give helm's own --timeout plus a margin. */

@@ -9,7 +9,7 @@ import type { HelmDeps } from './deps.ts';
 import { DEFAULT_FILE_ROOTS, resolveAllowedPath } from '../allowed-paths.ts';
 import { chartArgs, DIGEST_LABEL, DIGEST_REVISION_LABEL, releaseDigest, resolveChart, type ChartSource } from './digest.ts';
 import { invalidHelmRequest, releaseLocked } from './errors.ts';
-import { mergeValues } from '../../workflows/merge-values.ts';
+import { mergeValues } from '../../contract/merge-values.ts';
 import { checkRef, describeRef, helmGetValues, helmHistory, PENDING_STATUSES, readMetadata, type HelmReleaseRef, type HelmReleaseStatus } from './release.ts';
 import { parseJson, runHelm } from './run.ts';
 

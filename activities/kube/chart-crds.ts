@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseAllDocuments } from 'yaml';
-import { INVALID_INPUT } from '../../workflows/failures.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
 
 export function readChartCrds(chartDir: string): KubernetesObject[] {
   if (!existsSync(join(chartDir, 'Chart.yaml'))) {

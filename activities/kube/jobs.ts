@@ -5,7 +5,7 @@ import type { KubeClients } from './client.ts';
 import { isStatus, kubeCall } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from './paginate.ts';
 import { TASKRUN } from './taskruns.ts';
-import type { ControllerConfig, ObservedJob, TaskRunSpec } from '../../workflows/types/taskrun.ts';
+import type { ControllerConfig, ObservedJob, TaskRunSpec } from '../../contract/types/taskrun.ts';
 
 export const AGENT_LABEL = { app: 'claude-agent' } as const;
 export const AGENT_SELECTOR = 'app=claude-agent';

@@ -1,6 +1,6 @@
 // Node readiness and cordon state (the guide's `kubectl get nodes` / `kubectl top nodes`).
 import type { V1Node } from '@kubernetes/client-node';
-import type { NodeHealth, NodesReport } from '../../workflows/types/platform-health.ts';
+import type { NodeHealth, NodesReport } from '../../contract/types/platform-health.ts';
 import type { KubeClients } from './client.ts';
 import { kubeCall } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from './paginate.ts';

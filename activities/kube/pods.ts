@@ -1,6 +1,6 @@
 // Pods of a namespace, their readiness, restarts and requested resources.
 import type { V1Pod } from '@kubernetes/client-node';
-import type { PodHealth, PodsReport } from '../../workflows/types/platform-health.ts';
+import type { PodHealth, PodsReport } from '../../contract/types/platform-health.ts';
 import type { KubeClients } from './client.ts';
 import { namespaceExists } from './exists.ts';
 import { kubeCall } from '../errors.ts';

@@ -3,8 +3,8 @@
 // Secret, nor read Secrets of namespaces the worker does not manage: the worker's configuration
 // lists the environment variables and namespaces that may be read, and its credentials never are.
 import { ApplicationFailure } from '@temporalio/common';
-import { SECRET_SOURCE_REFUSED } from '../../workflows/failures.ts';
-import type { SecretSource } from '../../workflows/types/secret-ref.ts';
+import { SECRET_SOURCE_REFUSED } from '../../contract/failures.ts';
+import type { SecretSource } from '../../contract/types/secret-ref.ts';
 
 export interface SecretSourcePolicy {
   /** Environment variable names that may be read; a trailing `*` matches a prefix. */

@@ -2,8 +2,8 @@
 // never returned, logged or put into an error message.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { SECRET_REF_UNRESOLVED } from '../../workflows/failures.ts';
-import type { SecretKeyRef, SecretSource } from '../../workflows/types/secret-ref.ts';
+import { SECRET_REF_UNRESOLVED } from '../../contract/failures.ts';
+import type { SecretKeyRef, SecretSource } from '../../contract/types/secret-ref.ts';
 import type { KubeClients } from './client.ts';
 import { isStatus, toKubeFailure } from '../errors.ts';
 import { applyObjects, FIELD_MANAGER } from './apply.ts';

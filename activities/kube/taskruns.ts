@@ -1,5 +1,5 @@
 // Typed access to the platform's TaskRun custom resources (taskruns.orchestrator.io).
-import type { TaskRunsReport } from '../../workflows/types/platform-health.ts';
+import type { TaskRunsReport } from '../../contract/types/platform-health.ts';
 import type { KubeClients } from './client.ts';
 import { crdExists } from './exists.ts';
 import { isStatus, toKubeFailure } from '../errors.ts';

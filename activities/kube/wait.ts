@@ -1,7 +1,7 @@
 // Waits that heartbeat and honour cancellation: CRD Established, Deployment rollout complete.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { ROLLOUT_FAILED, WAIT_TIMEOUT } from '../../workflows/failures.ts';
+import { ROLLOUT_FAILED, WAIT_TIMEOUT } from '../../contract/failures.ts';
 import type { KubeClients } from './client.ts';
 import { kubeCall } from '../errors.ts';
 import { pollUntil } from '../activity-context.ts';

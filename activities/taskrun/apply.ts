@@ -7,8 +7,8 @@ import { isStatus, toKubeFailure } from '../errors.ts';
 import { TASKRUN } from '../kube/taskruns.ts';
 import { ensureAgentJob, isPermanentRejection } from '../kube/jobs.ts';
 import { heartbeat } from '../activity-context.ts';
-import type { TaskRunMetrics } from '../../worker/metrics.ts';
-import type { ActionResult, ApplyActionsInput, TaskRunAction, TaskRunStatus } from '../../workflows/types/taskrun.ts';
+import type { TaskRunMetrics } from '../metrics.ts';
+import type { ActionResult, ApplyActionsInput, TaskRunAction, TaskRunStatus } from '../../contract/types/taskrun.ts';
 
 /** Writes in flight per call (the reconciler keeps at most 100 TaskRuns in flight across its calls). */
 const IN_FLIGHT = 50;

@@ -10,7 +10,7 @@ import { isStatus, toKubeFailure } from '../errors.ts';
 import { listTaskRuns, TASKRUN, type TaskRunObject } from '../kube/taskruns.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { Context } from '@temporalio/activity';
-import type { CleanupCandidate, CleanupCriteria, CleanupDeletion, CleanupPlan } from '../../workflows/types/taskrun.ts';
+import type { CleanupCandidate, CleanupCriteria, CleanupDeletion, CleanupPlan } from '../../contract/types/taskrun.ts';
 
 /** Names a plan or a deletion reports of each kind, at most. */
 export const CLEANUP_SAMPLE = 20;

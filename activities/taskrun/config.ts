@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import type { KubeClients } from '../kube/client.ts';
 import { kubeCall } from '../errors.ts';
-import type { ControllerConfig } from '../../workflows/types/taskrun.ts';
+import type { ControllerConfig } from '../../contract/types/taskrun.ts';
 
 /**
  * The controller's defaults, the one place they are written: config.yaml's absent fields, and the

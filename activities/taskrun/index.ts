@@ -1,10 +1,10 @@
 // The TaskRun controller's activities (the watch, creations + status writes, cleanup).
 import type { ActivityDeps } from '../deps.ts';
-import { taskRunMetrics, type TaskRunMetrics } from '../../worker/metrics.ts';
+import { taskRunMetrics, type TaskRunMetrics } from '../metrics.ts';
 import { watchTaskRunChanges } from './watch.ts';
 import { applyTaskRunActions } from './apply.ts';
 import { deleteOldTaskRuns, planTaskRunCleanup } from './cleanup.ts';
-import type { ApplyActionsInput, CleanupCriteria, WatchInput } from '../../workflows/types/taskrun.ts';
+import type { ApplyActionsInput, CleanupCriteria, WatchInput } from '../../contract/types/taskrun.ts';
 
 export function taskRunActivities(deps: ActivityDeps, metrics: TaskRunMetrics = taskRunMetrics) {
   return {

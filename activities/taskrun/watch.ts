@@ -11,9 +11,9 @@ import { listTaskRuns, TASKRUN } from '../kube/taskruns.ts';
 import { AGENT_SELECTOR, listAgentJobs, observeJob } from '../kube/jobs.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { DEFAULT_CONTROLLER_CONFIG, listControllerConfig, parseControllerConfig } from './config.ts';
-import { KUBE_UNAVAILABLE } from '../../workflows/failures.ts';
+import { KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 import { z } from 'zod';
-import { RESTORE_PENDING_ANNOTATION, TASKRUN_PHASES, type ControllerConfig, type ObservedTaskRun, type WatchChange, type WatchCursor, type WatchInput, type WatchResult } from '../../workflows/types/taskrun.ts';
+import { RESTORE_PENDING_ANNOTATION, TASKRUN_PHASES, type ControllerConfig, type ObservedTaskRun, type WatchChange, type WatchCursor, type WatchInput, type WatchResult } from '../../contract/types/taskrun.ts';
 
 /** After the first change, keep collecting this long so that a burst travels in one batch. */
 export const BATCH_WINDOW_MS = 40;

@@ -8,7 +8,7 @@ import { AGENT_SELECTOR, batchApi, ensureAgentJob, observeJob } from '../../acti
 import { TASKRUN } from '../../activities/kube/taskruns.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { jobNameFor } from '../../workflows/taskrun-controller/reconcile.ts';
-import type { TaskRunSpec } from '../../workflows/types/taskrun.ts';
+import type { TaskRunSpec } from '../../contract/types/taskrun.ts';
 
 interface TaskRunObj extends KubernetesObject {
   metadata: { name: string; uid: string; namespace: string };

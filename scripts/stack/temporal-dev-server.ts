@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { assertPortFree, freePort } from './ports.ts';
 import { toolPath } from './tools.ts';
-import { TASKRUN_SEARCH_ATTRIBUTES } from '../../workflows/types/taskrun.ts';
+import { TASKRUN_SEARCH_ATTRIBUTES } from '../../contract/types/taskrun.ts';
 
 export type SearchAttributeType = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 

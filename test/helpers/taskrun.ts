@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { createActivities } from '../../activities/index.ts';
-import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
+import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { testActivityDeps, type TestCluster } from './cluster.ts';
 import { runTestWorker, type TestTemporal } from './temporal.ts';
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startDevServer } from '../../scripts/stack/temporal-dev-server.ts';
-import { INVALID_INPUT } from '../../workflows/failures.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
 import { WORKFLOWS_PATH, createRunbookWorker } from '../../worker/worker.ts';
 
 export interface TestTemporal {

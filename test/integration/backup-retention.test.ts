@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { before, test } from 'node:test';
 import { createActivities } from '../../activities/index.ts';
-import type { BackupReport } from '../../workflows/types/backup.ts';
+import type { BackupReport } from '../../contract/types/backup.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 

@@ -21,9 +21,9 @@ import { listBackups } from '../../activities/backup/store.ts';
 import { compareRestoredBackup, deleteScratchNamespace, prepareScratchNamespace } from '../../activities/backup/verification.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
-import { INVALID_INPUT } from '../../workflows/failures.ts';
-import type { BackupVerifyReport } from '../../workflows/types/backup-verify.ts';
-import type { RestoreReport } from '../../workflows/types/backup.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
+import type { BackupVerifyReport } from '../../contract/types/backup-verify.ts';
+import type { RestoreReport } from '../../contract/types/backup.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 

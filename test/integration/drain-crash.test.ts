@@ -3,8 +3,8 @@
 // cordoned and empty of drainable pods, with the Deployment's pods all running elsewhere.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { drainStatusQuery } from '../../workflows/drain-node/messages.ts';
-import type { DrainReport } from '../../workflows/types/drain.ts';
+import { drainStatusQuery } from '../../contract/drain-messages.ts';
+import type { DrainReport } from '../../contract/types/drain.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { DIGEST_LABEL, DIGEST_REVISION_LABEL, helmActivities, type HelmDeps, type HelmReleaseStatus } from '../../activities/helm/index.ts';
 import { clusterArgs, helmEnv } from '../../activities/helm/run.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
-import { HELM_INVALID, HELM_RELEASE_LOCKED, HELM_TIMEOUT, KUBE_UNAVAILABLE } from '../../workflows/failures.ts';
+import { HELM_INVALID, HELM_RELEASE_LOCKED, HELM_TIMEOUT, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 
 const chart = fileURLToPath(new URL('../../charts/orchestrator', import.meta.url));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../../activities/index.ts';
-import type { PlatformHealthReport } from '../../workflows/messages.ts';
+import type { PlatformHealthReport } from '../../contract/messages.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';

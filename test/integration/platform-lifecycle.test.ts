@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { createActivities } from '../../activities/index.ts';
-import type { DeployReport, UpgradeReport } from '../../workflows/messages.ts';
-import type { RotateSecretReport } from '../../workflows/types/rotate-secret.ts';
+import type { DeployReport, UpgradeReport } from '../../contract/messages.ts';
+import type { RotateSecretReport } from '../../contract/types/rotate-secret.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';

@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { createActivities } from '../../activities/index.ts';
-import type { BackupReport, RestoreReport } from '../../workflows/types/backup.ts';
-import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
+import type { BackupReport, RestoreReport } from '../../contract/types/backup.ts';
+import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 

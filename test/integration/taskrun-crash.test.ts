@@ -3,7 +3,7 @@
 // (deterministic Job names + create-or-get make a retried creation harmless).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { controllerWorkflowId } from '../../workflows/types/taskrun.ts';
+import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { installTaskRunCrd, until } from '../helpers/taskrun.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
+import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { useTestTemporal } from '../helpers/temporal.ts';
 import { startTaskRunController, until } from '../helpers/taskrun.ts';

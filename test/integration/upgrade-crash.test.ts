@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { toolPath } from '../../scripts/stack/tools.ts';
-import type { UpgradeReport } from '../../workflows/messages.ts';
+import type { UpgradeReport } from '../../contract/messages.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';

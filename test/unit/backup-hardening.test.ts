@@ -11,8 +11,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FORMAT_VERSION, signManifest, verifyManifest, type Manifest } from '../../activities/backup/manifest.ts';
 import { crdDowngradeReason } from '../../activities/backup/restore.ts';
 import { MAX_MANIFEST_BYTES, openBackup } from '../../activities/backup/store.ts';
-import { INVALID_INPUT } from '../../workflows/failures.ts';
-import { BACKUP_INVALID, BACKUP_NOT_FOUND, restorePlatformInputSchema } from '../../workflows/types/backup.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
+import { BACKUP_INVALID, BACKUP_NOT_FOUND, restorePlatformInputSchema } from '../../contract/types/backup.ts';
 import { parseInput } from '../../workflows/validate.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'backup-hardening-'));

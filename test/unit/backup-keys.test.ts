@@ -14,10 +14,10 @@ import { FORMAT_VERSION, signManifest, type Manifest } from '../../activities/ba
 import type { ActivityDeps } from '../../activities/deps.ts';
 import type { HelmDeps } from '../../activities/helm/deps.ts';
 import { parseWorkerConfig } from '../../worker/config.ts';
-import { backupAndVerifyInputSchema } from '../../workflows/types/backup-verify.ts';
-import { BACKUP_INVALID, backupPlatformInputSchema, restorePlatformInputSchema } from '../../workflows/types/backup.ts';
-import { upgradePlatformInputSchema } from '../../workflows/types/upgrade.ts';
-import { formatIssues } from '../../workflows/validate.ts';
+import { backupAndVerifyInputSchema } from '../../contract/types/backup-verify.ts';
+import { BACKUP_INVALID, backupPlatformInputSchema, restorePlatformInputSchema } from '../../contract/types/backup.ts';
+import { upgradePlatformInputSchema } from '../../contract/types/upgrade.ts';
+import { formatIssues } from '../../contract/format-issues.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'backup-keys-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { backupLabelValue, BACKUP_ID_LABEL, DEFAULT_CLASS_ANNOTATION, pvcFromSnapshot, selectSnapshotClass, snapshotBody, snapshotName } from '../../activities/backup/snapshots.ts';
-import { INVALID_INPUT } from '../../workflows/failures.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 

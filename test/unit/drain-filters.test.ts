@@ -1,10 +1,10 @@
-// kubectl drain's pod filters (workflows/drain-node/filters.ts), table-tested like kubectl's filters_test.go.
+// kubectl drain's pod filters (activities/drain/filters.ts), table-tested like kubectl's filters_test.go.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   DAEMONSET_FATAL, DAEMONSET_WARNING, LOCAL_STORAGE_FATAL, LOCAL_STORAGE_WARNING, UNMANAGED_FATAL, UNMANAGED_WARNING,
   filterPod, planPods, type DrainPod, type FilterOptions,
-} from '../../workflows/drain-node/filters.ts';
+} from '../../activities/drain/filters.ts';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 const defaults: FilterOptions = { ignoreDaemonSets: false, deleteEmptyDirData: false, force: false, skipWaitForDeleteTimeoutSeconds: 0 };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyStatus, kubeCall, statusMessage, toKubeFailure } from '../../activities/errors.ts';
-import { KUBE_CONFLICT, KUBE_FORBIDDEN, KUBE_INVALID, KUBE_NOT_FOUND, KUBE_UNAVAILABLE } from '../../workflows/failures.ts';
+import { KUBE_CONFLICT, KUBE_FORBIDDEN, KUBE_INVALID, KUBE_NOT_FOUND, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 
 test('HTTP statuses map to failure types and retryability', () => {
   const cases: [number, string, boolean][] = [

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, RetryState, TimeoutFailure, TimeoutType } from '@temporalio/common';
-import { failureCause, failureText } from '../../workflows/failure-cause.ts';
+import { failureCause, failureText } from '../../contract/failure-cause.ts';
 
 const checksum = ApplicationFailure.create({ type: 'BackupInvalid', message: 'backup b1: taskRuns.jsonl.gz does not match its checksum in the manifest', nonRetryable: true });
 const activity = (cause: Error) => new ActivityFailure('Activity task failed', 'verifyBackup', '1', RetryState.NON_RETRYABLE_FAILURE, 'worker', cause);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { judgeHealthProbe } from '../../workflows/health-summary.ts';
-import type { ServiceProbeReport } from '../../workflows/types/platform-health.ts';
+import type { ServiceProbeReport } from '../../contract/types/platform-health.ts';
 
 const answered = (over: Partial<ServiceProbeReport> = {}): ServiceProbeReport => ({
   checked: true, via: 'service-proxy', target: 'service proxy orchestrator/orchestrator/health', ok: true, statusCode: 200,

@@ -10,7 +10,7 @@ import { addressRefusal, healthBodyFields, hostRefusal, probeUrl } from '../../a
 import type { ActivityDeps } from '../../activities/deps.ts';
 import { platformHealthActivities } from '../../activities/platform-health.ts';
 import { parseWorkerConfig } from '../../worker/config.ts';
-import { INVALID_INPUT } from '../../workflows/failures.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
 
 let server: Server;
 let base: string;

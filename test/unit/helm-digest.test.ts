@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { canonicalJson, chartArgs, DIGEST_LENGTH, releaseDigest, resolveChart } from '../../activities/helm/digest.ts';
 import { manifestObjects } from '../../activities/helm/upgrade.ts';
-import { HELM_INVALID } from '../../workflows/failures.ts';
+import { HELM_INVALID } from '../../contract/failures.ts';
 
 const chartDir = fileURLToPath(new URL('../../charts/orchestrator', import.meta.url));
 const tmp = await mkdtemp(join(tmpdir(), 'helm-digest-test-'));

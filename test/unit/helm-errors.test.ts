@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyHelmError, helmErrorMessage, toHelmFailure } from '../../activities/helm/errors.ts';
-import { HELM_FAILED, HELM_INVALID, HELM_RELEASE_LOCKED, HELM_TIMEOUT, KUBE_FORBIDDEN, KUBE_UNAVAILABLE } from '../../workflows/failures.ts';
+import { HELM_FAILED, HELM_INVALID, HELM_RELEASE_LOCKED, HELM_TIMEOUT, KUBE_FORBIDDEN, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 
 const cases: [string, string, string, boolean][] = [
   // [what happened, helm's stderr, type, retryable]

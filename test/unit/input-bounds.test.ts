@@ -2,8 +2,8 @@
 // for an operator's decision (not years).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_DECISION_TIMEOUT_SECONDS, upgradePlatformInputSchema } from '../../workflows/types/upgrade.ts';
-import { formatIssues } from '../../workflows/validate.ts';
+import { MAX_DECISION_TIMEOUT_SECONDS, upgradePlatformInputSchema } from '../../contract/types/upgrade.ts';
+import { formatIssues } from '../../contract/format-issues.ts';
 
 test('upgradePlatform decisionTimeoutSeconds: at most 7 days', () => {
   assert.equal(MAX_DECISION_TIMEOUT_SECONDS, 7 * 24 * 3600);

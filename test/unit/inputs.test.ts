@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { platformHealthInputSchema } from '../../workflows/types/platform-health.ts';
-import { formatIssues } from '../../workflows/validate.ts';
+import { platformHealthInputSchema } from '../../contract/types/platform-health.ts';
+import { formatIssues } from '../../contract/format-issues.ts';
 
 test('platformHealth input: {} takes the defaults', () => {
   assert.deepEqual(platformHealthInputSchema.parse({}), {
@@ -18,7 +18,7 @@ test('platformHealth input: every bad field is named', () => {
 });
 
 test('a healthUrl naming a cloud metadata endpoint is refused at validation, naming the field', async () => {
-  const { rotateSecretInputSchema } = await import('../../workflows/types/rotate-secret.ts');
+  const { rotateSecretInputSchema } = await import('../../contract/types/rotate-secret.ts');
   for (const healthUrl of ['http://169.254.169.254/latest/meta-data/', 'http://metadata.google.internal/computeMetadata/v1/', 'http://[fd00:ec2::254]/', 'http://METADATA.google.internal./']) {
     const parsed = rotateSecretInputSchema.safeParse({ key: 'K', from: { env: 'ANTHROPIC_API_KEY' }, healthUrl });
     assert.equal(parsed.success, false, healthUrl);
@@ -28,7 +28,7 @@ test('a healthUrl naming a cloud metadata endpoint is refused at validation, nam
 });
 
 test('a healthUrl that is not a URL is an InvalidInput issue, not a thrown TypeError', async () => {
-  const { rotateSecretInputSchema } = await import('../../workflows/types/rotate-secret.ts');
+  const { rotateSecretInputSchema } = await import('../../contract/types/rotate-secret.ts');
   const parsed = rotateSecretInputSchema.safeParse({ key: 'K', from: { env: 'ANTHROPIC_API_KEY' }, healthUrl: '-rf' });
   assert.equal(parsed.success, false);
   assert.ok(parsed.error?.issues.every((i) => i.path.join('.') === 'healthUrl'));

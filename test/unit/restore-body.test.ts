@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { restoreBody } from '../../activities/backup/restore.ts';
 
 type Obj = Parameters<typeof restoreBody>[0];
-import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
+import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 
 const old = {
   apiVersion: 'v1', kind: 'ConfigMap',

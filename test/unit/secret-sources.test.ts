@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkSecretSource, envAllowed } from '../../activities/kube/secret-sources.ts';
 import { secretKeyFieldManager } from '../../activities/kube/secrets.ts';
-import { SECRET_SOURCE_REFUSED } from '../../workflows/failures.ts';
+import { SECRET_SOURCE_REFUSED } from '../../contract/failures.ts';
 
 const policy = { envAllow: ['ANTHROPIC_API_KEY', 'APP_*', '*'], secretNamespaces: ['vault'] };
 

@@ -7,8 +7,8 @@ import { ApiException } from '@kubernetes/client-node';
 import type { KubeClients } from '../../activities/kube/client.ts';
 import { applyTaskRunActions } from '../../activities/taskrun/apply.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
-import { taskRunMetrics } from '../../worker/metrics.ts';
-import type { TaskRunAction } from '../../workflows/types/taskrun.ts';
+import { taskRunMetrics } from '../../activities/metrics.ts';
+import type { TaskRunAction } from '../../contract/types/taskrun.ts';
 
 const status = (code: number, message: string) => new ApiException(code, message, JSON.stringify({ kind: 'Status', code, message }), {});
 

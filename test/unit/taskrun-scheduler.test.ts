@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PipelineScheduler } from '../../workflows/taskrun-controller/scheduler.ts';
 import { applyResults, applyWatchResult, restoreState, type ReconcilerState } from '../../workflows/taskrun-controller/reconcile.ts';
-import type { ActionResult, ObservedTaskRun, TaskRunAction, WatchResult } from '../../workflows/types/taskrun.ts';
+import type { ActionResult, ObservedTaskRun, TaskRunAction, WatchResult } from '../../contract/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 
 const config = { ...DEFAULT_CONTROLLER_CONFIG, maxConcurrentTasks: 1000 };

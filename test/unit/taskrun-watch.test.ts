@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { makeKubeClients, type KubeClients } from '../../activities/kube/client.ts';
 import { watchTaskRunChanges } from '../../activities/taskrun/watch.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
-import type { WatchInput } from '../../workflows/types/taskrun.ts';
+import type { WatchInput } from '../../contract/types/taskrun.ts';
 
 /** ConfigMap events older than this are out of the fake watch cache (410 Gone). */
 const OLDEST_WATCHABLE = 400;

@@ -6,11 +6,11 @@ import {
   jobNameFor, planRound, applyWatchResult, applyResults, carryState, lookup, restoreState,
   type ReconcilerState,
 } from '../../workflows/taskrun-controller/reconcile.ts';
-import type { ObservedJob, ObservedTaskRun, TaskRunAction, WatchChange, WatchResult } from '../../workflows/types/taskrun.ts';
+import type { ObservedJob, ObservedTaskRun, TaskRunAction, WatchChange, WatchResult } from '../../contract/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { agentJob, observeJob } from '../../activities/kube/jobs.ts';
 import { observeTaskRun } from '../../activities/taskrun/watch.ts';
-import { RESTORE_PENDING_ANNOTATION } from '../../workflows/types/taskrun.ts';
+import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 
 test('jobNameFor: deterministic, at most 62 characters, a valid name, different for a recreated TaskRun', () => {
   const uid = '0f8e4c2a-1111-2222-3333-444455556666';

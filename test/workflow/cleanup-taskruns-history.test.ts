@@ -2,7 +2,7 @@
 // (RECORD_HISTORIES=1): a run that deletes, and a dry run. 25,000 TaskRuns travel as counts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CleanupCriteria, CleanupDeletion, CleanupPlan, CleanupReport } from '../../workflows/types/taskrun.ts';
+import type { CleanupCriteria, CleanupDeletion, CleanupPlan, CleanupReport } from '../../contract/types/taskrun.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';

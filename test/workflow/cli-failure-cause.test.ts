@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { ApplicationFailure } from '@temporalio/common';
-import { progressQuery } from '../../workflows/messages.ts';
-import { BACKUP_INVALID } from '../../workflows/types/backup.ts';
+import { progressQuery } from '../../contract/messages.ts';
+import { BACKUP_INVALID } from '../../contract/types/backup.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { DRAIN_ABORTED, DRAIN_REFUSED, INVALID_INPUT, LEASE_TAKEN, WAIT_TIMEOUT } from '../../workflows/failures.ts';
-import { failureCause } from '../../workflows/failure-cause.ts';
-import { drainControlUpdate, drainStatusQuery } from '../../workflows/drain-node/messages.ts';
-import { leaseQuery, maintenanceLeaseId } from '../../workflows/maintenance-lease/messages.ts';
-import { progressQuery } from '../../workflows/messages.ts';
-import type { DrainPlan, DrainReport, DrainRoundRequest, DrainRoundResult } from '../../workflows/types/drain.ts';
+import { DRAIN_ABORTED, DRAIN_REFUSED, INVALID_INPUT, LEASE_TAKEN, WAIT_TIMEOUT } from '../../contract/failures.ts';
+import { failureCause } from '../../contract/failure-cause.ts';
+import { drainControlUpdate, drainStatusQuery } from '../../contract/drain-messages.ts';
+import { leaseQuery, maintenanceLeaseId } from '../../contract/lease-messages.ts';
+import { progressQuery } from '../../contract/messages.ts';
+import type { DrainPlan, DrainReport, DrainRoundRequest, DrainRoundResult } from '../../contract/types/drain.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();

@@ -9,8 +9,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../../activities/deps.ts';
 import { platformHealthActivities } from '../../activities/platform-health.ts';
-import { INVALID_INPUT } from '../../workflows/failures.ts';
-import type { PlatformHealthReport } from '../../workflows/messages.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
+import type { PlatformHealthReport } from '../../contract/messages.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 

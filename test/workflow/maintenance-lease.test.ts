@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { leaseQuery, maintenanceLeaseId } from '../../workflows/maintenance-lease/messages.ts';
-import { progressQuery, type UpgradeReport } from '../../workflows/messages.ts';
+import { leaseQuery, maintenanceLeaseId } from '../../contract/lease-messages.ts';
+import { progressQuery, type UpgradeReport } from '../../contract/messages.ts';
 import { runTestWorker, useTestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();

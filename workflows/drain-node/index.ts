@@ -7,13 +7,13 @@ import { ApplicationFailure, CancellationScope, isCancellation, setHandler, work
 import { ProgressTracker } from '../progress.ts';
 import { parseInput } from '../validate.ts';
 import { kubeActs, longActs } from '../activity-proxies.ts';
-import { DRAIN_ABORTED, DRAIN_REFUSED, EVICTION_FAILED, INVALID_INPUT, KUBE_NOT_FOUND, WAIT_TIMEOUT } from '../failures.ts';
-import { failureCause } from '../failure-cause.ts';
+import { DRAIN_ABORTED, DRAIN_REFUSED, EVICTION_FAILED, INVALID_INPUT, KUBE_NOT_FOUND, WAIT_TIMEOUT } from '../../contract/failures.ts';
+import { failureCause } from '../../contract/failure-cause.ts';
 import { withMaintenanceLease } from '../maintenance-lease/acquire.ts';
-import { drainControlUpdate, drainStatusQuery } from './messages.ts';
+import { drainControlUpdate, drainStatusQuery } from '../../contract/drain-messages.ts';
 import {
   drainNodeInputSchema, type DrainControl, type DrainNodeInput, type DrainNodeOptions, type DrainPlan, type DrainReport, type DrainStatus, type RemainingPod,
-} from '../types/drain.ts';
+} from '../../contract/types/drain.ts';
 
 const STEPS = ['validate', 'plan', 'lease', 'cordon', 'evict', 'report'] as const;
 /** A round reports back this often, so the query and the UI follow the drain. */

@@ -6,9 +6,9 @@ import {
   condition, getExternalWorkflowHandle, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { LEASE_TAKEN } from '../failures.ts';
-import type { LeaseGrant, LeaseOptions, LeaseRequest, LeaseWaitNotice, MaintenanceLeaseInput } from '../types/lease.ts';
-import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leaseQueuedSignal, maintenanceLeaseId, releaseLeaseSignal, requestLeaseSignal } from './messages.ts';
+import { LEASE_TAKEN } from '../../contract/failures.ts';
+import type { LeaseGrant, LeaseOptions, LeaseRequest, LeaseWaitNotice, MaintenanceLeaseInput } from '../../contract/types/lease.ts';
+import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leaseQueuedSignal, maintenanceLeaseId, releaseLeaseSignal, requestLeaseSignal } from '../../contract/lease-messages.ts';
 
 export interface LeaseHooks {
   /** Called while waiting ("waiting for the lease held by <id> since <time>") and with undefined once granted. */

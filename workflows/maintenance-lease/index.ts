@@ -16,8 +16,8 @@
 // input). With no holder and no waiter the workflow ends (after idleExitSeconds): the next request
 // starts it again.
 import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { LeaseHolder, LeaseRequest, LeaseState, LeaseWaitNotice, MaintenanceLeaseInput } from '../types/lease.ts';
-import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leaseQuery, leaseQueuedSignal, releaseLeaseSignal, requestLeaseSignal } from './messages.ts';
+import type { LeaseHolder, LeaseRequest, LeaseState, LeaseWaitNotice, MaintenanceLeaseInput } from '../../contract/types/lease.ts';
+import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leaseQuery, leaseQueuedSignal, releaseLeaseSignal, requestLeaseSignal } from '../../contract/lease-messages.ts';
 
 const sameRun = (a: { workflowId: string; runId: string }, b: { workflowId: string; runId: string }) => a.workflowId === b.workflowId && a.runId === b.runId;
 

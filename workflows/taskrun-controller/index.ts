@@ -10,12 +10,12 @@
 // following only unfinished TaskRuns. With `searchAttributes`, the counts are search attributes
 // (TASKRUN_SEARCH_ATTRIBUTES), upserted when they change.
 import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
-import { INVALID_INPUT } from '../failures.ts';
+import { INVALID_INPUT } from '../../contract/failures.ts';
 import { parseInput } from '../validate.ts';
-import { taskRunQuery, taskRunControllerQuery } from '../messages.ts';
+import { taskRunQuery, taskRunControllerQuery } from '../../contract/messages.ts';
 import { lookup, restoreState } from './reconcile.ts';
 import { pipeline, summary, type ControllerRun } from './pipeline.ts';
-import { controllerWorkflowId, taskRunControllerInputSchema, type ControllerCarried, type TaskRunControllerInput } from '../types/taskrun.ts';
+import { controllerWorkflowId, taskRunControllerInputSchema, type ControllerCarried, type TaskRunControllerInput } from '../../contract/types/taskrun.ts';
 
 export async function taskRunController(input: TaskRunControllerInput = {}): Promise<void> {
   const opts = parseInput('taskRunController', taskRunControllerInputSchema, input);

@@ -7,10 +7,10 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../../activities/index.ts';
-import { NON_RETRYABLE_TYPES } from '../failures.ts';
+import { NON_RETRYABLE_TYPES } from '../../contract/failures.ts';
 import { activeCount, applyResults, applyWatchResult, carryState, countByPhase, type ReconcilerState } from './reconcile.ts';
 import { PipelineScheduler } from './scheduler.ts';
-import type { ControllerConfig, ControllerSummary, TaskRunAction, TaskRunControllerOptions, WatchCursor, WatchInput } from '../types/taskrun.ts';
+import type { ControllerConfig, ControllerSummary, TaskRunAction, TaskRunControllerOptions, WatchCursor, WatchInput } from '../../contract/types/taskrun.ts';
 
 const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES };
 

@@ -17,7 +17,7 @@ import {
   type TrackedTaskRun,
   type WatchCursor,
   type WatchResult,
-} from '../types/taskrun.ts';
+} from '../../contract/types/taskrun.ts';
 
 export type TaskRunState = Map<string, TrackedTaskRun>;
 

@@ -3,7 +3,7 @@
 // a failed write, and when the loop must wake up. The workflow (index.ts) starts the activities and
 // timers this asks for and reports back; the decisions are unit-tested (test/unit/taskrun-scheduler.test.ts).
 import { chunk, planRound, type TaskRunState } from './reconcile.ts';
-import type { ActionResult, ControllerConfig, TaskRunAction, WatchResult } from '../types/taskrun.ts';
+import type { ActionResult, ControllerConfig, TaskRunAction, WatchResult } from '../../contract/types/taskrun.ts';
 
 export interface SchedulerLimits {
   /** TaskRuns in apply calls at once. */

@@ -1,4 +1,4 @@
-// The worker's Prometheus registry; /metrics serves it.
+// The worker's Prometheus registry (worker/http.ts serves it on /metrics) and the metrics that activities update.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();

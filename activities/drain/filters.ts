@@ -3,7 +3,7 @@
 // kubectl, the first filter that keeps a pod ends its run, and a later filter's verdict replaces an
 // earlier one's (so, as in kubectl, a ReplicaSet pod's emptyDir warning is dropped by the
 // controller filter that follows: kubectl prints no warning for it either).
-import type { DrainPlan, KeptReason, PodRef } from '../types/drain.ts';
+import type { DrainPlan, KeptReason, PodRef } from '../../contract/types/drain.ts';
 
 /** The fields of a pod the filters read (a subset of V1Pod: workflow code does not import client-node). */
 export interface DrainPod {

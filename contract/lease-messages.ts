@@ -1,7 +1,7 @@
 // The maintenance lease's messages: requests and releases to the lease workflow, grants and notices
 // from it to the requesters, and the `lease` query.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { LeaseGrant, LeaseRequest, LeaseState, LeaseWaitNotice } from '../types/lease.ts';
+import type { LeaseGrant, LeaseRequest, LeaseState, LeaseWaitNotice } from './types/lease.ts';
 
 /** To the lease: a runbook asks for it (sent with signal-with-start semantics: see requestLease). */
 export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');

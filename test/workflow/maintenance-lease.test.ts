@@ -21,7 +21,7 @@ test('two upgrades started at once run one after the other; the second shows "wa
     waitCrdsEstablished: async () => undefined,
     helmUpgradeInstall: async (arg: { values: { image: { tag: string } } }) => {
       log.push(`start ${arg.values.image.tag}`);
-      await sleep(1500);
+      await sleep(3000); // long enough for the test to see the other upgrade waiting
       log.push(`end ${arg.values.image.tag}`);
       return { changed: true, revision: ++revision, status: 'deployed', digest: `d${revision}` };
     },
@@ -38,11 +38,14 @@ test('two upgrades started at once run one after the other; the second shows "wa
     const lease = await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery).catch(() => undefined);
     if (lease?.holder && lease.waiters.length === 1) {
       const waiter = lease.waiters[0]!.workflowId === a.workflowId ? a : b;
-      // The Web UI's current details (the SDK's built-in metadata query).
-      waiting = ((await waiter.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '');
-      const steps = await waiter.query(progressQuery);
-      assert.equal(steps.steps.find((s) => s.name === 'lease')!.status, 'pending');
-      assert.match(waiting, new RegExp(`waiting for the lease held by ${lease.holder.workflowId} \\(upgradePlatform\\) since `));
+      // The Web UI's current details (the SDK's built-in metadata query). The waiter may see its
+      // place in line a moment after the lease records it: poll until it says so.
+      const details = (await waiter.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+      if (new RegExp(`waiting for the lease held by ${lease.holder.workflowId} \\(upgradePlatform\\) since `).test(details)) {
+        waiting = details;
+        const steps = await waiter.query(progressQuery);
+        assert.equal(steps.steps.find((s) => s.name === 'lease')!.status, 'pending');
+      }
     }
     await sleep(100);
   }

@@ -1,5 +1,5 @@
-// ApplicationFailure types shared by activities (which raise them) and workflows (which branch
-// on them). Kept free of imports so that both sides can load it.
+// Every ApplicationFailure type of the runbooks, in one list: activities raise them, workflows branch
+// on them, the CLI names them. Kept free of imports so that every role can load it.
 
 /** Workflow input failed validation; never retried. */
 export const INVALID_INPUT = 'InvalidInput';
@@ -57,3 +57,19 @@ export const DRAIN_ABORTED = 'DrainAborted';
 export const EVICTION_FAILED = 'EvictionFailed';
 /** The maintenance lease is held by another runbook and the input said `lease: {wait: false}`. */
 export const LEASE_TAKEN = 'LeaseTaken';
+
+// Backups, restores and their verification.
+/** The restored objects differ from the backup: the backup was written, but it does not restore faithfully. */
+export const BACKUP_VERIFY_MISMATCH = 'BackupVerifyMismatch';
+/** The verification restore or the comparison failed (the backup itself was written; its cause is attached). */
+export const BACKUP_VERIFY_FAILED = 'BackupVerifyFailed';
+/** The backup is corrupted or tampered with (HMAC, checksum, decryption): never retried, nothing is written. */
+export const BACKUP_INVALID = 'BackupInvalid';
+/** No backup with that id in the store. */
+export const BACKUP_NOT_FOUND = 'BackupNotFound';
+/** A VolumeSnapshot did not become readyToUse in time, or its snapshotter reported an error. */
+export const VOLUME_SNAPSHOT_FAILED = 'VolumeSnapshotFailed';
+/** The pre-upgrade backup (child workflow backupPlatform) failed: the upgrade stopped before helm ran. */
+export const UPGRADE_BACKUP_FAILED = 'UpgradeBackupFailed';
+/** The restored objects do not match the backup's counts. */
+export const RESTORE_INCOMPLETE = 'RestoreIncomplete';

@@ -9,15 +9,8 @@ import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
 import { backupPlatform } from './backup-platform.ts';
 import { restorePlatform } from './restore-platform.ts';
-import {
-  BACKUP_VERIFY_FAILED,
-  BACKUP_VERIFY_MISMATCH,
-  backupAndVerifyInputSchema,
-  type BackupAndVerifyInput,
-  type BackupVerifyReport,
-  type KindComparison,
-  type RestoreComparison,
-} from '../contract/types/backup-verify.ts';
+import { backupAndVerifyInputSchema, type BackupAndVerifyInput, type BackupVerifyReport, type KindComparison, type RestoreComparison } from '../contract/types/backup-verify.ts';
+import { BACKUP_VERIFY_FAILED, BACKUP_VERIFY_MISMATCH } from '../contract/failures.ts';
 
 const STEPS = ['validate', 'backup', 'scratch namespace', 'restore', 'compare', 'cleanup', 'report'] as const;
 

@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
+import { RESTORE_INCOMPLETE } from '../contract/failures.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
 import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
 import {
@@ -15,9 +16,6 @@ import {
 /** The restore steps after the namespace, in dependency order: the kinds, PVCs (volumes) and the Helm release's objects. */
 const RESTORE_STEPS = ['crds', 'secrets', 'configMaps', 'volumes', 'helmReleases', 'helmObjects', 'taskRuns'] as const;
 const STEPS = ['validate', 'verify', 'plan', 'lease', 'namespace', ...RESTORE_STEPS, 'check', 'report'] as const;
-/** The restored objects do not match the backup's counts. */
-export const RESTORE_INCOMPLETE = 'RestoreIncomplete';
-
 const helmObjectsText = (r: HelmObjectsResult) =>
   `${r.releases.map((x) => `${x.name} revision ${x.revision}`).join(', ')}: ${r.created} created, ${r.updated} updated, ${r.skipped} skipped${r.adopted ? ` (${r.adopted} restored with their kind, handed to Helm)` : ''}`;
 const volumesText = (r: VolumesResult) =>

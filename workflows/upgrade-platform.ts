@@ -16,17 +16,8 @@ import { judgeHealthProbe } from './health-summary.ts';
 import { backupPlatform } from './backup-platform.ts';
 import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
 import type { BackupPlatformInput } from '../contract/types/backup.ts';
-import {
-  DECISION_ACTIONS,
-  UPGRADE_BACKUP_FAILED,
-  upgradePlatformInputSchema,
-  type Decision,
-  type UpgradePlatformInput,
-  type UpgradePlatformOptions,
-  type UpgradeBackupRecord,
-  type UpgradeReport,
-  type UpgradeState,
-} from '../contract/types/upgrade.ts';
+import { DECISION_ACTIONS, upgradePlatformInputSchema, type Decision, type UpgradePlatformInput, type UpgradePlatformOptions, type UpgradeBackupRecord, type UpgradeReport, type UpgradeState } from '../contract/types/upgrade.ts';
+import { UPGRADE_BACKUP_FAILED } from '../contract/failures.ts';
 
 const STEPS = ['validate', 'lease', 'pre-flight', 'backup', 'upgrade', 'rollout', 'smoke test', 'report'] as const;
 

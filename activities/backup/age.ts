@@ -2,7 +2,7 @@
 // `age -d -i key.txt FILE | gunzip` reads them without this project.
 import { ApplicationFailure } from '@temporalio/common';
 import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
-import { BACKUP_INVALID } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID } from '../../contract/failures.ts';
 
 export async function ageEncrypt(data: Uint8Array, recipients: readonly string[]): Promise<Uint8Array> {
   if (!recipients.length) throw new Error('no age recipient: refusing to write secrets in plain text');

@@ -1,7 +1,8 @@
 // The manifest of a backup (manifest.json): what is in it, every file with size and sha256, and an
 // HMAC-SHA256 over all of that, so that a file changed together with its checksum is detected.
 import { ApplicationFailure } from '@temporalio/common';
-import { BACKUP_INVALID, type BackupFileInfo, type BackupKind, type VolumeSnapshotPlan } from '../../contract/types/backup.ts';
+import { type BackupFileInfo, type BackupKind, type VolumeSnapshotPlan } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { canonicalJson, hmacSha256, macEquals, sha256 } from './codec.ts';
 
 export const MANIFEST_FILE = 'manifest.json';

@@ -3,7 +3,8 @@
 // and count what is there afterwards.
 import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { BACKUP_INVALID, CLUSTER_NAMESPACES, clusterNamespaceMessage, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../contract/types/backup.ts';
+import { CLUSTER_NAMESPACES, clusterNamespaceMessage, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 import type { ActivityDeps } from '../deps.ts';

@@ -5,7 +5,8 @@ import { lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:f
 import { basename, join, resolve } from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { BACKUP_INVALID, BACKUP_NOT_FOUND, type BackupFileInfo, type Retention } from '../../contract/types/backup.ts';
+import { type BackupFileInfo, type Retention } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID, BACKUP_NOT_FOUND } from '../../contract/failures.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { hmacSha256, macEquals } from './codec.ts';
 import { MANIFEST_FILE, verifyFile, verifyManifest, type Manifest } from './manifest.ts';

@@ -4,12 +4,6 @@ import { z } from 'zod';
 import { k8sName } from './common.ts';
 import { backupPlatformInputSchema, CLUSTER_NAMESPACES, workerKeyField, type BackupKind, type BackupSummary, type RetentionResult } from './backup.ts';
 
-/** The restored objects differ from the backup: the backup was written, but it does not restore faithfully. */
-export const BACKUP_VERIFY_MISMATCH = 'BackupVerifyMismatch';
-
-/** The verification restore or the comparison failed (the backup itself was written; its cause is attached). */
-export const BACKUP_VERIFY_FAILED = 'BackupVerifyFailed';
-
 /** Namespaces that are never used as a scratch namespace (it is deleted at the end). */
 const RESERVED_NAMESPACES = CLUSTER_NAMESPACES;
 

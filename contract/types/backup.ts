@@ -4,13 +4,6 @@ import { z } from 'zod';
 import { leaseOptionsSchema } from './lease.ts';
 import { k8sName } from './common.ts';
 
-/** The backup is corrupted or tampered with (HMAC, checksum, decryption): never retried, nothing is written. */
-export const BACKUP_INVALID = 'BackupInvalid';
-/** No backup with that id in the store. */
-export const BACKUP_NOT_FOUND = 'BackupNotFound';
-/** A VolumeSnapshot did not become readyToUse in time, or its snapshotter reported an error. */
-export const VOLUME_SNAPSHOT_FAILED = 'VolumeSnapshotFailed';
-
 /** The kinds a backup holds, in restore (dependency) order after the namespace. */
 export const BACKUP_KINDS = ['crds', 'secrets', 'configMaps', 'helmReleases', 'taskRuns'] as const;
 export type BackupKind = (typeof BACKUP_KINDS)[number];

@@ -6,9 +6,6 @@ import { backupPlatformInputSchema, type BackupKind, type BackupPlatformOptions 
 import type { HealthCheckReport } from './platform-health.ts';
 import { leaseOptionsSchema } from './lease.ts';
 
-/** The pre-upgrade backup (child workflow backupPlatform) failed: the upgrade stopped before helm ran. */
-export const UPGRADE_BACKUP_FAILED = 'UpgradeBackupFailed';
-
 /** The longest a paused upgrade waits for an operator's decision: 7 days. */
 export const MAX_DECISION_TIMEOUT_SECONDS = 7 * 24 * 3600;
 

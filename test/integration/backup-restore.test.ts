@@ -20,7 +20,8 @@ import { BACKUP_ID_LABEL, snapshotName } from '../../activities/backup/snapshots
 import { FORMAT_VERSION, helmValuesDigest, signManifest } from '../../activities/backup/manifest.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
-import { BACKUP_INVALID, type BackupReport, type RestoreReport } from '../../contract/types/backup.ts';
+import { type BackupReport, type RestoreReport } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 

@@ -15,7 +15,7 @@ import { FORMAT_VERSION, signManifest, verifyFile, verifyManifest, type Manifest
 import { customObjectPage } from '../../activities/kube/paginate.ts';
 import { applyRetention, backupIdFor, listBackups, selectExpired } from '../../activities/backup/store.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
-import { BACKUP_INVALID } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID } from '../../contract/failures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'backup-format-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,7 +12,8 @@ import { FORMAT_VERSION, signManifest, verifyManifest, type Manifest } from '../
 import { crdDowngradeReason } from '../../activities/backup/restore.ts';
 import { MAX_MANIFEST_BYTES, openBackup } from '../../activities/backup/store.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
-import { BACKUP_INVALID, BACKUP_NOT_FOUND, restorePlatformInputSchema } from '../../contract/types/backup.ts';
+import { restorePlatformInputSchema } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID, BACKUP_NOT_FOUND } from '../../contract/failures.ts';
 import { parseInput } from '../../workflows/validate.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'backup-hardening-'));

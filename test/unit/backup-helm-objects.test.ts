@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
 import { adoptedManagedFields, decodeReleaseRecord, deployedRevisions, manifestObjects, prepareObject } from '../../activities/backup/helm-objects.ts';
-import { BACKUP_INVALID } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID } from '../../contract/failures.ts';
 
 const MANIFEST = `---
 # Source: orchestrator/templates/service.yaml

@@ -15,7 +15,8 @@ import type { ActivityDeps } from '../../activities/deps.ts';
 import type { HelmDeps } from '../../activities/helm/deps.ts';
 import { parseWorkerConfig } from '../../worker/config.ts';
 import { backupAndVerifyInputSchema } from '../../contract/types/backup-verify.ts';
-import { BACKUP_INVALID, backupPlatformInputSchema, restorePlatformInputSchema } from '../../contract/types/backup.ts';
+import { backupPlatformInputSchema, restorePlatformInputSchema } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { upgradePlatformInputSchema } from '../../contract/types/upgrade.ts';
 import { formatIssues } from '../../contract/format-issues.ts';
 

@@ -5,8 +5,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { INVALID_INPUT, SECRET_REF_UNRESOLVED } from '../../contract/failures.ts';
 import { progressQuery } from '../../contract/messages.ts';
-import { RESTORE_INCOMPLETE } from '../../workflows/restore-platform.ts';
-import { BACKUP_INVALID, VOLUME_SNAPSHOT_FAILED, type BackupReport, type RestoreReport } from '../../contract/types/backup.ts';
+import { RESTORE_INCOMPLETE } from '../../contract/failures.ts';
+import { type BackupReport, type RestoreReport } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID, VOLUME_SNAPSHOT_FAILED } from '../../contract/failures.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 

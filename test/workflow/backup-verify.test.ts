@@ -10,7 +10,8 @@ import { ApplicationFailure, CancelledFailure, ChildWorkflowFailure } from '@tem
 import { nightlyAction } from '../../client/schedules.ts';
 import { INVALID_INPUT, KUBE_INVALID } from '../../contract/failures.ts';
 import { progressQuery } from '../../contract/messages.ts';
-import { BACKUP_VERIFY_FAILED, BACKUP_VERIFY_MISMATCH, type BackupVerifyReport, type KindComparison } from '../../contract/types/backup-verify.ts';
+import { type BackupVerifyReport, type KindComparison } from '../../contract/types/backup-verify.ts';
+import { BACKUP_VERIFY_FAILED, BACKUP_VERIFY_MISMATCH } from '../../contract/failures.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';

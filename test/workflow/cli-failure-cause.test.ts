@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { execa } from 'execa';
 import { ApplicationFailure } from '@temporalio/common';
 import { progressQuery } from '../../contract/messages.ts';
-import { BACKUP_INVALID } from '../../contract/types/backup.ts';
+import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 

@@ -1,4 +1,5 @@
-// Activity proxies with timeouts and retries as data, shared by the runbooks.
+// Every runbook's activity timeouts and retry policies, in one table (the TaskRun controller's
+// watch and apply proxies build on `retry` in taskrun-controller/pipeline.ts).
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { HELM_NON_RETRYABLE_TYPES, HELM_RELEASE_LOCKED, NON_RETRYABLE_TYPES } from '../contract/failures.ts';
@@ -30,3 +31,12 @@ export function longActs(timeoutSeconds: number) {
     retry,
   });
 }
+
+/**
+ * platformHealth's reads: a report, so an outage is reported after a few attempts rather than
+ * ridden out for ten minutes.
+ */
+export const quickReadActs = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumInterval: '10 seconds', maximumAttempts: 5 } });
+
+/** Listing (and deleting) 25,000 TaskRuns takes minutes: heartbeats tell a live activity from a dead worker. */
+export const sweepActs = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '1 minute', retry: { ...retry, maximumInterval: '30 seconds', maximumAttempts: 5 } });

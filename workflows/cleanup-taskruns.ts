@@ -5,21 +5,12 @@
 // meanwhile is not touched). dryRun stops after the plan. Plan and deletion page through the
 // TaskRuns on the activity side and report counts and bounded samples, so that tens of thousands
 // of TaskRuns never travel through history; the deletion heartbeats and resumes after a crash.
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
-import { NON_RETRYABLE_TYPES } from '../contract/failures.ts';
+import { sweepActs } from './activity-proxies.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { cleanupTaskRunsInputSchema, type CleanupCriteria, type CleanupReport, type CleanupTaskRunsInput } from '../contract/types/taskrun.ts';
 
 const STEPS = ['validate', 'plan', 'delete'] as const;
-
-/** Listing (and deleting) 25,000 TaskRuns takes minutes: heartbeats tell a live activity from a dead worker. */
-const cleanupActs = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
-});
 
 export async function cleanupTaskRuns(input: CleanupTaskRunsInput = {}): Promise<CleanupReport> {
   const progress = new ProgressTracker('cleanupTaskRuns', STEPS);
@@ -28,7 +19,7 @@ export async function cleanupTaskRuns(input: CleanupTaskRunsInput = {}): Promise
     namespace: opts.namespace, succeededMaxAgeSeconds: opts.succeededMaxAgeSeconds, failedMaxAgeSeconds: opts.failedMaxAgeSeconds, keepLabel: opts.keepLabel,
     asOf: new Date().toISOString(),
   };
-  const plan = await progress.run('plan', () => cleanupActs.planTaskRunCleanup(criteria),
+  const plan = await progress.run('plan', () => sweepActs.planTaskRunCleanup(criteria),
     (p) => `${p.toDelete.Succeeded + p.toDelete.Failed} to delete (${p.toDelete.Succeeded} Succeeded, ${p.toDelete.Failed} Failed), ${p.kept} kept, ${p.scanned} scanned`);
   const report: CleanupReport = {
     runbook: 'cleanupTaskRuns', namespace: opts.namespace, dryRun: opts.dryRun, asOf: criteria.asOf, scanned: plan.scanned,
@@ -39,7 +30,7 @@ export async function cleanupTaskRuns(input: CleanupTaskRunsInput = {}): Promise
     progress.skip('delete', `dry run: would delete ${report.deleted}${report.samples.deleted.length ? `, e.g. ${report.samples.deleted.join(', ')}` : ''}`);
     return report;
   }
-  const done = await progress.run('delete', () => cleanupActs.deleteOldTaskRuns(criteria),
+  const done = await progress.run('delete', () => sweepActs.deleteOldTaskRuns(criteria),
     (r) => `${r.deleted.Succeeded + r.deleted.Failed} deleted, ${r.alreadyGone} already gone`);
   return {
     ...report,

@@ -1,8 +1,6 @@
 // platformHealth: the operations guide's "Health Checks" and "Resource Usage Monitoring" as
 // one read-only runbook. Nothing here changes the cluster.
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
-import { NON_RETRYABLE_TYPES } from '../contract/failures.ts';
+import { quickReadActs } from './activity-proxies.ts';
 import { summarizeHealth, withLists } from './health-summary.ts';
 import { ProgressTracker } from './progress.ts';
 import {
@@ -12,29 +10,24 @@ import {
 } from '../contract/types/platform-health.ts';
 import { parseInput } from './validate.ts';
 
-const read = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
-});
-
 const STEPS = ['validate', 'cluster', 'nodes', 'pods', 'taskruns', 'orchestrator health', 'report'] as const;
 
 export async function platformHealth(input: PlatformHealthInput = {}): Promise<PlatformHealthReport> {
   const progress = new ProgressTracker('platformHealth', STEPS);
   const options = await progress.run('validate', async () => parseInput('platformHealth', platformHealthInputSchema, input));
 
-  const cluster = await progress.run('cluster', () => read.describeCluster(), (c) => `${c.server} (${c.version})`);
-  const nodes = await progress.run('nodes', () => read.checkNodes(), (n) => `${n.ready}/${n.total} Ready, ${n.cordoned.length} cordoned`);
-  const pods = await progress.run('pods', () => read.checkPods(options.namespace), (p) =>
+  const cluster = await progress.run('cluster', () => quickReadActs.describeCluster(), (c) => `${c.server} (${c.version})`);
+  const nodes = await progress.run('nodes', () => quickReadActs.checkNodes(), (n) => `${n.ready}/${n.total} Ready, ${n.cordoned.length} cordoned`);
+  const pods = await progress.run('pods', () => quickReadActs.checkPods(options.namespace), (p) =>
     p.namespaceExists ? `${p.ready}/${p.total} ready in ${p.namespace}` : `namespace ${p.namespace} missing`,
   );
-  const taskRuns = await progress.run('taskruns', () => read.countTaskRuns(options.namespace), (t) =>
+  const taskRuns = await progress.run('taskruns', () => quickReadActs.countTaskRuns(options.namespace), (t) =>
     t.crdInstalled ? `${t.total} TaskRuns` : 'CRD not installed',
   );
   const service = await progress.run(
     'orchestrator health',
     () =>
-      read.probeOrchestrator({
+      quickReadActs.probeOrchestrator({
         namespace: options.namespace,
         serviceName: options.serviceName,
         healthPath: options.healthPath,

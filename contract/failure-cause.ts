@@ -2,7 +2,7 @@
 // ("Activity task failed", "Child Workflow execution failed"); operators need the reason itself:
 // the innermost ApplicationFailure of the cause chain, with its type. Used by the progress steps,
 // the reports and the CLI, so that all of them say the same thing.
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, rootCause } from '@temporalio/common';
 
 export interface FailureCause {
   /** The ApplicationFailure type (e.g. BackupInvalid), when the reason is one. */
@@ -10,16 +10,21 @@ export interface FailureCause {
   message: string;
 }
 
-export function failureCause(err: unknown): FailureCause {
-  let found: FailureCause | undefined;
-  let last = err instanceof Error ? err.message : String(err);
+/** The innermost ApplicationFailure of a cause chain: the one unwrapper every runbook and the CLI use. */
+export function innermostApplicationFailure(err: unknown): ApplicationFailure | undefined {
+  let found: ApplicationFailure | undefined;
   let e: unknown = err;
   for (let depth = 0; depth < 16 && e instanceof Error; depth++) {
-    if (e instanceof ApplicationFailure) found = { ...(e.type ? { type: e.type } : {}), message: e.message };
-    last = e.message;
+    if (e instanceof ApplicationFailure) found = e;
     e = e.cause;
   }
-  return found ?? { message: last };
+  return found;
+}
+
+export function failureCause(err: unknown): FailureCause {
+  const found = innermostApplicationFailure(err);
+  if (found) return { ...(found.type ? { type: found.type } : {}), message: found.message };
+  return { message: rootCause(err) ?? String(err) };
 }
 
 /** "message (Type)": one line for steps, reports and the CLI. */

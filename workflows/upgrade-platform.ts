@@ -4,7 +4,7 @@
 // (retry | rollback | abort) until a deadline, then roll back. A worker crash anywhere resumes
 // here; the helm step is idempotent (same chart+values digest adds no revision).
 import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import { failureCause, failureText } from '../contract/failure-cause.ts';
+import { failureCause, failureText, innermostApplicationFailure } from '../contract/failure-cause.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
@@ -159,7 +159,7 @@ async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTr
         return await long.helmUpgradeInstall(helmArgs);
       } catch (err) {
         // A worker died while helm ran: the release is stuck pending. Recover it, then upgrade.
-        if (failureType(err) !== HELM_RELEASE_LOCKED) throw err;
+        if (failureCause(err).type !== HELM_RELEASE_LOCKED) throw err;
         const recovery = await recoverWhenSafe(opts, progress);
         if (recovery.revision) report.revisions.push({ revision: recovery.revision, action: 'recover', detail: `recovered ${recovery.previousStatus}` });
         return await long.helmUpgradeInstall(helmArgs);
@@ -187,7 +187,7 @@ async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTr
     }
     return undefined;
   } catch (err) {
-    if (failureType(err) === INVALID_INPUT) throw err;
+    if (failureCause(err).type === INVALID_INPUT) throw err;
     await recordFailedRevision(report, release);
     return failureText(err);
   }
@@ -266,24 +266,10 @@ const HELM_EXIT_MARGIN_SECONDS = 10;
 
 /** The pending revision's age when recoverStuckRelease refused a release for being too young. */
 function lockedAgeSeconds(err: unknown): number | undefined {
-  let e: unknown = err;
-  for (let i = 0; i < 4 && e; i++) {
-    if (e instanceof ApplicationFailure && e.type === HELM_RELEASE_LOCKED) {
-      const age = (e.details?.[0] as { ageSeconds?: unknown } | undefined)?.ageSeconds;
-      return typeof age === 'number' ? age : undefined;
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function failureType(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let i = 0; i < 4 && e; i++) {
-    if (e instanceof ApplicationFailure) return e.type ?? undefined;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
+  const failure = innermostApplicationFailure(err);
+  if (failure?.type !== HELM_RELEASE_LOCKED) return undefined;
+  const age = (failure.details?.[0] as { ageSeconds?: unknown } | undefined)?.ageSeconds;
+  return typeof age === 'number' ? age : undefined;
 }
 
 

@@ -3,12 +3,18 @@
 import { Context } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-function currentContext(): Context | undefined {
+/** The activity's context, or undefined when called outside an activity (unit tests, scripts). */
+export function currentContext(): Context | undefined {
   try {
     return Context.current();
   } catch {
     return undefined;
   }
+}
+
+/** What the previous attempt heartbeated (resume from there), or undefined on a first attempt. */
+export function previousHeartbeat<T>(): T | undefined {
+  return currentContext()?.info.heartbeatDetails as T | undefined;
 }
 
 export function heartbeat(details?: unknown): void {

@@ -9,6 +9,7 @@ import { INVALID_INPUT } from '../../contract/failures.ts';
 import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
+import { forEachConcurrently } from '../concurrency.ts';
 import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
 import { FIELD_MANAGER } from '../kube/apply.ts';
 import type { KubeClients } from '../kube/client.ts';
@@ -306,33 +307,29 @@ export async function restoreKind(deps: ActivityDeps, req: BackupRef & { kind: B
   const { dir, manifest } = await open(deps, req);
   const objects = (await loadKind(deps, req, dir, manifest, req.kind)).map((o) => retarget(o, req.kind, req.targetNamespace));
   const result: KindRestoreResult = { kind: req.kind, created: 0, updated: 0, skipped: 0, ...(req.kind === 'taskRuns' ? { statusRestored: 0 } : {}) };
-  let next = 0;
   const done = () => result.created + result.updated + result.skipped;
   // Heartbeat on a clock, not per N objects: a slow API server must not look like a dead worker
   // (a heartbeat timeout would start a second attempt while this one still runs).
   const timer = setInterval(() => heartbeat({ kind: req.kind, done: done(), of: objects.length }), 5000);
   const signal = cancellationSignal();
-  const worker = async () => {
-    while (next < objects.length) {
-      signal?.throwIfAborted();
-      const obj = objects[next++]!;
-      const { outcome, stored, notUpdated } = await createOne(deps.kube, req.kind, obj, req.existing);
-      if (notUpdated) {
-        (result.notUpdated ??= []).push({ name: obj.metadata?.name ?? '', reason: notUpdated });
-        deps.logger.warn({ kind: req.kind, name: obj.metadata?.name, reason: notUpdated }, 'restore: existing object not updated');
-      }
-      if (req.kind === 'taskRuns' && stored) {
-        // Status first, then the annotation: a retry finds the annotation and writes both again.
-        if (obj.status !== undefined) await restoreStatus(deps.kube, stored, obj.status);
-        if (restorePending(stored) || outcome !== 'skipped') await clearRestorePending(deps.kube, stored);
-        if (obj.status !== undefined) result.statusRestored!++;
-      }
-      result[outcome]++;
+  const restoreOne = async (obj: (typeof objects)[number]) => {
+    signal?.throwIfAborted();
+    const { outcome, stored, notUpdated } = await createOne(deps.kube, req.kind, obj, req.existing);
+    if (notUpdated) {
+      (result.notUpdated ??= []).push({ name: obj.metadata?.name ?? '', reason: notUpdated });
+      deps.logger.warn({ kind: req.kind, name: obj.metadata?.name, reason: notUpdated }, 'restore: existing object not updated');
     }
+    if (req.kind === 'taskRuns' && stored) {
+      // Status first, then the annotation: a retry finds the annotation and writes both again.
+      if (obj.status !== undefined) await restoreStatus(deps.kube, stored, obj.status);
+      if (restorePending(stored) || outcome !== 'skipped') await clearRestorePending(deps.kube, stored);
+      if (obj.status !== undefined) result.statusRestored!++;
+    }
+    result[outcome]++;
   };
   try {
     heartbeat({ kind: req.kind, done: 0, of: objects.length });
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+    await forEachConcurrently(objects, CONCURRENCY, restoreOne);
   } finally {
     clearInterval(timer);
   }

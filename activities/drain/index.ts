@@ -7,6 +7,7 @@ import type { KubeClients } from '../kube/client.ts';
 import { classifyStatus, kubeCall, statusMessage } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
+import { forEachConcurrently } from '../concurrency.ts';
 import { INVALID_INPUT, KUBE_NOT_FOUND } from '../../contract/failures.ts';
 import { planPods, type DrainPod } from './filters.ts';
 import type { DrainPlan, DrainPlanRequest, DrainRoundRequest, DrainRoundResult, PodRef, RemainingPod } from '../../contract/types/drain.ts';
@@ -154,15 +155,6 @@ async function evictOnce(kube: KubeClients, pod: PodRef, req: DrainRoundRequest)
   }
 }
 
-/** Runs `fn` over the items with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /**
  * One round of a drain: evicts the planned pods not yet evicted (a PDB's 429 is tried again after
  * retryBlockedSeconds; 404 and a new UID mean gone), and waits for them to go with a watch on the
@@ -286,7 +278,7 @@ export async function drainRound(kube: KubeClients, req: DrainRoundRequest): Pro
       const due = [...pods.entries()].filter(([key, p]) => (p.state === 'pending' || p.state === 'blocked') && (nextTry.get(key) ?? 0) <= now).map(([key]) => key);
       if (due.length) {
         pdbCache.clear();
-        await pool(due, req.concurrency, evict);
+        await forEachConcurrently(due, req.concurrency, evict);
         continue;
       }
       await new Promise<void>((resolve) => setTimeout(resolve, 100));

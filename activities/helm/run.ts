@@ -8,7 +8,7 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
+import { currentContext } from '../activity-context.ts';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { HelmDeps } from './deps.ts';
@@ -30,15 +30,6 @@ export interface HelmRunResult {
   stdout: string;
   stderr: string;
   durationMs: number;
-}
-
-/** The activity's context, or undefined when called outside an activity (tests, scripts). */
-export function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -92,7 +83,7 @@ export function clusterArgs(deps: HelmDeps): string[] {
 
 /** Runs `helm <args>`; returns its output, or throws a classified ApplicationFailure (or the activity's CancelledFailure). */
 export async function runHelm(deps: HelmDeps, args: string[], opts: HelmRunOptions): Promise<HelmRunResult> {
-  const context = activityContext();
+  const context = currentContext();
   const signal = opts.signal ?? context?.cancellationSignal;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const started = Date.now();

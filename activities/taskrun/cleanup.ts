@@ -8,8 +8,8 @@
 import type { KubeClients } from '../kube/client.ts';
 import { isStatus, toKubeFailure } from '../errors.ts';
 import { listTaskRuns, TASKRUN, type TaskRunObject } from '../kube/taskruns.ts';
-import { cancellationSignal, heartbeat } from '../activity-context.ts';
-import { Context } from '@temporalio/activity';
+import { cancellationSignal, heartbeat, previousHeartbeat } from '../activity-context.ts';
+import { forEachConcurrently } from '../concurrency.ts';
 import type { CleanupCandidate, CleanupCriteria, CleanupDeletion, CleanupPlan } from '../../contract/types/taskrun.ts';
 
 /** Names a plan or a deletion reports of each kind, at most. */
@@ -68,30 +68,7 @@ export interface DeleteOptions {
 }
 
 function previousAttempt(): CleanupDeletion | undefined {
-  try {
-    return (Context.current().info.heartbeatDetails as { progress?: CleanupDeletion } | undefined)?.progress;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Runs fn over items with at most `limit` at once; after a failure no new item starts, and it throws once all have settled. */
-async function inPool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const lane = async () => {
-    for (let i = next++; i < items.length && !failed; i = next++) {
-      try {
-        await fn(items[i]!);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
-  const failure = settled.find((r) => r.status === 'rejected');
-  if (failure) throw failure.reason;
+  return previousHeartbeat<{ progress?: CleanupDeletion }>()?.progress;
 }
 
 /** Deletes the TaskRuns the criteria select (as the plan did, at its asOf), page by page. */
@@ -120,7 +97,7 @@ export async function deleteOldTaskRuns(kube: KubeClients, criteria: CleanupCrit
         else if (s) batch.push(s.delete);
       }
       // Reported also when a delete fails: a retried attempt counts what this one did.
-      await inPool(batch, concurrency, async (c) => {
+      await forEachConcurrently(batch, concurrency, async (c) => {
         signal?.throwIfAborted();
         try {
           await kube.custom.deleteNamespacedCustomObject({

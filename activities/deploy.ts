@@ -9,7 +9,7 @@ import type { SecretKeyRef } from '../contract/types/secret-ref.ts';
 import type { ActivityDeps } from './deps.ts';
 import { kubeCall } from './errors.ts';
 import { applyObjects } from './kube/apply.ts';
-import { exists } from './kube/exists.ts';
+import { crdExists, exists, namespaceExists } from './kube/exists.ts';
 import { readChartCrds } from './kube/chart-crds.ts';
 import { applySecretKeys, type SecretKeysResult } from './kube/secrets.ts';
 import { checkSecretSource, DEFAULT_SECRET_SOURCE_POLICY } from './kube/secret-sources.ts';
@@ -49,7 +49,7 @@ export function deployActivities(deps: ActivityDeps) {
       checkSources(req.secretsNamespace, req.secrets);
       const namespaces = [];
       for (const name of req.namespaces) {
-        namespaces.push({ kind: 'Namespace', name, exists: await exists(() => kube.core.readNamespace({ name }), `namespace ${name}`) });
+        namespaces.push({ kind: 'Namespace', name, exists: await namespaceExists(kube, name) });
       }
       const dir = chartDir(deps, req.chart);
       const crdObjects = dir ? readChartCrds(dir) : [];
@@ -57,7 +57,7 @@ export function deployActivities(deps: ActivityDeps) {
       const crds = [];
       for (const crd of crdObjects) {
         const name = crd.metadata!.name!;
-        crds.push({ kind: 'CustomResourceDefinition', name, exists: await exists(() => kube.apiextensions.readCustomResourceDefinition({ name }), `CRD ${name}`) });
+        crds.push({ kind: 'CustomResourceDefinition', name, exists: await crdExists(kube, name) });
       }
       const secrets = [];
       for (const s of req.secrets) {

@@ -10,7 +10,7 @@ import type { BackupKind } from '../../contract/types/backup.ts';
 import type { KindComparison, RestoreComparison } from '../../contract/types/backup-verify.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { heartbeat, pollUntil } from '../activity-context.ts';
-import { isStatus, kubeCall } from '../errors.ts';
+import { readIfExists, unlessStatus } from '../kube/exists.ts';
 import type { KubeClients } from '../kube/client.ts';
 import { ageDecrypt, parseRecipients } from './age.ts';
 import { resolveHmacKey, resolveIdentity } from './keys.ts';
@@ -125,14 +125,7 @@ export async function compareRestoredBackup(deps: ActivityDeps, req: CompareRequ
 
 const refuse = (message: string) => ApplicationFailure.create({ type: INVALID_INPUT, message, nonRetryable: true });
 
-async function readNamespace(kube: KubeClients, name: string) {
-  try {
-    return await kube.core.readNamespace({ name });
-  } catch (err) {
-    if (isStatus(err, 404)) return undefined;
-    return kubeCall(`read namespace ${name}`, () => Promise.reject(err));
-  }
-}
+const readNamespace = (kube: KubeClients, name: string) => readIfExists(`namespace ${name}`, () => kube.core.readNamespace({ name }));
 
 /** Creates the scratch namespace with its owner label; an existing one is reused only when it carries that label. */
 export async function prepareScratchNamespace(deps: ActivityDeps, req: { name: string; owner: string }): Promise<{ name: string; created: boolean }> {
@@ -141,13 +134,10 @@ export async function prepareScratchNamespace(deps: ActivityDeps, req: { name: s
   let created = false;
   if (!ns) {
     const body = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: req.name, labels: { [SCRATCH_LABEL]: 'true', [SCRATCH_OWNER_LABEL]: req.owner } } };
-    try {
-      ns = await kube.core.createNamespace({ body, fieldManager: SCRATCH_FIELD_MANAGER });
-      created = true;
-    } catch (err) {
-      if (!isStatus(err, 409)) return kubeCall(`create namespace ${req.name}`, () => Promise.reject(err));
-      ns = await readNamespace(kube, req.name);
-    }
+    // 409: another attempt created it a moment ago; its owner label decides below.
+    ns = await unlessStatus(`create namespace ${req.name}`, [409], () => kube.core.createNamespace({ body, fieldManager: SCRATCH_FIELD_MANAGER }));
+    created = ns !== undefined;
+    ns ??= await readNamespace(kube, req.name);
   }
   if (ns?.metadata?.labels?.[SCRATCH_OWNER_LABEL] !== req.owner) {
     throw refuse(`namespace ${req.name} exists and is not this verification's scratch namespace (label ${SCRATCH_OWNER_LABEL}=${req.owner}): choose another verify.scratchNamespace`);
@@ -167,11 +157,7 @@ export async function deleteScratchNamespace(deps: ActivityDeps, req: { name: st
     throw refuse(`refusing to delete namespace ${req.name}: it is not this verification's scratch namespace (label ${SCRATCH_OWNER_LABEL}=${req.owner})`);
   }
   if (!ns.metadata?.deletionTimestamp) {
-    try {
-      await kube.core.deleteNamespace({ name: req.name, propagationPolicy: 'Background' });
-    } catch (err) {
-      if (!isStatus(err, 404)) return kubeCall(`delete namespace ${req.name}`, () => Promise.reject(err));
-    }
+    await unlessStatus(`delete namespace ${req.name}`, [404], () => kube.core.deleteNamespace({ name: req.name, propagationPolicy: 'Background' }));
   }
   await pollUntil({
     what: `deletion of namespace ${req.name}`, timeoutMs: req.timeoutSeconds * 1000, intervalMs: 500,
@@ -189,13 +175,8 @@ export async function defaultBackupRecipients(deps: ActivityDeps, req: { namespa
   const fromEnv = (env.RUNBOOK_BACKUP_RECIPIENTS ?? '').split(/[\s,]+/).filter(Boolean);
   if (fromEnv.length) return { recipients: fromEnv, source: 'RUNBOOK_BACKUP_RECIPIENTS of the worker' };
   const where = `ConfigMap ${req.namespace}/backup-recipients (key recipients)`;
-  try {
-    const cm = await deps.kube.core.readNamespacedConfigMap({ namespace: req.namespace, name: 'backup-recipients' });
-    return { recipients: parseRecipients(cm.data?.recipients ?? ''), source: where };
-  } catch (err) {
-    if (isStatus(err, 404)) return { recipients: [], source: where };
-    return kubeCall(`read ${where}`, () => Promise.reject(err));
-  }
+  const cm = await readIfExists(where, () => deps.kube.core.readNamespacedConfigMap({ namespace: req.namespace, name: 'backup-recipients' }));
+  return { recipients: parseRecipients(cm?.data?.recipients ?? ''), source: where };
 }
 
 export function verificationActivities(deps: ActivityDeps) {

@@ -4,8 +4,9 @@ import { ApiException, PatchStrategy, PolicyV1Api, Watch, setHeaderOptions, type
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../deps.ts';
 import type { KubeClients } from '../kube/client.ts';
-import { classifyStatus, kubeCall, statusMessage } from '../errors.ts';
+import { classifyStatus, kubeCall, statusMessage, toKubeFailure } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
+import { readIfExists } from '../kube/exists.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { forEachConcurrently } from '../concurrency.ts';
 import { INVALID_INPUT, KUBE_NOT_FOUND } from '../../contract/failures.ts';
@@ -46,7 +47,7 @@ export async function planDrain(kube: KubeClients, req: DrainPlanRequest): Promi
       if (err instanceof ApiException && err.code === 400) {
         throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: `invalid drainNode input: podSelector: ${statusMessage(err.body) ?? 'not a label selector'}`, details: [['podSelector']] });
       }
-      throw await kubeCall(`list pods on node ${req.node}`, () => Promise.reject(err));
+      throw toKubeFailure(err, `list pods on node ${req.node}`);
     }
   }
   const chosen = new Set(selected.map((p) => p.metadata?.uid));
@@ -56,13 +57,8 @@ export async function planDrain(kube: KubeClients, req: DrainPlanRequest): Promi
     const ref = pod.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'DaemonSet');
     const namespace = pod.metadata?.namespace ?? '';
     if (!ref || daemonSets.has(`${namespace}/${ref.name}`)) continue;
-    try {
-      await kube.apps.readNamespacedDaemonSet({ namespace, name: ref.name });
-      daemonSets.set(`${namespace}/${ref.name}`, undefined);
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) daemonSets.set(`${namespace}/${ref.name}`, { message: `daemonsets.apps "${ref.name}" not found`, notFound: true });
-      else throw await kubeCall(`read DaemonSet ${namespace}/${ref.name}`, () => Promise.reject(err));
-    }
+    const daemonSet = await readIfExists(`DaemonSet ${namespace}/${ref.name}`, () => kube.apps.readNamespacedDaemonSet({ namespace, name: ref.name }));
+    daemonSets.set(`${namespace}/${ref.name}`, daemonSet ? undefined : { message: `daemonsets.apps "${ref.name}" not found`, notFound: true });
   }
   return planPods(req.node, node.spec?.unschedulable === true, selected.map(asDrainPod), {
     options: req, now: Date.now(),
@@ -71,14 +67,9 @@ export async function planDrain(kube: KubeClients, req: DrainPlanRequest): Promi
 }
 
 async function readNode(kube: KubeClients, name: string) {
-  try {
-    return await kube.core.readNode({ name });
-  } catch (err) {
-    if (err instanceof ApiException && err.code === 404) {
-      throw ApplicationFailure.create({ type: KUBE_NOT_FOUND, nonRetryable: true, message: `node ${name} not found`, details: [{ node: name }] });
-    }
-    throw await kubeCall(`read node ${name}`, () => Promise.reject(err));
-  }
+  const node = await readIfExists(`node ${name}`, () => kube.core.readNode({ name }));
+  if (!node) throw ApplicationFailure.create({ type: KUBE_NOT_FOUND, nonRetryable: true, message: `node ${name} not found`, details: [{ node: name }] });
+  return node;
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -45,7 +45,7 @@ export async function backupAndVerify(input: BackupAndVerifyInput = {}): Promise
     backup: { workflowId: backupWorkflowId, counts: backup.backup.counts, reused: backup.backup.reused, createdAt: backup.backup.createdAt, ...(backup.retention ? { retention: backup.retention } : {}) },
   };
   if (!opts.verify.enabled) {
-    for (const step of ['scratch namespace', 'restore', 'compare', 'cleanup']) progress.skip(step, 'verification disabled (verify.enabled false)');
+    for (const step of ['scratch namespace', 'restore', 'compare', 'cleanup'] as const) progress.skip(step, 'verification disabled (verify.enabled false)');
     await progress.run('report', async () => report, () => `backup ${backup.backupId}, not verified`);
     return report;
   }

@@ -14,6 +14,7 @@ import { helmChartArgs } from './helm-chart.ts';
 import { mergeValues } from '../contract/merge-values.ts';
 
 const STEPS = ['validate', 'plan', 'namespaces', 'crds', 'secrets', 'helm', 'rollout', 'health', 'report'] as const;
+type StepName = (typeof STEPS)[number];
 
 export async function deployPlatform(input: DeployPlatformInput = {}): Promise<DeployReport> {
   const progress = new ProgressTracker('deployPlatform', STEPS);
@@ -73,7 +74,7 @@ async function planDeploy(opts: DeployPlatformOptions, namespaces: string[]): Pr
   };
 }
 
-async function healthStep(progress: ProgressTracker, opts: DeployPlatformOptions): Promise<DeployReport['health']> {
+async function healthStep(progress: ProgressTracker<StepName>, opts: DeployPlatformOptions): Promise<DeployReport['health']> {
   if (opts.skipHealthCheck) {
     progress.skip('health', 'skipped by input');
     return undefined;

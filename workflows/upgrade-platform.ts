@@ -20,6 +20,7 @@ import { DECISION_ACTIONS, upgradePlatformInputSchema, type Decision, type Upgra
 import { UPGRADE_BACKUP_FAILED } from '../contract/failures.ts';
 
 const STEPS = ['validate', 'lease', 'pre-flight', 'backup', 'upgrade', 'rollout', 'smoke test', 'report'] as const;
+type StepName = (typeof STEPS)[number];
 
 export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise<UpgradeReport> {
   const progress = new ProgressTracker('upgradePlatform', STEPS);
@@ -49,7 +50,7 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
   });
 }
 
-async function upgradeHoldingLease(opts: UpgradePlatformOptions, progress: ProgressTracker, state: UpgradeState, takeDecision: () => Decision | undefined): Promise<UpgradeReport> {
+async function upgradeHoldingLease(opts: UpgradePlatformOptions, progress: ProgressTracker<StepName>, state: UpgradeState, takeDecision: () => Decision | undefined): Promise<UpgradeReport> {
   const release = { release: opts.release, namespace: opts.namespace };
 
   const preflight = await progress.run('pre-flight', async () => {
@@ -145,7 +146,7 @@ function backupText(b: UpgradeBackupRecord): string {
 }
 
 /** One pass of upgrade -> rollout -> smoke test; returns the failure, or undefined on success. */
-async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTracker, report: UpgradeReport, values: Record<string, unknown>): Promise<string | undefined> {
+async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTracker<StepName>, report: UpgradeReport, values: Record<string, unknown>): Promise<string | undefined> {
   const long = longActs(opts.timeouts.rolloutSeconds);
   const release = { release: opts.release, namespace: opts.namespace };
   // helm --wait (kstatus) runs for the whole rollout; the rollout step then confirms it with our own rule.
@@ -200,16 +201,16 @@ async function recordFailedRevision(report: UpgradeReport, release: { release: s
   if (status && !known) report.revisions.push({ revision: status.revision, action: 'upgrade', detail: `${status.status}` });
 }
 
-async function awaitDecision(opts: UpgradePlatformOptions, state: UpgradeState, failure: string, progress: ProgressTracker, take: () => Decision | undefined): Promise<Decision['action']> {
+async function awaitDecision(opts: UpgradePlatformOptions, state: UpgradeState, failure: string, progress: ProgressTracker<StepName>, take: () => Decision | undefined): Promise<Decision['action']> {
   state.phase = 'paused';
   state.failure = failure;
   const deadline = new Date(Date.now() + opts.decisionTimeoutSeconds * 1000);
   state.decisionDeadline = deadline.toISOString();
-  progress.note(`paused: ${failure}. Send the update "decide" {action: retry|rollback|abort, by} before ${state.decisionDeadline} (then: rollback)`);
+  progress.pause(`paused: ${failure}. Send the update "decide" {action: retry|rollback|abort, by} before ${state.decisionDeadline} (then: rollback)`);
   let decision: Decision | undefined;
   const decided = await condition(() => (decision = take()) !== undefined, opts.decisionTimeoutSeconds * 1000);
   delete state.decisionDeadline;
-  progress.note(undefined);
+  progress.resume();
   if (!decided || !decision) {
     state.decisions.push({ action: 'rollback', by: 'deadline', reason: `no decision within ${opts.decisionTimeoutSeconds} s`, at: new Date().toISOString() });
     return 'rollback';
@@ -244,7 +245,7 @@ function validateDecision(decision: Decision, state: UpgradeState): void {
  * rolling back under it would race it. The activity refuses such a release (HelmReleaseLocked with the
  * revision's age); the workflow waits out the rest of the timeout on a durable timer, then tries again.
  */
-async function recoverWhenSafe(opts: UpgradePlatformOptions, progress: ProgressTracker) {
+async function recoverWhenSafe(opts: UpgradePlatformOptions, progress: ProgressTracker<StepName>) {
   const minPendingAgeSeconds = opts.timeouts.rolloutSeconds + HELM_EXIT_MARGIN_SECONDS;
   const request = { release: opts.release, namespace: opts.namespace, minPendingAgeSeconds };
   for (let attempt = 1; ; attempt++) {

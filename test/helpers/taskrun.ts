@@ -1,7 +1,6 @@
 // The TaskRun controller's integration setup, shared by test/integration/taskrun-*.test.ts and the
 // idle reliability test: the CRD, a namespace with the controller ConfigMap, a worker and the
-// controller workflow under its fixed id; and the polling `until`.
-import { setTimeout as sleep } from 'node:timers/promises';
+// controller workflow under its fixed id.
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { createActivities } from '../../activities/index.ts';
@@ -10,17 +9,6 @@ import { testActivityDeps, type TestCluster } from './cluster.ts';
 import { runTestWorker, type TestTemporal } from './temporal.ts';
 
 export const TASKRUN_CRD_FILE = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
-
-/** Polls `check` until it answers something other than undefined. */
-export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Applies the chart's TaskRun CRD (as the runbooks' field manager may own it: --force-conflicts) and waits until it is served. */
 export async function installTaskRunCrd(cluster: TestCluster): Promise<void> {

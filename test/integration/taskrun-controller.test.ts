@@ -13,7 +13,8 @@ import { createRunbookWorker } from '../../worker/worker.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../contract/messages.ts';
 import { controllerWorkflowId, TASKRUN_SEARCH_ATTRIBUTES } from '../../contract/types/taskrun.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
-import { installTaskRunCrd, until } from '../helpers/taskrun.ts';
+import { installTaskRunCrd } from '../helpers/taskrun.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
@@ -45,7 +46,7 @@ async function getJson<T>(cluster: TestCluster, args: string[]): Promise<T> {
 interface TaskRunJson { metadata: { uid: string }; status?: { phase?: string; jobName?: string; startTime?: string; completionTime?: string; observedGeneration?: number; message?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] } }
 
 async function waitPhase(cluster: TestCluster, name: string, phase: string): Promise<TaskRunJson> {
-  return until(`TaskRun ${name} ${phase}`, async () => {
+  return eventually(`TaskRun ${name} ${phase}`, async () => {
     const tr = await getJson<TaskRunJson>(cluster, ['get', 'taskrun', name, '-n', namespace]);
     return tr.status?.phase === phase ? tr : undefined;
   });
@@ -90,7 +91,7 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
     { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'workspace', namespace }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', volumeName: pv, resources: { requests: { storage: '1Gi' } } } },
   ] }));
   cluster.defer(() => cluster.kubectl(['delete', 'pv', pv, '--wait=false']));
-  await until('the workspace PVC to bind', async () => ((await cluster.kubectl(['get', 'pvc', 'workspace', '-n', namespace, '-o', 'jsonpath={.status.phase}'])).trim() === 'Bound' ? true : undefined));
+  await eventually('the workspace PVC to bind', async () => ((await cluster.kubectl(['get', 'pvc', 'workspace', '-n', namespace, '-o', 'jsonpath={.status.phase}'])).trim() === 'Bound' ? true : undefined));
 
   const createdBefore = await metric('taskrun_jobs_created_total', { namespace });
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('ok-1', { workspaceClaim: 'workspace' })));
@@ -159,7 +160,7 @@ test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, na
   const good = controllerConfig('example/claude-agent:2.0.0');
   const bad = { ...good, data: { 'config.yaml': controllerConfig('example/claude-agent:3.0.0').data['config.yaml'].replace('maxConcurrentTasks: 50', 'maxConcurrentTasks: "20"') } };
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(bad));
-  const reported = await until('the config error', async () => {
+  const reported = await eventually('the config error', async () => {
     const s = await controller.query(taskRunControllerQuery);
     return s.config?.error ? s.config : undefined;
   });
@@ -170,7 +171,7 @@ test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, na
   const image = await cluster.kubectl(['get', 'job', tr.status!.jobName!, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
   assert.equal(image.trim(), 'example/claude-agent:2.0.0', 'the last good config');
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(good));
-  await until('the error to clear', async () => ((await controller.query(taskRunControllerQuery)).config?.error === undefined ? true : undefined));
+  await eventually('the error to clear', async () => ((await controller.query(taskRunControllerQuery)).config?.error === undefined ? true : undefined));
 });
 
 test('a deleted TaskRun ends its tracking; owner references remove its Job and ConfigMap', async () => {
@@ -179,8 +180,8 @@ test('a deleted TaskRun ends its tracking; owner references remove its Job and C
   const tr = await waitPhase(cluster, 'gone-1', 'Succeeded');
   assert.ok(await controller.query(taskRunQuery, 'gone-1'));
   await cluster.kubectl(['delete', 'taskrun', 'gone-1', '-n', namespace]);
-  await until('tracking to end', async () => ((await controller.query(taskRunQuery, 'gone-1')) === null ? true : undefined));
-  await until('the Job and ConfigMap to be garbage-collected', async () => {
+  await eventually('tracking to end', async () => ((await controller.query(taskRunQuery, 'gone-1')) === null ? true : undefined));
+  await eventually('the Job and ConfigMap to be garbage-collected', async () => {
     const left = await cluster.kubectl(['get', 'job,configmap', '-n', namespace, '--field-selector', `metadata.name=${tr.status!.jobName}`, '-o', 'name']);
     return left.trim() === '' ? true : undefined;
   });
@@ -227,7 +228,7 @@ test('search attributes: ensured idempotently, upserted by the controller, found
   await assert.rejects(ensureSearchAttributes(temporal.client, { TaskRunsActive: 'Keyword' }), /TaskRunsActive exists in Temporal namespace default with type Int, not Keyword/);
   await assert.rejects(ensureSearchAttributes(new Client({ connection: temporal.client.connection, namespace: 'no-such-namespace' })), /cannot list the search attributes of Temporal namespace no-such-namespace: .*temporal operator search-attribute create/);
 
-  const listed = (query: string) => until(query, async () => {
+  const listed = (query: string) => eventually(query, async () => {
     for await (const wf of temporal.client.workflow.list({ query: `WorkflowId = '${controller.workflowId}' AND TaskRunNamespace = '${namespace}' AND ${query}` })) return wf;
     return undefined;
   });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
-import { installTaskRunCrd, until } from '../helpers/taskrun.ts';
+import { installTaskRunCrd } from '../helpers/taskrun.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
@@ -46,7 +47,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
   // Kill the worker while the burst is being turned into Jobs.
   // Through the API, not kubectl: a kubectl process takes longer to start than the burst takes on a busy machine.
   const countJobs = async () => (await cluster.kube.batch.listNamespacedJob({ namespace, labelSelector: 'app=claude-agent' })).items.length;
-  const atKill = await until('the first Jobs', async () => {
+  const atKill = await eventually('the first Jobs', async () => {
     const n = await countJobs();
     return n > 0 ? n : undefined;
   }, 120_000, 20);
@@ -55,7 +56,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
   assert.ok(atKill < COUNT, `all ${atKill} Jobs existed before the kill: the crash came too late to test anything`);
 
   await start();
-  await until(`all ${COUNT} TaskRuns Succeeded`, async () => {
+  await eventually(`all ${COUNT} TaskRuns Succeeded`, async () => {
     const phases = (await cluster.kubectl(['get', 'taskruns', '-n', namespace, '-o', 'jsonpath={.items[*].status.phase}'])).trim().split(/\s+/);
     return phases.length === COUNT && phases.every((p) => p === 'Succeeded') ? true : undefined;
   }, 240_000, 500);

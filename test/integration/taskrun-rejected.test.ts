@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { useTestTemporal } from '../helpers/temporal.ts';
-import { startTaskRunController, until } from '../helpers/taskrun.ts';
+import { startTaskRunController } from '../helpers/taskrun.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -29,7 +30,7 @@ test('maxConcurrentTasks 1: Jobs rejected for good fail their TaskRuns with the 
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('negative-cpu', { requests: { cpu: '-1' } })));
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('limits-below-requests', { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } })));
   for (const [name, reason] of [['negative-cpu', /must be greater than or equal to 0/], ['limits-below-requests', /must be less than or equal to cpu limit/]] as const) {
-    const failed = await until(`${name} Failed`, async () => {
+    const failed = await eventually(`${name} Failed`, async () => {
       const tr = await get(cluster, name);
       return tr.status?.phase === 'Failed' ? tr : undefined;
     });
@@ -42,11 +43,11 @@ test('maxConcurrentTasks 1: Jobs rejected for good fail their TaskRuns with the 
     assert.equal(failed.status!.conditions!.find((c) => c.type === 'JobCreated')?.reason, 'Rejected');
   }
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('good')));
-  const jobName = await until('the good TaskRun\'s Job', async () => {
+  const jobName = await eventually('the good TaskRun\'s Job', async () => {
     const jobs = JSON.parse(await cluster.kubectl(['get', 'jobs', '-n', namespace, '-l', 'task-id=task-good', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
     return jobs.items[0]?.metadata.name;
   }, 30_000);
-  assert.equal((await until('good Succeeded', async () => {
+  assert.equal((await eventually('good Succeeded', async () => {
     const tr = await get(cluster, 'good');
     return tr.status?.phase === 'Succeeded' ? tr : undefined;
   })).status?.jobName, jobName);

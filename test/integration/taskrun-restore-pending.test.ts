@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { useTestTemporal } from '../helpers/temporal.ts';
-import { startTaskRunController, until } from '../helpers/taskrun.ts';
+import { startTaskRunController } from '../helpers/taskrun.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -34,7 +35,7 @@ test('restore-pending TaskRuns get nothing until the annotation goes; then their
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: names.map(restored) }));
   // A TaskRun without the annotation shows the controller is at work meanwhile.
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ ...restored('plain'), metadata: { name: 'plain', namespace } }));
-  await until('plain gets its Job', async () => ((await get(cluster, 'plain')).status?.jobName ? true : undefined));
+  await eventually('plain gets its Job', async () => ((await get(cluster, 'plain')).status?.jobName ? true : undefined));
 
   // The restore writes the backed-up statuses through the status subresource (annotation still on).
   const statuses: Record<string, unknown> = {
@@ -53,8 +54,8 @@ test('restore-pending TaskRuns get nothing until the annotation goes; then their
 
   // The restore is done: the annotation goes.
   for (const name of names) await cluster.kubectl(['annotate', 'taskrun', name, '-n', namespace, `${RESTORE_PENDING_ANNOTATION}-`]);
-  await until('r-new gets its Job', async () => ((await jobsOf(cluster, 'r-new')).includes('job.batch/') ? true : undefined));
-  const lost = await until('r-running Failed (JobLost)', async () => {
+  await eventually('r-new gets its Job', async () => ((await jobsOf(cluster, 'r-new')).includes('job.batch/') ? true : undefined));
+  const lost = await eventually('r-running Failed (JobLost)', async () => {
     const tr = await get(cluster, 'r-running');
     return tr.status?.phase === 'Failed' ? tr : undefined;
   });

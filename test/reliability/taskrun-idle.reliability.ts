@@ -10,9 +10,10 @@ import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type proto from '@temporalio/proto';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { useTestTemporal } from '../helpers/temporal.ts';
-import { startTaskRunController, until } from '../helpers/taskrun.ts';
+import { startTaskRunController } from '../helpers/taskrun.ts';
+import { eventually } from '../helpers/eventually.ts';
 
-const untilSlow = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000) => until(what, check, timeoutMs, 500);
+const untilSlow = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000) => eventually(what, check, timeoutMs, 500);
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 

@@ -12,6 +12,7 @@ import { leaseQuery, maintenanceLeaseId } from '../../contract/lease-messages.ts
 import { progressQuery } from '../../contract/messages.ts';
 import type { DrainPlan, DrainReport, DrainRoundRequest, DrainRoundResult } from '../../contract/types/drain.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -73,15 +74,8 @@ async function failure(h: WorkflowHandle) {
   return failureCause(err);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Polls quickly: these tests run against mocked activities. */
+const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000) => eventually(what, check, timeoutMs, 100);
 
 test('PDB blocks two rounds, then the pods go: cordoned, evicted, the query showed the PDB, the lease is released', async () => {
   const env = await testTemporal();

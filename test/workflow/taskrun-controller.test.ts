@@ -14,6 +14,7 @@ import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -81,15 +82,8 @@ async function withController<T>(fake: Fake, input: Record<string, unknown>, dri
   });
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Polls quickly: these tests run against mocked activities. */
+const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000) => eventually(what, check, timeoutMs, 50);
 
 test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, an existing Job is adopted, not recreated', async () => {
   const fake = new Fake();

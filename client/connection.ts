@@ -1,5 +1,6 @@
 // The CLI's Temporal connection settings, from the same variables as the worker's.
 import { Client, Connection } from '@temporalio/client';
+import { DEFAULT_TASK_QUEUE } from '../contract/task-queue.ts';
 
 export interface ClientSettings {
   address: string;
@@ -11,7 +12,7 @@ export function clientSettings(env: NodeJS.ProcessEnv = process.env): ClientSett
   return {
     address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
-    taskQueue: env.RUNBOOK_TASK_QUEUE ?? 'runbooks',
+    taskQueue: env.RUNBOOK_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
   };
 }
 

@@ -2,6 +2,7 @@
 // from it to the requesters, and the `lease` query.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { LeaseGrant, LeaseRequest, LeaseState, LeaseWaitNotice } from './types/lease.ts';
+import { DEFAULT_TASK_QUEUE } from './task-queue.ts';
 
 /** To the lease: a runbook asks for it (sent with signal-with-start semantics: see requestLease). */
 export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');
@@ -24,5 +25,5 @@ export const leasePingSignal = defineSignal('leasePing');
 
 /** The one lease of the cluster the workers of this task queue act on (a worker acts on one cluster). */
 export function maintenanceLeaseId(taskQueue: string): string {
-  return taskQueue === 'runbooks' ? 'maintenance-lease' : `maintenance-lease-${taskQueue}`;
+  return taskQueue === DEFAULT_TASK_QUEUE ? 'maintenance-lease' : `maintenance-lease-${taskQueue}`;
 }

@@ -15,6 +15,7 @@ import { tryFirstCommands } from './stack/try-first.ts';
 import { connectClient } from '../client/connection.ts';
 import { ensureNightlyBackupSchedule, nightlyInputFromEnv, NIGHTLY_BACKUP_SCHEDULE } from '../client/schedules.ts';
 import { CLEANUP_SCHEDULE, ensureTaskRunCleanupSchedule, ensureTaskRunController } from '../client/taskrun-controller.ts';
+import { DEFAULT_TASK_QUEUE } from '../contract/task-queue.ts';
 
 const HELP = `Usage: npm start [-- options]
 
@@ -62,7 +63,7 @@ export function startOptions(argv: string[] = process.argv.slice(2), env: NodeJS
     uiPort: port('ui-port', values['ui-port'] ?? env.TEMPORAL_UI_PORT, 8233),
     httpPort: port('http-port', values['http-port'] ?? env.RUNBOOK_HTTP_PORT, 9464),
     /** One task queue for the worker, the schedules and the TaskRun controller. */
-    taskQueue: values['task-queue'] ?? (env.RUNBOOK_TASK_QUEUE || 'runbooks'),
+    taskQueue: values['task-queue'] ?? (env.RUNBOOK_TASK_QUEUE || DEFAULT_TASK_QUEUE),
     kubeconfig: values.kubeconfig,
     context: values.context,
   };

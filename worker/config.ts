@@ -6,6 +6,7 @@ import { DEFAULT_FILE_ROOTS } from '../activities/allowed-paths.ts';
 import { DEFAULT_BACKUP_KEYS, parseKeyReference, type BackupKeys } from '../activities/backup/keys.ts';
 import { runsInPod } from '../activities/kube/client.ts';
 import { DEFAULT_SECRET_SOURCE_POLICY, parseList, type SecretSourcePolicy } from '../activities/kube/secret-sources.ts';
+import { DEFAULT_TASK_QUEUE } from '../contract/task-queue.ts';
 
 export interface WorkerConfig {
   temporalAddress: string;
@@ -156,7 +157,7 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv, inPod:
   return {
     temporalAddress: values['temporal-address'] ?? env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     temporalNamespace: values.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
-    taskQueue: values['task-queue'] ?? env.RUNBOOK_TASK_QUEUE ?? 'runbooks',
+    taskQueue: values['task-queue'] ?? env.RUNBOOK_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     ...(kubeconfigPath ? { kubeconfigPath } : {}),
     inCluster,
     ...(temporalTls ? { temporalTls } : {}),

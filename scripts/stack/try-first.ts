@@ -5,7 +5,7 @@
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 export const DEFAULT_TEMPORAL_UI = 'http://127.0.0.1:8233';
-export const DEFAULT_TASK_QUEUE = 'runbooks';
+import { DEFAULT_TASK_QUEUE } from '../../contract/task-queue.ts';
 
 export interface TryFirstOptions {
   /** The dev server's frontend, host:port. */

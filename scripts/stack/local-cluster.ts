@@ -74,7 +74,26 @@ const paths = (ref: ClusterRef) => ({
   kubeconfig: join(ref.dataDir, 'kubeconfig.yaml'),
   kwokctlConfig: join(ref.dataDir, 'kwokctl-config.yaml'),
   stagesHash: join(ref.dataDir, 'stages.sha256'),
+  podLogs: join(ref.dataDir, 'pod-logs'),
+  podLogsConfig: join(ref.dataDir, 'kwok-pod-logs.yaml'),
 });
+
+/** What `kubectl logs` shows for every simulated pod (kwok ClusterLogs serve these files), current and --previous. */
+export const SIMULATED_POD_LOG = 'kwok simulated container log: started';
+export const SIMULATED_PREVIOUS_POD_LOG = 'kwok simulated container log: previous container exited';
+/** kwok reads the files in the CRI log format (time, stream, tag, message), as a kubelet does. */
+const criLine = (message: string) => `2026-01-01T00:00:00.000000000Z stdout F ${message}\n`;
+
+/** kwok serves `kubectl logs` of simulated pods from files: one ClusterLogs for every pod, files in dataDir/pod-logs. */
+function writePodLogsConfig(p: ReturnType<typeof paths>): void {
+  mkdirSync(p.podLogs, { recursive: true });
+  writeFileSync(join(p.podLogs, 'current.log'), criLine(SIMULATED_POD_LOG));
+  writeFileSync(join(p.podLogs, 'previous.log'), criLine(SIMULATED_PREVIOUS_POD_LOG));
+  writeFileSync(p.podLogsConfig, stringify({
+    apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: 'simulated-pod-logs' },
+    spec: { selector: {}, logs: [{ logsFile: join(p.podLogs, 'current.log'), previousLogsFile: join(p.podLogs, 'previous.log') }] },
+  }));
+}
 
 /**
  * Makes sure the cluster exists, runs and has `nodes` Ready nodes: creates it when absent, starts
@@ -151,7 +170,7 @@ export async function deleteLocalCluster(ref: ClusterRef): Promise<void> {
     await kwokctl(ref, ['delete', 'cluster', '--kubeconfig', p.kubeconfig]);
     await waitGone(ref, pids);
   }
-  for (const path of [p.workdir, p.kubeconfig, p.kwokctlConfig, p.stagesHash, kubeCacheDir(p.kubeconfig)]) rmSync(path, { recursive: true, force: true });
+  for (const path of [p.workdir, p.kubeconfig, p.kwokctlConfig, p.stagesHash, p.podLogs, p.podLogsConfig, kubeCacheDir(p.kubeconfig)]) rmSync(path, { recursive: true, force: true });
 }
 
 /** Does the cluster exist, do its processes run, how many nodes are Ready? Never throws for an absent cluster. */
@@ -214,13 +233,14 @@ async function create(opts: CreateClusterOptions, stagesFile: string): Promise<v
     },
   }));
   writeFileSync(p.stagesHash, sha256(stagesFile));
+  writePodLogsConfig(p);
   const bin = (name: string) => toolPath(name);
   try {
     await kwokctl(opts, ['create', 'cluster', '--runtime', 'binary', '--timeout', '2m',
       '--kube-apiserver-binary', bin('kube-apiserver'), '--kube-controller-manager-binary', bin('kube-controller-manager'),
       '--kube-scheduler-binary', bin('kube-scheduler'), '--kwok-controller-binary', bin('kwok'), '--etcd-binary', bin('etcd'),
       // --kubeconfig: without it kwokctl adds its context to ~/.kube/config.
-      '--kubeconfig', p.kubeconfig, '--config', p.kwokctlConfig, '--config', stagesFile]);
+      '--kubeconfig', p.kubeconfig, '--config', p.kwokctlConfig, '--config', stagesFile, '--config', p.podLogsConfig]);
   } catch (err) {
     // A half-created cluster would be "started" next time and fail again: leave nothing behind.
     const logs = tailLogs(p.logs);

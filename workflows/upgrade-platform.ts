@@ -5,6 +5,7 @@
 // here; the helm step is idempotent (same chart+values digest adds no revision).
 import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { failureCause, failureText, innermostApplicationFailure } from '../contract/failure-cause.ts';
+import { formatIssues } from '../contract/format-issues.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
@@ -16,7 +17,7 @@ import { judgeHealthProbe } from './health-summary.ts';
 import { backupPlatform } from './backup-platform.ts';
 import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
 import type { BackupPlatformInput } from '../contract/types/backup.ts';
-import { DECISION_ACTIONS, upgradePlatformInputSchema, type Decision, type UpgradePlatformInput, type UpgradePlatformOptions, type UpgradeBackupRecord, type UpgradeReport, type UpgradeState } from '../contract/types/upgrade.ts';
+import { decisionSchema, upgradePlatformInputSchema, type Decision, type UpgradePlatformInput, type UpgradePlatformOptions, type UpgradeBackupRecord, type UpgradeReport, type UpgradeState } from '../contract/types/upgrade.ts';
 import { UPGRADE_BACKUP_FAILED } from '../contract/failures.ts';
 
 const STEPS = ['validate', 'lease', 'pre-flight', 'backup', 'upgrade', 'rollout', 'smoke test', 'report'] as const;
@@ -230,12 +231,8 @@ async function rollback(opts: UpgradePlatformOptions, report: UpgradeReport, sta
 
 /** Update validator: synchronous (an async validator's throw is ignored). */
 function validateDecision(decision: Decision, state: UpgradeState): void {
-  const problems: string[] = [];
-  if (!decision || typeof decision !== 'object') throw new Error('decision must be an object {action, by, reason?}');
-  if (!DECISION_ACTIONS.includes(decision.action)) problems.push(`action: must be one of ${DECISION_ACTIONS.join(', ')}`);
-  if (typeof decision.by !== 'string' || decision.by.trim() === '') problems.push('by: the operator\'s identity is required');
-  if (decision.reason !== undefined && typeof decision.reason !== 'string') problems.push('reason: must be a string');
-  if (problems.length) throw new Error(`invalid decision: ${problems.join('; ')}`);
+  const parsed = decisionSchema.safeParse(decision);
+  if (!parsed.success) throw new Error(`invalid decision: ${formatIssues(parsed.error.issues).join('; ')}`);
   if (state.phase !== 'paused') throw new Error(`the upgrade is ${state.phase}, not paused: there is nothing to decide`);
 }
 

@@ -69,13 +69,14 @@ export type UpgradePlatformOptions = z.output<typeof upgradePlatformInputSchema>
 export const DECISION_ACTIONS = ['retry', 'rollback', 'abort'] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 
-/** The operator's decision on a paused upgrade (Workflow Update `decide`). */
-export interface Decision {
-  action: DecisionAction;
+/** The operator's decision on a paused upgrade (Workflow Update `decide`); parsed by its synchronous validator. */
+export const decisionSchema = z.object({
+  action: z.enum(DECISION_ACTIONS, `must be one of ${DECISION_ACTIONS.join(', ')}`),
   /** Who decided (shown in the report). */
-  by: string;
-  reason?: string;
-}
+  by: z.string().trim().min(1, "the operator's identity is required"),
+  reason: z.string().optional(),
+});
+export type Decision = z.infer<typeof decisionSchema>;
 
 export interface RevisionRecord {
   revision: number;

@@ -17,6 +17,8 @@ export interface ActivityDeps {
   fileRoots?: string[];
   /** Backup store root (relative to workdir); default .data/backups. */
   backupDir?: string;
+  /** Incident evidence root (relative to workdir), one directory per incident; default .data/incidents. */
+  incidentDir?: string;
   /**
    * The backup keys (manifest HMAC key, age identity), by reference: the worker's configuration, never a
    * workflow input (default DEFAULT_BACKUP_KEYS: env RUNBOOK_BACKUP_HMAC_KEY, RUNBOOK_BACKUP_AGE_IDENTITY).

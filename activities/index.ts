@@ -8,6 +8,7 @@ import { backupActivities } from './backup/index.ts';
 import { verificationActivities } from './backup/verification.ts';
 import { taskRunActivities } from './taskrun/index.ts';
 import { drainActivities } from './drain/index.ts';
+import { incidentActivities } from './incident/index.ts';
 
 export type { ActivityDeps } from './deps.ts';
 
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...verificationActivities(deps),
     ...taskRunActivities(deps),
     ...drainActivities(deps),
+    ...incidentActivities(deps, helmDeps),
   };
 }
 

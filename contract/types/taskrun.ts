@@ -267,6 +267,14 @@ export interface ControllerCarried {
   finishedCounts?: FinishedCounts;
   cursor?: WatchCursor;
   runs: number;
+  /** Suspended by incident containment (no new Jobs) until resumed. */
+  suspended?: ControllerSuspended;
+}
+
+export interface ControllerSuspended {
+  by: string;
+  reason: string;
+  since: string;
 }
 
 export const cleanupTaskRunsInputSchema = z

@@ -24,6 +24,7 @@ export async function taskRunController(input: TaskRunControllerInput = {}): Pro
   const run: ControllerRun = {
     opts, state: restoreState(carried, opts.finishedHistory), rounds: 0, runs: (carried?.runs ?? 0) + 1, lastSnapshot: Date.now(),
     ...(carried?.cursor ? { cursor: carried.cursor } : {}),
+    ...(carried?.suspended ? { suspended: carried.suspended } : {}),
   };
   setHandler(taskRunQuery, (name) => lookup(run.state, name));
   setHandler(taskRunControllerQuery, () => summary(run));

@@ -2,15 +2,16 @@
 // the writes of what it saw run alongside (PipelineScheduler decides what is in flight); the summary
 // it publishes (query, current details, search attributes) and continue-as-new.
 import {
-  allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, log, proxyActivities, setCurrentDetails, sleep, upsertSearchAttributes,
-  workflowInfo, ActivityCancellationType,
+  allHandlersFinished, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, proxyActivities, setCurrentDetails, setHandler, sleep,
+  upsertSearchAttributes, workflowInfo, ActivityCancellationType,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../../activities/index.ts';
 import { NON_RETRYABLE_TYPES } from '../../contract/failures.ts';
 import { activeCount, applyResults, applyWatchResult, carryState, countByPhase, type ReconcilerState } from './reconcile.ts';
 import { PipelineScheduler } from './scheduler.ts';
-import type { ControllerConfig, ControllerSummary, TaskRunAction, TaskRunControllerOptions, WatchCursor, WatchInput } from '../../contract/types/taskrun.ts';
+import { controllerSuspensionAck, controllerSuspensionSignal } from '../../contract/incident-messages.ts';
+import type { ControllerConfig, ControllerSummary, ControllerSuspended, TaskRunAction, TaskRunControllerOptions, WatchCursor, WatchInput } from '../../contract/types/taskrun.ts';
 
 const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES };
 
@@ -33,6 +34,8 @@ export interface ControllerRun {
   runs: number;
   /** A full relist every resyncSeconds (level-triggered: whatever a watch missed is seen then). */
   lastSnapshot: number;
+  /** Suspended (incident containment): no new Jobs; statuses are still written. Carried across continue-as-new. */
+  suspended?: ControllerSuspended;
 }
 
 /** A full relist is due (every resyncSeconds): the next watch lists instead of resuming from the cursor. */
@@ -84,7 +87,7 @@ function upsertChanged(s: ControllerSummary): void {
 /** The Web UI's current details, and the search attributes when the input asks for them. */
 function publish(run: ControllerRun): void {
   const s = summary(run);
-  setCurrentDetails(`**taskRunController** ${s.namespace}\n\ntracked ${s.tracked}, active ${s.active}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no unfinished TaskRuns'}\n\nfinished since start: ${s.finished.Succeeded} succeeded, ${s.finished.Failed} failed\n\nround ${s.rounds} of run ${s.runs}${s.config?.error ? `\n\n**config error** (ConfigMap ${run.opts.configMapName}): ${s.config.error}` : ''}`);
+  setCurrentDetails(`**taskRunController** ${s.namespace}${run.suspended ? ` **SUSPENDED** by ${run.suspended.by} since ${run.suspended.since}: no new Jobs` : ''}\n\ntracked ${s.tracked}, active ${s.active}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no unfinished TaskRuns'}\n\nfinished since start: ${s.finished.Succeeded} succeeded, ${s.finished.Failed} failed\n\nround ${s.rounds} of run ${s.runs}${s.config?.error ? `\n\n**config error** (ConfigMap ${run.opts.configMapName}): ${s.config.error}` : ''}`);
   if (run.opts.searchAttributes) upsertChanged(s);
 }
 
@@ -94,7 +97,7 @@ const continueAsNewDue = (run: ControllerRun) => workflowInfo().continueAsNewSug
 async function carryOn(run: ControllerRun): Promise<never> {
   await condition(allHandlersFinished);
   const { carried: _dropped, ...rest } = run.opts;
-  return continueAsNew({ ...rest, carried: carryState(run.state, run.cursor, run.runs) });
+  return continueAsNew({ ...rest, carried: { ...carryState(run.state, run.cursor, run.runs), ...(run.suspended ? { suspended: run.suspended } : {}) } });
 }
 
 /**
@@ -122,6 +125,17 @@ export async function pipeline(run: ControllerRun): Promise<never> {
   const { state, opts } = run;
   const scheduler = new PipelineScheduler({ maxInFlight: MAX_ACTIONS_IN_FLIGHT, retryAfterMs: RETRY_AFTER_MS, chunkSize: opts.chunkSize });
   let watchScope: CancellationScope | undefined;
+  let wake = false;
+
+  // Suspension (incident containment): once acknowledged, no Job creation is in flight and none starts.
+  setHandler(controllerSuspensionSignal, async (s) => {
+    run.suspended = s.suspend ? (run.suspended ?? { by: s.by, reason: s.reason, since: new Date().toISOString() }) : undefined;
+    wake = true;
+    if (s.suspend) await condition(() => scheduler.idle);
+    if (s.replyTo) {
+      await getExternalWorkflowHandle(s.replyTo).signal(controllerSuspensionAck, { request: s.request, suspended: run.suspended !== undefined, active: activeCount(state.tracked) }).catch(() => undefined);
+    }
+  });
 
   // Callbacks only report to the scheduler; the loop below acts.
   const startWatch = () => {
@@ -149,7 +163,8 @@ export async function pipeline(run: ControllerRun): Promise<never> {
 
   for (;;) {
     if (!scheduler.watching) startWatch();
-    await condition(() => scheduler.ready);
+    await condition(() => scheduler.ready || wake);
+    wake = false;
     for (const result of scheduler.take()) {
       run.rounds++;
       if (result.config.error && result.config.error !== run.config?.error) {
@@ -160,7 +175,8 @@ export async function pipeline(run: ControllerRun): Promise<never> {
       if (result.snapshot) run.lastSnapshot = Date.now();
       applyWatchResult(state, result, new Date().toISOString(), { createdMeanwhile: scheduler.createdMeanwhile });
     }
-    const config = run.config;
+    // Suspended: no free slot, so no new Job (the TaskRuns wait as Pending).
+    const config = run.config && run.suspended ? { ...run.config, maxConcurrentTasks: 0 } : run.config;
     if (config) for (const actions of scheduler.dispatch(state.tracked, config, Date.now())) sendApply(config, actions);
     const delay = scheduler.retryTimer(Date.now());
     if (delay !== undefined) void sleep(delay).then(() => scheduler.retryTimerFired());

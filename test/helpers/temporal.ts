@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startDevServer } from '../../scripts/stack/temporal-dev-server.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
+import type { Activities } from '../../activities/index.ts';
 import { WORKFLOWS_PATH, createRunbookWorker } from '../../worker/worker.ts';
 
 export interface TestTemporal {
@@ -77,11 +78,14 @@ export function uniqueTaskQueue(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
+/** Mocked activities: each one, if present, has the real activity's signature (a mock cannot drift from it). */
+export type MockActivities = Partial<Activities>;
+
 /**
  * Runs a worker with the real workflows and these activities on a task queue of its own, until the
  * test file ends (cleanup deferred after it runs first: e.g. terminating a workflow it serves).
  */
-export async function runTestWorker(temporal: TestTemporal, activities: object, prefix: string): Promise<string> {
+export async function runTestWorker(temporal: TestTemporal, activities: MockActivities, prefix: string): Promise<string> {
   const taskQueue = uniqueTaskQueue(prefix);
   const worker = await createRunbookWorker({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(), activities });
   const running = worker.run();

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { leaseQuery, maintenanceLeaseId } from '../../contract/lease-messages.ts';
 import { progressQuery, type UpgradeReport } from '../../contract/messages.ts';
-import { runTestWorker, useTestTemporal } from '../helpers/temporal.ts';
+import { runTestWorker, useTestTemporal, type MockActivities } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -14,15 +14,16 @@ test('two upgrades started at once run one after the other; the second shows "wa
   const env = await testTemporal();
   const log: string[] = [];
   let revision = 1;
-  const activities = {
+  const activities: MockActivities = {
     helmStatus: async () => ({ name: 'orchestrator', namespace: 'orchestrator', revision, status: 'deployed', chart: 'orchestrator-0.1.0', chartVersion: '0.1.0', appVersion: '1.0.0', updated: '' }),
-    recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none' }),
+    recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none', detail: 'not stuck' }),
     applyChartCrds: async () => [],
     waitCrdsEstablished: async () => undefined,
-    helmUpgradeInstall: async (arg: { values: { image: { tag: string } } }) => {
-      log.push(`start ${arg.values.image.tag}`);
+    helmUpgradeInstall: async (arg) => {
+      const tag = (arg.values as { image: { tag: string } }).image.tag;
+      log.push(`start ${tag}`);
       await sleep(3000); // long enough for the test to see the other upgrade waiting
-      log.push(`end ${arg.values.image.tag}`);
+      log.push(`end ${tag}`);
       return { changed: true, revision: ++revision, status: 'deployed', digest: `d${revision}` };
     },
     waitReleaseRollout: async () => [{ deployment: 'orchestrator', ready: 1, replicas: 1 }],

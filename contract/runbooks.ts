@@ -7,6 +7,7 @@ import { backupAndVerifyInputSchema } from './types/backup-verify.ts';
 import { backupPlatformInputSchema, restorePlatformInputSchema } from './types/backup.ts';
 import { deployPlatformInputSchema } from './types/deploy.ts';
 import { drainNodeInputSchema } from './types/drain.ts';
+import { incidentInputSchema } from './types/incident.ts';
 import type { MaintenanceLeaseInput } from './types/lease.ts';
 import { platformHealthInputSchema } from './types/platform-health.ts';
 import { rotateSecretInputSchema } from './types/rotate-secret.ts';
@@ -32,6 +33,7 @@ export const RUNBOOKS = {
   taskRunController: { summary: 'the TaskRun controller of a namespace (id taskrun-controller-<ns>; see client/taskrun-controller.ts)', input: taskRunControllerInputSchema },
   drainNode: { summary: 'kubectl drain, durably: plan (dryRun), cordon, evict (PDBs waited out), wait; uncordons on failure only if it cordoned', input: drainNodeInputSchema },
   maintenanceLease: { summary: "the cluster's maintenance lease (id maintenance-lease; started by the runbooks that take it; query lease)", internal: true },
+  incidentResponse: { summary: 'evidence first (encrypted bundle), blast radius, approved containment under the lease, recover on `recover` (compensations reversed), integrity, Markdown timeline', input: incidentInputSchema },
   cleanupTaskRuns: { summary: 'delete old Succeeded (7 d) and Failed (3 d) TaskRuns, except those labelled keep (dryRun: the plan)', input: cleanupTaskRunsInputSchema },
 } as const satisfies Record<string, RunbookEntry>;
 

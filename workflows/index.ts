@@ -10,3 +10,4 @@ export { cleanupTaskRuns } from './cleanup-taskruns.ts';
 export { backupAndVerify } from './backup-and-verify.ts';
 export { drainNode } from './drain-node/index.ts';
 export { maintenanceLease } from './maintenance-lease/index.ts';
+export { incidentResponse } from './incident-response/index.ts';

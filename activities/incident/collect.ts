@@ -113,7 +113,15 @@ interface Subject { kind: string; name: string; namespace?: string }
 const namesSa = (subjects: Subject[] | undefined, ns: string, sa: string) =>
   (subjects ?? []).some((s) => (s.kind === 'ServiceAccount' && s.name === sa && s.namespace === ns) || (s.kind === 'Group' && (s.name === 'system:serviceaccounts' || s.name === `system:serviceaccounts:${ns}`)) || (s.kind === 'User' && s.name === `system:serviceaccount:${ns}:${sa}`));
 
-export interface SaBinding { kind: 'RoleBinding' | 'ClusterRoleBinding'; namespace?: string; name: string; roleRef: { kind: string; name: string } }
+export interface SaBinding {
+  kind: 'RoleBinding' | 'ClusterRoleBinding';
+  namespace?: string;
+  name: string;
+  roleRef: { kind: string; name: string };
+  /** One of Kubernetes' default bindings (label kubernetes.io/bootstrapping: rbac-defaults), e.g. to every service account. */
+  builtIn?: boolean;
+}
+const builtIn = (meta: V1ObjectMeta | undefined) => meta?.labels?.['kubernetes.io/bootstrapping'] === 'rbac-defaults';
 
 /** Every binding that names the service account (directly, or through its groups). */
 export async function readSaBindings(kube: KubeClients, namespace: string, sa: string): Promise<{ bindings: SaBinding[]; objects: unknown[] }> {
@@ -125,11 +133,11 @@ export async function readSaBindings(kube: KubeClients, namespace: string, sa: s
   const objects: unknown[] = [];
   const bindings: SaBinding[] = [];
   for (const b of crbs.items.filter((x) => namesSa(x.subjects, namespace, sa))) {
-    bindings.push({ kind: 'ClusterRoleBinding', name: b.metadata?.name ?? '', roleRef: { kind: b.roleRef.kind, name: b.roleRef.name } });
+    bindings.push({ kind: 'ClusterRoleBinding', name: b.metadata?.name ?? '', roleRef: { kind: b.roleRef.kind, name: b.roleRef.name }, ...(builtIn(b.metadata) ? { builtIn: true } : {}) });
     objects.push({ kind: 'ClusterRoleBinding', ...clean(b) });
   }
   for (const b of rbs.items.filter((x) => namesSa(x.subjects, namespace, sa))) {
-    bindings.push({ kind: 'RoleBinding', namespace: b.metadata?.namespace ?? '', name: b.metadata?.name ?? '', roleRef: { kind: b.roleRef.kind, name: b.roleRef.name } });
+    bindings.push({ kind: 'RoleBinding', namespace: b.metadata?.namespace ?? '', name: b.metadata?.name ?? '', roleRef: { kind: b.roleRef.kind, name: b.roleRef.name }, ...(builtIn(b.metadata) ? { builtIn: true } : {}) });
     objects.push({ kind: 'RoleBinding', ...clean(b) });
   }
   for (const b of bindings) {

@@ -63,7 +63,8 @@ export async function verifyIntegrity(kube: KubeClients, helm: HelmDeps, req: { 
     }
   }
 
-  const actual = (await readSaBindings(kube, namespace, req.serviceAccount)).bindings;
+  // Kubernetes' own default bindings (to every service account) are not the chart's to grant.
+  const actual = (await readSaBindings(kube, namespace, req.serviceAccount)).bindings.filter((b) => !b.builtIn);
   const chart: SaBinding[] = manifest
     .filter((o) => (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') && (o.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === req.serviceAccount))
     .map((o) => ({ kind: o.kind as SaBinding['kind'], ...(o.kind === 'RoleBinding' ? { namespace: o.metadata?.namespace ?? namespace } : {}), name: o.metadata?.name ?? '', roleRef: { kind: o.roleRef?.kind ?? '', name: o.roleRef?.name ?? '' } }));

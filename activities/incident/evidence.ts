@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { BACKUP_INVALID } from '../../contract/failures.ts';
+import { BACKUP_INVALID, INVALID_INPUT } from '../../contract/failures.ts';
 import type { EvidenceFile, EvidenceSummary } from '../../contract/types/incident.ts';
 import type { ActivityDeps } from '../deps.ts';
 import type { HelmDeps } from '../helm/deps.ts';
@@ -88,7 +88,7 @@ export async function writeEvidence(deps: ActivityDeps, helm: HelmDeps, hmacKey:
   const dir = incidentPath(deps, req.incidentId);
   const found = await existingEvidence(dir, req.incidentId, hmacKey);
   if (found) return found;
-  if (!req.recipients.length) throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: 'no age recipient: the sensitive evidence is never written in plain text' });
+  if (!req.recipients.length) throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: 'no age recipient: the sensitive evidence is never written in plain text' });
 
   const { kube } = deps;
   const { pods, total } = await readScopePods(kube, req);

@@ -73,3 +73,6 @@ export const VOLUME_SNAPSHOT_FAILED = 'VolumeSnapshotFailed';
 export const UPGRADE_BACKUP_FAILED = 'UpgradeBackupFailed';
 /** The restored objects do not match the backup's counts. */
 export const RESTORE_INCOMPLETE = 'RestoreIncomplete';
+
+/** securityAudit: every section (RBAC, workloads, Secret events) failed; the causes are attached. */
+export const SECURITY_AUDIT_FAILED = 'SecurityAuditFailed';

@@ -11,6 +11,7 @@ import { incidentInputSchema } from './types/incident.ts';
 import type { MaintenanceLeaseInput } from './types/lease.ts';
 import { platformHealthInputSchema } from './types/platform-health.ts';
 import { rotateSecretInputSchema } from './types/rotate-secret.ts';
+import { securityAuditInputSchema } from './types/security-audit.ts';
 import { cleanupTaskRunsInputSchema, taskRunControllerInputSchema } from './types/taskrun.ts';
 import { upgradePlatformInputSchema } from './types/upgrade.ts';
 
@@ -34,6 +35,7 @@ export const RUNBOOKS = {
   drainNode: { summary: 'kubectl drain, durably: plan (dryRun), cordon, evict (PDBs waited out), wait; uncordons on failure only if it cordoned', input: drainNodeInputSchema },
   maintenanceLease: { summary: "the cluster's maintenance lease (id maintenance-lease; started by the runbooks that take it; query lease)", internal: true },
   incidentResponse: { summary: 'evidence first (encrypted bundle), blast radius, approved containment under the lease, recover on `recover` (compensations reversed), integrity, Markdown timeline', input: incidentInputSchema },
+  securityAudit: { summary: 'read-only monthly audit: the service account\'s RBAC against the chart\'s, privileged/root pods, unpinned or latest images, Secret events; findings ranked by severity', input: securityAuditInputSchema },
   cleanupTaskRuns: { summary: 'delete old Succeeded (7 d) and Failed (3 d) TaskRuns, except those labelled keep (dryRun: the plan)', input: cleanupTaskRunsInputSchema },
 } as const satisfies Record<string, RunbookEntry>;
 

@@ -11,3 +11,4 @@ export { backupAndVerify } from './backup-and-verify.ts';
 export { drainNode } from './drain-node/index.ts';
 export { maintenanceLease } from './maintenance-lease/index.ts';
 export { incidentResponse } from './incident-response/index.ts';
+export { securityAudit } from './security-audit/index.ts';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { INVALID_INPUT, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
+import { BACKUP_NOT_FOUND, INVALID_INPUT, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 import { failureCause } from '../../contract/failure-cause.ts';
 import { approveUpdate, incidentDecideUpdate, incidentStateQuery, recoverUpdate } from '../../contract/incident-messages.ts';
 import { leaseQuery, maintenanceLeaseId } from '../../contract/lease-messages.ts';
@@ -47,6 +47,10 @@ function mock(fail: Record<string, number> = {}) {
     applySecrets: act('applySecrets', (r: { namespace: string; secrets: { name: string; keys: { key: string }[] }[] }) => r.secrets.map((s) => ({ namespace: r.namespace, name: s.name, keys: s.keys.map((k) => ({ key: k.key, fingerprint: 'sha256:feedfeedfeed' })), changed: true }))),
     verifyIncidentIntegrity: act('verifyIncidentIntegrity', () => ({ ok: true, images: [], rbac: { ok: true, extra: [], missing: [] }, unknown: [] })),
     writeIncidentReport: act('writeIncidentReport', (r: { incidentId: string }) => ({ file: `/tmp/incidents/${r.incidentId}/report.md` })),
+    // restorePlatform's first activity: the backup is not there (the child fails before any write).
+    verifyBackup: act('verifyBackup', () => {
+      throw ApplicationFailure.create({ type: BACKUP_NOT_FOUND, nonRetryable: true, message: 'backup b-1 not found (test)' });
+    }),
     // drainNode's, for the lease test.
     planDrain: async () => ({ node: 'n9', unschedulable: false, evict: [{ namespace: 'a', name: 'p', uid: 'u' }], kept: [], warnings: [], errors: [] }),
     drainRound: async (req: DrainRoundRequest): Promise<DrainRoundResult> => {
@@ -150,6 +154,38 @@ test('a failed recovery step pauses for a decision; retry runs it again and reco
   assert.equal(calls.filter((c) => c === 'deleteIncidentNetworkPolicy').length, 2);
   assert.ok(calls.includes('scaleBackAfterIncident'));
   assert.match(report.markdown, /decision: retry \| API server back \| carol/);
+});
+
+test('a failed restore (restorePlatform child) pauses for a decision too; skip goes on to the integrity check', async () => {
+  const { env, taskQueue, calls } = await setup();
+  const h = await env.client.workflow.start('incidentResponse', { taskQueue, workflowId: uniqueTaskQueue('incident-restore'), args: [input({ approvals: { containment: 'auto' } })] });
+  await phase(h, 'contained');
+  await h.executeUpdate(recoverUpdate, { args: [{ by: 'bob', reason: 'restore too', options: { credentials, restoreBackupId: 'b-1' } }] });
+  await phase(h, 'paused');
+  assert.match((await h.query(incidentStateQuery)).failure ?? '', /restorePlatform|b-1/);
+  assert.ok(!calls.includes('verifyIncidentIntegrity'));
+  await h.executeUpdate(incidentDecideUpdate, { args: [{ action: 'skip', by: 'carol', reason: 'restore later by hand' }] });
+  const report = (await h.result()) as IncidentReport;
+  assert.equal(report.outcome, 'recovered');
+  assert.equal(report.restore?.backupId, 'b-1');
+  assert.match(report.restore?.outcome ?? '', /failed; skipped by carol/);
+  assert.equal(calls.filter((c) => c === 'verifyBackup').length, 1);
+  assert.ok(calls.includes('verifyIncidentIntegrity'));
+  assert.match(report.markdown, /restorePlatform b-1 .* \| FAILED: /);
+});
+
+test('no decision on a failed step by the deadline: aborted, what comes after it stays contained, the report says so', async () => {
+  const { env, taskQueue, calls } = await setup({ applySecrets: 5 });
+  const h = await env.client.workflow.start('incidentResponse', { taskQueue, workflowId: uniqueTaskQueue('incident-abort'), args: [input({ approvals: { containment: 'auto' }, decisionTimeoutSeconds: 1 })] });
+  await phase(h, 'contained');
+  await h.executeUpdate(recoverUpdate, { args: [{ by: 'bob', reason: 'go', options: { credentials } }] });
+  const report = (await h.result()) as IncidentReport;
+  assert.equal(report.outcome, 'aborted');
+  assert.ok(!calls.includes('scaleBackAfterIncident'), 'the Deployment stays at 0');
+  assert.ok(!calls.includes('verifyIncidentIntegrity'));
+  assert.deepEqual(report.containment.filter((c) => !c.compensated).map((c) => c.action.kind), ['scale', 'blank-secret']);
+  assert.match(report.markdown, /decision: abort \| [^|]* \| deadline \|/);
+  assert.match(report.markdown, /\*\*Outcome\*\*: aborted/);
 });
 
 test('invalid input fails at once naming the field; nothing is read or changed', async () => {

@@ -67,6 +67,11 @@ export async function incidentResponse(input: IncidentInput): Promise<IncidentRe
   state.incidentId = incidentId;
   timeline.push({ at: now(), phase: 'open', action: `incident opened (${opts.severity})`, result: opts.summary });
   const ctx: IncidentContext = { incidentId, opts, state, timeline, acks };
+  const takeDecision = () => {
+    const d = decision;
+    decision = undefined;
+    return d;
+  };
   const scope = { namespace: opts.scope.namespace, nodes: opts.scope.nodes, serviceAccount: opts.serviceAccount, ...(opts.scope.podSelector ? { podSelector: opts.scope.podSelector } : {}) };
 
   const evidence = await progress.run('evidence', () => longActs(EVIDENCE_TIMEOUT_SECONDS).preserveIncidentEvidence({
@@ -104,20 +109,16 @@ export async function incidentResponse(input: IncidentInput): Promise<IncidentRe
         return recoverRequest!;
       }, (r) => `requested by ${r.by}`);
       state.phase = 'recovering';
-      return progress.run('recover', () => recoverAll(ctx, request, progress, () => {
-        const d = decision;
-        decision = undefined;
-        return d;
-      }), (a) => (a ? 'aborted: what is left stays contained' : 'every action compensated'));
+      return progress.run('recover', () => recoverAll(ctx, request, progress, takeDecision), (a) => (a ? 'aborted: what is left stays contained' : 'every action compensated'));
     });
-    if (aborted) {
+    const restored = aborted ? { aborted: true } : await restoreIfAsked(ctx, recoverRequest!, progress, takeDecision);
+    restore = restored.restore;
+    if (aborted || restored.aborted) {
       outcome = 'aborted';
       state.phase = 'aborted';
-      progress.skip('restore', 'aborted');
+      if (aborted) progress.skip('restore', 'aborted');
       progress.skip('verify', 'aborted');
     } else {
-      restore = await restoreIfAsked(recoverRequest!, progress);
-      if (restore) timeline.push({ at: now(), phase: 'recover', action: `restorePlatform ${restore.backupId} (${restore.workflowId})`, result: restore.outcome });
       state.phase = 'verifying';
       integrity = await progress.run('verify', async () => {
         try {
@@ -159,61 +160,75 @@ async function awaitApproval(opts: IncidentOptions, state: IncidentState, progre
   return approval();
 }
 
+/** A failed recovery step: pause for `decide` until the deadline (then abort); records the decision in the timeline. */
+async function decideAfterFailure(ctx: IncidentContext, what: string, err: unknown, progress: ProgressTracker, take: () => IncidentDecision | undefined): Promise<{ action: IncidentDecision['action']; by: string }> {
+  const { state, opts, timeline } = ctx;
+  const failure = failureText(err);
+  timeline.push({ at: now(), phase: 'recover', action: what, result: `FAILED: ${failure}` });
+  state.phase = 'paused';
+  state.failure = failure;
+  state.decisionDeadline = new Date(Date.now() + opts.decisionTimeoutSeconds * 1000).toISOString();
+  progress.pause(`paused: "${what}" failed: ${failure}. Send the update "decide" {action: retry|skip|abort, by} before ${state.decisionDeadline} (then: abort)`);
+  let d: IncidentDecision | undefined;
+  const decided = await condition(() => (d = take()) !== undefined, opts.decisionTimeoutSeconds * 1000);
+  progress.resume();
+  delete state.failure;
+  delete state.decisionDeadline;
+  state.phase = 'recovering';
+  const action = decided && d ? d.action : 'abort';
+  const by = decided && d ? d.by : 'deadline';
+  if (!decided) state.decisions.push({ action: 'abort', by, reason: `no decision within ${opts.decisionTimeoutSeconds} s`, at: now() });
+  timeline.push({ at: now(), phase: 'recover', action: `decision: ${action}`, result: d?.reason ?? '', by });
+  return { action, by };
+}
+
 /** Compensations in reverse order; a failed one pauses for `decide` (retry, skip, abort). Returns true when aborted. */
 async function recoverAll(ctx: IncidentContext, request: RecoverRequest, progress: ProgressTracker, take: () => IncidentDecision | undefined): Promise<boolean> {
-  const { state, opts, timeline } = ctx;
-  for (const rec of [...state.containment].reverse()) {
+  for (const rec of [...ctx.state.containment].reverse()) {
     for (;;) {
       try {
         const result = await compensate(ctx, rec, request);
         rec.compensated = { at: now(), result };
-        timeline.push({ at: rec.compensated.at, phase: 'recover', action: rec.compensation, result });
+        ctx.timeline.push({ at: rec.compensated.at, phase: 'recover', action: rec.compensation, result });
         break;
       } catch (err) {
-        const failure = failureText(err);
-        timeline.push({ at: now(), phase: 'recover', action: rec.compensation, result: `FAILED: ${failure}` });
-        state.phase = 'paused';
-        state.failure = failure;
-        state.decisionDeadline = new Date(Date.now() + opts.decisionTimeoutSeconds * 1000).toISOString();
-        progress.pause(`paused: "${rec.compensation}" failed: ${failure}. Send the update "decide" {action: retry|skip|abort, by} before ${state.decisionDeadline} (then: abort)`);
-        let d: IncidentDecision | undefined;
-        const decided = await condition(() => (d = take()) !== undefined, opts.decisionTimeoutSeconds * 1000);
-        progress.resume();
-        delete state.failure;
-        delete state.decisionDeadline;
-        state.phase = 'recovering';
-        const action = decided && d ? d.action : 'abort';
-        const by = decided && d ? d.by : 'deadline';
-        if (!decided) state.decisions.push({ action: 'abort', by, reason: `no decision within ${opts.decisionTimeoutSeconds} s`, at: now() });
-        timeline.push({ at: now(), phase: 'recover', action: `decision: ${action}`, result: d?.reason ?? '', by });
+        const { action, by } = await decideAfterFailure(ctx, rec.compensation, err, progress, take);
         if (action === 'retry') continue;
-        if (action === 'skip') {
-          rec.compensated = { at: now(), result: `skipped by ${by}` };
-          break;
-        }
-        return true;
+        if (action === 'abort') return true;
+        rec.compensated = { at: now(), result: `skipped by ${by}` };
+        break;
       }
     }
   }
   return false;
 }
 
-/** restorePlatform as a child (after the lease is released: the restore takes it itself, with the incident's priority). */
-async function restoreIfAsked(request: RecoverRequest, progress: ProgressTracker): Promise<IncidentReport['restore']> {
+/**
+ * restorePlatform as child `<id>-restore` (after the lease is released: the restore takes it itself,
+ * with the incident's priority); the backup is verified before any write. A failed restore pauses
+ * for `decide` like any recovery step. undefined: not asked; aborted: true when the operator aborted.
+ */
+async function restoreIfAsked(ctx: IncidentContext, request: RecoverRequest, progress: ProgressTracker, take: () => IncidentDecision | undefined): Promise<{ restore?: IncidentReport['restore']; aborted: boolean }> {
   const backupId = request.options?.restoreBackupId;
   if (!backupId) {
     progress.skip('restore', 'no restoreBackupId in the recover update');
-    return undefined;
+    return { aborted: false };
   }
   const workflowId = `${workflowInfo().workflowId}-restore`;
   return progress.run('restore', async () => {
-    try {
-      const r = await executeChild<typeof restorePlatform>('restorePlatform', { workflowId, args: [{ backupId, lease: { wait: true, priority: INCIDENT_LEASE_PRIORITY } }], parentClosePolicy: ParentClosePolicy.TERMINATE });
-      return { backupId, workflowId, outcome: `restored (${JSON.stringify((r as { outcome?: string }).outcome ?? 'done')})` };
-    } catch (err) {
-      return { backupId, workflowId, outcome: `FAILED: ${failureText(err)}` };
+    for (;;) {
+      try {
+        await executeChild<typeof restorePlatform>('restorePlatform', { workflowId, args: [{ backupId, lease: { wait: true, priority: INCIDENT_LEASE_PRIORITY } }], parentClosePolicy: ParentClosePolicy.TERMINATE });
+        const restore = { backupId, workflowId, outcome: 'restored' };
+        ctx.timeline.push({ at: now(), phase: 'recover', action: `restorePlatform ${backupId} (${workflowId})`, result: 'restored' });
+        return { restore, aborted: false };
+      } catch (err) {
+        const { action, by } = await decideAfterFailure(ctx, `restorePlatform ${backupId} (${workflowId})`, err, progress, take);
+        if (action === 'retry') continue;
+        return { restore: { backupId, workflowId, outcome: action === 'skip' ? `failed; skipped by ${by}` : `failed; aborted by ${by}` }, aborted: action === 'abort' };
+      }
     }
-  }, (r) => r.outcome);
+  }, (r) => r.restore?.outcome ?? '');
 }
 
 /** Update validators: synchronous (an async validator's throw is ignored). */

@@ -3,13 +3,15 @@
 // `npm run schedules` and at `npm start`). Visible, pausable and triggerable in the Web UI; an
 // operator's pause survives an update. Its action is backupPlatform, or, with verification enabled
 // (RUNBOOK_BACKUP_VERIFY=1 or --verify), backupAndVerify: the same backup, then a test restore into
-// a scratch namespace that is compared with the backup and deleted.
+// a scratch namespace that is compared with the backup and deleted. The monthly security audit
+// (securityAudit, read-only) is a Schedule too, made the same way.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
 import { upsertSchedule } from './upsert-schedule.ts';
 import { backupPlatformInputSchema, type BackupPlatformInput } from '../contract/types/backup.ts';
 import { backupAndVerifyInputSchema, type BackupAndVerifyInput } from '../contract/types/backup-verify.ts';
+import { securityAuditInputSchema, type SecurityAuditInput } from '../contract/types/security-audit.ts';
 import { formatIssues } from '../contract/format-issues.ts';
 import { clientSettings, connectClient } from './connection.ts';
 
@@ -65,6 +67,22 @@ export async function ensureNightlyBackupSchedule(client: Client, opts: NightlyB
   return upsertSchedule(client, scheduleId, scheduleParts(opts), 'nightly backup (platform-runbooks)');
 }
 
+export const SECURITY_AUDIT_SCHEDULE = 'security-audit';
+
+/** Creates the monthly securityAudit Schedule (default 04:00 UTC on the 1st), or updates its spec and action. */
+export async function ensureSecurityAuditSchedule(client: Client, opts: { taskQueue: string; input?: SecurityAuditInput; cron?: string; timeZone?: string; scheduleId?: string }): Promise<ScheduleOutcome> {
+  const input = opts.input ?? {};
+  const parsed = securityAuditInputSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`invalid securityAudit input: ${formatIssues(parsed.error.issues).join('; ')}`);
+  const scheduleId = opts.scheduleId ?? SECURITY_AUDIT_SCHEDULE;
+  return upsertSchedule(client, scheduleId, {
+    spec: { cronExpressions: [opts.cron ?? '0 4 1 * *'], timezone: opts.timeZone ?? 'UTC' },
+    // Each run's workflow ID is <id>-<scheduled time>; its result is the report.
+    action: { type: 'startWorkflow', workflowType: 'securityAudit', workflowId: scheduleId, taskQueue: opts.taskQueue, args: [input] },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+  }, 'monthly security audit (platform-runbooks)');
+}
+
 /** The scheduled input from the environment: recipients, retention. */
 export function nightlyInputFromEnv(env: NodeJS.ProcessEnv = process.env): BackupPlatformInput {
   const recipients = (env.RUNBOOK_BACKUP_RECIPIENTS ?? '').split(/[\s,]+/).filter(Boolean);
@@ -80,7 +98,8 @@ export function nightlyInputFromEnv(env: NodeJS.ProcessEnv = process.env): Backu
 
 const HELP = `Usage: npm run schedules [-- options]
 
-Creates or updates the Temporal Schedule "nightly-backup" (backupPlatform at 02:00, overlap SKIP).
+Creates or updates the Temporal Schedules "nightly-backup" (backupPlatform at 02:00, overlap SKIP) and
+"security-audit" (securityAudit, read-only, at 04:00 on the 1st of each month, UTC).
   --verify              run backupAndVerify instead: the backup, then a test restore into a scratch
                         namespace, compared with the backup, then deleted [RUNBOOK_BACKUP_VERIFY=1]
   --time-zone TZ        IANA time zone of the cron expression [RUNBOOK_BACKUP_TIME_ZONE] (default UTC)
@@ -103,6 +122,7 @@ async function main(): Promise<void> {
     ...(timeZone ? { timeZone } : {}), ...(values.cron ? { cron: values.cron } : {}), ...(values['catchup-window'] ? { catchupWindow: values['catchup-window'] } : {}),
   });
   console.log(`schedules: ${NIGHTLY_BACKUP_SCHEDULE} ${outcome} (${nightlyAction({ input: nightlyInputFromEnv(), ...(values.verify ? { verify: true } : {}) }).workflowType})`);
+  console.log(`schedules: ${SECURITY_AUDIT_SCHEDULE} ${await ensureSecurityAuditSchedule(client, { taskQueue: settings.taskQueue })} (securityAudit monthly)`);
   await client.connection.close();
 }
 

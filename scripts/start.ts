@@ -13,7 +13,7 @@ import { startDevServer, type DevServer } from './stack/temporal-dev-server.ts';
 import { createLocalCluster, devClusterRef, type LocalCluster } from './stack/local-cluster.ts';
 import { tryFirstCommands } from './stack/try-first.ts';
 import { connectClient } from '../client/connection.ts';
-import { ensureNightlyBackupSchedule, nightlyInputFromEnv, NIGHTLY_BACKUP_SCHEDULE } from '../client/schedules.ts';
+import { ensureNightlyBackupSchedule, ensureSecurityAuditSchedule, nightlyInputFromEnv, NIGHTLY_BACKUP_SCHEDULE, SECURITY_AUDIT_SCHEDULE } from '../client/schedules.ts';
 import { CLEANUP_SCHEDULE, ensureTaskRunCleanupSchedule, ensureTaskRunController } from '../client/taskrun-controller.ts';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queue.ts';
 
@@ -146,17 +146,18 @@ async function main(): Promise<void> {
   }
 }
 
-/** The nightly backup schedule, created or updated (the same function as `npm run schedules`); a failure is reported, not fatal. */
+/** The nightly backup and monthly security audit schedules, created or updated (the same functions as `npm run schedules`); a failure is reported, not fatal. */
 async function ensureSchedule(address: string, taskQueue: string): Promise<void> {
   try {
     const client = await connectClient({ address, namespace: 'default', taskQueue });
     const outcome = await ensureNightlyBackupSchedule(client, {
       taskQueue, input: nightlyInputFromEnv(), ...(process.env.RUNBOOK_BACKUP_TIME_ZONE ? { timeZone: process.env.RUNBOOK_BACKUP_TIME_ZONE } : {}),
     });
-    await client.connection.close();
     say(`schedule ${NIGHTLY_BACKUP_SCHEDULE} ${outcome} (backupPlatform at 02:00; see README "Backups")`);
+    say(`schedule ${SECURITY_AUDIT_SCHEDULE} ${await ensureSecurityAuditSchedule(client, { taskQueue })} (securityAudit at 04:00 on the 1st; see README "Security audit")`);
+    await client.connection.close();
   } catch (err) {
-    say(`schedule ${NIGHTLY_BACKUP_SCHEDULE} not created: ${(err as Error).message}`);
+    say(`schedules ${NIGHTLY_BACKUP_SCHEDULE}/${SECURITY_AUDIT_SCHEDULE} not created: ${(err as Error).message}`);
   }
 }
 

@@ -19,7 +19,8 @@ function roleImportRules() {
       rules: {
         'no-restricted-imports': ['error', {
           patterns: [{
-            group: forbidden.flatMap((r) => [`**/${r}`, `**/${r}/**`]),
+            // Our folders only: `**/client` would also match the package @temporalio/client.
+            group: [...forbidden.flatMap((r) => [`**/${r}`, `**/${r}/**`]), '!@temporalio/**'],
             message: `${role}/ may import only from ${['contract', ...allowed].join(', ')}/ (the roles meet in contract/).`,
           }],
         }],

@@ -23,7 +23,7 @@ import { TASKRUN } from '../activities/kube/taskruns.ts';
 import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
 import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
 import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
-import { createRunbookWorker, WORKFLOWS_PATH } from '../worker/worker.ts';
+import { createRunbookWorker, RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH } from '../worker/worker.ts';
 import { createLogger } from '../worker/logger.ts';
 import { controllerWorkflowId } from '../contract/types/taskrun.ts';
 import { startInformerController, type BaselineController } from './baselines/informer-controller.ts';
@@ -62,7 +62,7 @@ const nativeConnection = await NativeConnection.connect({ address: temporal.addr
 const taskQueue = 'bench-reconcile';
 const worker = await createRunbookWorker({
   connection: nativeConnection, namespace: 'default', taskQueue,
-  workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never }),
+  workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never }),
   activities: createActivities({ kube, kubeTarget: { kubeconfigPath: cluster.kubeconfigPath }, helmBin: toolPath('helm'), workdir: process.cwd(), logger: createLogger('error') }),
 });
 const workerRun = worker.run();

@@ -16,6 +16,9 @@ const { NativeConnection } = await import('@temporalio/worker');
 const { createRunbookWorker } = await import('./worker.ts');
 const { startHttpServer } = await import('./http.ts');
 const { registry } = await import('../activities/metrics.ts');
+const { ensureRunbookSearchAttributes } = await import('./search-attributes.ts');
+const { observeVisibility } = await import('./runbook-metrics.ts');
+const { Client } = await import('@temporalio/client');
 
 let config;
 try {
@@ -53,6 +56,10 @@ try {
   const connection = await NativeConnection.connect({ address: config.temporalAddress, ...(tls ? { tls } : {}), ...(config.temporalApiKey ? { apiKey: config.temporalApiKey } : {}) }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${config.temporalAddress}: ${err.message} (is the dev server running? \`npm start\` starts one)`);
   });
+  const searchAttributes = await ensureRunbookSearchAttributes(connection, config.temporalNamespace);
+  if (searchAttributes.added.length) logger.info({ added: searchAttributes.added, namespace: config.temporalNamespace }, 'registered the runbooks\' search attributes');
+  // runbook_paused and runbook_taskrun_controllers_running are read from visibility at scrape time.
+  observeVisibility(new Client({ connection, namespace: config.temporalNamespace }));
   const worker = await createRunbookWorker({
     connection,
     namespace: config.temporalNamespace,

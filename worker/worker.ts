@@ -1,9 +1,12 @@
 // Builds the Temporal Worker that runs every runbook. Used by worker/main.ts and by tests,
-// which pass mocked activities or a prebuilt workflow bundle.
+// which pass mocked activities or a prebuilt workflow bundle (built with RUNBOOK_WORKFLOW_INTERCEPTORS).
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { runbookMetricsSinks } from './runbook-metrics.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Workflow interceptor modules: every runbook's final phase and run metric (bundled with the workflows). */
+export const RUNBOOK_WORKFLOW_INTERCEPTORS = [fileURLToPath(new URL('../workflows/runbook-interceptors.ts', import.meta.url))];
 export const DEFAULT_TASK_QUEUE = 'runbooks';
 
 export interface RunbookWorkerOptions {
@@ -11,7 +14,7 @@ export interface RunbookWorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: object;
-  /** A prebuilt bundle (tests build it once per file); otherwise the workflows are bundled now. */
+  /** A prebuilt bundle (tests build it once per file, with workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS); otherwise the workflows are bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
 }
@@ -22,7 +25,8 @@ export async function createRunbookWorker(opts: RunbookWorkerOptions): Promise<W
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: opts.activities,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    sinks: runbookMetricsSinks(),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: RUNBOOK_WORKFLOW_INTERCEPTORS } }),
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
 }

@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { assertPortFree, freePort } from './ports.ts';
 import { toolPath } from './tools.ts';
 import { TASKRUN_SEARCH_ATTRIBUTES } from '../../contract/types/taskrun.ts';
+import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../contract/runbook-search-attributes.ts';
 
 export type SearchAttributeType = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
@@ -23,9 +24,9 @@ export interface DevServerOptions {
   /** Namespace the caller will use; 'default' (always created) unless given. */
   namespace?: string;
   /**
-   * More custom search attributes to register at launch, e.g. { RunbookName: 'Keyword' }. The
-   * TaskRun controller's (TASKRUN_SEARCH_ATTRIBUTES) are always registered: a workflow that upserts
-   * an unregistered one fails its workflow task. (SQLite visibility allows 3 Int, 10 Keyword, 3 of
+   * More custom search attributes to register at launch, e.g. { Team: 'Keyword' }. Every runbook's
+   * (RUNBOOK_SEARCH_ATTRIBUTES) and the TaskRun controller's (TASKRUN_SEARCH_ATTRIBUTES) are always
+   * registered: a workflow that upserts an unregistered one fails its workflow task. (SQLite visibility allows 3 Int, 10 Keyword, 3 of
    * each other type per namespace.)
    */
   searchAttributes?: Record<string, SearchAttributeType>;
@@ -68,7 +69,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   // Registering one that a file DB already has (same type) is a no-op.
-  for (const [name, type] of Object.entries({ ...TASKRUN_SEARCH_ATTRIBUTES, ...opts.searchAttributes })) {
+  for (const [name, type] of Object.entries({ ...RUNBOOK_SEARCH_ATTRIBUTES, ...TASKRUN_SEARCH_ATTRIBUTES, ...opts.searchAttributes })) {
     args.push('--search-attribute', `${name}=${type}`);
   }
 

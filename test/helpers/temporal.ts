@@ -9,8 +9,9 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startDevServer } from '../../scripts/stack/temporal-dev-server.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
+import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../contract/runbook-search-attributes.ts';
 import type { Activities } from '../../activities/index.ts';
-import { WORKFLOWS_PATH, createRunbookWorker } from '../../worker/worker.ts';
+import { RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH, createRunbookWorker } from '../../worker/worker.ts';
 
 export interface TestTemporal {
   address: string;
@@ -66,7 +67,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test file (bundling takes seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS, logger: quietBundlerLogger });
   return bundle;
 }
 
@@ -94,4 +95,14 @@ export async function runTestWorker(temporal: TestTemporal, activities: MockActi
     await running;
   });
   return taskQueue;
+}
+
+/**
+ * Registers every runbook's search attributes on a server that did not at launch (the time-skipping
+ * test server: a runbook's upsert of an unknown one would fail its workflow task over and over).
+ */
+export async function registerRunbookSearchAttributes(connection: { operatorService: Connection['operatorService'] }, namespace = 'default'): Promise<void> {
+  const keyword = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+  const searchAttributes = Object.fromEntries(Object.keys(RUNBOOK_SEARCH_ATTRIBUTES).map((name) => [name, keyword]));
+  await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
 }

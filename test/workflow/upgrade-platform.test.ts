@@ -14,7 +14,7 @@ import { SECRET_REF_UNRESOLVED } from '../../contract/failures.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { recordHistory } from '../helpers/record-history.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+import { registerRunbookSearchAttributes, uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -303,6 +303,7 @@ test('pre-upgrade backup: re-running an upgrade with the same workflow id reuses
 test('deadline: with no decision within 24 hours the paused upgrade rolls back (time-skipping server)', async () => {
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } } });
   after(() => env.teardown());
+  await registerRunbookSearchAttributes(env.connection, env.namespace ?? 'default');
   const mock = mockActivities({ waitReleaseRollout: (_arg, attempt) => failFirst(attempt) });
   const report = await withUpgrade({ client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default' }, mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.equal(report.outcome, 'rolled-back');

@@ -3,11 +3,13 @@
 // finally that cancellation cannot skip.
 import {
   ApplicationFailure, CancellationScope, ChildWorkflowCancellationType, ParentClosePolicy,
-  condition, getExternalWorkflowHandle, setHandler, startChild, workflowInfo,
+  condition, getExternalWorkflowHandle, proxySinks, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { LEASE_TAKEN } from '../../contract/failures.ts';
 import type { LeaseGrant, LeaseOptions, LeaseRequest, LeaseWaitNotice, MaintenanceLeaseInput } from '../../contract/types/lease.ts';
+import type { RunbookMetricsSinks } from '../../contract/runbook-metrics.ts';
+import { setRunbookPhase } from '../runbook-attributes.ts';
 import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leaseQueuedSignal, maintenanceLeaseId, releaseLeaseSignal, requestLeaseSignal } from '../../contract/lease-messages.ts';
 
 export interface LeaseHooks {
@@ -61,6 +63,7 @@ export async function withMaintenanceLease<T>(runbook: string, options: LeaseOpt
   setHandler(leasePingSignal, () => undefined);
   setHandler(leaseQueuedSignal, (n) => {
     if (grant) return;
+    setRunbookPhase('waiting-for-lease');
     hooks.onWait?.(n.holder
       ? `waiting for the lease held by ${n.holder.workflowId} (${n.holder.runbook}) since ${n.holder.since}; position ${n.position} in line`
       : `waiting for the lease (position ${n.position} in line)`);
@@ -79,8 +82,11 @@ export async function withMaintenanceLease<T>(runbook: string, options: LeaseOpt
         details: [denied],
       });
     }
+    setRunbookPhase('running');
     hooks.onWait?.(undefined);
-    return await act({ leaseId, grantedAt: grant.grantedAt, waitedSeconds: Math.round((Date.now() - requestedAt.getTime()) / 1000) });
+    const waitedSeconds = (Date.now() - requestedAt.getTime()) / 1000;
+    proxySinks<RunbookMetricsSinks>().runbookMetrics.leaseWaited(runbook, waitedSeconds);
+    return await act({ leaseId, grantedAt: grant.grantedAt, waitedSeconds: Math.round(waitedSeconds) });
   } finally {
     // Also when cancelled while waiting in line: the lease drops the request.
     await release();

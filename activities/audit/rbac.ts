@@ -4,7 +4,7 @@
 // findings where it can do more than the chart grants. Read-only.
 import { AuthorizationV1Api, RbacAuthorizationV1Api, type V1ObjectMeta } from '@kubernetes/client-node';
 import type { ChartRef } from '../../contract/types/deploy.ts';
-import { capWhere, worse, type AccessCheck, type AuditBinding, type AuditFinding, type RbacAuditResult, type Severity } from '../../contract/types/security-audit.ts';
+import { capWhere, severityRank, worse, type AccessCheck, type AuditBinding, type AuditFinding, type RbacAuditResult, type Severity } from '../../contract/types/security-audit.ts';
 import type { KubeClients } from '../kube/client.ts';
 import type { HelmDeps } from '../helm/deps.ts';
 import { kubeCall } from '../errors.ts';
@@ -146,8 +146,8 @@ export async function auditRbac(kube: KubeClients, helm: HelmDeps, req: RbacAudi
     if (!serious(severity)) continue;
     findings.push({
       severity, check: clusterWide ? 'rbac.extra-cluster-role-binding' : 'rbac.extra-role-binding',
-      what: `${bindingName(b)} binds ${who} (as ${b.subject}) to ${b.roleRef.kind} ${b.roleRef.name}, which the chart does not grant`,
-      ...capWhere([bindingName(b), `${b.roleRef.kind} ${b.roleRef.name}: ${b.rules ? (b.rules.map(describeRule).join('; ') || 'no rules') : b.roleError ?? ''}`]),
+      what: `${bindingName(b)} binds ${who}${b.subject === who ? '' : ` (as ${b.subject})`} to ${b.roleRef.kind} ${b.roleRef.name}, which the chart does not grant`,
+      ...capWhere([bindingName(b), `${b.roleRef.kind} ${b.roleRef.name}: ${b.rules ? (b.rules.map(describeRule).join('; ') || 'no rules') : b.roleError ?? ''}`], true),
       why: `${clusterWide ? 'cluster-wide, ' : ''}${b.rules ? risk.why : b.roleError ?? ''}; the chart grants only a Role in ${ns}`,
       fix: `if nobody needs it: kubectl delete ${b.kind.toLowerCase()} ${b.name}${b.namespace ? ` -n ${b.namespace}` : ''}; if the orchestrator does, grant it in the chart (charts/orchestrator/templates/rbac.yaml) so that it is reviewed`,
     });
@@ -184,7 +184,8 @@ export async function auditRbac(kube: KubeClients, helm: HelmDeps, req: RbacAudi
     findings.push({
       severity: beyond.map((a) => a.severity).reduce(worse), check: 'rbac.access-beyond-chart',
       what: `${who} may do ${beyond.length} thing(s) the chart does not grant (SubjectAccessReview)`,
-      ...capWhere(beyond.map((a) => `${a.verb} ${a.resource} in ${a.namespace === '*' ? 'all namespaces' : a.namespace}`)),
+      // The worst first: they are the ones to name when there are more than fit.
+      ...capWhere([...beyond].sort((a, b) => severityRank(a.severity) - severityRank(b.severity)).map((a) => `${a.verb} ${a.resource} in ${a.namespace === '*' ? 'all namespaces' : a.namespace}`), true),
       why: 'a stolen orchestrator token can do all of this; the chart grants only what reconciling TaskRuns needs',
       fix: 'remove the bindings named by the rbac.extra-* findings (or the group bindings that include every service account)',
     });

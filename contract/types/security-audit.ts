@@ -120,8 +120,8 @@ export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 /** The worse of two severities. */
 export const worse = (a: Severity, b: Severity): Severity => (severityRank(a) <= severityRank(b) ? a : b);
 
-/** Names at most MAX_WHERE objects; the rest are counted. */
-export function capWhere(where: string[]): Pick<AuditFinding, 'where' | 'whereMore'> {
-  const sorted = [...new Set(where)].sort();
+/** Names at most MAX_WHERE objects (sorted, unless `ranked`: the worst come first); the rest are counted. */
+export function capWhere(where: string[], ranked = false): Pick<AuditFinding, 'where' | 'whereMore'> {
+  const sorted = ranked ? [...new Set(where)] : [...new Set(where)].sort();
   return sorted.length > MAX_WHERE ? { where: sorted.slice(0, MAX_WHERE), whereMore: sorted.length - MAX_WHERE } : { where: sorted };
 }

@@ -10,6 +10,7 @@ import { failureCause } from '../../contract/failure-cause.ts';
 import { progressQuery } from '../../contract/progress.ts';
 import { MAX_FINDINGS, type AuditFinding, type RbacAuditResult, type SecretEventsAuditResult, type SecurityAuditInput, type SecurityAuditReport, type Severity, type WorkloadAuditResult } from '../../contract/types/security-audit.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue, type MockActivities } from '../helpers/temporal.ts';
+import { recordHistory } from '../helpers/record-history.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -101,6 +102,7 @@ test('a section that fails is named (report incomplete, its step failed) and the
   const steps = (await h.query(progressQuery)).steps;
   assert.equal(steps.find((s) => s.name === 'rbac')?.status, 'failed');
   assert.match(steps.find((s) => s.name === 'report')?.detail ?? '', /incomplete \(rbac failed\)/);
+  await recordHistory(h, 'securityAudit-partial');
 });
 
 test('every section failed: the audit fails with SecurityAuditFailed naming each cause', async () => {

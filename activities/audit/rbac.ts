@@ -126,6 +126,11 @@ export async function auditRbac(kube: KubeClients, helm: HelmDeps, req: RbacAudi
   const granted = chartGrants(chart, ns, sa);
   const live = await readBindings(kube, ns, sa);
   for (const b of live) b.fromChart = granted.keys.has(bindingKey(b));
+  // A chart binding to a role the chart does not ship (e.g. the built-in `view`) grants that role's rules as they are.
+  const roleKey = (b: LiveBinding) => `${b.roleRef.kind} ${b.roleRef.kind === 'Role' ? b.namespace ?? ns : ''}/${b.roleRef.name}`;
+  for (const b of live.filter((x) => x.fromChart && !granted.roles.has(roleKey(x)))) {
+    (b.kind === 'ClusterRoleBinding' ? granted.clusterWide : granted.namespaced).push(...(b.rules ?? []));
+  }
   const findings: AuditFinding[] = [];
 
   // Bindings the chart does not declare: what they grant decides how bad they are.
@@ -154,8 +159,8 @@ export async function auditRbac(kube: KubeClients, helm: HelmDeps, req: RbacAudi
   }
 
   // The chart's own Roles edited in place: live rules the chart does not declare.
-  for (const b of live.filter((x) => x.fromChart && x.rules)) {
-    const declared = granted.roles.get(`${b.roleRef.kind} ${b.roleRef.kind === 'Role' ? b.namespace ?? ns : ''}/${b.roleRef.name}`)?.rules ?? [];
+  for (const b of live.filter((x) => x.fromChart && x.rules && granted.roles.has(roleKey(x)))) {
+    const declared = granted.roles.get(roleKey(b))?.rules ?? [];
     const extra = (b.rules ?? []).filter((r) => !ruleCovered(r, declared));
     if (!extra.length) continue;
     const risk = worstRisk(extra, b.kind === 'ClusterRoleBinding');

@@ -1,118 +1,72 @@
 #!/usr/bin/env node
-// `runbook`: start runbooks, follow their progress, read their results.
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { clientSettings, connectClient } from './connection.ts';
-import { followProgress } from './follow.ts';
-import { findRunbook, RUNBOOKS } from './runbooks.ts';
-import { decideUpdate, progressQuery, type Decision } from '../contract/messages.ts';
-import { failureText } from '../contract/failure-cause.ts';
+// `runbook`: what operators script with. One file per command in client/commands/; this file
+// parses, dispatches, connects on first use and maps errors to the exit codes (commands/command.ts).
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { clientSettings, connectClient, type ClientSettings } from './connection.ts';
+import { COMMANDS } from './commands/index.ts';
+import { EXIT, UsageError, type Command, type Io } from './commands/command.ts';
+import { parseCommandLine } from './commands/parse.ts';
 
-const HELP = `Usage: runbook <command> [options]     (npm run runbook -- <command> ...)
+const ENVIRONMENT = `Environment (as the Temporal CLI): TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE
+(default "default"), TEMPORAL_API_KEY, TEMPORAL_TLS (true/false), TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY
+(client certificate files; or TEMPORAL_TLS_CERT_DATA / _KEY_DATA), TEMPORAL_TLS_CA (or _CA_DATA),
+TEMPORAL_TLS_SERVER_NAME; RUNBOOK_TASK_QUEUE (default "runbooks"), TEMPORAL_UI (default http://127.0.0.1:8233).
+Exit codes: 0 succeeded, 1 failed, 2 usage error, 3 paused for an operator, 4 still running (status).`;
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: runbook <command> [options]     (npm run runbook -- <command> ...; runbook <command> --help)
 
 Commands:
-  list                               the runbooks you can start
-  start <runbook> [options]          start a runbook
-      --input JSON                   its input object (default {})
-      --input-file FILE              read the input object from a file
-      --id ID                        workflow ID (default <runbook>-<timestamp>)
-      --no-wait                      print the workflow ID and return at once
-  progress <workflowId>              the steps of a runbook and their status
-  result <workflowId>                wait for a runbook and print its result
-  decide <workflowId> <action>       decide a paused upgrade: retry | rollback | abort
-      --by NAME                      who decides (default: $USER)
-      --reason TEXT                  why
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
-Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
-RUNBOOK_TASK_QUEUE (default "runbooks"), TEMPORAL_UI (default http://127.0.0.1:8233).
-`;
-
-function readInput(values: { input?: string; 'input-file'?: string }): unknown {
-  const text = values['input-file'] ? readFileSync(values['input-file'], 'utf8') : (values.input ?? '{}');
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`--input is not JSON: ${(err as Error).message}`);
-  }
+Every command takes --json (machine-readable output) and --help.
+${ENVIRONMENT}`;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      input: { type: 'string' },
-      'input-file': { type: 'string' },
-      id: { type: 'string' },
-      'no-wait': { type: 'boolean' },
-      by: { type: 'string' },
-      reason: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+export function commandHelp(c: Command): string {
+  return `Usage: runbook ${c.synopsis}\n\n${c.summary}\n${c.help ? `\n${c.help}\n` : ''}`;
+}
+
+export async function runCli(argv: string[], io: Omit<Io, 'temporal'> & { connect?: (s: ClientSettings) => Promise<Client> }): Promise<number> {
+  let client: Client | undefined;
+  let settings: ClientSettings | undefined;
+  const full: Io = {
+    ...io,
+    temporal: async () => {
+      settings ??= clientSettings(io.env);
+      client ??= await (io.connect ?? connectClient)(settings);
+      return { client, settings };
     },
-  });
-  const [command, target, action] = positionals;
-  if (values.help || !command) {
-    console.log(HELP);
-    return command || values.help ? 0 : 2;
-  }
-  if (command === 'list') {
-    for (const r of RUNBOOKS) console.log(`${r.name.padEnd(20)} ${r.summary}`);
-    return 0;
-  }
-  if (!target) throw new Error(`${command}: missing ${command === 'start' ? '<runbook>' : '<workflowId>'} (see --help)`);
-
-  const settings = clientSettings();
-  const client = await connectClient(settings);
-  const ui = process.env.TEMPORAL_UI ?? 'http://127.0.0.1:8233';
+  };
   try {
-    if (command === 'start') {
-      const runbook = findRunbook(target);
-      const input = readInput(values);
-      const workflowId = values.id ?? `${runbook.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      const handle = await client.workflow.start(runbook.name, {
-        taskQueue: settings.taskQueue,
-        workflowId,
-        args: [input],
-        staticSummary: `${runbook.name} started from the CLI`,
-      });
-      console.log(`started ${runbook.name} as ${workflowId}\n  ${ui}/namespaces/${settings.namespace}/workflows/${workflowId}`);
-      if (values['no-wait']) return 0;
-      const result = await followProgress(handle, (text) => console.log(text));
-      console.log(JSON.stringify(result, null, 2));
-      return 0;
+    const parsed = parseCommandLine(argv, COMMANDS);
+    if (!parsed.command) {
+      io.out(mainHelp());
+      return parsed.help ? EXIT.succeeded : EXIT.usage;
     }
-    const handle = client.workflow.getHandle(target);
-    if (command === 'progress') {
-      console.log(JSON.stringify(await handle.query(progressQuery), null, 2));
-      return 0;
+    if (parsed.help) {
+      io.out(commandHelp(parsed.command));
+      return EXIT.succeeded;
     }
-    if (command === 'decide') {
-      if (!action) throw new Error('decide: missing <action> (retry | rollback | abort)');
-      const by = values.by ?? process.env.USER ?? '';
-      const decision = { action: action as Decision['action'], by, ...(values.reason ? { reason: values.reason } : {}) };
-      console.log(JSON.stringify(await handle.executeUpdate(decideUpdate, { args: [decision] })));
-      return 0;
+    return await parsed.command.run(parsed.args, full);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`runbook: ${err.message}`);
+      return EXIT.usage;
     }
-    if (command === 'result') {
-      console.log(JSON.stringify(await handle.result(), null, 2));
-      return 0;
-    }
-    throw new Error(`unknown command ${command} (see --help)`);
+    io.err(`runbook: ${(err as Error).message}`);
+    return EXIT.failed;
   } finally {
-    await client.connection.close();
+    await client?.connection.close();
   }
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (err) {
-  if (err instanceof WorkflowFailedError) {
-    console.error(`runbook failed: ${failureText(err.cause ?? err)}`);
-  } else if (err instanceof WorkflowUpdateFailedError) {
-    console.error(`decision rejected: ${failureText(err.cause ?? err)}`);
-  } else {
-    console.error(`runbook: ${(err as Error).message}`);
-  }
-  process.exitCode = 1;
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.exitCode = await runCli(process.argv.slice(2), {
+    out: (text) => console.log(text),
+    err: (text) => console.error(text),
+    env: process.env,
+  });
 }

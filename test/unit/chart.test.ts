@@ -357,3 +357,28 @@ void test('taskRunReconciler.enabled=false: the orchestrator\'s reconciler is of
   assert.deepEqual(writes(off).sort(), ['events', 'leases']);
   assertLintClean('--set', 'taskRunReconciler.enabled=false');
 });
+
+// --- alerting rules ----------------------------------------------------------------------------
+
+interface Rule { alert: string; expr: string; for?: string; labels: { severity: string } }
+interface PrometheusRule extends Manifest { spec: { groups: { name: string; rules: Rule[] }[] } }
+
+void test('the PrometheusRule is off by default; on, it has the guide\'s alerts as written and the runbooks\'', () => {
+  assert.ok(!render().some((m) => m.kind === 'PrometheusRule'));
+  assertLintClean('--set', 'prometheusRule.enabled=true');
+  const rule = get<PrometheusRule>(render('--set', 'prometheusRule.enabled=true', '--set', 'prometheusRule.labels.release=kube-prometheus-stack'), 'PrometheusRule');
+  assert.equal(rule.metadata.labels?.release, 'kube-prometheus-stack');
+  const [guide, runbooks] = rule.spec.groups;
+  // The operations guide's rules, word for word (the job is the release's Service).
+  assert.deepEqual(guide?.rules.map((r) => [r.alert, r.expr, r.for, r.labels.severity]), [
+    ['OrchestratorDown', 'up{job="orchestrator"} == 0', '5m', 'critical'],
+    ['TaskRunFailureRate', 'rate(taskrun_jobs_failed_total[5m]) > 0.1', '2m', 'warning'],
+    ['HighTaskRunDuration', 'histogram_quantile(0.95, rate(taskrun_reconciliation_duration_seconds_bucket[5m])) > 30', '5m', 'warning'],
+  ]);
+  assert.deepEqual(runbooks?.rules.map((r) => r.alert), ['RunbookUpgradePausedTooLong', 'RunbookNightlyBackupFailed', 'RunbookNightlyBackupMissing', 'TaskRunControllerStopped', 'TaskRunControllerStalled']);
+  const paused = runbooks!.rules[0]!;
+  assert.deepEqual([paused.expr, paused.for], ['max(runbook_paused{runbook="upgradePlatform"}) > 0', '1h']);
+  assert.match(runbooks!.rules[1]!.expr, /runbook_runs_finished_total\{runbook=~"backupPlatform\|backupAndVerify", schedule="nightly-backup", outcome!="succeeded"\}/);
+  assert.match(runbooks!.rules[3]!.expr, /runbook_taskrun_controllers_running\{namespace="orchestrator"\}/);
+  assert.match(renderFails('--set', 'prometheusRule.enabled=true', '--set', 'prometheusRule.upgradePausedFor=an hour'), /upgradePausedFor/);
+});

@@ -11,7 +11,10 @@ export interface HealthState {
   polling?(): boolean;
 }
 
-export async function startHttpServer(port: number, host: string, registry: Registry, health: HealthState): Promise<{ server: Server; port: number }> {
+/** What /metrics serves: prom-client's registry, or metricsWithSdk() (worker/sdk-metrics.ts) around it. */
+export type MetricsSource = Pick<Registry, 'contentType' | 'metrics'>;
+
+export async function startHttpServer(port: number, host: string, registry: MetricsSource, health: HealthState): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     void (async () => {
       if (req.url === '/metrics') {

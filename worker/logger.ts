@@ -32,12 +32,17 @@ const TEMPORAL_TO_PINO: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | '
   TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error',
 };
 
-/** Routes the Temporal SDK's logs (worker, workflow and activity loggers) into pino. Call once per process. */
-export function installTemporalRuntimeLogger(logger: Logger, level: LogLevel = 'INFO'): void {
+/**
+ * Routes the Temporal SDK's logs (worker, workflow and activity loggers) into pino. Call once per
+ * process. With `sdkMetricsAddress` (host:port), the Core runtime's Prometheus exporter (the SDK's
+ * temporal_* metrics) listens there; worker/http.ts serves it on /metrics with the runbook metrics.
+ */
+export function installTemporalRuntimeLogger(logger: Logger, level: LogLevel = 'INFO', sdkMetricsAddress?: string): void {
   const temporalLog = logger.child({ component: 'temporal' });
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {
       temporalLog[TEMPORAL_TO_PINO[entry.level]]({ ...entry.meta }, entry.message);
     }),
+    ...(sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } } : {}),
   });
 }

@@ -33,7 +33,9 @@ if (config === 'help') {
 }
 
 const logger = createLogger(config.logLevel);
-installTemporalRuntimeLogger(logger);
+const { freeLoopbackAddress, metricsWithSdk } = await import('./sdk-metrics.ts');
+const sdkMetricsAddress = await freeLoopbackAddress();
+installTemporalRuntimeLogger(logger, 'INFO', sdkMetricsAddress);
 
 try {
   // In a pod with no kubeconfig named: the in-cluster config for the API clients, and for helm a
@@ -66,7 +68,7 @@ try {
     taskQueue: config.taskQueue,
     activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), backupDir: config.backupDir, secretSources: config.secretSources, backupKeys: config.backupKeys, localHealthStandin: config.localHealthStandin, probeAllowLinkLocal: config.probeAllowLinkLocal, logger: logger.child({ component: 'activities' }) }),
   });
-  const http = await startHttpServer(config.httpPort, config.httpHost, registry, {
+  const http = await startHttpServer(config.httpPort, config.httpHost, metricsWithSdk(registry, sdkMetricsAddress), {
     workerState: () => worker.getState(),
     polling: () => { const s = worker.getStatus(); return s.workflowPollerState === 'POLLING' && s.activityPollerState === 'POLLING'; },
   });

@@ -43,6 +43,13 @@ const activities = {
   applyChartCrds: async () => [],
   waitCrdsEstablished: async () => undefined,
   waitReleaseRollout: async () => [{ deployment: 'orchestrator', ready: 1, replicas: 1 }],
+  // incidentResponse: evidence, blast radius, a scale to 0 and back, integrity, the report.
+  preserveIncidentEvidence: async () => ({ dir: '/tmp/incidents/x', reused: false, files: [], manifestSha256: 'cafe', pods: 1, logs: { current: 1, previous: 0, errors: 0 } }),
+  assessIncident: async () => ({ namespace: 'orchestrator', pods: [], jobs: [], taskRuns: [], secrets: [], nodes: [], restarts: [], failureEvents: [], truncated: [] }),
+  scaleForIncident: async () => ({ replicas: 2, found: true }),
+  scaleBackAfterIncident: async (r: { replicas: number }) => ({ replicas: r.replicas }),
+  verifyIncidentIntegrity: async () => ({ ok: true, images: [], rbac: { ok: true, extra: [], missing: [] }, unknown: [] }),
+  writeIncidentReport: async (r: { incidentId: string }) => ({ file: `/tmp/incidents/${r.incidentId}/report.md` }),
 };
 
 before(async () => {
@@ -186,4 +193,28 @@ test('list --json names every runbook; --help works for every command', async ()
     assert.equal(help.exitCode, 0);
     assert.match(help.stdout, new RegExp(`^Usage: runbook ${command}`));
   }
+});
+
+test('incidentResponse: approve and recover are sent by name; status says paused-for-approval until each arrives', async () => {
+  const id = uniqueTaskQueue('cli-incident');
+  const input = JSON.stringify({ severity: 'high', summary: 'CLI test', recipients: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'], scope: { namespace: 'orchestrator' }, containment: { deployment: 'orchestrator', networkPolicy: false, suspendController: false } });
+  const started = await cli('start', 'incidentResponse', '--id', id, '--input', input, '--no-wait', '--json');
+  assert.equal(started.exitCode, 0, started.stderr);
+  const pausedWith = (text: RegExp) => eventually(`incident paused for ${text}`, async () => {
+    const s = await cli('status', id, '--json');
+    const out = json<{ phase: string; progress: { note?: string } | null }>(s);
+    return s.exitCode === 3 && out.phase === 'paused-for-approval' && text.test(out.progress?.note ?? '') && out;
+  }, 30_000, 300);
+  await pausedWith(/"approve"/);
+  const noReason = await cli('approve', id);
+  assert.equal(noReason.exitCode, 2);
+  const approved = await cli('approve', id, '--by', 'alice', '--reason', 'contain it');
+  assert.equal(approved.exitCode, 0, approved.stderr);
+  assert.deepEqual(json(approved), { accepted: true, phase: 'containment' });
+  await pausedWith(/"recover"/);
+  const recovered = await cli('recover', id, '--by', 'alice', '--reason', 'key rotated', '--options', '{"credentials":[]}');
+  assert.equal(recovered.exitCode, 0, recovered.stderr);
+  const end = await cli('watch', id, '--json');
+  assert.equal(end.exitCode, 0, end.stderr);
+  assert.equal(json<{ status: string }>(end).status, 'COMPLETED');
 });

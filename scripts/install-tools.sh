@@ -4,7 +4,7 @@
 # PATH at the right version) is reused. Prints one line per tool with its build time.
 #
 # Usage: scripts/install-tools.sh [tool...]   (default: all)
-#   tools: temporal helm kwok etcd kubernetes test-server age
+#   tools: temporal helm kwok etcd kubernetes test-server age chromium
 # Afterwards the binaries are in "$(scripts/install-tools.sh --bin-dir)".
 set -euo pipefail
 
@@ -156,7 +156,22 @@ install_age() {
   link age "$dir/age"; link age-keygen "$dir/age-keygen"
 }
 
-all=(temporal helm kwok etcd kubernetes test-server age)
+# Chromium for the Web UI browser test: Debian's package through apt-get (never a browser download
+# of its own). Needs root (or an already installed chromium); fails loudly when it cannot install.
+install_chromium() {
+  local found version
+  if found=$(PATH=${PATH//$bin:/} command -v chromium 2>/dev/null) && version=$("$found" --version 2>/dev/null); then
+    version=${version#Chromium }; link chromium "$found"; done_line chromium "${version%% *}" "on PATH"; return
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "no chromium on PATH and no apt-get: install your distribution's chromium package and run again"
+  [ "$(id -u)" = 0 ] || die "no chromium on PATH; installing it needs root: sudo apt-get install chromium fonts-liberation"
+  run_timed chromium debian env DEBIAN_FRONTEND=noninteractive bash -c \
+    'apt-get update && apt-get install -y --no-install-recommends chromium fonts-liberation'
+  found=$(command -v chromium) && "$found" --version >/dev/null 2>&1 || die "apt-get installed chromium but 'chromium --version' fails"
+  link chromium "$found"
+}
+
+all=(temporal helm kwok etcd kubernetes test-server age chromium)
 selected=("$@"); [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 mkdir -p "$tools"
 # One installer at a time: concurrent `npm start` and `npm test` must not build twice.
@@ -171,6 +186,7 @@ for t in "${selected[@]}"; do
     kubernetes) install_kubernetes ;;
     test-server) install_test_server ;;
     age) install_age ;;
+    chromium) install_chromium ;;
     *) die "unknown tool '$t' (known: ${all[*]})" ;;
   esac
 done

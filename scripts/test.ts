@@ -20,7 +20,7 @@ const patterns = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT_
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
-await ensureTools(['temporal', 'helm', 'kwok', 'etcd', 'kubernetes', 'test-server', 'age']);
+await ensureTools(['temporal', 'helm', 'kwok', 'etcd', 'kubernetes', 'test-server', 'age', 'chromium']);
 
 const dir = mkdtempSync(join(tmpdir(), 'runbooks-test-'));
 const secretsFile = join(dir, 'secrets.jsonl');
@@ -35,7 +35,7 @@ try {
   const cluster = await createLocalCluster({ ...clusterRef, nodes: 3 });
   console.log(`test: local cluster ${cluster.server} (${elapsed()})`);
   try {
-    const env = { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_CLUSTER_NAME: clusterRef.name, TEST_CLUSTER_DIR: clusterRef.dataDir, TEST_SECRETS_FILE: secretsFile, TEST_LOG_DIR: workerLogs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+    const env = { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_TEMPORAL_UI_URL: temporal.uiUrl, TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_CLUSTER_NAME: clusterRef.name, TEST_CLUSTER_DIR: clusterRef.dataDir, TEST_SECRETS_FILE: secretsFile, TEST_LOG_DIR: workerLogs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
     const run = await runPhases(env);
     exitCode = run.exitCode ?? 1;
     const leaks = await scanForLeaks(temporal.address, run.output);

@@ -9,13 +9,14 @@ import { execa } from 'execa';
 const installScript = fileURLToPath(new URL('../install-tools.sh', import.meta.url));
 
 /** Tool groups known to install-tools.sh (a group may provide several binaries). */
-export type ToolGroup = 'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes' | 'test-server' | 'age';
+export type ToolGroup = 'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes' | 'test-server' | 'age' | 'chromium';
 
 /** Which group provides each binary, for error messages that say what to install. */
 const groupOf: Record<string, ToolGroup> = {
   temporal: 'temporal', helm: 'helm', kwok: 'kwok', kwokctl: 'kwok', etcd: 'etcd',
   'kube-apiserver': 'kubernetes', 'kube-controller-manager': 'kubernetes', 'kube-scheduler': 'kubernetes',
   kubectl: 'kubernetes', 'temporal-test-server': 'test-server', age: 'age', 'age-keygen': 'age',
+  chromium: 'chromium',
 };
 
 let cachedBinDir: string | undefined;

@@ -9,6 +9,7 @@ import { verificationActivities } from './backup/verification.ts';
 import { taskRunActivities } from './taskrun/index.ts';
 import { drainActivities } from './drain/index.ts';
 import { incidentActivities } from './incident/index.ts';
+import { nodeMaintenanceActivities } from './node-maintenance/index.ts';
 import { auditActivities } from './audit/index.ts';
 
 export type { ActivityDeps } from './deps.ts';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...taskRunActivities(deps),
     ...drainActivities(deps),
     ...incidentActivities(deps, helmDeps),
+    ...nodeMaintenanceActivities(deps),
     ...auditActivities(deps, helmDeps),
   };
 }

@@ -57,6 +57,8 @@ export const DRAIN_ABORTED = 'DrainAborted';
 export const EVICTION_FAILED = 'EvictionFailed';
 /** The maintenance lease is held by another runbook and the input said `lease: {wait: false}`. */
 export const LEASE_TAKEN = 'LeaseTaken';
+/** After a node's maintenance the platform did not become healthy in time (orchestrator pods not ready, TaskRuns stuck in Pending). */
+export const PLATFORM_UNHEALTHY = 'PlatformUnhealthy';
 
 // Backups, restores and their verification.
 /** The restored objects differ from the backup: the backup was written, but it does not restore faithfully. */

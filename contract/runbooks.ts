@@ -8,6 +8,7 @@ import { backupPlatformInputSchema, restorePlatformInputSchema } from './types/b
 import { deployPlatformInputSchema } from './types/deploy.ts';
 import { drainNodeInputSchema } from './types/drain.ts';
 import { incidentInputSchema } from './types/incident.ts';
+import { rollingNodeMaintenanceInputSchema } from './types/rolling-maintenance.ts';
 import type { MaintenanceLeaseInput } from './types/lease.ts';
 import { platformHealthInputSchema } from './types/platform-health.ts';
 import { rotateSecretInputSchema } from './types/rotate-secret.ts';
@@ -33,6 +34,7 @@ export const RUNBOOKS = {
   backupAndVerify: { summary: 'backupPlatform, then a test restore into a scratch namespace compared object by object; scratch deleted', input: backupAndVerifyInputSchema },
   taskRunController: { summary: 'the TaskRun controller of a namespace (id taskrun-controller-<ns>; see client/taskrun-controller.ts)', input: taskRunControllerInputSchema },
   drainNode: { summary: 'kubectl drain, durably: plan (dryRun), cordon, evict (PDBs waited out), wait; uncordons on failure only if it cordoned', input: drainNodeInputSchema },
+  rollingNodeMaintenance: { summary: "the guide's Kubernetes upgrade, node by node: drainNode child, wait for nodeDone/kubelet version, uncordon, Ready, platform health; maintenance window; decide on a failed node", input: rollingNodeMaintenanceInputSchema },
   maintenanceLease: { summary: "the cluster's maintenance lease (id maintenance-lease; started by the runbooks that take it; query lease)", internal: true },
   incidentResponse: { summary: 'evidence first (encrypted bundle), blast radius, approved containment under the lease, recover on `recover` (compensations reversed), integrity, Markdown timeline', input: incidentInputSchema },
   securityAudit: { summary: 'read-only monthly audit: the service account\'s RBAC against the chart\'s, privileged/root pods, unpinned or latest images, Secret events; findings ranked by severity', input: securityAuditInputSchema },

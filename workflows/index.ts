@@ -9,6 +9,7 @@ export { taskRunController } from './taskrun-controller/index.ts';
 export { cleanupTaskRuns } from './cleanup-taskruns.ts';
 export { backupAndVerify } from './backup-and-verify.ts';
 export { drainNode } from './drain-node/index.ts';
+export { rollingNodeMaintenance } from './rolling-node-maintenance/index.ts';
 export { maintenanceLease } from './maintenance-lease/index.ts';
 export { incidentResponse } from './incident-response/index.ts';
 export { securityAudit } from './security-audit/index.ts';

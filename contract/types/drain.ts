@@ -1,16 +1,16 @@
 // drainNode: input schema, the plan (kubectl drain's GetPodsForDeletion), the drain's live status
 // and its report. Shared by the workflow, the activities and the client.
 import { z } from 'zod';
-import { leaseOptionsSchema } from './lease.ts';
+import { runbookLeaseSchema } from './lease.ts';
 
 /** A node name (RFC 1123 subdomain: nodes are often named after their DNS name). */
-const nodeName = z
+export const nodeName = z
   .string()
   .max(253, 'must be at most 253 characters')
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase RFC 1123 name (a-z, 0-9, -, .)');
 
 /** A label selector as kubectl takes it (`app=web,tier!=db`, `env in (a,b)`); checked by the API server. */
-const labelSelector = z.string().max(1000).regex(/^[^\n\r]*$/, 'must be one line');
+export const labelSelector = z.string().max(1000).regex(/^[^\n\r]*$/, 'must be one line');
 
 export const drainNodeInputSchema = z
   .object({
@@ -35,8 +35,11 @@ export const drainNodeInputSchema = z
     concurrency: z.number().int().min(1).max(100).default(20),
     /** Plan only: the result is the plan; nothing is cordoned or evicted. */
     dryRun: z.boolean().default(false),
-    /** The maintenance lease (see maintenanceLease): wait in line (default) or fail at once when taken. */
-    lease: leaseOptionsSchema.default({ wait: true, priority: 0 }),
+    /**
+     * The maintenance lease (see maintenanceLease): wait in line (default) or fail at once when taken;
+     * or {inherit: ...}: run under the lease of the parent workflow that holds it (rollingNodeMaintenance's drains).
+     */
+    lease: runbookLeaseSchema.default({ wait: true, priority: 0 }),
   })
   .strict();
 

@@ -18,6 +18,31 @@ export const leaseOptionsSchema = z
 
 export type LeaseOptions = z.output<typeof leaseOptionsSchema>;
 
+/**
+ * A child runbook that acts under its parent's lease (rollingNodeMaintenance's drainNode children):
+ * the parent holds the lease for the child's whole life (the child is started with ParentClosePolicy
+ * TERMINATE, so it cannot outlive the holder). The child checks that the holder named here is its own
+ * parent run; a run without that parent (e.g. started by an operator) is refused.
+ */
+export const inheritedLeaseSchema = z
+  .object({
+    inherit: z
+      .object({
+        leaseId: z.string().min(1),
+        /** The holder: the parent's workflow id and run id. */
+        workflowId: z.string().min(1),
+        runId: z.string().min(1),
+        grantedAt: z.string().min(1),
+      })
+      .strict(),
+  })
+  .strict();
+export type InheritedLease = z.output<typeof inheritedLeaseSchema>;
+
+/** A runbook input's `lease`: options for taking it, or the parent's lease to run under. */
+export const runbookLeaseSchema = z.union([leaseOptionsSchema, inheritedLeaseSchema]);
+export type RunbookLease = z.output<typeof runbookLeaseSchema>;
+
 /** Who asks for the lease: one run of a workflow (a new run of the same id is another requester). */
 export interface LeaseRequest {
   workflowId: string;

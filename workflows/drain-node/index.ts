@@ -9,7 +9,7 @@ import { parseInput } from '../validate.ts';
 import { kubeActs, longActs } from '../activity-proxies.ts';
 import { DRAIN_ABORTED, DRAIN_REFUSED, EVICTION_FAILED, INVALID_INPUT, KUBE_NOT_FOUND, WAIT_TIMEOUT } from '../../contract/failures.ts';
 import { failureCause } from '../../contract/failure-cause.ts';
-import { withMaintenanceLease } from '../maintenance-lease/acquire.ts';
+import { leaseText, withRunbookLease } from '../maintenance-lease/inherit.ts';
 import { drainControlUpdate, drainStatusQuery } from '../../contract/drain-messages.ts';
 import {
   drainNodeInputSchema, type DrainControl, type DrainNodeInput, type DrainNodeOptions, type DrainPlan, type DrainReport, type DrainStatus, type RemainingPod,
@@ -58,13 +58,14 @@ export async function drainNode(input: DrainNodeInput): Promise<DrainReport> {
   }
   refuseOnErrors(plan);
 
-  return withMaintenanceLease('drainNode', opts.lease, {
+  // Under the parent's lease when a rolling maintenance drains (see maintenance-lease/inherit.ts).
+  return withRunbookLease('drainNode', opts.lease, {
     onWait: (text) => {
       status.phase = text ? 'waiting-for-lease' : status.phase;
       progress.note(text);
     },
   }, async (lease) => {
-    await progress.run('lease', async () => lease, (l) => `${l.leaseId} since ${l.grantedAt}${l.waitedSeconds ? ` (waited ${l.waitedSeconds} s)` : ''}`);
+    await progress.run('lease', async () => lease, leaseText);
     if (lease.waitedSeconds > 0) {
       // The node's pods may have changed while we waited in line.
       report.plan = plan = await planNode(opts);

@@ -1,0 +1,60 @@
+// The kwok nodes of the rolling-maintenance tests (integration and crash): three nodes of the test's
+// own (labelled and tainted, so that no other test's pods land there), a namespace with a Deployment
+// (4 replicas, emptyDir) and a DaemonSet on them, and the node "upgrade" (the kubelet version patched).
+import { CORDONED_BY_ANNOTATION } from '../../activities/drain/index.ts';
+import type { TestCluster } from './cluster.ts';
+
+export const LABEL = 'platform-runbooks.io/rolling-test';
+export const TARGET = 'v1.38.0';
+
+/** Three tainted kwok nodes labelled LABEL=id, a namespace id with a Deployment (4 replicas) and a DaemonSet on them. */
+export async function rollingFixture(cluster: TestCluster, id: string): Promise<string[]> {
+  const { kubectl, defer } = cluster;
+  const names = [1, 2, 3].map((i) => `${id}-${i}`);
+  const node = (name: string) => ({
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, [LABEL]: id, type: 'kwok' }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+    spec: { taints: [{ key: LABEL, value: id, effect: 'NoSchedule' }] },
+  });
+  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: names.map(node) }));
+  defer(() => kubectl(['delete', 'node', ...names, '--wait=false']));
+  await kubectl(['create', 'namespace', id]);
+  defer(() => kubectl(['delete', 'namespace', id, '--wait=false']));
+  await kubectl(['wait', '--for=condition=Ready', ...names.map((n) => `node/${n}`), '--timeout=60s']);
+  const spec = {
+    nodeSelector: { [LABEL]: id },
+    tolerations: [{ key: LABEL, operator: 'Equal', value: id, effect: 'NoSchedule' }, { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
+    containers: [{ name: 'app', image: 'example/orchestrator:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }],
+    volumes: [{ name: 'scratch', emptyDir: {} }],
+  };
+  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'orchestrator', namespace: id }, spec: { replicas: 4, selector: { matchLabels: { app: 'orchestrator' } }, template: { metadata: { labels: { app: 'orchestrator' } }, spec } } },
+    { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: id }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { ...spec, volumes: [], containers: [{ name: 'agent', image: 'example/agent:1' }] } } } },
+  ] }));
+  await kubectl(['rollout', 'status', 'deployment/orchestrator', '-n', id, '--timeout=90s']);
+  await kubectl(['rollout', 'status', 'daemonset/agent', '-n', id, '--timeout=90s']);
+  return names;
+}
+
+export async function nodeFacts(cluster: TestCluster, name: string) {
+  const n = JSON.parse(await cluster.kubectl(['get', 'node', name, '-o', 'json'])) as {
+    metadata: { annotations?: Record<string, string> }; spec: { unschedulable?: boolean };
+    status: { nodeInfo: { kubeletVersion: string }; conditions: { type: string; status: string }[] };
+  };
+  return {
+    cordoned: n.spec.unschedulable === true,
+    mark: n.metadata.annotations?.[CORDONED_BY_ANNOTATION],
+    ready: n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
+    kubeletVersion: n.status.nodeInfo.kubeletVersion,
+  };
+}
+
+/** The node "upgraded": its kubelet reports the target version (what a real node does after the upgrade). */
+export const upgradeNode = (cluster: TestCluster, name: string) =>
+  cluster.kubectl(['patch', 'node', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { nodeInfo: { kubeletVersion: TARGET } } })]);
+
+export const rollingInput = (id: string) => ({
+  selector: `${LABEL}=${id}`,
+  upgraded: { kubeletVersion: TARGET, nodeDone: true, timeoutSeconds: 180 },
+  health: { namespace: id, timeoutSeconds: 90 },
+});

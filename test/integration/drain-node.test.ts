@@ -1,6 +1,6 @@
 // drainNode on the real local cluster, on two kwok nodes of its own (tainted, so no other test's
 // pods land there; kwok makes their pods Ready): the plan against `kubectl drain --dry-run=server`
-// of the same node (DaemonSet pod, emptyDir pod, unmanaged pod, with and without force), a refused
+// of the same node (DaemonSet pod, emptyDir pod, unmanaged pod, with and without force, a mirror pod), a refused
 // drain that cordons nothing, then a drain that a PDB (minAvailable) holds until capacity is added.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,7 @@ const namespace = id;
 const nodeA = `${id}-a`;
 const nodeB = `${id}-b`;
 const TAINT = 'platform-runbooks.io/drain-test';
+const MIRROR = 'static-web';
 let cluster: TestCluster;
 let taskQueue: string;
 
@@ -83,12 +84,14 @@ before(async () => {
       deployment('cache', 1, { volumes: [{ name: 'scratch', emptyDir: {} }], containers: [{ name: 'app', image: 'example/app:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }] }),
       { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: podSpec() } } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare', namespace }, spec: { ...podSpec(), nodeName: nodeA } },
+      // A static pod's mirror (what a kubelet posts for a pod from its manifest directory): kubectl drain never touches it.
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: MIRROR, namespace, annotations: { 'kubernetes.io/config.mirror': 'static-manifest-hash' } }, spec: { ...podSpec(), nodeName: nodeA } },
     ],
   }));
-  // web 2, cache 1, agent 1 (B is cordoned: the DaemonSet pod of B is there too, but B is not drained), bare 1.
+  // web 2, cache 1, agent 1 (B is cordoned: the DaemonSet pod of B is there too, but B is not drained), bare 1, mirror 1.
   await eventually('the pods Ready on node A', async () => {
     const pods = await podsOn(nodeA);
-    return pods.length === 5 && pods.every((p) => p.ready) ? pods : undefined;
+    return pods.length === 6 && pods.every((p) => p.ready) ? pods : undefined;
   }, 60_000);
 });
 
@@ -113,7 +116,10 @@ test('the plan equals kubectl drain --dry-run=server: without force (errors: emp
   assert.equal(kForced.ok, true, kForced.errors);
   assert.deepEqual(forced.plan.evict.map((p) => `${p.namespace}/${p.name}`).sort(), kForced.evict);
   assert.deepEqual(forced.plan.warnings.sort(), kForced.warnings.sort());
-  assert.deepEqual(forced.plan.kept.map((k) => [`${k.namespace}/${k.name}`, k.reason]), [[name('agent'), 'DaemonSet pod']]);
+  assert.deepEqual(forced.plan.kept.map((k) => [`${k.namespace}/${k.name}`, k.reason]).sort(), [[name('agent'), 'DaemonSet pod'], [`${namespace}/${MIRROR}`, 'mirror pod']].sort());
+  // The mirror pod: neither kubectl nor the plan evicts it, and neither warns about it.
+  assert.ok(!kForced.evict.includes(`${namespace}/${MIRROR}`), kForced.errors);
+  assert.ok(!kForced.warnings.some((w) => w.includes(MIRROR)) && !forced.plan.warnings.some((w) => w.includes(MIRROR)));
   // kubectl's dry run changed nothing, and neither did ours.
   assert.equal((await cluster.kubectl(['get', 'node', nodeA, '-o', 'jsonpath={.spec.unschedulable}'])).trim(), '');
 });
@@ -144,7 +150,7 @@ test('a PDB (minAvailable 2 of 2) holds the drain, the query names it; capacity 
   console.error(`drain with PDB wait: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   assert.equal(report.evicted.length, 4);
   const left = await podsOn(nodeA);
-  assert.deepEqual(left.map((p) => p.app), ['agent'], 'only the DaemonSet pod stays');
+  assert.deepEqual(left.map((p) => p.app ?? p.name).sort(), ['agent', MIRROR], 'only the DaemonSet pod and the mirror pod stay');
   assert.equal((await cluster.kubectl(['get', 'node', nodeA, '-o', 'jsonpath={.spec.unschedulable}'])).trim(), 'true');
   const bare = await cluster.kubectl(['get', 'pod', 'bare', '-n', namespace, '--ignore-not-found', '-o', 'name']);
   assert.equal(bare.trim(), '', 'the unmanaged pod was evicted (force)');

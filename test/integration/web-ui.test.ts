@@ -69,7 +69,8 @@ test('platformHealth from the Start Workflow form completes, its steps in the cu
   assert.equal(await page.locator('#workflowType').inputValue(), 'platformHealth');
   assert.equal(await page.locator('#taskQueue').inputValue(), taskQueue);
   await page.locator('#workflowId').fill(workflowId);
-  await setEditor(page.locator('.cm-content'), JSON.stringify(input), page.locator('#workflowType'));
+  // The JSON editor of the input (a prefilled summary opens the markdown editors of "More options" too).
+  await setEditor(page.locator('.cm-content[data-language="json"]'), JSON.stringify(input), page.locator('#workflowType'));
   await shot('1-start-form');
   await page.getByTestId('start-workflow-button').click();
   await page.getByText('Workflow started successfully').waitFor();
@@ -142,7 +143,7 @@ test('a paused upgrade resumes with `decide` sent from the UI\'s update form', {
   await dialog.getByTestId('update-select-button').click();
   await page.getByRole('option', { name: 'decide' }).click(); // listed from the workflow's own definitions
   const decision = { action: 'retry', by: 'web-ui-test', reason: 'rollout fixed' };
-  await setEditor(dialog.locator('.cm-content'), JSON.stringify(decision), dialog.locator('#update-id'));
+  await setEditor(dialog.locator('.cm-content[data-language="json"]'), JSON.stringify(decision), dialog.locator('#update-id'));
   await shot('5-update-form');
   await dialog.getByTestId('confirm-modal-button').click();
 

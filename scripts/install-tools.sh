@@ -3,7 +3,7 @@
 # the repo (default ~/.cache/platform-runbooks). Idempotent: a tool already built (or already on
 # PATH at the right version) is reused. Prints one line per tool with its build time.
 #
-# Usage: scripts/install-tools.sh [tool...]   (default: all)
+# Usage: scripts/install-tools.sh [tool...]   (default: all but chromium)
 #   tools: temporal helm kwok etcd kubernetes test-server age chromium
 # Afterwards the binaries are in "$(scripts/install-tools.sh --bin-dir)".
 set -euo pipefail
@@ -171,7 +171,8 @@ install_chromium() {
   link chromium "$found"
 }
 
-all=(temporal helm kwok etcd kubernetes test-server age chromium)
+# The default set; chromium (apt-get, root) only when named: `npm test` names it.
+all=(temporal helm kwok etcd kubernetes test-server age)
 selected=("$@"); [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 mkdir -p "$tools"
 # One installer at a time: concurrent `npm start` and `npm test` must not build twice.
@@ -187,6 +188,6 @@ for t in "${selected[@]}"; do
     test-server) install_test_server ;;
     age) install_age ;;
     chromium) install_chromium ;;
-    *) die "unknown tool '$t' (known: ${all[*]})" ;;
+    *) die "unknown tool '$t' (known: ${all[*]} chromium)" ;;
   esac
 done

@@ -1,6 +1,6 @@
 // The operator's updates, sent by name so that the CLI depends on no runbook's code: `decide` (a
-// paused upgradePlatform, rollingNodeMaintenance or incidentResponse), and incidentResponse's
-// `approve` (containment) and `recover`. The workflow's validator refuses a wrong one (exit 1).
+// paused upgradePlatform, rollingNodeMaintenance or incidentResponse), rollingNodeMaintenance's
+// `nodeDone`, and incidentResponse's `approve` (containment) and `recover`. The workflow's validator refuses a wrong one (exit 1).
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { failureText } from '../../contract/failure-cause.ts';
 import { EXIT, UsageError, need, str, type Command, type Io, type Values } from './command.ts';
@@ -32,15 +32,30 @@ const WHO = `  --by NAME        who (default: $USER)
 
 export const decide: Command = {
   name: 'decide',
-  synopsis: 'decide <workflowId> <action> [--by NAME] [--reason TEXT]',
+  synopsis: 'decide <workflowId> <action> [--by NAME] [--reason TEXT] [--node NODE]',
   summary: 'decide on a paused runbook: retry | rollback | abort (upgrade), retry | skip | abort (incident, maintenance)',
-  help: `${WHO}\nExit: 0 accepted, 1 rejected (e.g. not paused, unknown action).`,
-  options: { by: { type: 'string' }, reason: { type: 'string' } },
+  help: `${WHO}\n  --node NODE      the failed node decided on (rollingNodeMaintenance, when several wait)\nExit: 0 accepted, 1 rejected (e.g. not paused, unknown action).`,
+  options: { by: { type: 'string' }, reason: { type: 'string' }, node: { type: 'string' } },
   async run({ values, positionals, json }, io) {
     const id = need(positionals, 0, '<workflowId>', 'decide');
     const action = need(positionals, 1, '<action>', 'decide');
     const reason = str(values, 'reason');
-    return send(io, id, 'decide', { action, by: by(values, io), ...(reason ? { reason } : {}) }, json);
+    const node = str(values, 'node');
+    return send(io, id, 'decide', { action, by: by(values, io), ...(reason ? { reason } : {}), ...(node ? { node } : {}) }, json);
+  },
+};
+
+export const nodeDone: Command = {
+  name: 'node-done',
+  synopsis: 'node-done <workflowId> <node> [--by NAME] [--note TEXT]',
+  summary: 'tell a rolling node maintenance that a drained node is upgraded (update "nodeDone")',
+  help: `  --by NAME        who (default: $USER)\n  --note TEXT      e.g. what was upgraded\nExit: 0 accepted, 1 rejected (e.g. the node is not drained yet).`,
+  options: { by: { type: 'string' }, note: { type: 'string' } },
+  async run({ values, positionals, json }, io) {
+    const id = need(positionals, 0, '<workflowId>', 'node-done');
+    const node = need(positionals, 1, '<node>', 'node-done');
+    const note = str(values, 'note');
+    return send(io, id, 'nodeDone', { node, by: by(values, io), ...(note ? { note } : {}) }, json);
   },
 };
 

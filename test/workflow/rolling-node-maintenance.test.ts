@@ -16,6 +16,7 @@ import type { NodeMaintenanceState, RollingMaintenanceReport, RollingNodeMainten
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import { failureCause } from '../../contract/failure-cause.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
+import { runCli } from '../../client/cli.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { registerRunbookSearchAttributes, runTestWorker, uniqueTaskQueue, useTestTemporal, workflowBundle, type MockActivities } from '../helpers/temporal.ts';
@@ -111,7 +112,12 @@ test('nodeDone: n1 then n2 drained (children under the parent lease), upgraded, 
   await rejected(h.executeUpdate(nodeDoneUpdate, { args: [{ node: 'n1', by: ' ' }] }), /by: the operator's identity is required/);
   await h.executeUpdate(nodeDoneUpdate, { args: [{ node: 'n1', by: 'alice', note: 'kubelet 1.38' }] });
   await phaseOf(h, 'n2', 'waiting-for-upgrade');
-  await h.executeUpdate(nodeDoneUpdate, { args: [{ node: 'n2', by: 'alice' }] });
+  // The CLI's node-done sends the same update.
+  const out: string[] = [];
+  const cli = (args: string[]) => runCli(args, { out: (t) => out.push(t), err: (t) => out.push(t), env: { TEMPORAL_ADDRESS: env.address, RUNBOOK_TASK_QUEUE: taskQueue } });
+  assert.equal(await cli(['node-done', h.workflowId, 'n1', '--by', 'alice']), 1, 'n1 is done: refused');
+  assert.match(out.join('\n'), /nodeDone rejected: .*node n1 is done/);
+  assert.equal(await cli(['node-done', h.workflowId, 'n2', '--by', 'alice']), 0, out.join('\n'));
   const report = (await h.result()) as RollingMaintenanceReport;
   assert.equal(report.outcome, 'succeeded');
   assert.deepEqual(report.nodes.map((n) => [n.node, n.phase, n.cordoned, n.nodeDone?.by]), [['n1', 'done', false, 'alice'], ['n2', 'done', false, 'alice']]);

@@ -29,6 +29,16 @@ before(async () => {
 
 const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 
+/** Runs a test's body; when it fails, the page as it was is kept too (`<name>-FAILED.png`). */
+async function failureShot(name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    await shot(`${name}-FAILED`).catch(() => undefined);
+    throw err;
+  }
+}
+
 /** A worker with the real workflows and these activities on a task queue of its own, until the file ends. */
 async function startWorker(temporal: TestTemporal, activities: object, prefix: string): Promise<string> {
   const taskQueue = uniqueTaskQueue(prefix);
@@ -53,7 +63,7 @@ async function setEditor(editor: Locator, text: string, next: Locator): Promise<
   assert.deepEqual(JSON.parse(await editor.innerText()), JSON.parse(text));
 }
 
-test('platformHealth from the Start Workflow form completes, its steps in the current details', { timeout: 180_000 }, async () => {
+test('platformHealth from the Start Workflow form completes, its steps in the current details', { timeout: 180_000 }, () => failureShot('health', async () => {
   const [temporal, uiUrl, cluster] = await Promise.all([webUi.temporal(), webUi.uiUrl(), testCluster()]);
   const probe = await startProbeServer();
   cluster.defer(() => probe.close());
@@ -92,7 +102,7 @@ test('platformHealth from the Start Workflow form completes, its steps in the cu
   }
   assert.match(details, new RegExp(`pods: namespace ${namespace} missing`));
   await shot('3-health-current-details');
-});
+}));
 
 /** The text of the page and of its frames, once one of them contains `marker`. */
 async function textOfFrames(on: Page, marker: string): Promise<string | undefined> {
@@ -123,7 +133,7 @@ function pausingUpgradeActivities(): object {
   };
 }
 
-test('a paused upgrade resumes with `decide` sent from the UI\'s update form', { timeout: 120_000 }, async () => {
+test('a paused upgrade resumes with `decide` sent from the UI\'s update form', { timeout: 120_000 }, () => failureShot('upgrade', async () => {
   const [temporal, uiUrl] = await Promise.all([webUi.temporal(), webUi.uiUrl()]);
   const taskQueue = await startWorker(temporal, pausingUpgradeActivities(), 'webui-upgrade');
   const workflowId = uniqueTaskQueue('webui-upgradePlatform');
@@ -152,4 +162,4 @@ test('a paused upgrade resumes with `decide` sent from the UI\'s update form', {
   assert.deepEqual(report.decisions.map((d) => [d.action, d.by]), [['retry', 'web-ui-test']]);
   await page.getByText('Completed').first().waitFor();
   await shot('6-upgrade-completed');
-});
+}));

@@ -12,7 +12,7 @@ const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.history.bin'
 // Every runbook, and both sides of each patch.
 const REQUIRED = [
   'platformHealth', 'deployPlatform', 'upgradePlatform-child-backup',
-  'backupPlatform', 'restorePlatform', 'backupAndVerify', 'cleanupTaskRuns', 'taskRunController-pipeline',
+  'backupPlatform', 'restorePlatform', 'backupAndVerify', 'cleanupTaskRuns', 'taskRunController-pipeline', 'rollingNodeMaintenance',
 ];
 
 test('recorded histories exist for the runbooks', () => {
@@ -23,14 +23,14 @@ test('recorded histories exist for the runbooks', () => {
 
 /**
  * The workflow ID of the recorded run: child workflow IDs are derived from it (`<id>-backup`, `<id>-restore`),
- * so a replay under another ID would not match the recorded child commands. Runs without children replay
+ * (rollingNodeMaintenance's `<id>-drain-<node>`), so a replay under another ID would not match the recorded child commands. Runs without children replay
  * under the ID their start event records (taskRunController checks its own), else under their file name.
  */
 function recordedWorkflowId(history: ReturnType<typeof readHistory>, file: string): string {
   for (const event of history.events ?? []) {
     const child = event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
     // The maintenance lease's id is derived from the task queue, not from the workflow ID.
-    if (child && !child.startsWith('maintenance-lease')) return child.replace(/-(backup|restore)$/, '');
+    if (child && !child.startsWith('maintenance-lease')) return child.replace(/-(backup|restore)$|-drain-[^]*$/, '');
   }
   return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId || file;
 }

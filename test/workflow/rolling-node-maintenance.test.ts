@@ -19,6 +19,7 @@ import { createRunbookWorker } from '../../worker/worker.ts';
 import { runCli } from '../../client/cli.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { recordHistory } from '../helpers/record-history.ts';
 import { registerRunbookSearchAttributes, runTestWorker, uniqueTaskQueue, useTestTemporal, workflowBundle, type MockActivities } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
@@ -188,6 +189,8 @@ test('decide: a failed health check pauses the run; retry resumes at the health 
   assert.deepEqual(r.nodes.map((n) => [n.node, n.phase, n.attempts]), [['n1', 'done', 2], ['n2', 'skipped', 1]]);
   assert.deepEqual(r.decisions.map((d) => [d.node, d.action, d.by]), [['n1', 'retry', 'alice'], ['n2', 'skip', 'bob']]);
   assert.equal(fake.nodes.get('n2')!.cordoned, false);
+  await recordHistory(h, 'rollingNodeMaintenance-decide');
+  await recordHistory((await testTemporal()).client.workflow.getHandle(`${h.workflowId}-drain-n1`), 'drainNode-inherited-lease');
   await rejected(h.executeUpdate(nodeDecideUpdate, { args: [{ action: 'retry', by: 'alice' }] }), /completed|no node waits/);
 });
 
@@ -298,7 +301,9 @@ test('maintenance window: waits for it to open, and pauses between nodes once it
     await env.sleep(86_400_000);
     await phaseOf(h, 'n2', 'waiting-for-upgrade');
     await h.executeUpdate(nodeDoneUpdate, { args: [{ node: 'n2', by: 'alice' }] });
-    return (await h.result()) as RollingMaintenanceReport;
+    const result = (await h.result()) as RollingMaintenanceReport;
+    await recordHistory(h, 'rollingNodeMaintenance-window');
+    return result;
   });
   assert.equal(report.outcome, 'succeeded');
   assert.deepEqual(report.windowWaits.map((w) => w.until), [new Date(opens).toISOString(), new Date(opens + 86_400_000).toISOString()]);

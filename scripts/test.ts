@@ -3,7 +3,7 @@
 // every test file with node's test runner, scans for leaked secret values (secret-scan.ts), and
 // tears the stack down. Test files can also run alone (`npx node --test FILE`): they then start
 // their own stack (and skip the leak scan, which needs the whole run's secrets).
-import { appendFileSync, globSync, readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, globSync, readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,6 +45,14 @@ try {
   }
 } finally {
   await temporal.stop();
+}
+// Test artifacts (the Web UI test's screenshots) outlive a passing run: the newest run's are kept in .data/test-artifacts.
+const artifacts = join(workerLogs, 'web-ui');
+if (existsSync(artifacts)) {
+  const kept = resolve('.data/test-artifacts/web-ui');
+  rmSync(kept, { recursive: true, force: true });
+  cpSync(artifacts, kept, { recursive: true });
+  console.log(`test: screenshots of the Web UI test in ${kept}`);
 }
 if (exitCode === 0) rmSync(dir, { recursive: true, force: true });
 else console.log(`test: failures; stack logs kept in ${dir}`);

@@ -1,7 +1,7 @@
 // The TaskRun controller's activities (the watch, creations + status writes, cleanup).
 import type { ActivityDeps } from '../deps.ts';
 import { taskRunMetrics, type TaskRunMetrics } from '../metrics.ts';
-import { watchTaskRunChanges } from './watch.ts';
+import { watchTaskRunView } from './view-watch.ts';
 import { applyTaskRunActions } from './apply.ts';
 import { deleteOldTaskRuns, planTaskRunCleanup } from './cleanup.ts';
 import type { ApplyActionsInput, CleanupCriteria, WatchInput } from '../../contract/types/taskrun.ts';
@@ -10,7 +10,8 @@ export function taskRunActivities(deps: ActivityDeps, metrics: TaskRunMetrics = 
   return {
     async watchTaskRunChanges(input: WatchInput) {
       metrics.activeTasks.set({ namespace: input.namespace }, input.activeTasks);
-      return watchTaskRunChanges(deps.kube, input);
+      // The view's differences only: the full list stays on this worker (view-watch.ts).
+      return watchTaskRunView(deps.kube, input);
     },
     async applyTaskRunActions(input: ApplyActionsInput) {
       return applyTaskRunActions(deps.kube, input, metrics);

@@ -82,10 +82,12 @@ export interface WatchOptions {
   pageSize?: number;
   /** client-node's watch inactivity timeout (its default: 30 s); tests use a short one. */
   idleTimeoutMs?: number;
+  /** The caller keeps the cursor (the view cache, view-watch.ts): not the previous attempt's heartbeat. */
+  ignoreHeartbeat?: boolean;
 }
 
 export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput, options: WatchOptions = {}): Promise<WatchResult> {
-  const resumeFrom = heartbeatCursor() ?? input.cursor;
+  const resumeFrom = (options.ignoreHeartbeat ? undefined : heartbeatCursor()) ?? input.cursor;
   if (!resumeFrom) return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'initial' };
   // A watch round starts from the reconciler's config (the config is not read per round) and
   // watches its ConfigMap from the cursor's list resourceVersion; a change ends the round with the

@@ -20,8 +20,13 @@ export interface BaselineController {
   stop(): Promise<void>;
 }
 
-export async function startInformerController(kube: KubeClients, namespace: string): Promise<BaselineController> {
+/** maxConcurrentTasks: Jobs not finished at once (the rest wait in creation order, as the controller's do). */
+export async function startInformerController(kube: KubeClients, namespace: string, options: { maxConcurrentTasks?: number } = {}): Promise<BaselineController> {
   const config = { ...DEFAULT_CONTROLLER_CONFIG, maxConcurrentTasks: Number.MAX_SAFE_INTEGER };
+  const cap = options.maxConcurrentTasks ?? Number.MAX_SAFE_INTEGER;
+  let active = 0;
+  const waiting: TaskRunObj[] = [];
+  const finishedJobs = new Set<string>();
   let inFlight = 0;
   const queue: (() => Promise<void>)[] = [];
   const pump = () => {
@@ -46,14 +51,22 @@ export async function startInformerController(kube: KubeClients, namespace: stri
 
   const taskRuns = makeInformer<TaskRunObj>(kube.config, `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${namespace}/${TASKRUN.plural}`,
     () => kube.custom.listNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace }) as never);
+  const admit = () => {
+    while (active < cap && waiting.length) {
+      const tr = waiting.shift()!;
+      active++;
+      const jobName = jobNameFor(tr.metadata.name, tr.metadata.uid);
+      enqueue(async () => {
+        await ensureAgentJob(kube, { name: tr.metadata.name, uid: tr.metadata.uid, namespace }, jobName, tr.spec, config);
+        await patchStatus(tr.metadata.name, { phase: 'Pending', jobName, observedGeneration: 1 });
+      });
+    }
+  };
   taskRuns.on('add', (tr) => {
     if (tr.status?.phase || seen.has(tr.metadata.uid)) return;
     seen.add(tr.metadata.uid);
-    const jobName = jobNameFor(tr.metadata.name, tr.metadata.uid);
-    enqueue(async () => {
-      await ensureAgentJob(kube, { name: tr.metadata.name, uid: tr.metadata.uid, namespace }, jobName, tr.spec, config);
-      await patchStatus(tr.metadata.name, { phase: 'Pending', jobName, observedGeneration: 1 });
-    });
+    waiting.push(tr);
+    admit();
   });
   const jobs = makeInformer<V1Job>(kube.config, `/apis/batch/v1/namespaces/${namespace}/jobs`,
     () => batchApi(kube).listNamespacedJob({ namespace, labelSelector: AGENT_SELECTOR }) as never, AGENT_SELECTOR);
@@ -62,6 +75,11 @@ export async function startInformerController(kube: KubeClients, namespace: stri
     if (!o) return;
     const phase = o.outcome ?? (o.startTime || o.active ? 'Running' : undefined);
     if (!phase) return;
+    if (o.outcome && !finishedJobs.has(o.name)) {
+      finishedJobs.add(o.name);
+      active--;
+      admit();
+    }
     enqueue(async () => {
       await patchStatus(o.ownerName, { phase, ...(o.startTime ? { startTime: o.startTime } : {}), ...(o.completionTime ? { completionTime: o.completionTime } : {}) }).catch(() => undefined);
     });

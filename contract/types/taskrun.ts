@@ -149,16 +149,30 @@ export interface WatchInput {
   relistOnIdle?: boolean;
   /** Sets taskrun_active_tasks (the reconciler's count). */
   activeTasks: number;
+  /** The `seq` of the last result the workflow received: another one means a result was lost (the view is sent afresh). */
+  ack?: number;
+  /** Jobless pending TaskRuns the view holds at most (the rest wait on the worker, `queued`). */
+  window?: number;
 }
 
 export interface WatchResult {
-  /** A full list (first call, 410 Gone, or resync): TaskRuns/Jobs absent from it no longer exist. */
-  snapshot?: { taskRuns: ObservedTaskRun[]; jobs: ObservedJob[] };
+  /**
+   * A full list (first call, 410 Gone, or resync): TaskRuns/Jobs absent from it no longer exist.
+   * `view`: the worker's view instead (activities/taskrun/view.ts): unfinished TaskRuns with a Job
+   * and the head of the pending queue; finished and queued ones are absent, not gone.
+   */
+  snapshot?: { taskRuns: ObservedTaskRun[]; jobs: ObservedJob[]; view?: true };
   changes: WatchChange[];
   cursor: WatchCursor;
   config: ControllerConfig;
-  /** Why the snapshot was taken. */
-  relisted?: 'initial' | 'gone' | 'resync';
+  /** Why the snapshot was taken ('view': the view sent afresh, not a relist). */
+  relisted?: 'initial' | 'gone' | 'resync' | 'view';
+  /** The view's result number (acknowledged in the next WatchInput). */
+  seq?: number;
+  /** Jobless pending TaskRuns waiting on the worker, not in the view. */
+  queued?: number;
+  /** The budget cut this result short: the next watch returns the rest at once. */
+  more?: true;
 }
 
 export interface StatusCondition {
@@ -249,6 +263,8 @@ export interface ControllerSummary {
   byPhase: Record<string, number>;
   /** Followed TaskRuns with a Job (what counts against maxConcurrentTasks). */
   active: number;
+  /** Pending TaskRuns not followed yet: they wait on the worker's view until the window has room. */
+  queued?: number;
   /** TaskRuns that finished under this controller since its first run (carried across continue-as-new). */
   finished: FinishedCounts;
   /** Finished TaskRuns the `taskRun` query still answers for (at most finishedHistory). */

@@ -116,9 +116,13 @@ test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, a
     assert.equal(last.startTime, '2026-01-01T00:02:00.000Z');
     assert.equal(last.completionTime, '2026-01-01T00:03:00.000Z');
     assert.deepEqual(last.conditions.map((c) => [c.type, c.status]), [['JobCreated', 'True'], ['Started', 'True'], ['Complete', 'True']]);
-    const tracked = await h.query(taskRunQuery, 'new');
-    assert.deepEqual(tracked?.transitions.map((t) => t.phase), ['Pending', 'Running', 'Succeeded']);
-    assert.equal(tracked?.pendingSpec, undefined, 'the spec is dropped once the Job exists');
+    // The write's result reaches the workflow a moment after the fake saw the write.
+    const tracked = await until('new finished', async () => {
+      const t = await h.query(taskRunQuery, 'new');
+      return t?.phase === 'Succeeded' ? t : undefined;
+    });
+    assert.deepEqual(tracked.transitions.map((t) => t.phase), ['Pending', 'Running', 'Succeeded']);
+    assert.equal(tracked.pendingSpec, undefined, 'the spec is dropped once the Job exists');
     assert.deepEqual(fake.creates(), ['new'], 'no second Job');
     await recordHistory(h, 'taskRunController-pipeline');
   });

@@ -36,7 +36,16 @@ export interface ControllerRun {
   lastSnapshot: number;
   /** Suspended (incident containment): no new Jobs; statuses are still written. Carried across continue-as-new. */
   suspended?: ControllerSuspended;
+  /** The last watch result's seq (acknowledged to the worker's view) and its count of queued TaskRuns. */
+  ack?: number;
+  queued?: number;
 }
+
+/**
+ * Jobless pending TaskRuns the worker's view sends at most (the rest wait there, counted as
+ * queued): the next ones to get a slot, enough to refill maxConcurrentTasks 200 in one round.
+ */
+export const VIEW_WINDOW = 300;
 
 /** A full relist is due (every resyncSeconds): the next watch lists instead of resuming from the cursor. */
 export const resyncDue = (run: ControllerRun, now = Date.now()) => run.opts.resyncSeconds * 1000 - (now - run.lastSnapshot) <= 0;
@@ -54,6 +63,8 @@ export function watchRequest(run: ControllerRun, now = Date.now()): WatchInput {
     ...(cursor ? { cursor, relistOnIdle: true, maxWaitSeconds: Math.max(1, Math.ceil(untilResync / 1000)) } : { maxWaitSeconds: run.opts.resyncSeconds }),
     activeTasks: activeCount(run.state.tracked),
     ...(run.config ? { config: run.config } : {}),
+    ...(run.ack !== undefined ? { ack: run.ack } : {}),
+    window: VIEW_WINDOW,
   };
 }
 
@@ -61,6 +72,7 @@ export function summary(run: ControllerRun): ControllerSummary {
   const { state, config } = run;
   return {
     namespace: run.opts.namespace, tracked: state.tracked.size, byPhase: countByPhase(state.tracked), active: activeCount(state.tracked),
+    ...(run.queued ? { queued: run.queued } : {}),
     finished: { ...state.finishedCounts }, recentFinished: state.finished.size, rounds: run.rounds, runs: run.runs,
     ...(config ? { config: { resourceVersion: config.resourceVersion, maxConcurrentTasks: config.maxConcurrentTasks, ...(config.error ? { error: config.error } : {}) } } : {}),
   };
@@ -79,7 +91,7 @@ function upsertChanged(s: ControllerSummary): void {
   const changed: SearchAttributePair[] = [];
   if (current.get(SA.namespace) !== s.namespace) changed.push({ key: SA.namespace, value: s.namespace });
   if (current.get(SA.active) !== s.active) changed.push({ key: SA.active, value: s.active });
-  const pending = s.byPhase.Pending ?? 0;
+  const pending = (s.byPhase.Pending ?? 0) + (s.queued ?? 0);
   if (current.get(SA.pending) !== pending) changed.push({ key: SA.pending, value: pending });
   if (changed.length) upsertSearchAttributes(changed);
 }
@@ -87,7 +99,7 @@ function upsertChanged(s: ControllerSummary): void {
 /** The Web UI's current details, and the search attributes when the input asks for them. */
 function publish(run: ControllerRun): void {
   const s = summary(run);
-  setCurrentDetails(`**taskRunController** ${s.namespace}${run.suspended ? ` **SUSPENDED** by ${run.suspended.by} since ${run.suspended.since}: no new Jobs` : ''}\n\ntracked ${s.tracked}, active ${s.active}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no unfinished TaskRuns'}\n\nfinished since start: ${s.finished.Succeeded} succeeded, ${s.finished.Failed} failed\n\nround ${s.rounds} of run ${s.runs}${s.config?.error ? `\n\n**config error** (ConfigMap ${run.opts.configMapName}): ${s.config.error}` : ''}`);
+  setCurrentDetails(`**taskRunController** ${s.namespace}${run.suspended ? ` **SUSPENDED** by ${run.suspended.by} since ${run.suspended.since}: no new Jobs` : ''}\n\ntracked ${s.tracked}, active ${s.active}${s.queued ? `, queued ${s.queued}` : ''}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no unfinished TaskRuns'}\n\nfinished since start: ${s.finished.Succeeded} succeeded, ${s.finished.Failed} failed\n\nround ${s.rounds} of run ${s.runs}${s.config?.error ? `\n\n**config error** (ConfigMap ${run.opts.configMapName}): ${s.config.error}` : ''}`);
   if (run.opts.searchAttributes) upsertChanged(s);
 }
 
@@ -172,7 +184,9 @@ export async function pipeline(run: ControllerRun): Promise<never> {
       }
       run.config = result.config;
       run.cursor = result.cursor;
-      if (result.snapshot) run.lastSnapshot = Date.now();
+      if (result.seq !== undefined) run.ack = result.seq;
+      if (result.queued !== undefined) run.queued = result.queued;
+      if (result.snapshot && result.relisted !== 'view') run.lastSnapshot = Date.now();
       applyWatchResult(state, result, new Date().toISOString(), { createdMeanwhile: scheduler.createdMeanwhile });
     }
     // Suspended: no free slot, so no new Job (the TaskRuns wait as Pending).

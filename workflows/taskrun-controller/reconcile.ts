@@ -84,11 +84,44 @@ export function restoreState(carried: ControllerCarried | undefined, keepFinishe
   return state;
 }
 
-/** What the next run needs: the followed TaskRuns, the newest finished ones, the counts. */
-export function carryState(state: ReconcilerState, cursor: WatchCursor | undefined, runs: number): ControllerCarried {
+/**
+ * The carried state's budget (JSON bytes; the workflow's other input adds about 1 KB), whatever the
+ * number of pending TaskRuns. TaskRuns with a Job (about 1 KB each, at most about maxConcurrentTasks)
+ * may go beyond it up to ACTIVE_LIMIT_BYTES, still well under Temporal's 2 MB payload limit.
+ */
+export const CARRY_BUDGET_BYTES = 448 * 1024;
+export const ACTIVE_LIMIT_BYTES = 1536 * 1024;
+
+/** Jobless and pending: the worker's view sends it again after continue-as-new (in its turn), so it may be left behind. */
+const rederivable = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase) && !t.rejected && !t.restorePending && !t.jobLost;
+
+/**
+ * What the next run needs: the followed TaskRuns with a Job (or a rejection, a restore, a lost
+ * Job), then the pending ones oldest first and the newest finished ones while the budget lasts;
+ * the counts. What is left behind is not lost: the new run's first watch sends the worker's view
+ * afresh (view-watch.ts: a new run id), with every unfinished TaskRun that has a Job and the head of
+ * the queue; only their transitions and the oldest finished ones' query answers are forgotten. Job
+ * names are derived from name and uid, so a re-derived TaskRun never gets a second Job.
+ */
+export function carryState(state: ReconcilerState, cursor: WatchCursor | undefined, runs: number, budgetBytes = CARRY_BUDGET_BYTES): ControllerCarried {
+  let used = 1024;
+  const take = (limit: number) => (t: TrackedTaskRun) => {
+    const size = JSON.stringify(t).length + 1;
+    if (used + size > limit) return false;
+    used += size;
+    return true;
+  };
+  const tracked = [...state.tracked.values()];
+  const byAge = (a: TrackedTaskRun, b: TrackedTaskRun) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name);
+  const taskRuns = [
+    ...tracked.filter((t) => !rederivable(t)).filter(take(Math.max(budgetBytes, ACTIVE_LIMIT_BYTES))),
+    ...tracked.filter(rederivable).sort(byAge).filter(take(budgetBytes)),
+  ];
+  const finished: TrackedTaskRun[] = [];
+  for (const t of [...state.finished.values()].reverse()) if (take(budgetBytes)(t)) finished.unshift(t);
   return {
-    taskRuns: [...state.tracked.values()],
-    finished: [...state.finished.values()],
+    taskRuns,
+    finished,
     finishedCounts: { ...state.finishedCounts },
     ...(cursor ? { cursor } : {}),
     runs,
@@ -146,6 +179,8 @@ function upsertTaskRun(state: ReconcilerState, obs: ObservedTaskRun, now: string
     state.tracked.set(obs.name, restoring(obs, current, now));
     return;
   }
+  // Finished here already: a late event of it (a status older than the final one) is no new work.
+  if (!current && state.finished.get(obs.name)?.uid === obs.uid) return;
   if (!current) {
     state.tracked.set(obs.name, track(obs, now));
     return;
@@ -212,8 +247,10 @@ export interface WatchOptions {
 export function applyWatchResult(state: ReconcilerState, result: WatchResult, now: string, options: WatchOptions = {}): void {
   if (result.snapshot) {
     const uids = new Map(result.snapshot.taskRuns.map((t) => [t.name, t.uid]));
+    // Absent from the worker's view (snapshot.view): queued (sent again when its turn comes), or gone.
     for (const name of state.tracked.keys()) if (!uids.has(name)) state.tracked.delete(name);
-    for (const [name, t] of state.finished) if (uids.get(name) !== t.uid) state.finished.delete(name);
+    // The view holds no finished TaskRuns: only a full list says which of them are gone.
+    if (!result.snapshot.view) for (const [name, t] of state.finished) if (uids.get(name) !== t.uid) state.finished.delete(name);
     for (const obs of result.snapshot.taskRuns) upsertTaskRun(state, obs, now);
     const jobsByOwner = new Map(result.snapshot.jobs.map((j) => [`${j.ownerName}/${j.ownerUid}`, j]));
     for (const t of state.tracked.values()) {

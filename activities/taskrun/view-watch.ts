@@ -1,0 +1,90 @@
+// The controller's watch activity: the raw watch (watch.ts) feeds a per-namespace view cache on this
+// worker (view.ts), and the workflow gets only the view's differences, under a byte budget. The
+// cache is keyed by namespace and controller workflow id and remembers the workflow run it serves:
+// a new run (continue-as-new), a result the workflow did not acknowledge, or a cache this worker
+// does not have (restart, another worker) sends the view afresh as a snapshot, so nothing that is
+// only on the worker is ever needed for correctness.
+import type { KubeClients } from '../kube/client.ts';
+import { currentContext } from '../activity-context.ts';
+import { watchTaskRunChanges, type WatchOptions } from './watch.ts';
+import { DEFAULT_VIEW_WINDOW, diffView, emptyView, foldRaw, RESULT_BUDGET_BYTES, viewPending, type NamespaceView } from './view.ts';
+import type { ControllerConfig, WatchCursor, WatchInput, WatchResult } from '../../contract/types/taskrun.ts';
+
+interface CacheEntry {
+  view: NamespaceView;
+  cursor: WatchCursor;
+  config: ControllerConfig;
+  runId: string;
+  usedAt: number;
+  /** The call that owns the entry now (an abandoned attempt still running must not touch it). */
+  owner: symbol;
+}
+
+/** Namespaces' views on this worker; the least recently used go beyond MAX_VIEWS. */
+const cache = new Map<string, CacheEntry>();
+const MAX_VIEWS = 16;
+
+export interface ViewWatchOptions extends WatchOptions {
+  budgetBytes?: number;
+}
+
+/** For tests: forget every view. */
+export const clearViewCache = () => cache.clear();
+
+export async function watchTaskRunView(kube: KubeClients, input: WatchInput, options: ViewWatchOptions = {}): Promise<WatchResult> {
+  const info = currentContext()?.info;
+  const key = `${input.namespace}/${info?.workflowExecution?.workflowId ?? '-'}`;
+  const runId = info?.workflowExecution?.runId ?? '-';
+  const window = input.window ?? DEFAULT_VIEW_WINDOW;
+  const budgetBytes = options.budgetBytes ?? RESULT_BUDGET_BYTES;
+  const rawOptions = { ...options, ignoreHeartbeat: true };
+  const owner = Symbol('watch');
+  const deadline = Date.now() + input.maxWaitSeconds * 1000;
+  let entry = cache.get(key);
+  let reset = !entry || !input.cursor || entry.runId !== runId || input.ack !== entry.view.seq;
+  let relisted: WatchResult['relisted'] = reset ? 'view' : undefined;
+
+  if (!entry || !input.cursor) {
+    // No view here, or a relist is due: list everything into a new one.
+    const raw = await watchTaskRunChanges(kube, { ...input, cursor: undefined }, rawOptions);
+    const view = emptyView();
+    foldRaw(view, raw);
+    if (entry) view.seq = entry.view.seq;
+    entry = { view, cursor: raw.cursor, config: raw.config, runId, usedAt: Date.now(), owner };
+    relisted = input.cursor ? 'view' : (raw.relisted ?? 'initial');
+    reset = true;
+  }
+  entry.owner = owner;
+  entry.runId = runId;
+  entry.usedAt = Date.now();
+  cache.set(key, entry);
+  for (const [k, e] of cache) if (cache.size > MAX_VIEWS && k !== key && e.usedAt < Date.now() - 60_000) cache.delete(k);
+
+  // Watch until the view has something to send (or the wait is over); changes outside it (queued TaskRuns) only update the cache.
+  while (!reset && !viewPending(entry.view, window)) {
+    const left = Math.ceil((deadline - Date.now()) / 1000);
+    const raw = await watchTaskRunChanges(kube, { ...input, cursor: entry.cursor, config: input.config ?? entry.config, maxWaitSeconds: Math.max(1, left), ...(input.relistOnIdle ? { relistOnIdle: true } : {}) }, rawOptions);
+    if (entry.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
+    entry.cursor = raw.cursor;
+    entry.config = raw.config;
+    if (raw.snapshot) {
+      foldRaw(entry.view, raw);
+      relisted = raw.relisted;
+      reset = true;
+      break;
+    }
+    foldRaw(entry.view, raw);
+    const configChanged = input.config !== undefined && raw.config.resourceVersion !== input.config.resourceVersion;
+    if (configChanged || Date.now() >= deadline - 500) break;
+  }
+  const diff = diffView(entry.view, { window, budgetBytes, reset });
+  return {
+    ...(diff.snapshot ? { snapshot: diff.snapshot } : {}),
+    changes: diff.changes,
+    cursor: entry.cursor,
+    config: entry.config,
+    ...(relisted && diff.snapshot ? { relisted } : {}),
+    seq: diff.seq, queued: diff.queued,
+    ...(diff.more ? { more: true as const } : {}),
+  };
+}

@@ -1,7 +1,7 @@
 // The maintenance lease's messages: requests and releases to the lease workflow, grants and notices
 // from it to the requesters, and the `lease` query.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { LeaseGrant, LeaseRequest, LeaseState, LeaseWaitNotice } from './types/lease.ts';
+import type { LeaseGrant, LeasePreemptNotice, LeaseRequest, LeaseState, LeaseWaitNotice } from './types/lease.ts';
 import { DEFAULT_TASK_QUEUE } from './task-queue.ts';
 
 /** To the lease: a runbook asks for it (sent with signal-with-start semantics: see requestLease). */
@@ -27,3 +27,6 @@ export const leasePingSignal = defineSignal('leasePing');
 export function maintenanceLeaseId(taskQueue: string): string {
   return taskQueue === DEFAULT_TASK_QUEUE ? 'maintenance-lease' : `maintenance-lease-${taskQueue}`;
 }
+
+/** From the lease to its holder: a preempting request (incident response) waits; yield at the next step boundary. */
+export const leasePreemptSignal = defineSignal<[LeasePreemptNotice]>('leasePreempt');

@@ -8,6 +8,7 @@ import { failureText } from '../contract/failure-cause.ts';
 import type { RunbookMetricsSinks } from '../contract/runbook-metrics.ts';
 import type { RunbookPhase } from '../contract/runbook-search-attributes.ts';
 import { currentPhase, setRunbookAttributes } from './runbook-attributes.ts';
+import { leaseBoundary } from './maintenance-lease/acquire.ts';
 
 const { runbookMetrics } = proxySinks<RunbookMetricsSinks>();
 
@@ -36,6 +37,8 @@ export class ProgressTracker<S extends string = string> {
    * of the `validate` step names the target namespace (`namespace`, `targetNamespace` or `backup.namespace`).
    */
   async run<T>(name: S, fn: () => Promise<T>, detailOf?: (result: T) => string): Promise<T> {
+    // A step boundary: a runbook holding the maintenance lease yields it here to a preempting one.
+    await leaseBoundary();
     this.#mark(name, 'running');
     try {
       const result = await fn();

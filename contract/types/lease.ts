@@ -9,8 +9,7 @@ export const leaseOptionsSchema = z
     wait: z.boolean().default(true),
     /**
      * Place in line: a higher priority is granted before a lower one (same priority: first come,
-     * first served). Reserved for incident response, which will also preempt the holder; today it
-     * only orders the waiters.
+     * first served). PREEMPTING_PRIORITY (incident response) also preempts a holder of lower priority.
      */
     priority: z.number().int().min(0).max(100).default(0),
   })
@@ -53,10 +52,26 @@ export interface LeaseRequest {
   requestedAt: string;
   wait: boolean;
   priority: number;
+  /** A holder that yielded to a preempting request asks again: first in line among its priority. */
+  resuming?: boolean;
 }
 
 export interface LeaseHolder extends LeaseRequest {
   grantedAt: string;
+  /** The lease asked this holder to yield to a preempting request (asked once). */
+  preemptedBy?: string;
+}
+
+/**
+ * A request at this priority (incidentResponse's) preempts a holder of lower priority: the holder
+ * releases the lease at its next step boundary, waits behind the preempting runbook, and resumes.
+ */
+export const PREEMPTING_PRIORITY = 100;
+
+/** Sent by the lease to a holder that must yield to a preempting request. */
+export interface LeasePreemptNotice {
+  leaseId: string;
+  by: { workflowId: string; runbook: string; priority: number };
 }
 
 /** The `lease` query's answer. */

@@ -1,11 +1,13 @@
 // The maintenance lease around upgradePlatform (mocked activities, real dev server): two upgrades
-// started at once run one after the other, the second's progress says whom it waits for, and a
-// restore into a scratch namespace does not take the lease.
+// started at once run one after the other, the second's progress says whom it waits for; a
+// priority-100 request (incident response's) preempts the holder at its next step boundary.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
 import { leaseQuery, maintenanceLeaseId } from '../../contract/lease-messages.ts';
 import { progressQuery, type UpgradeReport } from '../../contract/messages.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { runTestWorker, useTestTemporal, type MockActivities } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
@@ -55,4 +57,43 @@ test('two upgrades started at once run one after the other; the second shows "wa
   assert.deepEqual(reports.map((r) => r.outcome), ['succeeded', 'succeeded']);
   // Never interleaved: each upgrade's helm ended before the other's began.
   assert.match(log.join(','), /^start (\S+),end \1,start (\S+),end \2$/);
+});
+
+test('preemption: an upgrade holding the lease yields it at its next step boundary to a priority-100 request, waits, then finishes', async () => {
+  const env = await testTemporal();
+  const log: string[] = [];
+  let revision = 1;
+  const tagOf = (arg: { values?: Record<string, unknown> }) => (arg.values as { image: { tag: string } }).image.tag;
+  const activities: MockActivities = {
+    helmStatus: async () => ({ name: 'orchestrator', namespace: 'orchestrator', revision, status: 'deployed', chart: 'orchestrator-0.1.0', chartVersion: '0.1.0', appVersion: '1.0.0', updated: '' }),
+    recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none', detail: 'not stuck' }),
+    applyChartCrds: async () => [],
+    waitCrdsEstablished: async () => undefined,
+    helmUpgradeInstall: async (arg) => {
+      log.push(`helm ${tagOf(arg)}`);
+      await sleep(3000); // the holder is in its helm step when the preempting request comes
+      return { changed: true, revision: ++revision, status: 'deployed', digest: `d${revision}` };
+    },
+    waitReleaseRollout: async () => {
+      log.push(`rollout ${Context.current().info.workflowExecution!.workflowId}`);
+      return [{ deployment: 'orchestrator', ready: 1, replicas: 1 }];
+    },
+  };
+  const tq = await runTestWorker(env, activities, 'preempt');
+  const input = (tag: string, priority: number) => ({ imageTag: tag, smokeTest: { skip: true }, backup: false, lease: { wait: true, priority } });
+  const holder = await env.client.workflow.start('upgradePlatform', { taskQueue: tq, workflowId: `holder-${tq}`, args: [input('1.1.0', 0)] });
+  await eventually('the holder in its helm step', async () => log.includes('helm 1.1.0'), 30_000, 100);
+  const urgent = await env.client.workflow.start('upgradePlatform', { taskQueue: tq, workflowId: `urgent-${tq}`, args: [input('1.2.0', 100)] });
+  // The holder yields after its helm step and says so where the UI shows it.
+  const yielded = await eventually('the holder to yield', async () => {
+    const details = (await holder.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+    return details.includes(`yielded the lease to ${urgent.workflowId} (upgradePlatform, priority 100)`) ? details : undefined;
+  }, 30_000, 100);
+  assert.ok(yielded);
+  const reports = (await Promise.all([holder.result(), urgent.result()])) as UpgradeReport[];
+  assert.deepEqual(reports.map((r) => r.outcome), ['succeeded', 'succeeded']);
+  // The urgent upgrade acted between the holder's helm and its rollout; the holder resumed after it.
+  assert.deepEqual(log, ['helm 1.1.0', 'helm 1.2.0', `rollout ${urgent.workflowId}`, `rollout ${holder.workflowId}`]);
+  const lease = await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery).catch(() => undefined);
+  assert.equal(lease?.holder ?? null, null, 'the lease is free at the end');
 });

@@ -1,16 +1,18 @@
 // The requester's side of the maintenance lease: withMaintenanceLease(...) asks for the lease, waits in
 // line (the progress note says behind whom), runs the acting part, and releases the lease in a
-// finally that cancellation cannot skip.
+// finally that cancellation cannot skip. When a preempting runbook (incident response) asks for the
+// lease, the holder yields at its next step boundary (leaseBoundary(), called by ProgressTracker
+// before every step): it releases, waits behind it, and goes on once the lease is granted again.
 import {
   ApplicationFailure, CancellationScope, ChildWorkflowCancellationType, ParentClosePolicy,
   condition, getExternalWorkflowHandle, proxySinks, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { LEASE_TAKEN } from '../../contract/failures.ts';
-import type { LeaseGrant, LeaseOptions, LeaseRequest, LeaseWaitNotice, MaintenanceLeaseInput } from '../../contract/types/lease.ts';
+import type { LeaseGrant, LeaseOptions, LeasePreemptNotice, LeaseRequest, LeaseWaitNotice, MaintenanceLeaseInput } from '../../contract/types/lease.ts';
 import type { RunbookMetricsSinks } from '../../contract/runbook-metrics.ts';
 import { setRunbookPhase } from '../runbook-attributes.ts';
-import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leaseQueuedSignal, maintenanceLeaseId, releaseLeaseSignal, requestLeaseSignal } from '../../contract/lease-messages.ts';
+import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leasePreemptSignal, leaseQueuedSignal, maintenanceLeaseId, releaseLeaseSignal, requestLeaseSignal } from '../../contract/lease-messages.ts';
 
 export interface LeaseHooks {
   /** Called while waiting ("waiting for the lease held by <id> since <time>") and with undefined once granted. */
@@ -52,6 +54,14 @@ async function sendRequest(leaseId: string, request: LeaseRequest): Promise<void
   }
 }
 
+/** Set while this run holds the lease: yields it if a preempting runbook asked (see leaseBoundary). */
+let yieldIfPreempted: (() => Promise<void>) | undefined;
+
+/** A step boundary of the runbook (ProgressTracker calls it before every step): yields the lease if asked to. */
+export async function leaseBoundary(): Promise<void> {
+  await yieldIfPreempted?.();
+}
+
 export async function withMaintenanceLease<T>(runbook: string, options: LeaseOptions, hooks: LeaseHooks, act: (lease: HeldLease) => Promise<T>): Promise<T> {
   const info = workflowInfo();
   const leaseId = maintenanceLeaseId(info.taskQueue);
@@ -61,6 +71,8 @@ export async function withMaintenanceLease<T>(runbook: string, options: LeaseOpt
   setHandler(leaseGrantedSignal, (g) => void (grant ??= g));
   setHandler(leaseDeniedSignal, (n) => void (denied ??= n));
   setHandler(leasePingSignal, () => undefined);
+  let preempt: LeasePreemptNotice | undefined;
+  setHandler(leasePreemptSignal, (n) => void (preempt ??= n));
   setHandler(leaseQueuedSignal, (n) => {
     if (grant) return;
     setRunbookPhase('waiting-for-lease');
@@ -86,8 +98,22 @@ export async function withMaintenanceLease<T>(runbook: string, options: LeaseOpt
     hooks.onWait?.(undefined);
     const waitedSeconds = (Date.now() - requestedAt.getTime()) / 1000;
     proxySinks<RunbookMetricsSinks>().runbookMetrics.leaseWaited(runbook, waitedSeconds);
+    yieldIfPreempted = async () => {
+      if (!preempt) return;
+      const by = preempt.by;
+      preempt = undefined;
+      grant = undefined;
+      await release();
+      setRunbookPhase('waiting-for-lease');
+      hooks.onWait?.(`yielded the lease to ${by.workflowId} (${by.runbook}, priority ${by.priority}); waiting to resume`);
+      await sendRequest(leaseId, { ...me, runbook, requestedAt: new Date().toISOString(), wait: true, priority: options.priority, resuming: true });
+      await condition(() => grant !== undefined);
+      setRunbookPhase('running');
+      hooks.onWait?.(undefined);
+    };
     return await act({ leaseId, grantedAt: grant.grantedAt, waitedSeconds: Math.round(waitedSeconds) });
   } finally {
+    yieldIfPreempted = undefined;
     // Also when cancelled while waiting in line: the lease drops the request.
     await release();
   }

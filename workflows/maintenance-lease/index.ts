@@ -12,12 +12,16 @@
 // signal event per check only while someone waits.) Waiters are checked the same way, and a grant
 // that cannot be delivered (the waiter is gone) goes to the next in line.
 //
+// Preemption: a request at PREEMPTING_PRIORITY (incident response) that finds a holder of lower
+// priority asks it, once, to yield (leasePreempt); the holder releases at its next step boundary and
+// asks again as `resuming` (first in line among its own priority), behind the preempting runbook.
+//
 // The queue survives continue-as-new (holder, waiters and unhandled messages are the next run's
 // input). With no holder and no waiter the workflow ends (after idleExitSeconds): the next request
 // starts it again.
 import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { LeaseHolder, LeaseRequest, LeaseState, LeaseWaitNotice, MaintenanceLeaseInput } from '../../contract/types/lease.ts';
-import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leaseQuery, leaseQueuedSignal, releaseLeaseSignal, requestLeaseSignal } from '../../contract/lease-messages.ts';
+import { PREEMPTING_PRIORITY, type LeaseHolder, type LeaseRequest, type LeaseState, type LeaseWaitNotice, type MaintenanceLeaseInput } from '../../contract/types/lease.ts';
+import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leasePreemptSignal, leaseQuery, leaseQueuedSignal, releaseLeaseSignal, requestLeaseSignal } from '../../contract/lease-messages.ts';
 
 const sameRun = (a: { workflowId: string; runId: string }, b: { workflowId: string; runId: string }) => a.workflowId === b.workflowId && a.runId === b.runId;
 
@@ -74,16 +78,25 @@ export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promi
     }
   };
   const enqueue = (r: LeaseRequest) => {
-    let at = waiters.findIndex((w) => w.priority < r.priority);
+    let at = waiters.findIndex((w) => w.priority < r.priority || (r.resuming && w.priority === r.priority && !w.resuming));
     if (at < 0) at = waiters.length;
     waiters.splice(at, 0, r);
     return at + 1;
   };
 
+  /** Asks a holder of lower priority to yield to a preempting request (once per holder). */
+  const preemptHolderFor = async (r: LeaseRequest) => {
+    if (!holder || r.priority < PREEMPTING_PRIORITY || holder.priority >= r.priority || holder.preemptedBy) return;
+    holder.preemptedBy = r.workflowId;
+    await getExternalWorkflowHandle(holder.workflowId, holder.runId)
+      .signal(leasePreemptSignal, { leaseId, by: { workflowId: r.workflowId, runbook: r.runbook, priority: r.priority } })
+      .catch(() => undefined); // a dead holder is dropped by the next check
+  };
+
   // The Web UI shows the holder and the line (the `lease` query returns the same as JSON).
   const publish = () => setCurrentDetails([
     `**maintenance lease ${leaseId}**`,
-    holder ? `held by ${holder.workflowId} (${holder.runbook}) since ${holder.grantedAt}` : 'free',
+    holder ? `held by ${holder.workflowId} (${holder.runbook}) since ${holder.grantedAt}${holder.preemptedBy ? `; asked to yield to ${holder.preemptedBy}` : ''}` : 'free',
     ...waiters.map((w, i) => `${i + 1}. ${w.workflowId} (${w.runbook}) waiting since ${w.requestedAt}${w.priority ? `, priority ${w.priority}` : ''}`),
   ].join('\n\n'));
 
@@ -113,6 +126,7 @@ export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promi
       } else {
         const position = enqueue(r);
         await tell(r, leaseQueuedSignal, position);
+        await preemptHolderFor(r);
       }
     }
     await grantNext();

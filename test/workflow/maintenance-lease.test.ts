@@ -12,11 +12,10 @@ import { runTestWorker, useTestTemporal, type MockActivities } from '../helpers/
 
 const testTemporal = useTestTemporal();
 
-test('two upgrades started at once run one after the other; the second shows "waiting for the lease held by"', async () => {
-  const env = await testTemporal();
-  const log: string[] = [];
+/** An upgrade's activities, mocked: helm takes 3 s (long enough to see the other upgrade wait or preempt); `log` records helm and rollout calls. */
+function upgradeMocks(log: string[]): MockActivities {
   let revision = 1;
-  const activities: MockActivities = {
+  return {
     helmStatus: async () => ({ name: 'orchestrator', namespace: 'orchestrator', revision, status: 'deployed', chart: 'orchestrator-0.1.0', chartVersion: '0.1.0', appVersion: '1.0.0', updated: '' }),
     recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none', detail: 'not stuck' }),
     applyChartCrds: async () => [],
@@ -24,13 +23,21 @@ test('two upgrades started at once run one after the other; the second shows "wa
     helmUpgradeInstall: async (arg) => {
       const tag = (arg.values as { image: { tag: string } }).image.tag;
       log.push(`start ${tag}`);
-      await sleep(3000); // long enough for the test to see the other upgrade waiting
+      await sleep(3000);
       log.push(`end ${tag}`);
       return { changed: true, revision: ++revision, status: 'deployed', digest: `d${revision}` };
     },
-    waitReleaseRollout: async () => [{ deployment: 'orchestrator', ready: 1, replicas: 1 }],
+    waitReleaseRollout: async () => {
+      log.push(`rollout ${Context.current().info.workflowExecution!.workflowId}`);
+      return [{ deployment: 'orchestrator', ready: 1, replicas: 1 }];
+    },
   };
-  const tq = await runTestWorker(env, activities, 'lease');
+}
+
+test('two upgrades started at once run one after the other; the second shows "waiting for the lease held by"', async () => {
+  const env = await testTemporal();
+  const log: string[] = [];
+  const tq = await runTestWorker(env, upgradeMocks(log), 'lease');
   const input = (tag: string) => ({ imageTag: tag, smokeTest: { skip: true }, backup: false });
   const [a, b] = await Promise.all([
     env.client.workflow.start('upgradePlatform', { taskQueue: tq, workflowId: `upgrade-a-${tq}`, args: [input('1.1.0')] }),
@@ -56,33 +63,16 @@ test('two upgrades started at once run one after the other; the second shows "wa
   const reports = (await Promise.all([a.result(), b.result()])) as UpgradeReport[];
   assert.deepEqual(reports.map((r) => r.outcome), ['succeeded', 'succeeded']);
   // Never interleaved: each upgrade's helm ended before the other's began.
-  assert.match(log.join(','), /^start (\S+),end \1,start (\S+),end \2$/);
+  assert.match(log.filter((l) => !l.startsWith('rollout')).join(','), /^start (\S+),end \1,start (\S+),end \2$/);
 });
 
 test('preemption: an upgrade holding the lease yields it at its next step boundary to a priority-100 request, waits, then finishes', async () => {
   const env = await testTemporal();
   const log: string[] = [];
-  let revision = 1;
-  const tagOf = (arg: { values?: Record<string, unknown> }) => (arg.values as { image: { tag: string } }).image.tag;
-  const activities: MockActivities = {
-    helmStatus: async () => ({ name: 'orchestrator', namespace: 'orchestrator', revision, status: 'deployed', chart: 'orchestrator-0.1.0', chartVersion: '0.1.0', appVersion: '1.0.0', updated: '' }),
-    recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none', detail: 'not stuck' }),
-    applyChartCrds: async () => [],
-    waitCrdsEstablished: async () => undefined,
-    helmUpgradeInstall: async (arg) => {
-      log.push(`helm ${tagOf(arg)}`);
-      await sleep(3000); // the holder is in its helm step when the preempting request comes
-      return { changed: true, revision: ++revision, status: 'deployed', digest: `d${revision}` };
-    },
-    waitReleaseRollout: async () => {
-      log.push(`rollout ${Context.current().info.workflowExecution!.workflowId}`);
-      return [{ deployment: 'orchestrator', ready: 1, replicas: 1 }];
-    },
-  };
-  const tq = await runTestWorker(env, activities, 'preempt');
+  const tq = await runTestWorker(env, upgradeMocks(log), 'preempt');
   const input = (tag: string, priority: number) => ({ imageTag: tag, smokeTest: { skip: true }, backup: false, lease: { wait: true, priority } });
   const holder = await env.client.workflow.start('upgradePlatform', { taskQueue: tq, workflowId: `holder-${tq}`, args: [input('1.1.0', 0)] });
-  await eventually('the holder in its helm step', async () => log.includes('helm 1.1.0'), 30_000, 100);
+  await eventually('the holder in its helm step', async () => log.includes('start 1.1.0'), 30_000, 100);
   const urgent = await env.client.workflow.start('upgradePlatform', { taskQueue: tq, workflowId: `urgent-${tq}`, args: [input('1.2.0', 100)] });
   // The holder yields after its helm step and says so where the UI shows it.
   const yielded = await eventually('the holder to yield', async () => {
@@ -93,7 +83,7 @@ test('preemption: an upgrade holding the lease yields it at its next step bounda
   const reports = (await Promise.all([holder.result(), urgent.result()])) as UpgradeReport[];
   assert.deepEqual(reports.map((r) => r.outcome), ['succeeded', 'succeeded']);
   // The urgent upgrade acted between the holder's helm and its rollout; the holder resumed after it.
-  assert.deepEqual(log, ['helm 1.1.0', 'helm 1.2.0', `rollout ${urgent.workflowId}`, `rollout ${holder.workflowId}`]);
+  assert.deepEqual(log, ['start 1.1.0', 'end 1.1.0', 'start 1.2.0', 'end 1.2.0', `rollout ${urgent.workflowId}`, `rollout ${holder.workflowId}`]);
   const lease = await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery).catch(() => undefined);
   assert.equal(lease?.holder ?? null, null, 'the lease is free at the end');
 });

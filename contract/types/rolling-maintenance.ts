@@ -6,6 +6,9 @@ import { k8sName } from './common.ts';
 import { drainNodeInputSchema, labelSelector, nodeName } from './drain.ts';
 import { leaseOptionsSchema } from './lease.ts';
 
+/** Nodes per run (see `nodes`). */
+export const MAX_NODES = 100;
+
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
@@ -45,8 +48,11 @@ const kubeletVersion = z.string().regex(/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$
 
 export const rollingNodeMaintenanceInputSchema = z
   .object({
-    /** The nodes, in this order. Give nodes or selector. */
-    nodes: z.array(nodeName).min(1, 'name at least one node').max(500, 'at most 500 nodes per run').optional(),
+    /**
+     * The nodes, in this order. Give nodes or selector. At most MAX_NODES per run: one run's history
+     * holds every node's steps (a node waiting an hour for its kubelet version adds ~180 events).
+     */
+    nodes: z.array(nodeName).min(1, 'name at least one node').max(MAX_NODES, `at most ${MAX_NODES} nodes per run (split a larger pool by selector)`).optional(),
     /** A node label selector (e.g. `pool=workers`); the nodes are taken in name order. */
     selector: labelSelector.optional(),
     /** Nodes in maintenance at once. */

@@ -3,7 +3,7 @@
 // lease, concurrency; on Temporal's time-skipping server: the maintenance window's pause and resume,
 // and the per-node timeout.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -212,6 +212,24 @@ test('decide abort: a refused drain (nothing cordoned) stops the run; the next n
   assert.equal((await h.query(progressQuery)).phase, 'aborted');
 });
 
+test('decide retry after a failed drain: the drainNode child runs again under the same id and the node completes', async () => {
+  const fake = fakeCluster(['n1']);
+  const base = fake.activities.planDrain!;
+  let plans = 0;
+  fake.activities.planDrain = async (req) => ({ ...(await base(req)), errors: ++plans === 1 ? ['cannot delete Pods that declare no controller (use --force to override): default/bare'] : [] });
+  const { env, handle: h } = await startOnDevServer(fake, { nodes: ['n1'], health: { skip: true } });
+  await until('paused at the drain', async () => (await state(h)).paused?.step === 'drain');
+  await h.executeUpdate(nodeDecideUpdate, { args: [{ action: 'retry', by: 'dave', reason: 'bare pod deleted' }] });
+  await phaseOf(h, 'n1', 'waiting-for-upgrade');
+  assert.equal(fake.nodes.get('n1')!.cordonedBy, `${h.workflowId}-drain-n1`);
+  await h.executeUpdate(nodeDoneUpdate, { args: [{ node: 'n1', by: 'dave' }] });
+  const r = (await h.result()) as RollingMaintenanceReport;
+  assert.deepEqual(r.nodes.map((n) => [n.phase, n.attempts, n.cordoned]), [['done', 2, false]]);
+  const runs: string[] = [];
+  for await (const w of env.client.workflow.list({ query: `WorkflowId = '${h.workflowId}-drain-n1'` })) runs.push(w.status.name);
+  assert.deepEqual(runs.sort(), ['COMPLETED', 'FAILED']);
+});
+
 test('concurrency 2: two nodes in maintenance at once, the third after', async () => {
   const fake = fakeCluster(['n1', 'n2', 'n3']);
   const { handle: h } = await startOnDevServer(fake, { nodes: ['n1', 'n2', 'n3'], concurrency: 2, health: { skip: true } });
@@ -253,23 +271,19 @@ test('a drainNode started with lease.inherit that names another workflow is refu
   assert.equal(fake.nodes.get('n1')!.cordoned, false);
 });
 
-// On the time-skipping server: hours pass in moments.
-let skipping: TestWorkflowEnvironment | undefined;
-after(async () => skipping?.teardown());
-async function timeSkipping() {
-  if (!skipping) {
-    skipping = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } } });
-    await registerRunbookSearchAttributes(skipping.connection, skipping.namespace ?? 'default');
-  }
-  return skipping;
-}
-
+// On the time-skipping server: hours pass in moments. One server per test: after a test, the next one
+// on the same server waited minutes of real time for its timers.
 async function onTimeSkipping<T>(fake: ReturnType<typeof fakeCluster>, input: RollingNodeMaintenanceInput, drive: (h: Handle, env: TestWorkflowEnvironment) => Promise<T>): Promise<T> {
-  const env = await timeSkipping();
-  const taskQueue = uniqueTaskQueue('rolling-ts');
-  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, activities: fake.activities, workflowBundle: await workflowBundle() });
-  const handle = await env.client.workflow.start('rollingNodeMaintenance', { taskQueue, workflowId: uniqueTaskQueue('rolling'), args: [input] });
-  return worker.runUntil(drive(handle, env));
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } } });
+  try {
+    await registerRunbookSearchAttributes(env.connection, env.namespace ?? 'default');
+    const taskQueue = uniqueTaskQueue('rolling-ts');
+    const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, activities: fake.activities, workflowBundle: await workflowBundle() });
+    const handle = await env.client.workflow.start('rollingNodeMaintenance', { taskQueue, workflowId: uniqueTaskQueue('rolling'), args: [input] });
+    return await worker.runUntil(drive(handle, env));
+  } finally {
+    await env.teardown();
+  }
 }
 
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);

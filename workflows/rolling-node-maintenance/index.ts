@@ -16,7 +16,7 @@ import { formatIssues } from '../../contract/format-issues.ts';
 import { INVALID_INPUT, KUBE_INVALID } from '../../contract/failures.ts';
 import { nodeDecideUpdate, nodeDoneUpdate, rollingMaintenanceStateQuery } from '../../contract/rolling-maintenance-messages.ts';
 import {
-  nodeDecisionSchema, nodeDoneSchema, rollingNodeMaintenanceInputSchema,
+  MAX_NODES, nodeDecisionSchema, nodeDoneSchema, rollingNodeMaintenanceInputSchema,
   type NodeDecision, type NodeDone, type NodeMaintenanceState, type RollingMaintenanceReport, type RollingMaintenanceState,
   type RollingNodeMaintenanceInput, type RollingNodeMaintenanceOptions, type WindowWait,
 } from '../../contract/types/rolling-maintenance.ts';
@@ -219,7 +219,7 @@ async function selectNodes(opts: RollingNodeMaintenanceOptions): Promise<string[
   }
   if (found.missing.length) throw bad(`nodes: no such node: ${found.missing.join(', ')}`);
   if (!found.nodes.length) throw bad(`selector: no node matches ${opts.selector}`);
-  if (found.nodes.length > 500) throw bad(`selector: ${found.nodes.length} nodes match ${opts.selector}; at most 500 per run`);
+  if (found.nodes.length > MAX_NODES) throw bad(`selector: ${found.nodes.length} nodes match ${opts.selector}; at most ${MAX_NODES} per run (split the pool with a narrower selector)`);
   return found.nodes;
 }
 

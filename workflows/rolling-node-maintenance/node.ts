@@ -2,7 +2,7 @@
 // upgraded (nodeDone and/or the kubelet version) -> uncordon -> wait Ready -> platform health. A retry
 // resumes at the step that failed (state.step).
 import { ApplicationFailure, ParentClosePolicy, condition, executeChild } from '@temporalio/workflow';
-import { kubeActs, longActs } from '../activity-proxies.ts';
+import { kubeActs, longActs, quickReadActs } from '../activity-proxies.ts';
 import { WAIT_TIMEOUT } from '../../contract/failures.ts';
 import type { InheritedLease } from '../../contract/types/lease.ts';
 import { NODE_STEPS, kubeletVersionMatches, type NodeDone, type NodeMaintenanceState, type NodeStep, type RollingNodeMaintenanceOptions } from '../../contract/types/rolling-maintenance.ts';
@@ -104,7 +104,8 @@ function set(run: NodeRun, ns: NodeMaintenanceState, phase: NodeMaintenanceState
 /** The node as it is now (after a failure: is it cordoned?), or undefined when it cannot be read. */
 export async function readNode(node: string) {
   try {
-    return (await kubeActs.waitNodeState({ node, timeoutSeconds: 0 })).node;
+    // A few attempts only: the read serves the report; an outage must not delay the pause.
+    return (await quickReadActs.waitNodeState({ node, timeoutSeconds: 0 })).node;
   } catch {
     return undefined;
   }

@@ -145,7 +145,7 @@ try {
   const ours = await drain('ours', ns);
   clearInterval(sampler);
   await handle.terminate('bench done');
-  const stats = await workflowRunStats(client, handle.workflowId, handle.firstExecutionRunId);
+  const stats = await workflowRunStats({ address: temporal.address }, handle.workflowId, handle.firstExecutionRunId);
   const ratio = +(ours.totalSeconds / baseline.totalSeconds).toFixed(3);
   const result = {
     bench: 'reconcile-scale', taskRuns: N, maxConcurrentTasks: CAP,

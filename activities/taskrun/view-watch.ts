@@ -4,6 +4,7 @@
 // a new run (continue-as-new), a result the workflow did not acknowledge, or a cache this worker
 // does not have (restart, another worker) sends the view afresh as a snapshot, so nothing that is
 // only on the worker is ever needed for correctness.
+import { randomInt } from 'node:crypto';
 import type { KubeClients } from '../kube/client.ts';
 import { currentContext } from '../activity-context.ts';
 import { watchTaskRunChanges, type WatchOptions } from './watch.ts';
@@ -49,7 +50,8 @@ export async function watchTaskRunView(kube: KubeClients, input: WatchInput, opt
     const raw = await watchTaskRunChanges(kube, { ...input, cursor: undefined }, rawOptions);
     const view = emptyView();
     foldRaw(view, raw);
-    if (entry) view.seq = entry.view.seq;
+    // Numbered from a random start: another worker's view never acknowledges this one's results by chance.
+    view.seq = entry ? entry.view.seq : randomInt(1, 2 ** 47);
     entry = { view, cursor: raw.cursor, config: raw.config, runId, usedAt: Date.now(), owner };
     relisted = input.cursor ? 'view' : (raw.relisted ?? 'initial');
     reset = true;

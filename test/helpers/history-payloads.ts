@@ -1,7 +1,7 @@
 // The sizes of the payloads in workflow histories (activity inputs and results, continue-as-new
 // inputs, ...): what Temporal's 2 MB payload limit applies to. Used by test/integration/taskrun-scale.test.ts
 // and bench/reconcile-scale.ts.
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 
 /** The largest Payloads (summed data bytes of one field: an input, a result) in one history's events. */
 export function largestPayloads(events: unknown[]): number {
@@ -29,16 +29,26 @@ export interface RunStats {
   historyLengths: number[];
 }
 
-/** Every run of a workflow's continue-as-new chain from firstRunId: the largest payload and history lengths. */
-export async function workflowRunStats(client: Client, workflowId: string, firstRunId: string): Promise<RunStats> {
-  const stats: RunStats = { runs: 0, maxPayloadBytes: 0, historyLengths: [] };
-  for (let runId: string | undefined = firstRunId; runId;) {
-    const history: { events?: unknown[] | null } = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const events = (history.events ?? []) as { workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string | null } | null }[];
-    stats.runs++;
-    stats.maxPayloadBytes = Math.max(stats.maxPayloadBytes, largestPayloads(events));
-    stats.historyLengths.push(events.length);
-    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+type HistoryEvent = { workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string | null } | null };
+
+/**
+ * Every run of a workflow's continue-as-new chain from firstRunId: the largest payload and history
+ * lengths. Its own connection: a page of history events can pass gRPC's default 4 MB message limit.
+ */
+export async function workflowRunStats(target: { address: string; namespace?: string }, workflowId: string, firstRunId: string): Promise<RunStats> {
+  const connection = await Connection.connect({ address: target.address, channelArgs: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 } });
+  try {
+    const client = new Client({ connection, namespace: target.namespace ?? 'default' });
+    const stats: RunStats = { runs: 0, maxPayloadBytes: 0, historyLengths: [] };
+    for (let runId: string | undefined = firstRunId; runId;) {
+      const events = ((await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? []) as HistoryEvent[];
+      stats.runs++;
+      stats.maxPayloadBytes = Math.max(stats.maxPayloadBytes, largestPayloads(events));
+      stats.historyLengths.push(events.length);
+      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    return stats;
+  } finally {
+    await connection.close();
   }
-  return stats;
 }

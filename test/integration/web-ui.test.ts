@@ -10,11 +10,10 @@ import type { Locator, Page } from 'playwright-core';
 import { createActivities } from '../../activities/index.ts';
 import { WAIT_TIMEOUT } from '../../contract/failures.ts';
 import { upgradeStateQuery, type PlatformHealthReport, type UpgradeReport } from '../../contract/messages.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
-import { uniqueTaskQueue, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+import { runTestWorker, uniqueTaskQueue } from '../helpers/temporal.ts';
 import { artifactsDir, useChromium, useTestWebUi } from '../helpers/web-ui.ts';
 
 const webUi = useTestWebUi();
@@ -39,18 +38,6 @@ async function failureShot(name: string, body: () => Promise<void>): Promise<voi
   }
 }
 
-/** A worker with the real workflows and these activities on a task queue of its own, until the file ends. */
-async function startWorker(temporal: TestTemporal, activities: object, prefix: string): Promise<string> {
-  const taskQueue = uniqueTaskQueue(prefix);
-  const worker = await createRunbookWorker({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(), activities });
-  const running = worker.run();
-  temporal.defer(async () => {
-    worker.shutdown();
-    await running;
-  });
-  return taskQueue;
-}
-
 /** Replaces the text of one of the UI's code editors (CodeMirror) with `text`, as typed, then leaves it for `next`. */
 async function setEditor(editor: Locator, text: string, next: Locator): Promise<void> {
   await editor.click();
@@ -67,7 +54,7 @@ test('platformHealth from the Start Workflow form completes, its steps in the cu
   const [temporal, uiUrl, cluster] = await Promise.all([webUi.temporal(), webUi.uiUrl(), testCluster()]);
   const probe = await startProbeServer();
   cluster.defer(() => probe.close());
-  const taskQueue = await startWorker(temporal, createActivities(testActivityDeps(cluster)), 'webui-health');
+  const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'webui-health');
   const workflowId = uniqueTaskQueue('webui-platformHealth');
   const namespace = uniqueNamespace('webui'); // not created: the pods step reports it missing
   const input = { namespace, healthUrl: probe.url('/health') };
@@ -135,7 +122,7 @@ function pausingUpgradeActivities(): object {
 
 test('a paused upgrade resumes with `decide` sent from the UI\'s update form', { timeout: 120_000 }, () => failureShot('upgrade', async () => {
   const [temporal, uiUrl] = await Promise.all([webUi.temporal(), webUi.uiUrl()]);
-  const taskQueue = await startWorker(temporal, pausingUpgradeActivities(), 'webui-upgrade');
+  const taskQueue = await runTestWorker(temporal, pausingUpgradeActivities(), 'webui-upgrade');
   const workflowId = uniqueTaskQueue('webui-upgradePlatform');
   const handle = await temporal.client.workflow.start('upgradePlatform', { taskQueue, workflowId, args: [{ imageTag: '1.1.0', smokeTest: { healthUrl: 'http://127.0.0.1:9/health' } }] });
   await eventually('the upgrade to pause', async () => (await handle.query(upgradeStateQuery)).phase === 'paused');

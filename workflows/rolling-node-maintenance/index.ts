@@ -9,7 +9,7 @@ import { ApplicationFailure, allHandlersFinished, condition, isCancellation, set
 import { ProgressTracker } from '../progress.ts';
 import { parseInput } from '../validate.ts';
 import { kubeActs } from '../activity-proxies.ts';
-import { withMaintenanceLease } from '../maintenance-lease/acquire.ts';
+import { leaseBoundary, withMaintenanceLease } from '../maintenance-lease/acquire.ts';
 import { leaseText } from '../maintenance-lease/inherit.ts';
 import { failureCause, failureText } from '../../contract/failure-cause.ts';
 import { formatIssues } from '../../contract/format-issues.ts';
@@ -90,6 +90,8 @@ export async function rollingNodeMaintenance(input: RollingNodeMaintenanceInput)
     const run: NodeRun = { opts, lease: { leaseId: lease.leaseId, workflowId: info.workflowId, runId: info.runId, grantedAt: lease.grantedAt }, done, changed: refresh };
     const queue = [...state.nodes];
     let aborted = false;
+    /** A lane is at the lease boundary (maybe yielding the lease): no lane starts a node meanwhile. */
+    let yielding = false;
 
     /** Until the window is open (a durable timer, visible in the UI's pending timers and the note). */
     const windowGate = async () => {
@@ -182,6 +184,13 @@ export async function rollingNodeMaintenance(input: RollingNodeMaintenanceInput)
         if (aborted || !queue.length) return;
         await windowGate();
         await condition(() => aborted || !awaiting.length);
+        // Between nodes is a step boundary: a preempting runbook (incident response) gets the lease
+        // here, when no node is in maintenance (its drain runs under this run's lease).
+        if (!yielding && !state.nodes.some((n) => ACTIVE.includes(n.phase))) {
+          yielding = true;
+          await leaseBoundary().finally(() => (yielding = false));
+        }
+        await condition(() => !yielding);
         const ns = queue.shift();
         if (aborted || !ns) return;
         await maintain(ns);

@@ -230,6 +230,22 @@ test('decide retry after a failed drain: the drainNode child runs again under th
   assert.deepEqual(runs.sort(), ['COMPLETED', 'FAILED']);
 });
 
+test('preemption: a priority-100 runbook gets the lease between two nodes, never mid-node; the run resumes after it', async () => {
+  const fake = fakeCluster(['n1', 'n2', 'n3']);
+  const { env, taskQueue, handle: h } = await startOnDevServer(fake, { nodes: ['n1', 'n2'], health: { skip: true } });
+  await phaseOf(h, 'n1', 'waiting-for-upgrade');
+  const urgent = await env.client.workflow.start('drainNode', { taskQueue, workflowId: uniqueTaskQueue('urgent'), args: [{ node: 'n3', lease: { wait: true, priority: 100 } }] });
+  await sleep(1000);
+  assert.ok(!fake.calls.includes('cordon n3'), 'n1 is in maintenance: the lease is not yielded mid-node');
+  await h.executeUpdate(nodeDoneUpdate, { args: [{ node: 'n1', by: 'alice' }] });
+  await urgent.result();
+  await phaseOf(h, 'n2', 'waiting-for-upgrade');
+  assert.deepEqual(fake.calls.filter((c) => c.startsWith('cordon')), ['cordon n1', 'cordon n3', 'cordon n2'], 'the urgent drain ran between n1 and n2');
+  await h.executeUpdate(nodeDoneUpdate, { args: [{ node: 'n2', by: 'alice' }] });
+  const r = (await h.result()) as RollingMaintenanceReport;
+  assert.deepEqual(r.nodes.map((n) => n.phase), ['done', 'done']);
+});
+
 test('concurrency 2: two nodes in maintenance at once, the third after', async () => {
   const fake = fakeCluster(['n1', 'n2', 'n3']);
   const { handle: h } = await startOnDevServer(fake, { nodes: ['n1', 'n2', 'n3'], concurrency: 2, health: { skip: true } });

@@ -54,12 +54,15 @@ async function sendRequest(leaseId: string, request: LeaseRequest): Promise<void
   }
 }
 
-/** Set while this run holds the lease: yields it if a preempting runbook asked (see leaseBoundary). */
-let yieldIfPreempted: (() => Promise<void>) | undefined;
+/**
+ * Per run, while it holds the lease: yields it if a preempting runbook asked (see leaseBoundary).
+ * Keyed by run id: module state may be shared by the workflows of a worker's VM.
+ */
+const yieldIfPreempted = new Map<string, () => Promise<void>>();
 
 /** A step boundary of the runbook (ProgressTracker calls it before every step): yields the lease if asked to. */
 export async function leaseBoundary(): Promise<void> {
-  await yieldIfPreempted?.();
+  await yieldIfPreempted.get(workflowInfo().runId)?.();
 }
 
 export async function withMaintenanceLease<T>(runbook: string, options: LeaseOptions, hooks: LeaseHooks, act: (lease: HeldLease) => Promise<T>): Promise<T> {
@@ -98,7 +101,7 @@ export async function withMaintenanceLease<T>(runbook: string, options: LeaseOpt
     hooks.onWait?.(undefined);
     const waitedSeconds = (Date.now() - requestedAt.getTime()) / 1000;
     proxySinks<RunbookMetricsSinks>().runbookMetrics.leaseWaited(runbook, waitedSeconds);
-    yieldIfPreempted = async () => {
+    yieldIfPreempted.set(me.runId, async () => {
       if (!preempt) return;
       const by = preempt.by;
       preempt = undefined;
@@ -110,10 +113,10 @@ export async function withMaintenanceLease<T>(runbook: string, options: LeaseOpt
       await condition(() => grant !== undefined);
       setRunbookPhase('running');
       hooks.onWait?.(undefined);
-    };
+    });
     return await act({ leaseId, grantedAt: grant.grantedAt, waitedSeconds: Math.round(waitedSeconds) });
   } finally {
-    yieldIfPreempted = undefined;
+    yieldIfPreempted.delete(me.runId);
     // Also when cancelled while waiting in line: the lease drops the request.
     await release();
   }

@@ -4,22 +4,17 @@
 // (110): P pods (default 100) of several Deployments, 60% of them under a PDB with maxUnavailable 6,
 // plus a DaemonSet pod; the pods move to a second node that is uncordoned once the first is full.
 // Target: drainNode <= 0.9x kubectl drain (medians). Prints one JSON line last; logs go to stderr.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
-import { loadKubeConfig, makeKubeClients } from '../activities/kube/client.ts';
-import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
-import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
-import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
+import { toolPath } from '../scripts/stack/tools.ts';
 import { createRunbookWorker, RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH } from '../worker/worker.ts';
 import { createLogger } from '../worker/logger.ts';
 import type { DrainReport } from '../contract/types/drain.ts';
+import { startBenchStack } from './stack.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, pods: { type: 'string', default: '100' } } });
 const RUNS = Number(values.runs);
@@ -28,19 +23,7 @@ const UNDER_PDB = Math.round(PODS * 0.6);
 const log = (line: string) => console.error(`bench: ${line}`);
 const LABEL = 'bench.platform-runbooks.io/drain';
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-await ensureTools(['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
-const dir = mkdtempSync(join(tmpdir(), 'bench-drain-'));
-// BENCH_TEMPORAL_ADDRESS + BENCH_KUBECONFIG reuse a running stack (e.g. while developing the bench).
-const temporal = process.env.BENCH_TEMPORAL_ADDRESS
-  ? { address: process.env.BENCH_TEMPORAL_ADDRESS, stop: async () => undefined }
-  : await startDevServer({ logFile: join(dir, 'temporal.log') });
-const cluster = process.env.BENCH_KUBECONFIG
-  ? { kubeconfigPath: process.env.BENCH_KUBECONFIG, delete: async () => undefined }
-  : await createLocalCluster({ name: `bench-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster'), nodes: 1 });
-log(`stack up: Temporal ${temporal.address}, cluster ${cluster.kubeconfigPath}`);
-const kube = makeKubeClients(loadKubeConfig({ kubeconfigPath: cluster.kubeconfigPath }));
-const k = (args: string[], input?: string) => kubectl(cluster.kubeconfigPath, args, input);
+const { temporal, cluster, kube, k } = await startBenchStack('drain', 1);
 
 const connection = await Connection.connect({ address: temporal.address });
 const client = new Client({ connection });

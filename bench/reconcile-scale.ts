@@ -6,28 +6,23 @@
 // the first Job, total time and its `ratio` to the baseline (target <= 1.2), `maxPayloadBytes` (the
 // largest payload in the controller's histories, target <= 512 KB), `peakRssBytes` (of this
 // process, which runs the worker; target <= 400 MB), the history length per run.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Watch } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
-import { loadKubeConfig, makeKubeClients } from '../activities/kube/client.ts';
 import { AGENT_SELECTOR } from '../activities/kube/jobs.ts';
 import { TASKRUN } from '../activities/kube/taskruns.ts';
-import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
-import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
-import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
+import { toolPath } from '../scripts/stack/tools.ts';
 import { createRunbookWorker, RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH } from '../worker/worker.ts';
 import { createLogger } from '../worker/logger.ts';
 import { controllerWorkflowId } from '../contract/types/taskrun.ts';
 import { workflowRunStats } from '../test/helpers/history-payloads.ts';
 import { startInformerController } from './baselines/informer-controller.ts';
+import { startBenchStack } from './stack.ts';
 
 const { values } = parseArgs({ options: {
   taskruns: { type: 'string', default: '10000' }, 'max-concurrent': { type: 'string', default: '200' },
@@ -40,18 +35,7 @@ const TIMEOUT_MS = Number(values.timeout) * 1000;
 const log = (line: string) => console.error(`bench: ${line}`);
 const crdFile = fileURLToPath(new URL('../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-await ensureTools(['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
-const dir = mkdtempSync(join(tmpdir(), 'bench-reconcile-scale-'));
-const temporal = process.env.BENCH_TEMPORAL_ADDRESS
-  ? { address: process.env.BENCH_TEMPORAL_ADDRESS, stop: async () => undefined }
-  : await startDevServer({ logFile: join(dir, 'temporal.log') });
-const cluster = process.env.BENCH_KUBECONFIG
-  ? { kubeconfigPath: process.env.BENCH_KUBECONFIG, delete: async () => undefined }
-  : await createLocalCluster({ name: `bench-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster'), nodes: 3 });
-log(`stack up: Temporal ${temporal.address}, cluster ${cluster.kubeconfigPath}`);
-const kube = makeKubeClients(loadKubeConfig({ kubeconfigPath: cluster.kubeconfigPath }));
-const k = (args: string[], input?: string) => kubectl(cluster.kubeconfigPath, args, input);
+const { temporal, cluster, kube, k } = await startBenchStack('reconcile-scale', 3);
 await k(['apply', '--server-side', '-f', crdFile]);
 await k(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
 

@@ -6,27 +6,23 @@
 //   stream: R TaskRuns a second (default 20) for S seconds (default 60); TaskRun created (the create
 //           call returned) -> Job ADDED on a watch; p50/p99. Target: p99 <= 1 s.
 // Prints one JSON line last.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Watch } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
-import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
+import { type KubeClients } from '../activities/kube/client.ts';
 import { AGENT_SELECTOR } from '../activities/kube/jobs.ts';
 import { TASKRUN } from '../activities/kube/taskruns.ts';
-import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
-import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
-import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
+import { toolPath } from '../scripts/stack/tools.ts';
 import { createRunbookWorker, RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH } from '../worker/worker.ts';
 import { createLogger } from '../worker/logger.ts';
 import { controllerWorkflowId } from '../contract/types/taskrun.ts';
 import { startInformerController, type BaselineController } from './baselines/informer-controller.ts';
+import { startBenchStack } from './stack.ts';
 
 const { values } = parseArgs({ options: {
   burst: { type: 'string', default: '1000' }, rate: { type: 'string', default: '20' }, seconds: { type: 'string', default: '60' },
@@ -40,19 +36,7 @@ const SECONDS = Number(values.seconds);
 const log = (line: string) => console.error(`bench: ${line}`);
 const crdFile = fileURLToPath(new URL('../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-await ensureTools(['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
-const dir = mkdtempSync(join(tmpdir(), 'bench-reconcile-'));
-// BENCH_TEMPORAL_ADDRESS + BENCH_KUBECONFIG reuse a running stack (e.g. while developing the bench).
-const temporal = process.env.BENCH_TEMPORAL_ADDRESS
-  ? { address: process.env.BENCH_TEMPORAL_ADDRESS, stop: async () => undefined }
-  : await startDevServer({ logFile: join(dir, 'temporal.log') });
-const cluster = process.env.BENCH_KUBECONFIG
-  ? { kubeconfigPath: process.env.BENCH_KUBECONFIG, delete: async () => undefined }
-  : await createLocalCluster({ name: `bench-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster'), nodes: 3 });
-log(`stack up: Temporal ${temporal.address}, cluster ${cluster.kubeconfigPath}`);
-const kube = makeKubeClients(loadKubeConfig({ kubeconfigPath: cluster.kubeconfigPath }));
-const k = (args: string[], input?: string) => kubectl(cluster.kubeconfigPath, args, input);
+const { temporal, cluster, kube, k } = await startBenchStack('reconcile', 3);
 await k(['apply', '--server-side', '-f', crdFile]);
 await k(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
 

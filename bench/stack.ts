@@ -1,0 +1,38 @@
+// The stack a benchmark runs on: the pinned tools, a Temporal dev server and a local cluster in a
+// temp dir (or, with BENCH_TEMPORAL_ADDRESS + BENCH_KUBECONFIG, a running stack, e.g. while
+// developing a bench). Runtime logs go to stderr: stdout's last line is the bench's JSON.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
+import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
+import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
+import { ensureTools } from '../scripts/stack/tools.ts';
+
+export interface BenchStack {
+  dir: string;
+  temporal: { address: string; stop(): Promise<void> };
+  cluster: { kubeconfigPath: string; delete(): Promise<void> };
+  kube: KubeClients;
+  /** kubectl against the bench's cluster. */
+  k(args: string[], input?: string): Promise<string>;
+  log(line: string): void;
+}
+
+export async function startBenchStack(name: string, nodes: number): Promise<BenchStack> {
+  const log = (line: string) => console.error(`bench: ${line}`);
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  await ensureTools(['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
+  const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
+  const temporal = process.env.BENCH_TEMPORAL_ADDRESS
+    ? { address: process.env.BENCH_TEMPORAL_ADDRESS, stop: async () => undefined }
+    : await startDevServer({ logFile: join(dir, 'temporal.log') });
+  const cluster = process.env.BENCH_KUBECONFIG
+    ? { kubeconfigPath: process.env.BENCH_KUBECONFIG, delete: async () => undefined }
+    : await createLocalCluster({ name: `bench-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster'), nodes });
+  log(`stack up: Temporal ${temporal.address}, cluster ${cluster.kubeconfigPath}`);
+  const kube = makeKubeClients(loadKubeConfig({ kubeconfigPath: cluster.kubeconfigPath }));
+  return { dir, temporal, cluster, kube, k: (args, input) => kubectl(cluster.kubeconfigPath, args, input), log };
+}

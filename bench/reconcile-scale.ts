@@ -117,8 +117,8 @@ let exit = 0;
 try {
   const baselineNs = await namespaceWith(`scale-baseline-${randomUUID().slice(0, 4)}`);
   const baselineController = await startInformerController(kube, baselineNs, { maxConcurrentTasks: CAP });
-  const baseline = await drain('baseline', baselineNs);
-  await baselineController.stop();
+  // Stopped also when it fails: its informers restart forever and keep the process alive.
+  const baseline = await drain('baseline', baselineNs).finally(() => baselineController.stop());
   await k(['delete', 'namespace', baselineNs, '--wait=false']);
 
   const ns = await namespaceWith(`scale-ours-${randomUUID().slice(0, 4)}`);

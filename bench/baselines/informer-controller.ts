@@ -58,7 +58,8 @@ export async function startInformerController(kube: KubeClients, namespace: stri
       const jobName = jobNameFor(tr.metadata.name, tr.metadata.uid);
       enqueue(async () => {
         await ensureAgentJob(kube, { name: tr.metadata.name, uid: tr.metadata.uid, namespace }, jobName, tr.spec, config);
-        await patchStatus(tr.metadata.name, { phase: 'Pending', jobName, observedGeneration: 1 });
+        // A Job that already finished: its outcome's write must not be overwritten by Pending.
+        if (!finishedJobs.has(jobName)) await patchStatus(tr.metadata.name, { phase: 'Pending', jobName, observedGeneration: 1 });
       });
     }
   };

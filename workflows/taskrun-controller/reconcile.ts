@@ -86,11 +86,10 @@ export function restoreState(carried: ControllerCarried | undefined, keepFinishe
 
 /**
  * The carried state's budget (JSON bytes; the workflow's other input adds about 1 KB), whatever the
- * number of pending TaskRuns. TaskRuns with a Job (about 1 KB each, at most about maxConcurrentTasks)
- * may go beyond it up to ACTIVE_LIMIT_BYTES, still well under Temporal's 2 MB payload limit.
+ * number of TaskRuns: about 450 TaskRuns with a Job (about 1 KB each) fit; beyond, the rest are
+ * re-derived from the view after continue-as-new.
  */
 export const CARRY_BUDGET_BYTES = 448 * 1024;
-export const ACTIVE_LIMIT_BYTES = 1536 * 1024;
 
 /** Jobless and pending: the worker's view sends it again after continue-as-new (in its turn), so it may be left behind. */
 const rederivable = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase) && !t.rejected && !t.restorePending && !t.jobLost;
@@ -114,7 +113,7 @@ export function carryState(state: ReconcilerState, cursor: WatchCursor | undefin
   const tracked = [...state.tracked.values()];
   const byAge = (a: TrackedTaskRun, b: TrackedTaskRun) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name);
   const taskRuns = [
-    ...tracked.filter((t) => !rederivable(t)).filter(take(Math.max(budgetBytes, ACTIVE_LIMIT_BYTES))),
+    ...tracked.filter((t) => !rederivable(t)).filter(take(budgetBytes)),
     ...tracked.filter(rederivable).sort(byAge).filter(take(budgetBytes)),
   ];
   const finished: TrackedTaskRun[] = [];

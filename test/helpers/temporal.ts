@@ -12,6 +12,8 @@ import { INVALID_INPUT } from '../../contract/failures.ts';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../contract/runbook-search-attributes.ts';
 import type { Activities } from '../../activities/index.ts';
 import { RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH, createRunbookWorker } from '../../worker/worker.ts';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { toolPath } from '../../scripts/stack/tools.ts';
 
 export interface TestTemporal {
   address: string;
@@ -105,4 +107,20 @@ export async function registerRunbookSearchAttributes(connection: { operatorServ
   const keyword = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
   const searchAttributes = Object.fromEntries(Object.keys(RUNBOOK_SEARCH_ATTRIBUTES).map((name) => [name, keyword]));
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+}
+
+/**
+ * The time-skipping test server (hours pass in moments) with the runbooks' search attributes. Its
+ * start may take longer than the SDK's 5 s on a loaded machine: tried up to three times.
+ */
+export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } } });
+      await registerRunbookSearchAttributes(env.connection, env.namespace ?? 'default');
+      return env;
+    } catch (err) {
+      if (attempt >= 3 || !/did not start within/.test(String(err))) throw err;
+    }
+  }
 }

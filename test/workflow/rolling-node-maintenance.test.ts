@@ -17,10 +17,9 @@ import { INVALID_INPUT } from '../../contract/failures.ts';
 import { failureCause } from '../../contract/failure-cause.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { runCli } from '../../client/cli.ts';
-import { toolPath } from '../../scripts/stack/tools.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { recordHistory } from '../helpers/record-history.ts';
-import { registerRunbookSearchAttributes, runTestWorker, uniqueTaskQueue, useTestTemporal, workflowBundle, type MockActivities } from '../helpers/temporal.ts';
+import { runTestWorker, startTimeSkipping, uniqueTaskQueue, useTestTemporal, workflowBundle, type MockActivities } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -290,9 +289,8 @@ test('a drainNode started with lease.inherit that names another workflow is refu
 // On the time-skipping server: hours pass in moments. One server per test: after a test, the next one
 // on the same server waited minutes of real time for its timers.
 async function onTimeSkipping<T>(fake: ReturnType<typeof fakeCluster>, input: RollingNodeMaintenanceInput, drive: (h: Handle, env: TestWorkflowEnvironment) => Promise<T>): Promise<T> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } } });
+  const env = await startTimeSkipping();
   try {
-    await registerRunbookSearchAttributes(env.connection, env.namespace ?? 'default');
     const taskQueue = uniqueTaskQueue('rolling-ts');
     const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, activities: fake.activities, workflowBundle: await workflowBundle() });
     const handle = await env.client.workflow.start('rollingNodeMaintenance', { taskQueue, workflowId: uniqueTaskQueue('rolling'), args: [input] });

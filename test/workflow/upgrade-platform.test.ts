@@ -5,16 +5,14 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HELM_RELEASE_LOCKED, INVALID_INPUT, WAIT_TIMEOUT } from '../../contract/failures.ts';
 import { decideUpdate, progressQuery, upgradeStateQuery, type UpgradeReport } from '../../contract/messages.ts';
 import { type UpgradePlatformInput } from '../../contract/types/upgrade.ts';
 import { UPGRADE_BACKUP_FAILED } from '../../contract/failures.ts';
 import { SECRET_REF_UNRESOLVED } from '../../contract/failures.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
-import { toolPath } from '../../scripts/stack/tools.ts';
 import { recordHistory } from '../helpers/record-history.ts';
-import { registerRunbookSearchAttributes, uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+import { startTimeSkipping, uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -301,9 +299,8 @@ test('pre-upgrade backup: re-running an upgrade with the same workflow id reuses
 });
 
 test('deadline: with no decision within 24 hours the paused upgrade rolls back (time-skipping server)', async () => {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } } });
+  const env = await startTimeSkipping();
   after(() => env.teardown());
-  await registerRunbookSearchAttributes(env.connection, env.namespace ?? 'default');
   const mock = mockActivities({ waitReleaseRollout: (_arg, attempt) => failFirst(attempt) });
   const report = await withUpgrade({ client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default' }, mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.equal(report.outcome, 'rolled-back');

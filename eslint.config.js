@@ -3,8 +3,26 @@
 import tseslint from 'typescript-eslint';
 
 const outsideWorld = [
-  'node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'http', 'https', 'net', 'crypto', 'events', 'stream', 'util',
-  '@kubernetes/client-node', 'execa', 'pino', 'prom-client', '@temporalio/activity', '@temporalio/worker', '@temporalio/client',
+  'node:*',
+  'fs',
+  'fs/*',
+  'path',
+  'os',
+  'child_process',
+  'http',
+  'https',
+  'net',
+  'crypto',
+  'events',
+  'stream',
+  'util',
+  '@kubernetes/client-node',
+  'execa',
+  'pino',
+  'prom-client',
+  '@temporalio/activity',
+  '@temporalio/worker',
+  '@temporalio/client',
 ];
 
 const roles = ['workflows', 'activities', 'client', 'worker', 'scripts', 'test', 'bench'];
@@ -17,13 +35,18 @@ function roleImportRules() {
     return {
       files: [`${role}/**/*.ts`],
       rules: {
-        'no-restricted-imports': ['error', {
-          patterns: [{
-            // Our folders only: `**/client` would also match the package @temporalio/client.
-            group: [...forbidden.flatMap((r) => [`**/${r}`, `**/${r}/**`]), '!@temporalio/**'],
-            message: `${role}/ may import only from ${['contract', ...allowed].join(', ')}/ (the roles meet in contract/).`,
-          }],
-        }],
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                // Our folders only: `**/client` would also match the package @temporalio/client.
+                group: [...forbidden.flatMap((r) => [`**/${r}`, `**/${r}/**`]), '!@temporalio/**'],
+                message: `${role}/ may import only from ${['contract', ...allowed].join(', ')}/ (the roles meet in contract/).`,
+              },
+            ],
+          },
+        ],
       },
     };
   });
@@ -37,9 +60,14 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // node:test's test()/describe() return promises that the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
@@ -51,12 +79,24 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [
-          { group: outsideWorld, message: 'Workflow code must be deterministic: no Node, Kubernetes, Helm, logging or activity-side imports.', allowTypeImports: true },
-          { group: ['**/activities', '**/activities/**'], message: 'Workflows import activities as types only (import type).', allowTypeImports: true },
-        ],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: outsideWorld,
+              message:
+                'Workflow code must be deterministic: no Node, Kubernetes, Helm, logging or activity-side imports.',
+              allowTypeImports: true,
+            },
+            {
+              group: ['**/activities', '**/activities/**'],
+              message: 'Workflows import activities as types only (import type).',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -24,10 +24,16 @@ const realOrSelf = (path: string) => {
  * The absolute path of `path` (relative to workdir) if it lies inside one of `roots` (relative to
  * workdir) after resolving symlinks; otherwise a description of why not, for the caller's error.
  */
-export function resolveAllowedPath(path: string, workdir: string, roots: string[]): { path: string } | { refused: string } {
+export function resolveAllowedPath(
+  path: string,
+  workdir: string,
+  roots: string[],
+): { path: string } | { refused: string } {
   const absolute = isAbsolute(path) ? path : resolve(workdir, path);
   const real = realOrSelf(absolute);
   const realRoots = roots.map((r) => realOrSelf(isAbsolute(r) ? r : resolve(workdir, r)));
   if (realRoots.some((root) => inside(real, root))) return { path: absolute };
-  return { refused: `${path} is outside the worker's chart and values directories (${realRoots.join(', ')}; --file-roots / RUNBOOK_FILE_ROOTS)` };
+  return {
+    refused: `${path} is outside the worker's chart and values directories (${realRoots.join(', ')}; --file-roots / RUNBOOK_FILE_ROOTS)`,
+  };
 }

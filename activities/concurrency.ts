@@ -2,7 +2,11 @@
 // (a burst must not flood the API server), items taken in order, and after a failure no new
 // item starts; the first failure is thrown once the calls in flight have settled.
 
-export async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   const lane = async () => {

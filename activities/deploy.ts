@@ -23,25 +23,41 @@ export interface SecretSpec {
 export function chartDir(deps: ActivityDeps, chart: ChartRef): string | undefined {
   if (!('path' in chart)) return undefined;
   const allowed = resolveAllowedPath(chart.path, deps.workdir, deps.fileRoots ?? DEFAULT_FILE_ROOTS);
-  if ('refused' in allowed) throw ApplicationFailure.create({ type: INVALID_INPUT, message: `chart.path: ${allowed.refused}`, nonRetryable: true });
+  if ('refused' in allowed)
+    throw ApplicationFailure.create({
+      type: INVALID_INPUT,
+      message: `chart.path: ${allowed.refused}`,
+      nonRetryable: true,
+    });
   return allowed.path;
 }
 
 /** The restart annotation has a field manager of its own (an apply of it must not prune other fields). */
 const RESTART_FIELD_MANAGER = 'platform-runbooks-restart';
 
-const namespaceObject = (name: string): KubernetesObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+const namespaceObject = (name: string): KubernetesObject => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name },
+});
 
 export function deployActivities(deps: ActivityDeps) {
   const { kube } = deps;
   const policy = deps.secretSources ?? DEFAULT_SECRET_SOURCE_POLICY;
   /** Refuses every source outside the worker's allowlist before any value is read. `field` names the input field of secrets[i].keys[j]. */
   const checkSources = (namespace: string, secrets: SecretSpec[], field?: string) =>
-    secrets.forEach((s, i) => s.keys.forEach((k, j) => checkSecretSource(k.from, namespace, policy, field ?? `secrets[${i}].keys[${j}].from`)));
+    secrets.forEach((s, i) =>
+      s.keys.forEach((k, j) => checkSecretSource(k.from, namespace, policy, field ?? `secrets[${i}].keys[${j}].from`)),
+    );
 
   return {
     /** Read-only: what exists, and a server-side dry run of the namespaces and CRDs. */
-    async planPlatformObjects(req: { namespaces: string[]; chart: ChartRef; secretsNamespace: string; secrets: SecretSpec[] }): Promise<{
+    async planPlatformObjects(req: {
+      namespaces: string[];
+      chart: ChartRef;
+      secretsNamespace: string;
+      secrets: SecretSpec[];
+    }): Promise<{
       namespaces: PlannedObject[];
       crds: PlannedObject[];
       secrets: { name: string; keys: string[]; exists: boolean }[];
@@ -62,7 +78,10 @@ export function deployActivities(deps: ActivityDeps) {
       const secrets = [];
       for (const s of req.secrets) {
         const found = namespaces.find((n) => n.name === req.secretsNamespace)?.exists
-          ? await exists(() => kube.core.readNamespacedSecret({ namespace: req.secretsNamespace, name: s.name }), `Secret ${s.name}`)
+          ? await exists(
+              () => kube.core.readNamespacedSecret({ namespace: req.secretsNamespace, name: s.name }),
+              `Secret ${s.name}`,
+            )
           : false;
         secrets.push({ name: s.name, keys: s.keys.map((k) => k.key), exists: found });
       }
@@ -94,9 +113,16 @@ export function deployActivities(deps: ActivityDeps) {
     },
 
     /** Waits for every Deployment of a Helm release (label app.kubernetes.io/instance) to roll out. */
-    async waitReleaseRollout(req: { namespace: string; release: string; timeoutSeconds: number }): Promise<{ deployment: string; ready: number; replicas: number }[]> {
+    async waitReleaseRollout(req: {
+      namespace: string;
+      release: string;
+      timeoutSeconds: number;
+    }): Promise<{ deployment: string; ready: number; replicas: number }[]> {
       const list = await kubeCall(`list Deployments of ${req.release}`, () =>
-        kube.apps.listNamespacedDeployment({ namespace: req.namespace, labelSelector: `app.kubernetes.io/instance=${req.release}` }),
+        kube.apps.listNamespacedDeployment({
+          namespace: req.namespace,
+          labelSelector: `app.kubernetes.io/instance=${req.release}`,
+        }),
       );
       const results = [];
       for (const d of list.items) {
@@ -107,7 +133,11 @@ export function deployActivities(deps: ActivityDeps) {
       return results;
     },
 
-    async waitDeploymentsRollout(req: { namespace: string; deployments: string[]; timeoutSeconds: number }): Promise<{ deployment: string; ready: number; replicas: number }[]> {
+    async waitDeploymentsRollout(req: {
+      namespace: string;
+      deployments: string[];
+      timeoutSeconds: number;
+    }): Promise<{ deployment: string; ready: number; replicas: number }[]> {
       const results = [];
       for (const name of req.deployments) {
         const state = await waitDeploymentRollout(kube, req.namespace, name, req.timeoutSeconds * 1000);
@@ -117,13 +147,21 @@ export function deployActivities(deps: ActivityDeps) {
     },
 
     /** Restarts Deployments the way `kubectl rollout restart` does; the stamp (the workflow run) makes a retry a no-op. */
-    async restartDeployments(req: { namespace: string; deployments: string[]; stamp: string }): Promise<{ deployment: string; changed: boolean | 'dry-run' }[]> {
+    async restartDeployments(req: {
+      namespace: string;
+      deployments: string[];
+      stamp: string;
+    }): Promise<{ deployment: string; changed: boolean | 'dry-run' }[]> {
       const patches = req.deployments.map((name) => ({
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace: req.namespace, name },
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { namespace: req.namespace, name },
         spec: { template: { metadata: { annotations: { 'platform-runbooks/restarted-by': req.stamp } } } },
       }));
       for (const p of patches) {
-        await kubeCall(`read Deployment ${req.namespace}/${p.metadata.name}`, () => kube.apps.readNamespacedDeployment({ namespace: req.namespace, name: p.metadata.name }));
+        await kubeCall(`read Deployment ${req.namespace}/${p.metadata.name}`, () =>
+          kube.apps.readNamespacedDeployment({ namespace: req.namespace, name: p.metadata.name }),
+        );
       }
       const applied = await applyObjects(kube, patches as KubernetesObject[], false, RESTART_FIELD_MANAGER);
       return applied.map((a) => ({ deployment: a.name, changed: a.changed }));

@@ -2,15 +2,19 @@
 // into ApplicationFailure types that workflows can branch on and retry policies can honour.
 import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  KUBE_CONFLICT,
-  KUBE_FORBIDDEN,
-  KUBE_INVALID,
-  KUBE_NOT_FOUND,
-  KUBE_UNAVAILABLE,
-} from '../contract/failures.ts';
+import { KUBE_CONFLICT, KUBE_FORBIDDEN, KUBE_INVALID, KUBE_NOT_FOUND, KUBE_UNAVAILABLE } from '../contract/failures.ts';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** The API server's V1Status message, when the body carries one. */
 export function statusMessage(body: unknown): string | undefined {
@@ -22,12 +26,17 @@ export function statusMessage(body: unknown): string | undefined {
       return body.trim().slice(0, 300) || undefined;
     }
   }
-  if (parsed && typeof parsed === 'object' && 'message' in parsed && typeof parsed.message === 'string') return parsed.message;
+  if (parsed && typeof parsed === 'object' && 'message' in parsed && typeof parsed.message === 'string')
+    return parsed.message;
   return undefined;
 }
 
 function networkCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = err, depth = 0;
+    e && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
     if (e instanceof Error && e.name === 'TimeoutError') return 'ETIMEDOUT';
@@ -56,7 +65,11 @@ export function toKubeFailure(err: unknown, what: string): ApplicationFailure {
   const code = networkCode(err);
   const reason = err instanceof Error ? err.message : String(err);
   if (code) {
-    return ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `${what}: ${code} (${reason})`, nonRetryable: false });
+    return ApplicationFailure.create({
+      type: KUBE_UNAVAILABLE,
+      message: `${what}: ${code} (${reason})`,
+      nonRetryable: false,
+    });
   }
   // Unknown errors stay retryable: the activity's bounded retry policy decides.
   return ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `${what}: ${reason}`, nonRetryable: false });

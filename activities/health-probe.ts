@@ -30,7 +30,11 @@ const MAX_FIELD_CHARS = 200;
 export interface ProbePolicy {
   allowLinkLocal?: boolean;
   /** The resolver (tests give their own; default dns.lookup). */
-  resolve?: (hostname: string, options: { all: true }, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+  resolve?: (
+    hostname: string,
+    options: { all: true },
+    callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+  ) => void;
 }
 
 const LINK_LOCAL = new BlockList();
@@ -54,13 +58,17 @@ export function addressRefusal(address: string, policy: ProbePolicy = {}): strin
   }
   const type = family === 4 ? 'ipv4' : 'ipv6';
   if (METADATA.check(ip, type)) return `${ip} is a cloud metadata address`;
-  if (LINK_LOCAL.check(ip, type) && !policy.allowLinkLocal) return `${ip} is a link-local address (the worker's --probe-allow-link-local allows link-local addresses)`;
+  if (LINK_LOCAL.check(ip, type) && !policy.allowLinkLocal)
+    return `${ip} is a link-local address (the worker's --probe-allow-link-local allows link-local addresses)`;
   return undefined;
 }
 
 /** Why a host name may not be probed before it is resolved (metadata names), or undefined. */
 export function hostRefusal(hostname: string, policy: ProbePolicy = {}): string | undefined {
-  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const host = hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   if (METADATA_HOST_NAMES.has(host)) return `${host} is a cloud metadata host`;
   return addressRefusal(host, policy);
 }
@@ -69,7 +77,11 @@ class ProbeRefused extends Error {}
 
 /** dns.lookup that refuses link-local/metadata results: every connection of the request goes through it. */
 function checkedLookup(policy: ProbePolicy) {
-  return (hostname: string, options: LookupOneOptions | LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+  return (
+    hostname: string,
+    options: LookupOneOptions | LookupAllOptions,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     const resolve = policy.resolve ?? ((host, opts, cb) => dnsLookup(host, { ...options, ...opts }, cb));
     resolve(hostname, { all: true }, (err, addresses) => {
       if (err) return callback(err, '');
@@ -94,34 +106,44 @@ export function healthBodyFields(text: string): Record<string, string> | undefin
   const fields: Record<string, string> = {};
   for (const key of HEALTH_BODY_FIELDS) {
     const value = (parsed as Record<string, unknown>)[key];
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[key] = String(value).slice(0, MAX_FIELD_CHARS);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      fields[key] = String(value).slice(0, MAX_FIELD_CHARS);
   }
   return Object.keys(fields).length ? fields : undefined;
 }
 
-const refusedFailure = (url: string, why: string) => ApplicationFailure.create({
-  type: INVALID_INPUT, nonRetryable: true,
-  message: `healthUrl: ${url} refused: ${why}; a health URL may not reach link-local or cloud metadata addresses`,
-});
+const refusedFailure = (url: string, why: string) =>
+  ApplicationFailure.create({
+    type: INVALID_INPUT,
+    nonRetryable: true,
+    message: `healthUrl: ${url} refused: ${why}; a health URL may not reach link-local or cloud metadata addresses`,
+  });
 
 function get(url: URL, policy: ProbePolicy): Promise<{ response: IncomingMessage; text: string }> {
   return new Promise((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
-      method: 'GET', lookup: checkedLookup(policy) as never, timeout: PROBE_TIMEOUT_MS, headers: { accept: 'application/json' },
-    }, (response) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        if (size >= MAX_BODY_BYTES) return;
-        chunks.push(chunk);
-        size += chunk.length;
-        if (size >= MAX_BODY_BYTES) response.destroy();
-      });
-      const done = () => resolve({ response, text: Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY_BYTES) });
-      response.on('end', done);
-      response.on('close', done);
-      response.on('error', reject);
-    });
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: 'GET',
+        lookup: checkedLookup(policy) as never,
+        timeout: PROBE_TIMEOUT_MS,
+        headers: { accept: 'application/json' },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          if (size >= MAX_BODY_BYTES) return;
+          chunks.push(chunk);
+          size += chunk.length;
+          if (size >= MAX_BODY_BYTES) response.destroy();
+        });
+        const done = () => resolve({ response, text: Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY_BYTES) });
+        response.on('end', done);
+        response.on('close', done);
+        response.on('error', reject);
+      },
+    );
     request.on('timeout', () => request.destroy(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)));
     request.on('error', reject);
     request.end();
@@ -139,7 +161,8 @@ export async function probeUrl(url: string, policy: ProbePolicy = {}): Promise<S
   } catch {
     throw refusedFailure(url, 'not a URL');
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw refusedFailure(url, `${parsed.protocol} is not http or https`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw refusedFailure(url, `${parsed.protocol} is not http or https`);
   const byName = hostRefusal(parsed.hostname, policy);
   if (byName) throw refusedFailure(url, byName);
   try {
@@ -148,9 +171,12 @@ export async function probeUrl(url: string, policy: ProbePolicy = {}): Promise<S
     const ok = status >= 200 && status < 300;
     const body = healthBodyFields(text);
     const location = response.headers.location;
-    const detail = status >= 300 && status < 400
-      ? `${url} answered ${status}, a redirect${location ? ` to ${location.slice(0, 200)}` : ''}: redirects are not followed (give the final URL)`
-      : ok ? `${url} answered ${status}` : `${url} answered ${status}: unhealthy`;
+    const detail =
+      status >= 300 && status < 400
+        ? `${url} answered ${status}, a redirect${location ? ` to ${location.slice(0, 200)}` : ''}: redirects are not followed (give the final URL)`
+        : ok
+          ? `${url} answered ${status}`
+          : `${url} answered ${status}: unhealthy`;
     return { checked: true, via: 'url', target: url, ok, statusCode: status, ...(body ? { body } : {}), detail };
   } catch (err) {
     if (err instanceof ProbeRefused) throw refusedFailure(url, err.message);
@@ -173,7 +199,12 @@ async function readService(kube: KubeClients, namespace: string, name: string): 
  * (label app.kubernetes.io/instance): the chart names it `<release>-orchestrator` unless the
  * release's name contains "orchestrator".
  */
-export async function findService(kube: KubeClients, namespace: string, name: string, release?: string): Promise<V1Service | undefined> {
+export async function findService(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+  release?: string,
+): Promise<V1Service | undefined> {
   const named = await readService(kube, namespace, name);
   if (named || !release) return named;
   const list = await kubeCall(`list Services of release ${release} in ${namespace}`, () =>
@@ -184,7 +215,8 @@ export async function findService(kube: KubeClients, namespace: string, name: st
 }
 
 const noService = (namespace: string, service: string, release?: string): ServiceProbeReport => ({
-  checked: false, ok: false,
+  checked: false,
+  ok: false,
   detail: `no Service ${namespace}/${service}${release ? ` (nor one Service of release ${release})` : ''}: nothing to probe`,
 });
 
@@ -208,10 +240,23 @@ export async function probeServiceProxy(
       timeout,
     ]);
     const body = healthBodyFields(String(text));
-    return { checked: true, via: 'service-proxy', target, ok: true, statusCode: 200, ...(body ? { body } : {}), detail: `${target} answered 200` };
+    return {
+      checked: true,
+      via: 'service-proxy',
+      target,
+      ok: true,
+      statusCode: 200,
+      ...(body ? { body } : {}),
+      detail: `${target} answered 200`,
+    };
   } catch (err) {
     const statusCode = err instanceof ApiException ? err.code : undefined;
-    const reason = err instanceof ApiException ? (statusMessage(err.body) ?? `HTTP ${err.code}`) : err instanceof Error ? err.message : String(err);
+    const reason =
+      err instanceof ApiException
+        ? (statusMessage(err.body) ?? `HTTP ${err.code}`)
+        : err instanceof Error
+          ? err.message
+          : String(err);
     return {
       checked: true,
       via: 'service-proxy',
@@ -240,7 +285,9 @@ export function imageVersion(image: string): string {
 }
 
 const podReady = (pod: V1Pod) =>
-  !pod.metadata?.deletionTimestamp && pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  !pod.metadata?.deletionTimestamp &&
+  pod.status?.phase === 'Running' &&
+  (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 /**
  * What the service proxy would answer for `path` of this Service if the orchestrator's pods served
@@ -265,32 +312,60 @@ export async function probeLocalStandin(
   const name = service.metadata?.name ?? serviceName;
   const target = `local stand-in for service proxy ${namespace}/${name}${path}`;
   const base = { checked: true, via: 'local-standin' as const, target };
-  const selector = Object.entries(service.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = Object.entries(service.spec?.selector ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const pods = selector
-    ? (await kubeCall(`list pods of Service ${namespace}/${name}`, () => kube.core.listNamespacedPod({ namespace, labelSelector: selector }))).items ?? []
+    ? ((
+        await kubeCall(`list pods of Service ${namespace}/${name}`, () =>
+          kube.core.listNamespacedPod({ namespace, labelSelector: selector }),
+        )
+      ).items ?? [])
     : [];
-  const ready = pods.filter(podReady).sort((a, b) =>
-    String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
-  );
+  const ready = pods
+    .filter(podReady)
+    .sort(
+      (a, b) =>
+        String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')) ||
+        (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+    );
   const pod = ready[0];
   if (!pod) {
-    return { ...base, ok: false, statusCode: 503, detail: `${target} answered 503: no Ready pod behind the Service (${pods.length} pods), so no endpoint would answer` };
+    return {
+      ...base,
+      ok: false,
+      statusCode: 503,
+      detail: `${target} answered 503: no Ready pod behind the Service (${pods.length} pods), so no endpoint would answer`,
+    };
   }
   const podName = pod.metadata?.name ?? '';
   if (path.replace(/\/+$/, '') !== '/health') {
-    return { ...base, ok: false, statusCode: 404, detail: `${target} answered 404: the local stand-in answers only /health` };
+    return {
+      ...base,
+      ok: false,
+      statusCode: 404,
+      detail: `${target} answered 404: the local stand-in answers only /health`,
+    };
   }
   const port = service.spec?.ports?.[0]?.targetPort ?? service.spec?.ports?.[0]?.port;
   const containers = pod.spec?.containers ?? [];
-  const container = containers.find((c) => (c.ports ?? []).some((p) => p.containerPort === port || (p.name !== undefined && p.name === port))) ?? containers[0];
+  const container =
+    containers.find((c) =>
+      (c.ports ?? []).some((p) => p.containerPort === port || (p.name !== undefined && p.name === port)),
+    ) ?? containers[0];
   const version = imageVersion(container?.image ?? '');
   const healthy = version !== UNHEALTHY_IMAGE_TAG;
   const statusCode = healthy ? 200 : 503;
   const body = { status: healthy ? 'healthy' : 'unhealthy', version, timestamp: new Date().toISOString() };
   const from = `pod ${podName}, image ${container?.image ?? '?'}`;
   return {
-    ...base, ok: healthy, statusCode, body,
-    detail: healthy ? `${target} answered ${statusCode} (${from})` : `${target} answered ${statusCode}: unhealthy (${from}; the image tag ":${UNHEALTHY_IMAGE_TAG}" simulates an unhealthy platform)`,
+    ...base,
+    ok: healthy,
+    statusCode,
+    body,
+    detail: healthy
+      ? `${target} answered ${statusCode} (${from})`
+      : `${target} answered ${statusCode}: unhealthy (${from}; the image tag ":${UNHEALTHY_IMAGE_TAG}" simulates an unhealthy platform)`,
   };
 }
 

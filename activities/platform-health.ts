@@ -44,7 +44,8 @@ export function platformHealthActivities({ kube, localHealthStandin, probeAllowL
     async probeOrchestrator(req: ProbeOrchestratorRequest): Promise<ServiceProbeReport> {
       if (req.healthUrl) return probeUrl(req.healthUrl, { allowLinkLocal: probeAllowLinkLocal === true });
       // The worker's configuration, never the input, chooses the stand-in (only on the local cluster).
-      if (localHealthStandin) return probeLocalStandin(kube, req.namespace, req.serviceName, req.healthPath, req.release);
+      if (localHealthStandin)
+        return probeLocalStandin(kube, req.namespace, req.serviceName, req.healthPath, req.release);
       return probeServiceProxy(kube, req.namespace, req.serviceName, req.healthPath, req.release);
     },
   };

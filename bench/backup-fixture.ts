@@ -42,7 +42,11 @@ export async function startBenchStack(): Promise<BenchStack> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });
-  const cluster = await createLocalCluster({ name: `bench-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster'), nodes: 1 }).catch(async (err: unknown) => {
+  const cluster = await createLocalCluster({
+    name: `bench-${randomUUID().slice(0, 6)}`,
+    dataDir: join(dir, 'cluster'),
+    nodes: 1,
+  }).catch(async (err: unknown) => {
     await temporal.stop();
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -58,15 +62,35 @@ export async function startBenchStack(): Promise<BenchStack> {
   const client = new Client({ connection });
   const taskQueue = 'bench';
   const worker = await createRunbookWorker({
-    connection: nativeConnection, namespace: 'default', taskQueue,
-    activities: createActivities({ kube, kubeTarget: { kubeconfigPath: cluster.kubeconfigPath }, helmBin: toolPath('helm'), workdir: repo, backupDir: store, logger: createLogger('warn') }),
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    activities: createActivities({
+      kube,
+      kubeTarget: { kubeconfigPath: cluster.kubeconfigPath },
+      helmBin: toolPath('helm'),
+      workdir: repo,
+      backupDir: store,
+      logger: createLogger('warn'),
+    }),
   });
   const running = worker.run();
   let n = 0;
   return {
-    dir, kubeconfigPath: cluster.kubeconfigPath, kube, client, taskQueue, store, recipient: await identityToRecipient(identity),
+    dir,
+    kubeconfigPath: cluster.kubeconfigPath,
+    kube,
+    client,
+    taskQueue,
+    store,
+    recipient: await identityToRecipient(identity),
     kubectl: (args, input) => kubectl(cluster.kubeconfigPath, args, input),
-    execute: async <T>(workflow: string, input: unknown) => (await client.workflow.execute(workflow, { taskQueue, workflowId: `${workflow}-${++n}-${randomUUID().slice(0, 6)}`, args: [input] })) as T,
+    execute: async <T>(workflow: string, input: unknown) =>
+      (await client.workflow.execute(workflow, {
+        taskQueue,
+        workflowId: `${workflow}-${++n}-${randomUUID().slice(0, 6)}`,
+        args: [input],
+      })) as T,
     close: async () => {
       worker.shutdown();
       await running;
@@ -83,7 +107,8 @@ export async function startBenchStack(): Promise<BenchStack> {
 export async function seedPlatform(stack: BenchStack, namespace: string, count: number): Promise<void> {
   const started = Date.now();
   await stack.execute('deployPlatform', {
-    namespace, skipHealthCheck: true,
+    namespace,
+    skipHealthCheck: true,
     secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'BENCH_API_KEY' } }] }],
   });
   await createTaskRuns(stack.kube, namespace, count);
@@ -98,16 +123,29 @@ export async function createTaskRuns(kube: KubeClients, namespace: string, count
     while (next < count) {
       const i = next++;
       const name = `task-${String(i).padStart(5, '0')}`;
-      const created = await kube.custom.createNamespacedCustomObject({
-        group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace,
+      const created = (await kube.custom.createNamespacedCustomObject({
+        group: TASKRUN.group,
+        version: TASKRUN.version,
+        plural: TASKRUN.plural,
+        namespace,
         body: {
-          apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace, labels: { service: `svc-${i % 20}` } },
-          spec: { service: `svc-${i % 20}`, taskId: name, prompt: `Fix the flaky test number ${i} in the service and open a pull request with the change.` },
+          apiVersion: 'orchestrator.io/v1',
+          kind: 'TaskRun',
+          metadata: { name, namespace, labels: { service: `svc-${i % 20}` } },
+          spec: {
+            service: `svc-${i % 20}`,
+            taskId: name,
+            prompt: `Fix the flaky test number ${i} in the service and open a pull request with the change.`,
+          },
         },
-      }) as Record<string, unknown>;
+      })) as Record<string, unknown>;
       const phase = PHASES[i % PHASES.length]!;
       await kube.custom.replaceNamespacedCustomObjectStatus({
-        group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace, name,
+        group: TASKRUN.group,
+        version: TASKRUN.version,
+        plural: TASKRUN.plural,
+        namespace,
+        name,
         body: { ...created, status: { phase, ...(phase !== 'Pending' ? { jobName: `${name}-job` } : {}) } },
       });
     }

@@ -12,7 +12,9 @@ import { kubeCacheDir } from '../scripts/stack/local-cluster.ts';
 import type { BackupReport } from '../contract/types/backup.ts';
 import { log, median, seedPlatform, startBenchStack, timed } from './backup-fixture.ts';
 
-const { values } = parseArgs({ options: { taskruns: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { taskruns: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' } },
+});
 const taskRuns = Number(values.taskruns);
 const runs = Number(values.runs);
 const script = fileURLToPath(new URL('./baselines/backup-platform.sh', import.meta.url));
@@ -29,21 +31,39 @@ try {
   let ourBytes = 0;
   for (let r = 0; r < runs; r++) {
     const out = join(stack.dir, `script-${r}`);
-    const s = await timed(() => execa('bash', [script], {
-      env: { BACKUP_DIR: out, NAMESPACE: namespace, KUBECONFIG: stack.kubeconfigPath, KUBECACHEDIR: kubeCacheDir(stack.kubeconfigPath), KUBECTL: toolPath('kubectl'), HELM: toolPath('helm') },
-    }));
+    const s = await timed(() =>
+      execa('bash', [script], {
+        env: {
+          BACKUP_DIR: out,
+          NAMESPACE: namespace,
+          KUBECONFIG: stack.kubeconfigPath,
+          KUBECACHEDIR: kubeCacheDir(stack.kubeconfigPath),
+          KUBECTL: toolPath('kubectl'),
+          HELM: toolPath('helm'),
+        },
+      }),
+    );
     scriptTimes.push(s.seconds);
     scriptBytes = dirBytes(out);
-    const o = await timed(() => stack.execute<BackupReport>('backupPlatform', { namespace, recipients: [stack.recipient] }));
+    const o = await timed(() =>
+      stack.execute<BackupReport>('backupPlatform', { namespace, recipients: [stack.recipient] }),
+    );
     ourTimes.push(o.seconds);
     ourBytes = dirBytes(o.result.backup.dir);
-    log(`run ${r + 1}: script ${s.seconds.toFixed(2)} s ${scriptBytes} B; backupPlatform ${o.seconds.toFixed(2)} s ${ourBytes} B (${JSON.stringify(o.result.backup.counts)})`);
+    log(
+      `run ${r + 1}: script ${s.seconds.toFixed(2)} s ${scriptBytes} B; backupPlatform ${o.seconds.toFixed(2)} s ${ourBytes} B (${JSON.stringify(o.result.backup.counts)})`,
+    );
   }
   const result = {
-    bench: 'backup', taskRuns, runs,
-    scriptSeconds: +median(scriptTimes).toFixed(3), backupSeconds: +median(ourTimes).toFixed(3),
-    scriptBytes, backupBytes: ourBytes,
-    timeRatio: +(median(ourTimes) / median(scriptTimes)).toFixed(3), bytesRatio: +(ourBytes / scriptBytes).toFixed(3),
+    bench: 'backup',
+    taskRuns,
+    runs,
+    scriptSeconds: +median(scriptTimes).toFixed(3),
+    backupSeconds: +median(ourTimes).toFixed(3),
+    scriptBytes,
+    backupBytes: ourBytes,
+    timeRatio: +(median(ourTimes) / median(scriptTimes)).toFixed(3),
+    bytesRatio: +(ourBytes / scriptBytes).toFixed(3),
   };
   console.log(JSON.stringify(result));
 } finally {

@@ -16,7 +16,9 @@ import { createLogger } from '../worker/logger.ts';
 import type { DrainReport } from '../contract/types/drain.ts';
 import { startBenchStack } from './stack.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, pods: { type: 'string', default: '100' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, pods: { type: 'string', default: '100' } },
+});
 const RUNS = Number(values.runs);
 const PODS = Number(values.pods);
 const UNDER_PDB = Math.round(PODS * 0.6);
@@ -30,31 +32,60 @@ const client = new Client({ connection });
 const nativeConnection = await NativeConnection.connect({ address: temporal.address });
 const taskQueue = 'bench-drain';
 const worker = await createRunbookWorker({
-  connection: nativeConnection, namespace: 'default', taskQueue,
-  workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never }),
-  activities: createActivities({ kube, kubeTarget: { kubeconfigPath: cluster.kubeconfigPath }, helmBin: toolPath('helm'), workdir: process.cwd(), logger: createLogger('error') }),
+  connection: nativeConnection,
+  namespace: 'default',
+  taskQueue,
+  workflowBundle: await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
+  }),
+  activities: createActivities({
+    kube,
+    kubeTarget: { kubeconfigPath: cluster.kubeconfigPath },
+    helmBin: toolPath('helm'),
+    workdir: process.cwd(),
+    logger: createLogger('error'),
+  }),
 });
 const workerRun = worker.run();
 
 const node = (name: string, run: string, unschedulable: boolean) => ({
-  apiVersion: 'v1', kind: 'Node',
-  metadata: { name, labels: { 'kubernetes.io/hostname': name, [LABEL]: run, type: 'kwok' }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: {
+    name,
+    labels: { 'kubernetes.io/hostname': name, [LABEL]: run, type: 'kwok' },
+    annotations: { 'kwok.x-k8s.io/node': 'fake' },
+  },
   spec: { unschedulable, taints: [{ key: LABEL, value: run, effect: 'NoSchedule' }] },
 });
 const podSpec = (run: string) => ({
   nodeSelector: { [LABEL]: run },
-  tolerations: [{ key: LABEL, operator: 'Equal', value: run, effect: 'NoSchedule' }, { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
+  tolerations: [
+    { key: LABEL, operator: 'Equal', value: run, effect: 'NoSchedule' },
+    { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
+  ],
   terminationGracePeriodSeconds: 0,
   containers: [{ name: 'app', image: 'example/app:1' }],
 });
 const deployment = (namespace: string, run: string, name: string, replicas: number) => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace },
-  spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(run) } },
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: podSpec(run) },
+  },
 });
 
 async function readyOn(namespace: string, nodeName: string): Promise<number> {
   const pods = await kube.core.listNamespacedPod({ namespace, fieldSelector: `spec.nodeName=${nodeName}` });
-  return pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+  return pods.items.filter(
+    (p) =>
+      !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  ).length;
 }
 
 /** Fresh nodes and pods: P pods + a DaemonSet pod Ready on `src`, `dst` (empty) uncordoned. */
@@ -62,19 +93,40 @@ async function setup(run: string): Promise<{ src: string; namespace: string }> {
   const src = `${run}-src`;
   const dst = `${run}-dst`;
   const namespace = run;
-  await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(src, run, false), node(dst, run, true)] }));
+  await k(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(src, run, false), node(dst, run, true)] }),
+  );
   await k(['create', 'namespace', namespace]);
   await k(['wait', '--for=condition=Ready', `node/${src}`, `node/${dst}`, '--timeout=60s']);
   const rest = PODS - UNDER_PDB;
-  await k(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'List', items: [
-      deployment(namespace, run, 'guarded', UNDER_PDB),
-      deployment(namespace, run, 'web', Math.ceil(rest / 2)),
-      deployment(namespace, run, 'worker', Math.floor(rest / 2)),
-      { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'guarded', namespace }, spec: { maxUnavailable: 6, selector: { matchLabels: { app: 'guarded' } } } },
-      { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: podSpec(run) } } },
-    ],
-  }));
+  await k(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        deployment(namespace, run, 'guarded', UNDER_PDB),
+        deployment(namespace, run, 'web', Math.ceil(rest / 2)),
+        deployment(namespace, run, 'worker', Math.floor(rest / 2)),
+        {
+          apiVersion: 'policy/v1',
+          kind: 'PodDisruptionBudget',
+          metadata: { name: 'guarded', namespace },
+          spec: { maxUnavailable: 6, selector: { matchLabels: { app: 'guarded' } } },
+        },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'DaemonSet',
+          metadata: { name: 'agent', namespace },
+          spec: {
+            selector: { matchLabels: { app: 'agent' } },
+            template: { metadata: { labels: { app: 'agent' } }, spec: podSpec(run) },
+          },
+        },
+      ],
+    }),
+  );
   for (let i = 0; ; i++) {
     if ((await readyOn(namespace, src)) === PODS + 1) break;
     if (i > 600) throw new Error(`the pods of ${run} never became Ready on ${src}`);
@@ -83,7 +135,9 @@ async function setup(run: string): Promise<{ src: string; namespace: string }> {
   await k(['uncordon', dst]);
   // The PDB has seen every guarded pod healthy.
   for (let i = 0; ; i++) {
-    const pdb = JSON.parse(await k(['get', 'pdb', 'guarded', '-n', namespace, '-o', 'json'])) as { status?: { currentHealthy?: number; disruptionsAllowed?: number } };
+    const pdb = JSON.parse(await k(['get', 'pdb', 'guarded', '-n', namespace, '-o', 'json'])) as {
+      status?: { currentHealthy?: number; disruptionsAllowed?: number };
+    };
     if (pdb.status?.currentHealthy === UNDER_PDB && pdb.status.disruptionsAllowed === 6) break;
     if (i > 300) throw new Error('the PDB never saw the pods healthy');
     await sleep(200);
@@ -99,7 +153,9 @@ async function cleanup(run: string): Promise<void> {
 async function timeDrainNode(src: string): Promise<number> {
   const started = performance.now();
   const report = (await client.workflow.execute('drainNode', {
-    taskQueue, workflowId: `bench-drain-${src}`, args: [{ node: src, ignoreDaemonSets: true, deleteEmptyDirData: true, timeoutSeconds: 600 }],
+    taskQueue,
+    workflowId: `bench-drain-${src}`,
+    args: [{ node: src, ignoreDaemonSets: true, deleteEmptyDirData: true, timeoutSeconds: 600 }],
   })) as DrainReport;
   const seconds = (performance.now() - started) / 1000;
   if (report.evicted.length !== PODS) throw new Error(`drainNode evicted ${report.evicted.length} pods, not ${PODS}`);
@@ -128,17 +184,30 @@ try {
     const seconds = tool === 'drainNode' ? await timeDrainNode(src) : await timeKubectlDrain(src);
     const left = await readyOn(run, src);
     times[tool].push(seconds);
-    log(`run ${i + 1}/${RUNS * 2}: ${tool} drained ${PODS} pods in ${seconds.toFixed(1)} s (${left} Ready pods left: the DaemonSet's)`);
+    log(
+      `run ${i + 1}/${RUNS * 2}: ${tool} drained ${PODS} pods in ${seconds.toFixed(1)} s (${left} Ready pods left: the DaemonSet's)`,
+    );
     await cleanup(run);
   }
   const ours = median(times.drainNode);
   const theirs = median(times.kubectl);
   const ratio = ours / theirs;
-  console.log(JSON.stringify({
-    bench: 'drain', pods: PODS, underPdb: UNDER_PDB, pdbMaxUnavailable: 6, runs: RUNS,
-    drainNodeSeconds: times.drainNode.map((s) => Number(s.toFixed(2))), kubectlSeconds: times.kubectl.map((s) => Number(s.toFixed(2))),
-    drainNodeMedian: Number(ours.toFixed(2)), kubectlMedian: Number(theirs.toFixed(2)), ratio: Number(ratio.toFixed(3)), target: 0.9, pass: ratio <= 0.9,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'drain',
+      pods: PODS,
+      underPdb: UNDER_PDB,
+      pdbMaxUnavailable: 6,
+      runs: RUNS,
+      drainNodeSeconds: times.drainNode.map((s) => Number(s.toFixed(2))),
+      kubectlSeconds: times.kubectl.map((s) => Number(s.toFixed(2))),
+      drainNodeMedian: Number(ours.toFixed(2)),
+      kubectlMedian: Number(theirs.toFixed(2)),
+      ratio: Number(ratio.toFixed(3)),
+      target: 0.9,
+      pass: ratio <= 0.9,
+    }),
+  );
 } catch (err) {
   log(`failed: ${(err as Error).stack ?? String(err)}`);
   exit = 1;

@@ -24,12 +24,17 @@ import { controllerWorkflowId } from '../contract/types/taskrun.ts';
 import { startInformerController, type BaselineController } from './baselines/informer-controller.ts';
 import { startBenchStack } from './stack.ts';
 
-const { values } = parseArgs({ options: {
-  burst: { type: 'string', default: '1000' }, rate: { type: 'string', default: '20' }, seconds: { type: 'string', default: '60' },
-  /** Run one load only (while working on it): burst or stream. */
-  only: { type: 'string' },
-} });
-if (values.only && !['burst', 'stream'].includes(values.only)) throw new Error(`--only must be burst or stream, not ${values.only}`);
+const { values } = parseArgs({
+  options: {
+    burst: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '60' },
+    /** Run one load only (while working on it): burst or stream. */
+    only: { type: 'string' },
+  },
+});
+if (values.only && !['burst', 'stream'].includes(values.only))
+  throw new Error(`--only must be burst or stream, not ${values.only}`);
 const BURST = Number(values.burst);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
@@ -45,23 +50,51 @@ const client = new Client({ connection });
 const nativeConnection = await NativeConnection.connect({ address: temporal.address });
 const taskQueue = 'bench-reconcile';
 const worker = await createRunbookWorker({
-  connection: nativeConnection, namespace: 'default', taskQueue,
-  workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never }),
-  activities: createActivities({ kube, kubeTarget: { kubeconfigPath: cluster.kubeconfigPath }, helmBin: toolPath('helm'), workdir: process.cwd(), logger: createLogger('error') }),
+  connection: nativeConnection,
+  namespace: 'default',
+  taskQueue,
+  workflowBundle: await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
+  }),
+  activities: createActivities({
+    kube,
+    kubeTarget: { kubeconfigPath: cluster.kubeconfigPath },
+    helmBin: toolPath('helm'),
+    workdir: process.cwd(),
+    logger: createLogger('error'),
+  }),
 });
 const workerRun = worker.run();
 
 async function namespaceWith(name: string): Promise<string> {
   await k(['create', 'namespace', name]);
-  await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace: name }, data: { 'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 100000\n' } }));
+  await k(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'taskrun-controller-config', namespace: name },
+      data: {
+        'config.yaml':
+          'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 100000\n',
+      },
+    }),
+  );
   return name;
 }
 
 type Controller = { stop(): Promise<void> };
 async function startOurs(namespace: string): Promise<Controller> {
-  const handle = await client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace }] });
+  const handle = await client.workflow.start('taskRunController', {
+    taskQueue,
+    workflowId: controllerWorkflowId(namespace),
+    args: [{ namespace }],
+  });
   // Ready once its first (snapshot) round is done.
-  for (let i = 0; i < 200 && (await handle.query<{ rounds: number }>('taskRunController')).rounds < 1; i++) await sleep(50);
+  for (let i = 0; i < 200 && (await handle.query<{ rounds: number }>('taskRunController')).rounds < 1; i++)
+    await sleep(50);
   return { stop: () => handle.terminate('bench done').then(() => undefined) };
 }
 async function startBaseline(namespace: string): Promise<Controller> {
@@ -69,18 +102,35 @@ async function startBaseline(namespace: string): Promise<Controller> {
   return c;
 }
 
-const taskRunBody = (namespace: string, name: string) => ({ apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace }, spec: { service: 'bench', taskId: name, prompt: `bench task ${name}` } });
-const createTaskRun = (namespace: string, name: string) => kube.custom.createNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace, body: taskRunBody(namespace, name) });
+const taskRunBody = (namespace: string, name: string) => ({
+  apiVersion: 'orchestrator.io/v1',
+  kind: 'TaskRun',
+  metadata: { name, namespace },
+  spec: { service: 'bench', taskId: name, prompt: `bench task ${name}` },
+});
+const createTaskRun = (namespace: string, name: string) =>
+  kube.custom.createNamespacedCustomObject({
+    group: TASKRUN.group,
+    version: TASKRUN.version,
+    plural: TASKRUN.plural,
+    namespace,
+    body: taskRunBody(namespace, name),
+  });
 
 /** Watches agent Jobs of a namespace; records when each Job (by task-id label) was first seen. */
 async function watchJobs(kc: KubeClients, namespace: string) {
   const seen = new Map<string, number>();
-  const abort = await new Watch(kc.config).watch(`/apis/batch/v1/namespaces/${namespace}/jobs`, { labelSelector: AGENT_SELECTOR }, (type: string, obj: { metadata?: { labels?: Record<string, string> } }) => {
-    const id = obj.metadata?.labels?.['task-id'];
-    if (type === 'ADDED' && id && !seen.has(id)) seen.set(id, performance.now());
-  }, (err: unknown) => {
-    if (err && !abort.signal.aborted) log(`job watch of ${namespace} ended: ${String(err)}`);
-  });
+  const abort = await new Watch(kc.config).watch(
+    `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    { labelSelector: AGENT_SELECTOR },
+    (type: string, obj: { metadata?: { labels?: Record<string, string> } }) => {
+      const id = obj.metadata?.labels?.['task-id'];
+      if (type === 'ADDED' && id && !seen.has(id)) seen.set(id, performance.now());
+    },
+    (err: unknown) => {
+      if (err && !abort.signal.aborted) log(`job watch of ${namespace} ended: ${String(err)}`);
+    },
+  );
   return { seen, stop: () => abort.abort() };
 }
 
@@ -90,9 +140,11 @@ async function burst(label: string, start: (ns: string) => Promise<Controller>):
   const jobs = await watchJobs(kube, ns);
   const t0 = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 50 }, async () => {
-    for (let i = next++; i < BURST; i = next++) await createTaskRun(ns, `b-${i}`);
-  }));
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      for (let i = next++; i < BURST; i = next++) await createTaskRun(ns, `b-${i}`);
+    }),
+  );
   while (jobs.seen.size < BURST) {
     if (performance.now() - t0 > 300_000) throw new Error(`${label}: only ${jobs.seen.size} Jobs after 300 s`);
     await sleep(20);
@@ -109,7 +161,10 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 };
 
-async function stream(label: string, start: (ns: string) => Promise<Controller>): Promise<{ p50: number; p99: number; max: number; n: number }> {
+async function stream(
+  label: string,
+  start: (ns: string) => Promise<Controller>,
+): Promise<{ p50: number; p99: number; max: number; n: number }> {
   const ns = await namespaceWith(`stream-${label}-${randomUUID().slice(0, 4)}`);
   const controller = await start(ns);
   const jobs = await watchJobs(kube, ns);
@@ -131,7 +186,9 @@ async function stream(label: string, start: (ns: string) => Promise<Controller>)
   await controller.stop();
   const latencies = [...created].map(([name, at]) => ((jobs.seen.get(name) ?? Infinity) - at) / 1000);
   const r = { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(...latencies), n: latencies.length };
-  log(`stream ${label}: ${r.n} TaskRuns at ${RATE}/s: p50 ${(r.p50 * 1000).toFixed(0)} ms, p99 ${(r.p99 * 1000).toFixed(0)} ms, max ${(r.max * 1000).toFixed(0)} ms`);
+  log(
+    `stream ${label}: ${r.n} TaskRuns at ${RATE}/s: p50 ${(r.p50 * 1000).toFixed(0)} ms, p99 ${(r.p99 * 1000).toFixed(0)} ms, max ${(r.max * 1000).toFixed(0)} ms`,
+  );
   return r;
 }
 
@@ -143,15 +200,38 @@ try {
   const burstOurs = runBurst ? await burst('ours', startOurs) : NaN;
   const streamBaseline = runStream ? await stream('baseline', startBaseline) : undefined;
   const streamOurs = runStream ? await stream('ours', startOurs) : undefined;
-  const ms = (r: { p50: number; p99: number; max: number }) => ({ p50Ms: Math.round(r.p50 * 1000), p99Ms: Math.round(r.p99 * 1000), maxMs: Math.round(r.max * 1000) });
+  const ms = (r: { p50: number; p99: number; max: number }) => ({
+    p50Ms: Math.round(r.p50 * 1000),
+    p99Ms: Math.round(r.p99 * 1000),
+    maxMs: Math.round(r.max * 1000),
+  });
   const burstOk = !runBurst || burstOurs / burstBaseline <= 1.5;
   const streamOk = !streamOurs || streamOurs.p99 <= 1;
   const result = {
     bench: 'reconcile',
-    ...(runBurst ? { burst: { taskRuns: BURST, oursSeconds: +burstOurs.toFixed(3), baselineSeconds: +burstBaseline.toFixed(3), ratio: +(burstOurs / burstBaseline).toFixed(3), target: 1.5 } } : {}),
-    ...(streamOurs && streamBaseline ? {
-      stream: { rate: RATE, seconds: SECONDS, ours: ms(streamOurs), baseline: ms(streamBaseline), p99Ratio: +(streamOurs.p99 / streamBaseline.p99).toFixed(3), targetP99Ms: 1000 },
-    } : {}),
+    ...(runBurst
+      ? {
+          burst: {
+            taskRuns: BURST,
+            oursSeconds: +burstOurs.toFixed(3),
+            baselineSeconds: +burstBaseline.toFixed(3),
+            ratio: +(burstOurs / burstBaseline).toFixed(3),
+            target: 1.5,
+          },
+        }
+      : {}),
+    ...(streamOurs && streamBaseline
+      ? {
+          stream: {
+            rate: RATE,
+            seconds: SECONDS,
+            ours: ms(streamOurs),
+            baseline: ms(streamBaseline),
+            p99Ratio: +(streamOurs.p99 / streamBaseline.p99).toFixed(3),
+            targetP99Ms: 1000,
+          },
+        }
+      : {}),
     ...(values.only ? { only: values.only } : {}),
     pass: burstOk && streamOk,
   };

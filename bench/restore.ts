@@ -23,7 +23,10 @@ const source = 'orchestrator';
 const stack = await startBenchStack();
 try {
   await seedPlatform(stack, source, taskRuns);
-  const backup = await stack.execute<BackupReport>('backupPlatform', { namespace: source, recipients: [stack.recipient] });
+  const backup = await stack.execute<BackupReport>('backupPlatform', {
+    namespace: source,
+    recipients: [stack.recipient],
+  });
 
   // The same objects as the backup holds (decrypted), as one YAML file per target namespace.
   const manifest = JSON.parse(readFileSync(join(backup.backup.dir, 'manifest.json'), 'utf8')) as Manifest;
@@ -35,7 +38,11 @@ try {
   }
   const applyFile = (ns: string) => {
     const file = join(stack.dir, `${ns}.yaml`);
-    writeFileSync(file, objects.map((o) => stringify({ ...o, metadata: { ...o.metadata, namespace: ns } })).join('---\n'), { mode: 0o600 });
+    writeFileSync(
+      file,
+      objects.map((o) => stringify({ ...o, metadata: { ...o.metadata, namespace: ns } })).join('---\n'),
+      { mode: 0o600 },
+    );
     return file;
   };
   const kubectlApply = async (ns: string, extra: string[]) => {
@@ -52,25 +59,48 @@ try {
   log(`kubectl apply --server-side -f: ${ssaSeconds.toFixed(2)} s`);
   const workflowId = `restore-bench-${Date.now()}`;
   const cpuBefore = process.cpuUsage();
-  const ours = await timed(async () => (await stack.client.workflow.execute('restorePlatform', { taskQueue: stack.taskQueue, workflowId, args: [{ backupId: backup.backupId, targetNamespace: 'restore-target' }] })) as RestoreReport);
+  const ours = await timed(
+    async () =>
+      (await stack.client.workflow.execute('restorePlatform', {
+        taskQueue: stack.taskQueue,
+        workflowId,
+        args: [{ backupId: backup.backupId, targetNamespace: 'restore-target' }],
+      })) as RestoreReport,
+  );
   // Retried activities distort the time: say so.
   for (const e of (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []) {
     const started = e.activityTaskStartedEventAttributes;
-    if (started?.attempt && started.attempt > 1) log(`an activity ran ${started.attempt} attempts; last failure: ${started.lastFailure?.message ?? '?'}`);
+    if (started?.attempt && started.attempt > 1)
+      log(`an activity ran ${started.attempt} attempts; last failure: ${started.lastFailure?.message ?? '?'}`);
   }
   const cpu = process.cpuUsage(cpuBefore);
   log(`restorePlatform: CPU of this process (worker + activities) ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`);
-  log(`restorePlatform: ${ours.seconds.toFixed(2)} s (${ours.result.restored.map((r) => `${r.kind} ${r.created}+${r.skipped}`).join(', ')})`);
+  log(
+    `restorePlatform: ${ours.seconds.toFixed(2)} s (${ours.result.restored.map((r) => `${r.kind} ${r.created}+${r.skipped}`).join(', ')})`,
+  );
   const steps = (await stack.client.workflow.getHandle(workflowId).query(progressQuery)).steps;
   const ms = (s: Step) => (s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : 0);
-  log(`restorePlatform steps (ms): ${steps.filter((s) => s.status === 'succeeded').map((s) => `${s.name} ${ms(s)}`).join(', ')}`);
+  log(
+    `restorePlatform steps (ms): ${steps
+      .filter((s) => s.status === 'succeeded')
+      .map((s) => `${s.name} ${ms(s)}`)
+      .join(', ')}`,
+  );
   const restoredTaskRuns = ours.result.verify?.find((v) => v.kind === 'taskRuns')?.found ?? 0;
 
-  console.log(JSON.stringify({
-    bench: 'restore', taskRuns, objects: objects.length, restoredTaskRuns,
-    restoreSeconds: +ours.seconds.toFixed(3), kubectlApplySeconds: +kubectlSeconds.toFixed(3), kubectlServerSideSeconds: +ssaSeconds.toFixed(3),
-    ratio: +(ours.seconds / kubectlSeconds).toFixed(3), ratioServerSide: +(ours.seconds / ssaSeconds).toFixed(3),
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'restore',
+      taskRuns,
+      objects: objects.length,
+      restoredTaskRuns,
+      restoreSeconds: +ours.seconds.toFixed(3),
+      kubectlApplySeconds: +kubectlSeconds.toFixed(3),
+      kubectlServerSideSeconds: +ssaSeconds.toFixed(3),
+      ratio: +(ours.seconds / kubectlSeconds).toFixed(3),
+      ratioServerSide: +(ours.seconds / ssaSeconds).toFixed(3),
+    }),
+  );
 } finally {
   await stack.close();
 }

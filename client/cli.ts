@@ -29,7 +29,10 @@ export function commandHelp(c: Command): string {
   return `Usage: runbook ${c.synopsis}\n\n${c.summary}\n${c.help ? `\n${c.help}\n` : ''}`;
 }
 
-export async function runCli(argv: string[], io: Omit<Io, 'temporal'> & { connect?: (s: ClientSettings) => Promise<Client> }): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: Omit<Io, 'temporal'> & { connect?: (s: ClientSettings) => Promise<Client> },
+): Promise<number> {
   let client: Client | undefined;
   let settings: ClientSettings | undefined;
   const full: Io = {

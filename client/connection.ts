@@ -29,16 +29,23 @@ function pem(env: NodeJS.ProcessEnv, name: string): Buffer | undefined {
 export function clientSettings(env: NodeJS.ProcessEnv = process.env): ClientSettings {
   const clientCert = pem(env, 'TEMPORAL_TLS_CERT');
   const clientKey = pem(env, 'TEMPORAL_TLS_KEY');
-  if (Boolean(clientCert) !== Boolean(clientKey)) throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate needs its key)');
+  if (Boolean(clientCert) !== Boolean(clientKey))
+    throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate needs its key)');
   const serverCa = pem(env, 'TEMPORAL_TLS_CA');
   const serverName = env.TEMPORAL_TLS_SERVER_NAME || undefined;
   const apiKey = env.TEMPORAL_API_KEY || undefined;
   const tlsOn = env.TEMPORAL_TLS === 'true' || env.TEMPORAL_TLS === '1';
   const tlsOff = env.TEMPORAL_TLS === 'false' || env.TEMPORAL_TLS === '0';
   // As the Temporal CLI: a certificate, a CA or an API key turns TLS on unless TEMPORAL_TLS=false.
-  const tls = !tlsOff && (tlsOn || clientCert || serverCa || serverName || apiKey)
-    ? { ...(clientCert ? { clientCert } : {}), ...(clientKey ? { clientKey } : {}), ...(serverCa ? { serverCa } : {}), ...(serverName ? { serverName } : {}) }
-    : undefined;
+  const tls =
+    !tlsOff && (tlsOn || clientCert || serverCa || serverName || apiKey)
+      ? {
+          ...(clientCert ? { clientCert } : {}),
+          ...(clientKey ? { clientKey } : {}),
+          ...(serverCa ? { serverCa } : {}),
+          ...(serverName ? { serverName } : {}),
+        }
+      : undefined;
   return {
     address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
@@ -53,20 +60,24 @@ export function connectionOptions(settings: ClientSettings): ConnectionOptions {
   const t = settings.tls;
   return {
     address: settings.address,
-    ...(t ? {
-      tls: {
-        ...(t.clientCert && t.clientKey ? { clientCertPair: { crt: t.clientCert, key: t.clientKey } } : {}),
-        ...(t.serverCa ? { serverRootCACertificate: t.serverCa } : {}),
-        ...(t.serverName ? { serverNameOverride: t.serverName } : {}),
-      },
-    } : {}),
+    ...(t
+      ? {
+          tls: {
+            ...(t.clientCert && t.clientKey ? { clientCertPair: { crt: t.clientCert, key: t.clientKey } } : {}),
+            ...(t.serverCa ? { serverRootCACertificate: t.serverCa } : {}),
+            ...(t.serverName ? { serverNameOverride: t.serverName } : {}),
+          },
+        }
+      : {}),
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
   };
 }
 
 export async function connectClient(settings: ClientSettings): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(settings)).catch((err: Error) => {
-    throw new Error(`cannot reach Temporal at ${settings.address}: ${err.message} (start it with \`npm start\`, or set TEMPORAL_ADDRESS)`);
+    throw new Error(
+      `cannot reach Temporal at ${settings.address}: ${err.message} (start it with \`npm start\`, or set TEMPORAL_ADDRESS)`,
+    );
   });
   return new Client({ connection, namespace: settings.namespace });
 }

@@ -10,14 +10,22 @@ function line(step: Step): string {
 
 export type FollowOutcome = { ended: true; result: unknown } | { ended: false; paused: Progress };
 
-export async function followUntil(handle: WorkflowHandle, write: (text: string) => void, opts: { pollMs?: number; untilPaused?: boolean } = {}): Promise<FollowOutcome> {
+export async function followUntil(
+  handle: WorkflowHandle,
+  write: (text: string) => void,
+  opts: { pollMs?: number; untilPaused?: boolean } = {},
+): Promise<FollowOutcome> {
   const seen = new Map<string, string>();
   const result = handle.result();
   let done = false;
-  result.then(() => (done = true), () => (done = true));
+  result.then(
+    () => (done = true),
+    () => (done = true),
+  );
   while (!done) {
     const progress = await printChanges();
-    if (opts.untilPaused && progress?.phase && PAUSED_PHASES.includes(progress.phase) && !done) return { ended: false, paused: progress };
+    if (opts.untilPaused && progress?.phase && PAUSED_PHASES.includes(progress.phase) && !done)
+      return { ended: false, paused: progress };
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, opts.pollMs ?? 500))]);
   }
   await printChanges();
@@ -47,7 +55,11 @@ export async function followUntil(handle: WorkflowHandle, write: (text: string) 
 }
 
 /** Follows until the runbook ends; resolves with its result, rejects with its failure. */
-export async function followProgress(handle: WorkflowHandle, write: (text: string) => void, pollMs = 500): Promise<unknown> {
+export async function followProgress(
+  handle: WorkflowHandle,
+  write: (text: string) => void,
+  pollMs = 500,
+): Promise<unknown> {
   const outcome = await followUntil(handle, write, { pollMs });
   return outcome.ended ? outcome.result : undefined;
 }

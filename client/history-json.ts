@@ -11,13 +11,21 @@ interface ProtoJson {
   toJson(type: unknown, message: unknown): unknown;
   fromJson(type: unknown, json: unknown, options: { ignoreUnknownFields: boolean }): History;
 }
-const proto = fromProto('@temporalio/proto') as { temporal: { api: { history: { v1: { History: { fromObject(o: unknown): History } } } } } };
+const proto = fromProto('@temporalio/proto') as {
+  temporal: { api: { history: { v1: { History: { fromObject(o: unknown): History } } } } };
+};
 const protojson = fromProto('protobufjs/ext/protojson') as ProtoJson;
-const { patchProtobufRoot } = fromProto('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot(root: unknown): { lookupType(name: string): unknown } };
+const { patchProtobufRoot } = fromProto('@temporalio/proto/lib/patch-protobuf-root') as {
+  patchProtobufRoot(root: unknown): { lookupType(name: string): unknown };
+};
 const historyType = patchProtobufRoot(proto).lookupType('temporal.api.history.v1.History');
 
 export function historyToJson(history: unknown): string {
-  return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
+  return JSON.stringify(
+    protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)),
+    null,
+    2,
+  );
 }
 
 /** A History message (event ids as Long) that Worker.runReplayHistory replays as it is. */

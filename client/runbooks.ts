@@ -6,9 +6,13 @@ export interface RunbookInfo {
   summary: string;
 }
 
-export const RUNBOOKS: RunbookInfo[] = Object.entries(MAP).map(([name, entry]) => ({ name: name as RunbookName, summary: entry.summary }));
+export const RUNBOOKS: RunbookInfo[] = Object.entries(MAP).map(([name, entry]) => ({
+  name: name as RunbookName,
+  summary: entry.summary,
+}));
 
 export function findRunbook(name: string): RunbookInfo {
-  if (!isRunbookName(name)) throw new Error(`unknown runbook ${name} (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`);
+  if (!isRunbookName(name))
+    throw new Error(`unknown runbook ${name} (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`);
   return { name, summary: MAP[name].summary };
 }

@@ -38,19 +38,30 @@ export interface NightlyBackupOptions {
 export type ScheduleOutcome = 'created' | 'updated';
 
 /** The schedule's workflow and its input: backupPlatform, or backupAndVerify when verification is on. */
-export function nightlyAction(opts: Pick<NightlyBackupOptions, 'input' | 'verify'>, env: NodeJS.ProcessEnv = process.env): { workflowType: 'backupPlatform' | 'backupAndVerify'; input: BackupPlatformInput | BackupAndVerifyInput } {
+export function nightlyAction(
+  opts: Pick<NightlyBackupOptions, 'input' | 'verify'>,
+  env: NodeJS.ProcessEnv = process.env,
+): { workflowType: 'backupPlatform' | 'backupAndVerify'; input: BackupPlatformInput | BackupAndVerifyInput } {
   // Validated here so that a bad input fails now, not at 02:00.
   const parsed = backupPlatformInputSchema.safeParse(opts.input);
   if (!parsed.success) throw new Error(`invalid nightly backup input: ${formatIssues(parsed.error.issues).join('; ')}`);
   const verify = opts.verify ?? env.RUNBOOK_BACKUP_VERIFY === '1';
   if (verify === false) return { workflowType: 'backupPlatform', input: opts.input };
-  const input: BackupAndVerifyInput = { backup: opts.input, verify: { ...(verify === true ? {} : verify), enabled: true } };
+  const input: BackupAndVerifyInput = {
+    backup: opts.input,
+    verify: { ...(verify === true ? {} : verify), enabled: true },
+  };
   const checked = backupAndVerifyInputSchema.safeParse(input);
-  if (!checked.success) throw new Error(`invalid nightly backup input: ${formatIssues(checked.error.issues).join('; ')}`);
+  if (!checked.success)
+    throw new Error(`invalid nightly backup input: ${formatIssues(checked.error.issues).join('; ')}`);
   return { workflowType: 'backupAndVerify', input };
 }
 
-function scheduleParts(opts: NightlyBackupOptions): { spec: ScheduleSpec; action: ScheduleOptionsAction; policies: { overlap: ScheduleOverlapPolicy; catchupWindow: string } } {
+function scheduleParts(opts: NightlyBackupOptions): {
+  spec: ScheduleSpec;
+  action: ScheduleOptionsAction;
+  policies: { overlap: ScheduleOverlapPolicy; catchupWindow: string };
+} {
   const { workflowType, input } = nightlyAction(opts);
   const id = opts.scheduleId ?? NIGHTLY_BACKUP_SCHEDULE;
   return {
@@ -62,7 +73,10 @@ function scheduleParts(opts: NightlyBackupOptions): { spec: ScheduleSpec; action
 }
 
 /** Creates the schedule, or updates its spec, action and policies (keeping its paused state and note). */
-export async function ensureNightlyBackupSchedule(client: Client, opts: NightlyBackupOptions): Promise<ScheduleOutcome> {
+export async function ensureNightlyBackupSchedule(
+  client: Client,
+  opts: NightlyBackupOptions,
+): Promise<ScheduleOutcome> {
   const scheduleId = opts.scheduleId ?? NIGHTLY_BACKUP_SCHEDULE;
   return upsertSchedule(client, scheduleId, scheduleParts(opts), 'nightly backup (platform-runbooks)');
 }
@@ -70,17 +84,31 @@ export async function ensureNightlyBackupSchedule(client: Client, opts: NightlyB
 export const SECURITY_AUDIT_SCHEDULE = 'security-audit';
 
 /** Creates the monthly securityAudit Schedule (default 04:00 UTC on the 1st), or updates its spec and action. */
-export async function ensureSecurityAuditSchedule(client: Client, opts: { taskQueue: string; input?: SecurityAuditInput; cron?: string; timeZone?: string; scheduleId?: string }): Promise<ScheduleOutcome> {
+export async function ensureSecurityAuditSchedule(
+  client: Client,
+  opts: { taskQueue: string; input?: SecurityAuditInput; cron?: string; timeZone?: string; scheduleId?: string },
+): Promise<ScheduleOutcome> {
   const input = opts.input ?? {};
   const parsed = securityAuditInputSchema.safeParse(input);
   if (!parsed.success) throw new Error(`invalid securityAudit input: ${formatIssues(parsed.error.issues).join('; ')}`);
   const scheduleId = opts.scheduleId ?? SECURITY_AUDIT_SCHEDULE;
-  return upsertSchedule(client, scheduleId, {
-    spec: { cronExpressions: [opts.cron ?? '0 4 1 * *'], timezone: opts.timeZone ?? 'UTC' },
-    // Each run's workflow ID is <id>-<scheduled time>; its result is the report.
-    action: { type: 'startWorkflow', workflowType: 'securityAudit', workflowId: scheduleId, taskQueue: opts.taskQueue, args: [input] },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-  }, 'monthly security audit (platform-runbooks)');
+  return upsertSchedule(
+    client,
+    scheduleId,
+    {
+      spec: { cronExpressions: [opts.cron ?? '0 4 1 * *'], timezone: opts.timeZone ?? 'UTC' },
+      // Each run's workflow ID is <id>-<scheduled time>; its result is the report.
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'securityAudit',
+        workflowId: scheduleId,
+        taskQueue: opts.taskQueue,
+        args: [input],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+    },
+    'monthly security audit (platform-runbooks)',
+  );
 }
 
 /** The scheduled input from the environment: recipients, retention. */
@@ -91,7 +119,9 @@ export function nightlyInputFromEnv(env: NodeJS.ProcessEnv = process.env): Backu
   return {
     ...(env.RUNBOOK_BACKUP_NAMESPACE ? { namespace: env.RUNBOOK_BACKUP_NAMESPACE } : {}),
     // Without recipients in the environment they come from a ConfigMap (public keys only).
-    ...(recipients.length ? { recipients } : { recipientsFrom: { configMap: { name: 'backup-recipients', key: 'recipients' } } }),
+    ...(recipients.length
+      ? { recipients }
+      : { recipientsFrom: { configMap: { name: 'backup-recipients', key: 'recipients' } } }),
     retention: { keepLast, ...(maxAgeDays !== undefined ? { maxAgeDays } : {}) },
   };
 }
@@ -111,18 +141,33 @@ Verification decrypts with the worker's age identity (its --backup-identity, def
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RUNBOOK_TASK_QUEUE.`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'time-zone': { type: 'string' }, cron: { type: 'string' }, 'catchup-window': { type: 'string' }, verify: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: {
+      'time-zone': { type: 'string' },
+      cron: { type: 'string' },
+      'catchup-window': { type: 'string' },
+      verify: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) return void console.log(HELP);
   const settings = clientSettings();
   const client = await connectClient(settings);
   const timeZone = values['time-zone'] ?? process.env.RUNBOOK_BACKUP_TIME_ZONE;
   const outcome = await ensureNightlyBackupSchedule(client, {
-    taskQueue: settings.taskQueue, input: nightlyInputFromEnv(),
+    taskQueue: settings.taskQueue,
+    input: nightlyInputFromEnv(),
     ...(values.verify ? { verify: true } : {}),
-    ...(timeZone ? { timeZone } : {}), ...(values.cron ? { cron: values.cron } : {}), ...(values['catchup-window'] ? { catchupWindow: values['catchup-window'] } : {}),
+    ...(timeZone ? { timeZone } : {}),
+    ...(values.cron ? { cron: values.cron } : {}),
+    ...(values['catchup-window'] ? { catchupWindow: values['catchup-window'] } : {}),
   });
-  console.log(`schedules: ${NIGHTLY_BACKUP_SCHEDULE} ${outcome} (${nightlyAction({ input: nightlyInputFromEnv(), ...(values.verify ? { verify: true } : {}) }).workflowType})`);
-  console.log(`schedules: ${SECURITY_AUDIT_SCHEDULE} ${await ensureSecurityAuditSchedule(client, { taskQueue: settings.taskQueue })} (securityAudit monthly)`);
+  console.log(
+    `schedules: ${NIGHTLY_BACKUP_SCHEDULE} ${outcome} (${nightlyAction({ input: nightlyInputFromEnv(), ...(values.verify ? { verify: true } : {}) }).workflowType})`,
+  );
+  console.log(
+    `schedules: ${SECURITY_AUDIT_SCHEDULE} ${await ensureSecurityAuditSchedule(client, { taskQueue: settings.taskQueue })} (securityAudit monthly)`,
+  );
   await client.connection.close();
 }
 

@@ -4,7 +4,12 @@ import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temp
 
 export type ScheduleParts = Pick<ScheduleOptions, 'spec' | 'action' | 'policies'>;
 
-export async function upsertSchedule(client: Client, scheduleId: string, parts: ScheduleParts, note: string): Promise<'created' | 'updated'> {
+export async function upsertSchedule(
+  client: Client,
+  scheduleId: string,
+  parts: ScheduleParts,
+  note: string,
+): Promise<'created' | 'updated'> {
   try {
     await client.schedule.create({ scheduleId, ...parts, state: { note } });
     return 'created';

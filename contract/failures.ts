@@ -25,7 +25,17 @@ export const SECRET_SOURCE_REFUSED = 'SecretSourceRefused';
 export const SMOKE_TEST_FAILED = 'SmokeTestFailed';
 
 /** Failure types that a retry cannot fix: activities are proxied with these as non-retryable. */
-export const NON_RETRYABLE_TYPES = [INVALID_INPUT, KUBE_FORBIDDEN, KUBE_NOT_FOUND, KUBE_INVALID, WAIT_TIMEOUT, ROLLOUT_FAILED, SECRET_REF_UNRESOLVED, SECRET_SOURCE_REFUSED, SMOKE_TEST_FAILED];
+export const NON_RETRYABLE_TYPES = [
+  INVALID_INPUT,
+  KUBE_FORBIDDEN,
+  KUBE_NOT_FOUND,
+  KUBE_INVALID,
+  WAIT_TIMEOUT,
+  ROLLOUT_FAILED,
+  SECRET_REF_UNRESOLVED,
+  SECRET_SOURCE_REFUSED,
+  SMOKE_TEST_FAILED,
+];
 
 /**
  * A Helm release is locked: its latest revision is pending-install/-upgrade/-rollback ("another operation

@@ -8,7 +8,10 @@ export const approveUpdate = defineUpdate<{ accepted: true; phase: 'containment'
 /** Start recovery ({by, reason, options: {credentials, restoreBackupId}}); refused unless contained. */
 export const recoverUpdate = defineUpdate<{ accepted: true }, [RecoverRequest]>('recover');
 /** A failed recovery step: retry it, skip it, or abort (what is still contained stays so). */
-export const incidentDecideUpdate = defineUpdate<{ accepted: true; action: IncidentDecision['action'] }, [IncidentDecision]>('decide');
+export const incidentDecideUpdate = defineUpdate<
+  { accepted: true; action: IncidentDecision['action'] },
+  [IncidentDecision]
+>('decide');
 export const incidentStateQuery = defineQuery<IncidentState>('incidentState');
 
 /** To the TaskRun controller: create no new Jobs (suspend: true) or resume; it answers with controllerSuspensionAck to `replyTo`. */
@@ -22,4 +25,5 @@ export interface ControllerSuspension {
 }
 export const controllerSuspensionSignal = defineSignal<[ControllerSuspension]>('controllerSuspension');
 /** From the controller: the suspension took effect (no Job creation in flight when suspended). */
-export const controllerSuspensionAck = defineSignal<[{ request: string; suspended: boolean; active: number }]>('controllerSuspensionAck');
+export const controllerSuspensionAck =
+  defineSignal<[{ request: string; suspended: boolean; active: number }]>('controllerSuspensionAck');

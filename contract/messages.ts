@@ -14,7 +14,13 @@ export const decideUpdate = defineUpdate<{ accepted: true; action: Decision['act
 /** Where an upgrade is: running, paused (waiting for `decide`), rolled back... */
 export const upgradeStateQuery = defineQuery<UpgradeState>('upgradeState');
 
-export type { TaskRunControllerInput, TrackedTaskRun, ControllerSummary, CleanupTaskRunsInput, CleanupReport } from './types/taskrun.ts';
+export type {
+  TaskRunControllerInput,
+  TrackedTaskRun,
+  ControllerSummary,
+  CleanupTaskRunsInput,
+  CleanupReport,
+} from './types/taskrun.ts';
 /**
  * One TaskRun as the reconciler follows it: an unfinished one, or one of the newest finished ones
  * (finishedHistory, default 500; phase Succeeded/Failed, `finishedAt` set, Job details dropped).

@@ -7,4 +7,7 @@ export const rollingMaintenanceStateQuery = defineQuery<RollingMaintenanceState>
 /** The operator upgraded a node: {node, by, note?}. Accepted while the node waits for its upgrade (or failed waiting for it). */
 export const nodeDoneUpdate = defineUpdate<{ accepted: true; node: string }, [NodeDone]>('nodeDone');
 /** On a failed node: {action: retry | skip | abort, by, reason?, node?} (the same update name as upgradePlatform's decide). */
-export const nodeDecideUpdate = defineUpdate<{ accepted: true; action: NodeDecision['action']; node: string; resumeAt?: NodeStep }, [NodeDecision]>('decide');
+export const nodeDecideUpdate = defineUpdate<
+  { accepted: true; action: NodeDecision['action']; node: string; resumeAt?: NodeStep },
+  [NodeDecision]
+>('decide');

@@ -21,13 +21,28 @@ export const RUNBOOK_SEARCH_ATTRIBUTES = {
  * execution status tells (`runbook ps` shows it).
  */
 export const RUNBOOK_PHASES = [
-  'running', 'waiting-for-lease', 'paused-for-decision', 'paused-for-approval',
-  'succeeded', 'rolled-back', 'aborted', 'mismatch', 'failed', 'cancelled',
+  'running',
+  'waiting-for-lease',
+  'paused-for-decision',
+  'paused-for-approval',
+  'succeeded',
+  'rolled-back',
+  'aborted',
+  'mismatch',
+  'failed',
+  'cancelled',
 ] as const;
 export type RunbookPhase = (typeof RUNBOOK_PHASES)[number];
 
 export const PAUSED_PHASES: readonly RunbookPhase[] = ['paused-for-decision', 'paused-for-approval'];
-export const FINAL_PHASES: readonly RunbookPhase[] = ['succeeded', 'rolled-back', 'aborted', 'mismatch', 'failed', 'cancelled'];
+export const FINAL_PHASES: readonly RunbookPhase[] = [
+  'succeeded',
+  'rolled-back',
+  'aborted',
+  'mismatch',
+  'failed',
+  'cancelled',
+];
 
 export const runbookKindKey = defineSearchAttributeKey('RunbookKind', SearchAttributeType.KEYWORD);
 export const runbookPhaseKey = defineSearchAttributeKey('RunbookPhase', SearchAttributeType.KEYWORD);
@@ -40,6 +55,12 @@ export function finalPhaseOf(result: unknown): RunbookPhase {
 }
 
 /** The operator's commands that register them in a Temporal namespace (the worker prints them when it cannot). */
-export function searchAttributeCommands(namespace: string, attributes: Record<string, string> = RUNBOOK_SEARCH_ATTRIBUTES): string[] {
-  return Object.entries(attributes).map(([name, type]) => `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`);
+export function searchAttributeCommands(
+  namespace: string,
+  attributes: Record<string, string> = RUNBOOK_SEARCH_ATTRIBUTES,
+): string[] {
+  return Object.entries(attributes).map(
+    ([name, type]) =>
+      `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`,
+  );
 }

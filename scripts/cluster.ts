@@ -1,7 +1,13 @@
 // npm run cluster -- up|stop|down|status [--nodes N] [--name NAME]
 // Manages the project's local development cluster (kwok, state under .data/cluster).
 import { parseArgs } from 'node:util';
-import { clusterStatus, createLocalCluster, deleteLocalCluster, devClusterRef, stopLocalCluster } from './stack/local-cluster.ts';
+import {
+  clusterStatus,
+  createLocalCluster,
+  deleteLocalCluster,
+  devClusterRef,
+  stopLocalCluster,
+} from './stack/local-cluster.ts';
 import { ensureTools } from './stack/tools.ts';
 
 const usage = `Usage: npm run cluster -- <command> [options]
@@ -39,10 +45,12 @@ async function main(): Promise<void> {
   const [command, ...extra] = positionals;
   if (!command || extra.length > 0) fail(`expected exactly one command\n\n${usage}`);
   const name = values.name ?? 'platform-runbooks';
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) fail(`--name '${name}' must be lowercase letters, digits and dashes`);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
+    fail(`--name '${name}' must be lowercase letters, digits and dashes`);
   // Without --nodes, 'up' creates 3 nodes and leaves an existing cluster's count alone.
   const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
-  if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1 || nodes > 1000)) fail(`--nodes '${values.nodes}' must be an integer from 1 to 1000`);
+  if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1 || nodes > 1000))
+    fail(`--nodes '${values.nodes}' must be an integer from 1 to 1000`);
   const ref = devClusterRef(name);
 
   switch (command) {
@@ -66,8 +74,14 @@ async function main(): Promise<void> {
     case 'status': {
       const s = await clusterStatus(ref);
       if (!s.exists) return void console.log(`'${name}': absent (npm run cluster -- up creates it)`);
-      const components = Object.entries(s.components).map(([c, st]) => `${c}=${st}`).join(' ');
-      console.log(s.running ? `'${name}': running; nodes Ready ${s.nodes.ready}/${s.nodes.total}` : `'${name}': not running (npm run cluster -- up starts it)`);
+      const components = Object.entries(s.components)
+        .map(([c, st]) => `${c}=${st}`)
+        .join(' ');
+      console.log(
+        s.running
+          ? `'${name}': running; nodes Ready ${s.nodes.ready}/${s.nodes.total}`
+          : `'${name}': not running (npm run cluster -- up starts it)`,
+      );
       console.log(`components: ${components || '(none)'}`);
       console.log(`kubeconfig: ${s.kubeconfigPath}`);
       return;

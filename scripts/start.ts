@@ -13,8 +13,18 @@ import { startDevServer, type DevServer } from './stack/temporal-dev-server.ts';
 import { createLocalCluster, devClusterRef, type LocalCluster } from './stack/local-cluster.ts';
 import { tryFirstCommands } from './stack/try-first.ts';
 import { connectClient } from '../client/connection.ts';
-import { ensureNightlyBackupSchedule, ensureSecurityAuditSchedule, nightlyInputFromEnv, NIGHTLY_BACKUP_SCHEDULE, SECURITY_AUDIT_SCHEDULE } from '../client/schedules.ts';
-import { CLEANUP_SCHEDULE, ensureTaskRunCleanupSchedule, ensureTaskRunController } from '../client/taskrun-controller.ts';
+import {
+  ensureNightlyBackupSchedule,
+  ensureSecurityAuditSchedule,
+  nightlyInputFromEnv,
+  NIGHTLY_BACKUP_SCHEDULE,
+  SECURITY_AUDIT_SCHEDULE,
+} from '../client/schedules.ts';
+import {
+  CLEANUP_SCHEDULE,
+  ensureTaskRunCleanupSchedule,
+  ensureTaskRunController,
+} from '../client/taskrun-controller.ts';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queue.ts';
 
 const HELP = `Usage: npm start [-- options]
@@ -48,8 +58,13 @@ export function startOptions(argv: string[] = process.argv.slice(2), env: NodeJS
   const { values } = parseArgs({
     args: argv,
     options: {
-      'temporal-port': { type: 'string' }, 'ui-port': { type: 'string' }, 'http-port': { type: 'string' }, 'task-queue': { type: 'string' },
-      kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'temporal-port': { type: 'string' },
+      'ui-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      'task-queue': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   const port = (flag: string, value: string | undefined, fallback: number) => {
@@ -73,9 +88,23 @@ export function startOptions(argv: string[] = process.argv.slice(2), env: NodeJS
  * The worker's command line: the stack's Temporal, the cluster, the task queue, and the local
  * health stand-in only when the cluster is the project's own local one.
  */
-export function workerArgs(opts: StartOptions, stack: { kubeconfig: string; temporalAddress: string; helmBin: string; localCluster: boolean }): string[] {
-  const args = ['worker/main.ts', '--kubeconfig', stack.kubeconfig, '--helm-bin', stack.helmBin, '--temporal-address', stack.temporalAddress,
-    '--http-port', String(opts.httpPort), '--task-queue', opts.taskQueue];
+export function workerArgs(
+  opts: StartOptions,
+  stack: { kubeconfig: string; temporalAddress: string; helmBin: string; localCluster: boolean },
+): string[] {
+  const args = [
+    'worker/main.ts',
+    '--kubeconfig',
+    stack.kubeconfig,
+    '--helm-bin',
+    stack.helmBin,
+    '--temporal-address',
+    stack.temporalAddress,
+    '--http-port',
+    String(opts.httpPort),
+    '--task-queue',
+    opts.taskQueue,
+  ];
   if (opts.context) args.push('--context', opts.context);
   if (stack.localCluster) args.push('--local-health-standin');
   return args;
@@ -108,8 +137,11 @@ async function main(): Promise<void> {
 
   try {
     temporal = await startDevServer({
-      port: opts.temporalPort, uiPort: opts.uiPort, dbFile: join(dataDir, 'temporal', 'temporal.db'),
-      logFile: join(dataDir, 'temporal', 'server.log'), portHint: 'pass --temporal-port/--ui-port (or set TEMPORAL_PORT/TEMPORAL_UI_PORT)',
+      port: opts.temporalPort,
+      uiPort: opts.uiPort,
+      dbFile: join(dataDir, 'temporal', 'temporal.db'),
+      logFile: join(dataDir, 'temporal', 'server.log'),
+      portHint: 'pass --temporal-port/--ui-port (or set TEMPORAL_PORT/TEMPORAL_UI_PORT)',
     });
     say(`Temporal dev server at ${temporal.address}; Web UI: ${temporal.uiUrl}`);
 
@@ -122,15 +154,28 @@ async function main(): Promise<void> {
     }
 
     // Only the project's own local cluster gets the stand-in (the worker refuses it for any other).
-    const args = workerArgs(opts, { kubeconfig, temporalAddress: temporal.address, helmBin: toolPath('helm'), localCluster: cluster !== undefined });
+    const args = workerArgs(opts, {
+      kubeconfig,
+      temporalAddress: temporal.address,
+      helmBin: toolPath('helm'),
+      localCluster: cluster !== undefined,
+    });
     worker = execa(process.execPath, args, { cwd: repo, stdio: 'inherit', reject: false });
-    const probe = cluster ? 'local stand-in (kwok pods never answer HTTP; image tag :unhealthy answers 503)' : 'service proxy';
-    say(`worker started (task queue "${opts.taskQueue}", /health probes: ${probe}, /metrics and /health on http://127.0.0.1:${opts.httpPort})`);
+    const probe = cluster
+      ? 'local stand-in (kwok pods never answer HTTP; image tag :unhealthy answers 503)'
+      : 'service proxy';
+    say(
+      `worker started (task queue "${opts.taskQueue}", /health probes: ${probe}, /metrics and /health on http://127.0.0.1:${opts.httpPort})`,
+    );
     await ensureSchedule(temporal.address, opts.taskQueue);
     await ensureController(temporal.address, opts.taskQueue);
     say(`Web UI: ${temporal.uiUrl} (Start Workflow: type platformHealth, task queue ${opts.taskQueue}, input {})`);
     say('try these first, in this order:');
-    for (const c of tryFirstCommands({ temporalAddress: temporal.address, uiUrl: temporal.uiUrl, taskQueue: opts.taskQueue })) {
+    for (const c of tryFirstCommands({
+      temporalAddress: temporal.address,
+      uiUrl: temporal.uiUrl,
+      taskQueue: opts.taskQueue,
+    })) {
       say(`  ${c.command}    # ${c.what}`);
     }
     say('Ctrl-C stops everything');
@@ -151,10 +196,14 @@ async function ensureSchedule(address: string, taskQueue: string): Promise<void>
   try {
     const client = await connectClient({ address, namespace: 'default', taskQueue });
     const outcome = await ensureNightlyBackupSchedule(client, {
-      taskQueue, input: nightlyInputFromEnv(), ...(process.env.RUNBOOK_BACKUP_TIME_ZONE ? { timeZone: process.env.RUNBOOK_BACKUP_TIME_ZONE } : {}),
+      taskQueue,
+      input: nightlyInputFromEnv(),
+      ...(process.env.RUNBOOK_BACKUP_TIME_ZONE ? { timeZone: process.env.RUNBOOK_BACKUP_TIME_ZONE } : {}),
     });
     say(`schedule ${NIGHTLY_BACKUP_SCHEDULE} ${outcome} (backupPlatform at 02:00; see README "Backups")`);
-    say(`schedule ${SECURITY_AUDIT_SCHEDULE} ${await ensureSecurityAuditSchedule(client, { taskQueue })} (securityAudit at 04:00 on the 1st; see README "Security audit")`);
+    say(
+      `schedule ${SECURITY_AUDIT_SCHEDULE} ${await ensureSecurityAuditSchedule(client, { taskQueue })} (securityAudit at 04:00 on the 1st; see README "Security audit")`,
+    );
     await client.connection.close();
   } catch (err) {
     say(`schedules ${NIGHTLY_BACKUP_SCHEDULE}/${SECURITY_AUDIT_SCHEDULE} not created: ${(err as Error).message}`);
@@ -169,11 +218,15 @@ async function ensureController(address: string, taskQueue: string): Promise<voi
     // A controller started earlier on another task queue keeps it (one controller per namespace): say so.
     const running = await client.workflow.getHandle(workflowId).describe();
     if (running.taskQueue !== taskQueue) {
-      say(`warning: ${workflowId} already runs on task queue "${running.taskQueue}", where this worker does not poll; terminate it (temporal workflow terminate --workflow-id ${workflowId}) and start again`);
+      say(
+        `warning: ${workflowId} already runs on task queue "${running.taskQueue}", where this worker does not poll; terminate it (temporal workflow terminate --workflow-id ${workflowId}) and start again`,
+      );
     }
     const outcome = await ensureTaskRunCleanupSchedule(client, { taskQueue, input: { namespace: 'orchestrator' } });
     await client.connection.close();
-    say(`TaskRun controller ${workflowId} running; schedule ${CLEANUP_SCHEDULE} ${outcome} (see README "TaskRun controller")`);
+    say(
+      `TaskRun controller ${workflowId} running; schedule ${CLEANUP_SCHEDULE} ${outcome} (see README "TaskRun controller")`,
+    );
   } catch (err) {
     say(`TaskRun controller not started: ${(err as Error).message}`);
   }

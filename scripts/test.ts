@@ -35,7 +35,16 @@ try {
   const cluster = await createLocalCluster({ ...clusterRef, nodes: 3 });
   console.log(`test: local cluster ${cluster.server} (${elapsed()})`);
   try {
-    const env = { TEST_TEMPORAL_ADDRESS: temporal.address, TEST_TEMPORAL_UI_URL: temporal.uiUrl, TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_CLUSTER_NAME: clusterRef.name, TEST_CLUSTER_DIR: clusterRef.dataDir, TEST_SECRETS_FILE: secretsFile, TEST_LOG_DIR: workerLogs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+    const env = {
+      TEST_TEMPORAL_ADDRESS: temporal.address,
+      TEST_TEMPORAL_UI_URL: temporal.uiUrl,
+      TEST_KUBECONFIG: cluster.kubeconfigPath,
+      TEST_CLUSTER_NAME: clusterRef.name,
+      TEST_CLUSTER_DIR: clusterRef.dataDir,
+      TEST_SECRETS_FILE: secretsFile,
+      TEST_LOG_DIR: workerLogs,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    };
     const run = await runPhases(env);
     exitCode = run.exitCode ?? 1;
     const leaks = await scanForLeaks(temporal.address, run.output);
@@ -59,7 +68,11 @@ else console.log(`test: failures; stack logs kept in ${dir}`);
 console.log(`test: ${exitCode === 0 ? 'passed' : 'FAILED'} in ${elapsed()}`);
 process.exitCode = exitCode;
 
-interface TestGroup { name: string; files: string[]; concurrency: number }
+interface TestGroup {
+  name: string;
+  files: string[];
+  concurrency: number;
+}
 
 /** A test file that changes what other files rely on (cluster-wide objects, nodes, a fixed namespace) says so in its first lines. */
 function isExclusive(file: string): boolean {
@@ -79,7 +92,10 @@ function testPhases(): TestGroup[][] {
   const cluster = all.filter((f) => f.startsWith('test/integration/'));
   const exclusive = cluster.filter(isExclusive);
   return [
-    [{ name: 'cluster', files: exclusive, concurrency: 1 }, { name: 'temporal', files: all.filter((f) => !cluster.includes(f)), concurrency: 2 }],
+    [
+      { name: 'cluster', files: exclusive, concurrency: 1 },
+      { name: 'temporal', files: all.filter((f) => !cluster.includes(f)), concurrency: 2 },
+    ],
     [{ name: 'cluster', files: cluster.filter((f) => !exclusive.includes(f)), concurrency: 2 }],
   ];
 }
@@ -99,8 +115,18 @@ async function runPhases(env: Record<string, string>): Promise<{ exitCode: numbe
 /** Runs one group's files with node's test runner; its lines are printed as they come, prefixed with its name. */
 async function runGroup(group: TestGroup, env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
   // TEST_TAP_FILE (npm run reliability): a TAP copy of the results, to count failures.
-  const tap = process.env.TEST_TAP_FILE ? ['--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${process.env.TEST_TAP_FILE}${group.name === 'tests' ? '' : `.${group.name}`}`] : [];
-  const child = execa(process.execPath, ['--test', `--test-concurrency=${group.concurrency}`, '--test-reporter=spec', ...tap, ...group.files], { all: true, reject: false, env });
+  const tap = process.env.TEST_TAP_FILE
+    ? [
+        '--test-reporter-destination=stdout',
+        '--test-reporter=tap',
+        `--test-reporter-destination=${process.env.TEST_TAP_FILE}${group.name === 'tests' ? '' : `.${group.name}`}`,
+      ]
+    : [];
+  const child = execa(
+    process.execPath,
+    ['--test', `--test-concurrency=${group.concurrency}`, '--test-reporter=spec', ...tap, ...group.files],
+    { all: true, reject: false, env },
+  );
   const lines: string[] = [];
   const prefix = group.name === 'tests' ? '' : `[${group.name}] `;
   createInterface({ input: child.all! }).on('line', (line) => {
@@ -119,11 +145,19 @@ async function scanForLeaks(address: string, output: string): Promise<Leak[]> {
     const histories = await scanHistories(new Client({ connection }), secrets);
     const files = scanFiles(secrets, [workerLogs, resolve('.data/backups')]);
     const leaks = [...histories.leaks, ...files.leaks, ...findLeaks(secrets, output, 'the test output')];
-    console.log(`test: leak scan: ${secrets.length} secret values, ${histories.histories} workflow histories, ${files.files} files, the test output: ${leaks.length ? `${leaks.length} LEAKS` : 'no leaks'}`);
+    console.log(
+      `test: leak scan: ${secrets.length} secret values, ${histories.histories} workflow histories, ${files.files} files, the test output: ${leaks.length ? `${leaks.length} LEAKS` : 'no leaks'}`,
+    );
     for (const leak of leaks) console.log(`test: LEAK: the value of ${leak.secret} is in ${leak.where}`);
-    if (process.env.RELIABILITY_REPORT_DIR) appendFileSync(join(process.env.RELIABILITY_REPORT_DIR, 'counts.jsonl'), `${JSON.stringify({ name: 'secret-scan', leaks: leaks.length })}\n`);
+    if (process.env.RELIABILITY_REPORT_DIR)
+      appendFileSync(
+        join(process.env.RELIABILITY_REPORT_DIR, 'counts.jsonl'),
+        `${JSON.stringify({ name: 'secret-scan', leaks: leaks.length })}\n`,
+      );
     if (!secrets.length) {
-      console.log('test: LEAK SCAN HAD NOTHING TO LOOK FOR: no test registered a secret value (test/helpers/secrets.ts)');
+      console.log(
+        'test: LEAK SCAN HAD NOTHING TO LOOK FOR: no test registered a secret value (test/helpers/secrets.ts)',
+      );
       if (patterns === DEFAULT_PATTERNS) return [{ secret: '(none registered)', where: 'the leak scan' }];
     }
     return leaks;

@@ -94,7 +94,11 @@ Options (environment variable in brackets):
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 /** `inPod` decides whether the in-cluster config is available (tests pass their own). */
-export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv, inPod: (env: NodeJS.ProcessEnv) => boolean = runsInPod): WorkerConfig | 'help' {
+export function parseWorkerConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  inPod: (env: NodeJS.ProcessEnv) => boolean = runsInPod,
+): WorkerConfig | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -129,29 +133,46 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv, inPod:
   const kubeconfigPath = values.kubeconfig ?? env.RUNBOOK_KUBECONFIG;
   const inCluster = !kubeconfigPath && inPod(env);
   if (!kubeconfigPath && !inCluster) {
-    throw new Error('no cluster named: pass --kubeconfig FILE (or set RUNBOOK_KUBECONFIG). The worker never falls back to ~/.kube/config; `npm start` passes the local cluster\'s kubeconfig.');
+    throw new Error(
+      "no cluster named: pass --kubeconfig FILE (or set RUNBOOK_KUBECONFIG). The worker never falls back to ~/.kube/config; `npm start` passes the local cluster's kubeconfig.",
+    );
   }
   const kubeContextEarly = values.context ?? env.RUNBOOK_KUBE_CONTEXT;
-  if (inCluster && kubeContextEarly) throw new Error('--context names a context of a kubeconfig: pass --kubeconfig too (in a pod without one, the worker uses the in-cluster config)');
+  if (inCluster && kubeContextEarly)
+    throw new Error(
+      '--context names a context of a kubeconfig: pass --kubeconfig too (in a pod without one, the worker uses the in-cluster config)',
+    );
   const tls: TemporalTls = {
     ...optional('clientCertPath', values['tls-cert-path'] ?? env.TEMPORAL_TLS_CLIENT_CERT_PATH),
     ...optional('clientKeyPath', values['tls-key-path'] ?? env.TEMPORAL_TLS_CLIENT_KEY_PATH),
     ...optional('serverCaCertPath', values['tls-ca-path'] ?? env.TEMPORAL_TLS_SERVER_CA_CERT_PATH),
     ...optional('serverName', values['tls-server-name'] ?? env.TEMPORAL_TLS_SERVER_NAME),
   };
-  if (Boolean(tls.clientCertPath) !== Boolean(tls.clientKeyPath)) throw new Error('--tls-cert-path and --tls-key-path go together (a client certificate and its key)');
+  if (Boolean(tls.clientCertPath) !== Boolean(tls.clientKeyPath))
+    throw new Error('--tls-cert-path and --tls-key-path go together (a client certificate and its key)');
   const temporalApiKey = env.TEMPORAL_API_KEY || undefined;
   const tlsOn = values.tls ?? ['1', 'true'].includes(env.TEMPORAL_TLS ?? '');
   const temporalTls = tlsOn || Object.keys(tls).length > 0 || temporalApiKey ? tls : undefined;
   const httpPort = Number(values['http-port'] ?? env.RUNBOOK_HTTP_PORT ?? 9464);
-  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new Error(`--http-port: ${values['http-port']} is not a port number`);
+  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535)
+    throw new Error(`--http-port: ${values['http-port']} is not a port number`);
   const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as WorkerConfig['logLevel'];
-  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level: ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new Error(`--log-level: ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
   const kubeContext = values.context ?? env.RUNBOOK_KUBE_CONTEXT;
-  const keyRef = (flag: string, value: string | undefined, fallback: BackupKeys[keyof BackupKeys]) => (value === undefined ? fallback : parseKeyReference(`--${flag}`, value));
+  const keyRef = (flag: string, value: string | undefined, fallback: BackupKeys[keyof BackupKeys]) =>
+    value === undefined ? fallback : parseKeyReference(`--${flag}`, value);
   const backupKeys: BackupKeys = {
-    hmacKey: keyRef('backup-hmac-key', values['backup-hmac-key'] ?? env.RUNBOOK_BACKUP_HMAC_KEY_FROM, DEFAULT_BACKUP_KEYS.hmacKey),
-    identity: keyRef('backup-identity', values['backup-identity'] ?? env.RUNBOOK_BACKUP_AGE_IDENTITY_FROM, DEFAULT_BACKUP_KEYS.identity),
+    hmacKey: keyRef(
+      'backup-hmac-key',
+      values['backup-hmac-key'] ?? env.RUNBOOK_BACKUP_HMAC_KEY_FROM,
+      DEFAULT_BACKUP_KEYS.hmacKey,
+    ),
+    identity: keyRef(
+      'backup-identity',
+      values['backup-identity'] ?? env.RUNBOOK_BACKUP_AGE_IDENTITY_FROM,
+      DEFAULT_BACKUP_KEYS.identity,
+    ),
   };
 
   return {
@@ -170,12 +191,16 @@ export function parseWorkerConfig(argv: string[], env: NodeJS.ProcessEnv, inPod:
     logLevel,
     fileRoots: parseList(values['file-roots'] ?? env.RUNBOOK_FILE_ROOTS) ?? DEFAULT_FILE_ROOTS,
     secretSources: {
-      envAllow: parseList(values['secret-env-allow'] ?? env.RUNBOOK_SECRET_ENV_ALLOW) ?? DEFAULT_SECRET_SOURCE_POLICY.envAllow,
-      secretNamespaces: parseList(values['secret-namespaces'] ?? env.RUNBOOK_SECRET_NAMESPACES) ?? DEFAULT_SECRET_SOURCE_POLICY.secretNamespaces,
+      envAllow:
+        parseList(values['secret-env-allow'] ?? env.RUNBOOK_SECRET_ENV_ALLOW) ?? DEFAULT_SECRET_SOURCE_POLICY.envAllow,
+      secretNamespaces:
+        parseList(values['secret-namespaces'] ?? env.RUNBOOK_SECRET_NAMESPACES) ??
+        DEFAULT_SECRET_SOURCE_POLICY.secretNamespaces,
     },
     backupKeys,
     localHealthStandin: values['local-health-standin'] ?? ['1', 'true'].includes(env.RUNBOOK_LOCAL_HEALTH ?? ''),
-    probeAllowLinkLocal: values['probe-allow-link-local'] ?? ['1', 'true'].includes(env.RUNBOOK_PROBE_ALLOW_LINK_LOCAL ?? ''),
+    probeAllowLinkLocal:
+      values['probe-allow-link-local'] ?? ['1', 'true'].includes(env.RUNBOOK_PROBE_ALLOW_LINK_LOCAL ?? ''),
   };
 }
 

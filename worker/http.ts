@@ -14,7 +14,12 @@ export interface HealthState {
 /** What /metrics serves: prom-client's registry, or metricsWithSdk() (worker/sdk-metrics.ts) around it. */
 export type MetricsSource = Pick<Registry, 'contentType' | 'metrics'>;
 
-export async function startHttpServer(port: number, host: string, registry: MetricsSource, health: HealthState): Promise<{ server: Server; port: number }> {
+export async function startHttpServer(
+  port: number,
+  host: string,
+  registry: MetricsSource,
+  health: HealthState,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     void (async () => {
       if (req.url === '/metrics') {
@@ -37,7 +42,11 @@ export async function startHttpServer(port: number, host: string, registry: Metr
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} (worker /metrics and /health) is busy: pass --http-port or stop what holds it`) : err),
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${port} (worker /metrics and /health) is busy: pass --http-port or stop what holds it`)
+          : err,
+      ),
     );
     server.listen(port, host, resolve);
   });

@@ -5,8 +5,20 @@ import { Context } from '@temporalio/activity';
 
 /** Paths of values that must never reach a log line, whatever code logs them. */
 export const REDACT_PATHS = [
-  '*.password', '*.token', '*.secret', '*.apiKey', '*.value', '*.data', '*.stringData',
-  'password', 'token', 'secret', 'apiKey', 'authorization', '*.authorization', 'headers.authorization',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.apiKey',
+  '*.value',
+  '*.data',
+  '*.stringData',
+  'password',
+  'token',
+  'secret',
+  'apiKey',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
 ];
 
 /**
@@ -20,16 +32,34 @@ export function activityLogFields(): Record<string, string> {
   } catch {
     return {}; // not inside an activity
   }
-  const fields: Record<string, string | undefined> = { workflowId: info.workflowExecution?.workflowId, runId: info.workflowExecution?.runId, workflowType: info.workflowType, activityType: info.activityType, activityId: info.activityId };
+  const fields: Record<string, string | undefined> = {
+    workflowId: info.workflowExecution?.workflowId,
+    runId: info.workflowExecution?.runId,
+    workflowType: info.workflowType,
+    activityType: info.activityType,
+    activityId: info.activityId,
+  };
   return Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, base: { service: 'platform-runbooks-worker' }, mixin: activityLogFields, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination as never);
+  return pino(
+    {
+      level,
+      base: { service: 'platform-runbooks-worker' },
+      mixin: activityLogFields,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    destination as never,
+  );
 }
 
 const TEMPORAL_TO_PINO: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
-  TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error',
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
 };
 
 /**
@@ -37,7 +67,11 @@ const TEMPORAL_TO_PINO: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | '
  * process. With `sdkMetricsAddress` (host:port), the Core runtime's Prometheus exporter (the SDK's
  * temporal_* metrics) listens there; worker/http.ts serves it on /metrics with the runbook metrics.
  */
-export function installTemporalRuntimeLogger(logger: Logger, level: LogLevel = 'INFO', sdkMetricsAddress?: string): void {
+export function installTemporalRuntimeLogger(
+  logger: Logger,
+  level: LogLevel = 'INFO',
+  sdkMetricsAddress?: string,
+): void {
   const temporalLog = logger.child({ component: 'temporal' });
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {

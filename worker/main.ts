@@ -6,7 +6,8 @@ assertSupportedNode();
 
 const { parseWorkerConfig, WORKER_HELP } = await import('./config.ts');
 const { createLogger, installTemporalRuntimeLogger } = await import('./logger.ts');
-const { loadKubeConfig, loadInClusterKubeConfig, writeInClusterKubeconfig, makeKubeClients } = await import('../activities/kube/client.ts');
+const { loadKubeConfig, loadInClusterKubeConfig, writeInClusterKubeconfig, makeKubeClients } =
+  await import('../activities/kube/client.ts');
 const { readFileSync, mkdtempSync } = await import('node:fs');
 const { tmpdir } = await import('node:os');
 const { join } = await import('node:path');
@@ -40,9 +41,10 @@ installTemporalRuntimeLogger(logger, 'INFO', sdkMetricsAddress);
 try {
   // In a pod with no kubeconfig named: the in-cluster config for the API clients, and for helm a
   // kubeconfig file (in the temp dir: the root file system may be read-only) that points at the same token.
-  const kubeTarget = config.inCluster || !config.kubeconfigPath
-    ? { kubeconfigPath: writeInClusterKubeconfig(mkdtempSync(join(tmpdir(), 'runbook-worker-'))), inCluster: true }
-    : { kubeconfigPath: config.kubeconfigPath, ...(config.kubeContext ? { context: config.kubeContext } : {}) };
+  const kubeTarget =
+    config.inCluster || !config.kubeconfigPath
+      ? { kubeconfigPath: writeInClusterKubeconfig(mkdtempSync(join(tmpdir(), 'runbook-worker-'))), inCluster: true }
+      : { kubeconfigPath: config.kubeconfigPath, ...(config.kubeContext ? { context: config.kubeContext } : {}) };
   const kubeConfig = kubeTarget.inCluster ? loadInClusterKubeConfig() : loadKubeConfig(kubeTarget);
   const kube = makeKubeClients(kubeConfig);
   if (config.localHealthStandin) {
@@ -51,31 +53,70 @@ try {
   }
   const tlsFiles = config.temporalTls;
   const tls = tlsFiles && {
-    ...(tlsFiles.clientCertPath && tlsFiles.clientKeyPath ? { clientCertPair: { crt: readFileSync(tlsFiles.clientCertPath), key: readFileSync(tlsFiles.clientKeyPath) } } : {}),
+    ...(tlsFiles.clientCertPath && tlsFiles.clientKeyPath
+      ? { clientCertPair: { crt: readFileSync(tlsFiles.clientCertPath), key: readFileSync(tlsFiles.clientKeyPath) } }
+      : {}),
     ...(tlsFiles.serverCaCertPath ? { serverRootCACertificate: readFileSync(tlsFiles.serverCaCertPath) } : {}),
     ...(tlsFiles.serverName ? { serverNameOverride: tlsFiles.serverName } : {}),
   };
-  const connection = await NativeConnection.connect({ address: config.temporalAddress, ...(tls ? { tls } : {}), ...(config.temporalApiKey ? { apiKey: config.temporalApiKey } : {}) }).catch((err: Error) => {
-    throw new Error(`cannot reach Temporal at ${config.temporalAddress}: ${err.message} (is the dev server running? \`npm start\` starts one)`);
+  const connection = await NativeConnection.connect({
+    address: config.temporalAddress,
+    ...(tls ? { tls } : {}),
+    ...(config.temporalApiKey ? { apiKey: config.temporalApiKey } : {}),
+  }).catch((err: Error) => {
+    throw new Error(
+      `cannot reach Temporal at ${config.temporalAddress}: ${err.message} (is the dev server running? \`npm start\` starts one)`,
+    );
   });
   const searchAttributes = await ensureRunbookSearchAttributes(connection, config.temporalNamespace);
-  if (searchAttributes.added.length) logger.info({ added: searchAttributes.added, namespace: config.temporalNamespace }, 'registered the runbooks\' search attributes');
+  if (searchAttributes.added.length)
+    logger.info(
+      { added: searchAttributes.added, namespace: config.temporalNamespace },
+      "registered the runbooks' search attributes",
+    );
   // runbook_paused and runbook_taskrun_controllers_running are read from visibility at scrape time.
   observeVisibility(new Client({ connection, namespace: config.temporalNamespace }));
   const worker = await createRunbookWorker({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    activities: createActivities({ kube, kubeTarget, helmBin: config.helmBin, workdir: process.cwd(), backupDir: config.backupDir, secretSources: config.secretSources, backupKeys: config.backupKeys, localHealthStandin: config.localHealthStandin, probeAllowLinkLocal: config.probeAllowLinkLocal, logger: logger.child({ component: 'activities' }) }),
+    activities: createActivities({
+      kube,
+      kubeTarget,
+      helmBin: config.helmBin,
+      workdir: process.cwd(),
+      backupDir: config.backupDir,
+      secretSources: config.secretSources,
+      backupKeys: config.backupKeys,
+      localHealthStandin: config.localHealthStandin,
+      probeAllowLinkLocal: config.probeAllowLinkLocal,
+      logger: logger.child({ component: 'activities' }),
+    }),
   });
   const http = await startHttpServer(config.httpPort, config.httpHost, metricsWithSdk(registry, sdkMetricsAddress), {
     workerState: () => worker.getState(),
-    polling: () => { const s = worker.getStatus(); return s.workflowPollerState === 'POLLING' && s.activityPollerState === 'POLLING'; },
+    polling: () => {
+      const s = worker.getStatus();
+      return s.workflowPollerState === 'POLLING' && s.activityPollerState === 'POLLING';
+    },
   });
   logger.info(
-    { temporal: config.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, cluster: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext(),
-      kubeconfig: kubeTarget.inCluster ? 'in-cluster (the pod\'s service account; no kubeconfig named)' : kubeTarget.kubeconfigPath, temporalTls: Boolean(tls), temporalApiKey: Boolean(config.temporalApiKey), http: `http://${config.httpHost}:${http.port}`,
-      healthProbe: config.localHealthStandin ? 'local-standin (local kwok cluster: /health answered from the Ready pods\' image; tag :unhealthy answers 503)' : 'service-proxy' },
+    {
+      temporal: config.temporalAddress,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      cluster: kubeConfig.getCurrentCluster()?.server,
+      context: kubeConfig.getCurrentContext(),
+      kubeconfig: kubeTarget.inCluster
+        ? "in-cluster (the pod's service account; no kubeconfig named)"
+        : kubeTarget.kubeconfigPath,
+      temporalTls: Boolean(tls),
+      temporalApiKey: Boolean(config.temporalApiKey),
+      http: `http://${config.httpHost}:${http.port}`,
+      healthProbe: config.localHealthStandin
+        ? "local-standin (local kwok cluster: /health answered from the Ready pods' image; tag :unhealthy answers 503)"
+        : 'service-proxy',
+    },
     'worker started',
   );
   await worker.run();

@@ -15,14 +15,58 @@ import { PAUSED_PHASES } from '../contract/runbook-search-attributes.ts';
 const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600];
 
 export const runbookMetrics = {
-  runsStarted: new Counter({ name: 'runbook_runs_started_total', help: 'Runbook runs started, by runbook and the schedule that started them ("" when none)', labelNames: ['runbook', 'schedule'] as const, registers: [registry] }),
-  runsFinished: new Counter({ name: 'runbook_runs_finished_total', help: 'Runbook runs finished, by runbook, outcome (final RunbookPhase: succeeded, failed, cancelled, rolled-back, aborted, mismatch) and schedule', labelNames: ['runbook', 'outcome', 'schedule'] as const, registers: [registry] }),
-  runDuration: new Histogram({ name: 'runbook_run_duration_seconds', help: 'Runbook run duration, start to end (pauses included)', labelNames: ['runbook', 'outcome'] as const, buckets: DURATION_BUCKETS, registers: [registry] }),
-  stepDuration: new Histogram({ name: 'runbook_step_duration_seconds', help: 'Runbook step duration, by runbook, step and status', labelNames: ['runbook', 'step', 'status'] as const, buckets: DURATION_BUCKETS, registers: [registry] }),
-  leaseWait: new Histogram({ name: 'runbook_lease_wait_seconds', help: 'Time a runbook waited in line for the maintenance lease', labelNames: ['runbook'] as const, buckets: [0, 1, 5, 15, 60, 300, 900, 1800, 3600, 4 * 3600], registers: [registry] }),
-  paused: new Gauge({ name: 'runbook_paused', help: 'Running runbooks paused for an operator (RunbookPhase paused-*), by runbook and phase; from visibility, the same on every replica', labelNames: ['runbook', 'phase'] as const, registers: [registry], collect: () => collectVisibility() }),
-  controllersRunning: new Gauge({ name: 'runbook_taskrun_controllers_running', help: 'Running taskRunController workflows, by TaskRun namespace; from visibility, the same on every replica', labelNames: ['namespace'] as const, registers: [registry], collect: () => collectVisibility() }),
-  visibilityErrors: new Counter({ name: 'runbook_visibility_errors_total', help: 'Failed visibility queries behind runbook_paused and runbook_taskrun_controllers_running', registers: [registry] }),
+  runsStarted: new Counter({
+    name: 'runbook_runs_started_total',
+    help: 'Runbook runs started, by runbook and the schedule that started them ("" when none)',
+    labelNames: ['runbook', 'schedule'] as const,
+    registers: [registry],
+  }),
+  runsFinished: new Counter({
+    name: 'runbook_runs_finished_total',
+    help: 'Runbook runs finished, by runbook, outcome (final RunbookPhase: succeeded, failed, cancelled, rolled-back, aborted, mismatch) and schedule',
+    labelNames: ['runbook', 'outcome', 'schedule'] as const,
+    registers: [registry],
+  }),
+  runDuration: new Histogram({
+    name: 'runbook_run_duration_seconds',
+    help: 'Runbook run duration, start to end (pauses included)',
+    labelNames: ['runbook', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  }),
+  stepDuration: new Histogram({
+    name: 'runbook_step_duration_seconds',
+    help: 'Runbook step duration, by runbook, step and status',
+    labelNames: ['runbook', 'step', 'status'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  }),
+  leaseWait: new Histogram({
+    name: 'runbook_lease_wait_seconds',
+    help: 'Time a runbook waited in line for the maintenance lease',
+    labelNames: ['runbook'] as const,
+    buckets: [0, 1, 5, 15, 60, 300, 900, 1800, 3600, 4 * 3600],
+    registers: [registry],
+  }),
+  paused: new Gauge({
+    name: 'runbook_paused',
+    help: 'Running runbooks paused for an operator (RunbookPhase paused-*), by runbook and phase; from visibility, the same on every replica',
+    labelNames: ['runbook', 'phase'] as const,
+    registers: [registry],
+    collect: () => collectVisibility(),
+  }),
+  controllersRunning: new Gauge({
+    name: 'runbook_taskrun_controllers_running',
+    help: 'Running taskRunController workflows, by TaskRun namespace; from visibility, the same on every replica',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+    collect: () => collectVisibility(),
+  }),
+  visibilityErrors: new Counter({
+    name: 'runbook_visibility_errors_total',
+    help: 'Failed visibility queries behind runbook_paused and runbook_taskrun_controllers_running',
+    registers: [registry],
+  }),
 };
 
 /** The schedule that started this run (its TemporalScheduledById search attribute), or "". */
@@ -42,7 +86,9 @@ export function runbookMetricsSinks(): InjectedSinks<RunbookMetricsSinks> {
           m.runDuration.observe({ runbook, outcome }, seconds);
         },
       },
-      stepFinished: { fn: (_info, runbook, step, status, seconds) => m.stepDuration.observe({ runbook, step, status }, seconds) },
+      stepFinished: {
+        fn: (_info, runbook, step, status, seconds) => m.stepDuration.observe({ runbook, step, status }, seconds),
+      },
       leaseWaited: { fn: (_info, runbook, seconds) => m.leaseWait.observe({ runbook }, seconds) },
     },
   };
@@ -71,12 +117,18 @@ async function readVisibility(client: Client): Promise<void> {
   try {
     await client.connection.withDeadline(Date.now() + 5_000, async () => {
       const phases = PAUSED_PHASES.map((p) => `'${p}'`).join(', ');
-      for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running' AND RunbookPhase IN (${phases})` })) {
+      for await (const wf of client.workflow.list({
+        query: `ExecutionStatus = 'Running' AND RunbookPhase IN (${phases})`,
+      })) {
         const key = `${String(wf.searchAttributes.RunbookKind?.[0] ?? wf.type)}\0${String(wf.searchAttributes.RunbookPhase?.[0])}`;
         paused.set(key, (paused.get(key) ?? 0) + 1);
       }
-      for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running' AND WorkflowType = 'taskRunController'` })) {
-        const ns = String(wf.searchAttributes.TaskRunNamespace?.[0] ?? wf.workflowId.replace(/^taskrun-controller-/, ''));
+      for await (const wf of client.workflow.list({
+        query: `ExecutionStatus = 'Running' AND WorkflowType = 'taskRunController'`,
+      })) {
+        const ns = String(
+          wf.searchAttributes.TaskRunNamespace?.[0] ?? wf.workflowId.replace(/^taskrun-controller-/, ''),
+        );
         controllers.set(ns, (controllers.get(ns) ?? 0) + 1);
       }
     });
@@ -90,7 +142,8 @@ async function readVisibility(client: Client): Promise<void> {
     runbookMetrics.paused.set({ runbook, phase }, n);
   }
   // Zero for the paused phases of upgradePlatform, so that an alert's series exists before the first pause.
-  for (const phase of PAUSED_PHASES) if (!paused.has(`upgradePlatform\0${phase}`)) runbookMetrics.paused.set({ runbook: 'upgradePlatform', phase }, 0);
+  for (const phase of PAUSED_PHASES)
+    if (!paused.has(`upgradePlatform\0${phase}`)) runbookMetrics.paused.set({ runbook: 'upgradePlatform', phase }, 0);
   runbookMetrics.controllersRunning.reset();
   for (const [namespace, n] of controllers) runbookMetrics.controllersRunning.set({ namespace }, n);
 }

@@ -7,25 +7,46 @@ import type { NativeConnection } from '@temporalio/worker';
 import { RUNBOOK_SEARCH_ATTRIBUTES, searchAttributeCommands } from '../contract/runbook-search-attributes.ts';
 
 /** temporal.api.enums.v1.IndexedValueType numbers (@temporalio/proto is a dev dependency only). */
-const INDEXED: Record<string, number> = { Text: 1, Keyword: 2, Int: 3, Double: 4, Bool: 5, Datetime: 6, KeywordList: 7 };
+const INDEXED: Record<string, number> = {
+  Text: 1,
+  Keyword: 2,
+  Int: 3,
+  Double: 4,
+  Bool: 5,
+  Datetime: 6,
+  KeywordList: 7,
+};
 
-export async function ensureRunbookSearchAttributes(connection: Pick<NativeConnection, 'operatorService'>, namespace: string): Promise<{ added: string[] }> {
+export async function ensureRunbookSearchAttributes(
+  connection: Pick<NativeConnection, 'operatorService'>,
+  namespace: string,
+): Promise<{ added: string[] }> {
   const howto = `register them as an operator: ${searchAttributeCommands(namespace).join('; ')} (Temporal Cloud: tcld namespace search-attributes add, or the Cloud UI)`;
   const listed = await connection.operatorService.listSearchAttributes({ namespace }).catch((err: Error) => {
-    throw new Error(`cannot list the search attributes of Temporal namespace ${namespace}: ${err.message}; ${howto}`, { cause: err });
+    throw new Error(`cannot list the search attributes of Temporal namespace ${namespace}: ${err.message}; ${howto}`, {
+      cause: err,
+    });
   });
   const known: Record<string, number> = { ...listed.systemAttributes, ...listed.customAttributes };
   const missing: Record<string, number> = {};
   for (const [name, type] of Object.entries(RUNBOOK_SEARCH_ATTRIBUTES)) {
     const have = known[name];
     if (have === undefined) missing[name] = INDEXED[type]!;
-    else if (have !== INDEXED[type]) throw new Error(`search attribute ${name} exists in Temporal namespace ${namespace} with another type (${have}), not ${type}: the runbooks cannot use it`);
+    else if (have !== INDEXED[type])
+      throw new Error(
+        `search attribute ${name} exists in Temporal namespace ${namespace} with another type (${have}), not ${type}: the runbooks cannot use it`,
+      );
   }
   const added = Object.keys(missing);
   if (added.length) {
-    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing as never }).catch((err: Error) => {
-      throw new Error(`search attributes ${added.join(', ')} are not registered in Temporal namespace ${namespace}, and the worker may not register them (${err.message}); ${howto}`, { cause: err });
-    });
+    await connection.operatorService
+      .addSearchAttributes({ namespace, searchAttributes: missing as never })
+      .catch((err: Error) => {
+        throw new Error(
+          `search attributes ${added.join(', ')} are not registered in Temporal namespace ${namespace}, and the worker may not register them (${err.message}); ${howto}`,
+          { cause: err },
+        );
+      });
   }
   return { added };
 }

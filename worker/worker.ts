@@ -6,7 +6,9 @@ import { runbookMetricsSinks } from './runbook-metrics.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Workflow interceptor modules: every runbook's final phase and run metric (bundled with the workflows). */
-export const RUNBOOK_WORKFLOW_INTERCEPTORS = [fileURLToPath(new URL('../workflows/runbook-interceptors.ts', import.meta.url))];
+export const RUNBOOK_WORKFLOW_INTERCEPTORS = [
+  fileURLToPath(new URL('../workflows/runbook-interceptors.ts', import.meta.url)),
+];
 export const DEFAULT_TASK_QUEUE = 'runbooks';
 
 export interface RunbookWorkerOptions {
@@ -26,7 +28,9 @@ export async function createRunbookWorker(opts: RunbookWorkerOptions): Promise<W
     taskQueue: opts.taskQueue,
     activities: opts.activities,
     sinks: runbookMetricsSinks(),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: RUNBOOK_WORKFLOW_INTERCEPTORS } }),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: RUNBOOK_WORKFLOW_INTERCEPTORS } }),
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
 }

@@ -14,10 +14,19 @@ const nonRetryableErrorTypes = [...new Set([...NON_RETRYABLE_TYPES, ...HELM_NON_
  * Failures a retry cannot fix are non-retryable by type and end at once.
  */
 const TRANSIENT_TOLERANCE_SECONDS = 600;
-export const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds', nonRetryableErrorTypes };
+export const retry = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '15 seconds',
+  nonRetryableErrorTypes,
+};
 
 /** Quick reads and writes of the Kubernetes API. */
-export const kubeActs = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: `${TRANSIENT_TOLERANCE_SECONDS} seconds`, retry });
+export const kubeActs = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: `${TRANSIENT_TOLERANCE_SECONDS} seconds`,
+  retry,
+});
 
 /**
  * Long waits (rollouts, CRDs, helm --wait): bounded by their own timeout argument; they heartbeat,
@@ -36,7 +45,14 @@ export function longActs(timeoutSeconds: number) {
  * platformHealth's reads: a report, so an outage is reported after a few attempts rather than
  * ridden out for ten minutes.
  */
-export const quickReadActs = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumInterval: '10 seconds', maximumAttempts: 5 } });
+export const quickReadActs = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { ...retry, maximumInterval: '10 seconds', maximumAttempts: 5 },
+});
 
 /** Listing (and deleting) 25,000 TaskRuns takes minutes: heartbeats tell a live activity from a dead worker. */
-export const sweepActs = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '1 minute', retry: { ...retry, maximumInterval: '30 seconds', maximumAttempts: 5 } });
+export const sweepActs = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { ...retry, maximumInterval: '30 seconds', maximumAttempts: 5 },
+});

@@ -28,7 +28,9 @@ export function backupSeries(): string {
   let scheduledBy: string | undefined;
   try {
     scheduledBy = info.typedSearchAttributes.get(SCHEDULED_BY);
-  } catch { /* not a Keyword: fall back to the untyped attributes */ }
+  } catch {
+    /* not a Keyword: fall back to the untyped attributes */
+  }
   scheduledBy ??= (info.searchAttributes?.TemporalScheduledById as string[] | undefined)?.[0];
   if (typeof scheduledBy === 'string' && scheduledBy) return scheduledBy;
   if (info.parent) return info.parent.workflowId.replace(TIME_SUFFIX, '') || info.parent.workflowId;
@@ -37,40 +39,80 @@ export function backupSeries(): string {
   return stem && stem !== info.workflowId ? stem : 'backupPlatform';
 }
 
-const countsText = (counts: Record<string, number | undefined>) => Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ');
+const countsText = (counts: Record<string, number | undefined>) =>
+  Object.entries(counts)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
 
 export async function backupPlatform(input: BackupPlatformInput = {}): Promise<BackupReport> {
   const progress = new ProgressTracker('backupPlatform', STEPS);
-  const opts = await progress.run('validate', async () => parseInput('backupPlatform', backupPlatformInputSchema, input));
-  const scope = { namespace: opts.namespace, include: opts.include, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) };
+  const opts = await progress.run('validate', async () =>
+    parseInput('backupPlatform', backupPlatformInputSchema, input),
+  );
+  const scope = {
+    namespace: opts.namespace,
+    include: opts.include,
+    ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+  };
   const acts = longActs(opts.timeoutSeconds);
 
   const classInput = opts.volumeSnapshotClass ? { volumeSnapshotClass: opts.volumeSnapshotClass } : {};
-  const plan = await progress.run('plan', () => acts.planBackup({ ...scope, release: opts.release, ...classInput }), (p) =>
-    `${countsText(p.counts)}; PVCs: ${p.volumeSnapshots.pvcs}${p.volumeSnapshots.skippedReason ? ` skipped (${p.volumeSnapshots.skippedReason})` : ''}`);
+  const plan = await progress.run(
+    'plan',
+    () => acts.planBackup({ ...scope, release: opts.release, ...classInput }),
+    (p) =>
+      `${countsText(p.counts)}; PVCs: ${p.volumeSnapshots.pvcs}${p.volumeSnapshots.skippedReason ? ` skipped (${p.volumeSnapshots.skippedReason})` : ''}`,
+  );
 
   let volumeSnapshots = plan.volumeSnapshots;
   const snapshotClass = volumeSnapshots.volumeSnapshotClass;
   if (volumeSnapshots.skippedReason || !snapshotClass) {
     progress.skip('snapshots', volumeSnapshots.skippedReason ?? 'no VolumeSnapshotClass');
   } else {
-    volumeSnapshots = await progress.run('snapshots', () => acts.snapshotVolumes({
-      workflowId: workflowInfo().workflowId, namespace: opts.namespace, volumeSnapshotClass: snapshotClass, timeoutSeconds: opts.timeoutSeconds,
-    }), (v) => `${v.snapshotted} of ${v.pvcs} PVCs snapshotted with ${snapshotClass}${v.skippedPvcs?.length ? `; skipped: ${v.skippedPvcs.map((p) => `${p.pvc} (${p.reason})`).join(', ')}` : ''}`);
+    volumeSnapshots = await progress.run(
+      'snapshots',
+      () =>
+        acts.snapshotVolumes({
+          workflowId: workflowInfo().workflowId,
+          namespace: opts.namespace,
+          volumeSnapshotClass: snapshotClass,
+          timeoutSeconds: opts.timeoutSeconds,
+        }),
+      (v) =>
+        `${v.snapshotted} of ${v.pvcs} PVCs snapshotted with ${snapshotClass}${v.skippedPvcs?.length ? `; skipped: ${v.skippedPvcs.map((p) => `${p.pvc} (${p.reason})`).join(', ')}` : ''}`,
+    );
   }
 
-  const backup = await progress.run('capture', () => acts.writeBackup({
-    ...scope, workflowId: workflowInfo().workflowId, series: backupSeries(), release: opts.release, recipients: opts.recipients,
-    ...(opts.recipientsFrom ? { recipientsFrom: opts.recipientsFrom } : {}), volumeSnapshots,
-  }), (b) => `${b.id}${b.reused ? ' (already written: reused)' : ''}: ${countsText(b.counts)}, ${b.bytes} bytes`);
+  const backup = await progress.run(
+    'capture',
+    () =>
+      acts.writeBackup({
+        ...scope,
+        workflowId: workflowInfo().workflowId,
+        series: backupSeries(),
+        release: opts.release,
+        recipients: opts.recipients,
+        ...(opts.recipientsFrom ? { recipientsFrom: opts.recipientsFrom } : {}),
+        volumeSnapshots,
+      }),
+    (b) => `${b.id}${b.reused ? ' (already written: reused)' : ''}: ${countsText(b.counts)}, ${b.bytes} bytes`,
+  );
 
   const report: BackupReport = { runbook: 'backupPlatform', backupId: backup.id, plan, volumeSnapshots, backup };
   if (opts.retention && (opts.retention.keepLast !== undefined || opts.retention.maxAgeDays !== undefined)) {
-    report.retention = await progress.run('retention', () => kubeActs.applyBackupRetention({ policy: opts.retention!, protect: backup.id, namespace: opts.namespace }),
-      (r) => `${r.series !== undefined ? `series ${r.series} in ${opts.namespace}: ` : 'no series in the manifest, nothing deleted: '}${r.deleted.length} deleted, ${r.kept.length} kept${r.volumeSnapshotsDeleted?.length ? `, ${r.volumeSnapshotsDeleted.length} VolumeSnapshots deleted` : ''}`);
+    report.retention = await progress.run(
+      'retention',
+      () => kubeActs.applyBackupRetention({ policy: opts.retention!, protect: backup.id, namespace: opts.namespace }),
+      (r) =>
+        `${r.series !== undefined ? `series ${r.series} in ${opts.namespace}: ` : 'no series in the manifest, nothing deleted: '}${r.deleted.length} deleted, ${r.kept.length} kept${r.volumeSnapshotsDeleted?.length ? `, ${r.volumeSnapshotsDeleted.length} VolumeSnapshots deleted` : ''}`,
+    );
   } else {
     progress.skip('retention', 'no retention policy in the input');
   }
-  await progress.run('report', async () => report, () => `backup ${backup.id}`);
+  await progress.run(
+    'report',
+    async () => report,
+    () => `backup ${backup.id}`,
+  );
   return report;
 }

@@ -8,33 +8,62 @@
 import { sweepActs } from './activity-proxies.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
-import { cleanupTaskRunsInputSchema, type CleanupCriteria, type CleanupReport, type CleanupTaskRunsInput } from '../contract/types/taskrun.ts';
+import {
+  cleanupTaskRunsInputSchema,
+  type CleanupCriteria,
+  type CleanupReport,
+  type CleanupTaskRunsInput,
+} from '../contract/types/taskrun.ts';
 
 const STEPS = ['validate', 'plan', 'delete'] as const;
 
 export async function cleanupTaskRuns(input: CleanupTaskRunsInput = {}): Promise<CleanupReport> {
   const progress = new ProgressTracker('cleanupTaskRuns', STEPS);
-  const opts = await progress.run('validate', async () => parseInput('cleanupTaskRuns', cleanupTaskRunsInputSchema, input));
+  const opts = await progress.run('validate', async () =>
+    parseInput('cleanupTaskRuns', cleanupTaskRunsInputSchema, input),
+  );
   const criteria: CleanupCriteria = {
-    namespace: opts.namespace, succeededMaxAgeSeconds: opts.succeededMaxAgeSeconds, failedMaxAgeSeconds: opts.failedMaxAgeSeconds, keepLabel: opts.keepLabel,
+    namespace: opts.namespace,
+    succeededMaxAgeSeconds: opts.succeededMaxAgeSeconds,
+    failedMaxAgeSeconds: opts.failedMaxAgeSeconds,
+    keepLabel: opts.keepLabel,
     asOf: new Date().toISOString(),
   };
-  const plan = await progress.run('plan', () => sweepActs.planTaskRunCleanup(criteria),
-    (p) => `${p.toDelete.Succeeded + p.toDelete.Failed} to delete (${p.toDelete.Succeeded} Succeeded, ${p.toDelete.Failed} Failed), ${p.kept} kept, ${p.scanned} scanned`);
+  const plan = await progress.run(
+    'plan',
+    () => sweepActs.planTaskRunCleanup(criteria),
+    (p) =>
+      `${p.toDelete.Succeeded + p.toDelete.Failed} to delete (${p.toDelete.Succeeded} Succeeded, ${p.toDelete.Failed} Failed), ${p.kept} kept, ${p.scanned} scanned`,
+  );
   const report: CleanupReport = {
-    runbook: 'cleanupTaskRuns', namespace: opts.namespace, dryRun: opts.dryRun, asOf: criteria.asOf, scanned: plan.scanned,
-    deleted: plan.toDelete.Succeeded + plan.toDelete.Failed, deletedByPhase: plan.toDelete, alreadyGone: 0, kept: plan.kept,
+    runbook: 'cleanupTaskRuns',
+    namespace: opts.namespace,
+    dryRun: opts.dryRun,
+    asOf: criteria.asOf,
+    scanned: plan.scanned,
+    deleted: plan.toDelete.Succeeded + plan.toDelete.Failed,
+    deletedByPhase: plan.toDelete,
+    alreadyGone: 0,
+    kept: plan.kept,
     samples: { deleted: plan.samples.delete.map((c) => c.name), alreadyGone: [], kept: plan.samples.kept },
   };
   if (opts.dryRun) {
-    progress.skip('delete', `dry run: would delete ${report.deleted}${report.samples.deleted.length ? `, e.g. ${report.samples.deleted.join(', ')}` : ''}`);
+    progress.skip(
+      'delete',
+      `dry run: would delete ${report.deleted}${report.samples.deleted.length ? `, e.g. ${report.samples.deleted.join(', ')}` : ''}`,
+    );
     return report;
   }
-  const done = await progress.run('delete', () => sweepActs.deleteOldTaskRuns(criteria),
-    (r) => `${r.deleted.Succeeded + r.deleted.Failed} deleted, ${r.alreadyGone} already gone`);
+  const done = await progress.run(
+    'delete',
+    () => sweepActs.deleteOldTaskRuns(criteria),
+    (r) => `${r.deleted.Succeeded + r.deleted.Failed} deleted, ${r.alreadyGone} already gone`,
+  );
   return {
     ...report,
-    deleted: done.deleted.Succeeded + done.deleted.Failed, deletedByPhase: done.deleted, alreadyGone: done.alreadyGone,
+    deleted: done.deleted.Succeeded + done.deleted.Failed,
+    deletedByPhase: done.deleted,
+    alreadyGone: done.alreadyGone,
     samples: { ...report.samples, deleted: done.samples.deleted, alreadyGone: done.samples.alreadyGone },
   };
 }

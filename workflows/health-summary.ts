@@ -50,9 +50,18 @@ export function listOf<T>(value: readonly T[] | null | undefined): T[] {
  * returned (a worker of another version, an API answer without `items`), the report and the
  * summary see arrays.
  */
-export function withLists(r: { nodes: NodesReport; pods: PodsReport; taskRuns: TaskRunsReport }): { nodes: NodesReport; pods: PodsReport; taskRuns: TaskRunsReport } {
+export function withLists(r: { nodes: NodesReport; pods: PodsReport; taskRuns: TaskRunsReport }): {
+  nodes: NodesReport;
+  pods: PodsReport;
+  taskRuns: TaskRunsReport;
+} {
   return {
-    nodes: { ...r.nodes, notReady: listOf(r.nodes?.notReady), cordoned: listOf(r.nodes?.cordoned), nodes: listOf(r.nodes?.nodes) },
+    nodes: {
+      ...r.nodes,
+      notReady: listOf(r.nodes?.notReady),
+      cordoned: listOf(r.nodes?.cordoned),
+      nodes: listOf(r.nodes?.nodes),
+    },
     pods: { ...r.pods, pods: listOf(r.pods?.pods) },
     taskRuns: { ...r.taskRuns, byPhase: r.taskRuns?.byPhase ?? {} },
   };
@@ -73,14 +82,17 @@ export function summarizeHealth(r: HealthReadings): { healthy: boolean; problems
   if (r.nodes.total === 0) problems.push('the cluster has no nodes');
   if (r.nodes.notReady.length) problems.push(`nodes not Ready: ${r.nodes.notReady.join(', ')}`);
   if (r.nodes.cordoned.length) warnings.push(`nodes cordoned: ${r.nodes.cordoned.join(', ')}`);
-  if (r.nodes.total > 0 && r.nodes.cordoned.length === r.nodes.total) problems.push('every node is cordoned: nothing new can be scheduled');
+  if (r.nodes.total > 0 && r.nodes.cordoned.length === r.nodes.total)
+    problems.push('every node is cordoned: nothing new can be scheduled');
 
   if (!r.pods.namespaceExists) {
     problems.push(`namespace ${r.pods.namespace} does not exist: the platform is not deployed`);
   } else {
     const unready = r.pods.pods.filter((p) => !p.ready && p.phase !== 'Succeeded');
     if (unready.length) {
-      problems.push(`pods not ready in ${r.pods.namespace}: ${unready.map((p) => `${p.name} (${p.reason ?? p.phase})`).join(', ')}`);
+      problems.push(
+        `pods not ready in ${r.pods.namespace}: ${unready.map((p) => `${p.name} (${p.reason ?? p.phase})`).join(', ')}`,
+      );
     }
     const restarting = r.pods.pods.filter((p) => p.restarts >= r.restartWarningThreshold);
     if (restarting.length) {

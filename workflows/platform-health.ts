@@ -14,15 +14,29 @@ const STEPS = ['validate', 'cluster', 'nodes', 'pods', 'taskruns', 'orchestrator
 
 export async function platformHealth(input: PlatformHealthInput = {}): Promise<PlatformHealthReport> {
   const progress = new ProgressTracker('platformHealth', STEPS);
-  const options = await progress.run('validate', async () => parseInput('platformHealth', platformHealthInputSchema, input));
-
-  const cluster = await progress.run('cluster', () => quickReadActs.describeCluster(), (c) => `${c.server} (${c.version})`);
-  const nodes = await progress.run('nodes', () => quickReadActs.checkNodes(), (n) => `${n.ready}/${n.total} Ready, ${n.cordoned.length} cordoned`);
-  const pods = await progress.run('pods', () => quickReadActs.checkPods(options.namespace), (p) =>
-    p.namespaceExists ? `${p.ready}/${p.total} ready in ${p.namespace}` : `namespace ${p.namespace} missing`,
+  const options = await progress.run('validate', async () =>
+    parseInput('platformHealth', platformHealthInputSchema, input),
   );
-  const taskRuns = await progress.run('taskruns', () => quickReadActs.countTaskRuns(options.namespace), (t) =>
-    t.crdInstalled ? `${t.total} TaskRuns` : 'CRD not installed',
+
+  const cluster = await progress.run(
+    'cluster',
+    () => quickReadActs.describeCluster(),
+    (c) => `${c.server} (${c.version})`,
+  );
+  const nodes = await progress.run(
+    'nodes',
+    () => quickReadActs.checkNodes(),
+    (n) => `${n.ready}/${n.total} Ready, ${n.cordoned.length} cordoned`,
+  );
+  const pods = await progress.run(
+    'pods',
+    () => quickReadActs.checkPods(options.namespace),
+    (p) => (p.namespaceExists ? `${p.ready}/${p.total} ready in ${p.namespace}` : `namespace ${p.namespace} missing`),
+  );
+  const taskRuns = await progress.run(
+    'taskruns',
+    () => quickReadActs.countTaskRuns(options.namespace),
+    (t) => (t.crdInstalled ? `${t.total} TaskRuns` : 'CRD not installed'),
   );
   const service = await progress.run(
     'orchestrator health',
@@ -36,16 +50,24 @@ export async function platformHealth(input: PlatformHealthInput = {}): Promise<P
     (s) => s.detail,
   );
 
-  return progress.run('report', async () => {
-    const readings = withLists({ nodes, pods, taskRuns });
-    const summary = summarizeHealth({ ...readings, service, restartWarningThreshold: options.restartWarningThreshold });
-    return {
-      runbook: 'platformHealth' as const,
-      checkedAt: new Date().toISOString(),
-      cluster,
-      ...summary,
-      ...readings,
-      service,
-    };
-  }, (r) => (r.healthy ? 'healthy' : `${r.problems.length} problems`));
+  return progress.run(
+    'report',
+    async () => {
+      const readings = withLists({ nodes, pods, taskRuns });
+      const summary = summarizeHealth({
+        ...readings,
+        service,
+        restartWarningThreshold: options.restartWarningThreshold,
+      });
+      return {
+        runbook: 'platformHealth' as const,
+        checkedAt: new Date().toISOString(),
+        cluster,
+        ...summary,
+        ...readings,
+        service,
+      };
+    },
+    (r) => (r.healthy ? 'healthy' : `${r.problems.length} problems`),
+  );
 }

@@ -29,7 +29,13 @@ export class ProgressTracker<S extends string = string> {
 
   snapshot(): Progress {
     const phase = currentPhase();
-    return { runbook: this.#runbook, workflowId: workflowInfo().workflowId, steps: this.#steps.map((s) => ({ ...s })), ...(phase ? { phase } : {}), ...(this.#note ? { note: this.#note } : {}) };
+    return {
+      runbook: this.#runbook,
+      workflowId: workflowInfo().workflowId,
+      steps: this.#steps.map((s) => ({ ...s })),
+      ...(phase ? { phase } : {}),
+      ...(this.#note ? { note: this.#note } : {}),
+    };
   }
 
   /**
@@ -63,7 +69,10 @@ export class ProgressTracker<S extends string = string> {
   }
 
   /** Waits for an operator: the note says for what, and RunbookPhase says paused (one query finds every paused runbook). */
-  pause(text: string, phase: Extract<RunbookPhase, 'paused-for-decision' | 'paused-for-approval'> = 'paused-for-decision'): void {
+  pause(
+    text: string,
+    phase: Extract<RunbookPhase, 'paused-for-decision' | 'paused-for-approval'> = 'paused-for-decision',
+  ): void {
     setRunbookAttributes({ phase });
     this.note(text);
   }
@@ -100,7 +109,8 @@ export class ProgressTracker<S extends string = string> {
 }
 
 function targetNamespaceOf(options: unknown): string | undefined {
-  const o = options as { namespace?: unknown; targetNamespace?: unknown; backup?: { namespace?: unknown } } | null | undefined;
+  const o = options as
+    { namespace?: unknown; targetNamespace?: unknown; backup?: { namespace?: unknown } } | null | undefined;
   const ns = o?.targetNamespace ?? o?.namespace ?? o?.backup?.namespace;
   return typeof ns === 'string' ? ns : undefined;
 }

@@ -3,7 +3,12 @@
 // info is the state (no module variables: they are shared by the workflows of a worker's VM).
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
-import { runbookKindKey, runbookPhaseKey, targetNamespaceKey, type RunbookPhase } from '../contract/runbook-search-attributes.ts';
+import {
+  runbookKindKey,
+  runbookPhaseKey,
+  targetNamespaceKey,
+  type RunbookPhase,
+} from '../contract/runbook-search-attributes.ts';
 
 export interface RunbookAttributes {
   kind?: string;
@@ -14,9 +19,12 @@ export interface RunbookAttributes {
 export function setRunbookAttributes(attributes: RunbookAttributes): void {
   const current = workflowInfo().typedSearchAttributes;
   const changed: SearchAttributePair[] = [];
-  if (attributes.kind !== undefined && current.get(runbookKindKey) !== attributes.kind) changed.push({ key: runbookKindKey, value: attributes.kind });
-  if (attributes.phase !== undefined && current.get(runbookPhaseKey) !== attributes.phase) changed.push({ key: runbookPhaseKey, value: attributes.phase });
-  if (attributes.targetNamespace !== undefined && current.get(targetNamespaceKey) !== attributes.targetNamespace) changed.push({ key: targetNamespaceKey, value: attributes.targetNamespace });
+  if (attributes.kind !== undefined && current.get(runbookKindKey) !== attributes.kind)
+    changed.push({ key: runbookKindKey, value: attributes.kind });
+  if (attributes.phase !== undefined && current.get(runbookPhaseKey) !== attributes.phase)
+    changed.push({ key: runbookPhaseKey, value: attributes.phase });
+  if (attributes.targetNamespace !== undefined && current.get(targetNamespaceKey) !== attributes.targetNamespace)
+    changed.push({ key: targetNamespaceKey, value: attributes.targetNamespace });
   if (changed.length) upsertSearchAttributes(changed);
 }
 

@@ -2,8 +2,14 @@
 // its run metric, set as the workflow function returns or throws: one place for all runbooks.
 // Registered as a workflow interceptor module (worker/worker.ts RUNBOOK_WORKFLOW_INTERCEPTORS).
 import {
-  ContinueAsNew, isCancellation, proxySinks, workflowInfo,
-  type WorkflowExecuteInput, type WorkflowInboundCallsInterceptor, type WorkflowInterceptorsFactory, type Next,
+  ContinueAsNew,
+  isCancellation,
+  proxySinks,
+  workflowInfo,
+  type WorkflowExecuteInput,
+  type WorkflowInboundCallsInterceptor,
+  type WorkflowInterceptorsFactory,
+  type Next,
 } from '@temporalio/workflow';
 import type { RunbookMetricsSinks } from '../contract/runbook-metrics.ts';
 import { finalPhaseOf, runbookKindKey, type RunbookPhase } from '../contract/runbook-search-attributes.ts';

@@ -3,7 +3,16 @@
 // (backupPlatform as a child workflow) -> helm upgrade -> rollout -> smoke test. On failure: roll back, or pause for an operator's `decide` update
 // (retry | rollback | abort) until a deadline, then roll back. A worker crash anywhere resumes
 // here; the helm step is idempotent (same chart+values digest adds no revision).
-import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, executeChild, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  executeChild,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { failureCause, failureText, innermostApplicationFailure } from '../contract/failure-cause.ts';
 import { formatIssues } from '../contract/format-issues.ts';
 import { ProgressTracker } from './progress.ts';
@@ -17,7 +26,16 @@ import { judgeHealthProbe } from './health-summary.ts';
 import { backupPlatform } from './backup-platform.ts';
 import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
 import type { BackupPlatformInput } from '../contract/types/backup.ts';
-import { decisionSchema, upgradePlatformInputSchema, type Decision, type UpgradePlatformInput, type UpgradePlatformOptions, type UpgradeBackupRecord, type UpgradeReport, type UpgradeState } from '../contract/types/upgrade.ts';
+import {
+  decisionSchema,
+  upgradePlatformInputSchema,
+  type Decision,
+  type UpgradePlatformInput,
+  type UpgradePlatformOptions,
+  type UpgradeBackupRecord,
+  type UpgradeReport,
+  type UpgradeState,
+} from '../contract/types/upgrade.ts';
 import { UPGRADE_BACKUP_FAILED } from '../contract/failures.ts';
 
 const STEPS = ['validate', 'lease', 'pre-flight', 'backup', 'upgrade', 'rollout', 'smoke test', 'report'] as const;
@@ -38,45 +56,96 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
     { validator: (decision) => validateDecision(decision, state) },
   );
 
-  const opts = await progress.run('validate', async () => parseInput('upgradePlatform', upgradePlatformInputSchema, input));
+  const opts = await progress.run('validate', async () =>
+    parseInput('upgradePlatform', upgradePlatformInputSchema, input),
+  );
   const takeDecision = () => {
     const d = pendingDecision;
     pendingDecision = undefined;
     return d;
   };
   // The maintenance lease covers everything that acts (recovery, backup, helm, rollback).
-  return withMaintenanceLease('upgradePlatform', opts.lease, { onWait: (text) => progress.note(text) }, async (lease) => {
-    await progress.run('lease', async () => lease, (l) => `${l.leaseId} since ${l.grantedAt}${l.waitedSeconds ? ` (waited ${l.waitedSeconds} s)` : ''}`);
-    return upgradeHoldingLease(opts, progress, state, takeDecision);
-  });
+  return withMaintenanceLease(
+    'upgradePlatform',
+    opts.lease,
+    { onWait: (text) => progress.note(text) },
+    async (lease) => {
+      await progress.run(
+        'lease',
+        async () => lease,
+        (l) => `${l.leaseId} since ${l.grantedAt}${l.waitedSeconds ? ` (waited ${l.waitedSeconds} s)` : ''}`,
+      );
+      return upgradeHoldingLease(opts, progress, state, takeDecision);
+    },
+  );
 }
 
-async function upgradeHoldingLease(opts: UpgradePlatformOptions, progress: ProgressTracker<StepName>, state: UpgradeState, takeDecision: () => Decision | undefined): Promise<UpgradeReport> {
+async function upgradeHoldingLease(
+  opts: UpgradePlatformOptions,
+  progress: ProgressTracker<StepName>,
+  state: UpgradeState,
+  takeDecision: () => Decision | undefined,
+): Promise<UpgradeReport> {
   const release = { release: opts.release, namespace: opts.namespace };
 
-  const preflight = await progress.run('pre-flight', async () => {
-    const current = await kubeActs.helmStatus(release);
-    if (!current) throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: `release ${opts.namespace}/${opts.release} is not installed: run deployPlatform first` });
-    const recovery = await recoverWhenSafe(opts, progress);
-    const status = recovery.recovered ? await kubeActs.helmStatus(release) : current;
-    return { status: status ?? current, recovery };
-  }, (p) => (p.recovery.recovered ? `recovered a ${p.recovery.previousStatus} release (${p.recovery.action})` : `revision ${p.status.revision} ${p.status.status}`));
+  const preflight = await progress.run(
+    'pre-flight',
+    async () => {
+      const current = await kubeActs.helmStatus(release);
+      if (!current)
+        throw ApplicationFailure.create({
+          type: INVALID_INPUT,
+          nonRetryable: true,
+          message: `release ${opts.namespace}/${opts.release} is not installed: run deployPlatform first`,
+        });
+      const recovery = await recoverWhenSafe(opts, progress);
+      const status = recovery.recovered ? await kubeActs.helmStatus(release) : current;
+      return { status: status ?? current, recovery };
+    },
+    (p) =>
+      p.recovery.recovered
+        ? `recovered a ${p.recovery.previousStatus} release (${p.recovery.action})`
+        : `revision ${p.status.revision} ${p.status.status}`,
+  );
 
   // The revision that a rollback returns to (its values are the upgrade's base: read by the helm
   // activity, never carried in history), then the backup that a restore would use.
-  const backup = await progress.run('backup', async () => {
-    const status = await kubeActs.helmStatus(release);
-    const taken = await preUpgradeBackup(opts);
-    return { status, taken };
-  }, (b) => `revision ${b.status?.revision} recorded${b.taken ? `; ${backupText(b.taken)}` : ''}`);
+  const backup = await progress.run(
+    'backup',
+    async () => {
+      const status = await kubeActs.helmStatus(release);
+      const taken = await preUpgradeBackup(opts);
+      return { status, taken };
+    },
+    (b) => `revision ${b.status?.revision} recorded${b.taken ? `; ${backupText(b.taken)}` : ''}`,
+  );
   const previous = backup.status!;
 
   const report: UpgradeReport = {
-    runbook: 'upgradePlatform', outcome: 'succeeded', ...release,
+    runbook: 'upgradePlatform',
+    outcome: 'succeeded',
+    ...release,
     previous: { revision: previous.revision, chart: previous.chart, status: previous.status },
-    ...(preflight.recovery.recovered ? { recovery: { previousStatus: preflight.recovery.previousStatus, action: preflight.recovery.action, ...(preflight.recovery.revision ? { revision: preflight.recovery.revision } : {}) } } : {}),
+    ...(preflight.recovery.recovered
+      ? {
+          recovery: {
+            previousStatus: preflight.recovery.previousStatus,
+            action: preflight.recovery.action,
+            ...(preflight.recovery.revision ? { revision: preflight.recovery.revision } : {}),
+          },
+        }
+      : {}),
     target: { ...(opts.imageTag ? { imageTag: opts.imageTag } : {}) },
-    revisions: preflight.recovery.recovered && preflight.recovery.revision ? [{ revision: preflight.recovery.revision, action: 'recover', detail: `recovered ${preflight.recovery.previousStatus}` }] : [],
+    revisions:
+      preflight.recovery.recovered && preflight.recovery.revision
+        ? [
+            {
+              revision: preflight.recovery.revision,
+              action: 'recover',
+              detail: `recovered ${preflight.recovery.previousStatus}`,
+            },
+          ]
+        : [],
     failures: [],
     decisions: state.decisions,
     final: { revision: previous.revision, status: previous.status },
@@ -89,7 +158,8 @@ async function upgradeHoldingLease(opts: UpgradePlatformOptions, progress: Progr
     const failure = await attemptUpgrade(opts, progress, report, targetValues);
     if (!failure) break;
     report.failures.push(failure);
-    const action = opts.onFailure === 'rollback' ? 'rollback' : await awaitDecision(opts, state, failure, progress, takeDecision);
+    const action =
+      opts.onFailure === 'rollback' ? 'rollback' : await awaitDecision(opts, state, failure, progress, takeDecision);
     if (action === 'retry') {
       state.phase = 'running';
       continue;
@@ -106,7 +176,12 @@ async function upgradeHoldingLease(opts: UpgradePlatformOptions, progress: Progr
   report.final = { revision: final?.revision ?? 0, status: final?.status ?? 'missing' };
   state.phase = report.outcome;
   await condition(allHandlersFinished);
-  await progress.run('report', async () => report, (r) => `${r.outcome}; revisions made: ${r.revisions.map((x) => `${x.revision} (${x.action})`).join(', ') || 'none'}`);
+  await progress.run(
+    'report',
+    async () => report,
+    (r) =>
+      `${r.outcome}; revisions made: ${r.revisions.map((x) => `${x.revision} (${x.action})`).join(', ') || 'none'}`,
+  );
   return report;
 }
 
@@ -124,17 +199,30 @@ async function preUpgradeBackup(opts: UpgradePlatformOptions): Promise<UpgradeBa
   } else {
     const found = await kubeActs.defaultBackupRecipients({ namespace: opts.namespace });
     if (!found.recipients.length) {
-      return { skipped: `no backup config in the input and no age recipients configured (${found.source}): give backup {recipients}, or backup: false` };
+      return {
+        skipped: `no backup config in the input and no age recipients configured (${found.source}): give backup {recipients}, or backup: false`,
+      };
     }
     input = { ...target, recipients: found.recipients };
   }
   const workflowId = `${workflowInfo().workflowId}-backup`;
   try {
-    const result = await executeChild(backupPlatform, { workflowId, args: [input], parentClosePolicy: ParentClosePolicy.TERMINATE });
-    return { backupId: result.backupId, workflowId, counts: result.backup.counts, reused: result.backup.reused, createdAt: result.backup.createdAt };
+    const result = await executeChild(backupPlatform, {
+      workflowId,
+      args: [input],
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+    });
+    return {
+      backupId: result.backupId,
+      workflowId,
+      counts: result.backup.counts,
+      reused: result.backup.reused,
+      createdAt: result.backup.createdAt,
+    };
   } catch (err) {
     throw ApplicationFailure.create({
-      type: UPGRADE_BACKUP_FAILED, nonRetryable: true,
+      type: UPGRADE_BACKUP_FAILED,
+      nonRetryable: true,
       message: `pre-upgrade backup (child workflow ${workflowId}) failed, nothing was upgraded: ${failureCause(err).message}`,
     });
   }
@@ -142,50 +230,96 @@ async function preUpgradeBackup(opts: UpgradePlatformOptions): Promise<UpgradeBa
 
 function backupText(b: UpgradeBackupRecord): string {
   if ('skipped' in b) return `no backup: ${b.skipped}`;
-  const counts = Object.entries(b.counts).map(([k, n]) => `${k} ${n}`).join(', ');
+  const counts = Object.entries(b.counts)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
   return `backup ${b.backupId}${b.reused ? ' (reused)' : ''}: ${counts} (restore: restorePlatform {"backupId":"${b.backupId}"})`;
 }
 
 /** One pass of upgrade -> rollout -> smoke test; returns the failure, or undefined on success. */
-async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTracker<StepName>, report: UpgradeReport, values: Record<string, unknown>): Promise<string | undefined> {
+async function attemptUpgrade(
+  opts: UpgradePlatformOptions,
+  progress: ProgressTracker<StepName>,
+  report: UpgradeReport,
+  values: Record<string, unknown>,
+): Promise<string | undefined> {
   const long = longActs(opts.timeouts.rolloutSeconds);
   const release = { release: opts.release, namespace: opts.namespace };
   // helm --wait (kstatus) runs for the whole rollout; the rollout step then confirms it with our own rule.
-  const helmArgs = { ...helmChartArgs(opts.chart), ...release, values, baseValuesRevision: report.previous.revision, valuesFiles: opts.valuesFiles, wait: true, timeoutSeconds: opts.timeouts.rolloutSeconds };
+  const helmArgs = {
+    ...helmChartArgs(opts.chart),
+    ...release,
+    values,
+    baseValuesRevision: report.previous.revision,
+    valuesFiles: opts.valuesFiles,
+    wait: true,
+    timeoutSeconds: opts.timeouts.rolloutSeconds,
+  };
   try {
-    const result = await progress.run('upgrade', async () => {
-      // CRD changes reach the cluster before the chart that needs them (Helm never upgrades crds/).
-      const crds = await kubeActs.applyChartCrds(opts.chart);
-      await long.waitCrdsEstablished({ names: crds.map((c) => c.name), timeoutSeconds: 60 });
-      try {
-        return await long.helmUpgradeInstall(helmArgs);
-      } catch (err) {
-        // A worker died while helm ran: the release is stuck pending. Recover it, then upgrade.
-        if (failureCause(err).type !== HELM_RELEASE_LOCKED) throw err;
-        const recovery = await recoverWhenSafe(opts, progress);
-        if (recovery.revision) report.revisions.push({ revision: recovery.revision, action: 'recover', detail: `recovered ${recovery.previousStatus}` });
-        return await long.helmUpgradeInstall(helmArgs);
-      }
-    }, (r) => (r.changed ? `revision ${r.revision}` : `revision ${r.revision} already at the target (no new revision)`));
+    const result = await progress.run(
+      'upgrade',
+      async () => {
+        // CRD changes reach the cluster before the chart that needs them (Helm never upgrades crds/).
+        const crds = await kubeActs.applyChartCrds(opts.chart);
+        await long.waitCrdsEstablished({ names: crds.map((c) => c.name), timeoutSeconds: 60 });
+        try {
+          return await long.helmUpgradeInstall(helmArgs);
+        } catch (err) {
+          // A worker died while helm ran: the release is stuck pending. Recover it, then upgrade.
+          if (failureCause(err).type !== HELM_RELEASE_LOCKED) throw err;
+          const recovery = await recoverWhenSafe(opts, progress);
+          if (recovery.revision)
+            report.revisions.push({
+              revision: recovery.revision,
+              action: 'recover',
+              detail: `recovered ${recovery.previousStatus}`,
+            });
+          return await long.helmUpgradeInstall(helmArgs);
+        }
+      },
+      (r) => (r.changed ? `revision ${r.revision}` : `revision ${r.revision} already at the target (no new revision)`),
+    );
     report.target.digest = result.digest;
     // Unchanged but past the recorded revision: an earlier attempt (e.g. before a worker crash) applied it.
     const ours = result.changed || result.revision !== report.previous.revision;
     if (ours && !report.revisions.some((r) => r.revision === result.revision)) {
-      report.revisions.push({ revision: result.revision, action: 'upgrade', detail: opts.imageTag ? `image tag ${opts.imageTag}` : 'chart/values' });
+      report.revisions.push({
+        revision: result.revision,
+        action: 'upgrade',
+        detail: opts.imageTag ? `image tag ${opts.imageTag}` : 'chart/values',
+      });
     }
-    await progress.run('rollout', () => long.waitReleaseRollout({ ...release, timeoutSeconds: opts.timeouts.rolloutSeconds }), (r) =>
-      r.map((d) => `${d.deployment} ${d.ready}/${d.replicas}`).join(', '),
+    await progress.run(
+      'rollout',
+      () => long.waitReleaseRollout({ ...release, timeoutSeconds: opts.timeouts.rolloutSeconds }),
+      (r) => r.map((d) => `${d.deployment} ${d.ready}/${d.replicas}`).join(', '),
     );
     if (opts.smokeTest.skip) {
       progress.skip('smoke test', 'skipped by input');
     } else {
-      await progress.run('smoke test', async () => {
-        const probe = await kubeActs.probeOrchestrator({ namespace: opts.namespace, serviceName: opts.release, release: opts.release, healthPath: '/health', ...(opts.smokeTest.healthUrl ? { healthUrl: opts.smokeTest.healthUrl } : {}) });
-        const check = judgeHealthProbe(probe);
-        report.smokeTest = check;
-        if (!check.ok) throw ApplicationFailure.create({ type: SMOKE_TEST_FAILED, message: `smoke test failed: ${check.detail}`, nonRetryable: true, details: [check] });
-        return check;
-      }, (c) => `${c.probe ?? 'probe'}: ${c.detail}`);
+      await progress.run(
+        'smoke test',
+        async () => {
+          const probe = await kubeActs.probeOrchestrator({
+            namespace: opts.namespace,
+            serviceName: opts.release,
+            release: opts.release,
+            healthPath: '/health',
+            ...(opts.smokeTest.healthUrl ? { healthUrl: opts.smokeTest.healthUrl } : {}),
+          });
+          const check = judgeHealthProbe(probe);
+          report.smokeTest = check;
+          if (!check.ok)
+            throw ApplicationFailure.create({
+              type: SMOKE_TEST_FAILED,
+              message: `smoke test failed: ${check.detail}`,
+              nonRetryable: true,
+              details: [check],
+            });
+          return check;
+        },
+        (c) => `${c.probe ?? 'probe'}: ${c.detail}`,
+      );
     }
     return undefined;
   } catch (err) {
@@ -196,35 +330,67 @@ async function attemptUpgrade(opts: UpgradePlatformOptions, progress: ProgressTr
 }
 
 /** A helm upgrade that failed (e.g. its --wait timed out) still made a revision: the report accounts for it. */
-async function recordFailedRevision(report: UpgradeReport, release: { release: string; namespace: string }): Promise<void> {
+async function recordFailedRevision(
+  report: UpgradeReport,
+  release: { release: string; namespace: string },
+): Promise<void> {
   const status = await kubeActs.helmStatus(release);
-  const known = report.revisions.some((r) => r.revision === status?.revision) || status?.revision === report.previous.revision;
-  if (status && !known) report.revisions.push({ revision: status.revision, action: 'upgrade', detail: `${status.status}` });
+  const known =
+    report.revisions.some((r) => r.revision === status?.revision) || status?.revision === report.previous.revision;
+  if (status && !known)
+    report.revisions.push({ revision: status.revision, action: 'upgrade', detail: `${status.status}` });
 }
 
-async function awaitDecision(opts: UpgradePlatformOptions, state: UpgradeState, failure: string, progress: ProgressTracker<StepName>, take: () => Decision | undefined): Promise<Decision['action']> {
+async function awaitDecision(
+  opts: UpgradePlatformOptions,
+  state: UpgradeState,
+  failure: string,
+  progress: ProgressTracker<StepName>,
+  take: () => Decision | undefined,
+): Promise<Decision['action']> {
   state.phase = 'paused';
   state.failure = failure;
   const deadline = new Date(Date.now() + opts.decisionTimeoutSeconds * 1000);
   state.decisionDeadline = deadline.toISOString();
-  progress.pause(`paused: ${failure}. Send the update "decide" {action: retry|rollback|abort, by} before ${state.decisionDeadline} (then: rollback)`);
+  progress.pause(
+    `paused: ${failure}. Send the update "decide" {action: retry|rollback|abort, by} before ${state.decisionDeadline} (then: rollback)`,
+  );
   let decision: Decision | undefined;
   const decided = await condition(() => (decision = take()) !== undefined, opts.decisionTimeoutSeconds * 1000);
   delete state.decisionDeadline;
   progress.resume();
   if (!decided || !decision) {
-    state.decisions.push({ action: 'rollback', by: 'deadline', reason: `no decision within ${opts.decisionTimeoutSeconds} s`, at: new Date().toISOString() });
+    state.decisions.push({
+      action: 'rollback',
+      by: 'deadline',
+      reason: `no decision within ${opts.decisionTimeoutSeconds} s`,
+      at: new Date().toISOString(),
+    });
     return 'rollback';
   }
   return decision.action;
 }
 
-async function rollback(opts: UpgradePlatformOptions, report: UpgradeReport, state: UpgradeState, toRevision: number): Promise<void> {
+async function rollback(
+  opts: UpgradePlatformOptions,
+  report: UpgradeReport,
+  state: UpgradeState,
+  toRevision: number,
+): Promise<void> {
   state.phase = 'rolling-back';
   const long = longActs(opts.timeouts.rolloutSeconds);
   const release = { release: opts.release, namespace: opts.namespace };
-  const result = await long.helmRollback({ ...release, revision: toRevision, wait: false, timeoutSeconds: opts.timeouts.rolloutSeconds });
-  report.revisions.push({ revision: result.revision, action: 'rollback', detail: `rolled back to revision ${toRevision}` });
+  const result = await long.helmRollback({
+    ...release,
+    revision: toRevision,
+    wait: false,
+    timeoutSeconds: opts.timeouts.rolloutSeconds,
+  });
+  report.revisions.push({
+    revision: result.revision,
+    action: 'rollback',
+    detail: `rolled back to revision ${toRevision}`,
+  });
   await long.waitReleaseRollout({ ...release, timeoutSeconds: opts.timeouts.rolloutSeconds });
   report.outcome = 'rolled-back';
 }
@@ -233,7 +399,8 @@ async function rollback(opts: UpgradePlatformOptions, report: UpgradeReport, sta
 function validateDecision(decision: Decision, state: UpgradeState): void {
   const parsed = decisionSchema.safeParse(decision);
   if (!parsed.success) throw new Error(`invalid decision: ${formatIssues(parsed.error.issues).join('; ')}`);
-  if (state.phase !== 'paused') throw new Error(`the upgrade is ${state.phase}, not paused: there is nothing to decide`);
+  if (state.phase !== 'paused')
+    throw new Error(`the upgrade is ${state.phase}, not paused: there is nothing to decide`);
 }
 
 /**
@@ -252,7 +419,9 @@ async function recoverWhenSafe(opts: UpgradePlatformOptions, progress: ProgressT
       const age = lockedAgeSeconds(err);
       if (age === undefined || attempt >= 3) throw err;
       const waitSeconds = Math.max(1, Math.ceil(minPendingAgeSeconds - age));
-      progress.note(`release pending for ${Math.round(age)} s: waiting ${waitSeconds} s until its helm must have exited`);
+      progress.note(
+        `release pending for ${Math.round(age)} s: waiting ${waitSeconds} s until its helm must have exited`,
+      );
       await sleep(waitSeconds * 1000);
       progress.note(undefined);
     }
@@ -269,5 +438,3 @@ function lockedAgeSeconds(err: unknown): number | undefined {
   const age = (failure.details?.[0] as { ageSeconds?: unknown } | undefined)?.ageSeconds;
   return typeof age === 'number' ? age : undefined;
 }
-
-

@@ -8,11 +8,16 @@ import type { KubeClients } from '../kube/client.ts';
 import { kubeCall } from '../errors.ts';
 import { namespaceExists } from '../kube/exists.ts';
 
-const eventTime = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? 0).getTime();
+const eventTime = (e: CoreV1Event) =>
+  new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? 0).getTime();
 
-export const mentionsSecret = (e: CoreV1Event) => e.involvedObject?.kind === 'Secret' || /secret/i.test(`${e.reason ?? ''} ${e.message ?? ''}`);
+export const mentionsSecret = (e: CoreV1Event) =>
+  e.involvedObject?.kind === 'Secret' || /secret/i.test(`${e.reason ?? ''} ${e.message ?? ''}`);
 
-export async function auditSecretEvents(kube: KubeClients, req: { namespaces: string[]; windowMinutes: number; now?: number }): Promise<SecretEventsAuditResult> {
+export async function auditSecretEvents(
+  kube: KubeClients,
+  req: { namespaces: string[]; windowMinutes: number; now?: number },
+): Promise<SecretEventsAuditResult> {
   const since = (req.now ?? Date.now()) - req.windowMinutes * 60_000;
   const present: string[] = [];
   const groups = new Map<string, { warning: boolean; reason: string; places: string[]; count: number }>();
@@ -20,14 +25,18 @@ export async function auditSecretEvents(kube: KubeClients, req: { namespaces: st
   for (const ns of [...new Set(req.namespaces)]) {
     if (!(await namespaceExists(kube, ns))) continue;
     present.push(ns);
-    const list = await kubeCall(`list events in ${ns}`, () => kube.core.listNamespacedEvent({ namespace: ns, limit: 1000 }));
+    const list = await kubeCall(`list events in ${ns}`, () =>
+      kube.core.listNamespacedEvent({ namespace: ns, limit: 1000 }),
+    );
     for (const e of list.items.filter((x) => mentionsSecret(x) && eventTime(x) >= since)) {
       events++;
       const warning = e.type === 'Warning';
       const key = `${warning}\u0000${e.reason ?? ''}`;
       const g = groups.get(key) ?? { warning, reason: e.reason ?? '(no reason)', places: [], count: 0 };
       g.count += e.count ?? 1;
-      g.places.push(`${e.involvedObject?.kind ?? '?'} ${ns}/${e.involvedObject?.name ?? '?'}: ${(e.message ?? '').slice(0, 160)}`);
+      g.places.push(
+        `${e.involvedObject?.kind ?? '?'} ${ns}/${e.involvedObject?.name ?? '?'}: ${(e.message ?? '').slice(0, 160)}`,
+      );
       groups.set(key, g);
     }
   }
@@ -36,8 +45,12 @@ export async function auditSecretEvents(kube: KubeClients, req: { namespaces: st
     check: g.warning ? 'events.secret-warning' : 'events.secret',
     what: `${g.count} ${g.warning ? 'Warning' : 'Normal'} event(s) ${g.reason} about Secrets in the last ${req.windowMinutes} min`,
     ...capWhere(g.places),
-    why: g.warning ? 'a Secret a workload needs is missing, unreadable or was changed: a revoked or tampered credential, or a broken rotation' : 'Secret activity worth a glance: who created or changed it should be known',
-    fix: g.warning ? 'check the Secret exists with the expected keys (rotateSecret restores a key from its reference); the API server audit log says who changed it' : 'nothing if expected; the API server audit log says who did it',
+    why: g.warning
+      ? 'a Secret a workload needs is missing, unreadable or was changed: a revoked or tampered credential, or a broken rotation'
+      : 'Secret activity worth a glance: who created or changed it should be known',
+    fix: g.warning
+      ? 'check the Secret exists with the expected keys (rotateSecret restores a key from its reference); the API server audit log says who changed it'
+      : 'nothing if expected; the API server audit log says who did it',
   }));
   return { namespaces: present, events, findings };
 }

@@ -1,6 +1,10 @@
 // securityAudit's activities: three read-only sections (RBAC, workloads and images, Secret events).
 // Each returns its findings unranked; the workflow ranks them and builds the report.
-import type { RbacAuditResult, SecretEventsAuditResult, WorkloadAuditResult } from '../../contract/types/security-audit.ts';
+import type {
+  RbacAuditResult,
+  SecretEventsAuditResult,
+  WorkloadAuditResult,
+} from '../../contract/types/security-audit.ts';
 import type { ActivityDeps } from '../deps.ts';
 import type { HelmDeps } from '../helm/deps.ts';
 import { auditRbac, type RbacAuditRequest } from './rbac.ts';
@@ -12,6 +16,7 @@ export function auditActivities(deps: ActivityDeps, helm: HelmDeps) {
   return {
     auditServiceAccountRbac: (req: RbacAuditRequest): Promise<RbacAuditResult> => auditRbac(kube, helm, req),
     auditWorkloads: (req: { namespaces: string[] }): Promise<WorkloadAuditResult> => auditWorkloads(kube, req),
-    auditSecretEvents: (req: { namespaces: string[]; windowMinutes: number }): Promise<SecretEventsAuditResult> => auditSecretEvents(kube, req),
+    auditSecretEvents: (req: { namespaces: string[]; windowMinutes: number }): Promise<SecretEventsAuditResult> =>
+      auditSecretEvents(kube, req),
   };
 }

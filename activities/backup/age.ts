@@ -13,12 +13,18 @@ export async function ageEncrypt(data: Uint8Array, recipients: readonly string[]
 
 /** Identities from an age identity file's text (AGE-SECRET-KEY-... lines; # comments). */
 export function parseIdentities(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 /** Recipients from a recipients file's text (age1... lines; # comments). */
 export function parseRecipients(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 export async function ageDecrypt(data: Uint8Array, identityText: string, what: string): Promise<Uint8Array> {
@@ -34,7 +40,9 @@ export async function ageDecrypt(data: Uint8Array, identityText: string, what: s
     return await d.decrypt(data);
   } catch (err) {
     // The library's message says "no identity matched any of the file's recipients" (never the key).
-    throw invalid(`${what}: cannot decrypt with the given age identity (wrong key, or a corrupted file): ${(err as Error).message}`);
+    throw invalid(
+      `${what}: cannot decrypt with the given age identity (wrong key, or a corrupted file): ${(err as Error).message}`,
+    );
   }
 }
 

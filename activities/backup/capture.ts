@@ -24,39 +24,59 @@ type Obj = KubernetesObject & Record<string, unknown>;
 
 /** Drops the fields the API server sets (uid, resourceVersion, managedFields...). */
 export function cleanObject(obj: Obj, keepStatus: boolean): Obj {
-  const { uid: _u, resourceVersion: _r, creationTimestamp: _c, managedFields: _m, generation: _g, selfLink: _s, ...metadata } = obj.metadata ?? {};
+  const {
+    uid: _u,
+    resourceVersion: _r,
+    creationTimestamp: _c,
+    managedFields: _m,
+    generation: _g,
+    selfLink: _s,
+    ...metadata
+  } = obj.metadata ?? {};
   const { status, ...rest } = obj;
   return { ...rest, metadata, ...(keepStatus && status !== undefined ? { status } : {}) } as Obj;
 }
 
-async function listCore<T>(what: string, page: (cont: string | undefined) => Promise<{ items: T[]; metadata?: { _continue?: string } }>): Promise<T[]> {
-  return kubeCall(what, () => listAllPages(async (cont) => {
-    const p = await page(cont);
-    heartbeat({ listing: what });
-    return p;
-  }));
+async function listCore<T>(
+  what: string,
+  page: (cont: string | undefined) => Promise<{ items: T[]; metadata?: { _continue?: string } }>,
+): Promise<T[]> {
+  return kubeCall(what, () =>
+    listAllPages(async (cont) => {
+      const p = await page(cont);
+      heartbeat({ listing: what });
+      return p;
+    }),
+  );
 }
 
 export async function readCrd(kube: KubeClients): Promise<Obj[]> {
   try {
     const crd = await kube.apiextensions.readCustomResourceDefinition({ name: TASKRUN.crdName });
-    return [cleanObject({ ...crd, apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' } as Obj, false)];
+    return [
+      cleanObject({ ...crd, apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' } as Obj, false),
+    ];
   } catch (err) {
     if (isStatus(err, 404)) return [];
     throw toKubeFailure(err, `read CRD ${TASKRUN.crdName}`);
   }
 }
 
-export async function readSecrets(kube: KubeClients, scope: CaptureScope): Promise<{ secrets: Obj[]; helmReleases: Obj[] }> {
+export async function readSecrets(
+  kube: KubeClients,
+  scope: CaptureScope,
+): Promise<{ secrets: Obj[]; helmReleases: Obj[] }> {
   const all = await listCore(`list Secrets in ${scope.namespace}`, (cont) =>
-    kube.core.listNamespacedSecret({ namespace: scope.namespace, limit: PAGE_SIZE, _continue: cont }));
+    kube.core.listNamespacedSecret({ namespace: scope.namespace, limit: PAGE_SIZE, _continue: cont }),
+  );
   const selected = scope.labelSelector ? await selectorNames(kube, scope) : undefined;
   const secrets: Obj[] = [];
   const helmReleases: Obj[] = [];
   for (const s of all) {
     const obj = cleanObject({ ...s, apiVersion: 'v1', kind: 'Secret' } as Obj, false);
     if (s.type === HELM_RELEASE_TYPE) helmReleases.push(obj);
-    else if (!GENERATED_SECRET_TYPES.has(s.type ?? '') && (!selected || selected.has(s.metadata?.name ?? ''))) secrets.push(obj);
+    else if (!GENERATED_SECRET_TYPES.has(s.type ?? '') && (!selected || selected.has(s.metadata?.name ?? '')))
+      secrets.push(obj);
   }
   return { secrets, helmReleases };
 }
@@ -64,16 +84,29 @@ export async function readSecrets(kube: KubeClients, scope: CaptureScope): Promi
 /** Names of the Secrets matching the label selector (the helm records are kept whatever it says). */
 async function selectorNames(kube: KubeClients, scope: CaptureScope): Promise<Set<string>> {
   const items = await listCore(`list Secrets in ${scope.namespace} (${scope.labelSelector})`, (cont) =>
-    kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector: scope.labelSelector, limit: PAGE_SIZE, _continue: cont }));
+    kube.core.listNamespacedSecret({
+      namespace: scope.namespace,
+      labelSelector: scope.labelSelector,
+      limit: PAGE_SIZE,
+      _continue: cont,
+    }),
+  );
   return new Set(items.map((s) => s.metadata?.name ?? ''));
 }
 
 export async function readConfigMaps(kube: KubeClients, scope: CaptureScope): Promise<Obj[]> {
   const items = await listCore(`list ConfigMaps in ${scope.namespace}`, (cont) =>
-    kube.core.listNamespacedConfigMap({ namespace: scope.namespace, labelSelector: scope.labelSelector, limit: PAGE_SIZE, _continue: cont }));
-  return items.filter((c) => !GENERATED_CONFIGMAPS.has(c.metadata?.name ?? '')).map((c) => cleanObject({ ...c, apiVersion: 'v1', kind: 'ConfigMap' } as Obj, false));
+    kube.core.listNamespacedConfigMap({
+      namespace: scope.namespace,
+      labelSelector: scope.labelSelector,
+      limit: PAGE_SIZE,
+      _continue: cont,
+    }),
+  );
+  return items
+    .filter((c) => !GENERATED_CONFIGMAPS.has(c.metadata?.name ?? ''))
+    .map((c) => cleanObject({ ...c, apiVersion: 'v1', kind: 'ConfigMap' } as Obj, false));
 }
-
 
 export async function readTaskRuns(kube: KubeClients, scope: CaptureScope): Promise<Obj[]> {
   const { items } = await listTaskRuns<Obj>(kube, scope.namespace, {
@@ -81,7 +114,9 @@ export async function readTaskRuns(kube: KubeClients, scope: CaptureScope): Prom
     ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
     onPage: () => heartbeat({ listing: `TaskRuns in ${scope.namespace}` }),
   });
-  return items.map((t) => cleanObject({ ...t, apiVersion: `${TASKRUN.group}/${TASKRUN.version}`, kind: 'TaskRun' }, true));
+  return items.map((t) =>
+    cleanObject({ ...t, apiVersion: `${TASKRUN.group}/${TASKRUN.version}`, kind: 'TaskRun' }, true),
+  );
 }
 
 /**
@@ -90,13 +125,21 @@ export async function readTaskRuns(kube: KubeClients, scope: CaptureScope): Prom
  */
 export async function countTaskRuns(kube: KubeClients, scope: CaptureScope): Promise<number> {
   if (!scope.labelSelector) {
-    const first = await listTaskRuns(kube, scope.namespace, { pageSize: 1, maxPages: 1, keep: false, crdMissing: 'empty' });
+    const first = await listTaskRuns(kube, scope.namespace, {
+      pageSize: 1,
+      maxPages: 1,
+      keep: false,
+      crdMissing: 'empty',
+    });
     if (first.complete) return first.count;
     if (first.remainingItemCount !== undefined) return first.count + first.remainingItemCount;
   }
-  return (await listTaskRuns(kube, scope.namespace, {
-    crdMissing: 'empty', keep: false, onPage: () => heartbeat({ counting: `TaskRuns in ${scope.namespace}` }),
-    ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
-  })).count;
+  return (
+    await listTaskRuns(kube, scope.namespace, {
+      crdMissing: 'empty',
+      keep: false,
+      onPage: () => heartbeat({ counting: `TaskRuns in ${scope.namespace}` }),
+      ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
+    })
+  ).count;
 }
-

@@ -9,7 +9,11 @@ export function encodeJsonLines(objects: readonly unknown[]): Buffer {
 }
 
 export function decodeJsonLines<T>(data: Uint8Array): T[] {
-  return gunzipSync(data).toString('utf8').split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as T);
+  return gunzipSync(data)
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as T);
 }
 
 export function sha256(data: Uint8Array): string {
@@ -20,7 +24,9 @@ export function sha256(data: Uint8Array): string {
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);

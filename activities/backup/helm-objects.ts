@@ -32,21 +32,39 @@ export interface ReleaseRevision {
 }
 
 /** Decodes a release record Secret: data.release is base64 (the Secret's) of base64(gzip(JSON)). */
-export function decodeReleaseRecord(secret: { metadata?: { name?: string }; data?: Record<string, string> }, what = secret.metadata?.name ?? 'release record'): ReleaseRevision {
+export function decodeReleaseRecord(
+  secret: { metadata?: { name?: string }; data?: Record<string, string> },
+  what = secret.metadata?.name ?? 'release record',
+): ReleaseRevision {
   const payload = secret.data?.release;
   if (!payload) throw invalid(`${what}: the release record has no data.release`);
   try {
     let raw = Buffer.from(Buffer.from(payload, 'base64').toString('utf8'), 'base64');
     if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
-    const rel = JSON.parse(raw.toString('utf8')) as { name?: string; version?: number; namespace?: string; manifest?: string; info?: { status?: string } };
-    return { name: rel.name ?? '', revision: rel.version ?? 0, status: rel.info?.status ?? '', namespace: rel.namespace ?? '', manifest: rel.manifest ?? '' };
+    const rel = JSON.parse(raw.toString('utf8')) as {
+      name?: string;
+      version?: number;
+      namespace?: string;
+      manifest?: string;
+      info?: { status?: string };
+    };
+    return {
+      name: rel.name ?? '',
+      revision: rel.version ?? 0,
+      status: rel.info?.status ?? '',
+      namespace: rel.namespace ?? '',
+      manifest: rel.manifest ?? '',
+    };
   } catch (err) {
     throw invalid(`${what}: the release record does not decode (${(err as Error).message})`);
   }
 }
 
 /** The user-supplied values of a release record (its config; none stored: {}). */
-export function releaseConfig(secret: { metadata?: { name?: string }; data?: Record<string, string> }): Record<string, unknown> {
+export function releaseConfig(secret: {
+  metadata?: { name?: string };
+  data?: Record<string, string>;
+}): Record<string, unknown> {
   const what = secret.metadata?.name ?? 'release record';
   try {
     let raw = Buffer.from(Buffer.from(secret.data?.release ?? '', 'base64').toString('utf8'), 'base64');
@@ -59,7 +77,9 @@ export function releaseConfig(secret: { metadata?: { name?: string }; data?: Rec
 }
 
 /** Per release name, its deployed revision (the newest, should there be several). */
-export function deployedRevisions(records: { metadata?: { name?: string }; data?: Record<string, string> }[]): ReleaseRevision[] {
+export function deployedRevisions(
+  records: { metadata?: { name?: string }; data?: Record<string, string> }[],
+): ReleaseRevision[] {
   const byName = new Map<string, ReleaseRevision>();
   for (const record of records) {
     const rev = decodeReleaseRecord(record);
@@ -92,7 +112,10 @@ export function manifestObjects(manifest: string): Obj[] {
  * The object as Helm would write it into `namespace`: namespaced objects go there (remap), with Helm's
  * ownership metadata; a RoleBinding's subjects in the source namespace follow it.
  */
-export function prepareObject(obj: Obj, opts: { release: string; sourceNamespace: string; targetNamespace: string; namespaced: boolean }): Obj {
+export function prepareObject(
+  obj: Obj,
+  opts: { release: string; sourceNamespace: string; targetNamespace: string; namespaced: boolean },
+): Obj {
   const metadata = obj.metadata ?? {};
   const out: Obj = {
     ...obj,
@@ -100,12 +123,18 @@ export function prepareObject(obj: Obj, opts: { release: string; sourceNamespace
       ...metadata,
       ...(opts.namespaced ? { namespace: opts.targetNamespace } : {}),
       labels: { ...metadata.labels, [HELM_MANAGED_BY.label]: HELM_MANAGED_BY.value },
-      annotations: { ...metadata.annotations, [HELM_RELEASE_NAME_ANNOTATION]: opts.release, [HELM_RELEASE_NAMESPACE_ANNOTATION]: opts.targetNamespace },
+      annotations: {
+        ...metadata.annotations,
+        [HELM_RELEASE_NAME_ANNOTATION]: opts.release,
+        [HELM_RELEASE_NAMESPACE_ANNOTATION]: opts.targetNamespace,
+      },
     },
   };
   if (!opts.namespaced) delete out.metadata!.namespace;
   if (opts.sourceNamespace !== opts.targetNamespace && Array.isArray(obj.subjects)) {
-    out.subjects = (obj.subjects as { namespace?: string }[]).map((s) => (s.namespace === opts.sourceNamespace ? { ...s, namespace: opts.targetNamespace } : s));
+    out.subjects = (obj.subjects as { namespace?: string }[]).map((s) =>
+      s.namespace === opts.sourceNamespace ? { ...s, namespace: opts.targetNamespace } : s,
+    );
   }
   return out;
 }
@@ -122,8 +151,12 @@ export class ScopeResolver {
   async namespaced(apiVersion: string, kind: string): Promise<boolean> {
     let list = this.#cache.get(apiVersion);
     if (!list) {
-      const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') as [string, string] : ['', apiVersion];
-      list = kubeCall(`discover ${apiVersion}`, () => (group ? this.#kube.custom.getAPIResources({ group, version }) : this.#kube.core.getAPIResources()));
+      const [group, version] = apiVersion.includes('/')
+        ? (apiVersion.split('/') as [string, string])
+        : ['', apiVersion];
+      list = kubeCall(`discover ${apiVersion}`, () =>
+        group ? this.#kube.custom.getAPIResources({ group, version }) : this.#kube.core.getAPIResources(),
+      );
       this.#cache.set(apiVersion, list);
       list.catch(() => this.#cache.delete(apiVersion));
     }
@@ -141,7 +174,11 @@ export class ScopeResolver {
 }
 
 const noApi = (apiVersion: string, kind: string) =>
-  ApplicationFailure.create({ type: KUBE_NOT_FOUND, nonRetryable: true, message: `the cluster serves no ${kind} in ${apiVersion} (the chart's object cannot be restored)` });
+  ApplicationFailure.create({
+    type: KUBE_NOT_FOUND,
+    nonRetryable: true,
+    message: `the cluster serves no ${kind} in ${apiVersion} (the chart's object cannot be restored)`,
+  });
 
 export interface PreparedObject {
   release: string;
@@ -150,7 +187,12 @@ export interface PreparedObject {
 }
 
 /** Every object to apply, prepared for the target namespace. */
-export async function releaseObjects(kube: KubeClients, records: Obj[], sourceNamespace: string, targetNamespace: string): Promise<{ releases: HelmObjectsPlan['releases']; objects: PreparedObject[] }> {
+export async function releaseObjects(
+  kube: KubeClients,
+  records: Obj[],
+  sourceNamespace: string,
+  targetNamespace: string,
+): Promise<{ releases: HelmObjectsPlan['releases']; objects: PreparedObject[] }> {
   const scopes = new ScopeResolver(kube);
   const releases: HelmObjectsPlan['releases'] = [];
   const objects: PreparedObject[] = [];
@@ -159,7 +201,11 @@ export async function releaseObjects(kube: KubeClients, records: Obj[], sourceNa
     releases.push({ name: rev.name, revision: rev.revision, objects: list.length });
     for (const o of list) {
       const namespaced = await scopes.namespaced(o.apiVersion!, o.kind!);
-      objects.push({ release: rev.name, namespaced, obj: prepareObject(o, { release: rev.name, sourceNamespace, targetNamespace, namespaced }) });
+      objects.push({
+        release: rev.name,
+        namespaced,
+        obj: prepareObject(o, { release: rev.name, sourceNamespace, targetNamespace, namespaced }),
+      });
     }
   }
   return { releases, objects };
@@ -169,7 +215,14 @@ const describe = (o: Obj) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.
 
 async function readLive(kube: KubeClients, obj: Obj): Promise<KubernetesObject | undefined> {
   try {
-    return await kube.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) } });
+    return await kube.objects.read({
+      apiVersion: obj.apiVersion!,
+      kind: obj.kind!,
+      metadata: {
+        name: obj.metadata!.name!,
+        ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}),
+      },
+    });
   } catch (err) {
     if (isStatus(err, 404)) return undefined;
     throw toKubeFailure(err, `read ${describe(obj)}`);
@@ -192,10 +245,17 @@ type ManagedFieldsEntry = NonNullable<NonNullable<KubernetesObject['metadata']>[
 export function adoptedManagedFields(entries: ManagedFieldsEntry[] | undefined): ManagedFieldsEntry[] | undefined {
   if (!entries?.length || entries.some((e) => e.manager === HELM_FIELD_MANAGER)) return undefined;
   if (!entries.some((e) => e.manager === FIELD_MANAGER && !e.subresource)) return undefined;
-  return entries.map((e) => (e.manager === FIELD_MANAGER && !e.subresource ? { ...e, manager: HELM_FIELD_MANAGER, operation: 'Apply' } : e));
+  return entries.map((e) =>
+    e.manager === FIELD_MANAGER && !e.subresource ? { ...e, manager: HELM_FIELD_MANAGER, operation: 'Apply' } : e,
+  );
 }
 
-export async function planHelmObjects(kube: KubeClients, records: Obj[], sourceNamespace: string, targetNamespace: string): Promise<HelmObjectsPlan> {
+export async function planHelmObjects(
+  kube: KubeClients,
+  records: Obj[],
+  sourceNamespace: string,
+  targetNamespace: string,
+): Promise<HelmObjectsPlan> {
   const { releases, objects } = await releaseObjects(kube, records, sourceNamespace, targetNamespace);
   let existing = 0;
   for (const { obj } of objects) if (await objectExists(kube, obj)) existing++;
@@ -206,7 +266,13 @@ export async function planHelmObjects(kube: KubeClients, records: Obj[], sourceN
  * Applies the objects: absent ones are created (server-side apply, manager "helm"); existing namespaced
  * ones are skipped or updated as `existing` says; existing cluster-scoped ones are always left alone.
  */
-export async function applyHelmObjects(kube: KubeClients, records: Obj[], sourceNamespace: string, targetNamespace: string, existing: 'skip' | 'update'): Promise<HelmObjectsResult> {
+export async function applyHelmObjects(
+  kube: KubeClients,
+  records: Obj[],
+  sourceNamespace: string,
+  targetNamespace: string,
+  existing: 'skip' | 'update',
+): Promise<HelmObjectsResult> {
   const { releases, objects } = await releaseObjects(kube, records, sourceNamespace, targetNamespace);
   const result: HelmObjectsResult = { releases, created: 0, updated: 0, skipped: 0, adopted: 0 };
   const signal = cancellationSignal();
@@ -217,17 +283,34 @@ export async function applyHelmObjects(kube: KubeClients, records: Obj[], source
     const adopted = namespaced ? adoptedManagedFields(live?.metadata?.managedFields) : undefined;
     if (adopted) {
       // Restored by the ConfigMap/Secret step just before (with the backed-up values): hand its fields to Helm.
-      await kubeCall(`hand ${describe(obj)} to Helm`, () => kube.objects.patch(
-        { apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, namespace: obj.metadata!.namespace!, resourceVersion: live!.metadata!.resourceVersion!, managedFields: adopted } },
-        undefined, undefined, HELM_FIELD_MANAGER, undefined, PatchStrategy.MergePatch,
-      ));
+      await kubeCall(`hand ${describe(obj)} to Helm`, () =>
+        kube.objects.patch(
+          {
+            apiVersion: obj.apiVersion!,
+            kind: obj.kind!,
+            metadata: {
+              name: obj.metadata!.name!,
+              namespace: obj.metadata!.namespace!,
+              resourceVersion: live!.metadata!.resourceVersion!,
+              managedFields: adopted,
+            },
+          },
+          undefined,
+          undefined,
+          HELM_FIELD_MANAGER,
+          undefined,
+          PatchStrategy.MergePatch,
+        ),
+      );
       result.adopted++;
     }
     if (exists && (existing === 'skip' || !namespaced || adopted)) {
       result.skipped++;
       continue;
     }
-    await kubeCall(`apply ${describe(obj)}`, () => kube.objects.patch(obj, undefined, undefined, HELM_FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+    await kubeCall(`apply ${describe(obj)}`, () =>
+      kube.objects.patch(obj, undefined, undefined, HELM_FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+    );
     result[exists ? 'updated' : 'created']++;
     heartbeat({ applied: describe(obj) });
   }
@@ -235,7 +318,12 @@ export async function applyHelmObjects(kube: KubeClients, records: Obj[], source
 }
 
 /** How many of the release objects exist in the target. */
-export async function countHelmObjects(kube: KubeClients, records: Obj[], sourceNamespace: string, targetNamespace: string): Promise<{ expected: number; found: number }> {
+export async function countHelmObjects(
+  kube: KubeClients,
+  records: Obj[],
+  sourceNamespace: string,
+  targetNamespace: string,
+): Promise<{ expected: number; found: number }> {
   const plan = await planHelmObjects(kube, records, sourceNamespace, targetNamespace);
   return { expected: plan.total, found: plan.existing };
 }

@@ -1,7 +1,18 @@
 // The backup and restore activities. Key material (the HMAC key, the age identity) is the worker's
 // configuration (deps.backupKeys, never an input), resolved here and never returned; recipients are public keys.
 import type {
-  BackupKind, BackupPlan, BackupSummary, HelmObjectsResult, KindRestoreResult, RestoreCheckKind, RestorePlan, Retention, RetentionResult, VerifiedBackup, VolumeSnapshotPlan, VolumesResult,
+  BackupKind,
+  BackupPlan,
+  BackupSummary,
+  HelmObjectsResult,
+  KindRestoreResult,
+  RestoreCheckKind,
+  RestorePlan,
+  Retention,
+  RetentionResult,
+  VerifiedBackup,
+  VolumeSnapshotPlan,
+  VolumesResult,
 } from '../../contract/types/backup.ts';
 import type { ActivityDeps } from '../deps.ts';
 import type { HelmDeps } from '../helm/deps.ts';
@@ -12,7 +23,13 @@ import { resolveHmacKey } from './keys.ts';
 import { countTaskRuns, readConfigMaps, readCrd, readSecrets, type CaptureScope } from './capture.ts';
 import { applyHelmObjects, countHelmObjects, planHelmObjects } from './helm-objects.ts';
 import { countRestored, loadKind, open, planRestore, restoreKind, verifyBackup, type BackupRef } from './restore.ts';
-import { deleteBackupSnapshots, planVolumes, restoreVolumes, snapshotVolumes, volumeSnapshotPlan } from './snapshots.ts';
+import {
+  deleteBackupSnapshots,
+  planVolumes,
+  restoreVolumes,
+  snapshotVolumes,
+  volumeSnapshotPlan,
+} from './snapshots.ts';
 import { backupIdFor, deleteBackups, planRetention, recordVerification, storeRoot } from './store.ts';
 import { writeBackup } from './write.ts';
 
@@ -33,14 +50,16 @@ type TargetRef = BackupRef & { targetNamespace: string };
 async function releaseRecords(deps: ActivityDeps, ref: BackupRef) {
   const { dir, manifest } = await open(deps, ref);
   if (!ref.include.helmReleases || !manifest.files.some((f) => f.kind === 'helmReleases')) return undefined;
-  return { manifest, records: await loadKind(deps, ref, dir, manifest, 'helmReleases') as never[] };
+  return { manifest, records: (await loadKind(deps, ref, dir, manifest, 'helmReleases')) as never[] };
 }
 
 async function recipientsOf(deps: ActivityDeps, req: BackupRequest): Promise<string[]> {
   const from = req.recipientsFrom?.configMap;
   if (!from) return req.recipients;
   const namespace = from.namespace ?? req.namespace;
-  const cm = await kubeCall(`read ConfigMap ${namespace}/${from.name} (age recipients)`, () => deps.kube.core.readNamespacedConfigMap({ namespace, name: from.name }));
+  const cm = await kubeCall(`read ConfigMap ${namespace}/${from.name} (age recipients)`, () =>
+    deps.kube.core.readNamespacedConfigMap({ namespace, name: from.name }),
+  );
   return [...req.recipients, ...parseRecipients(cm.data?.[from.key] ?? '')];
 }
 
@@ -65,8 +84,11 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
         ...(taskRuns !== undefined ? { taskRuns } : {}),
       };
       return {
-        namespace: req.namespace, counts,
-        helmRelease: status ? { name: status.name, revision: status.revision, chart: status.chart, chartVersion: status.chartVersion } : null,
+        namespace: req.namespace,
+        counts,
+        helmRelease: status
+          ? { name: status.name, revision: status.revision, chart: status.chart, chartVersion: status.chartVersion }
+          : null,
         volumeSnapshots,
       };
     },
@@ -79,8 +101,18 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
     },
 
     /** One VolumeSnapshot per Bound PVC (names from the backup id), created or found, waited for until readyToUse. */
-    async snapshotVolumes(req: { workflowId: string; namespace: string; volumeSnapshotClass: string; timeoutSeconds: number }): Promise<VolumeSnapshotPlan> {
-      return snapshotVolumes(deps.kube, { backupId: backupIdFor(req.workflowId), namespace: req.namespace, volumeSnapshotClass: req.volumeSnapshotClass, timeoutSeconds: req.timeoutSeconds });
+    async snapshotVolumes(req: {
+      workflowId: string;
+      namespace: string;
+      volumeSnapshotClass: string;
+      timeoutSeconds: number;
+    }): Promise<VolumeSnapshotPlan> {
+      return snapshotVolumes(deps.kube, {
+        backupId: backupIdFor(req.workflowId),
+        namespace: req.namespace,
+        volumeSnapshotClass: req.volumeSnapshotClass,
+        timeoutSeconds: req.timeoutSeconds,
+      });
     },
 
     /**
@@ -89,7 +121,11 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
      * manifest says. Backups whose manifest does not authenticate with the worker's HMAC key are never deleted, nor
      * the newest verified backup of the series.
      */
-    async applyBackupRetention(req: { policy: Retention; protect: string; namespace: string }): Promise<RetentionResult> {
+    async applyBackupRetention(req: {
+      policy: Retention;
+      protect: string;
+      namespace: string;
+    }): Promise<RetentionResult> {
       const root = storeRoot(deps);
       const now = Date.now();
       const hmacKey = await resolveHmacKey(deps);
@@ -97,15 +133,25 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
       // Snapshots before directories: a failure in between leaves the backup, to be retried next time.
       const snapshots = await deleteBackupSnapshots(deps.kube, plan.deleted);
       await deleteBackups(root, plan.deleted, now);
-      if (plan.deleted.length) deps.logger.info({ deleted: plan.deleted, series: plan.series, namespace: plan.namespace, volumeSnapshots: snapshots }, 'backups deleted by retention');
+      if (plan.deleted.length)
+        deps.logger.info(
+          { deleted: plan.deleted, series: plan.series, namespace: plan.namespace, volumeSnapshots: snapshots },
+          'backups deleted by retention',
+        );
       return {
-        kept: plan.kept, deleted: plan.deleted, ...(plan.series !== undefined ? { series: plan.series } : {}),
+        kept: plan.kept,
+        deleted: plan.deleted,
+        ...(plan.series !== undefined ? { series: plan.series } : {}),
         ...(snapshots.length ? { volumeSnapshotsDeleted: snapshots } : {}),
       };
     },
 
     /** Records that a test restore of the backup compared equal (retention then never deletes the newest such backup of its series). */
-    async recordBackupVerified(req: { backupId: string; namespace: string; workflowId: string }): Promise<{ backupId: string; verifiedAt: string }> {
+    async recordBackupVerified(req: {
+      backupId: string;
+      namespace: string;
+      workflowId: string;
+    }): Promise<{ backupId: string; verifiedAt: string }> {
       const hmacKey = await resolveHmacKey(deps);
       const record = await recordVerification(storeRoot(deps), req.backupId, hmacKey, req.workflowId);
       return { backupId: record.backupId, verifiedAt: record.verifiedAt };
@@ -113,16 +159,22 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
 
     verifyBackup: (req: BackupRef): Promise<VerifiedBackup> => verifyBackup(deps, req),
     /** The kinds' plan, plus the Helm release objects and the PVCs to recreate from snapshots. */
-    async planRestore(req: BackupRef & { targetNamespace?: string; existing: 'skip' | 'update' }): Promise<RestorePlan> {
+    async planRestore(
+      req: BackupRef & { targetNamespace?: string; existing: 'skip' | 'update' },
+    ): Promise<RestorePlan> {
       const plan = await planRestore(deps, req);
       const helm = await releaseRecords(deps, req);
-      const helmObjects = helm ? await planHelmObjects(deps.kube, helm.records, helm.manifest.namespace, plan.targetNamespace) : undefined;
+      const helmObjects = helm
+        ? await planHelmObjects(deps.kube, helm.records, helm.manifest.namespace, plan.targetNamespace)
+        : undefined;
       const { manifest } = await open(deps, req);
       const snapshots = manifest.volumeSnapshots.snapshots ?? [];
       const volumes = snapshots.length ? await planVolumes(deps.kube, snapshots, plan.targetNamespace) : undefined;
       return { ...plan, ...(helmObjects ? { helmObjects } : {}), ...(volumes ? { volumes } : {}) };
     },
-    restoreKind: (req: BackupRef & { kind: BackupKind; targetNamespace: string; existing: 'skip' | 'update' }): Promise<KindRestoreResult> => restoreKind(deps, req),
+    restoreKind: (
+      req: BackupRef & { kind: BackupKind; targetNamespace: string; existing: 'skip' | 'update' },
+    ): Promise<KindRestoreResult> => restoreKind(deps, req),
 
     /** Applies the objects of the restored releases' deployed revisions (server-side apply, field manager "helm"). */
     async restoreHelmObjects(req: TargetRef & { existing: 'skip' | 'update' }): Promise<HelmObjectsResult> {
@@ -141,7 +193,11 @@ export function backupActivities(deps: ActivityDeps, helm: HelmDeps) {
     async countRestored(req: TargetRef): Promise<{ kind: RestoreCheckKind; expected: number; found: number }[]> {
       const counts: { kind: RestoreCheckKind; expected: number; found: number }[] = await countRestored(deps, req);
       const helm = await releaseRecords(deps, req);
-      if (helm) counts.push({ kind: 'helmObjects', ...(await countHelmObjects(deps.kube, helm.records, helm.manifest.namespace, req.targetNamespace)) });
+      if (helm)
+        counts.push({
+          kind: 'helmObjects',
+          ...(await countHelmObjects(deps.kube, helm.records, helm.manifest.namespace, req.targetNamespace)),
+        });
       return counts;
     },
   };

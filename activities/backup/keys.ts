@@ -37,7 +37,11 @@ export function resolveIdentity(deps: ActivityDeps): Promise<string> {
 export function parseKeyReference(flag: string, value: string): SecretSource {
   const env = /^(?:env:)?([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
   if (env) return { env: env[1]! };
-  const secret = /^secret:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\/([-._a-zA-Z0-9]+)$/.exec(value);
+  const secret = /^secret:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\/([-._a-zA-Z0-9]+)$/.exec(
+    value,
+  );
   if (secret) return { secret: { namespace: secret[1]!, name: secret[3]!, key: secret[5]! } };
-  throw new Error(`${flag}: ${value} is neither an environment variable name (NAME or env:NAME) nor secret:NAMESPACE/NAME/KEY`);
+  throw new Error(
+    `${flag}: ${value} is neither an environment variable name (NAME or env:NAME) nor secret:NAMESPACE/NAME/KEY`,
+  );
 }

@@ -70,22 +70,27 @@ export function verifyManifest(text: string, key: string, id: string): Manifest 
   } catch {
     throw invalid(`backup ${id}: manifest.json is not JSON (corrupted)`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid(`backup ${id}: manifest.json is not a JSON object`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw invalid(`backup ${id}: manifest.json is not a JSON object`);
   const manifest = parsed as Manifest;
   const { hmac, ...body } = manifest;
-  if (!hmac || hmac.alg !== 'HMAC-SHA256' || typeof hmac.value !== 'string') throw invalid(`backup ${id}: manifest.json carries no HMAC-SHA256`);
+  if (!hmac || hmac.alg !== 'HMAC-SHA256' || typeof hmac.value !== 'string')
+    throw invalid(`backup ${id}: manifest.json carries no HMAC-SHA256`);
   if (!macEquals(hmac.value, hmacSha256(key, body))) {
     throw invalid(`backup ${id}: the manifest's HMAC does not match (tampered with, or a different HMAC key)`);
   }
   // Authentic, but of another backup (copied or renamed): a restore of <id> must restore <id>.
   if (manifest.id !== id) throw invalid(`backup ${id}: manifest.json names backup ${String(manifest.id)}, not ${id}`);
-  if (manifest.formatVersion !== FORMAT_VERSION) throw invalid(`backup ${id}: format version ${manifest.formatVersion} is not supported`);
+  if (manifest.formatVersion !== FORMAT_VERSION)
+    throw invalid(`backup ${id}: format version ${manifest.formatVersion} is not supported`);
   return manifest;
 }
 
 /** Checks one file against its manifest entry. */
 export function verifyFile(info: BackupFileInfo, data: Uint8Array, id: string): void {
   if (data.length !== info.size || sha256(data) !== info.sha256) {
-    throw invalid(`backup ${id}: ${info.file} does not match its checksum in the manifest (corrupted or tampered with)`);
+    throw invalid(
+      `backup ${id}: ${info.file} does not match its checksum in the manifest (corrupted or tampered with)`,
+    );
   }
 }

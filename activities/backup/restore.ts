@@ -3,7 +3,14 @@
 // and count what is there afterwards.
 import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { CLUSTER_NAMESPACES, clusterNamespaceMessage, type BackupKind, type KindRestoreResult, type RestorePlan, type VerifiedBackup } from '../../contract/types/backup.ts';
+import {
+  CLUSTER_NAMESPACES,
+  clusterNamespaceMessage,
+  type BackupKind,
+  type KindRestoreResult,
+  type RestorePlan,
+  type VerifiedBackup,
+} from '../../contract/types/backup.ts';
 import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
@@ -36,7 +43,14 @@ export async function open(deps: ActivityDeps, ref: BackupRef): Promise<{ dir: s
 }
 
 /** The objects of one kind, checksum-verified and decrypted. */
-export async function loadKind(deps: ActivityDeps, ref: BackupRef, dir: string, manifest: Manifest, kind: BackupKind, identity?: string): Promise<Obj[]> {
+export async function loadKind(
+  deps: ActivityDeps,
+  ref: BackupRef,
+  dir: string,
+  manifest: Manifest,
+  kind: BackupKind,
+  identity?: string,
+): Promise<Obj[]> {
   const info = manifest.files.find((f) => f.kind === kind);
   if (!info) return [];
   let data: Uint8Array = await readBackupFile(dir, info, ref.backupId);
@@ -47,10 +61,18 @@ export async function loadKind(deps: ActivityDeps, ref: BackupRef, dir: string, 
   try {
     objects = decodeJsonLines<Obj>(data);
   } catch {
-    throw ApplicationFailure.create({ type: BACKUP_INVALID, nonRetryable: true, message: `backup ${ref.backupId}: ${info.file} does not decode` });
+    throw ApplicationFailure.create({
+      type: BACKUP_INVALID,
+      nonRetryable: true,
+      message: `backup ${ref.backupId}: ${info.file} does not decode`,
+    });
   }
   if (objects.length !== info.count) {
-    throw ApplicationFailure.create({ type: BACKUP_INVALID, nonRetryable: true, message: `backup ${ref.backupId}: ${info.file} holds ${objects.length} objects, the manifest says ${info.count}` });
+    throw ApplicationFailure.create({
+      type: BACKUP_INVALID,
+      nonRetryable: true,
+      message: `backup ${ref.backupId}: ${info.file} holds ${objects.length} objects, the manifest says ${info.count}`,
+    });
   }
   return objects;
 }
@@ -67,12 +89,27 @@ export async function verifyBackup(deps: ActivityDeps, ref: BackupRef): Promise<
     else {
       const objects = await loadKind(deps, ref, dir, manifest, info.kind, identity);
       // The manifest holds the values' digest only: the values are in the (now decrypted) release records.
-      const mismatch = info.kind === 'helmReleases' && manifest.helm ? helmValuesMismatch(manifest.helm, objects as never[]) : undefined;
-      if (mismatch) throw ApplicationFailure.create({ type: BACKUP_INVALID, nonRetryable: true, message: `backup ${ref.backupId}: ${mismatch}` });
+      const mismatch =
+        info.kind === 'helmReleases' && manifest.helm
+          ? helmValuesMismatch(manifest.helm, objects as never[])
+          : undefined;
+      if (mismatch)
+        throw ApplicationFailure.create({
+          type: BACKUP_INVALID,
+          nonRetryable: true,
+          message: `backup ${ref.backupId}: ${mismatch}`,
+        });
     }
     heartbeat({ verified: info.file });
   }
-  return { id: manifest.id, createdAt: manifest.createdAt, cluster: manifest.cluster, sourceNamespace: manifest.namespace, counts: manifest.counts, filesVerified: manifest.files.length };
+  return {
+    id: manifest.id,
+    createdAt: manifest.createdAt,
+    cluster: manifest.cluster,
+    sourceNamespace: manifest.namespace,
+    counts: manifest.counts,
+    filesVerified: manifest.files.length,
+  };
 }
 
 /** Re-targets a namespaced object. */
@@ -81,7 +118,12 @@ function retarget(obj: Obj, kind: BackupKind, namespace: string): Obj {
 }
 
 /** Names of the objects of a kind that exist in the target namespace. */
-async function existingNames(kube: KubeClients, kind: BackupKind, namespace: string, names: string[]): Promise<Set<string>> {
+async function existingNames(
+  kube: KubeClients,
+  kind: BackupKind,
+  namespace: string,
+  names: string[],
+): Promise<Set<string>> {
   if (kind === 'crds') {
     const found = new Set<string>();
     for (const name of names) if (await crdExists(kube, name)) found.add(name);
@@ -93,7 +135,8 @@ async function existingNames(kube: KubeClients, kind: BackupKind, namespace: str
     // A missing CRD (not there yet): no TaskRun exists.
     const found = new Set<string>();
     await listTaskRuns<{ metadata?: { name?: string } }>(kube, namespace, {
-      crdMissing: 'empty', keep: false,
+      crdMissing: 'empty',
+      keep: false,
       onPage: (items) => {
         for (const i of items) if (wanted.has(i.metadata?.name ?? '')) found.add(i.metadata!.name!);
         heartbeat({ listing: kind });
@@ -101,16 +144,20 @@ async function existingNames(kube: KubeClients, kind: BackupKind, namespace: str
     });
     return found;
   }
-  const page = async (cont: string | undefined): Promise<{ items: { metadata?: { name?: string } }[]; metadata?: { _continue?: string } }> => {
+  const page = async (
+    cont: string | undefined,
+  ): Promise<{ items: { metadata?: { name?: string } }[]; metadata?: { _continue?: string } }> => {
     const common = { namespace, limit: PAGE_SIZE, _continue: cont };
     if (kind === 'configMaps') return kube.core.listNamespacedConfigMap(common);
     return kube.core.listNamespacedSecret(common);
   };
-  const items = await kubeCall(`list ${kind} in ${namespace}`, () => listAllPages(async (cont) => {
-    const p = await page(cont);
-    heartbeat({ listing: kind });
-    return p;
-  }));
+  const items = await kubeCall(`list ${kind} in ${namespace}`, () =>
+    listAllPages(async (cont) => {
+      const p = await page(cont);
+      heartbeat({ listing: kind });
+      return p;
+    }),
+  );
   return new Set(items.map((i) => i.metadata?.name ?? '').filter((n) => wanted.has(n)));
 }
 
@@ -118,20 +165,36 @@ async function existingNames(kube: KubeClients, kind: BackupKind, namespace: str
 function refuseClusterNamespace(namespace: string, fromBackup: boolean): void {
   if (!CLUSTER_NAMESPACES.includes(namespace)) return;
   throw ApplicationFailure.create({
-    type: INVALID_INPUT, nonRetryable: true,
-    message: `targetNamespace: ${namespace} ${clusterNamespaceMessage}${fromBackup ? ' (the backup\'s namespace, the default target: give another targetNamespace)' : ''}`,
+    type: INVALID_INPUT,
+    nonRetryable: true,
+    message: `targetNamespace: ${namespace} ${clusterNamespaceMessage}${fromBackup ? " (the backup's namespace, the default target: give another targetNamespace)" : ''}`,
   });
 }
 
-export async function planRestore(deps: ActivityDeps, ref: BackupRef & { targetNamespace?: string; existing: 'skip' | 'update' }): Promise<RestorePlan> {
+export async function planRestore(
+  deps: ActivityDeps,
+  ref: BackupRef & { targetNamespace?: string; existing: 'skip' | 'update' },
+): Promise<RestorePlan> {
   const { dir, manifest } = await open(deps, ref);
   const targetNamespace = ref.targetNamespace ?? manifest.namespace;
   refuseClusterNamespace(targetNamespace, ref.targetNamespace === undefined);
   const kinds: RestorePlan['kinds'] = [];
   for (const kind of kindsOf(ref, manifest)) {
     const objects = await loadKind(deps, ref, dir, manifest, kind);
-    const existing = (await existingNames(deps.kube, kind, targetNamespace, objects.map((o) => o.metadata?.name ?? ''))).size;
-    kinds.push({ kind, total: objects.length, existing, action: existing === 0 ? 'create' : ref.existing === 'update' ? 'create-or-update' : 'create-or-skip' });
+    const existing = (
+      await existingNames(
+        deps.kube,
+        kind,
+        targetNamespace,
+        objects.map((o) => o.metadata?.name ?? ''),
+      )
+    ).size;
+    kinds.push({
+      kind,
+      total: objects.length,
+      existing,
+      action: existing === 0 ? 'create' : ref.existing === 'update' ? 'create-or-update' : 'create-or-skip',
+    });
   }
   return { targetNamespace, namespaceExists: await namespaceExists(deps.kube, targetNamespace), kinds };
 }
@@ -150,8 +213,16 @@ const TRUSTED = 'Ignore';
  * there. Capture drops the server-owned fields; older backups may still hold them.
  */
 const DROPPED_METADATA = [
-  'uid', 'resourceVersion', 'creationTimestamp', 'managedFields', 'generation', 'selfLink',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers',
+  'uid',
+  'resourceVersion',
+  'creationTimestamp',
+  'managedFields',
+  'generation',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'ownerReferences',
+  'finalizers',
 ] as const;
 
 /** What a restore sends for a backed-up object: without status (a subresource) and DROPPED_METADATA; TaskRuns marked restore-pending. */
@@ -161,7 +232,11 @@ export function restoreBody(obj: Obj, kind: BackupKind): Obj {
   for (const field of DROPPED_METADATA) delete metadata[field];
   // The TaskRun controller takes no action on a TaskRun with this annotation: no Job is started for a
   // task that had finished before its status is back. Removed once the status is written.
-  if (kind === 'taskRuns') metadata.annotations = { ...(metadata.annotations as Record<string, string> | undefined), [RESTORE_PENDING_ANNOTATION]: 'true' };
+  if (kind === 'taskRuns')
+    metadata.annotations = {
+      ...(metadata.annotations as Record<string, string> | undefined),
+      [RESTORE_PENDING_ANNOTATION]: 'true',
+    };
   return { ...rest, metadata } as Obj;
 }
 
@@ -173,7 +248,12 @@ const restorePending = (o: Obj | undefined) => o?.metadata?.annotations?.[RESTOR
  * it: it is handed back as created, to get its status and lose the annotation. Any other existing
  * TaskRun is skipped (existing: skip) and left alone.
  */
-async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing: 'skip' | 'update'): Promise<{ outcome: 'created' | 'updated' | 'skipped'; stored?: Obj; notUpdated?: string }> {
+async function createOne(
+  kube: KubeClients,
+  kind: BackupKind,
+  obj: Obj,
+  existing: 'skip' | 'update',
+): Promise<{ outcome: 'created' | 'updated' | 'skipped'; stored?: Obj; notUpdated?: string }> {
   const ns = obj.metadata?.namespace ?? '';
   const what = `restore ${obj.kind} ${ns ? `${ns}/` : ''}${obj.metadata?.name}`;
   const body = restoreBody(obj, kind);
@@ -181,26 +261,50 @@ async function createOne(kube: KubeClients, kind: BackupKind, obj: Obj, existing
     const stored = await kubeCall(what, async () => {
       // The project's field manager, as for every other write (deployPlatform's applies own the same fields).
       const fieldManager = FIELD_MANAGER;
-      if (kind === 'crds') return kube.apiextensions.createCustomResourceDefinition({ body: body as never, fieldManager });
-      if (kind === 'configMaps') return kube.core.createNamespacedConfigMap({ namespace: ns, body: body as never, fieldManager });
-      if (kind === 'taskRuns') return kube.custom.createNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, body, fieldManager, fieldValidation: TRUSTED });
+      if (kind === 'crds')
+        return kube.apiextensions.createCustomResourceDefinition({ body: body as never, fieldManager });
+      if (kind === 'configMaps')
+        return kube.core.createNamespacedConfigMap({ namespace: ns, body: body as never, fieldManager });
+      if (kind === 'taskRuns')
+        return kube.custom.createNamespacedCustomObject({
+          group: TASKRUN.group,
+          version: TASKRUN.version,
+          plural: TASKRUN.plural,
+          namespace: ns,
+          body,
+          fieldManager,
+          fieldValidation: TRUSTED,
+        });
       return kube.core.createNamespacedSecret({ namespace: ns, body: body as never, fieldManager });
     });
     return { outcome: 'created', stored: stored as Obj };
   } catch (err) {
-    if (!(err instanceof ApplicationFailure && (err.details?.[0] as { httpStatus?: number })?.httpStatus === 409)) throw err;
+    if (!(err instanceof ApplicationFailure && (err.details?.[0] as { httpStatus?: number })?.httpStatus === 409))
+      throw err;
   }
   if (kind === 'taskRuns') {
-    const current = await kubeCall(what, () => kube.custom.getNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name: obj.metadata!.name! })) as Obj;
+    const current = (await kubeCall(what, () =>
+      kube.custom.getNamespacedCustomObject({
+        group: TASKRUN.group,
+        version: TASKRUN.version,
+        plural: TASKRUN.plural,
+        namespace: ns,
+        name: obj.metadata!.name!,
+      }),
+    )) as Obj;
     if (restorePending(current)) return { outcome: 'created', stored: current };
   }
   if (existing === 'skip') return { outcome: 'skipped' };
   if (kind === 'crds') {
-    const current = await kubeCall(what, () => kube.apiextensions.readCustomResourceDefinition({ name: obj.metadata!.name! }));
+    const current = await kubeCall(what, () =>
+      kube.apiextensions.readCustomResourceDefinition({ name: obj.metadata!.name! }),
+    );
     const reason = crdDowngradeReason(current as CrdLike, obj as CrdLike);
     if (reason) return { outcome: 'skipped', notUpdated: reason };
   }
-  const stored = await kubeCall(what, () => kube.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+  const stored = await kubeCall(what, () =>
+    kube.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+  );
   return { outcome: 'updated', stored: stored as Obj };
 }
 
@@ -234,7 +338,8 @@ function schemaPaths(schema: unknown, prefix = '', out = new Set<string>()): Set
     schemaPaths(sub, `${prefix}.${name}`, out);
   }
   if (s.items) schemaPaths(s.items, `${prefix}[]`, out);
-  if (s.additionalProperties && typeof s.additionalProperties === 'object') schemaPaths(s.additionalProperties, `${prefix}.*`, out);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object')
+    schemaPaths(s.additionalProperties, `${prefix}.*`, out);
   return out;
 }
 
@@ -251,11 +356,13 @@ export function crdDowngradeReason(stored: CrdLike, backup: CrdLike): string | u
   if (lost.length) return `the backup's CRD would stop serving ${lost.join(', ')}`;
   const version = (c: CrdLike) => c.metadata?.annotations?.[CRD_VERSION_KEY] ?? c.metadata?.labels?.[CRD_VERSION_KEY];
   const [sv, bv] = [version(stored), version(backup)];
-  if (sv && bv && compareVersions(bv, sv) < 0) return `the backup's CRD version ${bv} is older than the cluster's ${sv}`;
+  if (sv && bv && compareVersions(bv, sv) < 0)
+    return `the backup's CRD version ${bv} is older than the cluster's ${sv}`;
   for (const [name, v] of now) {
     const theirs = schemaPaths(then.get(name)!.schema?.openAPIV3Schema);
     const missing = [...schemaPaths(v.schema?.openAPIV3Schema)].filter((p) => !theirs.has(p));
-    if (missing.length) return `the backup's ${name} schema would lose ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more fields` : ''}`;
+    if (missing.length)
+      return `the backup's ${name} schema would lose ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more fields` : ''}`;
   }
   return undefined;
 }
@@ -276,12 +383,17 @@ async function restoreStatus(kube: KubeClients, stored: Obj, status: unknown): P
   let current = stored;
   for (let attempt = 1; ; attempt++) {
     try {
-      await kube.custom.replaceNamespacedCustomObjectStatus({ ...api, body: { ...current, status }, fieldManager: FIELD_MANAGER, fieldValidation: TRUSTED });
+      await kube.custom.replaceNamespacedCustomObjectStatus({
+        ...api,
+        body: { ...current, status },
+        fieldManager: FIELD_MANAGER,
+        fieldValidation: TRUSTED,
+      });
       return;
     } catch (err) {
       if (!isStatus(err, 409) || attempt >= STATUS_CONFLICT_RETRIES) throw toKubeFailure(err, what);
     }
-    current = await kubeCall(what, () => kube.custom.getNamespacedCustomObject(api)) as Obj;
+    current = (await kubeCall(what, () => kube.custom.getNamespacedCustomObject(api))) as Obj;
   }
 }
 
@@ -289,10 +401,20 @@ async function restoreStatus(kube: KubeClients, stored: Obj, status: unknown): P
 async function clearRestorePending(kube: KubeClients, stored: Obj): Promise<void> {
   const ns = stored.metadata!.namespace!;
   const name = stored.metadata!.name!;
-  await kubeCall(`remove ${RESTORE_PENDING_ANNOTATION} from TaskRun ${ns}/${name}`, () => kube.custom.patchNamespacedCustomObject(
-    { group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: ns, name, body: { metadata: { annotations: { [RESTORE_PENDING_ANNOTATION]: null } } }, fieldManager: FIELD_MANAGER },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  ));
+  await kubeCall(`remove ${RESTORE_PENDING_ANNOTATION} from TaskRun ${ns}/${name}`, () =>
+    kube.custom.patchNamespacedCustomObject(
+      {
+        group: TASKRUN.group,
+        version: TASKRUN.version,
+        plural: TASKRUN.plural,
+        namespace: ns,
+        name,
+        body: { metadata: { annotations: { [RESTORE_PENDING_ANNOTATION]: null } } },
+        fieldManager: FIELD_MANAGER,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    ),
+  );
 }
 
 /**
@@ -302,11 +424,22 @@ async function clearRestorePending(kube: KubeClients, stored: Obj): Promise<void
  */
 const CONCURRENCY = 48;
 
-export async function restoreKind(deps: ActivityDeps, req: BackupRef & { kind: BackupKind; targetNamespace: string; existing: 'skip' | 'update' }): Promise<KindRestoreResult> {
+export async function restoreKind(
+  deps: ActivityDeps,
+  req: BackupRef & { kind: BackupKind; targetNamespace: string; existing: 'skip' | 'update' },
+): Promise<KindRestoreResult> {
   refuseClusterNamespace(req.targetNamespace, false);
   const { dir, manifest } = await open(deps, req);
-  const objects = (await loadKind(deps, req, dir, manifest, req.kind)).map((o) => retarget(o, req.kind, req.targetNamespace));
-  const result: KindRestoreResult = { kind: req.kind, created: 0, updated: 0, skipped: 0, ...(req.kind === 'taskRuns' ? { statusRestored: 0 } : {}) };
+  const objects = (await loadKind(deps, req, dir, manifest, req.kind)).map((o) =>
+    retarget(o, req.kind, req.targetNamespace),
+  );
+  const result: KindRestoreResult = {
+    kind: req.kind,
+    created: 0,
+    updated: 0,
+    skipped: 0,
+    ...(req.kind === 'taskRuns' ? { statusRestored: 0 } : {}),
+  };
   const done = () => result.created + result.updated + result.skipped;
   // Heartbeat on a clock, not per N objects: a slow API server must not look like a dead worker
   // (a heartbeat timeout would start a second attempt while this one still runs).
@@ -317,7 +450,10 @@ export async function restoreKind(deps: ActivityDeps, req: BackupRef & { kind: B
     const { outcome, stored, notUpdated } = await createOne(deps.kube, req.kind, obj, req.existing);
     if (notUpdated) {
       (result.notUpdated ??= []).push({ name: obj.metadata?.name ?? '', reason: notUpdated });
-      deps.logger.warn({ kind: req.kind, name: obj.metadata?.name, reason: notUpdated }, 'restore: existing object not updated');
+      deps.logger.warn(
+        { kind: req.kind, name: obj.metadata?.name, reason: notUpdated },
+        'restore: existing object not updated',
+      );
     }
     if (req.kind === 'taskRuns' && stored) {
       // Status first, then the annotation: a retry finds the annotation and writes both again.
@@ -337,12 +473,20 @@ export async function restoreKind(deps: ActivityDeps, req: BackupRef & { kind: B
 }
 
 /** How many of the backed-up objects exist in the target now. */
-export async function countRestored(deps: ActivityDeps, req: BackupRef & { targetNamespace: string }): Promise<{ kind: BackupKind; expected: number; found: number }[]> {
+export async function countRestored(
+  deps: ActivityDeps,
+  req: BackupRef & { targetNamespace: string },
+): Promise<{ kind: BackupKind; expected: number; found: number }[]> {
   const { dir, manifest } = await open(deps, req);
   const counts = [];
   for (const kind of kindsOf(req, manifest)) {
     const objects = await loadKind(deps, req, dir, manifest, kind);
-    const found = await existingNames(deps.kube, kind, req.targetNamespace, objects.map((o) => o.metadata?.name ?? ''));
+    const found = await existingNames(
+      deps.kube,
+      kind,
+      req.targetNamespace,
+      objects.map((o) => o.metadata?.name ?? ''),
+    );
     counts.push({ kind, expected: objects.length, found: found.size });
   }
   return counts;

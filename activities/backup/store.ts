@@ -22,13 +22,17 @@ export function storeRoot(deps: Pick<ActivityDeps, 'workdir' | 'backupDir'>): st
  * its own workflow ID (nightly-backup-<time>), so re-runs of one ID share one backup.
  */
 export function backupIdFor(workflowId: string): string {
-  const safe = workflowId.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[.-]+/, '').slice(0, 150);
+  const safe = workflowId
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[.-]+/, '')
+    .slice(0, 150);
   if (safe === workflowId && safe.length) return safe;
   return `${safe || 'backup'}-${createHash('sha256').update(workflowId).digest('hex').slice(0, 8)}`;
 }
 
 export function backupPath(root: string, id: string): string {
-  if (!/^[A-Za-z0-9._-]{1,200}$/.test(id) || id.startsWith('.')) throw new Error(`invalid backup id ${JSON.stringify(id)}`);
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(id) || id.startsWith('.'))
+    throw new Error(`invalid backup id ${JSON.stringify(id)}`);
   return join(root, id);
 }
 
@@ -46,14 +50,16 @@ export class UnsafeFileError extends Error {}
 export async function readRegularFile(path: string, limit: number): Promise<Buffer> {
   const s = await lstat(path);
   const kind = (st: { isFile(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean }) =>
-    (st.isSymbolicLink() ? 'a symlink' : st.isFIFO() ? 'a FIFO' : 'not a regular file');
+    st.isSymbolicLink() ? 'a symlink' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
   if (!s.isFile()) throw new UnsafeFileError(`${basename(path)} is ${kind(s)}`);
   if (s.size > limit) throw new UnsafeFileError(`${basename(path)} is larger than ${limit} bytes (${s.size})`);
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    throw new UnsafeFileError(`${basename(path)} cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UnsafeFileError(
+      `${basename(path)} cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   try {
     const st = await handle.stat();
@@ -86,14 +92,27 @@ export function readManifestText(dir: string, _id: string): Promise<string> {
 }
 
 /** Reads and authenticates a backup's manifest. */
-export async function openBackup(root: string, id: string, hmacKey: string): Promise<{ dir: string; manifest: Manifest }> {
+export async function openBackup(
+  root: string,
+  id: string,
+  hmacKey: string,
+): Promise<{ dir: string; manifest: Manifest }> {
   const dir = backupPath(root, id);
   let text: string;
   try {
     text = await readManifestText(dir, id);
   } catch (err) {
-    if (err instanceof UnsafeFileError) throw ApplicationFailure.create({ type: BACKUP_INVALID, message: `backup ${id}: ${err.message}`, nonRetryable: true });
-    throw ApplicationFailure.create({ type: BACKUP_NOT_FOUND, message: `backup ${id} not found in ${root}`, nonRetryable: true });
+    if (err instanceof UnsafeFileError)
+      throw ApplicationFailure.create({
+        type: BACKUP_INVALID,
+        message: `backup ${id}: ${err.message}`,
+        nonRetryable: true,
+      });
+    throw ApplicationFailure.create({
+      type: BACKUP_NOT_FOUND,
+      message: `backup ${id} not found in ${root}`,
+      nonRetryable: true,
+    });
   }
   return { dir, manifest: verifyManifest(text, hmacKey, id) };
 }
@@ -175,7 +194,13 @@ export function verificationAuthentic(value: unknown, key: string, id: string): 
 }
 
 /** Records that backup `id` (authentic with `key`) was verified by a test restore. */
-export async function recordVerification(root: string, id: string, key: string, workflowId: string, now = new Date()): Promise<VerificationRecord> {
+export async function recordVerification(
+  root: string,
+  id: string,
+  key: string,
+  workflowId: string,
+  now = new Date(),
+): Promise<VerificationRecord> {
   const { dir } = await openBackup(root, id, key);
   const record = signVerification({ backupId: id, verifiedAt: now.toISOString(), workflowId }, key);
   const tmp = join(dir, `.${VERIFICATION_FILE}.${randomUUID().slice(0, 8)}`);
@@ -212,18 +237,27 @@ export async function listBackups(root: string, hmacKey?: string): Promise<Store
         const m = verifyManifest(await readManifestText(dir, entry.name), hmacKey, entry.name);
         if (m.id === entry.name && typeof m.createdAt === 'string' && !Number.isNaN(Date.parse(m.createdAt))) {
           backup = {
-            id: entry.name, createdAt: m.createdAt, namespace: m.namespace, ...(typeof m.series === 'string' ? { series: m.series } : {}),
-            authentic: true, verified: await verifiedWith(dir, entry.name, hmacKey),
+            id: entry.name,
+            createdAt: m.createdAt,
+            namespace: m.namespace,
+            ...(typeof m.series === 'string' ? { series: m.series } : {}),
+            authentic: true,
+            verified: await verifiedWith(dir, entry.name, hmacKey),
           };
         }
-      } catch { /* not authentic: listed, never deleted by retention */ }
+      } catch {
+        /* not authentic: listed, never deleted by retention */
+      }
     }
     if (!backup) {
       let createdAt: string | undefined;
       try {
         createdAt = (JSON.parse(await readManifestText(dir, entry.name)) as Partial<Manifest> | null)?.createdAt;
-      } catch { /* fall back to mtime */ }
-      if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt))) createdAt = (await lstat(file)).mtime.toISOString();
+      } catch {
+        /* fall back to mtime */
+      }
+      if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)))
+        createdAt = (await lstat(file)).mtime.toISOString();
       backup = { id: entry.name, createdAt, authentic: false, verified: false };
     }
     found.push(backup);
@@ -245,7 +279,12 @@ export interface RetentionScope {
  * not authenticate, or that has no series, is never deleted. The protected backup and the newest
  * verified backup of the series are always kept.
  */
-export function selectExpired(backups: StoredBackup[], policy: Retention, now: number, scope: RetentionScope): string[] {
+export function selectExpired(
+  backups: StoredBackup[],
+  policy: Retention,
+  now: number,
+  scope: RetentionScope,
+): string[] {
   const own = backups.find((b) => b.id === scope.protect);
   const namespace = scope.namespace ?? own?.namespace;
   const series = scope.series ?? own?.series;
@@ -276,16 +315,29 @@ export interface RetentionPlan {
 }
 
 /** Read-only: what retention would delete in the store. */
-export async function planRetention(root: string, policy: Retention, scope: RetentionScope & { hmacKey: string }, now = Date.now()): Promise<RetentionPlan> {
+export async function planRetention(
+  root: string,
+  policy: Retention,
+  scope: RetentionScope & { hmacKey: string },
+  now = Date.now(),
+): Promise<RetentionPlan> {
   const backups = await listBackups(root, scope.hmacKey);
   const own = backups.find((b) => b.id === scope.protect);
   const namespace = scope.namespace ?? own?.namespace;
   const series = scope.series ?? own?.series;
   const deleted = selectExpired(backups, policy, now, scope);
-  const kept = own?.authentic && namespace !== undefined && series !== undefined
-    ? backups.filter((b) => b.authentic && b.namespace === namespace && b.series === series && !deleted.includes(b.id)).map((b) => b.id)
-    : [scope.protect];
-  return { ...(namespace !== undefined ? { namespace } : {}), ...(series !== undefined ? { series } : {}), kept, deleted };
+  const kept =
+    own?.authentic && namespace !== undefined && series !== undefined
+      ? backups
+          .filter((b) => b.authentic && b.namespace === namespace && b.series === series && !deleted.includes(b.id))
+          .map((b) => b.id)
+      : [scope.protect];
+  return {
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(series !== undefined ? { series } : {}),
+    kept,
+    deleted,
+  };
 }
 
 /** Deletes the given backups, and leftovers of crashed writes (temp dirs older than a day). */
@@ -300,7 +352,12 @@ export async function deleteBackups(root: string, ids: string[], now = Date.now(
   }
 }
 
-export async function applyRetention(root: string, policy: Retention, scope: RetentionScope & { hmacKey: string }, now = Date.now()): Promise<RetentionPlan> {
+export async function applyRetention(
+  root: string,
+  policy: Retention,
+  scope: RetentionScope & { hmacKey: string },
+  now = Date.now(),
+): Promise<RetentionPlan> {
   const plan = await planRetention(root, policy, scope, now);
   await deleteBackups(root, plan.deleted, now);
   return plan;

@@ -34,33 +34,52 @@ type Obj = KubernetesObject & Record<string, unknown>;
 export function objectDigest(kind: BackupKind, obj: Obj): string {
   const { labels, annotations } = obj.metadata ?? {};
   const content = {
-    labels: labels ?? {}, annotations: annotations ?? {},
-    type: obj.type, immutable: obj.immutable, data: obj.data ?? {}, binaryData: obj.binaryData ?? {},
-    spec: obj.spec, ...(kind === 'taskRuns' ? { status: obj.status } : {}),
+    labels: labels ?? {},
+    annotations: annotations ?? {},
+    type: obj.type,
+    immutable: obj.immutable,
+    data: obj.data ?? {},
+    binaryData: obj.binaryData ?? {},
+    spec: obj.spec,
+    ...(kind === 'taskRuns' ? { status: obj.status } : {}),
   };
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
 type Digests = Map<string, string>;
 
-const digestsOf = (kind: BackupKind, objects: Obj[]): Digests => new Map(objects.map((o) => [o.metadata?.name ?? '', objectDigest(kind, o)]));
+const digestsOf = (kind: BackupKind, objects: Obj[]): Digests =>
+  new Map(objects.map((o) => [o.metadata?.name ?? '', objectDigest(kind, o)]));
 
 /** Digests of the objects of every compared kind in a namespace, read as a backup would read them. */
-async function namespaceDigests(kube: KubeClients, namespace: string, kinds: readonly BackupKind[], labelSelector?: string): Promise<Map<BackupKind, Digests>> {
-  const scope = { namespace, include: { crds: false, secrets: true, configMaps: true, helmReleases: true, taskRuns: true }, ...(labelSelector ? { labelSelector } : {}) };
+async function namespaceDigests(
+  kube: KubeClients,
+  namespace: string,
+  kinds: readonly BackupKind[],
+  labelSelector?: string,
+): Promise<Map<BackupKind, Digests>> {
+  const scope = {
+    namespace,
+    include: { crds: false, secrets: true, configMaps: true, helmReleases: true, taskRuns: true },
+    ...(labelSelector ? { labelSelector } : {}),
+  };
   const result = new Map<BackupKind, Digests>();
   if (kinds.includes('secrets') || kinds.includes('helmReleases')) {
     const { secrets, helmReleases } = await readSecrets(kube, scope);
     result.set('secrets', digestsOf('secrets', secrets));
     result.set('helmReleases', digestsOf('helmReleases', helmReleases));
   }
-  if (kinds.includes('configMaps')) result.set('configMaps', digestsOf('configMaps', await readConfigMaps(kube, scope)));
+  if (kinds.includes('configMaps'))
+    result.set('configMaps', digestsOf('configMaps', await readConfigMaps(kube, scope)));
   if (kinds.includes('taskRuns')) result.set('taskRuns', digestsOf('taskRuns', await readTaskRuns(kube, scope)));
   heartbeat({ fingerprinted: namespace });
   return result;
 }
 
-function diff(expected: Digests, actual: Digests): { matching: number; missing: string[]; differing: string[]; extra: string[] } {
+function diff(
+  expected: Digests,
+  actual: Digests,
+): { matching: number; missing: string[]; differing: string[]; extra: string[] } {
   const missing: string[] = [];
   const differing: string[] = [];
   let matching = 0;
@@ -114,55 +133,101 @@ export async function compareRestoredBackup(deps: ActivityDeps, req: CompareRequ
     const d = diff(expected, restored.get(kind) ?? new Map());
     const s = diff(expected, source.get(kind) ?? new Map());
     return {
-      kind, backup: expected.size, restored: restored.get(kind)?.size ?? 0, matching: d.matching,
-      missing: cap(d.missing), differing: cap(d.differing), extra: cap(d.extra),
+      kind,
+      backup: expected.size,
+      restored: restored.get(kind)?.size ?? 0,
+      matching: d.matching,
+      missing: cap(d.missing),
+      differing: cap(d.differing),
+      extra: cap(d.extra),
       equal: d.matching === expected.size && d.extra.length === 0,
-      source: { count: source.get(kind)?.size ?? 0, changedSinceBackup: s.differing.length, addedSinceBackup: s.extra.length, removedSinceBackup: s.missing.length },
+      source: {
+        count: source.get(kind)?.size ?? 0,
+        changedSinceBackup: s.differing.length,
+        addedSinceBackup: s.extra.length,
+        removedSinceBackup: s.missing.length,
+      },
     };
   });
-  return { backupId: req.backupId, targetNamespace: req.targetNamespace, sourceNamespace: req.sourceNamespace, kinds: result, equal: result.every((k) => k.equal) };
+  return {
+    backupId: req.backupId,
+    targetNamespace: req.targetNamespace,
+    sourceNamespace: req.sourceNamespace,
+    kinds: result,
+    equal: result.every((k) => k.equal),
+  };
 }
 
 const refuse = (message: string) => ApplicationFailure.create({ type: INVALID_INPUT, message, nonRetryable: true });
 
-const readNamespace = (kube: KubeClients, name: string) => readIfExists(`namespace ${name}`, () => kube.core.readNamespace({ name }));
+const readNamespace = (kube: KubeClients, name: string) =>
+  readIfExists(`namespace ${name}`, () => kube.core.readNamespace({ name }));
 
 /** Creates the scratch namespace with its owner label; an existing one is reused only when it carries that label. */
-export async function prepareScratchNamespace(deps: ActivityDeps, req: { name: string; owner: string }): Promise<{ name: string; created: boolean }> {
+export async function prepareScratchNamespace(
+  deps: ActivityDeps,
+  req: { name: string; owner: string },
+): Promise<{ name: string; created: boolean }> {
   const { kube } = deps;
   let ns = await readNamespace(kube, req.name);
   let created = false;
   if (!ns) {
-    const body = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: req.name, labels: { [SCRATCH_LABEL]: 'true', [SCRATCH_OWNER_LABEL]: req.owner } } };
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: req.name, labels: { [SCRATCH_LABEL]: 'true', [SCRATCH_OWNER_LABEL]: req.owner } },
+    };
     // 409: another attempt created it a moment ago; its owner label decides below.
-    ns = await unlessStatus(`create namespace ${req.name}`, [409], () => kube.core.createNamespace({ body, fieldManager: SCRATCH_FIELD_MANAGER }));
+    ns = await unlessStatus(`create namespace ${req.name}`, [409], () =>
+      kube.core.createNamespace({ body, fieldManager: SCRATCH_FIELD_MANAGER }),
+    );
     created = ns !== undefined;
     ns ??= await readNamespace(kube, req.name);
   }
   if (ns?.metadata?.labels?.[SCRATCH_OWNER_LABEL] !== req.owner) {
-    throw refuse(`namespace ${req.name} exists and is not this verification's scratch namespace (label ${SCRATCH_OWNER_LABEL}=${req.owner}): choose another verify.scratchNamespace`);
+    throw refuse(
+      `namespace ${req.name} exists and is not this verification's scratch namespace (label ${SCRATCH_OWNER_LABEL}=${req.owner}): choose another verify.scratchNamespace`,
+    );
   }
   if (ns.metadata?.deletionTimestamp) {
-    throw ApplicationFailure.create({ type: KUBE_CONFLICT, message: `scratch namespace ${req.name} is still being deleted`, nonRetryable: false });
+    throw ApplicationFailure.create({
+      type: KUBE_CONFLICT,
+      message: `scratch namespace ${req.name} is still being deleted`,
+      nonRetryable: false,
+    });
   }
   return { name: req.name, created };
 }
 
 /** Deletes the scratch namespace (only with the owner's label) and waits until it is gone. */
-export async function deleteScratchNamespace(deps: ActivityDeps, req: { name: string; owner: string; timeoutSeconds: number }): Promise<{ name: string; deleted: boolean }> {
+export async function deleteScratchNamespace(
+  deps: ActivityDeps,
+  req: { name: string; owner: string; timeoutSeconds: number },
+): Promise<{ name: string; deleted: boolean }> {
   const { kube } = deps;
   const ns = await readNamespace(kube, req.name);
   if (!ns) return { name: req.name, deleted: false };
   if (ns.metadata?.labels?.[SCRATCH_OWNER_LABEL] !== req.owner) {
-    throw refuse(`refusing to delete namespace ${req.name}: it is not this verification's scratch namespace (label ${SCRATCH_OWNER_LABEL}=${req.owner})`);
+    throw refuse(
+      `refusing to delete namespace ${req.name}: it is not this verification's scratch namespace (label ${SCRATCH_OWNER_LABEL}=${req.owner})`,
+    );
   }
   if (!ns.metadata?.deletionTimestamp) {
-    await unlessStatus(`delete namespace ${req.name}`, [404], () => kube.core.deleteNamespace({ name: req.name, propagationPolicy: 'Background' }));
+    await unlessStatus(`delete namespace ${req.name}`, [404], () =>
+      kube.core.deleteNamespace({ name: req.name, propagationPolicy: 'Background' }),
+    );
   }
   await pollUntil({
-    what: `deletion of namespace ${req.name}`, timeoutMs: req.timeoutSeconds * 1000, intervalMs: 500,
+    what: `deletion of namespace ${req.name}`,
+    timeoutMs: req.timeoutSeconds * 1000,
+    intervalMs: 500,
     check: async () => ((await readNamespace(kube, req.name)) ? { progress: { deleting: req.name } } : { done: true }),
-    onTimeout: () => ApplicationFailure.create({ type: WAIT_TIMEOUT, message: `namespace ${req.name} was not deleted within ${req.timeoutSeconds} s`, nonRetryable: true }),
+    onTimeout: () =>
+      ApplicationFailure.create({
+        type: WAIT_TIMEOUT,
+        message: `namespace ${req.name} was not deleted within ${req.timeoutSeconds} s`,
+        nonRetryable: true,
+      }),
   });
   return { name: req.name, deleted: true };
 }
@@ -171,11 +236,17 @@ export async function deleteScratchNamespace(deps: ActivityDeps, req: { name: st
  * The nightly backup's recipients (public keys), for an upgrade whose input has no backup config: the
  * worker's RUNBOOK_BACKUP_RECIPIENTS, else the ConfigMap backup-recipients (key recipients) of the namespace.
  */
-export async function defaultBackupRecipients(deps: ActivityDeps, req: { namespace: string }, env: NodeJS.ProcessEnv = process.env): Promise<{ recipients: string[]; source: string }> {
+export async function defaultBackupRecipients(
+  deps: ActivityDeps,
+  req: { namespace: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ recipients: string[]; source: string }> {
   const fromEnv = (env.RUNBOOK_BACKUP_RECIPIENTS ?? '').split(/[\s,]+/).filter(Boolean);
   if (fromEnv.length) return { recipients: fromEnv, source: 'RUNBOOK_BACKUP_RECIPIENTS of the worker' };
   const where = `ConfigMap ${req.namespace}/backup-recipients (key recipients)`;
-  const cm = await readIfExists(where, () => deps.kube.core.readNamespacedConfigMap({ namespace: req.namespace, name: 'backup-recipients' }));
+  const cm = await readIfExists(where, () =>
+    deps.kube.core.readNamespacedConfigMap({ namespace: req.namespace, name: 'backup-recipients' }),
+  );
   return { recipients: parseRecipients(cm?.data?.recipients ?? ''), source: where };
 }
 
@@ -183,7 +254,8 @@ export function verificationActivities(deps: ActivityDeps) {
   return {
     compareRestoredBackup: (req: CompareRequest) => compareRestoredBackup(deps, req),
     prepareScratchNamespace: (req: { name: string; owner: string }) => prepareScratchNamespace(deps, req),
-    deleteScratchNamespace: (req: { name: string; owner: string; timeoutSeconds: number }) => deleteScratchNamespace(deps, req),
+    deleteScratchNamespace: (req: { name: string; owner: string; timeoutSeconds: number }) =>
+      deleteScratchNamespace(deps, req),
     defaultBackupRecipients: (req: { namespace: string }) => defaultBackupRecipients(deps, req),
   };
 }

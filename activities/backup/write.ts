@@ -5,7 +5,13 @@ import { rm } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { ENCRYPTED_KINDS, type BackupFileInfo, type BackupKind, type BackupSummary, type VolumeSnapshotPlan } from '../../contract/types/backup.ts';
+import {
+  ENCRYPTED_KINDS,
+  type BackupFileInfo,
+  type BackupKind,
+  type BackupSummary,
+  type VolumeSnapshotPlan,
+} from '../../contract/types/backup.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import type { ActivityDeps } from '../deps.ts';
 import type { HelmDeps } from '../helm/deps.ts';
@@ -16,7 +22,14 @@ import { readConfigMaps, readCrd, readSecrets, readTaskRuns, type CaptureScope }
 import { volumeSnapshotPlan } from './snapshots.ts';
 import { encodeJsonLines, sha256 } from './codec.ts';
 import { decodeReleaseRecord, releaseConfig } from './helm-objects.ts';
-import { FORMAT_VERSION, helmValuesDigest, MANIFEST_FILE, signManifest, type HelmReleaseSummary, type Manifest } from './manifest.ts';
+import {
+  FORMAT_VERSION,
+  helmValuesDigest,
+  MANIFEST_FILE,
+  signManifest,
+  type HelmReleaseSummary,
+  type Manifest,
+} from './manifest.ts';
 import { existingBackup, publish, storeRoot, tempDir, writeFileIn } from './store.ts';
 
 export interface WriteBackupRequest extends CaptureScope {
@@ -35,28 +48,53 @@ export function fileName(kind: BackupKind): string {
 
 export function summarize(dir: string, m: Manifest, reused: boolean): BackupSummary {
   return {
-    id: m.id, dir, createdAt: m.createdAt, cluster: m.cluster, namespace: m.namespace, counts: m.counts,
-    files: m.files, reused, bytes: m.files.reduce((n, f) => n + f.size, 0),
+    id: m.id,
+    dir,
+    createdAt: m.createdAt,
+    cluster: m.cluster,
+    namespace: m.namespace,
+    counts: m.counts,
+    files: m.files,
+    reused,
+    bytes: m.files.reduce((n, f) => n + f.size, 0),
   };
 }
 
 /** The manifest's summary of a release: the values only as a digest (they are in the encrypted release records). */
 export function releaseSummary(
   status: { name: string; revision: number; status: string; chart: string; chartVersion: string; appVersion: string },
-  namespace: string, revisions: number[], values: Record<string, unknown>,
+  namespace: string,
+  revisions: number[],
+  values: Record<string, unknown>,
 ): HelmReleaseSummary {
   return {
-    name: status.name, namespace, revision: status.revision, status: status.status, chart: status.chart,
-    chartVersion: status.chartVersion, appVersion: status.appVersion, valuesSha256: helmValuesDigest(values), revisions,
+    name: status.name,
+    namespace,
+    revision: status.revision,
+    status: status.status,
+    chart: status.chart,
+    chartVersion: status.chartVersion,
+    appVersion: status.appVersion,
+    valuesSha256: helmValuesDigest(values),
+    revisions,
   };
 }
 
-export async function helmSummary(helm: HelmDeps, release: string, namespace: string): Promise<HelmReleaseSummary | null> {
+export async function helmSummary(
+  helm: HelmDeps,
+  release: string,
+  namespace: string,
+): Promise<HelmReleaseSummary | null> {
   const status = await helmStatus(helm, { release, namespace });
   if (!status) return null;
   const history = await helmHistory(helm, { release, namespace });
   const values = await helmGetValues(helm, { release, namespace });
-  return releaseSummary(status, namespace, history.map((h) => h.revision), values);
+  return releaseSummary(
+    status,
+    namespace,
+    history.map((h) => h.revision),
+    values,
+  );
 }
 
 /**
@@ -64,7 +102,10 @@ export async function helmSummary(helm: HelmDeps, release: string, namespace: st
  * config: the user-supplied values). A message when they differ; nothing to check for manifests
  * without a digest, or when the backup holds no record of that revision.
  */
-export function helmValuesMismatch(summary: HelmReleaseSummary, records: { metadata?: { name?: string }; data?: Record<string, string> }[]): string | undefined {
+export function helmValuesMismatch(
+  summary: HelmReleaseSummary,
+  records: { metadata?: { name?: string }; data?: Record<string, string> }[],
+): string | undefined {
   if (typeof summary.valuesSha256 !== 'string') return undefined;
   for (const record of records) {
     const rev = decodeReleaseRecord(record);
@@ -83,17 +124,29 @@ async function toolVersions(deps: ActivityDeps): Promise<Record<string, string>>
   if (helm.exitCode === 0) versions.helm = helm.stdout.trim();
   try {
     versions.kubernetes = (await deps.kube.version.getCode()).gitVersion;
-  } catch { /* informational only */ }
+  } catch {
+    /* informational only */
+  }
   return versions;
 }
 
-export async function writeBackup(deps: ActivityDeps, helm: HelmDeps, hmacKey: string, req: WriteBackupRequest): Promise<BackupSummary> {
+export async function writeBackup(
+  deps: ActivityDeps,
+  helm: HelmDeps,
+  hmacKey: string,
+  req: WriteBackupRequest,
+): Promise<BackupSummary> {
   const root = storeRoot(deps);
   const found = await existingBackup(root, req.backupId, hmacKey);
   if (found) return summarize(`${root}/${req.backupId}`, found, true);
   const needsKey = ENCRYPTED_KINDS.some((k) => req.include[k]);
   if (needsKey && !req.recipients.length) {
-    throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: 'no age recipient: Secrets are never written in plain text (give recipients, or exclude secrets and helmReleases)' });
+    throw ApplicationFailure.create({
+      type: INVALID_INPUT,
+      nonRetryable: true,
+      message:
+        'no age recipient: Secrets are never written in plain text (give recipients, or exclude secrets and helmReleases)',
+    });
   }
 
   // The reads are independent: run them together (helm runs as separate processes meanwhile).
@@ -132,21 +185,24 @@ export async function writeBackup(deps: ActivityDeps, helm: HelmDeps, hmacKey: s
       files.push({ kind, file, size: data.length, sha256: sha256(data), encrypted, count: list.length });
       heartbeat({ written: file });
     }
-    const manifest = signManifest({
-      formatVersion: FORMAT_VERSION,
-      id: req.backupId,
-      createdAt: new Date().toISOString(),
-      cluster: kube.config.getCurrentCluster()?.server ?? 'unknown',
-      namespace: req.namespace,
-      ...(req.series ? { series: req.series } : {}),
-      ...(req.labelSelector ? { labelSelector: req.labelSelector } : {}),
-      counts: Object.fromEntries(files.map((f) => [f.kind, f.count])),
-      files,
-      helm: helmRelease,
-      volumeSnapshots,
-      recipients: needsKey ? req.recipients : [],
-      tools,
-    }, hmacKey);
+    const manifest = signManifest(
+      {
+        formatVersion: FORMAT_VERSION,
+        id: req.backupId,
+        createdAt: new Date().toISOString(),
+        cluster: kube.config.getCurrentCluster()?.server ?? 'unknown',
+        namespace: req.namespace,
+        ...(req.series ? { series: req.series } : {}),
+        ...(req.labelSelector ? { labelSelector: req.labelSelector } : {}),
+        counts: Object.fromEntries(files.map((f) => [f.kind, f.count])),
+        files,
+        helm: helmRelease,
+        volumeSnapshots,
+        recipients: needsKey ? req.recipients : [],
+        tools,
+      },
+      hmacKey,
+    );
     await writeFileIn(tmp, MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`);
     const dir = await publish(root, tmp, req.backupId);
     deps.logger.info({ backupId: req.backupId, dir, counts: manifest.counts }, 'backup written');

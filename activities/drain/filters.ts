@@ -65,7 +65,8 @@ export const skipDeletedFilter: PodFilter = (pod, { options, now }) => {
   const deleted = pod.metadata.deletionTimestamp;
   if (options.skipWaitForDeleteTimeoutSeconds > 0 && deleted !== undefined) {
     const seconds = Math.floor((now - new Date(deleted).getTime()) / 1000);
-    if (seconds > options.skipWaitForDeleteTimeoutSeconds) return { delete: false, reason: 'skip', kept: 'being deleted' };
+    if (seconds > options.skipWaitForDeleteTimeoutSeconds)
+      return { delete: false, reason: 'skip', kept: 'being deleted' };
   }
   return okay;
 };
@@ -80,19 +81,23 @@ export const daemonSetFilter: PodFilter = (pod, { options, daemonSetError }) => 
     if (missing.notFound && options.force) return { delete: true, reason: 'warning', message: missing.message };
     return { delete: false, reason: 'error', message: missing.message, kept: 'DaemonSet pod' };
   }
-  if (!options.ignoreDaemonSets) return { delete: false, reason: 'error', message: DAEMONSET_FATAL, kept: 'DaemonSet pod' };
+  if (!options.ignoreDaemonSets)
+    return { delete: false, reason: 'error', message: DAEMONSET_FATAL, kept: 'DaemonSet pod' };
   return { delete: false, reason: 'warning', message: DAEMONSET_WARNING };
 };
 
 /** Mirror pods (static pods of the kubelet) cannot be deleted through the API: skipped silently. */
 export const mirrorPodFilter: PodFilter = (pod) =>
-  pod.metadata.annotations?.[MIRROR_ANNOTATION] !== undefined ? { delete: false, reason: 'skip', kept: 'mirror pod' } : okay;
+  pod.metadata.annotations?.[MIRROR_ANNOTATION] !== undefined
+    ? { delete: false, reason: 'skip', kept: 'mirror pod' }
+    : okay;
 
 /** Pods with emptyDir volumes lose their data: only with deleteEmptyDirData. */
 export const localStorageFilter: PodFilter = (pod, { options }) => {
   if (!pod.spec.volumes?.some((v) => v.emptyDir !== undefined && v.emptyDir !== null)) return okay;
   if (isFinished(pod)) return okay;
-  if (!options.deleteEmptyDirData) return { delete: false, reason: 'error', message: LOCAL_STORAGE_FATAL, kept: 'refused' };
+  if (!options.deleteEmptyDirData)
+    return { delete: false, reason: 'error', message: LOCAL_STORAGE_FATAL, kept: 'refused' };
   return { delete: true, reason: 'warning', message: LOCAL_STORAGE_WARNING };
 };
 
@@ -105,7 +110,13 @@ export const unreplicatedFilter: PodFilter = (pod, { options }) => {
 };
 
 /** kubectl's order (makeFilters). */
-export const FILTERS: readonly PodFilter[] = [skipDeletedFilter, daemonSetFilter, mirrorPodFilter, localStorageFilter, unreplicatedFilter];
+export const FILTERS: readonly PodFilter[] = [
+  skipDeletedFilter,
+  daemonSetFilter,
+  mirrorPodFilter,
+  localStorageFilter,
+  unreplicatedFilter,
+];
 
 /** Runs the filters on one pod; the first one that keeps it ends the run (kubectl's short-circuit). */
 export function filterPod(pod: DrainPod, ctx: FilterContext, filters: readonly PodFilter[] = FILTERS): PodDeleteStatus {
@@ -117,7 +128,11 @@ export function filterPod(pod: DrainPod, ctx: FilterContext, filters: readonly P
   return status;
 }
 
-const ref = (pod: DrainPod): PodRef => ({ namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid });
+const ref = (pod: DrainPod): PodRef => ({
+  namespace: pod.metadata.namespace,
+  name: pod.metadata.name,
+  uid: pod.metadata.uid,
+});
 const key = (p: PodRef) => `${p.namespace}/${p.name}`;
 
 /** Groups pods by message as kubectl does ("<message>: ns/a, ns/b"), in the order the messages first appear. */
@@ -132,7 +147,13 @@ function grouped(items: { message: string; pod: PodRef }[], prefix = ''): string
  * are the node's other pods, kept with their reason). The plan's warnings and errors are kubectl's
  * (errors: "cannot delete <message>: <pods>").
  */
-export function planPods(node: string, unschedulable: boolean, pods: DrainPod[], ctx: FilterContext, unselected: DrainPod[] = []): DrainPlan {
+export function planPods(
+  node: string,
+  unschedulable: boolean,
+  pods: DrainPod[],
+  ctx: FilterContext,
+  unselected: DrainPod[] = [],
+): DrainPlan {
   const plan: DrainPlan = { node, unschedulable, evict: [], kept: [], warnings: [], errors: [] };
   const warnings: { message: string; pod: PodRef }[] = [];
   const errors: { message: string; pod: PodRef }[] = [];

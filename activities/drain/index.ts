@@ -1,6 +1,14 @@
 // drainNode's activities: the read-only plan (kubectl drain's GetPodsForDeletion), cordon/uncordon
 // that remember who cordoned, and eviction rounds that wait for pods to go with a watch.
-import { ApiException, PatchStrategy, PolicyV1Api, Watch, setHeaderOptions, type V1Pod, type V1PodDisruptionBudget } from '@kubernetes/client-node';
+import {
+  ApiException,
+  PatchStrategy,
+  PolicyV1Api,
+  Watch,
+  setHeaderOptions,
+  type V1Pod,
+  type V1PodDisruptionBudget,
+} from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../deps.ts';
 import type { KubeClients } from '../kube/client.ts';
@@ -11,7 +19,14 @@ import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { forEachConcurrently } from '../concurrency.ts';
 import { INVALID_INPUT, KUBE_NOT_FOUND } from '../../contract/failures.ts';
 import { planPods, type DrainPod } from './filters.ts';
-import type { DrainPlan, DrainPlanRequest, DrainRoundRequest, DrainRoundResult, PodRef, RemainingPod } from '../../contract/types/drain.ts';
+import type {
+  DrainPlan,
+  DrainPlanRequest,
+  DrainRoundRequest,
+  DrainRoundResult,
+  PodRef,
+  RemainingPod,
+} from '../../contract/types/drain.ts';
 
 /** The workflow id that cordoned a node (so only that drain uncordons it). */
 export const CORDONED_BY_ANNOTATION = 'platform-runbooks.io/cordoned-by';
@@ -22,9 +37,19 @@ function asDrainPod(pod: V1Pod): DrainPod {
   const m = pod.metadata ?? {};
   return {
     metadata: {
-      namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '',
+      namespace: m.namespace ?? '',
+      name: m.name ?? '',
+      uid: m.uid ?? '',
       ...(m.annotations ? { annotations: m.annotations } : {}),
-      ...(m.ownerReferences ? { ownerReferences: m.ownerReferences.map((o) => ({ kind: o.kind, name: o.name, ...(o.controller !== undefined ? { controller: o.controller } : {}) })) } : {}),
+      ...(m.ownerReferences
+        ? {
+            ownerReferences: m.ownerReferences.map((o) => ({
+              kind: o.kind,
+              name: o.name,
+              ...(o.controller !== undefined ? { controller: o.controller } : {}),
+            })),
+          }
+        : {}),
       ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
     },
     spec: { volumes: (pod.spec?.volumes ?? []).map((v) => (v.emptyDir ? { emptyDir: v.emptyDir } : {})) },
@@ -33,7 +58,14 @@ function asDrainPod(pod: V1Pod): DrainPod {
 }
 
 async function listNodePods(kube: KubeClients, node: string, labelSelector?: string): Promise<V1Pod[]> {
-  return listAllPages((cont) => kube.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}`, ...(labelSelector ? { labelSelector } : {}), limit: PAGE_SIZE, _continue: cont }));
+  return listAllPages((cont) =>
+    kube.core.listPodForAllNamespaces({
+      fieldSelector: `spec.nodeName=${node}`,
+      ...(labelSelector ? { labelSelector } : {}),
+      limit: PAGE_SIZE,
+      _continue: cont,
+    }),
+  );
 }
 
 export async function planDrain(kube: KubeClients, req: DrainPlanRequest): Promise<DrainPlan> {
@@ -45,7 +77,12 @@ export async function planDrain(kube: KubeClients, req: DrainPlanRequest): Promi
       selected = await listNodePods(kube, req.node, req.podSelector);
     } catch (err) {
       if (err instanceof ApiException && err.code === 400) {
-        throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: `invalid drainNode input: podSelector: ${statusMessage(err.body) ?? 'not a label selector'}`, details: [['podSelector']] });
+        throw ApplicationFailure.create({
+          type: INVALID_INPUT,
+          nonRetryable: true,
+          message: `invalid drainNode input: podSelector: ${statusMessage(err.body) ?? 'not a label selector'}`,
+          details: [['podSelector']],
+        });
       }
       throw toKubeFailure(err, `list pods on node ${req.node}`);
     }
@@ -57,18 +94,36 @@ export async function planDrain(kube: KubeClients, req: DrainPlanRequest): Promi
     const ref = pod.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'DaemonSet');
     const namespace = pod.metadata?.namespace ?? '';
     if (!ref || daemonSets.has(`${namespace}/${ref.name}`)) continue;
-    const daemonSet = await readIfExists(`DaemonSet ${namespace}/${ref.name}`, () => kube.apps.readNamespacedDaemonSet({ namespace, name: ref.name }));
-    daemonSets.set(`${namespace}/${ref.name}`, daemonSet ? undefined : { message: `daemonsets.apps "${ref.name}" not found`, notFound: true });
+    const daemonSet = await readIfExists(`DaemonSet ${namespace}/${ref.name}`, () =>
+      kube.apps.readNamespacedDaemonSet({ namespace, name: ref.name }),
+    );
+    daemonSets.set(
+      `${namespace}/${ref.name}`,
+      daemonSet ? undefined : { message: `daemonsets.apps "${ref.name}" not found`, notFound: true },
+    );
   }
-  return planPods(req.node, node.spec?.unschedulable === true, selected.map(asDrainPod), {
-    options: req, now: Date.now(),
-    daemonSetError: (namespace, name) => daemonSets.get(`${namespace}/${name}`),
-  }, all.filter((p) => !chosen.has(p.metadata?.uid)).map(asDrainPod));
+  return planPods(
+    req.node,
+    node.spec?.unschedulable === true,
+    selected.map(asDrainPod),
+    {
+      options: req,
+      now: Date.now(),
+      daemonSetError: (namespace, name) => daemonSets.get(`${namespace}/${name}`),
+    },
+    all.filter((p) => !chosen.has(p.metadata?.uid)).map(asDrainPod),
+  );
 }
 
 async function readNode(kube: KubeClients, name: string) {
   const node = await readIfExists(`node ${name}`, () => kube.core.readNode({ name }));
-  if (!node) throw ApplicationFailure.create({ type: KUBE_NOT_FOUND, nonRetryable: true, message: `node ${name} not found`, details: [{ node: name }] });
+  if (!node)
+    throw ApplicationFailure.create({
+      type: KUBE_NOT_FOUND,
+      nonRetryable: true,
+      message: `node ${name} not found`,
+      details: [{ node: name }],
+    });
   return node;
 }
 
@@ -79,24 +134,53 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
  * already unschedulable is left alone: cordonedByUs is true only when the mark is this workflow's,
  * so a retried attempt (after a crash between the patch and its answer) still knows it cordoned it.
  */
-export async function cordonNode(kube: KubeClients, req: { node: string; workflowId: string }): Promise<{ cordonedByUs: boolean }> {
+export async function cordonNode(
+  kube: KubeClients,
+  req: { node: string; workflowId: string },
+): Promise<{ cordonedByUs: boolean }> {
   const node = await readNode(kube, req.node);
-  if (node.spec?.unschedulable) return { cordonedByUs: node.metadata?.annotations?.[CORDONED_BY_ANNOTATION] === req.workflowId };
-  await kubeCall(`cordon node ${req.node}`, () => kube.core.patchNode({
-    name: req.node,
-    body: { metadata: { resourceVersion: node.metadata?.resourceVersion, annotations: { [CORDONED_BY_ANNOTATION]: req.workflowId } }, spec: { unschedulable: true } },
-  }, mergePatch));
+  if (node.spec?.unschedulable)
+    return { cordonedByUs: node.metadata?.annotations?.[CORDONED_BY_ANNOTATION] === req.workflowId };
+  await kubeCall(`cordon node ${req.node}`, () =>
+    kube.core.patchNode(
+      {
+        name: req.node,
+        body: {
+          metadata: {
+            resourceVersion: node.metadata?.resourceVersion,
+            annotations: { [CORDONED_BY_ANNOTATION]: req.workflowId },
+          },
+          spec: { unschedulable: true },
+        },
+      },
+      mergePatch,
+    ),
+  );
   return { cordonedByUs: true };
 }
 
 /** Uncordons the node only when this workflow cordoned it (its mark); a node cordoned by someone else stays cordoned. */
-export async function uncordonNode(kube: KubeClients, req: { node: string; workflowId: string }): Promise<{ uncordoned: boolean }> {
+export async function uncordonNode(
+  kube: KubeClients,
+  req: { node: string; workflowId: string },
+): Promise<{ uncordoned: boolean }> {
   const node = await readNode(kube, req.node);
   if (node.metadata?.annotations?.[CORDONED_BY_ANNOTATION] !== req.workflowId) return { uncordoned: false };
-  await kubeCall(`uncordon node ${req.node}`, () => kube.core.patchNode({
-    name: req.node,
-    body: { metadata: { resourceVersion: node.metadata?.resourceVersion, annotations: { [CORDONED_BY_ANNOTATION]: null } }, spec: { unschedulable: null } },
-  }, mergePatch));
+  await kubeCall(`uncordon node ${req.node}`, () =>
+    kube.core.patchNode(
+      {
+        name: req.node,
+        body: {
+          metadata: {
+            resourceVersion: node.metadata?.resourceVersion,
+            annotations: { [CORDONED_BY_ANNOTATION]: null },
+          },
+          spec: { unschedulable: null },
+        },
+      },
+      mergePatch,
+    ),
+  );
   return { uncordoned: true };
 }
 
@@ -108,10 +192,16 @@ export function selects(pdb: V1PodDisruptionBudget, labels: Record<string, strin
   for (const e of sel.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, e.key);
     const value = labels[e.key];
-    const ok = e.operator === 'In' ? has && (e.values ?? []).includes(value!)
-      : e.operator === 'NotIn' ? !has || !(e.values ?? []).includes(value!)
-        : e.operator === 'Exists' ? has
-          : e.operator === 'DoesNotExist' ? !has : false;
+    const ok =
+      e.operator === 'In'
+        ? has && (e.values ?? []).includes(value!)
+        : e.operator === 'NotIn'
+          ? !has || !(e.values ?? []).includes(value!)
+          : e.operator === 'Exists'
+            ? has
+            : e.operator === 'DoesNotExist'
+              ? !has
+              : false;
     if (!ok) return false;
   }
   return true;
@@ -119,30 +209,47 @@ export function selects(pdb: V1PodDisruptionBudget, labels: Record<string, strin
 
 const TOO_MANY_PDBS = /more than one PodDisruptionBudget/i;
 
-type Outcome = { kind: 'evicted' } | { kind: 'gone' } | { kind: 'blocked'; message: string } | { kind: 'failed'; message: string } | { kind: 'retry'; message: string };
+type Outcome =
+  | { kind: 'evicted' }
+  | { kind: 'gone' }
+  | { kind: 'blocked'; message: string }
+  | { kind: 'failed'; message: string }
+  | { kind: 'retry'; message: string };
 
 /** One eviction (or deletion with disableEviction), classified as kubectl's evictPods does. */
 async function evictOnce(kube: KubeClients, pod: PodRef, req: DrainRoundRequest): Promise<Outcome> {
-  const deleteOptions = { ...(req.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: req.gracePeriodSeconds } : {}), preconditions: { uid: pod.uid } };
+  const deleteOptions = {
+    ...(req.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: req.gracePeriodSeconds } : {}),
+    preconditions: { uid: pod.uid },
+  };
   try {
     if (req.disableEviction) {
       await kube.core.deleteNamespacedPod({ namespace: pod.namespace, name: pod.name, body: deleteOptions });
     } else {
       await kube.core.createNamespacedPodEviction({
-        namespace: pod.namespace, name: pod.name,
-        body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.name, namespace: pod.namespace }, deleteOptions },
+        namespace: pod.namespace,
+        name: pod.name,
+        body: {
+          apiVersion: 'policy/v1',
+          kind: 'Eviction',
+          metadata: { name: pod.name, namespace: pod.namespace },
+          deleteOptions,
+        },
       });
     }
     return { kind: 'evicted' };
   } catch (err) {
-    if (!(err instanceof ApiException)) return { kind: 'retry', message: err instanceof Error ? err.message : String(err) };
+    if (!(err instanceof ApiException))
+      return { kind: 'retry', message: err instanceof Error ? err.message : String(err) };
     const message = statusMessage(err.body) ?? `HTTP ${err.code}`;
     // 404: already gone. 409 on the UID precondition: the name now belongs to a new pod, so ours is gone.
     if (err.code === 404 || err.code === 409) return { kind: 'gone' };
     if (err.code === 429) return { kind: 'blocked', message };
     if (err.code === 500 && TOO_MANY_PDBS.test(message)) return { kind: 'failed', message: `${message} (HTTP 500)` };
     const { retryable } = classifyStatus(err.code);
-    return retryable ? { kind: 'retry', message: `HTTP ${err.code} ${message}` } : { kind: 'failed', message: `HTTP ${err.code} ${message}` };
+    return retryable
+      ? { kind: 'retry', message: `HTTP ${err.code} ${message}` }
+      : { kind: 'failed', message: `HTTP ${err.code} ${message}` };
   }
 }
 
@@ -177,8 +284,15 @@ export async function drainRound(kube: KubeClients, req: DrainRoundRequest): Pro
 
   // The truth first (pods may have gone while no round ran), then a watch from that list.
   const relist = async () => {
-    const list = await kubeCall(`list pods on node ${req.node}`, () => kube.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${req.node}` }));
-    const present = new Map(list.items.map((p) => [podKey({ namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '' }), p.metadata?.uid]));
+    const list = await kubeCall(`list pods on node ${req.node}`, () =>
+      kube.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${req.node}` }),
+    );
+    const present = new Map(
+      list.items.map((p) => [
+        podKey({ namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '' }),
+        p.metadata?.uid,
+      ]),
+    );
     for (const [key, p] of [...pods]) if (present.get(key) !== p.uid) markGone(key);
     return list.metadata?.resourceVersion;
   };
@@ -196,13 +310,24 @@ export async function drainRound(kube: KubeClients, req: DrainRoundRequest): Pro
       if (err && (err as { statusCode?: number }).statusCode === 410) resourceVersion = undefined;
       watchFailed = true;
     };
-    watcher.watch('/api/v1/pods', { fieldSelector: `spec.nodeName=${req.node}`, allowWatchBookmarks: true, timeoutSeconds: Math.ceil(req.roundSeconds) + 5, ...(resourceVersion ? { resourceVersion } : {}) },
-      (type: string, obj: V1Pod) => {
-        if (obj?.metadata?.resourceVersion) resourceVersion = obj.metadata.resourceVersion;
-        if (type !== 'BOOKMARK' && type !== 'ERROR') seen(type, obj);
-      }, done).then((a) => {
-      abortWatch = a;
-    }, done);
+    watcher
+      .watch(
+        '/api/v1/pods',
+        {
+          fieldSelector: `spec.nodeName=${req.node}`,
+          allowWatchBookmarks: true,
+          timeoutSeconds: Math.ceil(req.roundSeconds) + 5,
+          ...(resourceVersion ? { resourceVersion } : {}),
+        },
+        (type: string, obj: V1Pod) => {
+          if (obj?.metadata?.resourceVersion) resourceVersion = obj.metadata.resourceVersion;
+          if (type !== 'BOOKMARK' && type !== 'ERROR') seen(type, obj);
+        },
+        done,
+      )
+      .then((a) => {
+        abortWatch = a;
+      }, done);
   };
   startWatch();
 
@@ -210,10 +335,17 @@ export async function drainRound(kube: KubeClients, req: DrainRoundRequest): Pro
   const policy = kube.config.makeApiClient(PolicyV1Api);
   const blockers = async (pod: RemainingPod): Promise<RemainingPod['blockedBy']> => {
     try {
-      if (!pdbCache.has(pod.namespace)) pdbCache.set(pod.namespace, (await policy.listNamespacedPodDisruptionBudget({ namespace: pod.namespace })).items);
+      if (!pdbCache.has(pod.namespace))
+        pdbCache.set(
+          pod.namespace,
+          (await policy.listNamespacedPodDisruptionBudget({ namespace: pod.namespace })).items,
+        );
       const live = await kube.core.readNamespacedPod({ namespace: pod.namespace, name: pod.name });
       const labels = live.metadata?.labels ?? {};
-      return pdbCache.get(pod.namespace)!.filter((pdb) => selects(pdb, labels)).map((pdb) => ({ name: pdb.metadata?.name ?? '', disruptionsAllowed: pdb.status?.disruptionsAllowed ?? 0 }));
+      return pdbCache
+        .get(pod.namespace)!
+        .filter((pdb) => selects(pdb, labels))
+        .map((pdb) => ({ name: pdb.metadata?.name ?? '', disruptionsAllowed: pdb.status?.disruptionsAllowed ?? 0 }));
     } catch {
       return undefined;
     }
@@ -266,7 +398,9 @@ export async function drainRound(kube: KubeClients, req: DrainRoundRequest): Pro
         startWatch();
       }
       const now = Date.now();
-      const due = [...pods.entries()].filter(([key, p]) => (p.state === 'pending' || p.state === 'blocked') && (nextTry.get(key) ?? 0) <= now).map(([key]) => key);
+      const due = [...pods.entries()]
+        .filter(([key, p]) => (p.state === 'pending' || p.state === 'blocked') && (nextTry.get(key) ?? 0) <= now)
+        .map(([key]) => key);
       if (due.length) {
         pdbCache.clear();
         await forEachConcurrently(due, req.concurrency, evict);

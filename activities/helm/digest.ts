@@ -33,15 +33,20 @@ export async function resolveChart(source: ChartSource, workdir: string): Promis
   const remote = source.repo !== undefined || source.chart.startsWith('oci://');
   if (remote) {
     if (!source.chartVersion || !EXACT_VERSION.test(source.chartVersion)) {
-      throw invalidHelmRequest(`chartVersion: an exact version (e.g. 1.2.3) is required for ${source.repo ? `chart ${source.chart} of ${source.repo}` : source.chart}; got ${JSON.stringify(source.chartVersion ?? null)}`);
+      throw invalidHelmRequest(
+        `chartVersion: an exact version (e.g. 1.2.3) is required for ${source.repo ? `chart ${source.chart} of ${source.repo}` : source.chart}; got ${JSON.stringify(source.chartVersion ?? null)}`,
+      );
     }
-    if (source.repo) return { kind: 'repo', repo: source.repo.replace(/\/+$/, ''), name: source.chart, version: source.chartVersion };
+    if (source.repo)
+      return { kind: 'repo', repo: source.repo.replace(/\/+$/, ''), name: source.chart, version: source.chartVersion };
     return { kind: 'oci', ref: source.chart, version: source.chartVersion };
   }
   const path = isAbsolute(source.chart) ? source.chart : resolve(workdir, source.chart);
   const info = await stat(path).catch(() => undefined);
   if (!info) {
-    const hint = /^[\w.-]+\/[\w.-]+$/.test(source.chart) ? ' (repository aliases are not supported: pass the repository URL as repo)' : '';
+    const hint = /^[\w.-]+\/[\w.-]+$/.test(source.chart)
+      ? ' (repository aliases are not supported: pass the repository URL as repo)'
+      : '';
     throw invalidHelmRequest(`chart: path "${path}" not found${hint}`);
   }
   return { kind: info.isDirectory() ? 'directory' : 'archive', path };
@@ -82,7 +87,8 @@ export async function chartIdentity(chart: ResolvedChart): Promise<string> {
   switch (chart.kind) {
     case 'directory': {
       const lines: string[] = [];
-      for (const file of await listFiles(chart.path)) lines.push(`${file}\0${sha256(await readFile(join(chart.path, file)))}`);
+      for (const file of await listFiles(chart.path))
+        lines.push(`${file}\0${sha256(await readFile(join(chart.path, file)))}`);
       return `dir:${sha256(lines.join('\n'))}`;
     }
     case 'archive':
@@ -102,7 +108,11 @@ export function canonicalJson(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }
@@ -123,6 +133,11 @@ export async function releaseDigest(input: DigestInput): Promise<string> {
     });
     files.push(sha256(content));
   }
-  const material = canonicalJson({ v: 1, chart: await chartIdentity(input.chart), values: input.values, valuesFiles: files });
+  const material = canonicalJson({
+    v: 1,
+    chart: await chartIdentity(input.chart),
+    values: input.values,
+    valuesFiles: files,
+  });
   return sha256(material).slice(0, DIGEST_LENGTH);
 }

@@ -17,20 +17,35 @@ export interface HelmErrorClass {
 
 const rules: { type: string; retryable: boolean; patterns: RegExp[] }[] = [
   // Another install/upgrade/rollback holds the release (its latest revision is pending-*).
-  { type: HELM_RELEASE_LOCKED, retryable: true, patterns: [/another operation \(install\/upgrade\/rollback\) is in progress/i] },
+  {
+    type: HELM_RELEASE_LOCKED,
+    retryable: true,
+    patterns: [/another operation \(install\/upgrade\/rollback\) is in progress/i],
+  },
   // A chart repository or OCI registry that cannot be reached: may come back, retry.
   {
-    type: HELM_FAILED, retryable: true,
-    patterns: [/is not a valid chart repository or cannot be reached/i, /failed to perform "FetchReference"/i, /failed to fetch .*(index|chart)/i],
+    type: HELM_FAILED,
+    retryable: true,
+    patterns: [
+      /is not a valid chart repository or cannot be reached/i,
+      /failed to perform "FetchReference"/i,
+      /failed to fetch .*(index|chart)/i,
+    ],
   },
   // A kubeconfig or context that does not exist: configuration, not an outage.
   {
-    type: HELM_INVALID, retryable: false,
-    patterns: [/kubernetes cluster unreachable: context ".*" does not exist/i, /kubernetes cluster unreachable: stat .*: no such file or directory/i, /invalid configuration: /i],
+    type: HELM_INVALID,
+    retryable: false,
+    patterns: [
+      /kubernetes cluster unreachable: context ".*" does not exist/i,
+      /kubernetes cluster unreachable: stat .*: no such file or directory/i,
+      /invalid configuration: /i,
+    ],
   },
   // The API server cannot be reached or is overloaded.
   {
-    type: KUBE_UNAVAILABLE, retryable: true,
+    type: KUBE_UNAVAILABLE,
+    retryable: true,
     patterns: [
       /kubernetes cluster unreachable/i,
       /the server is currently unable to handle the request/i,
@@ -44,7 +59,8 @@ const rules: { type: string; retryable: boolean; patterns: RegExp[] }[] = [
   { type: KUBE_FORBIDDEN, retryable: false, patterns: [/ is forbidden: User ".*" cannot /i, /\bUnauthorized\b/] },
   // The chart, its values or its objects are wrong, or the request names something that does not exist.
   {
-    type: HELM_INVALID, retryable: false,
+    type: HELM_INVALID,
+    retryable: false,
     patterns: [
       /Error: path ".*" not found/i,
       /chart ".*" (version ".*" )?not found in .* repository/i,
@@ -72,7 +88,15 @@ const rules: { type: string; retryable: boolean; patterns: RegExp[] }[] = [
     ],
   },
   // --wait ran out of time: resources not ready.
-  { type: HELM_TIMEOUT, retryable: false, patterns: [/context deadline exceeded/i, /timed out waiting for the condition/i, /resource .* not ready\. status: /i] },
+  {
+    type: HELM_TIMEOUT,
+    retryable: false,
+    patterns: [
+      /context deadline exceeded/i,
+      /timed out waiting for the condition/i,
+      /resource .* not ready\. status: /i,
+    ],
+  },
 ];
 
 /** Classifies helm's stderr; anything unrecognised is a retryable HelmFailed. */

@@ -2,13 +2,26 @@
 // import the types only). Register them with the worker beside createActivities(...).
 import type { HelmDeps } from './deps.ts';
 import { helmGetValues, helmHistory, helmStatus, type HelmReleaseRef } from './release.ts';
-import { helmRollback, helmUninstall, recoverStuckRelease, type HelmRollbackRequest, type HelmUninstallRequest, type RecoverStuckReleaseRequest } from './rollback.ts';
+import {
+  helmRollback,
+  helmUninstall,
+  recoverStuckRelease,
+  type HelmRollbackRequest,
+  type HelmUninstallRequest,
+  type RecoverStuckReleaseRequest,
+} from './rollback.ts';
 import { helmUpgradeInstall, type HelmUpgradeRequest } from './upgrade.ts';
 
 export type { HelmDeps } from './deps.ts';
 export type { HelmReleaseRef, HelmReleaseStatus, HelmReleaseStatusInfo, HelmRevision } from './release.ts';
 export type { HelmUpgradeRequest, HelmUpgradeResult } from './upgrade.ts';
-export type { HelmRollbackRequest, HelmRollbackResult, HelmUninstallRequest, RecoverStuckReleaseRequest, RecoverStuckReleaseResult } from './rollback.ts';
+export type {
+  HelmRollbackRequest,
+  HelmRollbackResult,
+  HelmUninstallRequest,
+  RecoverStuckReleaseRequest,
+  RecoverStuckReleaseResult,
+} from './rollback.ts';
 export type { ChartSource } from './digest.ts';
 export { DIGEST_LABEL, DIGEST_REVISION_LABEL } from './digest.ts';
 

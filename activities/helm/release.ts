@@ -8,10 +8,21 @@ import { parseJson, runHelm } from './run.ts';
 
 /** helm's release statuses. */
 export type HelmReleaseStatus =
-  | 'unknown' | 'deployed' | 'uninstalled' | 'superseded' | 'failed' | 'uninstalling'
-  | 'pending-install' | 'pending-upgrade' | 'pending-rollback';
+  | 'unknown'
+  | 'deployed'
+  | 'uninstalled'
+  | 'superseded'
+  | 'failed'
+  | 'uninstalling'
+  | 'pending-install'
+  | 'pending-upgrade'
+  | 'pending-rollback';
 
-export const PENDING_STATUSES: readonly HelmReleaseStatus[] = ['pending-install', 'pending-upgrade', 'pending-rollback'];
+export const PENDING_STATUSES: readonly HelmReleaseStatus[] = [
+  'pending-install',
+  'pending-upgrade',
+  'pending-rollback',
+];
 
 export interface HelmReleaseRef {
   release: string;
@@ -77,7 +88,9 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function checkRef(ref: HelmReleaseRef): void {
   const problems: string[] = [];
   if (typeof ref?.release !== 'string' || ref.release.length > 53 || !DNS_LABEL.test(ref.release)) {
-    problems.push(`release: ${JSON.stringify(ref?.release)} is not a valid release name (lowercase letters, digits and '-', at most 53)`);
+    problems.push(
+      `release: ${JSON.stringify(ref?.release)} is not a valid release name (lowercase letters, digits and '-', at most 53)`,
+    );
   }
   if (typeof ref?.namespace !== 'string' || ref.namespace.length > 63 || !DNS_LABEL.test(ref.namespace)) {
     problems.push(`namespace: ${JSON.stringify(ref?.namespace)} is not a valid namespace name`);
@@ -92,11 +105,27 @@ export function isReleaseNotFound(err: unknown): boolean {
 }
 
 /** The latest revision's metadata and labels; null when the release does not exist. */
-export async function readMetadata(deps: HelmDeps, ref: HelmReleaseRef, revision?: number): Promise<MetadataJson | null> {
+export async function readMetadata(
+  deps: HelmDeps,
+  ref: HelmReleaseRef,
+  revision?: number,
+): Promise<MetadataJson | null> {
   checkRef(ref);
-  const args = ['get', 'metadata', ref.release, '-n', ref.namespace, '-o', 'json', ...(revision ? ['--revision', String(revision)] : [])];
+  const args = [
+    'get',
+    'metadata',
+    ref.release,
+    '-n',
+    ref.namespace,
+    '-o',
+    'json',
+    ...(revision ? ['--revision', String(revision)] : []),
+  ];
   try {
-    const { stdout } = await runHelm(deps, args, { what: `read release ${describeRef(ref)}`, releaseMayBeMissing: true });
+    const { stdout } = await runHelm(deps, args, {
+      what: `read release ${describeRef(ref)}`,
+      releaseMayBeMissing: true,
+    });
     return parseJson<MetadataJson>(stdout, `read release ${describeRef(ref)}`);
   } catch (err) {
     if (isReleaseNotFound(err)) return null;
@@ -131,16 +160,22 @@ export async function helmStatus(deps: HelmDeps, ref: HelmReleaseRef): Promise<H
 export async function helmHistory(deps: HelmDeps, ref: HelmReleaseRef): Promise<HelmRevision[]> {
   checkRef(ref);
   try {
-    const { stdout } = await runHelm(deps, ['history', ref.release, '-n', ref.namespace, '-o', 'json', '--max', '1000'], { what: `read history of ${describeRef(ref)}`, releaseMayBeMissing: true });
-    return parseJson<HistoryJson[]>(stdout, `read history of ${describeRef(ref)}`).map((h) => ({
-      revision: h.revision,
-      status: h.status,
-      chart: h.chart,
-      appVersion: h.app_version ?? '',
-      updated: h.updated,
-      description: h.description ?? '',
-      ...(h.rollback_revision ? { rollbackRevision: h.rollback_revision } : {}),
-    })).sort((a, b) => a.revision - b.revision);
+    const { stdout } = await runHelm(
+      deps,
+      ['history', ref.release, '-n', ref.namespace, '-o', 'json', '--max', '1000'],
+      { what: `read history of ${describeRef(ref)}`, releaseMayBeMissing: true },
+    );
+    return parseJson<HistoryJson[]>(stdout, `read history of ${describeRef(ref)}`)
+      .map((h) => ({
+        revision: h.revision,
+        status: h.status,
+        chart: h.chart,
+        appVersion: h.app_version ?? '',
+        updated: h.updated,
+        description: h.description ?? '',
+        ...(h.rollback_revision ? { rollbackRevision: h.rollback_revision } : {}),
+      }))
+      .sort((a, b) => a.revision - b.revision);
   } catch (err) {
     if (isReleaseNotFound(err)) return [];
     throw err;
@@ -148,15 +183,33 @@ export async function helmHistory(deps: HelmDeps, ref: HelmReleaseRef): Promise<
 }
 
 /** The user-supplied values of the latest (or the given) revision; {} when there were none. */
-export async function helmGetValues(deps: HelmDeps, req: HelmReleaseRef & { revision?: number }): Promise<Record<string, unknown>> {
+export async function helmGetValues(
+  deps: HelmDeps,
+  req: HelmReleaseRef & { revision?: number },
+): Promise<Record<string, unknown>> {
   checkRef(req);
-  if (req.revision !== undefined && !(Number.isInteger(req.revision) && req.revision > 0)) throw invalidHelmRequest(`revision: ${JSON.stringify(req.revision)} is not a revision number`);
+  if (req.revision !== undefined && !(Number.isInteger(req.revision) && req.revision > 0))
+    throw invalidHelmRequest(`revision: ${JSON.stringify(req.revision)} is not a revision number`);
   const what = `read values of ${describeRef(req)}${req.revision ? ` revision ${req.revision}` : ''}`;
   try {
-    const { stdout } = await runHelm(deps, ['get', 'values', req.release, '-n', req.namespace, '-o', 'json', ...(req.revision ? ['--revision', String(req.revision)] : [])], { what });
+    const { stdout } = await runHelm(
+      deps,
+      [
+        'get',
+        'values',
+        req.release,
+        '-n',
+        req.namespace,
+        '-o',
+        'json',
+        ...(req.revision ? ['--revision', String(req.revision)] : []),
+      ],
+      { what },
+    );
     return parseJson<Record<string, unknown> | null>(stdout, what) ?? {};
   } catch (err) {
-    if (isReleaseNotFound(err)) throw invalidHelmRequest(`${what}: release${req.revision ? ' revision' : ''} not found`);
+    if (isReleaseNotFound(err))
+      throw invalidHelmRequest(`${what}: release${req.revision ? ' revision' : ''} not found`);
     throw err;
   }
 }

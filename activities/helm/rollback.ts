@@ -15,8 +15,14 @@
 import type { HelmDeps } from './deps.ts';
 import { invalidHelmRequest, releaseLocked } from './errors.ts';
 import {
-  checkRef, describeRef, helmHistory, PENDING_STATUSES, readMetadata,
-  type HelmReleaseRef, type HelmReleaseStatus, type HelmRevision,
+  checkRef,
+  describeRef,
+  helmHistory,
+  PENDING_STATUSES,
+  readMetadata,
+  type HelmReleaseRef,
+  type HelmReleaseStatus,
+  type HelmRevision,
 } from './release.ts';
 import { runHelm } from './run.ts';
 
@@ -72,15 +78,35 @@ export interface RecoverStuckReleaseResult {
 const positiveInt = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0;
 
 function checkWait(req: { timeoutSeconds?: unknown }, what: string): void {
-  if (!positiveInt(req.timeoutSeconds)) throw invalidHelmRequest(`${what}: timeoutSeconds must be a positive whole number`);
+  if (!positiveInt(req.timeoutSeconds))
+    throw invalidHelmRequest(`${what}: timeoutSeconds must be a positive whole number`);
 }
 
 /** Runs `helm rollback` (no checks of the current state) and returns the release's latest revision. */
-async function runRollback(deps: HelmDeps, ref: HelmReleaseRef, revision: number, wait: boolean, timeoutSeconds: number): Promise<{ revision: number; status: HelmReleaseStatus }> {
-  await runHelm(deps, ['rollback', ref.release, String(revision), '-n', ref.namespace, '--timeout', `${timeoutSeconds}s`, ...(wait ? ['--wait=watcher'] : [])], {
-    what: `helm rollback ${describeRef(ref)} to revision ${revision}`,
-    timeoutMs: timeoutSeconds * 1000 + 60_000,
-  });
+async function runRollback(
+  deps: HelmDeps,
+  ref: HelmReleaseRef,
+  revision: number,
+  wait: boolean,
+  timeoutSeconds: number,
+): Promise<{ revision: number; status: HelmReleaseStatus }> {
+  await runHelm(
+    deps,
+    [
+      'rollback',
+      ref.release,
+      String(revision),
+      '-n',
+      ref.namespace,
+      '--timeout',
+      `${timeoutSeconds}s`,
+      ...(wait ? ['--wait=watcher'] : []),
+    ],
+    {
+      what: `helm rollback ${describeRef(ref)} to revision ${revision}`,
+      timeoutMs: timeoutSeconds * 1000 + 60_000,
+    },
+  );
   const after = await readMetadata(deps, ref);
   if (!after) throw invalidHelmRequest(`release ${describeRef(ref)} disappeared during its rollback`);
   return { revision: after.revision, status: after.status };
@@ -89,19 +115,25 @@ async function runRollback(deps: HelmDeps, ref: HelmReleaseRef, revision: number
 /** Rolls back to `revision`; does nothing when the release already runs it. */
 export async function helmRollback(deps: HelmDeps, req: HelmRollbackRequest): Promise<HelmRollbackResult> {
   checkRef(req);
-  if (!positiveInt(req.revision)) throw invalidHelmRequest(`helmRollback ${describeRef(req)}: revision must be a revision number`);
+  if (!positiveInt(req.revision))
+    throw invalidHelmRequest(`helmRollback ${describeRef(req)}: revision must be a revision number`);
   checkWait(req, `helmRollback ${describeRef(req)}`);
   const history = await helmHistory(deps, req);
   const latest = history.at(-1);
   if (!latest) throw invalidHelmRequest(`helmRollback ${describeRef(req)}: release not found`);
   if (PENDING_STATUSES.includes(latest.status)) {
-    throw releaseLocked(`release ${describeRef(req)} is ${latest.status} (revision ${latest.revision}): recoverStuckRelease unlocks it`, { status: latest.status, revision: latest.revision });
+    throw releaseLocked(
+      `release ${describeRef(req)} is ${latest.status} (revision ${latest.revision}): recoverStuckRelease unlocks it`,
+      { status: latest.status, revision: latest.revision },
+    );
   }
   if (latest.status === 'deployed' && (latest.revision === req.revision || latest.rollbackRevision === req.revision)) {
     return { changed: false, revision: latest.revision, status: latest.status };
   }
   if (!history.some((h) => h.revision === req.revision)) {
-    throw invalidHelmRequest(`helmRollback ${describeRef(req)}: revision ${req.revision} is not in the release's history (${history.map((h) => h.revision).join(', ')})`);
+    throw invalidHelmRequest(
+      `helmRollback ${describeRef(req)}: revision ${req.revision} is not in the release's history (${history.map((h) => h.revision).join(', ')})`,
+    );
   }
   const after = await runRollback(deps, req, req.revision, req.wait, req.timeoutSeconds);
   deps.logger.info({ release: describeRef(req), to: req.revision, revision: after.revision }, 'helm rollback done');
@@ -113,10 +145,23 @@ export async function helmUninstall(deps: HelmDeps, req: HelmUninstallRequest): 
   checkRef(req);
   checkWait(req, `helmUninstall ${describeRef(req)}`);
   if (!(await readMetadata(deps, req))) return { uninstalled: false };
-  await runHelm(deps, ['uninstall', req.release, '-n', req.namespace, '--ignore-not-found', '--timeout', `${req.timeoutSeconds}s`, ...(req.wait ? ['--wait=watcher'] : [])], {
-    what: `helm uninstall ${describeRef(req)}`,
-    timeoutMs: req.timeoutSeconds * 1000 + 60_000,
-  });
+  await runHelm(
+    deps,
+    [
+      'uninstall',
+      req.release,
+      '-n',
+      req.namespace,
+      '--ignore-not-found',
+      '--timeout',
+      `${req.timeoutSeconds}s`,
+      ...(req.wait ? ['--wait=watcher'] : []),
+    ],
+    {
+      what: `helm uninstall ${describeRef(req)}`,
+      timeoutMs: req.timeoutSeconds * 1000 + 60_000,
+    },
+  );
   return { uninstalled: true };
 }
 
@@ -126,36 +171,64 @@ function wasGood(h: HelmRevision): boolean {
 }
 
 /** What recovery would do with this history (pure; exported for tests). */
-export function planRecovery(history: HelmRevision[]): { action: 'none' | 'rollback' | 'uninstall'; to?: HelmRevision; reason: string } {
+export function planRecovery(history: HelmRevision[]): {
+  action: 'none' | 'rollback' | 'uninstall';
+  to?: HelmRevision;
+  reason: string;
+} {
   const latest = history.at(-1);
   if (!latest) return { action: 'none', reason: 'release not found' };
-  if (latest.status === 'uninstalling') return { action: 'uninstall', reason: `revision ${latest.revision} was being uninstalled: finishing the uninstall` };
-  if (!PENDING_STATUSES.includes(latest.status)) return { action: 'none', reason: `revision ${latest.revision} is ${latest.status}: not stuck` };
+  if (latest.status === 'uninstalling')
+    return {
+      action: 'uninstall',
+      reason: `revision ${latest.revision} was being uninstalled: finishing the uninstall`,
+    };
+  if (!PENDING_STATUSES.includes(latest.status))
+    return { action: 'none', reason: `revision ${latest.revision} is ${latest.status}: not stuck` };
   const earlier = history.filter((h) => h.revision < latest.revision && !PENDING_STATUSES.includes(h.status));
   const good = earlier.filter(wasGood).at(-1);
-  if (good) return { action: 'rollback', to: good, reason: `revision ${latest.revision} is ${latest.status}: rolling back to revision ${good.revision}, the last good one` };
+  if (good)
+    return {
+      action: 'rollback',
+      to: good,
+      reason: `revision ${latest.revision} is ${latest.status}: rolling back to revision ${good.revision}, the last good one`,
+    };
   if (latest.status === 'pending-install' || earlier.length === 0) {
-    return { action: 'uninstall', reason: `revision ${latest.revision} is ${latest.status} and no revision was ever deployed: uninstalling` };
+    return {
+      action: 'uninstall',
+      reason: `revision ${latest.revision} is ${latest.status} and no revision was ever deployed: uninstalling`,
+    };
   }
   const previous = earlier.at(-1)!;
-  return { action: 'rollback', to: previous, reason: `revision ${latest.revision} is ${latest.status} and no revision was ever deployed successfully: rolling back to revision ${previous.revision} (${previous.status}), the state before the interrupted operation` };
+  return {
+    action: 'rollback',
+    to: previous,
+    reason: `revision ${latest.revision} is ${latest.status} and no revision was ever deployed successfully: rolling back to revision ${previous.revision} (${previous.status}), the state before the interrupted operation`,
+  };
 }
 
 /**
  * Unlocks a release whose latest revision is pending-install/-upgrade/-rollback (or uninstalling): rolls back
  * to the last good revision, or uninstalls a release that never got deployed. Does nothing otherwise.
  */
-export async function recoverStuckRelease(deps: HelmDeps, req: RecoverStuckReleaseRequest): Promise<RecoverStuckReleaseResult> {
+export async function recoverStuckRelease(
+  deps: HelmDeps,
+  req: RecoverStuckReleaseRequest,
+): Promise<RecoverStuckReleaseResult> {
   checkRef(req);
   const timeoutSeconds = req.timeoutSeconds ?? 300;
   checkWait({ timeoutSeconds }, `recoverStuckRelease ${describeRef(req)}`);
   const minAge = req.minPendingAgeSeconds;
-  if (!Number.isFinite(minAge) || minAge < 0) throw invalidHelmRequest(`recoverStuckRelease ${describeRef(req)}: minPendingAgeSeconds: helm's timeout of the interrupted operation (seconds) is required`);
+  if (!Number.isFinite(minAge) || minAge < 0)
+    throw invalidHelmRequest(
+      `recoverStuckRelease ${describeRef(req)}: minPendingAgeSeconds: helm's timeout of the interrupted operation (seconds) is required`,
+    );
   const history = await helmHistory(deps, req);
   const latest = history.at(-1);
   const plan = planRecovery(history);
   const previousStatus = latest?.status ?? null;
-  if (plan.action === 'none' || !latest) return { recovered: false, previousStatus, action: 'none', detail: plan.reason };
+  if (plan.action === 'none' || !latest)
+    return { recovered: false, previousStatus, action: 'none', detail: plan.reason };
 
   const ageSeconds = (Date.now() - Date.parse(latest.updated)) / 1000;
   if (minAge > 0 && !(ageSeconds >= minAge)) {
@@ -165,7 +238,10 @@ export async function recoverStuckRelease(deps: HelmDeps, req: RecoverStuckRelea
     );
   }
   const log = deps.logger.child({ release: describeRef(req) });
-  log.warn({ previousStatus, revision: latest.revision, action: plan.action }, `recovering stuck release: ${plan.reason}`);
+  log.warn(
+    { previousStatus, revision: latest.revision, action: plan.action },
+    `recovering stuck release: ${plan.reason}`,
+  );
   if (plan.action === 'uninstall') {
     // Always waits: a reinstall must not meet the old objects half-deleted.
     await helmUninstall(deps, { release: req.release, namespace: req.namespace, wait: true, timeoutSeconds });
@@ -173,5 +249,12 @@ export async function recoverStuckRelease(deps: HelmDeps, req: RecoverStuckRelea
   }
   const to = plan.to!.revision;
   const after = await runRollback(deps, req, to, req.wait ?? false, timeoutSeconds);
-  return { recovered: true, previousStatus, action: 'rollback', revision: after.revision, rolledBackTo: to, detail: plan.reason };
+  return {
+    recovered: true,
+    previousStatus,
+    action: 'rollback',
+    revision: after.revision,
+    rolledBackTo: to,
+    detail: plan.reason,
+  };
 }

@@ -42,7 +42,8 @@ export function helmHome(deps: HelmDeps): string {
   const info = lstatSync(home);
   if (!info.isDirectory() || info.uid !== process.getuid?.() || (info.mode & 0o077) !== 0) {
     throw ApplicationFailure.create({
-      type: HELM_INVALID, nonRetryable: true,
+      type: HELM_INVALID,
+      nonRetryable: true,
       message: `helm home ${home} is not a private directory of this user (owner uid ${info.uid}, mode ${(info.mode & 0o777).toString(8)}${info.isSymbolicLink() ? ', a symlink' : ''}): remove it, or set helmHome`,
     });
   }
@@ -50,7 +51,21 @@ export function helmHome(deps: HelmDeps): string {
 }
 
 /** What helm may see of the worker's environment: how to find programs and reach the network, nothing else. */
-const HELM_ENV_PASSED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+const HELM_ENV_PASSED = [
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'LANG',
+  'LC_ALL',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+];
 
 /**
  * The environment helm runs with: the few variables of HELM_ENV_PASSED (never the worker's
@@ -88,7 +103,8 @@ export async function runHelm(deps: HelmDeps, args: string[], opts: HelmRunOptio
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const started = Date.now();
   const log = deps.logger.child({ helm: args[0], what: opts.what });
-  const heartbeat = () => context?.heartbeat({ helm: opts.what, elapsedSeconds: Math.round((Date.now() - started) / 1000) });
+  const heartbeat = () =>
+    context?.heartbeat({ helm: opts.what, elapsedSeconds: Math.round((Date.now() - started) / 1000) });
   heartbeat();
   const timer = context ? setInterval(heartbeat, deps.heartbeatIntervalMs ?? 5000) : undefined;
   log.debug({ args: redactArgs(args) }, 'helm started');
@@ -106,7 +122,9 @@ export async function runHelm(deps: HelmDeps, args: string[], opts: HelmRunOptio
     const durationMs = Date.now() - started;
     if (r.isCanceled) {
       log.warn({ durationMs }, 'helm cancelled');
-      throw signal?.reason instanceof Error ? signal.reason : ApplicationFailure.create({ message: `${opts.what}: cancelled`, nonRetryable: true });
+      throw signal?.reason instanceof Error
+        ? signal.reason
+        : ApplicationFailure.create({ message: `${opts.what}: cancelled`, nonRetryable: true });
     }
     if (r.timedOut) {
       log.warn({ durationMs }, 'helm killed: process timeout');
@@ -114,13 +132,19 @@ export async function runHelm(deps: HelmDeps, args: string[], opts: HelmRunOptio
     }
     if (r.exitCode === undefined && !r.signal) {
       // Not started at all (missing or non-executable binary): configuration, a retry cannot help.
-      throw invalidHelmRequest(`${opts.what}: cannot run helm (${deps.helmBin}): ${r.originalMessage ?? r.message ?? 'unknown error'}`);
+      throw invalidHelmRequest(
+        `${opts.what}: cannot run helm (${deps.helmBin}): ${r.originalMessage ?? r.message ?? 'unknown error'}`,
+      );
     }
     if (r.exitCode !== 0) {
-      const output = r.stderr || r.stdout || (r.signal ? `helm was killed by ${r.signal}` : `helm exited with ${r.exitCode}`);
+      const output =
+        r.stderr || r.stdout || (r.signal ? `helm was killed by ${r.signal}` : `helm exited with ${r.exitCode}`);
       const failure = toHelmFailure(output, opts.what);
       const expected = opts.releaseMayBeMissing && /release: not found/.test(output);
-      log[expected ? 'debug' : 'info']({ durationMs, type: failure.type, exitCode: r.exitCode, error: failure.message }, 'helm failed');
+      log[expected ? 'debug' : 'info'](
+        { durationMs, type: failure.type, exitCode: r.exitCode, error: failure.message },
+        'helm failed',
+      );
       throw failure;
     }
     log.debug({ durationMs }, 'helm done');

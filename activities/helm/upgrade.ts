@@ -7,10 +7,26 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { HelmDeps } from './deps.ts';
 import { DEFAULT_FILE_ROOTS, resolveAllowedPath } from '../allowed-paths.ts';
-import { chartArgs, DIGEST_LABEL, DIGEST_REVISION_LABEL, releaseDigest, resolveChart, type ChartSource } from './digest.ts';
+import {
+  chartArgs,
+  DIGEST_LABEL,
+  DIGEST_REVISION_LABEL,
+  releaseDigest,
+  resolveChart,
+  type ChartSource,
+} from './digest.ts';
 import { invalidHelmRequest, releaseLocked } from './errors.ts';
 import { mergeValues } from '../../contract/merge-values.ts';
-import { checkRef, describeRef, helmGetValues, helmHistory, PENDING_STATUSES, readMetadata, type HelmReleaseRef, type HelmReleaseStatus } from './release.ts';
+import {
+  checkRef,
+  describeRef,
+  helmGetValues,
+  helmHistory,
+  PENDING_STATUSES,
+  readMetadata,
+  type HelmReleaseRef,
+  type HelmReleaseStatus,
+} from './release.ts';
 import { parseJson, runHelm } from './run.ts';
 
 export interface HelmUpgradeRequest extends HelmReleaseRef, ChartSource {
@@ -64,13 +80,21 @@ type Metadata = NonNullable<Awaited<ReturnType<typeof readMetadata>>>;
  * along: the revision label says which revision the digest was written for. A rollback copies the labels of
  * the revision it returns to (and its content), so a chain of rollbacks back to that revision matches too.
  */
-export async function deployedWithDigest(deps: HelmDeps, ref: HelmReleaseRef, current: Metadata, digest: string): Promise<boolean> {
+export async function deployedWithDigest(
+  deps: HelmDeps,
+  ref: HelmReleaseRef,
+  current: Metadata,
+  digest: string,
+): Promise<boolean> {
   if (current.status !== 'deployed' || current.labels?.[DIGEST_LABEL] !== digest) return false;
   const writtenFor = Number(current.labels?.[DIGEST_REVISION_LABEL]);
   if (writtenFor === current.revision) return true;
   const history = await helmHistory(deps, ref);
   const seen = new Set<number>();
-  for (let rev = history.find((h) => h.revision === current.revision); rev?.rollbackRevision && !seen.has(rev.revision);) {
+  for (
+    let rev = history.find((h) => h.revision === current.revision);
+    rev?.rollbackRevision && !seen.has(rev.revision);
+  ) {
     seen.add(rev.revision);
     if (rev.rollbackRevision === writtenFor) return true;
     const target = rev.rollbackRevision;
@@ -92,11 +116,19 @@ export function manifestObjects(manifest: string): string[] {
 function checkRequest(req: HelmUpgradeRequest): void {
   checkRef(req);
   const problems: string[] = [];
-  if (typeof req.chart !== 'string' || req.chart === '' || req.chart.startsWith('-')) problems.push('chart: a chart path, oci:// reference or chart name is required');
-  if (!Number.isInteger(req.timeoutSeconds) || req.timeoutSeconds <= 0) problems.push('timeoutSeconds: a positive whole number of seconds is required');
-  if (req.values !== undefined && (typeof req.values !== 'object' || req.values === null || Array.isArray(req.values))) problems.push('values: must be an object');
-  if (req.valuesFiles !== undefined && (!Array.isArray(req.valuesFiles) || req.valuesFiles.some((f) => typeof f !== 'string' || f === ''))) problems.push('valuesFiles: must be a list of paths');
-  if (req.dryRun !== undefined && ![true, false, 'server', 'client'].includes(req.dryRun)) problems.push("dryRun: must be true, false, 'server' or 'client'");
+  if (typeof req.chart !== 'string' || req.chart === '' || req.chart.startsWith('-'))
+    problems.push('chart: a chart path, oci:// reference or chart name is required');
+  if (!Number.isInteger(req.timeoutSeconds) || req.timeoutSeconds <= 0)
+    problems.push('timeoutSeconds: a positive whole number of seconds is required');
+  if (req.values !== undefined && (typeof req.values !== 'object' || req.values === null || Array.isArray(req.values)))
+    problems.push('values: must be an object');
+  if (
+    req.valuesFiles !== undefined &&
+    (!Array.isArray(req.valuesFiles) || req.valuesFiles.some((f) => typeof f !== 'string' || f === ''))
+  )
+    problems.push('valuesFiles: must be a list of paths');
+  if (req.dryRun !== undefined && ![true, false, 'server', 'client'].includes(req.dryRun))
+    problems.push("dryRun: must be true, false, 'server' or 'client'");
   if (problems.length) throw invalidHelmRequest(`helmUpgradeInstall ${describeRef(req)}: ${problems.join('; ')}`);
 }
 
@@ -111,9 +143,17 @@ export async function helmUpgradeInstall(deps: HelmDeps, req: HelmUpgradeRequest
   };
   if (req.repo === undefined && !req.chart.startsWith('oci://')) allowed('chart', req.chart);
   const chart = await resolveChart(req, workdir);
-  const values = req.baseValuesRevision === undefined
-    ? (req.values ?? {})
-    : mergeValues(await helmGetValues(deps, { release: req.release, namespace: req.namespace, revision: req.baseValuesRevision }), req.values ?? {});
+  const values =
+    req.baseValuesRevision === undefined
+      ? (req.values ?? {})
+      : mergeValues(
+          await helmGetValues(deps, {
+            release: req.release,
+            namespace: req.namespace,
+            revision: req.baseValuesRevision,
+          }),
+          req.values ?? {},
+        );
   const valuesFiles = (req.valuesFiles ?? []).map((f, i) => allowed(`valuesFiles[${i}]`, f));
   const digest = await releaseDigest({ chart, values, valuesFiles });
   const dryRun = req.dryRun === true ? 'server' : req.dryRun || undefined;
@@ -127,7 +167,10 @@ export async function helmUpgradeInstall(deps: HelmDeps, req: HelmUpgradeRequest
   }
   const unchanged = current ? await deployedWithDigest(deps, req, current, digest) : false;
   if (unchanged && !dryRun) {
-    deps.logger.info({ release: describeRef(req), revision: current!.revision, digest }, 'helm upgrade skipped: release already has this chart and values');
+    deps.logger.info(
+      { release: describeRef(req), revision: current!.revision, digest },
+      'helm upgrade skipped: release already has this chart and values',
+    );
     return { changed: false, revision: current!.revision, status: 'deployed', digest };
   }
 
@@ -137,24 +180,43 @@ export async function helmUpgradeInstall(deps: HelmDeps, req: HelmUpgradeRequest
     const valuesFile = join(dir, 'values.json');
     await writeFile(valuesFile, JSON.stringify(values), { mode: 0o600 });
     const args = [
-      'upgrade', '--install', req.release, ...chartArgs(chart), '-n', req.namespace,
-      ...valuesFiles.flatMap((f) => ['-f', f]), '-f', valuesFile,
-      '--timeout', `${req.timeoutSeconds}s`, '-o', 'json',
+      'upgrade',
+      '--install',
+      req.release,
+      ...chartArgs(chart),
+      '-n',
+      req.namespace,
+      ...valuesFiles.flatMap((f) => ['-f', f]),
+      '-f',
+      valuesFile,
+      '--timeout',
+      `${req.timeoutSeconds}s`,
+      '-o',
+      'json',
       ...(req.wait ? ['--wait=watcher'] : []),
       ...(req.createNamespace ? ['--create-namespace'] : []),
       ...(req.skipCrds ? ['--skip-crds'] : []),
-      ...(dryRun ? [`--dry-run=${dryRun}`] : ['--labels', `${DIGEST_LABEL}=${digest},${DIGEST_REVISION_LABEL}=${nextRevision}`]),
+      ...(dryRun
+        ? [`--dry-run=${dryRun}`]
+        : ['--labels', `${DIGEST_LABEL}=${digest},${DIGEST_REVISION_LABEL}=${nextRevision}`]),
     ];
     const what = `${dryRun ? `dry run (${dryRun}) of ` : ''}helm upgrade --install ${describeRef(req)}`;
     const { stdout, durationMs } = await runHelm(deps, args, { what, timeoutMs: req.timeoutSeconds * 1000 + 60_000 });
     const release = parseJson<ReleaseJson>(stdout, what);
     if (dryRun) {
       return {
-        changed: !unchanged, revision: current?.revision ?? 0, status: current?.status ?? 'not-installed', digest, dryRun,
+        changed: !unchanged,
+        revision: current?.revision ?? 0,
+        status: current?.status ?? 'not-installed',
+        digest,
+        dryRun,
         objects: manifestObjects(release.manifest ?? ''),
       };
     }
-    deps.logger.info({ release: describeRef(req), revision: release.version, status: release.info.status, durationMs, digest }, 'helm upgrade --install done');
+    deps.logger.info(
+      { release: describeRef(req), revision: release.version, status: release.info.status, durationMs, digest },
+      'helm upgrade --install done',
+    );
     return { changed: true, revision: release.version, status: release.info.status, digest };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -35,28 +35,54 @@ export async function assessBlastRadius(kube: KubeClients, scope: IncidentScope)
   if (total > pods.length) truncated.push(`pods: ${total} (first ${pods.length} read)`);
   const [jobs, taskRuns, events] = await Promise.all([
     kubeCall(`list Jobs in ${namespace}`, () => kube.batch.listNamespacedJob({ namespace })),
-    kube.custom.listNamespacedCustomObject({ group: 'orchestrator.io', version: 'v1', namespace, plural: 'taskruns' })
+    kube.custom
+      .listNamespacedCustomObject({ group: 'orchestrator.io', version: 'v1', namespace, plural: 'taskruns' })
       .then((b) => (b as { items?: { metadata?: { name?: string }; status?: { phase?: string } }[] }).items ?? [])
       .catch(() => []), // no TaskRun CRD: nothing of that kind in scope
     kubeCall(`list events in ${namespace}`, () => kube.core.listNamespacedEvent({ namespace })),
   ]);
-  const restarts = pods.flatMap((p) => (p.status?.containerStatuses ?? []).filter((c) => c.restartCount > 0).map((c) => ({ pod: p.metadata?.name ?? '', container: c.name, restarts: c.restartCount })));
+  const restarts = pods.flatMap((p) =>
+    (p.status?.containerStatuses ?? [])
+      .filter((c) => c.restartCount > 0)
+      .map((c) => ({ pod: p.metadata?.name ?? '', container: c.name, restarts: c.restartCount })),
+  );
   const failures = events.items
     .filter((e) => e.type === 'Warning' || FAILURE_REASONS.test(e.reason ?? ''))
     .map((e) => ({
-      object: `${e.involvedObject.kind}/${e.involvedObject.name}`, reason: e.reason ?? '', message: (e.message ?? '').slice(0, 300), count: e.count ?? 1,
+      object: `${e.involvedObject.kind}/${e.involvedObject.name}`,
+      reason: e.reason ?? '',
+      message: (e.message ?? '').slice(0, 300),
+      count: e.count ?? 1,
       ...(e.lastTimestamp ? { last: new Date(e.lastTimestamp).toISOString() } : {}),
     }));
   return {
     namespace,
-    pods: cap('pods', pods.map((p) => ({
-      name: p.metadata?.name ?? '', ...(p.spec?.nodeName ? { node: p.spec.nodeName } : {}), ...(p.status?.phase ? { phase: p.status.phase } : {}),
-      restarts: (p.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0), images: (p.spec?.containers ?? []).map((c) => c.image ?? ''),
-    }))),
-    jobs: cap('jobs', jobs.items.filter((j) => (j.status?.active ?? 0) > 0).map((j) => ({ name: j.metadata?.name ?? '', active: j.status?.active ?? 0 }))),
-    taskRuns: cap('taskRuns', taskRuns.filter((t) => t.status?.phase !== 'Succeeded' && t.status?.phase !== 'Failed').map((t) => ({ name: t.metadata?.name ?? '', phase: t.status?.phase ?? 'Pending' }))),
+    pods: cap(
+      'pods',
+      pods.map((p) => ({
+        name: p.metadata?.name ?? '',
+        ...(p.spec?.nodeName ? { node: p.spec.nodeName } : {}),
+        ...(p.status?.phase ? { phase: p.status.phase } : {}),
+        restarts: (p.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
+        images: (p.spec?.containers ?? []).map((c) => c.image ?? ''),
+      })),
+    ),
+    jobs: cap(
+      'jobs',
+      jobs.items
+        .filter((j) => (j.status?.active ?? 0) > 0)
+        .map((j) => ({ name: j.metadata?.name ?? '', active: j.status?.active ?? 0 })),
+    ),
+    taskRuns: cap(
+      'taskRuns',
+      taskRuns
+        .filter((t) => t.status?.phase !== 'Succeeded' && t.status?.phase !== 'Failed')
+        .map((t) => ({ name: t.metadata?.name ?? '', phase: t.status?.phase ?? 'Pending' })),
+    ),
     secrets: cap('secrets', [...new Set(pods.flatMap(secretsOf))].sort()),
-    nodes: [...new Set([...scope.nodes, ...pods.map((p) => p.spec?.nodeName).filter((n): n is string => !!n)])].sort().slice(0, CAP),
+    nodes: [...new Set([...scope.nodes, ...pods.map((p) => p.spec?.nodeName).filter((n): n is string => !!n)])]
+      .sort()
+      .slice(0, CAP),
     restarts: cap('restarts', restarts),
     failureEvents: cap('failureEvents', failures),
     truncated,

@@ -31,21 +31,45 @@ export function cleanMeta(meta: V1ObjectMeta | undefined): V1ObjectMeta {
 
 const clean = <T extends { metadata?: V1ObjectMeta }>(o: T): T => ({ ...o, metadata: cleanMeta(o.metadata) });
 
-export async function readScopePods(kube: KubeClients, scope: IncidentScope): Promise<{ pods: V1Pod[]; total: number }> {
-  const list = await kubeCall(`list pods in ${scope.namespace}`, () => kube.core.listNamespacedPod({ namespace: scope.namespace, ...(scope.podSelector ? { labelSelector: scope.podSelector } : {}) }));
+export async function readScopePods(
+  kube: KubeClients,
+  scope: IncidentScope,
+): Promise<{ pods: V1Pod[]; total: number }> {
+  const list = await kubeCall(`list pods in ${scope.namespace}`, () =>
+    kube.core.listNamespacedPod({
+      namespace: scope.namespace,
+      ...(scope.podSelector ? { labelSelector: scope.podSelector } : {}),
+    }),
+  );
   const pods = list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   return { pods: pods.slice(0, MAX_PODS).map(clean), total: pods.length };
 }
 
-export interface ImageRecord { pod: string; container: string; image: string; imageID: string }
-
-export function imagesOf(pods: V1Pod[]): ImageRecord[] {
-  return pods.flatMap((p) => [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].map((c) => ({
-    pod: p.metadata?.name ?? '', container: c.name, image: c.image, imageID: c.imageID,
-  })));
+export interface ImageRecord {
+  pod: string;
+  container: string;
+  image: string;
+  imageID: string;
 }
 
-export interface LogRecord { pod: string; container: string; previous: boolean; text?: string; error?: string }
+export function imagesOf(pods: V1Pod[]): ImageRecord[] {
+  return pods.flatMap((p) =>
+    [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].map((c) => ({
+      pod: p.metadata?.name ?? '',
+      container: c.name,
+      image: c.image,
+      imageID: c.imageID,
+    })),
+  );
+}
+
+export interface LogRecord {
+  pod: string;
+  container: string;
+  previous: boolean;
+  text?: string;
+  error?: string;
+}
 
 /** Current and previous logs of every container (a missing previous container is recorded, not an error). */
 export async function readLogs(kube: KubeClients, namespace: string, pods: V1Pod[]): Promise<LogRecord[]> {
@@ -55,10 +79,24 @@ export async function readLogs(kube: KubeClients, namespace: string, pods: V1Pod
     for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
       for (const previous of [false, true]) {
         try {
-          const text = await kube.core.readNamespacedPodLog({ name, namespace, container: c.name, previous, limitBytes: LOG_LIMIT_BYTES });
+          const text = await kube.core.readNamespacedPodLog({
+            name,
+            namespace,
+            container: c.name,
+            previous,
+            limitBytes: LOG_LIMIT_BYTES,
+          });
           out.push({ pod: name, container: c.name, previous, text: String(text ?? '') });
         } catch (err) {
-          out.push({ pod: name, container: c.name, previous, error: ((err as { body?: unknown }).body ? String((err as { body?: unknown }).body).slice(0, 500) : (err as Error).message).slice(0, 500) });
+          out.push({
+            pod: name,
+            container: c.name,
+            previous,
+            error: ((err as { body?: unknown }).body
+              ? String((err as { body?: unknown }).body).slice(0, 500)
+              : (err as Error).message
+            ).slice(0, 500),
+          });
         }
       }
     }
@@ -93,11 +131,18 @@ export async function readOwners(kube: KubeClients, namespace: string, pods: V1P
     if (seen.has(key)) return;
     seen.add(key);
     try {
-      const obj = kind === 'ReplicaSet' ? await kube.apps.readNamespacedReplicaSet({ namespace, name })
-        : kind === 'Deployment' ? await kube.apps.readNamespacedDeployment({ namespace, name })
-          : kind === 'Job' ? await kube.batch.readNamespacedJob({ namespace, name })
-            : kind === 'StatefulSet' ? await kube.apps.readNamespacedStatefulSet({ namespace, name })
-              : kind === 'DaemonSet' ? await kube.apps.readNamespacedDaemonSet({ namespace, name }) : undefined;
+      const obj =
+        kind === 'ReplicaSet'
+          ? await kube.apps.readNamespacedReplicaSet({ namespace, name })
+          : kind === 'Deployment'
+            ? await kube.apps.readNamespacedDeployment({ namespace, name })
+            : kind === 'Job'
+              ? await kube.batch.readNamespacedJob({ namespace, name })
+              : kind === 'StatefulSet'
+                ? await kube.apps.readNamespacedStatefulSet({ namespace, name })
+                : kind === 'DaemonSet'
+                  ? await kube.apps.readNamespacedDaemonSet({ namespace, name })
+                  : undefined;
       if (!obj) return;
       out.push({ kind, ...clean(obj) });
       for (const o of obj.metadata?.ownerReferences ?? []) await visit(o.kind, o.name);
@@ -109,9 +154,18 @@ export async function readOwners(kube: KubeClients, namespace: string, pods: V1P
   return out;
 }
 
-interface Subject { kind: string; name: string; namespace?: string }
+interface Subject {
+  kind: string;
+  name: string;
+  namespace?: string;
+}
 const namesSa = (subjects: Subject[] | undefined, ns: string, sa: string) =>
-  (subjects ?? []).some((s) => (s.kind === 'ServiceAccount' && s.name === sa && s.namespace === ns) || (s.kind === 'Group' && (s.name === 'system:serviceaccounts' || s.name === `system:serviceaccounts:${ns}`)) || (s.kind === 'User' && s.name === `system:serviceaccount:${ns}:${sa}`));
+  (subjects ?? []).some(
+    (s) =>
+      (s.kind === 'ServiceAccount' && s.name === sa && s.namespace === ns) ||
+      (s.kind === 'Group' && (s.name === 'system:serviceaccounts' || s.name === `system:serviceaccounts:${ns}`)) ||
+      (s.kind === 'User' && s.name === `system:serviceaccount:${ns}:${sa}`),
+  );
 
 export interface SaBinding {
   kind: 'RoleBinding' | 'ClusterRoleBinding';
@@ -124,7 +178,11 @@ export interface SaBinding {
 const builtIn = (meta: V1ObjectMeta | undefined) => meta?.labels?.['kubernetes.io/bootstrapping'] === 'rbac-defaults';
 
 /** Every binding that names the service account (directly, or through its groups). */
-export async function readSaBindings(kube: KubeClients, namespace: string, sa: string): Promise<{ bindings: SaBinding[]; objects: unknown[] }> {
+export async function readSaBindings(
+  kube: KubeClients,
+  namespace: string,
+  sa: string,
+): Promise<{ bindings: SaBinding[]; objects: unknown[] }> {
   const rbac = kube.config.makeApiClient(RbacAuthorizationV1Api);
   const [crbs, rbs] = await Promise.all([
     kubeCall('list ClusterRoleBindings', () => rbac.listClusterRoleBinding()),
@@ -133,19 +191,37 @@ export async function readSaBindings(kube: KubeClients, namespace: string, sa: s
   const objects: unknown[] = [];
   const bindings: SaBinding[] = [];
   for (const b of crbs.items.filter((x) => namesSa(x.subjects, namespace, sa))) {
-    bindings.push({ kind: 'ClusterRoleBinding', name: b.metadata?.name ?? '', roleRef: { kind: b.roleRef.kind, name: b.roleRef.name }, ...(builtIn(b.metadata) ? { builtIn: true } : {}) });
+    bindings.push({
+      kind: 'ClusterRoleBinding',
+      name: b.metadata?.name ?? '',
+      roleRef: { kind: b.roleRef.kind, name: b.roleRef.name },
+      ...(builtIn(b.metadata) ? { builtIn: true } : {}),
+    });
     objects.push({ kind: 'ClusterRoleBinding', ...clean(b) });
   }
   for (const b of rbs.items.filter((x) => namesSa(x.subjects, namespace, sa))) {
-    bindings.push({ kind: 'RoleBinding', namespace: b.metadata?.namespace ?? '', name: b.metadata?.name ?? '', roleRef: { kind: b.roleRef.kind, name: b.roleRef.name }, ...(builtIn(b.metadata) ? { builtIn: true } : {}) });
+    bindings.push({
+      kind: 'RoleBinding',
+      namespace: b.metadata?.namespace ?? '',
+      name: b.metadata?.name ?? '',
+      roleRef: { kind: b.roleRef.kind, name: b.roleRef.name },
+      ...(builtIn(b.metadata) ? { builtIn: true } : {}),
+    });
     objects.push({ kind: 'RoleBinding', ...clean(b) });
   }
   for (const b of bindings) {
     try {
-      const role = b.roleRef.kind === 'ClusterRole' ? await rbac.readClusterRole({ name: b.roleRef.name }) : await rbac.readNamespacedRole({ namespace: b.namespace ?? namespace, name: b.roleRef.name });
+      const role =
+        b.roleRef.kind === 'ClusterRole'
+          ? await rbac.readClusterRole({ name: b.roleRef.name })
+          : await rbac.readNamespacedRole({ namespace: b.namespace ?? namespace, name: b.roleRef.name });
       objects.push({ kind: b.roleRef.kind, ...clean(role) });
     } catch (err) {
-      objects.push({ kind: b.roleRef.kind, metadata: { name: b.roleRef.name }, error: (err as Error).message.slice(0, 300) });
+      objects.push({
+        kind: b.roleRef.kind,
+        metadata: { name: b.roleRef.name },
+        error: (err as Error).message.slice(0, 300),
+      });
     }
   }
   return { bindings, objects };
@@ -153,36 +229,78 @@ export async function readSaBindings(kube: KubeClients, namespace: string, sa: s
 
 /** What the guide's `kubectl auth can-i --list --as=system:serviceaccount:NS:SA` asks, as SubjectAccessReviews. */
 export const ACCESS_CHECKS: { verb: string; group: string; resource: string; clusterWide?: boolean }[] = [
-  { verb: 'get', group: '', resource: 'secrets' }, { verb: 'list', group: '', resource: 'secrets' },
-  { verb: 'create', group: '', resource: 'pods' }, { verb: 'create', group: '', resource: 'pods/exec' },
-  { verb: 'create', group: 'batch', resource: 'jobs' }, { verb: 'delete', group: 'batch', resource: 'jobs' },
-  { verb: 'update', group: 'orchestrator.io', resource: 'taskruns' }, { verb: 'list', group: '', resource: 'configmaps' },
+  { verb: 'get', group: '', resource: 'secrets' },
+  { verb: 'list', group: '', resource: 'secrets' },
+  { verb: 'create', group: '', resource: 'pods' },
+  { verb: 'create', group: '', resource: 'pods/exec' },
+  { verb: 'create', group: 'batch', resource: 'jobs' },
+  { verb: 'delete', group: 'batch', resource: 'jobs' },
+  { verb: 'update', group: 'orchestrator.io', resource: 'taskruns' },
+  { verb: 'list', group: '', resource: 'configmaps' },
   { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'rolebindings' },
-  { verb: 'list', group: '', resource: 'secrets', clusterWide: true }, { verb: 'create', group: '', resource: 'pods', clusterWide: true },
+  { verb: 'list', group: '', resource: 'secrets', clusterWide: true },
+  { verb: 'create', group: '', resource: 'pods', clusterWide: true },
   { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', clusterWide: true },
   { verb: '*', group: '*', resource: '*', clusterWide: true },
 ];
 
-export async function reviewAccess(kube: KubeClients, namespace: string, sa: string): Promise<{ verb: string; resource: string; namespace: string; allowed: boolean }[]> {
+export async function reviewAccess(
+  kube: KubeClients,
+  namespace: string,
+  sa: string,
+): Promise<{ verb: string; resource: string; namespace: string; allowed: boolean }[]> {
   const authz = kube.config.makeApiClient(AuthorizationV1Api);
   const user = `system:serviceaccount:${namespace}:${sa}`;
   const groups = ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'];
-  return Promise.all(ACCESS_CHECKS.map(async (c) => {
-    const review = await kubeCall(`SubjectAccessReview ${c.verb} ${c.resource}`, () => authz.createSubjectAccessReview({
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user, groups, resourceAttributes: { verb: c.verb, group: c.group, resource: c.resource, ...(c.clusterWide ? {} : { namespace }) } } },
-    }));
-    const resource = `${c.resource}${c.group && c.group !== '*' ? `.${c.group}` : ''}`;
-    return { verb: c.verb, resource, namespace: c.clusterWide ? '*' : namespace, allowed: review.status?.allowed === true };
-  }));
+  return Promise.all(
+    ACCESS_CHECKS.map(async (c) => {
+      const review = await kubeCall(`SubjectAccessReview ${c.verb} ${c.resource}`, () =>
+        authz.createSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SubjectAccessReview',
+            spec: {
+              user,
+              groups,
+              resourceAttributes: {
+                verb: c.verb,
+                group: c.group,
+                resource: c.resource,
+                ...(c.clusterWide ? {} : { namespace }),
+              },
+            },
+          },
+        }),
+      );
+      const resource = `${c.resource}${c.group && c.group !== '*' ? `.${c.group}` : ''}`;
+      return {
+        verb: c.verb,
+        resource,
+        namespace: c.clusterWide ? '*' : namespace,
+        allowed: review.status?.allowed === true,
+      };
+    }),
+  );
 }
 
 /** Secrets: metadata and key names only. */
 export async function readSecretMetadata(kube: KubeClients, namespace: string): Promise<unknown[]> {
   const list = await kubeCall(`list Secrets in ${namespace}`, () => kube.core.listNamespacedSecret({ namespace }));
-  return list.items.map((s) => ({ kind: 'Secret', type: s.type, metadata: cleanMeta(s.metadata), keys: Object.keys(s.data ?? {}).sort() }));
+  return list.items.map((s) => ({
+    kind: 'Secret',
+    type: s.type,
+    metadata: cleanMeta(s.metadata),
+    keys: Object.keys(s.data ?? {}).sort(),
+  }));
 }
 
 export async function readConfigMapMetadata(kube: KubeClients, namespace: string): Promise<unknown[]> {
-  const list = await kubeCall(`list ConfigMaps in ${namespace}`, () => kube.core.listNamespacedConfigMap({ namespace }));
-  return list.items.map((c) => ({ kind: 'ConfigMap', metadata: cleanMeta(c.metadata), keys: [...Object.keys(c.data ?? {}), ...Object.keys(c.binaryData ?? {})].sort() }));
+  const list = await kubeCall(`list ConfigMaps in ${namespace}`, () =>
+    kube.core.listNamespacedConfigMap({ namespace }),
+  );
+  return list.items.map((c) => ({
+    kind: 'ConfigMap',
+    metadata: cleanMeta(c.metadata),
+    keys: [...Object.keys(c.data ?? {}), ...Object.keys(c.binaryData ?? {})].sort(),
+  }));
 }

@@ -15,9 +15,27 @@ import { helmGetValues, helmHistory, helmStatus } from '../helm/release.ts';
 import { heartbeat } from '../activity-context.ts';
 import { ageEncrypt } from '../backup/age.ts';
 import { encodeJsonLines, hmacSha256, macEquals, sha256 } from '../backup/codec.ts';
-import { backupPath, publish, readRegularFile, readSmallRegularFile, tempDir, writeFileIn, MAX_MANIFEST_BYTES } from '../backup/store.ts';
 import {
-  imagesOf, readConfigMapMetadata, readEvents, readLogs, readNodes, readOwners, readSaBindings, readScopePods, readSecretMetadata, reviewAccess, type IncidentScope,
+  backupPath,
+  publish,
+  readRegularFile,
+  readSmallRegularFile,
+  tempDir,
+  writeFileIn,
+  MAX_MANIFEST_BYTES,
+} from '../backup/store.ts';
+import {
+  imagesOf,
+  readConfigMapMetadata,
+  readEvents,
+  readLogs,
+  readNodes,
+  readOwners,
+  readSaBindings,
+  readScopePods,
+  readSecretMetadata,
+  reviewAccess,
+  type IncidentScope,
 } from './collect.ts';
 
 export const EVIDENCE_MANIFEST = 'manifest.json';
@@ -56,7 +74,14 @@ export interface EvidenceRequest extends IncidentScope {
 const invalid = (message: string) => ApplicationFailure.create({ type: BACKUP_INVALID, message, nonRetryable: true });
 
 function summary(dir: string, m: EvidenceManifest, text: string, reused: boolean): EvidenceSummary {
-  return { dir, reused, files: m.files, manifestSha256: sha256(Buffer.from(text, 'utf8')), pods: m.podsTotal, logs: m.logs };
+  return {
+    dir,
+    reused,
+    files: m.files,
+    manifestSha256: sha256(Buffer.from(text, 'utf8')),
+    pods: m.podsTotal,
+    logs: m.logs,
+  };
 }
 
 /** The bundle at <root>/<id> when its manifest authenticates and every file matches; else undefined. */
@@ -78,17 +103,29 @@ async function existingEvidence(dir: string, id: string, hmacKey: string): Promi
 export function verifyEvidenceManifest(text: string, hmacKey: string, id: string): EvidenceManifest {
   const m = JSON.parse(text) as EvidenceManifest;
   const { hmac, ...body } = m;
-  if (!hmac || !macEquals(hmac.value, hmacSha256(hmacKey, body))) throw invalid(`incident ${id}: the evidence manifest's HMAC does not match`);
-  if (m.incidentId !== id || m.kind !== 'incident-evidence') throw invalid(`incident ${id}: manifest.json is of another bundle`);
+  if (!hmac || !macEquals(hmac.value, hmacSha256(hmacKey, body)))
+    throw invalid(`incident ${id}: the evidence manifest's HMAC does not match`);
+  if (m.incidentId !== id || m.kind !== 'incident-evidence')
+    throw invalid(`incident ${id}: manifest.json is of another bundle`);
   return m;
 }
 
-export async function writeEvidence(deps: ActivityDeps, helm: HelmDeps, hmacKey: string, req: EvidenceRequest): Promise<EvidenceSummary> {
+export async function writeEvidence(
+  deps: ActivityDeps,
+  helm: HelmDeps,
+  hmacKey: string,
+  req: EvidenceRequest,
+): Promise<EvidenceSummary> {
   const root = incidentsRoot(deps);
   const dir = incidentPath(deps, req.incidentId);
   const found = await existingEvidence(dir, req.incidentId, hmacKey);
   if (found) return found;
-  if (!req.recipients.length) throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: 'no age recipient: the sensitive evidence is never written in plain text' });
+  if (!req.recipients.length)
+    throw ApplicationFailure.create({
+      type: INVALID_INPUT,
+      nonRetryable: true,
+      message: 'no age recipient: the sensitive evidence is never written in plain text',
+    });
 
   const { kube } = deps;
   const { pods, total } = await readScopePods(kube, req);
@@ -117,7 +154,7 @@ export async function writeEvidence(deps: ActivityDeps, helm: HelmDeps, hmacKey:
     ['pods', 'pods in scope (spec and status)', pods, true],
     ['images', 'image and image digest (imageID) of every container', imagesOf(pods), false],
     ['logs', 'container logs, current and previous', logs, true],
-    ['events', 'the namespace\'s events', events, false],
+    ['events', "the namespace's events", events, false],
     ['nodes', 'the nodes of the pods and of the scope', nodes, false],
     ['owners', 'ReplicaSets, Deployments and Jobs owning the pods', owners, true],
     ['helm-release', 'the Helm release: status, history, values', release, true],
@@ -137,10 +174,20 @@ export async function writeEvidence(deps: ActivityDeps, helm: HelmDeps, hmacKey:
       files.push({ file, what, count: objects.length, size: data.length, sha256: sha256(data), encrypted });
     }
     const body: EvidenceManifest = {
-      formatVersion: 1, kind: 'incident-evidence', incidentId: req.incidentId, createdAt: new Date().toISOString(),
-      cluster: kube.config.getCurrentCluster()?.server ?? 'unknown', namespace: req.namespace,
-      ...(req.podSelector ? { podSelector: req.podSelector } : {}), podsTotal: total, files,
-      logs: { current: logs.filter((l) => !l.previous && l.text !== undefined).length, previous: logs.filter((l) => l.previous && l.text !== undefined).length, errors: logs.filter((l) => l.error).length },
+      formatVersion: 1,
+      kind: 'incident-evidence',
+      incidentId: req.incidentId,
+      createdAt: new Date().toISOString(),
+      cluster: kube.config.getCurrentCluster()?.server ?? 'unknown',
+      namespace: req.namespace,
+      ...(req.podSelector ? { podSelector: req.podSelector } : {}),
+      podsTotal: total,
+      files,
+      logs: {
+        current: logs.filter((l) => !l.previous && l.text !== undefined).length,
+        previous: logs.filter((l) => l.previous && l.text !== undefined).length,
+        errors: logs.filter((l) => l.error).length,
+      },
       recipients: req.recipients,
     };
     const manifest = { ...body, hmac: { alg: 'HMAC-SHA256' as const, value: hmacSha256(hmacKey, body) } };

@@ -22,7 +22,11 @@ function describe(obj: KubernetesObject): string {
 
 async function currentResourceVersion(kube: KubeClients, obj: KubernetesObject): Promise<string | undefined> {
   try {
-    const header = { apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, namespace: obj.metadata?.namespace } };
+    const header = {
+      apiVersion: obj.apiVersion!,
+      kind: obj.kind!,
+      metadata: { name: obj.metadata!.name!, namespace: obj.metadata?.namespace },
+    };
     return (await kube.objects.read(header as never)).metadata?.resourceVersion;
   } catch {
     return undefined;
@@ -30,7 +34,12 @@ async function currentResourceVersion(kube: KubeClients, obj: KubernetesObject):
 }
 
 /** Applies each object (server-side, forced for the field manager); dryRun asks the server to validate only. */
-export async function applyObjects(kube: KubeClients, objects: KubernetesObject[], dryRun = false, fieldManager = FIELD_MANAGER): Promise<AppliedObject[]> {
+export async function applyObjects(
+  kube: KubeClients,
+  objects: KubernetesObject[],
+  dryRun = false,
+  fieldManager = FIELD_MANAGER,
+): Promise<AppliedObject[]> {
   const applied: AppliedObject[] = [];
   for (const obj of objects) {
     const before = dryRun ? undefined : await currentResourceVersion(kube, obj);

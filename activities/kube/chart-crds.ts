@@ -9,12 +9,18 @@ import { INVALID_INPUT } from '../../contract/failures.ts';
 
 export function readChartCrds(chartDir: string): KubernetesObject[] {
   if (!existsSync(join(chartDir, 'Chart.yaml'))) {
-    throw ApplicationFailure.create({ type: INVALID_INPUT, message: `chart ${chartDir} has no Chart.yaml`, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: INVALID_INPUT,
+      message: `chart ${chartDir} has no Chart.yaml`,
+      nonRetryable: true,
+    });
   }
   const dir = join(chartDir, 'crds');
   if (!existsSync(dir)) return [];
   const crds: KubernetesObject[] = [];
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
       const obj = doc.toJS() as KubernetesObject | null;
       if (obj?.kind === 'CustomResourceDefinition') crds.push(obj);

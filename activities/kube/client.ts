@@ -33,13 +33,20 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
  * Is this process in a pod that can use the in-cluster config? Both signs are needed: the
  * KUBERNETES_SERVICE_HOST variable that every pod gets and the mounted service-account token.
  */
-export function runsInPod(env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync, saDir = SERVICE_ACCOUNT_DIR): boolean {
+export function runsInPod(
+  env: NodeJS.ProcessEnv,
+  exists: (path: string) => boolean = existsSync,
+  saDir = SERVICE_ACCOUNT_DIR,
+): boolean {
   return Boolean(env.KUBERNETES_SERVICE_HOST) && exists(join(saDir, 'token'));
 }
 
 /** The in-cluster config (API server from the pod's environment, the service account's token and CA). */
 export function loadInClusterKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
-  if (!runsInPod(env)) throw new Error(`not in a pod: KUBERNETES_SERVICE_HOST is unset or ${SERVICE_ACCOUNT_DIR}/token is missing; name a kubeconfig`);
+  if (!runsInPod(env))
+    throw new Error(
+      `not in a pod: KUBERNETES_SERVICE_HOST is unset or ${SERVICE_ACCOUNT_DIR}/token is missing; name a kubeconfig`,
+    );
   const config = new KubeConfig();
   config.loadFromCluster();
   return config;
@@ -49,7 +56,11 @@ export function loadInClusterKubeConfig(env: NodeJS.ProcessEnv = process.env): K
  * A kubeconfig file for helm that points at the same in-cluster credentials: the token by file
  * (kubelet rotates it; client-go re-reads tokenFile), the CA by file. Contains no secret itself.
  */
-export function writeInClusterKubeconfig(dir: string, env: NodeJS.ProcessEnv = process.env, saDir = SERVICE_ACCOUNT_DIR): string {
+export function writeInClusterKubeconfig(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  saDir = SERVICE_ACCOUNT_DIR,
+): string {
   const host = env.KUBERNETES_SERVICE_HOST ?? '';
   const port = env.KUBERNETES_SERVICE_PORT ?? '443';
   const server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
@@ -80,13 +91,19 @@ export interface KubeClients {
 
 export function loadKubeConfig(target: KubeTarget): KubeConfig {
   if (!existsSync(target.kubeconfigPath)) {
-    throw new Error(`kubeconfig ${target.kubeconfigPath} does not exist (start the local cluster with \`npm run cluster -- up\`, or pass the kubeconfig of the cluster to act on)`);
+    throw new Error(
+      `kubeconfig ${target.kubeconfigPath} does not exist (start the local cluster with \`npm run cluster -- up\`, or pass the kubeconfig of the cluster to act on)`,
+    );
   }
   const config = new KubeConfig();
   config.loadFromFile(target.kubeconfigPath);
   if (target.context) {
     if (!config.getContextObject(target.context)) {
-      const known = config.getContexts().map((c) => c.name).join(', ') || 'none';
+      const known =
+        config
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ') || 'none';
       throw new Error(`context ${target.context} is not in ${target.kubeconfigPath} (contexts: ${known})`);
     }
     config.setCurrentContext(target.context);
@@ -106,7 +123,10 @@ const POOLED = Symbol('platform-runbooks.pooled');
  * take 1.6 s instead of 5.4 s. Guarded: a client-node without the method is left as it is.
  */
 export function reuseConnections(config: KubeConfig): void {
-  const target = config as unknown as { createDispatcher?: (cluster: Cluster | null, options: unknown) => unknown; [POOLED]?: true };
+  const target = config as unknown as {
+    createDispatcher?: (cluster: Cluster | null, options: unknown) => unknown;
+    [POOLED]?: true;
+  };
   if (typeof target.createDispatcher !== 'function' || target[POOLED]) return;
   const create = target.createDispatcher.bind(config);
   const dispatchers = new Map<string, unknown>();
@@ -121,7 +141,12 @@ export function reuseConnections(config: KubeConfig): void {
 /** The same cluster and user, as a KubeConfig whose API calls share kept-alive connections. */
 function pooledCopy(config: KubeConfig): KubeConfig {
   const copy = new KubeConfig();
-  copy.loadFromOptions({ clusters: config.getClusters(), users: config.getUsers(), contexts: config.getContexts(), currentContext: config.getCurrentContext() });
+  copy.loadFromOptions({
+    clusters: config.getClusters(),
+    users: config.getUsers(),
+    contexts: config.getContexts(),
+    currentContext: config.getCurrentContext(),
+  });
   reuseConnections(copy);
   return copy;
 }

@@ -4,7 +4,11 @@ import { isStatus, toKubeFailure } from '../errors.ts';
 import type { KubeClients } from './client.ts';
 
 /** The call's result, or undefined when it answered one of `statuses`. `what` names the call in errors. */
-export async function unlessStatus<T>(what: string, statuses: readonly number[], call: () => Promise<T>): Promise<T | undefined> {
+export async function unlessStatus<T>(
+  what: string,
+  statuses: readonly number[],
+  call: () => Promise<T>,
+): Promise<T | undefined> {
   try {
     return await call();
   } catch (err) {
@@ -22,6 +26,8 @@ export async function exists(read: () => Promise<unknown>, what: string): Promis
   return (await readIfExists(what, read)) !== undefined;
 }
 
-export const namespaceExists = (kube: KubeClients, name: string) => exists(() => kube.core.readNamespace({ name }), `namespace ${name}`);
+export const namespaceExists = (kube: KubeClients, name: string) =>
+  exists(() => kube.core.readNamespace({ name }), `namespace ${name}`);
 
-export const crdExists = (kube: KubeClients, name: string) => exists(() => kube.apiextensions.readCustomResourceDefinition({ name }), `CRD ${name}`);
+export const crdExists = (kube: KubeClients, name: string) =>
+  exists(() => kube.apiextensions.readCustomResourceDefinition({ name }), `CRD ${name}`);

@@ -1,6 +1,14 @@
 // Agent Jobs (batch/v1) of the TaskRun controller: the manifest (task ConfigMap + Job owned by the
 // TaskRun), create-or-get on 409, and the compact view the reconciler follows.
-import { ApiException, type BatchV1Api, type V1ConfigMap, type V1EnvVar, type V1Job, type V1Volume, type V1VolumeMount } from '@kubernetes/client-node';
+import {
+  ApiException,
+  type BatchV1Api,
+  type V1ConfigMap,
+  type V1EnvVar,
+  type V1Job,
+  type V1Volume,
+  type V1VolumeMount,
+} from '@kubernetes/client-node';
 import type { KubeClients } from './client.ts';
 import { isStatus, kubeCall } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from './paginate.ts';
@@ -23,19 +31,41 @@ export interface TaskRunRef {
 }
 
 function ownerReference(taskRun: TaskRunRef) {
-  return { apiVersion: `${TASKRUN.group}/${TASKRUN.version}`, kind: 'TaskRun', name: taskRun.name, uid: taskRun.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: `${TASKRUN.group}/${TASKRUN.version}`,
+    kind: 'TaskRun',
+    name: taskRun.name,
+    uid: taskRun.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 function labels(taskRun: TaskRunRef, spec: TaskRunSpec): Record<string, string> {
-  return { ...AGENT_LABEL, [TASK_ID_LABEL]: spec.taskId, [TASKRUN_LABEL]: taskRun.name, 'app.kubernetes.io/managed-by': 'platform-runbooks' };
+  return {
+    ...AGENT_LABEL,
+    [TASK_ID_LABEL]: spec.taskId,
+    [TASKRUN_LABEL]: taskRun.name,
+    'app.kubernetes.io/managed-by': 'platform-runbooks',
+  };
 }
 
 /** The task ConfigMap: the inline prompt and the task's identity, mounted at /task. */
 export function taskConfigMap(taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec): V1ConfigMap {
   return {
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name: jobName, namespace: taskRun.namespace, labels: labels(taskRun, spec), ownerReferences: [ownerReference(taskRun)] },
-    data: { 'task-id': spec.taskId, service: spec.service, ...(spec.prompt !== undefined ? { prompt: spec.prompt } : {}) },
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: jobName,
+      namespace: taskRun.namespace,
+      labels: labels(taskRun, spec),
+      ownerReferences: [ownerReference(taskRun)],
+    },
+    data: {
+      'task-id': spec.taskId,
+      service: spec.service,
+      ...(spec.prompt !== undefined ? { prompt: spec.prompt } : {}),
+    },
   };
 }
 
@@ -45,10 +75,22 @@ export function agentJob(taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec
     { name: 'TASK_ID', value: spec.taskId },
     { name: 'SERVICE', value: spec.service },
     { name: 'TASKRUN_NAME', value: taskRun.name },
-    ...config.secrets.env.map((e) => ({ name: e.name, valueFrom: { secretKeyRef: { name: config.secrets.name, key: e.key } } })),
+    ...config.secrets.env.map((e) => ({
+      name: e.name,
+      valueFrom: { secretKeyRef: { name: config.secrets.name, key: e.key } },
+    })),
   ];
   if (spec.promptRef) {
-    env.push({ name: 'TASK_PROMPT', valueFrom: { configMapKeyRef: { name: spec.promptRef.name, key: spec.promptRef.key, ...(spec.promptRef.optional !== undefined ? { optional: spec.promptRef.optional } : {}) } } });
+    env.push({
+      name: 'TASK_PROMPT',
+      valueFrom: {
+        configMapKeyRef: {
+          name: spec.promptRef.name,
+          key: spec.promptRef.key,
+          ...(spec.promptRef.optional !== undefined ? { optional: spec.promptRef.optional } : {}),
+        },
+      },
+    });
   }
   const volumes: V1Volume[] = [{ name: 'task', configMap: { name: jobName } }];
   const mounts: V1VolumeMount[] = [{ name: 'task', mountPath: '/task', readOnly: true }];
@@ -59,24 +101,31 @@ export function agentJob(taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec
   const resources = spec.resources ?? config.agent.resources;
   const lbls = labels(taskRun, spec);
   return {
-    apiVersion: 'batch/v1', kind: 'Job',
+    apiVersion: 'batch/v1',
+    kind: 'Job',
     metadata: { name: jobName, namespace: taskRun.namespace, labels: lbls, ownerReferences: [ownerReference(taskRun)] },
     spec: {
       backoffLimit: config.job.backoffLimit,
-      ...(config.job.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: config.job.ttlSecondsAfterFinished } : {}),
-      ...(config.job.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: config.job.activeDeadlineSeconds } : {}),
+      ...(config.job.ttlSecondsAfterFinished !== undefined
+        ? { ttlSecondsAfterFinished: config.job.ttlSecondsAfterFinished }
+        : {}),
+      ...(config.job.activeDeadlineSeconds !== undefined
+        ? { activeDeadlineSeconds: config.job.activeDeadlineSeconds }
+        : {}),
       template: {
         metadata: { labels: lbls },
         spec: {
           restartPolicy: 'Never',
-          containers: [{
-            name: 'agent',
-            image: spec.agentImage ?? config.agent.image,
-            ...(config.agent.imagePullPolicy ? { imagePullPolicy: config.agent.imagePullPolicy } : {}),
-            env,
-            ...(resources ? { resources: resources as never } : {}),
-            volumeMounts: mounts,
-          }],
+          containers: [
+            {
+              name: 'agent',
+              image: spec.agentImage ?? config.agent.image,
+              ...(config.agent.imagePullPolicy ? { imagePullPolicy: config.agent.imagePullPolicy } : {}),
+              env,
+              ...(resources ? { resources: resources as never } : {}),
+              volumeMounts: mounts,
+            },
+          ],
           volumes,
         },
       },
@@ -88,14 +137,20 @@ export function agentJob(taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec
  * Creates the object, or finds it on 409. Returns 'existing' only when the existing one is owned by
  * this TaskRun (same uid); an object of another owner under our deterministic name is an error.
  */
-async function createOrGet(what: string, create: () => Promise<unknown>, read: () => Promise<{ metadata?: { ownerReferences?: { uid: string }[] } }>, ownerUid: string): Promise<'created' | 'existing'> {
+async function createOrGet(
+  what: string,
+  create: () => Promise<unknown>,
+  read: () => Promise<{ metadata?: { ownerReferences?: { uid: string }[] } }>,
+  ownerUid: string,
+): Promise<'created' | 'existing'> {
   try {
     await create();
     return 'created';
   } catch (err) {
     if (!isStatus(err, 409)) throw err;
     const existing = await kubeCall(`read ${what}`, read);
-    if (!existing.metadata?.ownerReferences?.some((o) => o.uid === ownerUid)) throw new Error(`${what} exists and is not owned by TaskRun uid ${ownerUid}`);
+    if (!existing.metadata?.ownerReferences?.some((o) => o.uid === ownerUid))
+      throw new Error(`${what} exists and is not owned by TaskRun uid ${ownerUid}`);
     return 'existing';
   }
 }
@@ -114,24 +169,39 @@ export function isPermanentRejection(err: unknown): boolean {
  * made while its ConfigMap was refused for good is deleted, so no Job waits for a volume that will
  * never exist.
  */
-export async function ensureAgentJob(kube: KubeClients, taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec, config: ControllerConfig): Promise<'created' | 'existing'> {
+export async function ensureAgentJob(
+  kube: KubeClients,
+  taskRun: TaskRunRef,
+  jobName: string,
+  spec: TaskRunSpec,
+  config: ControllerConfig,
+): Promise<'created' | 'existing'> {
   const ns = taskRun.namespace;
   const batch = batchApi(kube);
   // In parallel: the Job's pod mounts the ConfigMap but only waits for it (the kubelet retries a
   // missing volume source), and one round trip instead of two halves the TaskRun -> Job latency.
   const [configMap, job] = await Promise.allSettled([
-    createOrGet(`ConfigMap ${ns}/${jobName}`,
+    createOrGet(
+      `ConfigMap ${ns}/${jobName}`,
       () => kube.core.createNamespacedConfigMap({ namespace: ns, body: taskConfigMap(taskRun, jobName, spec) }),
-      () => kube.core.readNamespacedConfigMap({ namespace: ns, name: jobName }), taskRun.uid),
-    createOrGet(`Job ${ns}/${jobName}`,
+      () => kube.core.readNamespacedConfigMap({ namespace: ns, name: jobName }),
+      taskRun.uid,
+    ),
+    createOrGet(
+      `Job ${ns}/${jobName}`,
       () => batch.createNamespacedJob({ namespace: ns, body: agentJob(taskRun, jobName, spec, config) }),
-      () => batch.readNamespacedJob({ namespace: ns, name: jobName }), taskRun.uid),
+      () => batch.readNamespacedJob({ namespace: ns, name: jobName }),
+      taskRun.uid,
+    ),
   ]);
   if (configMap.status === 'rejected' && isPermanentRejection(configMap.reason) && job.status === 'fulfilled') {
     await kubeCall(`delete Job ${ns}/${jobName} (its task ConfigMap was rejected)`, () =>
-      batch.deleteNamespacedJob({ namespace: ns, name: jobName, propagationPolicy: 'Background' }).catch((err: unknown) => {
-        if (!isStatus(err, 404)) throw err;
-      }));
+      batch
+        .deleteNamespacedJob({ namespace: ns, name: jobName, propagationPolicy: 'Background' })
+        .catch((err: unknown) => {
+          if (!isStatus(err, 404)) throw err;
+        }),
+    );
   }
   const failures = [job, configMap].filter((r) => r.status === 'rejected').map((r) => r.reason as unknown);
   if (failures.length) throw failures.find(isPermanentRejection) ?? failures[0];
@@ -140,7 +210,9 @@ export async function ensureAgentJob(kube: KubeClients, taskRun: TaskRunRef, job
 
 /** The compact view of an agent Job; undefined for a Job that no TaskRun owns. */
 export function observeJob(job: V1Job): ObservedJob | undefined {
-  const owner = job.metadata?.ownerReferences?.find((o) => o.kind === 'TaskRun' && o.apiVersion.startsWith(`${TASKRUN.group}/`));
+  const owner = job.metadata?.ownerReferences?.find(
+    (o) => o.kind === 'TaskRun' && o.apiVersion.startsWith(`${TASKRUN.group}/`),
+  );
   if (!owner || !job.metadata?.name) return undefined;
   const conditions = job.status?.conditions ?? [];
   const complete = conditions.find((c) => c.type === 'Complete' && c.status === 'True');
@@ -156,16 +228,31 @@ export function observeJob(job: V1Job): ObservedJob | undefined {
     active: job.status?.active ?? 0,
     ...(startTime ? { startTime } : {}),
     ...(completionTime ? { completionTime } : {}),
-    ...(complete ? { outcome: 'Succeeded' as const } : failed ? { outcome: 'Failed' as const, message: `${failed.reason ?? 'Failed'}: ${failed.message ?? 'the agent Job failed'}` } : {}),
+    ...(complete
+      ? { outcome: 'Succeeded' as const }
+      : failed
+        ? {
+            outcome: 'Failed' as const,
+            message: `${failed.reason ?? 'Failed'}: ${failed.message ?? 'the agent Job failed'}`,
+          }
+        : {}),
     ...(finishedAt ? { finishedAt } : {}),
   };
 }
 
-export async function listAgentJobs(kube: KubeClients, namespace: string): Promise<{ items: V1Job[]; resourceVersion: string }> {
+export async function listAgentJobs(
+  kube: KubeClients,
+  namespace: string,
+): Promise<{ items: V1Job[]; resourceVersion: string }> {
   let resourceVersion = '';
   const items = await kubeCall(`list agent Jobs in ${namespace}`, () =>
     listAllPages(async (cont) => {
-      const page = await batchApi(kube).listNamespacedJob({ namespace, labelSelector: AGENT_SELECTOR, limit: PAGE_SIZE, _continue: cont });
+      const page = await batchApi(kube).listNamespacedJob({
+        namespace,
+        labelSelector: AGENT_SELECTOR,
+        limit: PAGE_SIZE,
+        _continue: cont,
+      });
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       return { items: page.items, metadata: { _continue: page.metadata?._continue } };
     }),

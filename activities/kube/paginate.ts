@@ -21,9 +21,18 @@ export async function listAllPages<T>(fetchPage: (cont: string | undefined) => P
  * A CustomObjectsApi list is raw JSON: its continue token is `metadata.continue`, not the typed
  * models' `_continue` that listAllPages follows (reading `_continue` would stop after one page).
  */
-export function customObjectPage<T>(body: unknown): { items: T[]; metadata?: { _continue?: string; remainingItemCount?: number } } {
+export function customObjectPage<T>(body: unknown): {
+  items: T[];
+  metadata?: { _continue?: string; remainingItemCount?: number };
+} {
   const list = body as { items?: T[]; metadata?: { continue?: string; remainingItemCount?: number } };
   const cont = list.metadata?.continue;
   const remaining = list.metadata?.remainingItemCount;
-  return { items: list.items ?? [], metadata: { ...(cont ? { _continue: cont } : {}), ...(typeof remaining === 'number' ? { remainingItemCount: remaining } : {}) } };
+  return {
+    items: list.items ?? [],
+    metadata: {
+      ...(cont ? { _continue: cont } : {}),
+      ...(typeof remaining === 'number' ? { remainingItemCount: remaining } : {}),
+    },
+  };
 }

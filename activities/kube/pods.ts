@@ -38,7 +38,6 @@ function requested(pods: V1Pod[]): PodsReport['requested'] {
   return { cpuMillis: Math.round(cpu * 1000), memoryBytes: Math.round(memory) };
 }
 
-
 export async function readPods(kube: KubeClients, namespace: string): Promise<PodsReport> {
   const exists = await namespaceExists(kube, namespace);
   const pods = exists

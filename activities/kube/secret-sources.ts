@@ -19,7 +19,15 @@ export const DEFAULT_SECRET_SOURCE_POLICY: SecretSourcePolicy = {
 };
 
 /** The worker's own credentials: refused whatever the allowlist says. */
-const WORKER_CREDENTIALS = [/^RUNBOOK_BACKUP_/, /^TEMPORAL_/, /^RUNBOOK_KUBE/, /^KUBECONFIG$/, /^AWS_/, /^GOOGLE_/, /^AZURE_/];
+const WORKER_CREDENTIALS = [
+  /^RUNBOOK_BACKUP_/,
+  /^TEMPORAL_/,
+  /^RUNBOOK_KUBE/,
+  /^KUBECONFIG$/,
+  /^AWS_/,
+  /^GOOGLE_/,
+  /^AZURE_/,
+];
 
 export function envAllowed(name: string, policy: SecretSourcePolicy): boolean {
   if (WORKER_CREDENTIALS.some((re) => re.test(name))) return false;
@@ -30,23 +38,34 @@ export function envAllowed(name: string, policy: SecretSourcePolicy): boolean {
  * Throws SecretSourceRefused (non-retryable, naming `field`) unless the policy allows reading this
  * source for a Secret written in targetNamespace.
  */
-export function checkSecretSource(source: SecretSource, targetNamespace: string, policy: SecretSourcePolicy, field: string): void {
+export function checkSecretSource(
+  source: SecretSource,
+  targetNamespace: string,
+  policy: SecretSourcePolicy,
+  field: string,
+): void {
   if ('env' in source) {
     if (envAllowed(source.env, policy)) return;
     const why = WORKER_CREDENTIALS.some((re) => re.test(source.env))
-      ? 'is one of the worker\'s own credentials'
+      ? "is one of the worker's own credentials"
       : `is not in the worker's allowlist (--secret-env-allow / RUNBOOK_SECRET_ENV_ALLOW: ${policy.envAllow.join(', ') || 'empty'})`;
     throw refused(`${field}: environment variable ${source.env} ${why}`);
   }
   const namespace = source.secret.namespace ?? targetNamespace;
   if (namespace === targetNamespace || policy.secretNamespaces.includes(namespace)) return;
-  throw refused(`${field}: Secrets of namespace ${namespace} may not be read (allowed: ${[targetNamespace, ...policy.secretNamespaces].join(', ')}; --secret-namespaces / RUNBOOK_SECRET_NAMESPACES)`);
+  throw refused(
+    `${field}: Secrets of namespace ${namespace} may not be read (allowed: ${[targetNamespace, ...policy.secretNamespaces].join(', ')}; --secret-namespaces / RUNBOOK_SECRET_NAMESPACES)`,
+  );
 }
 
-const refused = (message: string) => ApplicationFailure.create({ type: SECRET_SOURCE_REFUSED, message, nonRetryable: true });
+const refused = (message: string) =>
+  ApplicationFailure.create({ type: SECRET_SOURCE_REFUSED, message, nonRetryable: true });
 
 /** Parses a comma-separated list (flags and environment variables). */
 export function parseList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

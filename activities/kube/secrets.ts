@@ -8,19 +8,27 @@ import type { KubeClients } from './client.ts';
 import { isStatus, toKubeFailure } from '../errors.ts';
 import { applyObjects, FIELD_MANAGER } from './apply.ts';
 
-const unresolved = (message: string) => ApplicationFailure.create({ type: SECRET_REF_UNRESOLVED, message, nonRetryable: true });
+const unresolved = (message: string) =>
+  ApplicationFailure.create({ type: SECRET_REF_UNRESOLVED, message, nonRetryable: true });
 
-export async function resolveSecretSource(kube: KubeClients, source: SecretSource, defaultNamespace: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function resolveSecretSource(
+  kube: KubeClients,
+  source: SecretSource,
+  defaultNamespace: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   if ('env' in source) {
     const value = env[source.env];
-    if (value === undefined || value === '') throw unresolved(`environment variable ${source.env} is not set on the worker`);
+    if (value === undefined || value === '')
+      throw unresolved(`environment variable ${source.env} is not set on the worker`);
     return value;
   }
   const namespace = source.secret.namespace ?? defaultNamespace;
   try {
     const secret = await kube.core.readNamespacedSecret({ namespace, name: source.secret.name });
     const encoded = secret.data?.[source.secret.key];
-    if (encoded === undefined) throw unresolved(`Secret ${namespace}/${source.secret.name} has no key ${source.secret.key}`);
+    if (encoded === undefined)
+      throw unresolved(`Secret ${namespace}/${source.secret.name} has no key ${source.secret.key}`);
     return Buffer.from(encoded, 'base64').toString('utf8');
   } catch (err) {
     if (isStatus(err, 404)) throw unresolved(`Secret ${namespace}/${source.secret.name} does not exist`);
@@ -46,20 +54,34 @@ export interface SecretKeysResult {
  */
 export function secretKeyFieldManager(key: string): string {
   const manager = `${FIELD_MANAGER}-key-${key}`;
-  return manager.length <= 128 ? manager : `${FIELD_MANAGER}-key-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+  return manager.length <= 128
+    ? manager
+    : `${FIELD_MANAGER}-key-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
 
 /**
  * Server-side applies the given keys of Secret namespace/name, one key per apply under that key's
  * field manager: the Secret's other keys are left as they are.
  */
-export async function applySecretKeys(kube: KubeClients, namespace: string, name: string, refs: SecretKeyRef[], dryRun = false): Promise<SecretKeysResult> {
+export async function applySecretKeys(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+  refs: SecretKeyRef[],
+  dryRun = false,
+): Promise<SecretKeysResult> {
   const values = [];
   for (const ref of refs) values.push({ key: ref.key, value: await resolveSecretSource(kube, ref.from, namespace) });
   const keys = values.map(({ key, value }) => ({ key, fingerprint: fingerprint(value) }));
   let changed: SecretKeysResult['changed'] = dryRun ? 'dry-run' : false;
   for (const { key, value } of values) {
-    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name }, type: 'Opaque', data: { [key]: Buffer.from(value, 'utf8').toString('base64') } };
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace, name },
+      type: 'Opaque',
+      data: { [key]: Buffer.from(value, 'utf8').toString('base64') },
+    };
     const [applied] = await applyObjects(kube, [secret as never], dryRun, secretKeyFieldManager(key));
     if (applied!.changed === true) changed = true;
   }

@@ -5,10 +5,21 @@ import { crdExists } from './exists.ts';
 import { isStatus, toKubeFailure } from '../errors.ts';
 import { customObjectPage, PAGE_SIZE } from './paginate.ts';
 
-export const TASKRUN = { group: 'orchestrator.io', version: 'v1', plural: 'taskruns', crdName: 'taskruns.orchestrator.io' } as const;
+export const TASKRUN = {
+  group: 'orchestrator.io',
+  version: 'v1',
+  plural: 'taskruns',
+  crdName: 'taskruns.orchestrator.io',
+} as const;
 
 export interface TaskRunObject {
-  metadata: { name: string; namespace: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    creationTimestamp?: string;
+  };
   spec?: Record<string, unknown>;
   status?: { phase?: string; [key: string]: unknown };
 }
@@ -53,7 +64,11 @@ const EXPIRED_RESTARTS = 2;
  * CustomObjectsApi list's `metadata.continue` (customObjectPage), returning the list's
  * resourceVersion. Failures are classified (kubeCall).
  */
-export async function listTaskRuns<T = TaskRunObject>(kube: KubeClients, namespace: string, options: ListTaskRunsOptions<T> = {}): Promise<TaskRunList<T>> {
+export async function listTaskRuns<T = TaskRunObject>(
+  kube: KubeClients,
+  namespace: string,
+  options: ListTaskRunsOptions<T> = {},
+): Promise<TaskRunList<T>> {
   const what = `list TaskRuns in ${namespace}${options.labelSelector ? ` (${options.labelSelector})` : ''}`;
   const keep = options.keep ?? true;
   for (let restarts = 0; ; restarts++) {
@@ -63,14 +78,18 @@ export async function listTaskRuns<T = TaskRunObject>(kube: KubeClients, namespa
     try {
       do {
         const raw = await kube.custom.listNamespacedCustomObject({
-          group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace,
+          group: TASKRUN.group,
+          version: TASKRUN.version,
+          plural: TASKRUN.plural,
+          namespace,
           limit: options.pageSize ?? PAGE_SIZE,
           ...(cont ? { _continue: cont } : {}),
           ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
         });
         const page = customObjectPage<T>(raw);
         pages++;
-        out.resourceVersion = (raw as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion || out.resourceVersion;
+        out.resourceVersion =
+          (raw as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion || out.resourceVersion;
         out.count += page.items.length;
         if (keep) for (const item of page.items) out.items.push(item);
         cont = page.metadata?._continue;
@@ -92,7 +111,8 @@ export async function listTaskRuns<T = TaskRunObject>(kube: KubeClients, namespa
 export async function countTaskRunsByPhase(kube: KubeClients, namespace: string): Promise<TaskRunsReport> {
   const byPhase: Record<string, number> = {};
   const list = await listTaskRuns(kube, namespace, {
-    crdMissing: 'empty', keep: false,
+    crdMissing: 'empty',
+    keep: false,
     onPage: (runs) => {
       for (const run of runs) {
         const phase = run.status?.phase ?? 'Pending';

@@ -7,7 +7,12 @@ import { kubeCall } from '../errors.ts';
 import { pollUntil } from '../activity-context.ts';
 
 const timeoutFailure = (what: string, last: unknown) =>
-  ApplicationFailure.create({ type: WAIT_TIMEOUT, message: `timed out waiting for ${what}: ${JSON.stringify(last)}`, nonRetryable: true, details: [last] });
+  ApplicationFailure.create({
+    type: WAIT_TIMEOUT,
+    message: `timed out waiting for ${what}: ${JSON.stringify(last)}`,
+    nonRetryable: true,
+    details: [last],
+  });
 
 export async function waitCrdEstablished(kube: KubeClients, name: string, timeoutMs: number): Promise<void> {
   await pollUntil({
@@ -50,20 +55,40 @@ export function rolloutState(d: V1Deployment): RolloutState {
 
 /** kubectl rollout status's rule: the controller saw the spec, every replica is updated and available, no old pods. */
 export function rolloutComplete(r: RolloutState): boolean {
-  return r.observedGeneration >= r.generation && r.updated === r.replicas && r.available === r.replicas && r.ready === r.replicas && r.old === 0;
+  return (
+    r.observedGeneration >= r.generation &&
+    r.updated === r.replicas &&
+    r.available === r.replicas &&
+    r.ready === r.replicas &&
+    r.old === 0
+  );
 }
 
-export async function waitDeploymentRollout(kube: KubeClients, namespace: string, name: string, timeoutMs: number): Promise<RolloutState> {
+export async function waitDeploymentRollout(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+): Promise<RolloutState> {
   return pollUntil<RolloutState>({
     what: `rollout of ${namespace}/${name}`,
     timeoutMs,
     check: async () => {
-      const d = await kubeCall(`read Deployment ${namespace}/${name}`, () => kube.apps.readNamespacedDeployment({ namespace, name }));
+      const d = await kubeCall(`read Deployment ${namespace}/${name}`, () =>
+        kube.apps.readNamespacedDeployment({ namespace, name }),
+      );
       const state = rolloutState(d);
       if (rolloutComplete(state)) return { done: state };
-      const stalled = d.status?.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+      const stalled = d.status?.conditions?.find(
+        (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+      );
       if (stalled && state.observedGeneration >= state.generation) {
-        throw ApplicationFailure.create({ type: ROLLOUT_FAILED, message: `rollout of ${namespace}/${name} failed: ${stalled.message ?? 'ProgressDeadlineExceeded'}`, nonRetryable: true, details: [state] });
+        throw ApplicationFailure.create({
+          type: ROLLOUT_FAILED,
+          message: `rollout of ${namespace}/${name} failed: ${stalled.message ?? 'ProgressDeadlineExceeded'}`,
+          nonRetryable: true,
+          details: [state],
+        });
       }
       return { progress: state };
     },

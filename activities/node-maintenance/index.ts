@@ -10,7 +10,13 @@ import { listAllPages, PAGE_SIZE } from '../kube/paginate.ts';
 import { listTaskRuns } from '../kube/taskruns.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import {
-  kubeletVersionMatches, type NodeReading, type SelectNodesRequest, type SelectNodesResult, type StuckTaskRunsResult, type WaitNodeRequest, type WaitNodeResult,
+  kubeletVersionMatches,
+  type NodeReading,
+  type SelectNodesRequest,
+  type SelectNodesResult,
+  type StuckTaskRunsResult,
+  type WaitNodeRequest,
+  type WaitNodeResult,
 } from '../../contract/types/rolling-maintenance.ts';
 
 /** Without an event, the node is read again this often (a watch that broke silently cannot stall the wait). */
@@ -30,16 +36,27 @@ export function nodeReading(node: V1Node | undefined): NodeReading {
 }
 
 const matches = (r: NodeReading, req: WaitNodeRequest) =>
-  r.exists && (req.ready !== true || r.ready) && (req.kubeletVersion === undefined || kubeletVersionMatches(r.kubeletVersion, req.kubeletVersion));
+  r.exists &&
+  (req.ready !== true || r.ready) &&
+  (req.kubeletVersion === undefined || kubeletVersionMatches(r.kubeletVersion, req.kubeletVersion));
 
 export async function selectNodes(kube: KubeClients, req: SelectNodesRequest): Promise<SelectNodesResult> {
   if (req.nodes) {
     const missing: string[] = [];
-    for (const name of req.nodes) if (!(await readIfExists(`node ${name}`, () => kube.core.readNode({ name })))) missing.push(name);
+    for (const name of req.nodes)
+      if (!(await readIfExists(`node ${name}`, () => kube.core.readNode({ name })))) missing.push(name);
     return { nodes: req.nodes.filter((n) => !missing.includes(n)), missing };
   }
-  const nodes = await kubeCall(`list nodes (${req.selector})`, () => listAllPages((cont) => kube.core.listNode({ labelSelector: req.selector, limit: PAGE_SIZE, _continue: cont })));
-  return { nodes: nodes.map((n) => n.metadata?.name ?? '').filter(Boolean).sort(), missing: [] };
+  const nodes = await kubeCall(`list nodes (${req.selector})`, () =>
+    listAllPages((cont) => kube.core.listNode({ labelSelector: req.selector, limit: PAGE_SIZE, _continue: cont })),
+  );
+  return {
+    nodes: nodes
+      .map((n) => n.metadata?.name ?? '')
+      .filter(Boolean)
+      .sort(),
+    missing: [],
+  };
 }
 
 /**
@@ -51,7 +68,8 @@ export async function selectNodes(kube: KubeClients, req: SelectNodesRequest): P
 export async function waitNodeState(kube: KubeClients, req: WaitNodeRequest): Promise<WaitNodeResult> {
   const signal = cancellationSignal();
   const endAt = Date.now() + req.timeoutSeconds * 1000;
-  const read = async () => nodeReading(await readIfExists(`node ${req.node}`, () => kube.core.readNode({ name: req.node })));
+  const read = async () =>
+    nodeReading(await readIfExists(`node ${req.node}`, () => kube.core.readNode({ name: req.node })));
   let reading = await read();
   if (matches(reading, req) || Date.now() >= endAt) return { matched: matches(reading, req), node: reading };
 
@@ -59,16 +77,25 @@ export async function waitNodeState(kube: KubeClients, req: WaitNodeRequest): Pr
   let stopWatch: AbortController | undefined;
   let wake: (() => void) | undefined;
   const startWatch = () => {
-    watcher.watch('/api/v1/nodes', { fieldSelector: `metadata.name=${req.node}`, timeoutSeconds: Math.max(1, Math.ceil(req.timeoutSeconds)) },
-      (type: string, obj: V1Node) => {
-        if (type === 'ADDED' || type === 'MODIFIED') reading = nodeReading(obj);
-        else if (type === 'DELETED') reading = nodeReading(undefined);
-        wake?.();
-      }, () => {
-        stopWatch = undefined;
-      }).then((a) => {
-      stopWatch = a;
-    }, () => undefined);
+    watcher
+      .watch(
+        '/api/v1/nodes',
+        { fieldSelector: `metadata.name=${req.node}`, timeoutSeconds: Math.max(1, Math.ceil(req.timeoutSeconds)) },
+        (type: string, obj: V1Node) => {
+          if (type === 'ADDED' || type === 'MODIFIED') reading = nodeReading(obj);
+          else if (type === 'DELETED') reading = nodeReading(undefined);
+          wake?.();
+        },
+        () => {
+          stopWatch = undefined;
+        },
+      )
+      .then(
+        (a) => {
+          stopWatch = a;
+        },
+        () => undefined,
+      );
   };
   const beat = setInterval(() => heartbeat({ node: req.node, reading }), 5000);
   try {
@@ -101,12 +128,16 @@ export async function waitNodeState(kube: KubeClients, req: WaitNodeRequest): Pr
 }
 
 /** TaskRuns in phase Pending (or without one) for longer than olderThanSeconds: the guide's "TaskRun Stuck in Pending". */
-export async function findStuckTaskRuns(kube: KubeClients, req: { namespace: string; olderThanSeconds: number }): Promise<StuckTaskRunsResult> {
+export async function findStuckTaskRuns(
+  kube: KubeClients,
+  req: { namespace: string; olderThanSeconds: number },
+): Promise<StuckTaskRunsResult> {
   const now = Date.now();
   const examples: StuckTaskRunsResult['examples'] = [];
   let stuck = 0;
   const list = await listTaskRuns(kube, req.namespace, {
-    crdMissing: 'empty', keep: false,
+    crdMissing: 'empty',
+    keep: false,
     onPage: (runs) => {
       for (const run of runs) {
         const phase = run.status?.phase ?? 'Pending';

@@ -13,22 +13,46 @@ import type { ActionResult, ApplyActionsInput, TaskRunAction, TaskRunStatus } fr
 /** Writes in flight per call (the reconciler keeps at most 100 TaskRuns in flight across its calls). */
 const IN_FLIGHT = 50;
 
-export async function writeTaskRunStatus(kube: KubeClients, namespace: string, name: string, uid: string, status: TaskRunStatus): Promise<void> {
+export async function writeTaskRunStatus(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+  uid: string,
+  status: TaskRunStatus,
+): Promise<void> {
   await kube.custom.patchNamespacedCustomObjectStatus(
     // metadata.uid makes the patch a precondition: a TaskRun recreated under the same name answers 409.
-    { group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace, name, body: { metadata: { uid }, status } },
+    {
+      group: TASKRUN.group,
+      version: TASKRUN.version,
+      plural: TASKRUN.plural,
+      namespace,
+      name,
+      body: { metadata: { uid }, status },
+    },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
 }
 
-async function applyOne(kube: KubeClients, input: ApplyActionsInput, action: TaskRunAction, metrics: TaskRunMetrics): Promise<ActionResult> {
+async function applyOne(
+  kube: KubeClients,
+  input: ApplyActionsInput,
+  action: TaskRunAction,
+  metrics: TaskRunMetrics,
+): Promise<ActionResult> {
   const { namespace } = input;
   const result: ActionResult = { name: action.name };
   const stop = metrics.reconciliationDuration.startTimer({ namespace });
   let writingStatus = false;
   try {
     if (action.create) {
-      result.job = await ensureAgentJob(kube, { name: action.name, uid: action.uid, namespace }, action.jobName, action.create, input.config);
+      result.job = await ensureAgentJob(
+        kube,
+        { name: action.name, uid: action.uid, namespace },
+        action.jobName,
+        action.create,
+        input.config,
+      );
       if (result.job === 'created') metrics.jobsCreated.inc({ namespace });
     }
     if (action.status) {
@@ -40,7 +64,10 @@ async function applyOne(kube: KubeClients, input: ApplyActionsInput, action: Tas
     metrics.reconciliations.inc({ namespace, result: 'success' });
   } catch (err) {
     // The TaskRun is gone (404), or was recreated (uid precondition 409): its tracking ends.
-    const gone = isStatus(err, 404) || (isStatus(err, 409) && !action.create) || (writingStatus && isStatus(err, 422) && /uid/i.test(String((err as { body?: unknown }).body)));
+    const gone =
+      isStatus(err, 404) ||
+      (isStatus(err, 409) && !action.create) ||
+      (writingStatus && isStatus(err, 422) && /uid/i.test(String((err as { body?: unknown }).body)));
     if (gone) {
       if (action.create && !result.job) result.job = 'gone';
       result.status = 'gone';
@@ -60,7 +87,11 @@ async function applyOne(kube: KubeClients, input: ApplyActionsInput, action: Tas
   return result;
 }
 
-export async function applyTaskRunActions(kube: KubeClients, input: ApplyActionsInput, metrics: TaskRunMetrics): Promise<ActionResult[]> {
+export async function applyTaskRunActions(
+  kube: KubeClients,
+  input: ApplyActionsInput,
+  metrics: TaskRunMetrics,
+): Promise<ActionResult[]> {
   const results: ActionResult[] = new Array(input.actions.length);
   let next = 0;
   const worker = async () => {

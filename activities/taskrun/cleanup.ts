@@ -37,7 +37,13 @@ const sample = <T>(list: T[], item: T) => {
 };
 
 export async function planTaskRunCleanup(kube: KubeClients, criteria: CleanupCriteria): Promise<CleanupPlan> {
-  const plan: CleanupPlan = { asOf: criteria.asOf, scanned: 0, toDelete: { Succeeded: 0, Failed: 0 }, kept: 0, samples: { delete: [], kept: [] } };
+  const plan: CleanupPlan = {
+    asOf: criteria.asOf,
+    scanned: 0,
+    toDelete: { Succeeded: 0, Failed: 0 },
+    kept: 0,
+    samples: { delete: [], kept: [] },
+  };
   await listTaskRuns(kube, criteria.namespace, {
     keep: false,
     onPage: (runs) => {
@@ -72,16 +78,27 @@ function previousAttempt(): CleanupDeletion | undefined {
 }
 
 /** Deletes the TaskRuns the criteria select (as the plan did, at its asOf), page by page. */
-export async function deleteOldTaskRuns(kube: KubeClients, criteria: CleanupCriteria, options: DeleteOptions = {}): Promise<CleanupDeletion> {
+export async function deleteOldTaskRuns(
+  kube: KubeClients,
+  criteria: CleanupCriteria,
+  options: DeleteOptions = {},
+): Promise<CleanupDeletion> {
   const before = options.resumeFrom ?? previousAttempt();
   const out: CleanupDeletion = {
-    scanned: 0, deleted: { Succeeded: 0, Failed: 0, ...before?.deleted }, alreadyGone: before?.alreadyGone ?? 0, kept: 0,
+    scanned: 0,
+    deleted: { Succeeded: 0, Failed: 0, ...before?.deleted },
+    alreadyGone: before?.alreadyGone ?? 0,
+    kept: 0,
     samples: { deleted: [...(before?.samples.deleted ?? [])], alreadyGone: [...(before?.samples.alreadyGone ?? [])] },
   };
   const signal = cancellationSignal();
   const concurrency = options.concurrency ?? DELETE_CONCURRENCY;
   const report = () => {
-    const progress: CleanupDeletion = { ...out, deleted: { ...out.deleted }, samples: { deleted: [...out.samples.deleted], alreadyGone: [...out.samples.alreadyGone] } };
+    const progress: CleanupDeletion = {
+      ...out,
+      deleted: { ...out.deleted },
+      samples: { deleted: [...out.samples.deleted], alreadyGone: [...out.samples.alreadyGone] },
+    };
     heartbeat({ progress });
     options.onProgress?.(progress);
   };
@@ -101,14 +118,20 @@ export async function deleteOldTaskRuns(kube: KubeClients, criteria: CleanupCrit
         signal?.throwIfAborted();
         try {
           await kube.custom.deleteNamespacedCustomObject({
-            group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace: criteria.namespace, name: c.name,
-            propagationPolicy: 'Background', body: { preconditions: { uid: c.uid } },
+            group: TASKRUN.group,
+            version: TASKRUN.version,
+            plural: TASKRUN.plural,
+            namespace: criteria.namespace,
+            name: c.name,
+            propagationPolicy: 'Background',
+            body: { preconditions: { uid: c.uid } },
           });
           out.deleted[c.phase as 'Succeeded' | 'Failed']++;
           sample(out.samples.deleted, c.name);
         } catch (err) {
           // 404: deleted meanwhile; 409: a new TaskRun took the name (precondition failed), not ours to delete.
-          if (!isStatus(err, 404) && !isStatus(err, 409)) throw toKubeFailure(err, `delete TaskRun ${criteria.namespace}/${c.name}`);
+          if (!isStatus(err, 404) && !isStatus(err, 409))
+            throw toKubeFailure(err, `delete TaskRun ${criteria.namespace}/${c.name}`);
           out.alreadyGone++;
           sample(out.samples.alreadyGone, c.name);
         }

@@ -23,7 +23,13 @@ export const CONTROLLER_DEFAULTS = {
   },
   job: { ttlSecondsAfterFinished: 3600, backoffLimit: 0, activeDeadlineSeconds: 7200 },
   maxConcurrentTasks: 10,
-  secrets: { name: 'orchestrator-secrets', env: [{ name: 'ANTHROPIC_API_KEY', key: 'ANTHROPIC_API_KEY' }, { name: 'GITHUB_TOKEN', key: 'GITHUB_TOKEN' }] },
+  secrets: {
+    name: 'orchestrator-secrets',
+    env: [
+      { name: 'ANTHROPIC_API_KEY', key: 'ANTHROPIC_API_KEY' },
+      { name: 'GITHUB_TOKEN', key: 'GITHUB_TOKEN' },
+    ],
+  },
 } satisfies Omit<ControllerConfig, 'resourceVersion' | 'error'>;
 
 const D = CONTROLLER_DEFAULTS;
@@ -38,7 +44,10 @@ export const controllerConfigSchema = z
       .object({
         image: z.string().min(1).default(D.agent.image),
         imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
-        resources: z.object({ requests: resourceList.optional(), limits: resourceList.optional() }).strict().default(D.agent.resources),
+        resources: z
+          .object({ requests: resourceList.optional(), limits: resourceList.optional() })
+          .strict()
+          .default(D.agent.resources),
         workspaceMountPath: z.string().startsWith('/').default(D.agent.workspaceMountPath),
       })
       .strict()
@@ -55,7 +64,14 @@ export const controllerConfigSchema = z
     secrets: z
       .object({
         name: z.string().min(1).default(D.secrets.name),
-        env: z.array(z.object({ name: envName, key: z.string().min(1).optional() }).strict().transform((e) => ({ name: e.name, key: e.key ?? e.name }))).default(D.secrets.env),
+        env: z
+          .array(
+            z
+              .object({ name: envName, key: z.string().min(1).optional() })
+              .strict()
+              .transform((e) => ({ name: e.name, key: e.key ?? e.name })),
+          )
+          .default(D.secrets.env),
       })
       .strict()
       .prefault({}),
@@ -63,7 +79,10 @@ export const controllerConfigSchema = z
   .strict();
 
 /** The defaults as a config (no ConfigMap: resourceVersion ''). */
-export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = { ...structuredClone(CONTROLLER_DEFAULTS), resourceVersion: '' };
+export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
+  ...structuredClone(CONTROLLER_DEFAULTS),
+  resourceVersion: '',
+};
 
 /** Every problem of an invalid config.yaml, each naming its field (`job.backoffLimit: ...`). */
 function describe(error: z.ZodError): string {
@@ -75,12 +94,20 @@ function describe(error: z.ZodError): string {
  * last good config; the defaults when there is none) with this ConfigMap's resourceVersion and the
  * error, naming every bad field.
  */
-export function parseControllerConfig(text: string | undefined, resourceVersion: string, fallback: ControllerConfig = DEFAULT_CONTROLLER_CONFIG): ControllerConfig {
+export function parseControllerConfig(
+  text: string | undefined,
+  resourceVersion: string,
+  fallback: ControllerConfig = DEFAULT_CONTROLLER_CONFIG,
+): ControllerConfig {
   let raw: unknown;
   try {
     raw = text ? parse(text) : {};
   } catch (err) {
-    return invalid(fallback, resourceVersion, `config.yaml is not YAML: ${err instanceof Error ? err.message : String(err)}`);
+    return invalid(
+      fallback,
+      resourceVersion,
+      `config.yaml is not YAML: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const parsed = controllerConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) return invalid(fallback, resourceVersion, `config.yaml is invalid (${describe(parsed.error)})`);
@@ -91,7 +118,9 @@ function invalid(fallback: ControllerConfig, resourceVersion: string, error: str
   const { error: previous, ...good } = fallback;
   const KEEPS = '; the controller keeps its last good config';
   // Invalid after invalid: the good config is still the one the first error named.
-  const kept = previous?.includes(KEEPS) ? previous.slice(previous.indexOf(KEEPS)) : `${KEEPS}${good.resourceVersion ? ` (ConfigMap resourceVersion ${good.resourceVersion})` : ' (the defaults)'}`;
+  const kept = previous?.includes(KEEPS)
+    ? previous.slice(previous.indexOf(KEEPS))
+    : `${KEEPS}${good.resourceVersion ? ` (ConfigMap resourceVersion ${good.resourceVersion})` : ' (the defaults)'}`;
   return { ...good, resourceVersion, error: `${error}${kept}` };
 }
 
@@ -101,11 +130,20 @@ function invalid(fallback: ControllerConfig, resourceVersion: string, error: str
  * far older than the watch cache once the namespace's ConfigMaps churn: a watch from it gets 410.)
  * `fallback`: the config kept when config.yaml is invalid.
  */
-export async function listControllerConfig(kube: KubeClients, namespace: string, name: string, fallback?: ControllerConfig): Promise<{ config: ControllerConfig; resourceVersion: string }> {
-  const list = await kubeCall(`read ConfigMap ${namespace}/${name}`, () => kube.core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` }));
+export async function listControllerConfig(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+  fallback?: ControllerConfig,
+): Promise<{ config: ControllerConfig; resourceVersion: string }> {
+  const list = await kubeCall(`read ConfigMap ${namespace}/${name}`, () =>
+    kube.core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` }),
+  );
   const cm = list.items.find((c) => c.metadata?.name === name);
   return {
-    config: cm ? parseControllerConfig(cm.data?.['config.yaml'], cm.metadata?.resourceVersion ?? '', fallback) : DEFAULT_CONTROLLER_CONFIG,
+    config: cm
+      ? parseControllerConfig(cm.data?.['config.yaml'], cm.metadata?.resourceVersion ?? '', fallback)
+      : DEFAULT_CONTROLLER_CONFIG,
     resourceVersion: list.metadata?.resourceVersion ?? '',
   };
 }

@@ -8,7 +8,15 @@ import { randomInt } from 'node:crypto';
 import type { KubeClients } from '../kube/client.ts';
 import { currentContext } from '../activity-context.ts';
 import { watchTaskRunChanges, type WatchOptions } from './watch.ts';
-import { DEFAULT_VIEW_WINDOW, diffView, emptyView, foldRaw, RESULT_BUDGET_BYTES, viewPending, type NamespaceView } from './view.ts';
+import {
+  DEFAULT_VIEW_WINDOW,
+  diffView,
+  emptyView,
+  foldRaw,
+  RESULT_BUDGET_BYTES,
+  viewPending,
+  type NamespaceView,
+} from './view.ts';
 import type { ControllerConfig, WatchCursor, WatchInput, WatchResult } from '../../contract/types/taskrun.ts';
 
 interface CacheEntry {
@@ -32,7 +40,11 @@ export interface ViewWatchOptions extends WatchOptions {
 /** For tests: forget every view. */
 export const clearViewCache = () => cache.clear();
 
-export async function watchTaskRunView(kube: KubeClients, input: WatchInput, options: ViewWatchOptions = {}): Promise<WatchResult> {
+export async function watchTaskRunView(
+  kube: KubeClients,
+  input: WatchInput,
+  options: ViewWatchOptions = {},
+): Promise<WatchResult> {
   const info = currentContext()?.info;
   const key = `${input.namespace}/${info?.workflowExecution?.workflowId ?? '-'}`;
   const runId = info?.workflowExecution?.runId ?? '-';
@@ -60,12 +72,23 @@ export async function watchTaskRunView(kube: KubeClients, input: WatchInput, opt
   entry.runId = runId;
   entry.usedAt = Date.now();
   cache.set(key, entry);
-  for (const [k, e] of cache) if (cache.size > MAX_VIEWS && k !== key && e.usedAt < Date.now() - 60_000) cache.delete(k);
+  for (const [k, e] of cache)
+    if (cache.size > MAX_VIEWS && k !== key && e.usedAt < Date.now() - 60_000) cache.delete(k);
 
   // Watch until the view has something to send (or the wait is over); changes outside it (queued TaskRuns) only update the cache.
   while (!reset && !viewPending(entry.view, window)) {
     const left = Math.ceil((deadline - Date.now()) / 1000);
-    const raw = await watchTaskRunChanges(kube, { ...input, cursor: entry.cursor, config: input.config ?? entry.config, maxWaitSeconds: Math.max(1, left), ...(input.relistOnIdle ? { relistOnIdle: true } : {}) }, rawOptions);
+    const raw = await watchTaskRunChanges(
+      kube,
+      {
+        ...input,
+        cursor: entry.cursor,
+        config: input.config ?? entry.config,
+        maxWaitSeconds: Math.max(1, left),
+        ...(input.relistOnIdle ? { relistOnIdle: true } : {}),
+      },
+      rawOptions,
+    );
     if (entry.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
     entry.cursor = raw.cursor;
     entry.config = raw.config;
@@ -86,7 +109,8 @@ export async function watchTaskRunView(kube: KubeClients, input: WatchInput, opt
     cursor: entry.cursor,
     config: entry.config,
     ...(relisted && diff.snapshot ? { relisted } : {}),
-    seq: diff.seq, queued: diff.queued,
+    seq: diff.seq,
+    queued: diff.queued,
     ...(diff.more ? { more: true as const } : {}),
   };
 }

@@ -4,7 +4,13 @@
 // about maxConcurrentTasks), the oldest `window` jobless pending ones (the next to get a slot), and
 // the sent ones that changed or went. The other pending TaskRuns wait here, counted as `queued`,
 // and enter the view as slots free up. Pure (no I/O): unit-tested with 10,000 TaskRuns.
-import { TERMINAL_PHASES, type ObservedJob, type ObservedTaskRun, type WatchChange, type WatchResult } from '../../contract/types/taskrun.ts';
+import {
+  TERMINAL_PHASES,
+  type ObservedJob,
+  type ObservedTaskRun,
+  type WatchChange,
+  type WatchResult,
+} from '../../contract/types/taskrun.ts';
 
 /** Jobless pending TaskRuns in the view by default: the next ones to get a slot. */
 export const DEFAULT_VIEW_WINDOW = 300;
@@ -104,10 +110,18 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
     const before = view.sent.get(t.name)?.uid === t.uid ? view.sent.get(t.name) : undefined;
     if (before && before.fp === fp && before.jobFp === jobFp) return true;
     // Only what changed: a TaskRun re-sent with a stale status would be followed again after it finished.
-    const items: unknown[] = opts.reset ? [t, ...(job ? [job] : [])] : [
-      ...(before?.fp !== fp ? [{ kind: 'taskRun', type: 'upsert', taskRun: t }] : []),
-      ...(job ? (before?.jobFp !== jobFp ? [{ kind: 'job', type: 'upsert', job }] : []) : before?.job ? [{ kind: 'job', type: 'delete', name: before.job, ownerName: t.name, ownerUid: t.uid }] : []),
-    ];
+    const items: unknown[] = opts.reset
+      ? [t, ...(job ? [job] : [])]
+      : [
+          ...(before?.fp !== fp ? [{ kind: 'taskRun', type: 'upsert', taskRun: t }] : []),
+          ...(job
+            ? before?.jobFp !== jobFp
+              ? [{ kind: 'job', type: 'upsert', job }]
+              : []
+            : before?.job
+              ? [{ kind: 'job', type: 'delete', name: before.job, ownerName: t.name, ownerUid: t.uid }]
+              : []),
+        ];
     if (!fits(items)) return false;
     if (opts.reset) {
       snapTaskRuns.push(t);
@@ -115,7 +129,8 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
     } else {
       changes.push(...(items as WatchChange[]));
     }
-    if (terminal(t)) view.sent.delete(t.name); // told: it leaves the view
+    if (terminal(t))
+      view.sent.delete(t.name); // told: it leaves the view
     else view.sent.set(t.name, { uid: t.uid, fp, ...(job ? { job: job.name, jobFp } : {}) });
     return true;
   };
@@ -147,7 +162,9 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
   }
   const queue = [...view.taskRuns.values()].filter((t) => waiting(view, t) && !view.sent.has(t.name));
   if (!more && inWindow < opts.window) {
-    queue.sort((a, b) => (a.creationTimestamp ?? '').localeCompare(b.creationTimestamp ?? '') || a.name.localeCompare(b.name));
+    queue.sort(
+      (a, b) => (a.creationTimestamp ?? '').localeCompare(b.creationTimestamp ?? '') || a.name.localeCompare(b.name),
+    );
     for (const t of queue.slice(0, opts.window - inWindow)) if (!send(t)) break;
   }
   let queued = 0;
@@ -155,7 +172,10 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
   view.seq++;
   return {
     ...(opts.reset ? { snapshot: { taskRuns: snapTaskRuns, jobs: snapJobs, view: true as const } } : {}),
-    changes, queued, seq: view.seq, ...(more ? { more: true as const } : {}),
+    changes,
+    queued,
+    seq: view.seq,
+    ...(more ? { more: true as const } : {}),
   };
 }
 

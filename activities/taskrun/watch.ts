@@ -13,14 +13,27 @@ import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { DEFAULT_CONTROLLER_CONFIG, listControllerConfig, parseControllerConfig } from './config.ts';
 import { KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 import { z } from 'zod';
-import { RESTORE_PENDING_ANNOTATION, TASKRUN_PHASES, type ControllerConfig, type ObservedTaskRun, type WatchChange, type WatchCursor, type WatchInput, type WatchResult } from '../../contract/types/taskrun.ts';
+import {
+  RESTORE_PENDING_ANNOTATION,
+  TASKRUN_PHASES,
+  type ControllerConfig,
+  type ObservedTaskRun,
+  type WatchChange,
+  type WatchCursor,
+  type WatchInput,
+  type WatchResult,
+} from '../../contract/types/taskrun.ts';
 
 /** After the first change, keep collecting this long so that a burst travels in one batch. */
 export const BATCH_WINDOW_MS = 40;
 const MAX_CHANGES = 2000;
 
 const optionalString = z.string().optional().catch(undefined);
-const time = z.string().optional().catch(undefined).transform((t) => (t ? new Date(t).toISOString() : undefined));
+const time = z
+  .string()
+  .optional()
+  .catch(undefined)
+  .transform((t) => (t ? new Date(t).toISOString() : undefined));
 const quantities = z.record(z.string(), z.union([z.string(), z.number()]));
 
 /**
@@ -35,29 +48,42 @@ export const rawTaskRunSchema = z.object({
     creationTimestamp: time,
     annotations: z.record(z.string(), z.string()).optional().catch(undefined),
   }),
-  spec: z.object({
-    service: z.string().catch(''),
-    taskId: z.string().catch(''),
-    prompt: optionalString,
-    promptRef: z.object({ name: z.string(), key: z.string(), optional: z.boolean().optional() }).optional().catch(undefined),
-    agentImage: optionalString,
-    resources: z.object({ requests: quantities.optional(), limits: quantities.optional() }).optional().catch(undefined),
-    workspaceClaim: optionalString,
-  }).prefault({ service: '', taskId: '' }),
-  status: z.object({
-    phase: z.enum(TASKRUN_PHASES).optional().catch(undefined),
-    jobName: optionalString,
-    startTime: time,
-    completionTime: time,
-    message: optionalString,
-    observedGeneration: z.number().int().optional().catch(undefined),
-  }).nullish().catch(undefined),
+  spec: z
+    .object({
+      service: z.string().catch(''),
+      taskId: z.string().catch(''),
+      prompt: optionalString,
+      promptRef: z
+        .object({ name: z.string(), key: z.string(), optional: z.boolean().optional() })
+        .optional()
+        .catch(undefined),
+      agentImage: optionalString,
+      resources: z
+        .object({ requests: quantities.optional(), limits: quantities.optional() })
+        .optional()
+        .catch(undefined),
+      workspaceClaim: optionalString,
+    })
+    .prefault({ service: '', taskId: '' }),
+  status: z
+    .object({
+      phase: z.enum(TASKRUN_PHASES).optional().catch(undefined),
+      jobName: optionalString,
+      startTime: time,
+      completionTime: time,
+      message: optionalString,
+      observedGeneration: z.number().int().optional().catch(undefined),
+    })
+    .nullish()
+    .catch(undefined),
 });
 export type RawTaskRun = z.input<typeof rawTaskRunSchema>;
 
 /** Drops the fields that are absent (undefined or empty), as the reconciler's JSON expects. */
 function present<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as { [K in keyof T]?: Exclude<T[K], undefined> };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 export function observeTaskRun(raw: unknown): ObservedTaskRun {
@@ -86,7 +112,11 @@ export interface WatchOptions {
   ignoreHeartbeat?: boolean;
 }
 
-export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput, options: WatchOptions = {}): Promise<WatchResult> {
+export async function watchTaskRunChanges(
+  kube: KubeClients,
+  input: WatchInput,
+  options: WatchOptions = {},
+): Promise<WatchResult> {
   const resumeFrom = (options.ignoreHeartbeat ? undefined : heartbeatCursor()) ?? input.cursor;
   if (!resumeFrom) return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'initial' };
   // A watch round starts from the reconciler's config (the config is not read per round) and
@@ -97,7 +127,8 @@ export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput, 
   try {
     const { changes, cursor, config: changed, idle } = await collect(kube, input, from, config, options);
     // Nothing happened until the resync was due: this activity lists, instead of the next one.
-    if (idle && input.relistOnIdle) return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'resync' };
+    if (idle && input.relistOnIdle)
+      return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'resync' };
     return { changes, cursor, config: changed ?? config };
   } catch (err) {
     if (err instanceof GoneError) return { ...(await snapshot(kube, input, options)), changes: [], relisted: 'gone' };
@@ -106,16 +137,27 @@ export async function watchTaskRunChanges(kube: KubeClients, input: WatchInput, 
 }
 
 /** A full list of TaskRuns, agent Jobs and the controller config, with the resourceVersions to watch from. */
-async function snapshot(kube: KubeClients, input: WatchInput, options: WatchOptions): Promise<Pick<WatchResult, 'snapshot' | 'cursor' | 'config'>> {
+async function snapshot(
+  kube: KubeClients,
+  input: WatchInput,
+  options: WatchOptions,
+): Promise<Pick<WatchResult, 'snapshot' | 'cursor' | 'config'>> {
   const [taskRuns, jobs, config] = await Promise.all([
     listTaskRuns<RawTaskRun>(kube, input.namespace, { pageSize: options.pageSize ?? PAGE_SIZE, crdMissing: 'empty' }),
     listAgentJobs(kube, input.namespace),
     listControllerConfig(kube, input.namespace, input.configMapName, input.config),
   ]);
   // Before the platform is deployed the CRD is missing: a retryable wait, not a failed controller.
-  if (!taskRuns.crdInstalled) throw ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `the TaskRun CRD ${TASKRUN.crdName} is not installed (run deployPlatform); retrying` });
+  if (!taskRuns.crdInstalled)
+    throw ApplicationFailure.create({
+      type: KUBE_UNAVAILABLE,
+      message: `the TaskRun CRD ${TASKRUN.crdName} is not installed (run deployPlatform); retrying`,
+    });
   return {
-    snapshot: { taskRuns: taskRuns.items.map(observeTaskRun), jobs: jobs.items.map(observeJob).filter((j) => j !== undefined) },
+    snapshot: {
+      taskRuns: taskRuns.items.map(observeTaskRun),
+      jobs: jobs.items.map(observeJob).filter((j) => j !== undefined),
+    },
     cursor: { taskRuns: taskRuns.resourceVersion, jobs: jobs.resourceVersion, config: config.resourceVersion },
     config: config.config,
   };
@@ -140,7 +182,13 @@ const isGoneResponse = (err: unknown) => (err as { statusCode?: unknown } | null
  * the round with its new config. A watch that ends (the server's timeoutSeconds, or client-node's
  * inactivity timeout: a quiet watch gets no bookmark for a minute) is resumed from its cursor.
  */
-async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, config: ControllerConfig, options: WatchOptions): Promise<{ changes: WatchChange[]; cursor: WatchCursor; config?: ControllerConfig; idle?: true }> {
+async function collect(
+  kube: KubeClients,
+  input: WatchInput,
+  from: WatchCursor,
+  config: ControllerConfig,
+  options: WatchOptions,
+): Promise<{ changes: WatchChange[]; cursor: WatchCursor; config?: ControllerConfig; idle?: true }> {
   const ns = input.namespace;
   const changes: WatchChange[] = [];
   const cursor: WatchCursor = { ...from };
@@ -148,7 +196,8 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
   let delivered: WatchCursor = { ...from };
   const signal = cancellationSignal();
   const watcher = new Watch(kube.config);
-  if (options.idleTimeoutMs) (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.idleTimeoutMs;
+  if (options.idleTimeoutMs)
+    (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.idleTimeoutMs;
   const aborts: AbortController[] = [];
   let changedConfig: ControllerConfig | undefined;
   const timeoutSeconds = Math.max(1, Math.ceil(input.maxWaitSeconds) + 5);
@@ -164,7 +213,13 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
       clearInterval(beat);
       for (const a of aborts) a.abort();
       if (err) reject(err);
-      else resolve({ changes, cursor, ...(changedConfig ? { config: changedConfig } : {}), ...(idle && !changes.length && !changedConfig ? { idle: true as const } : {}) });
+      else
+        resolve({
+          changes,
+          cursor,
+          ...(changedConfig ? { config: changedConfig } : {}),
+          ...(idle && !changes.length && !changedConfig ? { idle: true as const } : {}),
+        });
     };
     const maxTimer = setTimeout(() => finish(undefined, true), input.maxWaitSeconds * 1000);
     const beat = setInterval(() => {
@@ -178,7 +233,11 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
       else batchTimer ??= setTimeout(() => finish(), BATCH_WINDOW_MS);
     };
 
-    const failure = (which: string, err: unknown) => ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: `watch ${which}: ${err instanceof Error ? err.message : String(err)}` });
+    const failure = (which: string, err: unknown) =>
+      ApplicationFailure.create({
+        type: KUBE_UNAVAILABLE,
+        message: `watch ${which}: ${err instanceof Error ? err.message : String(err)}`,
+      });
     const keep = (abort: AbortController) => {
       if (settled) abort.abort();
       else aborts.push(abort);
@@ -188,7 +247,13 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
      * One watch, resumed whenever it ends normally or by a timeout. `onEvent` answers 'gone' for a
      * 410: this watch stops (its own end is ignored) and `onGone` decides what follows.
      */
-    const follow = (which: string, path: string, params: () => Record<string, string | number | boolean>, onEvent: (type: string, obj: WatchedObject) => void | 'gone', onGone: () => void) => {
+    const follow = (
+      which: string,
+      path: string,
+      params: () => Record<string, string | number | boolean>,
+      onEvent: (type: string, obj: WatchedObject) => void | 'gone',
+      onGone: () => void,
+    ) => {
       if (settled) return;
       let over = false;
       const gone = () => {
@@ -203,17 +268,29 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
         else if (isGoneResponse(err)) onGone();
         else finish(failure(which, err));
       };
-      watcher.watch(path, params(), (type: string, obj: WatchedObject) => {
-        if (settled || over) return;
-        if (onEvent(type, obj) === 'gone') gone();
-      }, ended).then(keep, ended);
+      watcher
+        .watch(
+          path,
+          params(),
+          (type: string, obj: WatchedObject) => {
+            if (settled || over) return;
+            if (onEvent(type, obj) === 'gone') gone();
+          },
+          ended,
+        )
+        .then(keep, ended);
     };
 
     // The controller ConfigMap, from a list resourceVersion that bookmarks advance: a change ends the
     // round with the new config; a 410 (the resourceVersion fell out of the watch cache, e.g. while
     // the namespace's ConfigMaps churn) lists it again and goes on watching from there.
     const configPath = `/api/v1/namespaces/${ns}/configmaps`;
-    const configParams = () => ({ fieldSelector: `metadata.name=${input.configMapName}`, allowWatchBookmarks: true, timeoutSeconds, ...(cursor.config ? { resourceVersion: cursor.config } : {}) });
+    const configParams = () => ({
+      fieldSelector: `metadata.name=${input.configMapName}`,
+      allowWatchBookmarks: true,
+      timeoutSeconds,
+      ...(cursor.config ? { resourceVersion: cursor.config } : {}),
+    });
     const onConfigEvent = (type: string, obj: WatchedObject): void | 'gone' => {
       if (type === 'ERROR') {
         if (obj.code === 410) return 'gone';
@@ -222,43 +299,75 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
       }
       if (obj.metadata?.resourceVersion) cursor.config = obj.metadata.resourceVersion;
       if (type === 'BOOKMARK' || obj.metadata?.resourceVersion === config.resourceVersion) return;
-      changedConfig = type === 'DELETED' ? DEFAULT_CONTROLLER_CONFIG : parseControllerConfig((obj.data as Record<string, string> | undefined)?.['config.yaml'], obj.metadata?.resourceVersion ?? '', config);
+      changedConfig =
+        type === 'DELETED'
+          ? DEFAULT_CONTROLLER_CONFIG
+          : parseControllerConfig(
+              (obj.data as Record<string, string> | undefined)?.['config.yaml'],
+              obj.metadata?.resourceVersion ?? '',
+              config,
+            );
       finish();
     };
     const relistConfig = () => {
-      listControllerConfig(kube, ns, input.configMapName, config).then((read) => {
-        if (settled) return;
-        cursor.config = read.resourceVersion;
-        if (read.config.resourceVersion !== config.resourceVersion) {
-          changedConfig = read.config;
-          finish();
-        } else {
-          follow('ConfigMap', configPath, configParams, onConfigEvent, relistConfig);
-        }
-      }, (err: unknown) => finish(err));
+      listControllerConfig(kube, ns, input.configMapName, config).then(
+        (read) => {
+          if (settled) return;
+          cursor.config = read.resourceVersion;
+          if (read.config.resourceVersion !== config.resourceVersion) {
+            changedConfig = read.config;
+            finish();
+          } else {
+            follow('ConfigMap', configPath, configParams, onConfigEvent, relistConfig);
+          }
+        },
+        (err: unknown) => finish(err),
+      );
     };
 
     const watchList = (which: 'taskRuns' | 'jobs') => {
-      const path = which === 'taskRuns' ? `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${ns}/${TASKRUN.plural}` : `/apis/batch/v1/namespaces/${ns}/jobs`;
-      const params = () => ({ resourceVersion: cursor[which], allowWatchBookmarks: true, timeoutSeconds, ...(which === 'jobs' ? { labelSelector: AGENT_SELECTOR } : {}) });
-      follow(which, path, params, (type, obj) => {
-        if (type === 'ERROR') {
-          if (obj.code === 410) return 'gone';
-          finish(failure(which, String(obj.message ?? obj.code)));
-          return;
-        }
-        if (obj.metadata?.resourceVersion) cursor[which] = obj.metadata.resourceVersion;
-        if (type === 'BOOKMARK') return;
-        const deleted = type === 'DELETED';
-        if (which === 'taskRuns') {
-          const tr = observeTaskRun(obj);
-          onChange(deleted ? { kind: 'taskRun', type: 'delete', name: tr.name, uid: tr.uid } : { kind: 'taskRun', type: 'upsert', taskRun: tr });
-        } else {
-          const job = observeJob(obj as unknown as V1Job);
-          if (!job) return;
-          onChange(deleted ? { kind: 'job', type: 'delete', name: job.name, ownerName: job.ownerName, ownerUid: job.ownerUid } : { kind: 'job', type: 'upsert', job });
-        }
-      }, () => finish(new GoneError(`410 Gone: ${which}`)));
+      const path =
+        which === 'taskRuns'
+          ? `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${ns}/${TASKRUN.plural}`
+          : `/apis/batch/v1/namespaces/${ns}/jobs`;
+      const params = () => ({
+        resourceVersion: cursor[which],
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+        ...(which === 'jobs' ? { labelSelector: AGENT_SELECTOR } : {}),
+      });
+      follow(
+        which,
+        path,
+        params,
+        (type, obj) => {
+          if (type === 'ERROR') {
+            if (obj.code === 410) return 'gone';
+            finish(failure(which, String(obj.message ?? obj.code)));
+            return;
+          }
+          if (obj.metadata?.resourceVersion) cursor[which] = obj.metadata.resourceVersion;
+          if (type === 'BOOKMARK') return;
+          const deleted = type === 'DELETED';
+          if (which === 'taskRuns') {
+            const tr = observeTaskRun(obj);
+            onChange(
+              deleted
+                ? { kind: 'taskRun', type: 'delete', name: tr.name, uid: tr.uid }
+                : { kind: 'taskRun', type: 'upsert', taskRun: tr },
+            );
+          } else {
+            const job = observeJob(obj as unknown as V1Job);
+            if (!job) return;
+            onChange(
+              deleted
+                ? { kind: 'job', type: 'delete', name: job.name, ownerName: job.ownerName, ownerUid: job.ownerUid }
+                : { kind: 'job', type: 'upsert', job },
+            );
+          }
+        },
+        () => finish(new GoneError(`410 Gone: ${which}`)),
+      );
     };
     watchList('taskRuns');
     watchList('jobs');
@@ -266,4 +375,7 @@ async function collect(kube: KubeClients, input: WatchInput, from: WatchCursor, 
   });
 }
 
-type WatchedObject = { code?: number; message?: unknown; metadata?: { resourceVersion?: string } } & Record<string, unknown>;
+type WatchedObject = { code?: number; message?: unknown; metadata?: { resourceVersion?: string } } & Record<
+  string,
+  unknown
+>;

@@ -2,7 +2,13 @@
 // @kubernetes/client-node alone: an informer on TaskRuns (create task ConfigMap + Job, status
 // Pending) and one on agent Jobs (status Running/Succeeded/Failed), 50 writes in flight. The same
 // objects and writes as the Temporal controller, without durability, history or queries.
-import { makeInformer, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
+import {
+  makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+  type V1Job,
+} from '@kubernetes/client-node';
 import type { KubeClients } from '../../activities/kube/client.ts';
 import { AGENT_SELECTOR, batchApi, ensureAgentJob, observeJob } from '../../activities/kube/jobs.ts';
 import { TASKRUN } from '../../activities/kube/taskruns.ts';
@@ -21,7 +27,11 @@ export interface BaselineController {
 }
 
 /** maxConcurrentTasks: Jobs not finished at once (the rest wait in creation order, as the controller's do). */
-export async function startInformerController(kube: KubeClients, namespace: string, options: { maxConcurrentTasks?: number } = {}): Promise<BaselineController> {
+export async function startInformerController(
+  kube: KubeClients,
+  namespace: string,
+  options: { maxConcurrentTasks?: number } = {},
+): Promise<BaselineController> {
   const config = { ...DEFAULT_CONTROLLER_CONFIG, maxConcurrentTasks: Number.MAX_SAFE_INTEGER };
   const cap = options.maxConcurrentTasks ?? Number.MAX_SAFE_INTEGER;
   let active = 0;
@@ -33,33 +43,52 @@ export async function startInformerController(kube: KubeClients, namespace: stri
     while (inFlight < 50 && queue.length) {
       const work = queue.shift()!;
       inFlight++;
-      void work().catch((err: unknown) => console.error(`baseline: ${String(err)}`)).finally(() => {
-        inFlight--;
-        pump();
-      });
+      void work()
+        .catch((err: unknown) => console.error(`baseline: ${String(err)}`))
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
     }
   };
   const enqueue = (work: () => Promise<void>) => {
     queue.push(work);
     pump();
   };
-  const patchStatus = (name: string, status: Record<string, unknown>) => kube.custom.patchNamespacedCustomObjectStatus(
-    { group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace, name, body: { status } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
+  const patchStatus = (name: string, status: Record<string, unknown>) =>
+    kube.custom.patchNamespacedCustomObjectStatus(
+      { group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace, name, body: { status } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
   const seen = new Set<string>();
 
-  const taskRuns = makeInformer<TaskRunObj>(kube.config, `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${namespace}/${TASKRUN.plural}`,
-    () => kube.custom.listNamespacedCustomObject({ group: TASKRUN.group, version: TASKRUN.version, plural: TASKRUN.plural, namespace }) as never);
+  const taskRuns = makeInformer<TaskRunObj>(
+    kube.config,
+    `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${namespace}/${TASKRUN.plural}`,
+    () =>
+      kube.custom.listNamespacedCustomObject({
+        group: TASKRUN.group,
+        version: TASKRUN.version,
+        plural: TASKRUN.plural,
+        namespace,
+      }) as never,
+  );
   const admit = () => {
     while (active < cap && waiting.length) {
       const tr = waiting.shift()!;
       active++;
       const jobName = jobNameFor(tr.metadata.name, tr.metadata.uid);
       enqueue(async () => {
-        await ensureAgentJob(kube, { name: tr.metadata.name, uid: tr.metadata.uid, namespace }, jobName, tr.spec, config);
+        await ensureAgentJob(
+          kube,
+          { name: tr.metadata.name, uid: tr.metadata.uid, namespace },
+          jobName,
+          tr.spec,
+          config,
+        );
         // A Job that already finished: its outcome's write must not be overwritten by Pending.
-        if (!finishedJobs.has(jobName)) await patchStatus(tr.metadata.name, { phase: 'Pending', jobName, observedGeneration: 1 });
+        if (!finishedJobs.has(jobName))
+          await patchStatus(tr.metadata.name, { phase: 'Pending', jobName, observedGeneration: 1 });
       });
     }
   };
@@ -69,8 +98,12 @@ export async function startInformerController(kube: KubeClients, namespace: stri
     waiting.push(tr);
     admit();
   });
-  const jobs = makeInformer<V1Job>(kube.config, `/apis/batch/v1/namespaces/${namespace}/jobs`,
-    () => batchApi(kube).listNamespacedJob({ namespace, labelSelector: AGENT_SELECTOR }) as never, AGENT_SELECTOR);
+  const jobs = makeInformer<V1Job>(
+    kube.config,
+    `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    () => batchApi(kube).listNamespacedJob({ namespace, labelSelector: AGENT_SELECTOR }) as never,
+    AGENT_SELECTOR,
+  );
   const onJob = (job: V1Job) => {
     const o = observeJob(job);
     if (!o) return;
@@ -82,7 +115,11 @@ export async function startInformerController(kube: KubeClients, namespace: stri
       admit();
     }
     enqueue(async () => {
-      await patchStatus(o.ownerName, { phase, ...(o.startTime ? { startTime: o.startTime } : {}), ...(o.completionTime ? { completionTime: o.completionTime } : {}) }).catch(() => undefined);
+      await patchStatus(o.ownerName, {
+        phase,
+        ...(o.startTime ? { startTime: o.startTime } : {}),
+        ...(o.completionTime ? { completionTime: o.completionTime } : {}),
+      }).catch(() => undefined);
     });
   };
   jobs.on('add', onJob);

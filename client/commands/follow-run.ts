@@ -5,18 +5,42 @@ import { followUntil } from '../follow.ts';
 import { EXIT, type Io } from './command.ts';
 import { runState } from './run-state.ts';
 
-export async function followRun(handle: WorkflowHandle, opts: { json: boolean; untilPaused: boolean }, io: Io): Promise<number> {
+export async function followRun(
+  handle: WorkflowHandle,
+  opts: { json: boolean; untilPaused: boolean },
+  io: Io,
+): Promise<number> {
   const write = opts.json ? () => undefined : (text: string) => io.out(text);
   try {
     const outcome = await followUntil(handle, write, { untilPaused: opts.untilPaused });
     if (!outcome.ended) {
-      if (opts.json) io.out(JSON.stringify({ workflowId: handle.workflowId, status: 'RUNNING', phase: outcome.paused.phase, note: outcome.paused.note ?? null }));
+      if (opts.json)
+        io.out(
+          JSON.stringify({
+            workflowId: handle.workflowId,
+            status: 'RUNNING',
+            phase: outcome.paused.phase,
+            note: outcome.paused.note ?? null,
+          }),
+        );
       else io.err(`runbook paused (${outcome.paused.phase}): ${outcome.paused.note ?? ''}`);
       return EXIT.paused;
     }
     if (opts.json) {
       const state = runState(await handle.describe());
-      io.out(JSON.stringify({ workflowId: handle.workflowId, runId: state.runId, status: state.status, phase: state.phase ?? null, result: outcome.result }, null, 2));
+      io.out(
+        JSON.stringify(
+          {
+            workflowId: handle.workflowId,
+            runId: state.runId,
+            status: state.status,
+            phase: state.phase ?? null,
+            result: outcome.result,
+          },
+          null,
+          2,
+        ),
+      );
     } else {
       io.out(JSON.stringify(outcome.result, null, 2));
     }

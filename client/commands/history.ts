@@ -7,7 +7,7 @@ import { EXIT, UsageError, need, str, type Command } from './command.ts';
 export const history: Command = {
   name: 'history',
   synopsis: 'history export <workflowId> [--run-id ID] [--out FILE]',
-  summary: 'export a run\'s event history as JSON (for replay tests)',
+  summary: "export a run's event history as JSON (for replay tests)",
   help: `  --run-id ID   one run (default: the latest)
   --out FILE    write to FILE instead of stdout`,
   options: { 'run-id': { type: 'string' }, out: { type: 'string' } },

@@ -10,4 +10,19 @@ import { lease } from './lease.ts';
 import { schedules } from './schedules.ts';
 import { history } from './history.ts';
 
-export const COMMANDS: readonly Command[] = [list, ps, start, status, watch, result, progress, decide, nodeDone, approve, recover, lease, schedules, history];
+export const COMMANDS: readonly Command[] = [
+  list,
+  ps,
+  start,
+  status,
+  watch,
+  result,
+  progress,
+  decide,
+  nodeDone,
+  approve,
+  recover,
+  lease,
+  schedules,
+  history,
+];

@@ -29,11 +29,18 @@ export const lease: Command = {
       io.out(JSON.stringify(state, null, 2));
       return EXIT.succeeded;
     }
-    io.out(state.holder
-      ? `${leaseId}: held by ${state.holder.workflowId} (${state.holder.runbook}) since ${state.holder.grantedAt}`
-      : `${leaseId}: free`);
+    io.out(
+      state.holder
+        ? `${leaseId}: held by ${state.holder.workflowId} (${state.holder.runbook}) since ${state.holder.grantedAt}`
+        : `${leaseId}: free`,
+    );
     if (state.waiters.length) {
-      io.out(table(['#', 'WAITING', 'RUNBOOK', 'PRIORITY', 'SINCE'], state.waiters.map((w, i) => [String(i + 1), w.workflowId, w.runbook, String(w.priority), w.requestedAt])));
+      io.out(
+        table(
+          ['#', 'WAITING', 'RUNBOOK', 'PRIORITY', 'SINCE'],
+          state.waiters.map((w, i) => [String(i + 1), w.workflowId, w.runbook, String(w.priority), w.requestedAt]),
+        ),
+      );
     }
     return EXIT.succeeded;
   },

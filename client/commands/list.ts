@@ -9,9 +9,15 @@ export const list: Command = {
   help: '  --json   [{name, summary, internal}]',
   options: {},
   async run({ json }, io) {
-    const entries = Object.entries(MAP).map(([name, e]) => ({ name, summary: e.summary, internal: 'internal' in e && e.internal === true }));
+    const entries = Object.entries(MAP).map(([name, e]) => ({
+      name,
+      summary: e.summary,
+      internal: 'internal' in e && e.internal === true,
+    }));
     if (json) io.out(JSON.stringify(entries, null, 2));
-    else for (const r of entries) io.out(`${r.name.padEnd(24)} ${r.internal ? '(started by other runbooks) ' : ''}${r.summary}`);
+    else
+      for (const r of entries)
+        io.out(`${r.name.padEnd(24)} ${r.internal ? '(started by other runbooks) ' : ''}${r.summary}`);
     return EXIT.succeeded;
   },
 };

@@ -14,15 +14,27 @@ export function parseCommandLine(argv: string[], commands: readonly Command[]): 
   const name = first >= 0 ? argv[first] : undefined;
   const rest = first >= 0 ? [...argv.slice(0, first), ...argv.slice(first + 1)] : argv;
   const command = name === undefined ? undefined : commands.find((c) => c.name === name);
-  if (name !== undefined && !command) throw new UsageError(`unknown command ${name} (commands: ${commands.map((c) => c.name).join(', ')})`);
+  if (name !== undefined && !command)
+    throw new UsageError(`unknown command ${name} (commands: ${commands.map((c) => c.name).join(', ')})`);
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { ...COMMON_OPTIONS, ...command?.options } });
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: { ...COMMON_OPTIONS, ...command?.options },
+    });
   } catch (err) {
-    throw new UsageError(`${command ? `${command.name}: ` : ''}${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`);
+    throw new UsageError(
+      `${command ? `${command.name}: ` : ''}${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`,
+    );
   }
   const values = parsed.values as CommandArgs['values'];
-  return { command, args: { values, positionals: parsed.positionals, json: values.json === true }, help: values.help === true };
+  return {
+    command,
+    args: { values, positionals: parsed.positionals, json: values.json === true },
+    help: values.help === true,
+  };
 }
 
 export function parseJsonObject(text: string, what: string): Record<string, unknown> {
@@ -32,6 +44,7 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
   } catch (err) {
     throw new UsageError(`${what} is not JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${what} must be one JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UsageError(`${what} must be one JSON object`);
   return value as Record<string, unknown>;
 }

@@ -20,15 +20,19 @@ const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'
 export function psQuery(f: PsFilter): string {
   const parts: string[] = [];
   if (f.kind !== undefined) {
-    if (!isRunbookName(f.kind)) throw new UsageError(`ps: unknown runbook ${f.kind} (known: ${Object.keys(MAP).join(', ')})`);
+    if (!isRunbookName(f.kind))
+      throw new UsageError(`ps: unknown runbook ${f.kind} (known: ${Object.keys(MAP).join(', ')})`);
     parts.push(`RunbookKind = ${quote(f.kind)}`);
   } else {
-    const kinds = Object.entries(MAP).filter(([, e]) => !('internal' in e)).map(([name]) => quote(name));
+    const kinds = Object.entries(MAP)
+      .filter(([, e]) => !('internal' in e))
+      .map(([name]) => quote(name));
     parts.push(`WorkflowType IN (${kinds.join(', ')})`);
   }
   if (f.phase !== undefined) {
     if (f.phase === 'paused') parts.push(`RunbookPhase IN (${PAUSED_PHASES.map(quote).join(', ')})`);
-    else if (!(RUNBOOK_PHASES as readonly string[]).includes(f.phase)) throw new UsageError(`ps: unknown phase ${f.phase} (phases: paused, ${RUNBOOK_PHASES.join(', ')})`);
+    else if (!(RUNBOOK_PHASES as readonly string[]).includes(f.phase))
+      throw new UsageError(`ps: unknown phase ${f.phase} (phases: paused, ${RUNBOOK_PHASES.join(', ')})`);
     else parts.push(`RunbookPhase = ${quote(f.phase)}`);
   }
   if (f.namespace !== undefined) parts.push(`TargetNamespace = ${quote(f.namespace)}`);
@@ -57,7 +61,14 @@ export const ps: Command = {
   --limit N         at most N (default 20), newest first
   --json            [{workflowId, runId, runbook, status, phase, shownPhase, targetNamespace, startTime, closeTime, waitingFor}]
 Same filter in the Web UI or the Temporal CLI: temporal workflow list --query "RunbookPhase = 'paused-for-decision'"`,
-  options: { kind: { type: 'string' }, phase: { type: 'string' }, namespace: { type: 'string' }, running: { type: 'boolean' }, 'task-queue': { type: 'string' }, limit: { type: 'string' } },
+  options: {
+    kind: { type: 'string' },
+    phase: { type: 'string' },
+    namespace: { type: 'string' },
+    running: { type: 'boolean' },
+    'task-queue': { type: 'string' },
+    limit: { type: 'string' },
+  },
   async run({ values, json }, io) {
     const limit = Number(str(values, 'limit') ?? 20);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('ps: --limit must be a positive integer');
@@ -76,18 +87,35 @@ Same filter in the Web UI or the Temporal CLI: temporal workflow list --query "R
       rows.push({ ...state, shownPhase: shownPhase(state) });
       if (rows.length >= limit) break;
     }
-    await Promise.all(rows.filter((r) => r.status === 'RUNNING' && WAITING.includes(r.phase)).map(async (r) => {
-      const p = await client.connection.withDeadline(Date.now() + 3_000, () => client.workflow.getHandle(r.workflowId).query(progressQuery)).catch(() => undefined);
-      r.waitingFor = p?.note ?? '?';
-    }));
+    await Promise.all(
+      rows
+        .filter((r) => r.status === 'RUNNING' && WAITING.includes(r.phase))
+        .map(async (r) => {
+          const p = await client.connection
+            .withDeadline(Date.now() + 3_000, () => client.workflow.getHandle(r.workflowId).query(progressQuery))
+            .catch(() => undefined);
+          r.waitingFor = p?.note ?? '?';
+        }),
+    );
     if (json) {
       io.out(JSON.stringify(rows, null, 2));
     } else if (!rows.length) {
       io.out(`no runbooks (query: ${query})`);
     } else {
-      io.out(table(['WORKFLOW ID', 'RUNBOOK', 'STATUS', 'PHASE', 'NAMESPACE', 'STARTED', 'WAITING FOR'], rows.map((r) => [
-        r.workflowId, r.runbook, r.status, r.shownPhase, r.targetNamespace ?? '', r.startTime.slice(0, 19).replace('T', ' '), shorten(r.waitingFor, 80),
-      ])));
+      io.out(
+        table(
+          ['WORKFLOW ID', 'RUNBOOK', 'STATUS', 'PHASE', 'NAMESPACE', 'STARTED', 'WAITING FOR'],
+          rows.map((r) => [
+            r.workflowId,
+            r.runbook,
+            r.status,
+            r.shownPhase,
+            r.targetNamespace ?? '',
+            r.startTime.slice(0, 19).replace('T', ' '),
+            shorten(r.waitingFor, 80),
+          ]),
+        ),
+      );
     }
     return EXIT.succeeded;
   },

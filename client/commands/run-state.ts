@@ -27,9 +27,15 @@ export function runState(info: WorkflowExecutionInfo | WorkflowExecutionDescript
   const phase = first(attrs, 'RunbookPhase') as RunbookPhase | undefined;
   const target = first(attrs, 'TargetNamespace');
   return {
-    workflowId: info.workflowId, runId: info.runId, runbook: first(attrs, 'RunbookKind') ?? info.type, status: info.status.name,
-    ...(phase ? { phase } : {}), ...(target ? { targetNamespace: target } : {}),
-    startTime: info.startTime.toISOString(), ...(info.closeTime ? { closeTime: info.closeTime.toISOString() } : {}), taskQueue: info.taskQueue,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    runbook: first(attrs, 'RunbookKind') ?? info.type,
+    status: info.status.name,
+    ...(phase ? { phase } : {}),
+    ...(target ? { targetNamespace: target } : {}),
+    startTime: info.startTime.toISOString(),
+    ...(info.closeTime ? { closeTime: info.closeTime.toISOString() } : {}),
+    taskQueue: info.taskQueue,
   };
 }
 
@@ -37,7 +43,13 @@ export function runState(info: WorkflowExecutionInfo | WorkflowExecutionDescript
 export function shownPhase(s: RunState): string {
   if (s.status === 'TERMINATED') return 'terminated';
   if (s.status === 'TIMED_OUT') return 'timed-out';
-  if (s.status !== 'RUNNING' && (s.phase === undefined || s.phase === 'running' || s.phase === 'waiting-for-lease' || PAUSED_PHASES.includes(s.phase))) {
+  if (
+    s.status !== 'RUNNING' &&
+    (s.phase === undefined ||
+      s.phase === 'running' ||
+      s.phase === 'waiting-for-lease' ||
+      PAUSED_PHASES.includes(s.phase))
+  ) {
     return s.status === 'COMPLETED' ? 'succeeded' : s.status === 'CANCELLED' ? 'cancelled' : 'failed';
   }
   return s.phase ?? (s.status === 'RUNNING' ? 'running' : s.status.toLowerCase());
@@ -56,7 +68,11 @@ export function exitCodeOf(s: RunState): number {
 /** A table: columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 

@@ -43,8 +43,12 @@ export const start: Command = {
   --json              print one JSON object: {workflowId, runId, status, phase, result | failure}
 Exit: 0 succeeded, 1 failed, 2 usage error or invalid input, 3 paused (--exit-on-pause).`,
   options: {
-    input: { type: 'string' }, 'input-file': { type: 'string' }, id: { type: 'string' },
-    wait: { type: 'boolean' }, 'no-wait': { type: 'boolean' }, 'exit-on-pause': { type: 'boolean' },
+    input: { type: 'string' },
+    'input-file': { type: 'string' },
+    id: { type: 'string' },
+    wait: { type: 'boolean' },
+    'no-wait': { type: 'boolean' },
+    'exit-on-pause': { type: 'boolean' },
   },
   async run({ values, positionals, json }, io) {
     const name = need(positionals, 0, '<runbook>', 'start');
@@ -56,22 +60,36 @@ Exit: 0 succeeded, 1 failed, 2 usage error or invalid input, 3 paused (--exit-on
     }
     if (values.wait && values['no-wait']) throw new UsageError('start: --wait and --no-wait exclude each other');
     const input = readInput(values);
-    const schema = (MAP[runbook.name] as { input?: { safeParse(v: unknown): { success: boolean; error?: { issues: Parameters<typeof formatIssues>[0] } } } }).input;
+    const schema = (
+      MAP[runbook.name] as {
+        input?: { safeParse(v: unknown): { success: boolean; error?: { issues: Parameters<typeof formatIssues>[0] } } };
+      }
+    ).input;
     const checked = schema?.safeParse(input);
-    if (checked && !checked.success) throw new UsageError(`invalid ${runbook.name} input: ${formatIssues(checked.error!.issues).join('; ')}`);
+    if (checked && !checked.success)
+      throw new UsageError(`invalid ${runbook.name} input: ${formatIssues(checked.error!.issues).join('; ')}`);
 
     const { client, settings } = await io.temporal();
     const workflowId = str(values, 'id') ?? `${runbook.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const handle = await client.workflow.start(runbook.name, {
-      taskQueue: settings.taskQueue, workflowId, args: [input],
+      taskQueue: settings.taskQueue,
+      workflowId,
+      args: [input],
       staticSummary: staticSummary(runbook.name, input, io.env.USER),
     });
     const ui = io.env.TEMPORAL_UI ?? 'http://127.0.0.1:8233';
-    if (!json) io.out(`started ${runbook.name} as ${workflowId}\n  ${ui}/namespaces/${settings.namespace}/workflows/${workflowId}`);
+    if (!json)
+      io.out(
+        `started ${runbook.name} as ${workflowId}\n  ${ui}/namespaces/${settings.namespace}/workflows/${workflowId}`,
+      );
     if (values['no-wait']) {
       if (json) io.out(JSON.stringify({ workflowId, runId: handle.firstExecutionRunId, status: 'RUNNING' }));
       return EXIT.succeeded;
     }
-    return followRun(client.workflow.getHandle(workflowId, handle.firstExecutionRunId), { json, untilPaused: values['exit-on-pause'] === true }, io);
+    return followRun(
+      client.workflow.getHandle(workflowId, handle.firstExecutionRunId),
+      { json, untilPaused: values['exit-on-pause'] === true },
+      io,
+    );
   },
 };

@@ -13,15 +13,22 @@ function duration(from?: string, to?: string): string {
 }
 
 export function stepTable(progress: Progress): string {
-  return table(['STATUS', 'STEP', 'STARTED', 'TOOK', 'DETAIL'], progress.steps.map((s) => [
-    s.status, s.name, s.startedAt ? s.startedAt.slice(11, 19) : '', duration(s.startedAt, s.finishedAt), s.detail ?? '',
-  ]));
+  return table(
+    ['STATUS', 'STEP', 'STARTED', 'TOOK', 'DETAIL'],
+    progress.steps.map((s) => [
+      s.status,
+      s.name,
+      s.startedAt ? s.startedAt.slice(11, 19) : '',
+      duration(s.startedAt, s.finishedAt),
+      s.detail ?? '',
+    ]),
+  );
 }
 
 export const status: Command = {
   name: 'status',
   synopsis: 'status <workflowId>',
-  summary: 'a runbook\'s state (status, phase, target) and its step table',
+  summary: "a runbook's state (status, phase, target) and its step table",
   help: `  --json   {workflowId, runId, runbook, status, phase, targetNamespace, startTime, closeTime, progress}
 Exit: 0 succeeded, 1 failed / cancelled / terminated / timed out, 3 paused for an operator, 4 still running.`,
   options: {},
@@ -31,12 +38,18 @@ Exit: 0 succeeded, 1 failed / cancelled / terminated / timed out, 3 paused for a
     const handle = client.workflow.getHandle(id);
     const state = runState(await handle.describe());
     // The query needs a worker; without one the state alone is printed.
-    const progress = await client.connection.withDeadline(Date.now() + 5_000, () => handle.query(progressQuery)).catch(() => undefined);
+    const progress = await client.connection
+      .withDeadline(Date.now() + 5_000, () => handle.query(progressQuery))
+      .catch(() => undefined);
     if (json) {
       io.out(JSON.stringify({ ...state, phase: shownPhase(state), progress: progress ?? null }, null, 2));
     } else {
-      io.out(`${state.workflowId}  ${state.runbook}  ${state.status}  phase ${shownPhase(state)}${state.targetNamespace ? `  namespace ${state.targetNamespace}` : ''}`);
-      io.out(`started ${state.startTime}${state.closeTime ? `, closed ${state.closeTime}` : ''}; task queue ${state.taskQueue}`);
+      io.out(
+        `${state.workflowId}  ${state.runbook}  ${state.status}  phase ${shownPhase(state)}${state.targetNamespace ? `  namespace ${state.targetNamespace}` : ''}`,
+      );
+      io.out(
+        `started ${state.startTime}${state.closeTime ? `, closed ${state.closeTime}` : ''}; task queue ${state.taskQueue}`,
+      );
       if (progress) {
         io.out(stepTable(progress));
         if (progress.note) io.out(`note: ${progress.note}`);

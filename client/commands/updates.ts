@@ -33,7 +33,8 @@ const WHO = `  --by NAME        who (default: $USER)
 export const decide: Command = {
   name: 'decide',
   synopsis: 'decide <workflowId> <action> [--by NAME] [--reason TEXT] [--node NODE]',
-  summary: 'decide on a paused runbook: retry | rollback | abort (upgrade), retry | skip | abort (incident, maintenance)',
+  summary:
+    'decide on a paused runbook: retry | rollback | abort (upgrade), retry | skip | abort (incident, maintenance)',
   help: `${WHO}\n  --node NODE      the failed node decided on (rollingNodeMaintenance, when several wait)\nExit: 0 accepted, 1 rejected (e.g. not paused, unknown action).`,
   options: { by: { type: 'string' }, reason: { type: 'string' }, node: { type: 'string' } },
   async run({ values, positionals, json }, io) {
@@ -41,7 +42,13 @@ export const decide: Command = {
     const action = need(positionals, 1, '<action>', 'decide');
     const reason = str(values, 'reason');
     const node = str(values, 'node');
-    return send(io, id, 'decide', { action, by: by(values, io), ...(reason ? { reason } : {}), ...(node ? { node } : {}) }, json);
+    return send(
+      io,
+      id,
+      'decide',
+      { action, by: by(values, io), ...(reason ? { reason } : {}), ...(node ? { node } : {}) },
+      json,
+    );
   },
 };
 
@@ -87,6 +94,12 @@ Exit: 0 accepted, 1 rejected.`,
     const reason = str(values, 'reason');
     if (!reason) throw new UsageError('recover: --reason TEXT is required');
     const options = str(values, 'options');
-    return send(io, id, 'recover', { by: by(values, io), reason, ...(options ? { options: parseJsonObject(options, '--options') } : {}) }, json);
+    return send(
+      io,
+      id,
+      'recover',
+      { by: by(values, io), reason, ...(options ? { options: parseJsonObject(options, '--options') } : {}) },
+      json,
+    );
   },
 };

@@ -5,7 +5,7 @@ import { followRun } from './follow-run.ts';
 export const watch: Command = {
   name: 'watch',
   synopsis: 'watch <workflowId> [--exit-on-pause]',
-  summary: 'follow a running runbook\'s steps until it ends, then print its report',
+  summary: "follow a running runbook's steps until it ends, then print its report",
   help: `  --exit-on-pause   stop when the runbook pauses for an operator (exit 3)
   --json            only the final JSON object
 Exit: 0 succeeded, 1 failed, 3 paused (--exit-on-pause).`,

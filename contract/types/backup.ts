@@ -16,56 +16,76 @@ const ageRecipient = z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age rec
  * The backup keys are the worker's configuration (--backup-hmac-key, --backup-identity), never an input: a
  * caller who picked the key could make a forged backup verify. An input naming one fails validation.
  */
-export const workerKeyField = (field: 'hmacKey' | 'identity') => (z.unknown().refine((v) => v === undefined, {
-  error: `is the worker's configuration now, not an input (the worker's ${field === 'hmacKey' ? '--backup-hmac-key' : '--backup-identity'} flag): remove it`,
-  // A refinement (not z.never): its issue does not abort, so a union around the schema (upgradePlatform's backup) still names the field.
-}) as unknown as z.ZodType<undefined>).optional();
+export const workerKeyField = (field: 'hmacKey' | 'identity') =>
+  (
+    z.unknown().refine((v) => v === undefined, {
+      error: `is the worker's configuration now, not an input (the worker's ${field === 'hmacKey' ? '--backup-hmac-key' : '--backup-identity'} flag): remove it`,
+      // A refinement (not z.never): its issue does not abort, so a union around the schema (upgradePlatform's backup) still names the field.
+    }) as unknown as z.ZodType<undefined>
+  ).optional();
 
-const includeSchema = z.object({
-  crds: z.boolean().default(true),
-  secrets: z.boolean().default(true),
-  configMaps: z.boolean().default(true),
-  helmReleases: z.boolean().default(true),
-  taskRuns: z.boolean().default(true),
-}).strict();
+const includeSchema = z
+  .object({
+    crds: z.boolean().default(true),
+    secrets: z.boolean().default(true),
+    configMaps: z.boolean().default(true),
+    helmReleases: z.boolean().default(true),
+    taskRuns: z.boolean().default(true),
+  })
+  .strict();
 const ALL_INCLUDED = { crds: true, secrets: true, configMaps: true, helmReleases: true, taskRuns: true };
 
-export const retentionSchema = z.object({
-  /** Keep the newest N backups (the one just written counts). */
-  keepLast: z.number().int().min(1).max(10_000).optional(),
-  /** Delete backups older than this many days. */
-  maxAgeDays: z.number().min(0).max(36_500).optional(),
-}).strict();
+export const retentionSchema = z
+  .object({
+    /** Keep the newest N backups (the one just written counts). */
+    keepLast: z.number().int().min(1).max(10_000).optional(),
+    /** Delete backups older than this many days. */
+    maxAgeDays: z.number().min(0).max(36_500).optional(),
+  })
+  .strict();
 export type Retention = z.infer<typeof retentionSchema>;
 
-export const backupPlatformInputSchema = z.object({
-  namespace: k8sName.default('orchestrator'),
-  release: k8sName.default('orchestrator'),
-  /** Label selector applied to ConfigMaps, Secrets and TaskRuns (e.g. "team=a"). */
-  labelSelector: z.string().max(1000).optional(),
-  include: includeSchema.default(ALL_INCLUDED),
-  /** age recipients (public keys) that can decrypt the Secrets. */
-  recipients: z.array(ageRecipient).default([]),
-  /** ...or read them from a ConfigMap key (one recipient a line, # comments). */
-  recipientsFrom: z.object({ configMap: z.object({ name: k8sName, key: z.string().min(1), namespace: k8sName.optional() }).strict() }).strict().optional(),
-  /** Not an input: the manifest HMAC key is the worker's (--backup-hmac-key). */
-  hmacKey: workerKeyField('hmacKey'),
-  retention: retentionSchema.optional(),
-  /**
-   * The VolumeSnapshotClass for the PVC snapshots; default: the one annotated
-   * snapshot.storage.kubernetes.io/is-default-class=true, else the only one.
-   */
-  volumeSnapshotClass: z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a VolumeSnapshotClass name (RFC 1123 subdomain)').optional(),
-  timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
-}).strict().superRefine((v, ctx) => {
-  const encrypted = ENCRYPTED_KINDS.filter((k) => v.include[k]);
-  if (encrypted.length && !v.recipients.length && !v.recipientsFrom) {
-    ctx.addIssue({
-      code: 'custom', path: ['recipients'],
-      message: `Secrets are never written in plain text: give age recipients (recipients or recipientsFrom), or exclude ${encrypted.map((k) => `include.${k}`).join(' and ')}`,
-    });
-  }
-});
+export const backupPlatformInputSchema = z
+  .object({
+    namespace: k8sName.default('orchestrator'),
+    release: k8sName.default('orchestrator'),
+    /** Label selector applied to ConfigMaps, Secrets and TaskRuns (e.g. "team=a"). */
+    labelSelector: z.string().max(1000).optional(),
+    include: includeSchema.default(ALL_INCLUDED),
+    /** age recipients (public keys) that can decrypt the Secrets. */
+    recipients: z.array(ageRecipient).default([]),
+    /** ...or read them from a ConfigMap key (one recipient a line, # comments). */
+    recipientsFrom: z
+      .object({
+        configMap: z.object({ name: k8sName, key: z.string().min(1), namespace: k8sName.optional() }).strict(),
+      })
+      .strict()
+      .optional(),
+    /** Not an input: the manifest HMAC key is the worker's (--backup-hmac-key). */
+    hmacKey: workerKeyField('hmacKey'),
+    retention: retentionSchema.optional(),
+    /**
+     * The VolumeSnapshotClass for the PVC snapshots; default: the one annotated
+     * snapshot.storage.kubernetes.io/is-default-class=true, else the only one.
+     */
+    volumeSnapshotClass: z
+      .string()
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a VolumeSnapshotClass name (RFC 1123 subdomain)')
+      .optional(),
+    timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const encrypted = ENCRYPTED_KINDS.filter((k) => v.include[k]);
+    if (encrypted.length && !v.recipients.length && !v.recipientsFrom) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recipients'],
+        message: `Secrets are never written in plain text: give age recipients (recipients or recipientsFrom), or exclude ${encrypted.map((k) => `include.${k}`).join(' and ')}`,
+      });
+    }
+  });
 export type BackupPlatformInput = z.input<typeof backupPlatformInputSchema>;
 export type BackupPlatformOptions = z.output<typeof backupPlatformInputSchema>;
 
@@ -153,24 +173,26 @@ export interface RetentionResult {
 export const CLUSTER_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 export const clusterNamespaceMessage = `must not be one of ${CLUSTER_NAMESPACES.join(', ')} (the cluster's own namespaces)`;
 
-export const restorePlatformInputSchema = z.object({
-  backupId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a backup id'),
-  /**
-   * Restore into another namespace (test restores); default: the backed-up namespace. Never one of
-   * CLUSTER_NAMESPACES (also not by default: the plan refuses a backup of one of them).
-   */
-  targetNamespace: k8sName.refine((ns) => !CLUSTER_NAMESPACES.includes(ns), clusterNamespaceMessage).optional(),
-  /** Existing objects: skip them (default) or update them (server-side apply). */
-  existing: z.enum(['skip', 'update']).default('skip'),
-  include: includeSchema.default(ALL_INCLUDED),
-  /** Not inputs: the manifest HMAC key and the age identity are the worker's (--backup-hmac-key, --backup-identity). */
-  hmacKey: workerKeyField('hmacKey'),
-  identity: workerKeyField('identity'),
-  dryRun: z.boolean().default(false),
-  timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
-  /** The maintenance lease, held by a restore into the live (backed-up) namespace: wait in line (default) or fail at once. */
-  lease: leaseOptionsSchema.default({ wait: true, priority: 0 }),
-}).strict();
+export const restorePlatformInputSchema = z
+  .object({
+    backupId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a backup id'),
+    /**
+     * Restore into another namespace (test restores); default: the backed-up namespace. Never one of
+     * CLUSTER_NAMESPACES (also not by default: the plan refuses a backup of one of them).
+     */
+    targetNamespace: k8sName.refine((ns) => !CLUSTER_NAMESPACES.includes(ns), clusterNamespaceMessage).optional(),
+    /** Existing objects: skip them (default) or update them (server-side apply). */
+    existing: z.enum(['skip', 'update']).default('skip'),
+    include: includeSchema.default(ALL_INCLUDED),
+    /** Not inputs: the manifest HMAC key and the age identity are the worker's (--backup-hmac-key, --backup-identity). */
+    hmacKey: workerKeyField('hmacKey'),
+    identity: workerKeyField('identity'),
+    dryRun: z.boolean().default(false),
+    timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
+    /** The maintenance lease, held by a restore into the live (backed-up) namespace: wait in line (default) or fail at once. */
+    lease: leaseOptionsSchema.default({ wait: true, priority: 0 }),
+  })
+  .strict();
 export type RestorePlatformInput = z.input<typeof restorePlatformInputSchema>;
 export type RestorePlatformOptions = z.output<typeof restorePlatformInputSchema>;
 
@@ -188,7 +210,12 @@ export interface RestorePlan {
   targetNamespace: string;
   namespaceExists: boolean;
   /** Per kind: objects in the backup, and how many already exist in the cluster. */
-  kinds: { kind: BackupKind; total: number; existing: number; action: 'create' | 'create-or-skip' | 'create-or-update' }[];
+  kinds: {
+    kind: BackupKind;
+    total: number;
+    existing: number;
+    action: 'create' | 'create-or-skip' | 'create-or-update';
+  }[];
   /** The objects of the Helm releases' deployed revisions, applied after their records (when the records are restored). */
   helmObjects?: HelmObjectsPlan;
   /** PVCs to recreate from the backup's VolumeSnapshots. */

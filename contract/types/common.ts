@@ -9,10 +9,23 @@ export const k8sName = z
 
 /** Cloud metadata endpoints: never a probe's target, whatever the worker's configuration says. */
 export const METADATA_ADDRESSES = ['169.254.169.254', '169.254.170.2', '100.100.100.200', 'fd00:ec2::254'];
-export const METADATA_HOSTS = ['metadata', 'metadata.google.internal', 'metadata.goog', 'metadata.azure.internal', 'instance-data', 'instance-data.ec2.internal'];
+export const METADATA_HOSTS = [
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'metadata.azure.internal',
+  'instance-data',
+  'instance-data.ec2.internal',
+];
 
 /** A URL's host as written: lowercase, without IPv6 brackets or a trailing dot. */
-const urlHost = (url: string) => (URL.canParse(url) ? new URL(url).hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase() : '');
+const urlHost = (url: string) =>
+  URL.canParse(url)
+    ? new URL(url).hostname
+        .replace(/^\[|\]$/g, '')
+        .replace(/\.$/, '')
+        .toLowerCase()
+    : '';
 
 /**
  * An http(s) URL, used for probe overrides. A metadata host or address written in it is refused at
@@ -21,4 +34,7 @@ const urlHost = (url: string) => (URL.canParse(url) ? new URL(url).hostname.repl
 export const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
   // zod runs the refinement also after .url() failed: urlHost must not throw on a non-URL.
-  .refine((url) => ![...METADATA_HOSTS, ...METADATA_ADDRESSES].includes(urlHost(url)), 'must not be a cloud metadata endpoint');
+  .refine(
+    (url) => ![...METADATA_HOSTS, ...METADATA_ADDRESSES].includes(urlHost(url)),
+    'must not be a cloud metadata endpoint',
+  );

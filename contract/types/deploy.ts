@@ -5,10 +5,13 @@ import { secretKeyRefSchema } from './secret-ref.ts';
 import type { HealthCheckReport } from './platform-health.ts';
 
 /** A chart from a local directory (relative to the worker's working directory) or a repository. */
-export const chartSchema = z.union([
-  z.object({ path: z.string().min(1) }).strict(),
-  z.object({ repo: httpUrl, name: z.string().min(1), version: z.string().min(1) }).strict(),
-], { error: 'must be {"path": DIR} or {"repo": URL, "name": NAME, "version": VERSION}' });
+export const chartSchema = z.union(
+  [
+    z.object({ path: z.string().min(1) }).strict(),
+    z.object({ repo: httpUrl, name: z.string().min(1), version: z.string().min(1) }).strict(),
+  ],
+  { error: 'must be {"path": DIR} or {"repo": URL, "name": NAME, "version": VERSION}' },
+);
 export type ChartRef = z.infer<typeof chartSchema>;
 
 export const DEFAULT_CHART: ChartRef = { path: 'charts/orchestrator' };

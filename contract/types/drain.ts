@@ -7,10 +7,16 @@ import { runbookLeaseSchema } from './lease.ts';
 export const nodeName = z
   .string()
   .max(253, 'must be at most 253 characters')
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase RFC 1123 name (a-z, 0-9, -, .)');
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'must be a lowercase RFC 1123 name (a-z, 0-9, -, .)',
+  );
 
 /** A label selector as kubectl takes it (`app=web,tier!=db`, `env in (a,b)`); checked by the API server. */
-export const labelSelector = z.string().max(1000).regex(/^[^\n\r]*$/, 'must be one line');
+export const labelSelector = z
+  .string()
+  .max(1000)
+  .regex(/^[^\n\r]*$/, 'must be one line');
 
 export const drainNodeInputSchema = z
   .object({
@@ -24,7 +30,12 @@ export const drainNodeInputSchema = z
     /** kubectl --grace-period: seconds each pod gets to terminate; omitted: the pod's own. */
     gracePeriodSeconds: z.number().int().min(0).max(86400).optional(),
     /** kubectl --timeout: the whole eviction and wait; an update can extend it. */
-    timeoutSeconds: z.number().int().min(1).max(7 * 86400).default(600),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86400)
+      .default(600),
     /** kubectl --pod-selector: only pods matching it are drained; the others stay. */
     podSelector: labelSelector.optional(),
     /** kubectl --disable-eviction: delete pods instead of evicting them (bypasses PodDisruptionBudgets). */
@@ -54,7 +65,8 @@ export interface PodRef {
 }
 
 /** Why a pod on the node is not evicted (kubectl drain skips it, or the selector excludes it). */
-export type KeptReason = 'mirror pod' | 'DaemonSet pod' | 'being deleted' | 'not matching podSelector' | 'cannot delete (see errors)';
+export type KeptReason =
+  'mirror pod' | 'DaemonSet pod' | 'being deleted' | 'not matching podSelector' | 'cannot delete (see errors)';
 
 export interface DrainPlanRequest {
   node: string;
@@ -110,7 +122,17 @@ export interface DrainRoundResult {
 
 export interface DrainStatus {
   node: string;
-  phase: 'validating' | 'waiting-for-lease' | 'planning' | 'cordoning' | 'evicting' | 'uncordoning' | 'succeeded' | 'failed' | 'aborted' | 'dry-run';
+  phase:
+    | 'validating'
+    | 'waiting-for-lease'
+    | 'planning'
+    | 'cordoning'
+    | 'evicting'
+    | 'uncordoning'
+    | 'succeeded'
+    | 'failed'
+    | 'aborted'
+    | 'dry-run';
   /** This workflow set spec.unschedulable (and so uncordons on failure). */
   cordonedByUs?: boolean;
   /** When the eviction times out (ISO). */
@@ -122,7 +144,8 @@ export interface DrainStatus {
 }
 
 /** The `drainControl` update: extend the timeout by some seconds, or abort (uncordons if this drain cordoned). */
-export type DrainControl = { action: 'extend'; seconds: number; by: string } | { action: 'abort'; by: string; reason?: string };
+export type DrainControl =
+  { action: 'extend'; seconds: number; by: string } | { action: 'abort'; by: string; reason?: string };
 
 export interface DrainReport {
   runbook: 'drainNode';

@@ -14,14 +14,17 @@ export type Weekday = (typeof WEEKDAYS)[number];
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour clock)');
 
-const timeZone = z.string().min(1).refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone (e.g. Europe/Berlin, UTC)');
+const timeZone = z
+  .string()
+  .min(1)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone (e.g. Europe/Berlin, UTC)');
 
 /**
  * When nodes may start: on these days (the day the window opens, in timeZone), from start to end. An
@@ -30,7 +33,10 @@ const timeZone = z.string().min(1).refine((tz) => {
  */
 export const maintenanceWindowSchema = z
   .object({
-    daysOfWeek: z.array(z.enum(WEEKDAYS, `must be one of ${WEEKDAYS.join(', ')}`)).min(1, 'name at least one day').max(7),
+    daysOfWeek: z
+      .array(z.enum(WEEKDAYS, `must be one of ${WEEKDAYS.join(', ')}`))
+      .min(1, 'name at least one day')
+      .max(7),
     start: clock,
     end: clock,
     timeZone: timeZone.default('UTC'),
@@ -52,7 +58,11 @@ export const rollingNodeMaintenanceInputSchema = z
      * The nodes, in this order. Give nodes or selector. At most MAX_NODES per run: one run's history
      * holds every node's steps (a node waiting an hour for its kubelet version adds ~180 events).
      */
-    nodes: z.array(nodeName).min(1, 'name at least one node').max(MAX_NODES, `at most ${MAX_NODES} nodes per run (split a larger pool by selector)`).optional(),
+    nodes: z
+      .array(nodeName)
+      .min(1, 'name at least one node')
+      .max(MAX_NODES, `at most ${MAX_NODES} nodes per run (split a larger pool by selector)`)
+      .optional(),
     /** A node label selector (e.g. `pool=workers`); the nodes are taken in name order. */
     selector: labelSelector.optional(),
     /** Nodes in maintenance at once. */
@@ -67,12 +77,20 @@ export const rollingNodeMaintenanceInputSchema = z
       .object({
         nodeDone: z.boolean().optional(),
         kubeletVersion: kubeletVersion.optional(),
-        timeoutSeconds: z.number().int().min(1).max(7 * 86400).default(3600),
+        timeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(7 * 86400)
+          .default(3600),
       })
       .strict()
       .default({ timeoutSeconds: 3600 })
       .transform((u) => ({ ...u, nodeDone: u.nodeDone ?? u.kubeletVersion === undefined }))
-      .refine((u) => u.nodeDone || u.kubeletVersion !== undefined, 'nothing would say a node is upgraded: give kubeletVersion, or leave nodeDone true'),
+      .refine(
+        (u) => u.nodeDone || u.kubeletVersion !== undefined,
+        'nothing would say a node is upgraded: give kubeletVersion, or leave nodeDone true',
+      ),
     /** After the uncordon: how long the node may take to report Ready. */
     readyTimeoutSeconds: z.number().int().min(1).max(86400).default(300),
     /** After each node: orchestrator pods ready and no TaskRun stuck in Pending, within timeoutSeconds. */
@@ -88,13 +106,24 @@ export const rollingNodeMaintenanceInputSchema = z
       .default({ skip: false, namespace: 'orchestrator', stuckTaskRunSeconds: 600, timeoutSeconds: 300 }),
     maintenanceWindow: maintenanceWindowSchema.optional(),
     /** How long a failed node waits for `decide` before the run aborts (at most 7 days). */
-    decisionTimeoutSeconds: z.number().int().min(1).max(7 * 86400).default(24 * 3600),
+    decisionTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86400)
+      .default(24 * 3600),
     lease: leaseOptionsSchema.default({ wait: true, priority: 0 }),
   })
   .strict()
   .superRefine((o, ctx) => {
-    if ((o.nodes === undefined) === (o.selector === undefined)) ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'give either nodes (a list) or selector (a label selector), not both' });
-    if (o.nodes && new Set(o.nodes).size !== o.nodes.length) ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'must not name a node twice' });
+    if ((o.nodes === undefined) === (o.selector === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodes'],
+        message: 'give either nodes (a list) or selector (a label selector), not both',
+      });
+    if (o.nodes && new Set(o.nodes).size !== o.nodes.length)
+      ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'must not name a node twice' });
   });
 
 export type RollingNodeMaintenanceInput = z.input<typeof rollingNodeMaintenanceInputSchema>;
@@ -105,8 +134,16 @@ export const NODE_STEPS = ['drain', 'upgrade', 'uncordon', 'ready', 'health'] as
 export type NodeStep = (typeof NODE_STEPS)[number];
 
 export type NodePhase =
-  | 'pending' | 'draining' | 'waiting-for-upgrade' | 'uncordoning' | 'waiting-ready' | 'checking-health'
-  | 'done' | 'failed' | 'skipped' | 'not-started';
+  | 'pending'
+  | 'draining'
+  | 'waiting-for-upgrade'
+  | 'uncordoning'
+  | 'waiting-ready'
+  | 'checking-health'
+  | 'done'
+  | 'failed'
+  | 'skipped'
+  | 'not-started';
 
 export interface NodeMaintenanceState {
   node: string;

@@ -123,5 +123,7 @@ export const worse = (a: Severity, b: Severity): Severity => (severityRank(a) <=
 /** Names at most MAX_WHERE objects (sorted, unless `ranked`: the worst come first); the rest are counted. */
 export function capWhere(where: string[], ranked = false): Pick<AuditFinding, 'where' | 'whereMore'> {
   const sorted = ranked ? [...new Set(where)] : [...new Set(where)].sort();
-  return sorted.length > MAX_WHERE ? { where: sorted.slice(0, MAX_WHERE), whereMore: sorted.length - MAX_WHERE } : { where: sorted };
+  return sorted.length > MAX_WHERE
+    ? { where: sorted.slice(0, MAX_WHERE), whereMore: sorted.length - MAX_WHERE }
+    : { where: sorted };
 }

@@ -296,8 +296,16 @@ export interface ControllerSuspended {
 export const cleanupTaskRunsInputSchema = z
   .object({
     namespace: k8sName.default('orchestrator'),
-    succeededMaxAgeSeconds: z.number().int().min(0).default(7 * 24 * 3600),
-    failedMaxAgeSeconds: z.number().int().min(0).default(3 * 24 * 3600),
+    succeededMaxAgeSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .default(7 * 24 * 3600),
+    failedMaxAgeSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .default(3 * 24 * 3600),
     keepLabel: z.string().min(1).default('taskrun.orchestrator.io/keep'),
     dryRun: z.boolean().default(false),
   })

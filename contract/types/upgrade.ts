@@ -21,14 +21,22 @@ export const upgradePlatformInputSchema = z
     release: k8sName.default('orchestrator'),
     chart: chartSchema.default(DEFAULT_CHART),
     /** New orchestrator image tag (sets values image.tag). */
-    imageTag: z.string().regex(/^[\w][\w.-]{0,127}$/, 'must be a valid image tag').optional(),
+    imageTag: z
+      .string()
+      .regex(/^[\w][\w.-]{0,127}$/, 'must be a valid image tag')
+      .optional(),
     /** Values merged over the release's current values. */
     values: z.record(z.string(), z.unknown()).default({}),
     valuesFiles: z.array(z.string().min(1)).default([]),
     /** What to do when the rollout or the smoke test fails. */
     onFailure: z.enum(['pause', 'rollback']).default('pause'),
     /** How long a paused upgrade waits for an operator's decision before it rolls back (at most 7 days). */
-    decisionTimeoutSeconds: z.number().int().min(1).max(MAX_DECISION_TIMEOUT_SECONDS, 'must be at most 604800 (7 days)').default(24 * 3600),
+    decisionTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_DECISION_TIMEOUT_SECONDS, 'must be at most 604800 (7 days)')
+      .default(24 * 3600),
     smokeTest: z
       .object({
         skip: z.boolean().default(false),
@@ -37,7 +45,10 @@ export const upgradePlatformInputSchema = z
       })
       .strict()
       .default({ skip: false }),
-    timeouts: z.object({ rolloutSeconds: z.number().int().min(1).max(7200).default(300) }).strict().default({ rolloutSeconds: 300 }),
+    timeouts: z
+      .object({ rolloutSeconds: z.number().int().min(1).max(7200).default(300) })
+      .strict()
+      .default({ rolloutSeconds: 300 }),
     /**
      * The pre-upgrade backup: backupPlatform runs as a child workflow (id `<upgrade workflow id>-backup`,
      * so a re-run upgrade reuses its backup) before helm touches anything; a failed backup stops the upgrade.
@@ -58,8 +69,14 @@ export const upgradePlatformInputSchema = z
     if (!v.backup) return;
     const parsed = backupPlatformInputSchema.safeParse({ ...v.backup, namespace: v.namespace, release: v.release });
     // Field errors are reported by upgradeBackupSchema itself; this adds backupPlatform's cross-field rules.
-    for (const issue of parsed.success ? [] : parsed.error.issues.filter((i) => i.code === 'custom' && i.path[0] !== 'hmacKey')) {
-      ctx.addIssue({ code: 'custom', path: ['backup', ...issue.path.filter((p) => typeof p !== 'symbol')], message: issue.message });
+    for (const issue of parsed.success
+      ? []
+      : parsed.error.issues.filter((i) => i.code === 'custom' && i.path[0] !== 'hmacKey')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backup', ...issue.path.filter((p) => typeof p !== 'symbol')],
+        message: issue.message,
+      });
     }
   });
 
@@ -120,5 +137,11 @@ export interface UpgradeReport {
 }
 
 export type UpgradeBackupRecord =
-  | { backupId: string; workflowId: string; counts: Partial<Record<BackupKind, number>>; reused: boolean; createdAt: string }
+  | {
+      backupId: string;
+      workflowId: string;
+      counts: Partial<Record<BackupKind, number>>;
+      reused: boolean;
+      createdAt: string;
+    }
   | { skipped: string };

@@ -89,10 +89,18 @@ function writePodLogsConfig(p: ReturnType<typeof paths>): void {
   mkdirSync(p.podLogs, { recursive: true });
   writeFileSync(join(p.podLogs, 'current.log'), criLine(SIMULATED_POD_LOG));
   writeFileSync(join(p.podLogs, 'previous.log'), criLine(SIMULATED_PREVIOUS_POD_LOG));
-  writeFileSync(p.podLogsConfig, stringify({
-    apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: 'simulated-pod-logs' },
-    spec: { selector: {}, logs: [{ logsFile: join(p.podLogs, 'current.log'), previousLogsFile: join(p.podLogs, 'previous.log') }] },
-  }));
+  writeFileSync(
+    p.podLogsConfig,
+    stringify({
+      apiVersion: 'kwok.x-k8s.io/v1alpha1',
+      kind: 'ClusterLogs',
+      metadata: { name: 'simulated-pod-logs' },
+      spec: {
+        selector: {},
+        logs: [{ logsFile: join(p.podLogs, 'current.log'), previousLogsFile: join(p.podLogs, 'previous.log') }],
+      },
+    }),
+  );
 }
 
 /**
@@ -170,13 +178,28 @@ export async function deleteLocalCluster(ref: ClusterRef): Promise<void> {
     await kwokctl(ref, ['delete', 'cluster', '--kubeconfig', p.kubeconfig]);
     await waitGone(ref, pids);
   }
-  for (const path of [p.workdir, p.kubeconfig, p.kwokctlConfig, p.stagesHash, p.podLogs, p.podLogsConfig, kubeCacheDir(p.kubeconfig)]) rmSync(path, { recursive: true, force: true });
+  for (const path of [
+    p.workdir,
+    p.kubeconfig,
+    p.kwokctlConfig,
+    p.stagesHash,
+    p.podLogs,
+    p.podLogsConfig,
+    kubeCacheDir(p.kubeconfig),
+  ])
+    rmSync(path, { recursive: true, force: true });
 }
 
 /** Does the cluster exist, do its processes run, how many nodes are Ready? Never throws for an absent cluster. */
 export async function clusterStatus(ref: ClusterRef): Promise<ClusterStatus> {
   const p = paths(ref);
-  const status: ClusterStatus = { exists: existsSync(p.clusterConfig), running: false, components: {}, nodes: { total: 0, ready: 0 }, kubeconfigPath: p.kubeconfig };
+  const status: ClusterStatus = {
+    exists: existsSync(p.clusterConfig),
+    running: false,
+    components: {},
+    nodes: { total: 0, ready: 0 },
+    kubeconfigPath: p.kubeconfig,
+  };
   if (!status.exists) return status;
   const out = await kwokctl(ref, ['get', 'components', '-o', 'wide']);
   for (const line of out.split('\n').slice(1)) {
@@ -223,24 +246,54 @@ async function create(opts: CreateClusterOptions, stagesFile: string): Promise<v
   const apiserverPort = opts.apiserverPort ?? apiserver!;
   if (opts.apiserverPort !== undefined) await assertPortFree(apiserverPort, `kube-apiserver of cluster '${opts.name}'`);
   const [etcdPort, etcdPeerPort, kwokControllerPort, kubeControllerManagerPort, kubeSchedulerPort] = others;
-  writeFileSync(p.kwokctlConfig, stringify({
-    apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
-    kind: 'KwokctlConfiguration',
-    options: {
-      // kwokctl's default is 0.0.0.0: an unauthenticated etcd reachable from the network.
-      bindAddress: '127.0.0.1',
-      kubeApiserverPort: apiserverPort, etcdPort, etcdPeerPort, kwokControllerPort, kubeControllerManagerPort, kubeSchedulerPort,
-    },
-  }));
+  writeFileSync(
+    p.kwokctlConfig,
+    stringify({
+      apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
+      kind: 'KwokctlConfiguration',
+      options: {
+        // kwokctl's default is 0.0.0.0: an unauthenticated etcd reachable from the network.
+        bindAddress: '127.0.0.1',
+        kubeApiserverPort: apiserverPort,
+        etcdPort,
+        etcdPeerPort,
+        kwokControllerPort,
+        kubeControllerManagerPort,
+        kubeSchedulerPort,
+      },
+    }),
+  );
   writeFileSync(p.stagesHash, sha256(stagesFile));
   writePodLogsConfig(p);
   const bin = (name: string) => toolPath(name);
   try {
-    await kwokctl(opts, ['create', 'cluster', '--runtime', 'binary', '--timeout', '2m',
-      '--kube-apiserver-binary', bin('kube-apiserver'), '--kube-controller-manager-binary', bin('kube-controller-manager'),
-      '--kube-scheduler-binary', bin('kube-scheduler'), '--kwok-controller-binary', bin('kwok'), '--etcd-binary', bin('etcd'),
+    await kwokctl(opts, [
+      'create',
+      'cluster',
+      '--runtime',
+      'binary',
+      '--timeout',
+      '2m',
+      '--kube-apiserver-binary',
+      bin('kube-apiserver'),
+      '--kube-controller-manager-binary',
+      bin('kube-controller-manager'),
+      '--kube-scheduler-binary',
+      bin('kube-scheduler'),
+      '--kwok-controller-binary',
+      bin('kwok'),
+      '--etcd-binary',
+      bin('etcd'),
       // --kubeconfig: without it kwokctl adds its context to ~/.kube/config.
-      '--kubeconfig', p.kubeconfig, '--config', p.kwokctlConfig, '--config', stagesFile, '--config', p.podLogsConfig]);
+      '--kubeconfig',
+      p.kubeconfig,
+      '--config',
+      p.kwokctlConfig,
+      '--config',
+      stagesFile,
+      '--config',
+      p.podLogsConfig,
+    ]);
   } catch (err) {
     // A half-created cluster would be "started" next time and fail again: leave nothing behind.
     const logs = tailLogs(p.logs);
@@ -251,13 +304,18 @@ async function create(opts: CreateClusterOptions, stagesFile: string): Promise<v
 
 /** The ports each component listens on, as named in kwokctl-config.yaml. */
 const componentPorts: Record<string, string[]> = {
-  etcd: ['etcdPort', 'etcdPeerPort'], 'kube-apiserver': ['kubeApiserverPort'], 'kwok-controller': ['kwokControllerPort'],
-  'kube-controller-manager': ['kubeControllerManagerPort'], 'kube-scheduler': ['kubeSchedulerPort'],
+  etcd: ['etcdPort', 'etcdPeerPort'],
+  'kube-apiserver': ['kubeApiserverPort'],
+  'kwok-controller': ['kwokControllerPort'],
+  'kube-controller-manager': ['kubeControllerManagerPort'],
+  'kube-scheduler': ['kubeSchedulerPort'],
 };
 
 async function start(ref: ClusterRef): Promise<void> {
   const p = paths(ref);
-  const ports = existsSync(p.kwokctlConfig) ? (parse(readFileSync(p.kwokctlConfig, 'utf8')) as { options: Record<string, number> }).options : {};
+  const ports = existsSync(p.kwokctlConfig)
+    ? (parse(readFileSync(p.kwokctlConfig, 'utf8')) as { options: Record<string, number> }).options
+    : {};
   for (const [component, keys] of Object.entries(componentPorts)) {
     if (pidFileIsLive(ref, component)) continue;
     // kwokctl skips a component whose pid file names a live process, whatever that process is.
@@ -265,7 +323,12 @@ async function start(ref: ClusterRef): Promise<void> {
     // A cluster keeps its ports; if another process took one meanwhile, kwokctl would not say so.
     for (const key of keys) {
       const port = ports[key];
-      if (port) await assertPortFree(port, `${component} of local cluster '${ref.name}'`, 'delete the cluster to get new ports');
+      if (port)
+        await assertPortFree(
+          port,
+          `${component} of local cluster '${ref.name}'`,
+          'delete the cluster to get new ports',
+        );
     }
   }
   // --timeout: when the apiserver does not come up, kwokctl waits 2 min and then reports success anyway.
@@ -315,7 +378,8 @@ function exited(pid: string): boolean {
 async function waitGone(ref: ClusterRef, pids: string[], timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pids.every(exited)) {
-    if (Date.now() > deadline) throw new Error(`processes ${pids.join(', ')} of local cluster '${ref.name}' did not exit`);
+    if (Date.now() > deadline)
+      throw new Error(`processes ${pids.join(', ')} of local cluster '${ref.name}' did not exit`);
     await sleep(50);
   }
 }
@@ -324,7 +388,9 @@ async function waitGone(ref: ClusterRef, pids: string[], timeoutMs = 10_000): Pr
 async function kwokctl(ref: ClusterRef, args: string[]): Promise<string> {
   const p = paths(ref);
   // Inherited KWOK_* variables would override our flags and config (e.g. KWOK_RUNTIME, ports).
-  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KWOK_')));
+  const env: Record<string, string | undefined> = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('KWOK_')),
+  );
   Object.assign(env, {
     KWOK_WORKDIR: p.workdir, // its default is ~/.kwok
     KWOK_KUBE_VERSION: await kubeVersion(), // selects the flags kwokctl gives the components
@@ -333,9 +399,16 @@ async function kwokctl(ref: ClusterRef, args: string[]): Promise<string> {
     KUBECONFIG: p.kubeconfig, // belt and braces: nothing may fall back to ~/.kube/config
     KUBECACHEDIR: kubeCacheDir(p.kubeconfig), // kwokctl runs kubectl too
   });
-  const r = await execa(toolPath('kwokctl'), ['--name', ref.name, ...args], { env, extendEnv: false, reject: false, timeout: 180_000 });
+  const r = await execa(toolPath('kwokctl'), ['--name', ref.name, ...args], {
+    env,
+    extendEnv: false,
+    reject: false,
+    timeout: 180_000,
+  });
   if (r.exitCode !== 0) {
-    throw new Error(`kwokctl ${args.slice(0, 2).join(' ')} (cluster '${ref.name}', ${ref.dataDir}) failed: ${(r.stderr || r.stdout || r.message || 'no output').trim()}`);
+    throw new Error(
+      `kwokctl ${args.slice(0, 2).join(' ')} (cluster '${ref.name}', ${ref.dataDir}) failed: ${(r.stderr || r.stdout || r.message || 'no output').trim()}`,
+    );
   }
   return r.stdout;
 }
@@ -367,7 +440,11 @@ function handle(ref: ClusterRef, action: LocalCluster['action']): LocalCluster {
   const server = config.clusters.find((c) => c.name === clusterName)?.cluster.server;
   if (!server) throw new Error(`${kubeconfigPath} has no server for context '${context}'`);
   return {
-    ...ref, kubeconfigPath, context, server, action,
+    ...ref,
+    kubeconfigPath,
+    context,
+    server,
+    action,
     stop: () => stopLocalCluster(ref),
     delete: () => deleteLocalCluster(ref),
   };
@@ -389,7 +466,8 @@ async function readNodesWhenUp(kubeconfigPath: string, timeoutMs: number): Promi
     try {
       return await readNodes(kubeconfigPath);
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`the local cluster's apiserver does not answer: ${(err as Error).message}`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(`the local cluster's apiserver does not answer: ${(err as Error).message}`, { cause: err });
       await sleep(250);
     }
   }
@@ -431,7 +509,11 @@ function tailLogs(dir: string): string {
     const file = join(dir, `${name}.log`);
     if (!existsSync(file)) continue;
     // Last few lines, each cut short: kwok's JSON log lines run to hundreds of characters.
-    const lines = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-5).map((l) => (l.length > 300 ? `${l.slice(0, 300)}...` : l));
+    const lines = readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-5)
+      .map((l) => (l.length > 300 ? `${l.slice(0, 300)}...` : l));
     out += `\n--- ${file} (last lines) ---\n${lines.join('\n')}`;
   }
   return out;
@@ -445,7 +527,8 @@ function tailLogs(dir: string): string {
 export async function interruptApiServer(ref: ClusterRef, downMs: number): Promise<void> {
   const pidFile = join(paths(ref).clusterDir, 'pids', 'kube-apiserver.pid');
   const pid = readFileSync(pidFile, 'utf8').trim();
-  if (hasProc && !isClusterProcess(ref, pid)) throw new Error(`kube-apiserver of local cluster '${ref.name}' is not running (pid ${pid})`);
+  if (hasProc && !isClusterProcess(ref, pid))
+    throw new Error(`kube-apiserver of local cluster '${ref.name}' is not running (pid ${pid})`);
   process.kill(Number(pid), 'SIGKILL');
   await waitGone(ref, [pid]);
   await sleep(downMs);

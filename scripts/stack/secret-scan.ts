@@ -6,8 +6,14 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Client } from '@temporalio/client';
 
-export interface Secret { name: string; value: string }
-export interface Leak { secret: string; where: string }
+export interface Secret {
+  name: string;
+  value: string;
+}
+export interface Leak {
+  secret: string;
+  where: string;
+}
 
 /** The strings that give a value away: itself, and its base64 at each of the 3 alignments. */
 export function leakPatterns(value: string): string[] {
@@ -22,7 +28,9 @@ export function leakPatterns(value: string): string[] {
 }
 
 export function findLeaks(secrets: Secret[], text: string, where: string): Leak[] {
-  return secrets.filter((s) => leakPatterns(s.value).some((p) => text.includes(p))).map((s) => ({ secret: s.name, where }));
+  return secrets
+    .filter((s) => leakPatterns(s.value).some((p) => text.includes(p)))
+    .map((s) => ({ secret: s.name, where }));
 }
 
 /** Every workflow history of the namespace, with payloads decoded to text. */
@@ -32,7 +40,9 @@ export async function scanHistories(client: Client, secrets: Secret[]): Promise<
   for await (const wf of client.workflow.list()) {
     const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     histories++;
-    const text = JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
+    const text = JSON.stringify(history, (_k, v: unknown) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v,
+    );
     leaks.push(...findLeaks(secrets, text, `history of ${wf.type} ${wf.workflowId}`));
   }
   return { leaks, histories };
@@ -54,7 +64,11 @@ export function scanFiles(secrets: Secret[], dirs: string[]): { leaks: Leak[]; f
     const data = readFileSync(path);
     let text = data.toString('latin1');
     if (path.endsWith('.gz')) {
-      try { text += gunzipSync(data).toString('utf8'); } catch { /* not gzip after all */ }
+      try {
+        text += gunzipSync(data).toString('utf8');
+      } catch {
+        /* not gzip after all */
+      }
     }
     leaks.push(...findLeaks(secrets, text, path));
   };
@@ -64,5 +78,8 @@ export function scanFiles(secrets: Secret[], dirs: string[]): { leaks: Leak[]; f
 
 export function readSecrets(file: string): Secret[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Secret);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Secret);
 }

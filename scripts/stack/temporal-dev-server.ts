@@ -59,17 +59,40 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   if (opts.port !== undefined) await assertPortFree(port, 'Temporal frontend', hint);
   if (opts.uiPort !== undefined) await assertPortFree(uiPort, 'Temporal Web UI', hint);
 
-  const args = ['server', 'start-dev', '--ip', host, '--port', String(port), '--ui-port', String(uiPort),
-    '--log-level', 'warn', '--color', 'never'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    host,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--log-level',
+    'warn',
+    '--color',
+    'never',
+  ];
   // 'default' always exists; naming it again is harmless but noisy.
   if (namespace !== 'default') args.push('--namespace', namespace);
   if (opts.dbFile) {
     mkdirSync(dirname(opts.dbFile), { recursive: true });
     // WAL + synchronous=normal: far fewer fsyncs, still crash-safe for a dev database.
-    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+    args.push(
+      '--db-filename',
+      opts.dbFile,
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
+    );
   }
   // Registering one that a file DB already has (same type) is a no-op.
-  for (const [name, type] of Object.entries({ ...RUNBOOK_SEARCH_ATTRIBUTES, ...TASKRUN_SEARCH_ATTRIBUTES, ...opts.searchAttributes })) {
+  for (const [name, type] of Object.entries({
+    ...RUNBOOK_SEARCH_ATTRIBUTES,
+    ...TASKRUN_SEARCH_ATTRIBUTES,
+    ...opts.searchAttributes,
+  })) {
     args.push('--search-attribute', `${name}=${type}`);
   }
 
@@ -98,27 +121,52 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     await waitHealthy(temporal, address, exited, opts.startTimeoutMs ?? 60_000);
   } catch (err) {
     await stop(2_000);
-    throw new Error(`${(err as Error).message}\n--- last lines of ${opts.logFile} ---\n${tail(opts.logFile, 30)}`, { cause: err });
+    throw new Error(`${(err as Error).message}\n--- last lines of ${opts.logFile} ---\n${tail(opts.logFile, 30)}`, {
+      cause: err,
+    });
   }
   return { address, uiUrl: `http://${host}:${uiPort}`, namespace, pid: child.pid!, stop };
 }
 
 /** Polls `temporal operator cluster health` until SERVING, the process dies, or time runs out. */
-async function waitHealthy(temporal: string, address: string, exited: Promise<number | string>, timeoutMs: number): Promise<void> {
+async function waitHealthy(
+  temporal: string,
+  address: string,
+  exited: Promise<number | string>,
+  timeoutMs: number,
+): Promise<void> {
   let exitedWith: number | string | undefined;
-  void exited.then((how) => { exitedWith = how; });
+  void exited.then((how) => {
+    exitedWith = how;
+  });
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   while (Date.now() < deadline) {
-    if (exitedWith !== undefined) throw new Error(`temporal server start-dev exited (${exitedWith}) before it was ready`);
+    if (exitedWith !== undefined)
+      throw new Error(`temporal server start-dev exited (${exitedWith}) before it was ready`);
     // Ignore the user's Temporal env/config files: they may point at another server or add TLS.
-    const r = await execa(temporal, ['operator', 'cluster', 'health', '--address', address,
-      '--disable-config-env', '--disable-config-file', '--command-timeout', '2s'], { reject: false, timeout: 5_000 });
+    const r = await execa(
+      temporal,
+      [
+        'operator',
+        'cluster',
+        'health',
+        '--address',
+        address,
+        '--disable-config-env',
+        '--disable-config-file',
+        '--command-timeout',
+        '2s',
+      ],
+      { reject: false, timeout: 5_000 },
+    );
     if (r.exitCode === 0 && r.stdout.includes('SERVING')) return;
     lastError = (r.stderr || r.stdout).trim();
     await sleep(200);
   }
-  throw new Error(`Temporal dev server at ${address} not healthy after ${timeoutMs} ms (last check: ${lastError || 'no answer'})`);
+  throw new Error(
+    `Temporal dev server at ${address} not healthy after ${timeoutMs} ms (last check: ${lastError || 'no answer'})`,
+  );
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {

@@ -13,9 +13,18 @@ export type ToolGroup = 'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes' | '
 
 /** Which group provides each binary, for error messages that say what to install. */
 const groupOf: Record<string, ToolGroup> = {
-  temporal: 'temporal', helm: 'helm', kwok: 'kwok', kwokctl: 'kwok', etcd: 'etcd',
-  'kube-apiserver': 'kubernetes', 'kube-controller-manager': 'kubernetes', 'kube-scheduler': 'kubernetes',
-  kubectl: 'kubernetes', 'temporal-test-server': 'test-server', age: 'age', 'age-keygen': 'age',
+  temporal: 'temporal',
+  helm: 'helm',
+  kwok: 'kwok',
+  kwokctl: 'kwok',
+  etcd: 'etcd',
+  'kube-apiserver': 'kubernetes',
+  'kube-controller-manager': 'kubernetes',
+  'kube-scheduler': 'kubernetes',
+  kubectl: 'kubernetes',
+  'temporal-test-server': 'test-server',
+  age: 'age',
+  'age-keygen': 'age',
   chromium: 'chromium',
 };
 
@@ -32,7 +41,10 @@ export function binDir(): string {
  * are shown (a first build takes minutes and the user should see why): on our stdout, or on
  * stderr with `{ progressTo: 'stderr' }` when stdout is a result meant for a pipe.
  */
-export async function ensureTools(names: ToolGroup[], opts: { progressTo?: 'stdout' | 'stderr' } = {}): Promise<string> {
+export async function ensureTools(
+  names: ToolGroup[],
+  opts: { progressTo?: 'stdout' | 'stderr' } = {},
+): Promise<string> {
   const stdout = opts.progressTo === 'stderr' ? process.stderr : 'inherit';
   const result = await execa('bash', [installScript, ...names], { stdout, stderr: 'inherit', reject: false });
   if (result.exitCode !== 0) {

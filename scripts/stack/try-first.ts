@@ -41,9 +41,22 @@ export function tryFirstCommands(opts: TryFirstOptions): TryFirstCommand[] {
     `${prefix}npm run runbook -- start ${runbook}${input ? ` --input '${JSON.stringify(input)}'` : ''}`;
   const upgrade = { imageTag: '1.1.0' };
   return [
-    { what: 'deploy the platform (namespace orchestrator, chart charts/orchestrator)', runbook: 'deployPlatform', command: cmd('deployPlatform') },
-    { what: 'check its health (nodes, pods, TaskRuns, /health)', runbook: 'platformHealth', command: cmd('platformHealth') },
-    { what: 'upgrade it to a new image tag (backup, helm upgrade, rollout, smoke test)', runbook: 'upgradePlatform', input: upgrade, command: cmd('upgradePlatform', upgrade) },
+    {
+      what: 'deploy the platform (namespace orchestrator, chart charts/orchestrator)',
+      runbook: 'deployPlatform',
+      command: cmd('deployPlatform'),
+    },
+    {
+      what: 'check its health (nodes, pods, TaskRuns, /health)',
+      runbook: 'platformHealth',
+      command: cmd('platformHealth'),
+    },
+    {
+      what: 'upgrade it to a new image tag (backup, helm upgrade, rollout, smoke test)',
+      runbook: 'upgradePlatform',
+      input: upgrade,
+      command: cmd('upgradePlatform', upgrade),
+    },
   ];
 }
 

@@ -37,9 +37,10 @@ export function useTestCluster(): () => Promise<TestCluster> {
 
 async function open(cleanups: (() => Promise<unknown>)[]): Promise<TestCluster> {
   let kubeconfigPath = process.env.TEST_KUBECONFIG;
-  let ref: ClusterRef | undefined = process.env.TEST_CLUSTER_NAME && process.env.TEST_CLUSTER_DIR
-    ? { name: process.env.TEST_CLUSTER_NAME, dataDir: process.env.TEST_CLUSTER_DIR }
-    : undefined;
+  let ref: ClusterRef | undefined =
+    process.env.TEST_CLUSTER_NAME && process.env.TEST_CLUSTER_DIR
+      ? { name: process.env.TEST_CLUSTER_NAME, dataDir: process.env.TEST_CLUSTER_DIR }
+      : undefined;
   if (!kubeconfigPath) {
     const own = await createLocalCluster({
       name: `test-${randomUUID().slice(0, 6)}`,
@@ -52,7 +53,10 @@ async function open(cleanups: (() => Promise<unknown>)[]): Promise<TestCluster> 
   }
   const path = kubeconfigPath;
   return {
-    kubeconfigPath: path, kube: makeKubeClients(loadKubeConfig({ kubeconfigPath: path })), kubectl: (args, input) => kubectl(path, args, input), defer: (cleanup) => cleanups.push(cleanup),
+    kubeconfigPath: path,
+    kube: makeKubeClients(loadKubeConfig({ kubeconfigPath: path })),
+    kubectl: (args, input) => kubectl(path, args, input),
+    defer: (cleanup) => cleanups.push(cleanup),
     ...(ref ? { ref } : {}),
   };
 }
@@ -71,6 +75,17 @@ export function testActivityDeps(cluster: TestCluster): ActivityDeps {
     workdir: fileURLToPath(new URL('../..', import.meta.url)),
     logger: createLogger('warn'),
     // The tests' secret values come from env vars named <FILE>_TEST_*.
-    secretSources: { envAllow: ['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'LIFECYCLE_TEST_*', 'ROTATE_TEST_*', 'BACKUP_TEST_*', 'UPGRADE_BACKUP_TEST_*', 'VERIFY_TEST_*'], secretNamespaces: [] },
+    secretSources: {
+      envAllow: [
+        'ANTHROPIC_API_KEY',
+        'GITHUB_TOKEN',
+        'LIFECYCLE_TEST_*',
+        'ROTATE_TEST_*',
+        'BACKUP_TEST_*',
+        'UPGRADE_BACKUP_TEST_*',
+        'VERIFY_TEST_*',
+      ],
+      secretNamespaces: [],
+    },
   };
 }

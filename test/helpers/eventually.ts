@@ -6,7 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * thrown by `check` (e.g. a query to a workflow that has not started yet) counts as "not yet"; the
  * timeout message names the last one.
  */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -19,6 +24,9 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     if (Date.now() >= deadline) break;
     await sleep(intervalMs);
   }
-  const cause = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
+  const cause =
+    lastError === undefined
+      ? ''
+      : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
 }

@@ -14,7 +14,10 @@ export function largestPayloads(events: unknown[]): number {
     }
     const payloads = (x as { payloads?: unknown }).payloads;
     if (Array.isArray(payloads)) {
-      max = Math.max(max, payloads.reduce<number>((n, p) => n + ((p as { data?: Uint8Array | null }).data?.length ?? 0), 0));
+      max = Math.max(
+        max,
+        payloads.reduce<number>((n, p) => n + ((p as { data?: Uint8Array | null }).data?.length ?? 0), 0),
+      );
     }
     for (const v of Object.values(x)) if (v && typeof v === 'object' && !(v instanceof Uint8Array)) visit(v);
   };
@@ -35,13 +38,21 @@ type HistoryEvent = { workflowExecutionContinuedAsNewEventAttributes?: { newExec
  * Every run of a workflow's continue-as-new chain from firstRunId: the largest payload and history
  * lengths. Its own connection: a page of history events can pass gRPC's default 4 MB message limit.
  */
-export async function workflowRunStats(target: { address: string; namespace?: string }, workflowId: string, firstRunId: string): Promise<RunStats> {
-  const connection = await Connection.connect({ address: target.address, channelArgs: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 } });
+export async function workflowRunStats(
+  target: { address: string; namespace?: string },
+  workflowId: string,
+  firstRunId: string,
+): Promise<RunStats> {
+  const connection = await Connection.connect({
+    address: target.address,
+    channelArgs: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
+  });
   try {
     const client = new Client({ connection, namespace: target.namespace ?? 'default' });
     const stats: RunStats = { runs: 0, maxPayloadBytes: 0, historyLengths: [] };
     for (let runId: string | undefined = firstRunId; runId;) {
-      const events = ((await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? []) as HistoryEvent[];
+      const events = ((await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ??
+        []) as HistoryEvent[];
       stats.runs++;
       stats.maxPayloadBytes = Math.max(stats.maxPayloadBytes, largestPayloads(events));
       stats.historyLengths.push(events.length);

@@ -12,8 +12,13 @@ export async function rollingFixture(cluster: TestCluster, id: string): Promise<
   const { kubectl, defer } = cluster;
   const names = [1, 2, 3].map((i) => `${id}-${i}`);
   const node = (name: string) => ({
-    apiVersion: 'v1', kind: 'Node',
-    metadata: { name, labels: { 'kubernetes.io/hostname': name, [LABEL]: id, type: 'kwok' }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      labels: { 'kubernetes.io/hostname': name, [LABEL]: id, type: 'kwok' },
+      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+    },
     spec: { taints: [{ key: LABEL, value: id, effect: 'NoSchedule' }] },
   });
   await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: names.map(node) }));
@@ -23,14 +28,46 @@ export async function rollingFixture(cluster: TestCluster, id: string): Promise<
   await kubectl(['wait', '--for=condition=Ready', ...names.map((n) => `node/${n}`), '--timeout=60s']);
   const spec = {
     nodeSelector: { [LABEL]: id },
-    tolerations: [{ key: LABEL, operator: 'Equal', value: id, effect: 'NoSchedule' }, { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
-    containers: [{ name: 'app', image: 'example/orchestrator:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }],
+    tolerations: [
+      { key: LABEL, operator: 'Equal', value: id, effect: 'NoSchedule' },
+      { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
+    ],
+    containers: [
+      { name: 'app', image: 'example/orchestrator:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] },
+    ],
     volumes: [{ name: 'scratch', emptyDir: {} }],
   };
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'orchestrator', namespace: id }, spec: { replicas: 4, selector: { matchLabels: { app: 'orchestrator' } }, template: { metadata: { labels: { app: 'orchestrator' } }, spec } } },
-    { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: id }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { ...spec, volumes: [], containers: [{ name: 'agent', image: 'example/agent:1' }] } } } },
-  ] }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'orchestrator', namespace: id },
+          spec: {
+            replicas: 4,
+            selector: { matchLabels: { app: 'orchestrator' } },
+            template: { metadata: { labels: { app: 'orchestrator' } }, spec },
+          },
+        },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'DaemonSet',
+          metadata: { name: 'agent', namespace: id },
+          spec: {
+            selector: { matchLabels: { app: 'agent' } },
+            template: {
+              metadata: { labels: { app: 'agent' } },
+              spec: { ...spec, volumes: [], containers: [{ name: 'agent', image: 'example/agent:1' }] },
+            },
+          },
+        },
+      ],
+    }),
+  );
   await kubectl(['rollout', 'status', 'deployment/orchestrator', '-n', id, '--timeout=90s']);
   await kubectl(['rollout', 'status', 'daemonset/agent', '-n', id, '--timeout=90s']);
   return names;
@@ -38,7 +75,8 @@ export async function rollingFixture(cluster: TestCluster, id: string): Promise<
 
 export async function nodeFacts(cluster: TestCluster, name: string) {
   const n = JSON.parse(await cluster.kubectl(['get', 'node', name, '-o', 'json'])) as {
-    metadata: { annotations?: Record<string, string> }; spec: { unschedulable?: boolean };
+    metadata: { annotations?: Record<string, string> };
+    spec: { unschedulable?: boolean };
     status: { nodeInfo: { kubeletVersion: string }; conditions: { type: string; status: string }[] };
   };
   return {
@@ -51,7 +89,15 @@ export async function nodeFacts(cluster: TestCluster, name: string) {
 
 /** The node "upgraded": its kubelet reports the target version (what a real node does after the upgrade). */
 export const upgradeNode = (cluster: TestCluster, name: string) =>
-  cluster.kubectl(['patch', 'node', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { nodeInfo: { kubeletVersion: TARGET } } })]);
+  cluster.kubectl([
+    'patch',
+    'node',
+    name,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { nodeInfo: { kubeletVersion: TARGET } } }),
+  ]);
 
 export const rollingInput = (id: string) => ({
   selector: `${LABEL}=${id}`,

@@ -38,7 +38,8 @@ export function afterActivity(handle: WorkflowHandle, n: number, activityType: s
     name: `after ${activityType} (activity #${n})`,
     reached: async () => {
       const done = await completedActivities(handle);
-      if (done.length >= n && done[n - 1] !== activityType) throw new Error(`activity #${n} was ${done[n - 1]}, not ${activityType}: ${done.join(', ')}`);
+      if (done.length >= n && done[n - 1] !== activityType)
+        throw new Error(`activity #${n} was ${done[n - 1]}, not ${activityType}: ${done.join(', ')}`);
       return done.length >= n;
     },
   };
@@ -56,7 +57,11 @@ export interface KillRun {
  * must hit every boundary it names), SIGKILLs `current`, starts the next worker.
  */
 export async function killAtEachPoint(opts: {
-  handle: WorkflowHandle; first: WorkerProcess; startWorker: () => Promise<WorkerProcess>; points: KillPoint[]; timeoutMs?: number;
+  handle: WorkflowHandle;
+  first: WorkerProcess;
+  startWorker: () => Promise<WorkerProcess>;
+  points: KillPoint[];
+  timeoutMs?: number;
 }): Promise<KillRun & { last: WorkerProcess }> {
   let current = opts.first;
   const run: KillRun = { killedAt: [], completedAtKill: [] };

@@ -8,7 +8,9 @@ import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { testActivityDeps, type TestCluster } from './cluster.ts';
 import { runTestWorker, type TestTemporal } from './temporal.ts';
 
-export const TASKRUN_CRD_FILE = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
+export const TASKRUN_CRD_FILE = fileURLToPath(
+  new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url),
+);
 
 /** Applies the chart's TaskRun CRD (as the runbooks' field manager may own it: --force-conflicts) and waits until it is served. */
 export async function installTaskRunCrd(cluster: TestCluster): Promise<void> {
@@ -29,17 +31,30 @@ export interface TaskRunControllerSetup {
 }
 
 /** CRD, namespace (deleted at the end) with the controller ConfigMap, a worker, and the controller (terminated at the end). */
-export async function startTaskRunController(cluster: TestCluster, temporal: TestTemporal, setup: TaskRunControllerSetup): Promise<WorkflowHandleWithFirstExecutionRunId> {
+export async function startTaskRunController(
+  cluster: TestCluster,
+  temporal: TestTemporal,
+  setup: TaskRunControllerSetup,
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const { namespace } = setup;
   await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
-    data: { 'config.yaml': testControllerConfigYaml(setup.maxConcurrentTasks) },
-  }));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'taskrun-controller-config', namespace },
+      data: { 'config.yaml': testControllerConfigYaml(setup.maxConcurrentTasks) },
+    }),
+  );
   const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), setup.prefix);
-  const controller = await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: setup.resyncSeconds }] });
+  const controller = await temporal.client.workflow.start('taskRunController', {
+    taskQueue,
+    workflowId: controllerWorkflowId(namespace),
+    args: [{ namespace, resyncSeconds: setup.resyncSeconds }],
+  });
   temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
   return controller;
 }

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { startDevServer } from '../../scripts/stack/temporal-dev-server.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../contract/runbook-search-attributes.ts';
@@ -47,9 +53,15 @@ async function open(closers: (() => Promise<void>)[]): Promise<TestTemporal> {
   }
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
-  closers.push(() => connection.close(), () => nativeConnection.close());
+  closers.push(
+    () => connection.close(),
+    () => nativeConnection.close(),
+  );
   return {
-    address, namespace: 'default', client: new Client({ connection, namespace: 'default' }), nativeConnection,
+    address,
+    namespace: 'default',
+    client: new Client({ connection, namespace: 'default' }),
+    nativeConnection,
     defer: (cleanup) => closers.push(async () => void (await cleanup())),
   };
 }
@@ -69,7 +81,11 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test file (bundling takes seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS, logger: quietBundlerLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS,
+    logger: quietBundlerLogger,
+  });
   return bundle;
 }
 
@@ -88,9 +104,19 @@ export type MockActivities = Partial<Activities>;
  * Runs a worker with the real workflows and these activities on a task queue of its own, until the
  * test file ends (cleanup deferred after it runs first: e.g. terminating a workflow it serves).
  */
-export async function runTestWorker(temporal: TestTemporal, activities: MockActivities, prefix: string): Promise<string> {
+export async function runTestWorker(
+  temporal: TestTemporal,
+  activities: MockActivities,
+  prefix: string,
+): Promise<string> {
   const taskQueue = uniqueTaskQueue(prefix);
-  const worker = await createRunbookWorker({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const worker = await createRunbookWorker({
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
   const running = worker.run();
   temporal.defer(async () => {
     worker.shutdown();
@@ -103,7 +129,10 @@ export async function runTestWorker(temporal: TestTemporal, activities: MockActi
  * Registers every runbook's search attributes on a server that did not at launch (the time-skipping
  * test server: a runbook's upsert of an unknown one would fail its workflow task over and over).
  */
-export async function registerRunbookSearchAttributes(connection: { operatorService: Connection['operatorService'] }, namespace = 'default'): Promise<void> {
+export async function registerRunbookSearchAttributes(
+  connection: { operatorService: Connection['operatorService'] },
+  namespace = 'default',
+): Promise<void> {
   const keyword = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
   const searchAttributes = Object.fromEntries(Object.keys(RUNBOOK_SEARCH_ATTRIBUTES).map((name) => [name, keyword]));
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
@@ -116,7 +145,9 @@ export async function registerRunbookSearchAttributes(connection: { operatorServ
 export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } } });
+      const env = await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } },
+      });
       await registerRunbookSearchAttributes(env.connection, env.namespace ?? 'default');
       return env;
     } catch (err) {

@@ -25,7 +25,9 @@ export function useTestWebUi(): TestWebUi {
     const fromRun = process.env.TEST_TEMPORAL_UI_URL;
     if (fromRun) return fromRun;
     if (process.env.TEST_TEMPORAL_ADDRESS && !own) {
-      throw new Error('TEST_TEMPORAL_ADDRESS is set but TEST_TEMPORAL_UI_URL is not: the browser test needs the Web UI of that server');
+      throw new Error(
+        'TEST_TEMPORAL_ADDRESS is set but TEST_TEMPORAL_UI_URL is not: the browser test needs the Web UI of that server',
+      );
     }
     own ??= startDevServer({ logFile: join(mkdtempSync(join(tmpdir(), 'runbooks-temporal-')), 'temporal.log') });
     const server = await own;
@@ -54,12 +56,13 @@ export function useChromium(): () => Promise<Browser> {
   after(async () => {
     if (browser) await (await browser).close();
   });
-  return () => (browser ??= chromium.launch({
-    executablePath: toolPath('chromium'),
-    headless: true,
-    // Tests run as root in CI, where Chromium's sandbox cannot start.
-    args: ['--no-sandbox'],
-  }));
+  return () =>
+    (browser ??= chromium.launch({
+      executablePath: toolPath('chromium'),
+      headless: true,
+      // Tests run as root in CI, where Chromium's sandbox cannot start.
+      args: ['--no-sandbox'],
+    }));
 }
 
 /** Where a test file keeps its screenshots: under TEST_LOG_DIR in `npm test`, else a temp dir. The path is printed. */

@@ -53,35 +53,109 @@ before(async () => {
   cluster = await testCluster();
   identity = await generateX25519Identity();
   recipient = await identityToRecipient(identity);
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys: { hmacKey, identity: identityRef } }), 'backup');
+  taskQueue = await runTestWorker(
+    temporal,
+    createActivities({
+      ...testActivityDeps(cluster),
+      backupDir: store,
+      backupKeys: { hmacKey, identity: identityRef },
+    }),
+    'backup',
+  );
   // This file deletes and restores the cluster-wide TaskRun CRD: leave it as found, for the files after it
   // (a restored CRD carries server defaults in .spec.versions, which conflict with a later non-forced apply of the chart's file).
-  const crdExisted = (await execa(toolPath('kubectl'), ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode === 0;
+  const crdExisted =
+    (
+      await execa(
+        toolPath('kubectl'),
+        ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath],
+        { reject: false },
+      )
+    ).exitCode === 0;
   cluster.defer(async () => {
-    if (crdExisted) await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url))]);
-    else await cluster.kubectl(['delete', 'crd', 'taskruns.orchestrator.io', '--ignore-not-found', '--wait=true', '--timeout=60s']);
+    if (crdExisted)
+      await cluster.kubectl([
+        'apply',
+        '--server-side',
+        '--force-conflicts',
+        '--field-manager=platform-runbooks',
+        '-f',
+        fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url)),
+      ]);
+    else
+      await cluster.kubectl([
+        'delete',
+        'crd',
+        'taskruns.orchestrator.io',
+        '--ignore-not-found',
+        '--wait=true',
+        '--timeout=60s',
+      ]);
   });
   cluster.defer(async () => {
-    for (const ns of [namespace, keysNamespace, `${namespace}-copy`, `${namespace}-t`, pvcNamespace]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
-    await cluster.kubectl(['delete', 'persistentvolume', `${pvcNamespace}-workspace`, `${pvcNamespace}-workspace-2`, '--wait=false', '--ignore-not-found']);
+    for (const ns of [namespace, keysNamespace, `${namespace}-copy`, `${namespace}-t`, pvcNamespace])
+      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    await cluster.kubectl([
+      'delete',
+      'persistentvolume',
+      `${pvcNamespace}-workspace`,
+      `${pvcNamespace}-workspace-2`,
+      '--wait=false',
+      '--ignore-not-found',
+    ]);
     await cluster.kubectl(['delete', '-f', SNAPSHOT_CRDS, '--ignore-not-found', '--wait=true', '--timeout=60s']);
     rmSync(store, { recursive: true, force: true });
   });
   await cluster.kubectl(['create', 'namespace', keysNamespace]);
-  await cluster.kubectl(['create', 'secret', 'generic', 'backup-identity', '-n', keysNamespace, `--from-literal=identity=${identity}`]);
+  await cluster.kubectl([
+    'create',
+    'secret',
+    'generic',
+    'backup-identity',
+    '-n',
+    keysNamespace,
+    `--from-literal=identity=${identity}`,
+  ]);
   // The platform: helm release, CRD, a Secret from a reference; then a ConfigMap and TaskRuns with status.
   await execute('deployPlatform', {
-    namespace, skipHealthCheck: true, values: { image: { tag: '1.0.0' } },
-    secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'BACKUP_TEST_API_KEY' } }] }],
+    namespace,
+    skipHealthCheck: true,
+    values: { image: { tag: '1.0.0' } },
+    secrets: [
+      { name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'BACKUP_TEST_API_KEY' } }] },
+    ],
   });
   const taskRuns = ['t-1', 't-2', 't-3'].map((name) => ({
-    apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace, labels: { team: 'a' } },
+    apiVersion: 'orchestrator.io/v1',
+    kind: 'TaskRun',
+    metadata: { name, namespace, labels: { team: 'a' } },
     spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
   }));
-  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace }, data: { 'config.yaml': 'maxConcurrentTasks: 3\n' } };
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [cm, ...taskRuns] }));
-  for (const [name, phase] of [['t-1', 'Succeeded'], ['t-2', 'Failed']]) {
-    await cluster.kubectl(['patch', 'taskrun', name!, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase, jobName: `job-${name}` } })]);
+  const cm = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'taskrun-controller-config', namespace },
+    data: { 'config.yaml': 'maxConcurrentTasks: 3\n' },
+  };
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [cm, ...taskRuns] }),
+  );
+  for (const [name, phase] of [
+    ['t-1', 'Succeeded'],
+    ['t-2', 'Failed'],
+  ]) {
+    await cluster.kubectl([
+      'patch',
+      'taskrun',
+      name!,
+      '-n',
+      namespace,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { phase, jobName: `job-${name}` } }),
+    ]);
   }
 });
 
@@ -91,7 +165,11 @@ async function execute<T>(workflow: string, input: unknown, workflowId = uniqueT
 
 async function historyText(workflowId: string): Promise<string> {
   const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (_k, v: unknown) => (typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array ? Buffer.from(v.data).toString('utf8') : v));
+  return JSON.stringify(history, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array
+      ? Buffer.from(v.data).toString('utf8')
+      : v,
+  );
 }
 
 interface Snapshot {
@@ -111,15 +189,37 @@ type K8sObject = { metadata: { name: string; labels?: unknown; annotations?: unk
 
 /** Every object that a backup holds, without server-set fields, by name. */
 async function snapshot(ns: string): Promise<Snapshot> {
-  const get = async (kind: string) => (JSON.parse(await cluster.kubectl(['get', kind, '-n', ns, '-o', 'json', '--show-managed-fields'])) as { items: K8sObject[] }).items;
-  const strip = ({ metadata, ...rest }: K8sObject) => ({ ...rest, metadata: { name: metadata.name, labels: metadata.labels ?? {}, annotations: metadata.annotations ?? {} } });
+  const get = async (kind: string) =>
+    (
+      JSON.parse(await cluster.kubectl(['get', kind, '-n', ns, '-o', 'json', '--show-managed-fields'])) as {
+        items: K8sObject[];
+      }
+    ).items;
+  const strip = ({ metadata, ...rest }: K8sObject) => ({
+    ...rest,
+    metadata: { name: metadata.name, labels: metadata.labels ?? {}, annotations: metadata.annotations ?? {} },
+  });
   const byName = (items: K8sObject[]) => Object.fromEntries(items.map((o) => [o.metadata.name, strip(o)]));
-  const crd = JSON.parse(await cluster.kubectl(['get', 'crd', 'taskruns.orchestrator.io', '-o', 'json'])) as { spec: unknown };
-  const helm = await execa(toolPath('helm'), ['history', 'orchestrator', '-n', ns, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath]);
+  const crd = JSON.parse(await cluster.kubectl(['get', 'crd', 'taskruns.orchestrator.io', '-o', 'json'])) as {
+    spec: unknown;
+  };
+  const helm = await execa(toolPath('helm'), [
+    'history',
+    'orchestrator',
+    '-n',
+    ns,
+    '-o',
+    'json',
+    '--kubeconfig',
+    cluster.kubeconfigPath,
+  ]);
   const deployments = await get('deployments');
   // A recreated Service gets a new cluster IP, a Deployment a new status; everything else must be the same.
   const objects = [
-    ...deployments.map(({ status: _s, ...d }) => ({ ...d, metadata: { ...d.metadata, name: `Deployment/${d.metadata.name}` } })),
+    ...deployments.map(({ status: _s, ...d }) => ({
+      ...d,
+      metadata: { ...d.metadata, name: `Deployment/${d.metadata.name}` },
+    })),
     ...(await get('services')).map((svc) => {
       const { clusterIP: _a, clusterIPs: _b, ...spec } = svc.spec as Record<string, unknown>;
       return { ...svc, spec, metadata: { ...svc.metadata, name: `Service/${svc.metadata.name}` } };
@@ -128,38 +228,76 @@ async function snapshot(ns: string): Promise<Snapshot> {
   type Managed = { metadata: { managedFields?: { manager: string; operation: string }[] } };
   return {
     helmObjects: byName(objects),
-    deploymentAppliers: deployments.flatMap((d) => ((d as unknown as Managed).metadata.managedFields ?? []).filter((f) => f.operation === 'Apply').map((f) => `${d.metadata.name}:${f.manager}`)).sort(),
-    secrets: byName(await get('secrets')), configMaps: byName((await get('configmaps')).filter((c) => c.metadata.name !== 'kube-root-ca.crt')),
-    taskRuns: byName(await get('taskruns')), crd: crd.spec,
-    helmHistory: (JSON.parse(helm.stdout) as Record<string, unknown>[]).map(({ revision, status, chart, app_version, description }) => ({ revision, status, chart, app_version, description })),
+    deploymentAppliers: deployments
+      .flatMap((d) =>
+        ((d as unknown as Managed).metadata.managedFields ?? [])
+          .filter((f) => f.operation === 'Apply')
+          .map((f) => `${d.metadata.name}:${f.manager}`),
+      )
+      .sort(),
+    secrets: byName(await get('secrets')),
+    configMaps: byName((await get('configmaps')).filter((c) => c.metadata.name !== 'kube-root-ca.crt')),
+    taskRuns: byName(await get('taskruns')),
+    crd: crd.spec,
+    helmHistory: (JSON.parse(helm.stdout) as Record<string, unknown>[]).map(
+      ({ revision, status, chart, app_version, description }) => ({
+        revision,
+        status,
+        chart,
+        app_version,
+        description,
+      }),
+    ),
   };
 }
 
 test('backupPlatform without a recipient is refused before any side effect', async () => {
-  await assert.rejects(execute('backupPlatform', { namespace }), (err: unknown) =>
-    err instanceof WorkflowFailedError && /Secrets are never written in plain text/.test(String((err.cause as Error).message)));
+  await assert.rejects(
+    execute('backupPlatform', { namespace }),
+    (err: unknown) =>
+      err instanceof WorkflowFailedError &&
+      /Secrets are never written in plain text/.test(String((err.cause as Error).message)),
+  );
 });
 
-test('an input cannot name a backup key: the HMAC key and the age identity are the worker\'s configuration', async () => {
+test("an input cannot name a backup key: the HMAC key and the age identity are the worker's configuration", async () => {
   const cases: [string, Record<string, unknown>, string][] = [
     ['backupPlatform', { namespace, recipients: [recipient], hmacKey }, 'hmacKey'],
     ['restorePlatform', { backupId: 'any', hmacKey }, 'hmacKey'],
     ['restorePlatform', { backupId: 'any', identity: { env: 'BACKUP_TEST_API_KEY' } }, 'identity'],
-    ['backupAndVerify', { backup: { namespace, recipients: [recipient] }, verify: { identity: identityRef } }, 'verify.identity'],
+    [
+      'backupAndVerify',
+      { backup: { namespace, recipients: [recipient] }, verify: { identity: identityRef } },
+      'verify.identity',
+    ],
   ];
   for (const [runbook, input, field] of cases) {
-    await assert.rejects(execute(runbook, input), (err: unknown) => {
-      const message = String(((err as WorkflowFailedError).cause as Error | undefined)?.message);
-      return err instanceof WorkflowFailedError && message.includes(`${field}: is the worker's configuration now, not an input`);
-    }, `${runbook} ${field}`);
+    await assert.rejects(
+      execute(runbook, input),
+      (err: unknown) => {
+        const message = String(((err as WorkflowFailedError).cause as Error | undefined)?.message);
+        return (
+          err instanceof WorkflowFailedError &&
+          message.includes(`${field}: is the worker's configuration now, not an input`)
+        );
+      },
+      `${runbook} ${field}`,
+    );
   }
 });
 
 test('backupPlatform writes an authenticated, encrypted backup; a re-run with the same id reuses it', async () => {
   before_ = await snapshot(namespace);
-  assert.ok(Object.keys(before_.helmObjects).some((k) => k.startsWith('Deployment/')) && Object.keys(before_.helmObjects).some((k) => k.startsWith('Service/')), Object.keys(before_.helmObjects).join());
+  assert.ok(
+    Object.keys(before_.helmObjects).some((k) => k.startsWith('Deployment/')) &&
+      Object.keys(before_.helmObjects).some((k) => k.startsWith('Service/')),
+    Object.keys(before_.helmObjects).join(),
+  );
   // Helm 4 applies server-side as field manager "helm": the restore must apply as the same manager.
-  assert.ok(before_.deploymentAppliers.length && before_.deploymentAppliers.every((a) => a.endsWith(':helm')), before_.deploymentAppliers.join());
+  assert.ok(
+    before_.deploymentAppliers.length && before_.deploymentAppliers.every((a) => a.endsWith(':helm')),
+    before_.deploymentAppliers.join(),
+  );
   const workflowId = uniqueTaskQueue('backupPlatform');
   backup = await execute<BackupReport>('backupPlatform', { namespace, recipients: [recipient] }, workflowId);
   assert.equal(backup.backupId, workflowId);
@@ -169,23 +307,51 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
   assert.equal(backup.plan.helmRelease?.revision, 1);
   assert.match(backup.plan.volumeSnapshots.skippedReason ?? '', /no VolumeSnapshot CRD/);
   const dir = join(store, backup.backupId);
-  assert.deepEqual(readdirSync(dir).sort(), ['configMaps.jsonl.gz', 'crds.jsonl.gz', 'helmReleases.jsonl.gz.age', 'manifest.json', 'secrets.jsonl.gz.age', 'taskRuns.jsonl.gz']);
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { hmac: { alg: string }; helm: { chart: string; revision: number; values?: unknown; valuesSha256: string }; tools: Record<string, string> };
+  assert.deepEqual(readdirSync(dir).sort(), [
+    'configMaps.jsonl.gz',
+    'crds.jsonl.gz',
+    'helmReleases.jsonl.gz.age',
+    'manifest.json',
+    'secrets.jsonl.gz.age',
+    'taskRuns.jsonl.gz',
+  ]);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+    hmac: { alg: string };
+    helm: { chart: string; revision: number; values?: unknown; valuesSha256: string };
+    tools: Record<string, string>;
+  };
   assert.equal(manifest.hmac.alg, 'HMAC-SHA256');
   assert.equal(manifest.helm.revision, 1);
   // The values are in the encrypted release records only; the manifest keeps their digest.
   assert.equal(manifest.helm.values, undefined);
-  const values = JSON.parse((await execa(toolPath('helm'), ['get', 'values', 'orchestrator', '-n', namespace, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath])).stdout) as Record<string, unknown>;
+  const values = JSON.parse(
+    (
+      await execa(toolPath('helm'), [
+        'get',
+        'values',
+        'orchestrator',
+        '-n',
+        namespace,
+        '-o',
+        'json',
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+      ])
+    ).stdout,
+  ) as Record<string, unknown>;
   assert.deepEqual((values.image as Record<string, unknown>).tag, '1.0.0');
   assert.equal(manifest.helm.valuesSha256, helmValuesDigest(values));
   assert.ok(!readFileSync(join(dir, 'manifest.json'), 'utf8').includes('"image"'));
   assert.ok(manifest.tools.helm && manifest.tools.node);
   // Nothing secret in plain text on disk or in history; the standard age CLI decrypts the Secrets.
-  for (const f of readdirSync(dir)) assert.ok(!readFileSync(join(dir, f)).includes(Buffer.from(SECRET_VALUE).toString('base64')), f);
+  for (const f of readdirSync(dir))
+    assert.ok(!readFileSync(join(dir, f)).includes(Buffer.from(SECRET_VALUE).toString('base64')), f);
   assert.ok(!(await historyText(workflowId)).includes(SECRET_VALUE));
   const keyFile = join(store, '..', `${backup.backupId}-key.txt`);
   writeFileSync(keyFile, identity, { mode: 0o600 });
-  const plain = await execa(toolPath('age'), ['-d', '-i', keyFile, join(dir, 'secrets.jsonl.gz.age')], { encoding: 'buffer' });
+  const plain = await execa(toolPath('age'), ['-d', '-i', keyFile, join(dir, 'secrets.jsonl.gz.age')], {
+    encoding: 'buffer',
+  });
   rmSync(keyFile);
   const secret = JSON.parse(gunzipSync(plain.stdout).toString()) as { data: Record<string, string> };
   assert.equal(Buffer.from(secret.data.ANTHROPIC_API_KEY!, 'base64').toString(), SECRET_VALUE);
@@ -193,7 +359,10 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
   // A new run of the same workflow ID (the server allows it once the first closed).
   const again = await execute<BackupReport>('backupPlatform', { namespace, recipients: [recipient] }, workflowId);
   assert.equal(again.backup.reused, true);
-  assert.deepEqual(readdirSync(store).filter((d) => !d.startsWith('.')), [backup.backupId]);
+  assert.deepEqual(
+    readdirSync(store).filter((d) => !d.startsWith('.')),
+    [backup.backupId],
+  );
 });
 
 test('restorePlatform refuses a tampered backup and writes nothing', async () => {
@@ -202,10 +371,13 @@ test('restorePlatform refuses a tampered backup and writes nothing', async () =>
   const pristine = join(store, `.pristine-${backup.backupId}`);
   cpSync(dir, pristine, { recursive: true });
   const restoreFails = async (pattern: RegExp) => {
-    await assert.rejects(execute('restorePlatform', { backupId: backup.backupId, targetNamespace: target }), (err: unknown) => {
-      const cause = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
-      return cause instanceof ApplicationFailure && cause.type === BACKUP_INVALID && pattern.test(cause.message);
-    });
+    await assert.rejects(
+      execute('restorePlatform', { backupId: backup.backupId, targetNamespace: target }),
+      (err: unknown) => {
+        const cause = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
+        return cause instanceof ApplicationFailure && cause.type === BACKUP_INVALID && pattern.test(cause.message);
+      },
+    );
   };
   const reset = () => {
     rmSync(dir, { recursive: true });
@@ -219,7 +391,9 @@ test('restorePlatform refuses a tampered backup and writes nothing', async () =>
     writeFileSync(taskRuns, bytes);
     await restoreFails(/does not match its checksum/);
     const manifestPath = join(dir, 'manifest.json');
-    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: { file: string; sha256: string; size: number }[] };
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      files: { file: string; sha256: string; size: number }[];
+    };
     const { createHash } = await import('node:crypto');
     m.files.find((f) => f.file === 'taskRuns.jsonl.gz')!.sha256 = createHash('sha256').update(bytes).digest('hex');
     writeFileSync(manifestPath, JSON.stringify(m));
@@ -230,11 +404,25 @@ test('restorePlatform refuses a tampered backup and writes nothing', async () =>
     cpSync(dir, join(store, copy), { recursive: true });
     await assert.rejects(execute('restorePlatform', { backupId: copy, targetNamespace: target }), (err: unknown) => {
       const cause = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
-      return cause instanceof ApplicationFailure && cause.type === BACKUP_INVALID && /manifest.json names backup/.test(cause.message);
+      return (
+        cause instanceof ApplicationFailure &&
+        cause.type === BACKUP_INVALID &&
+        /manifest.json names backup/.test(cause.message)
+      );
     });
     rmSync(join(store, copy), { recursive: true });
     // A wrong identity in the worker's configured Secret is refused the same way, with a clear error.
-    const setIdentity = (value: string) => cluster.kubectl(['patch', 'secret', 'backup-identity', '-n', keysNamespace, '--type=merge', '-p', JSON.stringify({ data: { identity: Buffer.from(value).toString('base64') } })]);
+    const setIdentity = (value: string) =>
+      cluster.kubectl([
+        'patch',
+        'secret',
+        'backup-identity',
+        '-n',
+        keysNamespace,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ data: { identity: Buffer.from(value).toString('base64') } }),
+      ]);
     await setIdentity(await generateX25519Identity());
     try {
       await restoreFails(/secrets.jsonl.gz.age: cannot decrypt with the given age identity/);
@@ -245,24 +433,60 @@ test('restorePlatform refuses a tampered backup and writes nothing', async () =>
     reset();
     rmSync(pristine, { recursive: true });
   }
-  const ns = await execa(toolPath('kubectl'), ['get', 'namespace', target, '--kubeconfig', cluster.kubeconfigPath], { reject: false });
+  const ns = await execa(toolPath('kubectl'), ['get', 'namespace', target, '--kubeconfig', cluster.kubeconfigPath], {
+    reject: false,
+  });
   assert.notEqual(ns.exitCode, 0, 'the target namespace was created');
 });
 
 test('restorePlatform dryRun into another namespace returns the plan and changes nothing', async () => {
   const target = `${namespace}-copy`;
-  const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, targetNamespace: target, dryRun: true });
+  const report = await execute<RestoreReport>('restorePlatform', {
+    backupId: backup.backupId,
+    targetNamespace: target,
+    dryRun: true,
+  });
   assert.equal(report.plan.namespaceExists, false);
-  assert.deepEqual(report.plan.kinds.map((k) => [k.kind, k.total, k.existing]), [['crds', 1, 1], ['secrets', 1, 0], ['helmReleases', 1, 0], ['configMaps', 1, 0], ['taskRuns', 3, 0]]);
+  assert.deepEqual(
+    report.plan.kinds.map((k) => [k.kind, k.total, k.existing]),
+    [
+      ['crds', 1, 1],
+      ['secrets', 1, 0],
+      ['helmReleases', 1, 0],
+      ['configMaps', 1, 0],
+      ['taskRuns', 3, 0],
+    ],
+  );
   assert.deepEqual(report.restored, []);
   // The plan counts the release's objects (Deployment, Service...) that the restore would apply.
-  const manifest = (await execa(toolPath('helm'), ['get', 'manifest', 'orchestrator', '-n', namespace, '--kubeconfig', cluster.kubeconfigPath])).stdout;
+  const manifest = (
+    await execa(toolPath('helm'), [
+      'get',
+      'manifest',
+      'orchestrator',
+      '-n',
+      namespace,
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+    ])
+  ).stdout;
   const kinds = [...manifest.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]);
   assert.ok(kinds.includes('Deployment') && kinds.includes('Service'), kinds.join());
-  assert.deepEqual(report.plan.helmObjects, { releases: [{ name: 'orchestrator', revision: 1, objects: kinds.length }], total: kinds.length, existing: 0 });
+  assert.deepEqual(report.plan.helmObjects, {
+    releases: [{ name: 'orchestrator', revision: 1, objects: kinds.length }],
+    total: kinds.length,
+    existing: 0,
+  });
   assert.equal(report.plan.helmObjects?.existing, 0);
   assert.equal(report.helmObjects, undefined);
-  assert.notEqual((await execa(toolPath('kubectl'), ['get', 'namespace', target, '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode, 0);
+  assert.notEqual(
+    (
+      await execa(toolPath('kubectl'), ['get', 'namespace', target, '--kubeconfig', cluster.kubeconfigPath], {
+        reject: false,
+      })
+    ).exitCode,
+    0,
+  );
 });
 
 test('after the namespace and the CRD are deleted, restorePlatform brings back every object', async () => {
@@ -271,7 +495,16 @@ test('after the namespace and the CRD are deleted, restorePlatform brings back e
   const workflowId = uniqueTaskQueue('restorePlatform');
   const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId }, workflowId);
   assert.equal(report.plan.targetNamespace, namespace);
-  assert.deepEqual(report.restored.map((r) => [r.kind, r.created, r.skipped]), [['crds', 1, 0], ['secrets', 1, 0], ['configMaps', 1, 0], ['helmReleases', 1, 0], ['taskRuns', 3, 0]]);
+  assert.deepEqual(
+    report.restored.map((r) => [r.kind, r.created, r.skipped]),
+    [
+      ['crds', 1, 0],
+      ['secrets', 1, 0],
+      ['configMaps', 1, 0],
+      ['helmReleases', 1, 0],
+      ['taskRuns', 3, 0],
+    ],
+  );
   assert.equal(report.restored.find((r) => r.kind === 'taskRuns')?.statusRestored, 2); // t-3 never had a status
   assert.ok(report.verify?.every((v) => v.found === v.expected));
   const after = await snapshot(namespace);
@@ -281,46 +514,105 @@ test('after the namespace and the CRD are deleted, restorePlatform brings back e
   assert.deepEqual(after.taskRuns, before_.taskRuns);
   assert.deepEqual(after.helmHistory, before_.helmHistory);
   // The release's objects are back (not only its records), with the same spec, applied as Helm applies.
-  assert.ok(report.plan.helmObjects && report.plan.helmObjects.total >= 2 && report.plan.helmObjects.existing === 0, JSON.stringify(report.plan.helmObjects));
+  assert.ok(
+    report.plan.helmObjects && report.plan.helmObjects.total >= 2 && report.plan.helmObjects.existing === 0,
+    JSON.stringify(report.plan.helmObjects),
+  );
   // The chart's ConfigMap is also a backed-up ConfigMap: restored with its backed-up data by that step,
   // then handed to Helm's field manager; every other object of the release is created by this step.
   const total = report.plan.helmObjects.total;
-  assert.deepEqual(report.helmObjects, { releases: [{ name: 'orchestrator', revision: 1, objects: total }], created: total - 1, updated: 0, skipped: 1, adopted: 1 });
-  const cmManagers = (JSON.parse(await cluster.kubectl(['get', 'configmap', 'taskrun-controller-config', '-n', namespace, '-o', 'json', '--show-managed-fields'])) as { metadata: { managedFields: { manager: string; operation: string }[] } }).metadata.managedFields.map((f) => `${f.manager}:${f.operation}`);
+  assert.deepEqual(report.helmObjects, {
+    releases: [{ name: 'orchestrator', revision: 1, objects: total }],
+    created: total - 1,
+    updated: 0,
+    skipped: 1,
+    adopted: 1,
+  });
+  const cmManagers = (
+    JSON.parse(
+      await cluster.kubectl([
+        'get',
+        'configmap',
+        'taskrun-controller-config',
+        '-n',
+        namespace,
+        '-o',
+        'json',
+        '--show-managed-fields',
+      ]),
+    ) as { metadata: { managedFields: { manager: string; operation: string }[] } }
+  ).metadata.managedFields.map((f) => `${f.manager}:${f.operation}`);
   assert.deepEqual(cmManagers, ['helm:Apply']);
-  assert.deepEqual(report.verify?.find((v) => v.kind === 'helmObjects'), { kind: 'helmObjects', expected: report.plan.helmObjects.total, found: report.plan.helmObjects.total });
+  assert.deepEqual(
+    report.verify?.find((v) => v.kind === 'helmObjects'),
+    { kind: 'helmObjects', expected: report.plan.helmObjects.total, found: report.plan.helmObjects.total },
+  );
   assert.deepEqual(after.helmObjects, before_.helmObjects);
   assert.deepEqual(after.deploymentAppliers, before_.deploymentAppliers);
-  assert.equal(Buffer.from((after.secrets['orchestrator-secrets'] as { data: Record<string, string> }).data.ANTHROPIC_API_KEY!, 'base64').toString(), SECRET_VALUE);
+  assert.equal(
+    Buffer.from(
+      (after.secrets['orchestrator-secrets'] as { data: Record<string, string> }).data.ANTHROPIC_API_KEY!,
+      'base64',
+    ).toString(),
+    SECRET_VALUE,
+  );
   assert.ok(!(await historyText(workflowId)).includes(SECRET_VALUE));
 
   // Again: everything exists, so everything is skipped.
   const again = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId });
-  assert.ok(again.restored.every((r) => r.created === 0 && r.skipped > 0), JSON.stringify(again.restored));
-  assert.deepEqual([again.helmObjects?.created, again.helmObjects?.updated, again.helmObjects?.skipped, again.helmObjects?.adopted], [0, 0, total, 0]);
+  assert.ok(
+    again.restored.every((r) => r.created === 0 && r.skipped > 0),
+    JSON.stringify(again.restored),
+  );
+  assert.deepEqual(
+    [again.helmObjects?.created, again.helmObjects?.updated, again.helmObjects?.skipped, again.helmObjects?.adopted],
+    [0, 0, total, 0],
+  );
 });
 
 test('after the restore, helm upgrade of the same chart works and continues the revisions', async () => {
-  const helm = (args: string[]) => execa(toolPath('helm'), [...args, '-n', namespace, '--kubeconfig', cluster.kubeconfigPath]);
+  const helm = (args: string[]) =>
+    execa(toolPath('helm'), [...args, '-n', namespace, '--kubeconfig', cluster.kubeconfigPath]);
   const chart = fileURLToPath(new URL('../../charts/orchestrator', import.meta.url));
   // A changed value: the upgrade patches fields the restore applied (a conflict if another manager owned them).
   await helm(['upgrade', 'orchestrator', chart, '--reuse-values', '--set', 'image.tag=1.0.1']);
-  const history = (JSON.parse((await helm(['history', 'orchestrator', '-o', 'json'])).stdout) as { revision: number; status: string }[]).map((h) => [h.revision, h.status]);
-  assert.deepEqual(history, [[1, 'superseded'], [2, 'deployed']]);
-  const deployments = JSON.parse(await cluster.kubectl(['get', 'deployments', '-n', namespace, '-o', 'json'])) as { items: { spec: { template: { spec: { containers: { image: string }[] } } } }[] };
+  const history = (
+    JSON.parse((await helm(['history', 'orchestrator', '-o', 'json'])).stdout) as { revision: number; status: string }[]
+  ).map((h) => [h.revision, h.status]);
+  assert.deepEqual(history, [
+    [1, 'superseded'],
+    [2, 'deployed'],
+  ]);
+  const deployments = JSON.parse(await cluster.kubectl(['get', 'deployments', '-n', namespace, '-o', 'json'])) as {
+    items: { spec: { template: { spec: { containers: { image: string }[] } } } }[];
+  };
   assert.equal(deployments.items.length, 1);
   assert.match(deployments.items[0]!.spec.template.spec.containers[0]!.image, /:1\.0\.1$/);
 });
 
 test('a restore into another namespace (remap) with existing=update', async () => {
   const target = `${namespace}-copy`;
-  const report = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId, targetNamespace: target, existing: 'update' });
-  assert.deepEqual(report.restored.map((r) => [r.kind, r.created, r.updated]), [['crds', 0, 1], ['secrets', 1, 0], ['configMaps', 1, 0], ['helmReleases', 1, 0], ['taskRuns', 3, 0]]);
+  const report = await execute<RestoreReport>('restorePlatform', {
+    backupId: backup.backupId,
+    targetNamespace: target,
+    existing: 'update',
+  });
+  assert.deepEqual(
+    report.restored.map((r) => [r.kind, r.created, r.updated]),
+    [
+      ['crds', 0, 1],
+      ['secrets', 1, 0],
+      ['configMaps', 1, 0],
+      ['helmReleases', 1, 0],
+      ['taskRuns', 3, 0],
+    ],
+  );
   const copy = await snapshot(target);
   // The release's objects went into the target namespace, owned by the release there.
   assert.deepEqual([report.helmObjects?.created, report.helmObjects?.adopted], [report.plan.helmObjects!.total - 1, 1]);
   assert.deepEqual(Object.keys(copy.helmObjects).sort(), Object.keys(before_.helmObjects).sort());
-  for (const obj of Object.values(copy.helmObjects) as { metadata: { annotations: Record<string, string> } }[]) assert.equal(obj.metadata.annotations['meta.helm.sh/release-namespace'], target);
+  for (const obj of Object.values(copy.helmObjects) as { metadata: { annotations: Record<string, string> } }[])
+    assert.equal(obj.metadata.annotations['meta.helm.sh/release-namespace'], target);
   assert.deepEqual(copy.taskRuns, before_.taskRuns);
   assert.deepEqual(copy.secrets, before_.secrets);
 });
@@ -330,14 +622,35 @@ test('the nightly schedule, triggered from the client, produces a backup; retent
   // An old backup of the schedule's series (authentic) that retention (keepLast 1) must delete; an old
   // directory whose manifest does not authenticate stays, and so does the first test's backup (another series).
   mkdirSync(join(store, 'old-backup'));
-  writeFileSync(join(store, 'old-backup', 'manifest.json'), JSON.stringify({ createdAt: '2020-01-01T00:00:00.000Z', namespace, series: scheduleId }));
+  writeFileSync(
+    join(store, 'old-backup', 'manifest.json'),
+    JSON.stringify({ createdAt: '2020-01-01T00:00:00.000Z', namespace, series: scheduleId }),
+  );
   mkdirSync(join(store, 'old-scheduled'));
-  const old = signManifest({
-    formatVersion: FORMAT_VERSION, id: 'old-scheduled', createdAt: '2020-01-01T00:00:00.000Z', cluster: 'x', namespace, series: scheduleId,
-    counts: {}, files: [], helm: null, volumeSnapshots: { pvcs: 0, snapshotted: 0 }, recipients: [], tools: {},
-  }, process.env.BACKUP_TEST_HMAC_KEY!);
+  const old = signManifest(
+    {
+      formatVersion: FORMAT_VERSION,
+      id: 'old-scheduled',
+      createdAt: '2020-01-01T00:00:00.000Z',
+      cluster: 'x',
+      namespace,
+      series: scheduleId,
+      counts: {},
+      files: [],
+      helm: null,
+      volumeSnapshots: { pvcs: 0, snapshotted: 0 },
+      recipients: [],
+      tools: {},
+    },
+    process.env.BACKUP_TEST_HMAC_KEY!,
+  );
   writeFileSync(join(store, 'old-scheduled', 'manifest.json'), JSON.stringify(old));
-  const opts = { scheduleId, taskQueue, timeZone: 'Europe/Berlin', input: { namespace, recipients: [recipient], retention: { keepLast: 1 } } };
+  const opts = {
+    scheduleId,
+    taskQueue,
+    timeZone: 'Europe/Berlin',
+    input: { namespace, recipients: [recipient], retention: { keepLast: 1 } },
+  };
   assert.equal(await ensureNightlyBackupSchedule(temporal.client, opts), 'created');
   const handle = temporal.client.schedule.getHandle(scheduleId);
   temporal.defer(() => handle.delete());
@@ -348,18 +661,30 @@ test('the nightly schedule, triggered from the client, produces a backup; retent
   await handle.trigger();
   let produced: string | undefined;
   for (let i = 0; i < 240 && !produced; i++) {
-    produced = readdirSync(store).find((d) => d.startsWith(`${scheduleId}-`) && existsSync(join(store, d, 'manifest.json')));
+    produced = readdirSync(store).find(
+      (d) => d.startsWith(`${scheduleId}-`) && existsSync(join(store, d, 'manifest.json')),
+    );
     if (!produced) await sleep(250);
   }
   assert.ok(produced, 'no scheduled backup appeared');
   // The run also applied retention: wait for it to finish.
-  const run = temporal.client.workflow.getHandle((await handle.describe()).info.recentActions[0]!.action.workflow.workflowId);
+  const run = temporal.client.workflow.getHandle(
+    (await handle.describe()).info.recentActions[0]!.action.workflow.workflowId,
+  );
   const report = (await run.result()) as BackupReport;
   // The series is the schedule's id (the server's TemporalScheduledById), recorded in the authenticated manifest.
-  assert.equal((JSON.parse(readFileSync(join(store, produced, 'manifest.json'), 'utf8')) as { series: string }).series, scheduleId);
+  assert.equal(
+    (JSON.parse(readFileSync(join(store, produced, 'manifest.json'), 'utf8')) as { series: string }).series,
+    scheduleId,
+  );
   assert.equal(report.retention?.series, scheduleId);
   assert.deepEqual(report.retention?.deleted, ['old-scheduled']);
-  assert.deepEqual(readdirSync(store).filter((d) => !d.startsWith('.')).sort(), [backup.backupId, 'old-backup', produced].sort());
+  assert.deepEqual(
+    readdirSync(store)
+      .filter((d) => !d.startsWith('.'))
+      .sort(),
+    [backup.backupId, 'old-backup', produced].sort(),
+  );
   rmSync(join(store, 'old-backup'), { recursive: true });
 });
 
@@ -372,9 +697,21 @@ function simulateSnapshotter(ns: string): () => Promise<void> {
   let stop = false;
   const loop = (async () => {
     while (!stop) {
-      const list = JSON.parse(await cluster.kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as { items: { metadata: { name: string }; status?: { readyToUse?: boolean } }[] };
+      const list = JSON.parse(await cluster.kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as {
+        items: { metadata: { name: string }; status?: { readyToUse?: boolean } }[];
+      };
       for (const vs of list.items.filter((i) => i.status?.readyToUse !== true)) {
-        await cluster.kubectl(['patch', 'volumesnapshot', vs.metadata.name, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { readyToUse: true, restoreSize: '1Gi' } })]);
+        await cluster.kubectl([
+          'patch',
+          'volumesnapshot',
+          vs.metadata.name,
+          '-n',
+          ns,
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ status: { readyToUse: true, restoreSize: '1Gi' } }),
+        ]);
       }
       await sleep(300);
     }
@@ -389,29 +726,104 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
   const ns = pvcNamespace;
   const kubectl = cluster.kubectl;
   await kubectl(['apply', '-f', SNAPSHOT_CRDS]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/volumesnapshots.snapshot.storage.k8s.io', 'crd/volumesnapshotclasses.snapshot.storage.k8s.io']);
+  await kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/volumesnapshots.snapshot.storage.k8s.io',
+    'crd/volumesnapshotclasses.snapshot.storage.k8s.io',
+  ]);
   await kubectl(['create', 'namespace', ns]);
   // A PVC bound to a PersistentVolume made for it (static binding), and one that never binds.
   const pv = `${ns}-workspace`;
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-    { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'manual', persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: '/tmp/workspace' }, claimRef: { namespace: ns, name: 'workspace' } } },
-    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'workspace', namespace: ns }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'manual', volumeName: pv, resources: { requests: { storage: '1Gi' } } } },
-    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'unbound', namespace: ns }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'no-such-class', resources: { requests: { storage: '1Gi' } } } },
-  ] }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: pv },
+          spec: {
+            capacity: { storage: '1Gi' },
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: 'manual',
+            persistentVolumeReclaimPolicy: 'Retain',
+            hostPath: { path: '/tmp/workspace' },
+            claimRef: { namespace: ns, name: 'workspace' },
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'workspace', namespace: ns },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: 'manual',
+            volumeName: pv,
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'unbound', namespace: ns },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: 'no-such-class',
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
+      ],
+    }),
+  );
   await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/workspace', '-n', ns]);
-  const input = { namespace: ns, include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true } };
-  const restoreInput = { include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true } };
+  const input = {
+    namespace: ns,
+    include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true },
+  };
+  const restoreInput = {
+    include: { crds: false, secrets: false, helmReleases: false, taskRuns: false, configMaps: true },
+  };
 
   // The API exists, but no class: skipped, and the report says why.
   const noClass = await execute<BackupReport>('backupPlatform', input);
   assert.equal(noClass.volumeSnapshots.skippedReason, 'no VolumeSnapshotClass exists');
   assert.equal(noClass.volumeSnapshots.pvcs, 2);
-  assert.equal((JSON.parse(await kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as { items: unknown[] }).items.length, 0);
+  assert.equal(
+    (JSON.parse(await kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as { items: unknown[] }).items
+      .length,
+    0,
+  );
 
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-    { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshotClass', metadata: { name: `${ns}-other` }, driver: 'hostpath.csi.k8s.io', deletionPolicy: 'Delete' },
-    { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshotClass', metadata: { name: `${ns}-default`, annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } }, driver: 'hostpath.csi.k8s.io', deletionPolicy: 'Delete' },
-  ] }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshotClass',
+          metadata: { name: `${ns}-other` },
+          driver: 'hostpath.csi.k8s.io',
+          deletionPolicy: 'Delete',
+        },
+        {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshotClass',
+          metadata: {
+            name: `${ns}-default`,
+            annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
+          },
+          driver: 'hostpath.csi.k8s.io',
+          deletionPolicy: 'Delete',
+        },
+      ],
+    }),
+  );
   cluster.defer(() => kubectl(['delete', 'volumesnapshotclass', `${ns}-other`, `${ns}-default`, '--ignore-not-found']));
   const stopSnapshotter = simulateSnapshotter(ns);
   const first = uniqueTaskQueue('backupPlatform');
@@ -426,28 +838,75 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
   }
   const name = snapshotName(report.backupId, 'workspace');
   assert.deepEqual(report.volumeSnapshots, {
-    pvcs: 2, snapshotted: 1, volumeSnapshotClass: `${ns}-default`,
-    snapshots: [{ name, namespace: ns, pvc: 'workspace', size: '1Gi', storageClass: 'manual', accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem', volumeSnapshotClass: `${ns}-default`, readyToUse: true, restoreSize: '1Gi' }],
+    pvcs: 2,
+    snapshotted: 1,
+    volumeSnapshotClass: `${ns}-default`,
+    snapshots: [
+      {
+        name,
+        namespace: ns,
+        pvc: 'workspace',
+        size: '1Gi',
+        storageClass: 'manual',
+        accessModes: ['ReadWriteOnce'],
+        volumeMode: 'Filesystem',
+        volumeSnapshotClass: `${ns}-default`,
+        readyToUse: true,
+        restoreSize: '1Gi',
+      },
+    ],
     skippedPvcs: [{ pvc: 'unbound', reason: 'not Bound (Pending): nothing to snapshot' }],
   });
-  const manifest = JSON.parse(readFileSync(join(store, report.backupId, 'manifest.json'), 'utf8')) as { volumeSnapshots: unknown };
+  const manifest = JSON.parse(readFileSync(join(store, report.backupId, 'manifest.json'), 'utf8')) as {
+    volumeSnapshots: unknown;
+  };
   assert.deepEqual(manifest.volumeSnapshots, report.volumeSnapshots);
-  const snapshots = (JSON.parse(await kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as { items: { metadata: { name: string; labels: Record<string, string> }; spec: unknown }[] }).items;
-  assert.deepEqual(snapshots.map((v) => [v.metadata.name, v.metadata.labels[BACKUP_ID_LABEL]]), [[name, report.backupId]]);
-  assert.deepEqual(snapshots[0]!.spec, { volumeSnapshotClassName: `${ns}-default`, source: { persistentVolumeClaimName: 'workspace' } });
+  const snapshots = (
+    JSON.parse(await kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as {
+      items: { metadata: { name: string; labels: Record<string, string> }; spec: unknown }[];
+    }
+  ).items;
+  assert.deepEqual(
+    snapshots.map((v) => [v.metadata.name, v.metadata.labels[BACKUP_ID_LABEL]]),
+    [[name, report.backupId]],
+  );
+  assert.deepEqual(snapshots[0]!.spec, {
+    volumeSnapshotClassName: `${ns}-default`,
+    source: { persistentVolumeClaimName: 'workspace' },
+  });
 
   // The PVC is lost: the restore recreates it from its snapshot; the existing one is left alone.
   await kubectl(['delete', 'pvc', 'workspace', '-n', ns, '--wait=true', '--timeout=60s']);
   const restored = await execute<RestoreReport>('restorePlatform', { ...restoreInput, backupId: report.backupId });
   assert.deepEqual(restored.plan.volumes, { total: 1, existing: 0, unavailable: [] });
   assert.deepEqual(restored.volumes, { created: ['workspace'], skipped: [], unavailable: [] });
-  const pvc = JSON.parse(await kubectl(['get', 'pvc', 'workspace', '-n', ns, '-o', 'json'])) as { spec: Record<string, unknown> };
+  const pvc = JSON.parse(await kubectl(['get', 'pvc', 'workspace', '-n', ns, '-o', 'json'])) as {
+    spec: Record<string, unknown>;
+  };
   assert.deepEqual(pvc.spec.dataSource, { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name });
-  assert.deepEqual([pvc.spec.storageClassName, pvc.spec.accessModes, (pvc.spec.resources as { requests: unknown }).requests], ['manual', ['ReadWriteOnce'], { storage: '1Gi' }]);
+  assert.deepEqual(
+    [pvc.spec.storageClassName, pvc.spec.accessModes, (pvc.spec.resources as { requests: unknown }).requests],
+    ['manual', ['ReadWriteOnce'], { storage: '1Gi' }],
+  );
   const twice = await execute<RestoreReport>('restorePlatform', { ...restoreInput, backupId: report.backupId });
   assert.deepEqual(twice.volumes, { created: [], skipped: ['workspace'], unavailable: [] });
   // No provisioner here: a volume made for the restored claim stands in for the one a CSI driver fills from the snapshot.
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${pv}-2` }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'manual', persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: '/tmp/workspace-2' }, claimRef: { namespace: ns, name: 'workspace' } } }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `${pv}-2` },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'manual',
+        persistentVolumeReclaimPolicy: 'Retain',
+        hostPath: { path: '/tmp/workspace-2' },
+        claimRef: { namespace: ns, name: 'workspace' },
+      },
+    }),
+  );
   await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/workspace', '-n', ns]);
 
   // Retention (keep the newest only) deletes the older backups and the VolumeSnapshots of the deleted ones.
@@ -463,7 +922,11 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
   const newName = snapshotName(newest.backupId, 'workspace');
   let left: string[] = [];
   for (let i = 0; i < 40; i++) {
-    left = (JSON.parse(await kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as { items: { metadata: { name: string } }[] }).items.map((v) => v.metadata.name);
+    left = (
+      JSON.parse(await kubectl(['get', 'volumesnapshots', '-n', ns, '-o', 'json'])) as {
+        items: { metadata: { name: string } }[];
+      }
+    ).items.map((v) => v.metadata.name);
     if (left.length === 1) break;
     await sleep(250);
   }
@@ -473,6 +936,17 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
   await kubectl(['delete', 'volumesnapshot', newName, '-n', ns, '--wait=true', '--timeout=60s']);
   await kubectl(['delete', 'pvc', 'workspace', '-n', ns, '--wait=true', '--timeout=60s']);
   const gone = await execute<RestoreReport>('restorePlatform', { ...restoreInput, backupId: newest.backupId });
-  assert.deepEqual(gone.volumes, { created: [], skipped: [], unavailable: [{ pvc: 'workspace', snapshot: `${ns}/${newName}`, reason: 'the VolumeSnapshot no longer exists' }] });
-  assert.notEqual((await execa(toolPath('kubectl'), ['get', 'pvc', 'workspace', '-n', ns, '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode, 0);
+  assert.deepEqual(gone.volumes, {
+    created: [],
+    skipped: [],
+    unavailable: [{ pvc: 'workspace', snapshot: `${ns}/${newName}`, reason: 'the VolumeSnapshot no longer exists' }],
+  });
+  assert.notEqual(
+    (
+      await execa(toolPath('kubectl'), ['get', 'pvc', 'workspace', '-n', ns, '--kubeconfig', cluster.kubeconfigPath], {
+        reject: false,
+      })
+    ).exitCode,
+    0,
+  );
 });

@@ -29,9 +29,14 @@ let taskQueue: string;
 before(async () => {
   temporal = await testTemporal();
   cluster = await testCluster();
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }), 'retention');
+  taskQueue = await runTestWorker(
+    temporal,
+    createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }),
+    'retention',
+  );
   cluster.defer(async () => {
-    for (const ns of [platform, scratch]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    for (const ns of [platform, scratch])
+      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     rmSync(store, { recursive: true, force: true });
   });
   for (const ns of [platform, scratch]) {
@@ -40,25 +45,39 @@ before(async () => {
   }
 });
 
-async function backup(namespace: string, retention?: { keepLast?: number; maxAgeDays?: number }): Promise<BackupReport> {
+async function backup(
+  namespace: string,
+  retention?: { keepLast?: number; maxAgeDays?: number },
+): Promise<BackupReport> {
   return (await temporal.client.workflow.execute('backupPlatform', {
-    taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace, include, ...(retention ? { retention } : {}) }],
+    taskQueue,
+    workflowId: uniqueTaskQueue('backupPlatform'),
+    args: [{ namespace, include, ...(retention ? { retention } : {}) }],
   })) as BackupReport;
 }
 
-const stored = () => readdirSync(store).filter((d) => !d.startsWith('.')).sort();
+const stored = () =>
+  readdirSync(store)
+    .filter((d) => !d.startsWith('.'))
+    .sort();
 
 test('a backup of a scratch namespace with keepLast 1 or maxAgeDays 0 deletes no backup of another namespace', async () => {
   const platformBackups = [];
   for (let i = 0; i < 3; i++) platformBackups.push((await backup(platform)).backupId);
   // A directory whose manifest does not authenticate (no HMAC): never deleted by retention.
   mkdirSync(join(store, 'unsigned'));
-  writeFileSync(join(store, 'unsigned', 'manifest.json'), JSON.stringify({ createdAt: '2020-01-01T00:00:00.000Z', namespace: scratch, series: 'backupPlatform' }));
+  writeFileSync(
+    join(store, 'unsigned', 'manifest.json'),
+    JSON.stringify({ createdAt: '2020-01-01T00:00:00.000Z', namespace: scratch, series: 'backupPlatform' }),
+  );
 
   const first = await backup(scratch, { keepLast: 1 });
   assert.deepEqual(first.retention?.deleted, []);
   assert.equal(first.retention?.series, 'backupPlatform');
-  const manifest = JSON.parse(readFileSync(join(store, first.backupId, 'manifest.json'), 'utf8')) as { series: string; namespace: string };
+  const manifest = JSON.parse(readFileSync(join(store, first.backupId, 'manifest.json'), 'utf8')) as {
+    series: string;
+    namespace: string;
+  };
   assert.deepEqual([manifest.series, manifest.namespace], ['backupPlatform', scratch]);
   assert.deepEqual(stored(), [...platformBackups, first.backupId, 'unsigned'].sort());
 

@@ -18,7 +18,11 @@ import { execa } from 'execa';
 import type { ActivityDeps } from '../../activities/deps.ts';
 import { createActivities } from '../../activities/index.ts';
 import { listBackups } from '../../activities/backup/store.ts';
-import { compareRestoredBackup, deleteScratchNamespace, prepareScratchNamespace } from '../../activities/backup/verification.ts';
+import {
+  compareRestoredBackup,
+  deleteScratchNamespace,
+  prepareScratchNamespace,
+} from '../../activities/backup/verification.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
@@ -52,86 +56,193 @@ before(async () => {
   deps = { ...testActivityDeps(cluster), backupDir: store, backupKeys: { hmacKey, identity: identityRef } };
   taskQueue = await runTestWorker(temporal, createActivities(deps), 'verify');
   // TaskRuns need the CRD: applied if missing, and removed again afterwards in that case.
-  const crdExisted = (await execa(toolPath('kubectl'), ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath], { reject: false })).exitCode === 0;
+  const crdExisted =
+    (
+      await execa(
+        toolPath('kubectl'),
+        ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath],
+        { reject: false },
+      )
+    ).exitCode === 0;
   if (!crdExisted) {
-    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url))]);
+    await cluster.kubectl([
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '--field-manager=platform-runbooks',
+      '-f',
+      fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url)),
+    ]);
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
-    cluster.defer(() => cluster.kubectl(['delete', 'crd', 'taskruns.orchestrator.io', '--ignore-not-found', '--wait=true', '--timeout=60s']));
+    cluster.defer(() =>
+      cluster.kubectl([
+        'delete',
+        'crd',
+        'taskruns.orchestrator.io',
+        '--ignore-not-found',
+        '--wait=true',
+        '--timeout=60s',
+      ]),
+    );
   }
   cluster.defer(async () => {
-    for (const ns of [namespace, `${namespace}-copy`]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    for (const ns of [namespace, `${namespace}-copy`])
+      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     rmSync(store, { recursive: true, force: true });
   });
-  const configMaps = ['cm-a', 'cm-b', 'cm-c'].map((name, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels: { team: 'a' } }, data: { 'config.yaml': `n: ${i}\n` } }));
+  const configMaps = ['cm-a', 'cm-b', 'cm-c'].map((name, i) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace, labels: { team: 'a' } },
+    data: { 'config.yaml': `n: ${i}\n` },
+  }));
   const secrets = [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'api-keys', namespace }, type: 'Opaque', stringData: { TOKEN: SECRET_VALUE } },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tls', namespace, annotations: { note: 'x' } }, type: 'Opaque', stringData: { 'tls.key': 'k' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'api-keys', namespace },
+      type: 'Opaque',
+      stringData: { TOKEN: SECRET_VALUE },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'tls', namespace, annotations: { note: 'x' } },
+      type: 'Opaque',
+      stringData: { 'tls.key': 'k' },
+    },
   ];
   const taskRuns = ['t-1', 't-2', 't-3'].map((name) => ({
-    apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace }, spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
+    apiVersion: 'orchestrator.io/v1',
+    kind: 'TaskRun',
+    metadata: { name, namespace },
+    spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
   }));
   await cluster.kubectl(['create', 'namespace', namespace]);
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...configMaps, ...secrets, ...taskRuns] }));
-  await cluster.kubectl(['patch', 'taskrun', 't-1', '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Succeeded', jobName: 'job-t-1' } })]);
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...configMaps, ...secrets, ...taskRuns] }),
+  );
+  await cluster.kubectl([
+    'patch',
+    'taskrun',
+    't-1',
+    '-n',
+    namespace,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { phase: 'Succeeded', jobName: 'job-t-1' } }),
+  ]);
 });
 
 const backupInput = () => ({ namespace, recipients: [recipient] });
 
 async function historyText(workflowId: string): Promise<string> {
   const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (_k, v: unknown) => (typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array ? Buffer.from(v.data).toString('utf8') : v));
+  return JSON.stringify(history, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array
+      ? Buffer.from(v.data).toString('utf8')
+      : v,
+  );
 }
 
 async function namespaceGone(name: string): Promise<boolean> {
-  const r = await execa(toolPath('kubectl'), ['get', 'namespace', name, '--kubeconfig', cluster.kubeconfigPath], { reject: false });
+  const r = await execa(toolPath('kubectl'), ['get', 'namespace', name, '--kubeconfig', cluster.kubeconfigPath], {
+    reject: false,
+  });
   return r.exitCode !== 0 && /NotFound/.test(r.stderr);
 }
 
 test('backupAndVerify: backs up, restores into a scratch namespace, finds every object equal, deletes the scratch namespace', async () => {
   const workflowId = uniqueTaskQueue('backupAndVerify');
   const started = Date.now();
-  verified = (await temporal.client.workflow.execute('backupAndVerify', { taskQueue, workflowId, args: [{ backup: backupInput() }] })) as BackupVerifyReport;
+  verified = (await temporal.client.workflow.execute('backupAndVerify', {
+    taskQueue,
+    workflowId,
+    args: [{ backup: backupInput() }],
+  })) as BackupVerifyReport;
   const seconds = (Date.now() - started) / 1000;
   assert.equal(verified.outcome, 'verified');
   assert.equal(verified.backupId, `${workflowId}-backup`);
   assert.deepEqual(verified.backup.counts, { crds: 1, secrets: 2, configMaps: 3, helmReleases: 0, taskRuns: 3 });
   const v = verified.verification!;
   assert.match(v.scratchNamespace, new RegExp(`^${namespace}-verify-[0-9a-f]{8}$`));
-  assert.deepEqual(v.comparison.kinds.map((k) => [k.kind, k.backup, k.restored, k.matching, k.equal]), [
-    ['secrets', 2, 2, 2, true], ['configMaps', 3, 3, 3, true], ['taskRuns', 3, 3, 3, true],
-  ]);
-  assert.ok(v.comparison.kinds.every((k) => k.source.count === k.backup && k.source.changedSinceBackup === 0), JSON.stringify(v.comparison.kinds));
+  assert.deepEqual(
+    v.comparison.kinds.map((k) => [k.kind, k.backup, k.restored, k.matching, k.equal]),
+    [
+      ['secrets', 2, 2, 2, true],
+      ['configMaps', 3, 3, 3, true],
+      ['taskRuns', 3, 3, 3, true],
+    ],
+  );
+  assert.ok(
+    v.comparison.kinds.every((k) => k.source.count === k.backup && k.source.changedSinceBackup === 0),
+    JSON.stringify(v.comparison.kinds),
+  );
   assert.deepEqual(v.cleanup, { deleted: true });
   assert.ok(await namespaceGone(v.scratchNamespace), `${v.scratchNamespace} still exists`);
   // The verification is recorded next to the backup (authenticated): retention keeps the newest verified backup of its series.
   const listed = (await listBackups(store, process.env.VERIFY_TEST_HMAC_KEY)).find((b) => b.id === verified.backupId);
-  assert.deepEqual([listed?.authentic, listed?.verified, listed?.series, listed?.namespace], [true, true, workflowId, namespace]);
+  assert.deepEqual(
+    [listed?.authentic, listed?.verified, listed?.series, listed?.namespace],
+    [true, true, workflowId, namespace],
+  );
   // No secret value in any of the three histories.
-  for (const id of [workflowId, `${workflowId}-backup`, `${workflowId}-restore`]) assert.ok(!(await historyText(id)).includes(SECRET_VALUE), `secret value in the history of ${id}`);
+  for (const id of [workflowId, `${workflowId}-backup`, `${workflowId}-restore`])
+    assert.ok(!(await historyText(id)).includes(SECRET_VALUE), `secret value in the history of ${id}`);
   console.log(`backupAndVerify: ${seconds.toFixed(1)} s`);
 });
 
 test('the comparison finds changed, missing and extra objects, and never returns a Secret value', async () => {
   const copy = `${namespace}-copy`;
   const restore = (await temporal.client.workflow.execute('restorePlatform', {
-    taskQueue, workflowId: uniqueTaskQueue('restorePlatform'),
+    taskQueue,
+    workflowId: uniqueTaskQueue('restorePlatform'),
     args: [{ backupId: verified.backupId, targetNamespace: copy, include: { crds: false, helmReleases: false } }],
   })) as RestoreReport;
   assert.ok(restore.verify?.every((k) => k.found === k.expected));
-  const req = { backupId: verified.backupId, include: { crds: false, secrets: true, configMaps: true, helmReleases: false, taskRuns: true }, targetNamespace: copy, sourceNamespace: namespace };
+  const req = {
+    backupId: verified.backupId,
+    include: { crds: false, secrets: true, configMaps: true, helmReleases: false, taskRuns: true },
+    targetNamespace: copy,
+    sourceNamespace: namespace,
+  };
   const equal = await compareRestoredBackup(deps, req);
   assert.equal(equal.equal, true, JSON.stringify(equal));
 
-  await cluster.kubectl(['patch', 'secret', 'api-keys', '-n', copy, '--type=merge', '-p', JSON.stringify({ stringData: { TOKEN: 'changed' } })]);
+  await cluster.kubectl([
+    'patch',
+    'secret',
+    'api-keys',
+    '-n',
+    copy,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ stringData: { TOKEN: 'changed' } }),
+  ]);
   await cluster.kubectl(['delete', 'configmap', 'cm-b', '-n', copy]);
   await cluster.kubectl(['create', 'configmap', 'cm-new', '-n', copy, '--from-literal=a=b']);
-  await cluster.kubectl(['patch', 'taskrun', 't-1', '-n', copy, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Failed' } })]);
+  await cluster.kubectl([
+    'patch',
+    'taskrun',
+    't-1',
+    '-n',
+    copy,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { phase: 'Failed' } }),
+  ]);
   await cluster.kubectl(['label', 'taskrun', 't-2', '-n', namespace, 'changed=yes']); // the source changed since the backup
   const different = await compareRestoredBackup(deps, req);
   assert.equal(different.equal, false);
   const byKind = Object.fromEntries(different.kinds.map((k) => [k.kind, k]));
   assert.deepEqual([byKind.secrets!.differing, byKind.secrets!.matching], [['api-keys'], 1]);
-  assert.deepEqual([byKind.configMaps!.missing, byKind.configMaps!.extra, byKind.configMaps!.restored], [['cm-b'], ['cm-new'], 3]);
+  assert.deepEqual(
+    [byKind.configMaps!.missing, byKind.configMaps!.extra, byKind.configMaps!.restored],
+    [['cm-b'], ['cm-new'], 3],
+  );
   assert.deepEqual(byKind.taskRuns!.differing, ['t-1']);
   assert.equal(byKind.taskRuns!.source.changedSinceBackup, 1);
   const text = JSON.stringify(different);
@@ -141,21 +252,42 @@ test('the comparison finds changed, missing and extra objects, and never returns
 test('the scratch guards: an existing namespace without the owner label is neither used nor deleted', async () => {
   const refused = (err: unknown) => err instanceof ApplicationFailure && err.type === INVALID_INPUT;
   await assert.rejects(prepareScratchNamespace(deps, { name: namespace, owner: 'backup-verify-00000000' }), refused);
-  await assert.rejects(deleteScratchNamespace(deps, { name: namespace, owner: 'backup-verify-00000000', timeoutSeconds: 10 }), refused);
+  await assert.rejects(
+    deleteScratchNamespace(deps, { name: namespace, owner: 'backup-verify-00000000', timeoutSeconds: 10 }),
+    refused,
+  );
   assert.ok(!(await namespaceGone(namespace)));
   // Its own namespace: created with the label, reused by a retry, deleted, and deleting it again is a no-op.
   const own = `${namespace}-s`;
-  assert.deepEqual(await prepareScratchNamespace(deps, { name: own, owner: 'backup-verify-12345678' }), { name: own, created: true });
-  assert.deepEqual(await prepareScratchNamespace(deps, { name: own, owner: 'backup-verify-12345678' }), { name: own, created: false });
-  await assert.rejects(deleteScratchNamespace(deps, { name: own, owner: 'backup-verify-87654321', timeoutSeconds: 10 }), refused);
-  assert.deepEqual(await deleteScratchNamespace(deps, { name: own, owner: 'backup-verify-12345678', timeoutSeconds: 60 }), { name: own, deleted: true });
+  assert.deepEqual(await prepareScratchNamespace(deps, { name: own, owner: 'backup-verify-12345678' }), {
+    name: own,
+    created: true,
+  });
+  assert.deepEqual(await prepareScratchNamespace(deps, { name: own, owner: 'backup-verify-12345678' }), {
+    name: own,
+    created: false,
+  });
+  await assert.rejects(
+    deleteScratchNamespace(deps, { name: own, owner: 'backup-verify-87654321', timeoutSeconds: 10 }),
+    refused,
+  );
+  assert.deepEqual(
+    await deleteScratchNamespace(deps, { name: own, owner: 'backup-verify-12345678', timeoutSeconds: 60 }),
+    { name: own, deleted: true },
+  );
   assert.ok(await namespaceGone(own));
-  assert.deepEqual(await deleteScratchNamespace(deps, { name: own, owner: 'backup-verify-12345678', timeoutSeconds: 10 }), { name: own, deleted: false });
+  assert.deepEqual(
+    await deleteScratchNamespace(deps, { name: own, owner: 'backup-verify-12345678', timeoutSeconds: 10 }),
+    { name: own, deleted: false },
+  );
 });
 
 test('the nightly schedule with verification runs backupAndVerify', async () => {
   const scheduleId = uniqueTaskQueue('nightly-verify');
-  assert.equal(await ensureNightlyBackupSchedule(temporal.client, { scheduleId, taskQueue, input: backupInput(), verify: true }), 'created');
+  assert.equal(
+    await ensureNightlyBackupSchedule(temporal.client, { scheduleId, taskQueue, input: backupInput(), verify: true }),
+    'created',
+  );
   const handle = temporal.client.schedule.getHandle(scheduleId);
   temporal.defer(() => handle.delete());
   const description = await handle.describe();

@@ -15,7 +15,13 @@ import { maintenanceLeaseId } from '../../contract/lease-messages.ts';
 import { observeVisibility } from '../../worker/runbook-metrics.ts';
 import { historyFromJson } from '../../client/history-json.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+import {
+  runTestWorker,
+  uniqueTaskQueue,
+  useTestTemporal,
+  workflowBundle,
+  type TestTemporal,
+} from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 let env: TestTemporal;
@@ -25,17 +31,45 @@ const dir = mkdtempSync(join(tmpdir(), 'runbook-cli-'));
 const activities = {
   // platformHealth: healthy, except namespace "forbidden" (a 403: the runbook fails).
   describeCluster: async () => ({ server: 'https://127.0.0.1:1', context: 'test', version: 'v1.37.2' }),
-  checkNodes: async () => ({ total: 1, ready: 1, notReady: [], cordoned: [], nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }] }),
+  checkNodes: async () => ({
+    total: 1,
+    ready: 1,
+    notReady: [],
+    cordoned: [],
+    nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }],
+  }),
   checkPods: async (namespace: string) => {
-    if (namespace === 'forbidden') throw ApplicationFailure.create({ type: KUBE_FORBIDDEN, nonRetryable: true, message: 'pods is forbidden: User "runbooks" cannot list pods in namespace "forbidden"' });
-    return { namespace, namespaceExists: true, total: 1, ready: 1, pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }], requested: { cpuMillis: 0, memoryBytes: 0 } };
+    if (namespace === 'forbidden')
+      throw ApplicationFailure.create({
+        type: KUBE_FORBIDDEN,
+        nonRetryable: true,
+        message: 'pods is forbidden: User "runbooks" cannot list pods in namespace "forbidden"',
+      });
+    return {
+      namespace,
+      namespaceExists: true,
+      total: 1,
+      ready: 1,
+      pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }],
+      requested: { cpuMillis: 0, memoryBytes: 0 },
+    };
   },
   countTaskRuns: async () => ({ crdInstalled: true, total: 0, byPhase: {} }),
   // upgradePlatform: the smoke test answers 503 for image tag "unhealthy" (the upgrade pauses for decide).
-  probeOrchestrator: async (req: { healthUrl?: string }) => (req.healthUrl?.includes('unhealthy')
-    ? { checked: true, via: 'url', ok: false, statusCode: 503, detail: 'answered 503' }
-    : { checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' }),
-  helmStatus: async () => ({ name: 'orchestrator', namespace: 'orchestrator', revision: 1, status: 'deployed', chart: 'orchestrator-0.1.0', chartVersion: '0.1.0', appVersion: '1.0.0', updated: '' }),
+  probeOrchestrator: async (req: { healthUrl?: string }) =>
+    req.healthUrl?.includes('unhealthy')
+      ? { checked: true, via: 'url', ok: false, statusCode: 503, detail: 'answered 503' }
+      : { checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' },
+  helmStatus: async () => ({
+    name: 'orchestrator',
+    namespace: 'orchestrator',
+    revision: 1,
+    status: 'deployed',
+    chart: 'orchestrator-0.1.0',
+    chartVersion: '0.1.0',
+    appVersion: '1.0.0',
+    updated: '',
+  }),
   recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none' }),
   helmGetValues: async () => ({ image: { tag: '1.0.0' } }),
   helmUpgradeInstall: async () => ({ changed: true, revision: 2, status: 'deployed', digest: 'd2' }),
@@ -44,11 +78,33 @@ const activities = {
   waitCrdsEstablished: async () => undefined,
   waitReleaseRollout: async () => [{ deployment: 'orchestrator', ready: 1, replicas: 1 }],
   // incidentResponse: evidence, blast radius, a scale to 0 and back, integrity, the report.
-  preserveIncidentEvidence: async () => ({ dir: '/tmp/incidents/x', reused: false, files: [], manifestSha256: 'cafe', pods: 1, logs: { current: 1, previous: 0, errors: 0 } }),
-  assessIncident: async () => ({ namespace: 'orchestrator', pods: [], jobs: [], taskRuns: [], secrets: [], nodes: [], restarts: [], failureEvents: [], truncated: [] }),
+  preserveIncidentEvidence: async () => ({
+    dir: '/tmp/incidents/x',
+    reused: false,
+    files: [],
+    manifestSha256: 'cafe',
+    pods: 1,
+    logs: { current: 1, previous: 0, errors: 0 },
+  }),
+  assessIncident: async () => ({
+    namespace: 'orchestrator',
+    pods: [],
+    jobs: [],
+    taskRuns: [],
+    secrets: [],
+    nodes: [],
+    restarts: [],
+    failureEvents: [],
+    truncated: [],
+  }),
   scaleForIncident: async () => ({ replicas: 2, found: true }),
   scaleBackAfterIncident: async (r: { replicas: number }) => ({ replicas: r.replicas }),
-  verifyIncidentIntegrity: async () => ({ ok: true, images: [], rbac: { ok: true, extra: [], missing: [] }, unknown: [] }),
+  verifyIncidentIntegrity: async () => ({
+    ok: true,
+    images: [],
+    rbac: { ok: true, extra: [], missing: [] },
+    unknown: [],
+  }),
   writeIncidentReport: async (r: { incidentId: string }) => ({ file: `/tmp/incidents/${r.incidentId}/report.md` }),
 };
 
@@ -59,33 +115,69 @@ before(async () => {
   observeVisibility(env.client, 0);
 });
 
-interface Cli { exitCode: number; stdout: string; stderr: string }
+interface Cli {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
 async function cli(...args: string[]): Promise<Cli> {
   const r = await execa(process.execPath, ['client/cli.ts', ...args], {
-    reject: false, env: { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace, RUNBOOK_TASK_QUEUE: taskQueue, USER: 'cli-test' }, extendEnv: false,
+    reject: false,
+    env: {
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: env.namespace,
+      RUNBOOK_TASK_QUEUE: taskQueue,
+      USER: 'cli-test',
+    },
+    extendEnv: false,
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 const json = <T>(r: Cli): T => JSON.parse(r.stdout) as T;
-const attrs = async (id: string) => (await env.client.workflow.getHandle(id).describe()).searchAttributes as Record<string, string[]>;
+const attrs = async (id: string) =>
+  (await env.client.workflow.getHandle(id).describe()).searchAttributes as Record<string, string[]>;
 const metric = async (line: RegExp) => (await registry.metrics()).split('\n').find((l) => line.test(l));
 
 test('start --json: a runbook that succeeds exits 0; its search attributes and metrics say so; status shows the step table', async () => {
   const id = uniqueTaskQueue('cli-health');
-  const r = await cli('start', 'platformHealth', '--id', id, '--json', '--input', '{"healthUrl":"http://127.0.0.1:9/health"}');
+  const r = await cli(
+    'start',
+    'platformHealth',
+    '--id',
+    id,
+    '--json',
+    '--input',
+    '{"healthUrl":"http://127.0.0.1:9/health"}',
+  );
   assert.equal(r.exitCode, 0, r.stderr);
   const out = json<{ workflowId: string; status: string; phase: string; result: { healthy: boolean } }>(r);
   assert.deepEqual([out.workflowId, out.status, out.phase, out.result.healthy], [id, 'COMPLETED', 'succeeded', true]);
-  assert.deepEqual(await attrs(id), { ...await attrs(id), RunbookKind: ['platformHealth'], RunbookPhase: ['succeeded'], TargetNamespace: ['orchestrator'] });
+  assert.deepEqual(await attrs(id), {
+    ...(await attrs(id)),
+    RunbookKind: ['platformHealth'],
+    RunbookPhase: ['succeeded'],
+    TargetNamespace: ['orchestrator'],
+  });
 
   const status = await cli('status', id);
   assert.equal(status.exitCode, 0, status.stderr);
-  assert.match(status.stdout, new RegExp(`^${id}  platformHealth  COMPLETED  phase succeeded  namespace orchestrator$`, 'm'));
+  assert.match(
+    status.stdout,
+    new RegExp(`^${id}  platformHealth  COMPLETED  phase succeeded  namespace orchestrator$`, 'm'),
+  );
   assert.match(status.stdout, /^STATUS +STEP +STARTED +TOOK +DETAIL$/m);
   assert.match(status.stdout, /^succeeded +orchestrator health /m);
 
-  assert.match(await metric(/^runbook_runs_finished_total\{runbook="platformHealth",outcome="succeeded",schedule=""\}/) ?? '', / [1-9]\d*$/);
-  assert.match(await metric(/^runbook_step_duration_seconds_count\{runbook="platformHealth",step="nodes",status="succeeded"\}/) ?? '', / [1-9]\d*$/);
+  assert.match(
+    (await metric(/^runbook_runs_finished_total\{runbook="platformHealth",outcome="succeeded",schedule=""\}/)) ?? '',
+    / [1-9]\d*$/,
+  );
+  assert.match(
+    (await metric(
+      /^runbook_step_duration_seconds_count\{runbook="platformHealth",step="nodes",status="succeeded"\}/,
+    )) ?? '',
+    / [1-9]\d*$/,
+  );
 });
 
 test('a runbook that fails exits 1 and names the cause; its phase is failed; usage errors exit 2 before anything starts', async () => {
@@ -95,19 +187,37 @@ test('a runbook that fails exits 1 and names the cause; its phase is failed; usa
   assert.match(r.stderr, /^runbook failed: pods is forbidden: .* \(KubeForbidden\)$/m);
   assert.equal((await attrs(id)).RunbookPhase?.[0], 'failed');
   assert.equal((await cli('status', id)).exitCode, 1);
-  assert.match(await metric(/^runbook_runs_finished_total\{runbook="platformHealth",outcome="failed"/) ?? '', / [1-9]\d*$/);
+  assert.match(
+    (await metric(/^runbook_runs_finished_total\{runbook="platformHealth",outcome="failed"/)) ?? '',
+    / [1-9]\d*$/,
+  );
 
-  for (const args of [['start', 'platformHelth'], ['start', 'platformHealth', '--input', '{"restartWarningThreshold":"x"}'], ['start', 'platformHealth', '--input', '[1]'], ['ps', '--phase', 'sleeping'], ['status'], ['start', 'platformHealth', '--bogus'], ['nope']]) {
+  for (const args of [
+    ['start', 'platformHelth'],
+    ['start', 'platformHealth', '--input', '{"restartWarningThreshold":"x"}'],
+    ['start', 'platformHealth', '--input', '[1]'],
+    ['ps', '--phase', 'sleeping'],
+    ['status'],
+    ['start', 'platformHealth', '--bogus'],
+    ['nope'],
+  ]) {
     const u = await cli(...args);
     assert.equal(u.exitCode, 2, `${args.join(' ')}: ${u.stderr}`);
     assert.match(u.stderr, /^runbook: /);
   }
-  assert.match((await cli('start', 'platformHealth', '--input', '{"restartWarningThreshold":"x"}')).stderr, /invalid platformHealth input: restartWarningThreshold: /);
+  assert.match(
+    (await cli('start', 'platformHealth', '--input', '{"restartWarningThreshold":"x"}')).stderr,
+    /invalid platformHealth input: restartWarningThreshold: /,
+  );
 });
 
 test('a paused upgrade: start --exit-on-pause exits 3, ps and status find it through RunbookPhase, lease names it, decide resumes it, watch follows it to the end', async () => {
   const id = uniqueTaskQueue('cli-upgrade');
-  const input = JSON.stringify({ imageTag: 'unhealthy', backup: false, smokeTest: { healthUrl: 'http://127.0.0.1:9/unhealthy' } });
+  const input = JSON.stringify({
+    imageTag: 'unhealthy',
+    backup: false,
+    smokeTest: { healthUrl: 'http://127.0.0.1:9/unhealthy' },
+  });
   const r = await cli('start', 'upgradePlatform', '--id', id, '--input', input, '--exit-on-pause');
   assert.equal(r.exitCode, 3, r.stderr);
   assert.match(r.stderr, /^runbook paused \(paused-for-decision\): paused: smoke test failed/m);
@@ -121,22 +231,36 @@ test('a paused upgrade: start --exit-on-pause exits 3, ps and status find it thr
   const row = await eventually('ps to list the paused upgrade', async () => {
     const ps = await cli('ps', '--phase', 'paused', '--task-queue', taskQueue, '--json');
     assert.equal(ps.exitCode, 0, ps.stderr);
-    return json<{ workflowId: string; runbook: string; status: string; shownPhase: string; waitingFor?: string }[]>(ps).find((w) => w.workflowId === id);
+    return json<{ workflowId: string; runbook: string; status: string; shownPhase: string; waitingFor?: string }[]>(
+      ps,
+    ).find((w) => w.workflowId === id);
   });
   assert.deepEqual([row.runbook, row.status, row.shownPhase], ['upgradePlatform', 'RUNNING', 'paused-for-decision']);
   assert.match(row.waitingFor ?? '', /Send the update "decide"/);
   const table = await cli('ps', '--kind', 'upgradePlatform', '--running', '--task-queue', taskQueue);
   assert.match(table.stdout, /^WORKFLOW ID +RUNBOOK +STATUS +PHASE +NAMESPACE +STARTED +WAITING FOR$/m);
   assert.match(table.stdout, new RegExp(`^${id} +upgradePlatform +RUNNING +paused-for-decision +orchestrator `, 'm'));
-  assert.equal(json<unknown[]>(await cli('ps', '--kind', 'platformHealth', '--running', '--task-queue', taskQueue, '--json')).length, 0);
+  assert.equal(
+    json<unknown[]>(await cli('ps', '--kind', 'platformHealth', '--running', '--task-queue', taskQueue, '--json'))
+      .length,
+    0,
+  );
 
   // The worker's gauge of paused runbooks, from visibility.
-  assert.match(await eventually('runbook_paused', () => metric(/^runbook_paused\{runbook="upgradePlatform",phase="paused-for-decision"\} [1-9]/)), / [1-9]\d*$/);
+  assert.match(
+    await eventually('runbook_paused', () =>
+      metric(/^runbook_paused\{runbook="upgradePlatform",phase="paused-for-decision"\} [1-9]/),
+    ),
+    / [1-9]\d*$/,
+  );
 
   const lease = await cli('lease', '--json');
   assert.equal(lease.exitCode, 0, lease.stderr);
   const state = json<{ leaseId: string; holder: { workflowId: string; runbook: string } | null }>(lease);
-  assert.deepEqual([state.leaseId, state.holder?.workflowId, state.holder?.runbook], [maintenanceLeaseId(taskQueue), id, 'upgradePlatform']);
+  assert.deepEqual(
+    [state.leaseId, state.holder?.workflowId, state.holder?.runbook],
+    [maintenanceLeaseId(taskQueue), id, 'upgradePlatform'],
+  );
   assert.match((await cli('lease')).stdout, new RegExp(`: held by ${id} \\(upgradePlatform\\) since `));
 
   const refused = await cli('decide', id, 'later', '--by', 'alice');
@@ -161,34 +285,77 @@ test('a paused upgrade: start --exit-on-pause exits 3, ps and status find it thr
   const history = JSON.parse(readFileSync(file, 'utf8')) as { events: { eventType: string }[] };
   assert.equal(history.events[0]?.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
   assert.ok(history.events.some((e) => e.eventType === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES'));
-  await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), taskQueue } as Parameters<typeof Worker.runReplayHistory>[0], historyFromJson(history), id);
+  await Worker.runReplayHistory(
+    { workflowBundle: await workflowBundle(), taskQueue } as Parameters<typeof Worker.runReplayHistory>[0],
+    historyFromJson(history),
+    id,
+  );
 });
 
 test('schedules list | pause | unpause | trigger; a scheduled run is counted with its schedule id', async () => {
   const scheduleId = uniqueTaskQueue('cli-schedule');
   const handle = await env.client.schedule.create({
-    scheduleId, spec: { cronExpressions: ['0 3 1 1 *'] },
-    action: { type: 'startWorkflow', workflowType: 'platformHealth', workflowId: scheduleId, taskQueue, args: [{ healthUrl: 'http://127.0.0.1:9/health' }] },
+    scheduleId,
+    spec: { cronExpressions: ['0 3 1 1 *'] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'platformHealth',
+      workflowId: scheduleId,
+      taskQueue,
+      args: [{ healthUrl: 'http://127.0.0.1:9/health' }],
+    },
   });
   after(() => handle.delete());
-  const listed = await eventually('the schedule in the list', async () => json<{ scheduleId: string; workflowType: string; paused: boolean }[]>(await cli('schedules', 'list', '--json')).find((s) => s.scheduleId === scheduleId));
+  const listed = await eventually('the schedule in the list', async () =>
+    json<{ scheduleId: string; workflowType: string; paused: boolean }[]>(
+      await cli('schedules', 'list', '--json'),
+    ).find((s) => s.scheduleId === scheduleId),
+  );
   assert.deepEqual([listed.workflowType, listed.paused], ['platformHealth', false]);
 
   assert.equal((await cli('schedules', 'pause', scheduleId, '--note', 'maintenance window')).exitCode, 0);
-  assert.deepEqual([(await handle.describe()).state.paused, (await handle.describe()).state.note], [true, 'maintenance window']);
+  assert.deepEqual(
+    [(await handle.describe()).state.paused, (await handle.describe()).state.note],
+    [true, 'maintenance window'],
+  );
   assert.equal((await cli('schedules', 'unpause', scheduleId)).exitCode, 0);
   assert.equal((await handle.describe()).state.paused, false);
   assert.equal((await cli('schedules', 'frobnicate', scheduleId)).exitCode, 2);
 
   const trigger = await cli('schedules', 'trigger', scheduleId);
   assert.equal(trigger.exitCode, 0, trigger.stderr);
-  await eventually('the triggered run to be counted', () => metric(new RegExp(`^runbook_runs_finished_total\\{runbook="platformHealth",outcome="succeeded",schedule="${scheduleId}"\\} 1$`)), 60_000, 500);
+  await eventually(
+    'the triggered run to be counted',
+    () =>
+      metric(
+        new RegExp(
+          `^runbook_runs_finished_total\\{runbook="platformHealth",outcome="succeeded",schedule="${scheduleId}"\\} 1$`,
+        ),
+      ),
+    60_000,
+    500,
+  );
 });
 
 test('list --json names every runbook; --help works for every command', async () => {
   const listed = json<{ name: string }[]>(await cli('list', '--json')).map((r) => r.name);
-  assert.ok(['platformHealth', 'upgradePlatform', 'incidentResponse', 'drainNode'].every((n) => listed.includes(n)), listed.join(','));
-  for (const command of ['list', 'ps', 'start', 'status', 'watch', 'decide', 'approve', 'recover', 'lease', 'schedules', 'history']) {
+  assert.ok(
+    ['platformHealth', 'upgradePlatform', 'incidentResponse', 'drainNode'].every((n) => listed.includes(n)),
+    listed.join(','),
+  );
+  for (const command of [
+    'list',
+    'ps',
+    'start',
+    'status',
+    'watch',
+    'decide',
+    'approve',
+    'recover',
+    'lease',
+    'schedules',
+    'history',
+  ]) {
     const help = await cli(command, '--help');
     assert.equal(help.exitCode, 0);
     assert.match(help.stdout, new RegExp(`^Usage: runbook ${command}`));
@@ -197,14 +364,26 @@ test('list --json names every runbook; --help works for every command', async ()
 
 test('incidentResponse: approve and recover are sent by name; status says paused-for-approval until each arrives', async () => {
   const id = uniqueTaskQueue('cli-incident');
-  const input = JSON.stringify({ severity: 'high', summary: 'CLI test', recipients: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'], scope: { namespace: 'orchestrator' }, containment: { deployment: 'orchestrator', networkPolicy: false, suspendController: false } });
+  const input = JSON.stringify({
+    severity: 'high',
+    summary: 'CLI test',
+    recipients: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'],
+    scope: { namespace: 'orchestrator' },
+    containment: { deployment: 'orchestrator', networkPolicy: false, suspendController: false },
+  });
   const started = await cli('start', 'incidentResponse', '--id', id, '--input', input, '--no-wait', '--json');
   assert.equal(started.exitCode, 0, started.stderr);
-  const pausedWith = (text: RegExp) => eventually(`incident paused for ${text}`, async () => {
-    const s = await cli('status', id, '--json');
-    const out = json<{ phase: string; progress: { note?: string } | null }>(s);
-    return s.exitCode === 3 && out.phase === 'paused-for-approval' && text.test(out.progress?.note ?? '') && out;
-  }, 30_000, 300);
+  const pausedWith = (text: RegExp) =>
+    eventually(
+      `incident paused for ${text}`,
+      async () => {
+        const s = await cli('status', id, '--json');
+        const out = json<{ phase: string; progress: { note?: string } | null }>(s);
+        return s.exitCode === 3 && out.phase === 'paused-for-approval' && text.test(out.progress?.note ?? '') && out;
+      },
+      30_000,
+      300,
+    );
   await pausedWith(/"approve"/);
   const noReason = await cli('approve', id);
   assert.equal(noReason.exitCode, 2);
@@ -212,7 +391,16 @@ test('incidentResponse: approve and recover are sent by name; status says paused
   assert.equal(approved.exitCode, 0, approved.stderr);
   assert.deepEqual(json(approved), { accepted: true, phase: 'containment' });
   await pausedWith(/"recover"/);
-  const recovered = await cli('recover', id, '--by', 'alice', '--reason', 'key rotated', '--options', '{"credentials":[]}');
+  const recovered = await cli(
+    'recover',
+    id,
+    '--by',
+    'alice',
+    '--reason',
+    'key rotated',
+    '--options',
+    '{"credentials":[]}',
+  );
   assert.equal(recovered.exitCode, 0, recovered.stderr);
   const end = await cli('watch', id, '--json');
   assert.equal(end.exitCode, 0, end.stderr);

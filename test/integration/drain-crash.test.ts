@@ -21,41 +21,94 @@ test('SIGKILL mid-drain: a second worker completes it; the node ends cordoned an
   const [nodeA, nodeB] = [`${id}-a`, `${id}-b`];
   const TAINT = 'platform-runbooks.io/drain-test';
   const node = (name: string, unschedulable: boolean) => ({
-    apiVersion: 'v1', kind: 'Node',
-    metadata: { name, labels: { 'kubernetes.io/hostname': name, [TAINT]: id, type: 'kwok' }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      labels: { 'kubernetes.io/hostname': name, [TAINT]: id, type: 'kwok' },
+      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+    },
     spec: { unschedulable, taints: [{ key: TAINT, value: id, effect: 'NoSchedule' }] },
   });
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(nodeA, false), node(nodeB, true)] }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(nodeA, false), node(nodeB, true)] }),
+  );
   defer(() => kubectl(['delete', 'node', nodeA, nodeB, '--wait=false']));
   await kubectl(['create', 'namespace', id]);
   defer(() => kubectl(['delete', 'namespace', id, '--wait=false']));
   await kubectl(['wait', '--for=condition=Ready', `node/${nodeA}`, `node/${nodeB}`, '--timeout=60s']);
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: id }, spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: {
-      nodeSelector: { [TAINT]: id }, tolerations: [{ key: TAINT, operator: 'Equal', value: id, effect: 'NoSchedule' }, { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
-      containers: [{ name: 'app', image: 'example/app:1' }] } } } },
-    { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web-pdb', namespace: id }, spec: { minAvailable: 3, selector: { matchLabels: { app: 'web' } } } },
-  ] }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'web', namespace: id },
+          spec: {
+            replicas: 3,
+            selector: { matchLabels: { app: 'web' } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: {
+                nodeSelector: { [TAINT]: id },
+                tolerations: [
+                  { key: TAINT, operator: 'Equal', value: id, effect: 'NoSchedule' },
+                  { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
+                ],
+                containers: [{ name: 'app', image: 'example/app:1' }],
+              },
+            },
+          },
+        },
+        {
+          apiVersion: 'policy/v1',
+          kind: 'PodDisruptionBudget',
+          metadata: { name: 'web-pdb', namespace: id },
+          spec: { minAvailable: 3, selector: { matchLabels: { app: 'web' } } },
+        },
+      ],
+    }),
+  );
   await kubectl(['rollout', 'status', 'deployment/web', '-n', id, '--timeout=60s']);
   await kubectl(['uncordon', nodeB]);
 
   const taskQueue = uniqueTaskQueue('drain-crash');
-  const first = await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue });
+  const first = await startWorkerProcess({
+    temporalAddress: temporal.address,
+    kubeconfigPath: cluster.kubeconfigPath,
+    taskQueue,
+  });
   const workers = [first];
   defer(async () => {
     for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
   });
-  const handle = await temporal.client.workflow.start('drainNode', { taskQueue, workflowId: uniqueTaskQueue('drain-crash'), args: [{ node: nodeA, timeoutSeconds: 300 }] });
-  await eventually('the PDB to block the drain', async () => (await handle.query(drainStatusQuery)).remaining.find((p) => p.state === 'blocked'), 60_000);
+  const handle = await temporal.client.workflow.start('drainNode', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('drain-crash'),
+    args: [{ node: nodeA, timeoutSeconds: 300 }],
+  });
+  await eventually(
+    'the PDB to block the drain',
+    async () => (await handle.query(drainStatusQuery)).remaining.find((p) => p.state === 'blocked'),
+    60_000,
+  );
   await first.kill('SIGKILL');
   // Room for the budget: three more replicas (on node B) let the old ones go one by one.
   await kubectl(['scale', 'deployment/web', '-n', id, '--replicas=6']);
-  workers.push(await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue }));
+  workers.push(
+    await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue }),
+  );
   const report = (await handle.result()) as DrainReport;
   assert.equal(report.evicted.length, 3);
   assert.equal(report.cordonedByUs, true);
   assert.equal((await kubectl(['get', 'node', nodeA, '-o', 'jsonpath={.spec.unschedulable}'])).trim(), 'true');
-  const onA = (await kubectl(['get', 'pods', '-n', id, '--field-selector', `spec.nodeName=${nodeA}`, '-o', 'name'])).trim();
+  const onA = (
+    await kubectl(['get', 'pods', '-n', id, '--field-selector', `spec.nodeName=${nodeA}`, '-o', 'name'])
+  ).trim();
   assert.equal(onA, '');
   await kubectl(['rollout', 'status', 'deployment/web', '-n', id, '--timeout=60s']);
 });

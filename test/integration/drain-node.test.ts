@@ -29,34 +29,72 @@ let cluster: TestCluster;
 let taskQueue: string;
 
 const node = (name: string, unschedulable: boolean) => ({
-  apiVersion: 'v1', kind: 'Node',
-  metadata: { name, labels: { 'kubernetes.io/hostname': name, [TAINT]: id, type: 'kwok' }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: {
+    name,
+    labels: { 'kubernetes.io/hostname': name, [TAINT]: id, type: 'kwok' },
+    annotations: { 'kwok.x-k8s.io/node': 'fake' },
+  },
   spec: { unschedulable, taints: [{ key: TAINT, value: id, effect: 'NoSchedule' }] },
 });
 const podSpec = (extra: Record<string, unknown> = {}) => ({
   nodeSelector: { [TAINT]: id },
-  tolerations: [{ key: TAINT, operator: 'Equal', value: id, effect: 'NoSchedule' }, { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
+  tolerations: [
+    { key: TAINT, operator: 'Equal', value: id, effect: 'NoSchedule' },
+    { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
+  ],
   containers: [{ name: 'app', image: 'example/app:1' }],
   ...extra,
 });
 const deployment = (name: string, replicas: number, extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace },
-  spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(extra) } },
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: podSpec(extra) },
+  },
 });
 
 async function podsOn(nodeName: string): Promise<{ name: string; ready: boolean; app?: string }[]> {
-  const out = JSON.parse(await cluster.kubectl(['get', 'pods', '-n', namespace, '--field-selector', `spec.nodeName=${nodeName}`, '-o', 'json'])) as {
-    items: { metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  const out = JSON.parse(
+    await cluster.kubectl([
+      'get',
+      'pods',
+      '-n',
+      namespace,
+      '--field-selector',
+      `spec.nodeName=${nodeName}`,
+      '-o',
+      'json',
+    ]),
+  ) as {
+    items: {
+      metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
+      status?: { conditions?: { type: string; status: string }[] };
+    }[];
   };
-  return out.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => ({
-    name: p.metadata.name, ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false, ...(p.metadata.labels?.app ? { app: p.metadata.labels.app } : {}),
-  }));
+  return out.items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => ({
+      name: p.metadata.name,
+      ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      ...(p.metadata.labels?.app ? { app: p.metadata.labels.app } : {}),
+    }));
 }
 
 /** What `kubectl drain --dry-run=server` decides: the pods it evicts, its warnings and its errors. */
-async function kubectlDrainDryRun(flags: string[]): Promise<{ evict: string[]; warnings: string[]; errors: string; ok: boolean }> {
+async function kubectlDrainDryRun(
+  flags: string[],
+): Promise<{ evict: string[]; warnings: string[]; errors: string; ok: boolean }> {
   // stdout and stderr (its warnings) together.
-  const run = spawnSync(toolPath('kubectl'), ['--kubeconfig', cluster.kubeconfigPath, 'drain', nodeA, '--dry-run=server', '--timeout=20s', ...flags], { encoding: 'utf8' });
+  const run = spawnSync(
+    toolPath('kubectl'),
+    ['--kubeconfig', cluster.kubeconfigPath, 'drain', nodeA, '--dry-run=server', '--timeout=20s', ...flags],
+    { encoding: 'utf8' },
+  );
   const out = { text: `${run.stdout}\n${run.stderr}`, ok: run.status === 0 };
   const evict = [...out.text.matchAll(/evicting pod (\S+) \(server dry run\)/g)].map((m) => m[1]!).sort();
   // kubectl joins its warnings with "; " on one line.
@@ -73,26 +111,61 @@ before(async () => {
   cluster = await testCluster();
   const { kubectl, defer } = cluster;
   taskQueue = await runTestWorker(await testTemporal(), createActivities(testActivityDeps(cluster)), 'drain-it');
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(nodeA, false), node(nodeB, true)] }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(nodeA, false), node(nodeB, true)] }),
+  );
   defer(() => kubectl(['delete', 'node', nodeA, nodeB, '--wait=false']));
   await kubectl(['create', 'namespace', namespace]);
   defer(() => kubectl(['delete', 'namespace', namespace, '--wait=false']));
   await kubectl(['wait', '--for=condition=Ready', `node/${nodeA}`, `node/${nodeB}`, '--timeout=60s']);
-  await kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'List', items: [
-      deployment('web', 2),
-      deployment('cache', 1, { volumes: [{ name: 'scratch', emptyDir: {} }], containers: [{ name: 'app', image: 'example/app:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }] }),
-      { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: podSpec() } } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare', namespace }, spec: { ...podSpec(), nodeName: nodeA } },
-      // A static pod's mirror (what a kubelet posts for a pod from its manifest directory): kubectl drain never touches it.
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: MIRROR, namespace, annotations: { 'kubernetes.io/config.mirror': 'static-manifest-hash' } }, spec: { ...podSpec(), nodeName: nodeA } },
-    ],
-  }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        deployment('web', 2),
+        deployment('cache', 1, {
+          volumes: [{ name: 'scratch', emptyDir: {} }],
+          containers: [
+            { name: 'app', image: 'example/app:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] },
+          ],
+        }),
+        {
+          apiVersion: 'apps/v1',
+          kind: 'DaemonSet',
+          metadata: { name: 'agent', namespace },
+          spec: {
+            selector: { matchLabels: { app: 'agent' } },
+            template: { metadata: { labels: { app: 'agent' } }, spec: podSpec() },
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'bare', namespace },
+          spec: { ...podSpec(), nodeName: nodeA },
+        },
+        // A static pod's mirror (what a kubelet posts for a pod from its manifest directory): kubectl drain never touches it.
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: MIRROR, namespace, annotations: { 'kubernetes.io/config.mirror': 'static-manifest-hash' } },
+          spec: { ...podSpec(), nodeName: nodeA },
+        },
+      ],
+    }),
+  );
   // web 2, cache 1, agent 1 (B is cordoned: the DaemonSet pod of B is there too, but B is not drained), bare 1, mirror 1.
-  await eventually('the pods Ready on node A', async () => {
-    const pods = await podsOn(nodeA);
-    return pods.length === 6 && pods.every((p) => p.ready) ? pods : undefined;
-  }, 60_000);
+  await eventually(
+    'the pods Ready on node A',
+    async () => {
+      const pods = await podsOn(nodeA);
+      return pods.length === 6 && pods.every((p) => p.ready) ? pods : undefined;
+    },
+    60_000,
+  );
 });
 
 test('the plan equals kubectl drain --dry-run=server: without force (errors: emptyDir, no controller) and with force', async () => {
@@ -103,20 +176,39 @@ test('the plan equals kubectl drain --dry-run=server: without force (errors: emp
   const kRefused = await kubectlDrainDryRun(['--ignore-daemonsets']);
   assert.equal(kRefused.ok, false);
   assert.equal(refused.plan.errors.length, 2);
-  for (const e of refused.plan.errors) assert.ok(kRefused.errors.includes(e), `kubectl did not say "${e}":\n${kRefused.errors}`);
-  assert.deepEqual(refused.plan.errors.sort(), [`cannot delete Pods that declare no controller (use --force to override): ${namespace}/bare`, `cannot delete Pods with local storage (use --delete-emptydir-data to override): ${name('cache')}`].sort());
+  for (const e of refused.plan.errors)
+    assert.ok(kRefused.errors.includes(e), `kubectl did not say "${e}":\n${kRefused.errors}`);
+  assert.deepEqual(
+    refused.plan.errors.sort(),
+    [
+      `cannot delete Pods that declare no controller (use --force to override): ${namespace}/bare`,
+      `cannot delete Pods with local storage (use --delete-emptydir-data to override): ${name('cache')}`,
+    ].sort(),
+  );
   // Without ignoreDaemonSets, the DaemonSet pod is an error too.
-  const noIgnore = (await (await drain({ node: nodeA, dryRun: true, ignoreDaemonSets: false, force: true, deleteEmptyDirData: true })).result()) as DrainReport;
+  const noIgnore = (await (
+    await drain({ node: nodeA, dryRun: true, ignoreDaemonSets: false, force: true, deleteEmptyDirData: true })
+  ).result()) as DrainReport;
   const kNoIgnore = await kubectlDrainDryRun(['--force', '--delete-emptydir-data']);
-  assert.deepEqual(noIgnore.plan.errors, [`cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${name('agent')}`]);
+  assert.deepEqual(noIgnore.plan.errors, [
+    `cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${name('agent')}`,
+  ]);
   assert.ok(kNoIgnore.errors.includes(noIgnore.plan.errors[0]!), kNoIgnore.errors);
   // With force and deleteEmptyDirData: the same pods evicted, the same warnings.
-  const forced = (await (await drain({ node: nodeA, dryRun: true, force: true, deleteEmptyDirData: true })).result()) as DrainReport;
+  const forced = (await (
+    await drain({ node: nodeA, dryRun: true, force: true, deleteEmptyDirData: true })
+  ).result()) as DrainReport;
   const kForced = await kubectlDrainDryRun(['--ignore-daemonsets', '--force', '--delete-emptydir-data']);
   assert.equal(kForced.ok, true, kForced.errors);
   assert.deepEqual(forced.plan.evict.map((p) => `${p.namespace}/${p.name}`).sort(), kForced.evict);
   assert.deepEqual(forced.plan.warnings.sort(), kForced.warnings.sort());
-  assert.deepEqual(forced.plan.kept.map((k) => [`${k.namespace}/${k.name}`, k.reason]).sort(), [[name('agent'), 'DaemonSet pod'], [`${namespace}/${MIRROR}`, 'mirror pod']].sort());
+  assert.deepEqual(
+    forced.plan.kept.map((k) => [`${k.namespace}/${k.name}`, k.reason]).sort(),
+    [
+      [name('agent'), 'DaemonSet pod'],
+      [`${namespace}/${MIRROR}`, 'mirror pod'],
+    ].sort(),
+  );
   // The mirror pod: neither kubectl nor the plan evicts it, and neither warns about it.
   assert.ok(!kForced.evict.includes(`${namespace}/${MIRROR}`), kForced.errors);
   assert.ok(!kForced.warnings.some((w) => w.includes(MIRROR)) && !forced.plan.warnings.some((w) => w.includes(MIRROR)));
@@ -126,31 +218,67 @@ test('the plan equals kubectl drain --dry-run=server: without force (errors: emp
 
 test('a refused drain (unmanaged pod without force) fails before cordoning', async () => {
   const h = await drain({ node: nodeA, deleteEmptyDirData: true });
-  const err = await h.result().then(() => undefined, (e: unknown) => e);
+  const err = await h.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError);
   assert.equal(failureCause(err).type, DRAIN_REFUSED);
   assert.equal((await cluster.kubectl(['get', 'node', nodeA, '-o', 'jsonpath={.spec.unschedulable}'])).trim(), '');
 });
 
 test('a PDB (minAvailable 2 of 2) holds the drain, the query names it; capacity added, the drain completes and the node stays cordoned', async () => {
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web-pdb', namespace }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } } }));
-  await eventually('the PDB observed', async () => (await cluster.kubectl(['get', 'pdb', 'web-pdb', '-n', namespace, '-o', 'jsonpath={.status.currentHealthy}'])).trim() === '2' ? true : undefined);
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'web-pdb', namespace },
+      spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } },
+    }),
+  );
+  await eventually('the PDB observed', async () =>
+    (
+      await cluster.kubectl(['get', 'pdb', 'web-pdb', '-n', namespace, '-o', 'jsonpath={.status.currentHealthy}'])
+    ).trim() === '2'
+      ? true
+      : undefined,
+  );
   await cluster.kubectl(['uncordon', nodeB]);
   const started = Date.now();
   const h = await drain({ node: nodeA, force: true, deleteEmptyDirData: true, timeoutSeconds: 90 });
-  const blocked = await eventually('a web pod blocked by web-pdb', async () => {
-    const s = await h.query(drainStatusQuery);
-    return s.remaining.find((p) => p.state === 'blocked' && p.blockedBy?.some((b) => b.name === 'web-pdb'));
-  }, 30_000);
+  const blocked = await eventually(
+    'a web pod blocked by web-pdb',
+    async () => {
+      const s = await h.query(drainStatusQuery);
+      return s.remaining.find((p) => p.state === 'blocked' && p.blockedBy?.some((b) => b.name === 'web-pdb'));
+    },
+    30_000,
+  );
   assert.deepEqual(blocked.blockedBy, [{ name: 'web-pdb', disruptionsAllowed: 0 }]);
-  assert.equal((await cluster.kubectl(['get', 'node', nodeA, '-o', `jsonpath={.metadata.annotations.${CORDONED_BY_ANNOTATION.replace(/\./g, '\\.')}}`])).trim(), h.workflowId);
+  assert.equal(
+    (
+      await cluster.kubectl([
+        'get',
+        'node',
+        nodeA,
+        '-o',
+        `jsonpath={.metadata.annotations.${CORDONED_BY_ANNOTATION.replace(/\./g, '\\.')}}`,
+      ])
+    ).trim(),
+    h.workflowId,
+  );
   // A third replica (on node B) lets the budget allow one disruption at a time.
   await cluster.kubectl(['scale', 'deployment', 'web', '-n', namespace, '--replicas=3']);
   const report = (await h.result()) as DrainReport;
   console.error(`drain with PDB wait: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   assert.equal(report.evicted.length, 4);
   const left = await podsOn(nodeA);
-  assert.deepEqual(left.map((p) => p.app ?? p.name).sort(), ['agent', MIRROR], 'only the DaemonSet pod and the mirror pod stay');
+  assert.deepEqual(
+    left.map((p) => p.app ?? p.name).sort(),
+    ['agent', MIRROR],
+    'only the DaemonSet pod and the mirror pod stay',
+  );
   assert.equal((await cluster.kubectl(['get', 'node', nodeA, '-o', 'jsonpath={.spec.unschedulable}'])).trim(), 'true');
   const bare = await cluster.kubectl(['get', 'pod', 'bare', '-n', namespace, '--ignore-not-found', '-o', 'name']);
   assert.equal(bare.trim(), '', 'the unmanaged pod was evicted (force)');

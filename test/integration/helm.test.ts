@@ -12,7 +12,13 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { execa, type ResultPromise } from 'execa';
 import { pino } from 'pino';
-import { DIGEST_LABEL, DIGEST_REVISION_LABEL, helmActivities, type HelmDeps, type HelmReleaseStatus } from '../../activities/helm/index.ts';
+import {
+  DIGEST_LABEL,
+  DIGEST_REVISION_LABEL,
+  helmActivities,
+  type HelmDeps,
+  type HelmReleaseStatus,
+} from '../../activities/helm/index.ts';
 import { clusterArgs, helmEnv } from '../../activities/helm/run.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { HELM_INVALID, HELM_RELEASE_LOCKED, HELM_TIMEOUT, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
@@ -39,7 +45,13 @@ async function setup(prefix: string, extra: Partial<HelmDeps> = {}): Promise<Set
   const cluster = await testCluster();
   const namespace = uniqueNamespace(prefix);
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']));
-  const deps: HelmDeps = { helmBin, kubeconfigPath: cluster.kubeconfigPath, logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }), helmHome, ...extra };
+  const deps: HelmDeps = {
+    helmBin,
+    kubeconfigPath: cluster.kubeconfigPath,
+    logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
+    helmHome,
+    ...extra,
+  };
   return { cluster, deps, helm: helmActivities(deps), namespace, ref: { release, namespace } };
 }
 
@@ -47,7 +59,12 @@ async function setup(prefix: string, extra: Partial<HelmDeps> = {}): Promise<Set
 const HELM_KILLED = { minPendingAgeSeconds: 0 };
 
 const upgradeArgs = (s: Setup, tag: string, more: { wait?: boolean; timeoutSeconds?: number } = {}) => ({
-  ...s.ref, chart, values: { image: { tag } }, wait: more.wait ?? true, timeoutSeconds: more.timeoutSeconds ?? 60, createNamespace: true,
+  ...s.ref,
+  chart,
+  values: { image: { tag } },
+  wait: more.wait ?? true,
+  timeoutSeconds: more.timeoutSeconds ?? 60,
+  createNamespace: true,
 });
 
 async function timed<T>(t: TestContext, what: string, fn: () => Promise<T>): Promise<T> {
@@ -67,7 +84,14 @@ const failureOf = (type: string, pattern?: RegExp) => (err: unknown) => {
 /** The deployment rolled out completely (every replica updated and ready) with this image tag. */
 async function assertRolledOut(s: Setup, tag: string): Promise<void> {
   await s.cluster.kubectl(['rollout', 'status', `deployment/${release}`, '-n', s.namespace, '--timeout=60s']);
-  const image = await s.cluster.kubectl(['get', `deployment/${release}`, '-n', s.namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+  const image = await s.cluster.kubectl([
+    'get',
+    `deployment/${release}`,
+    '-n',
+    s.namespace,
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  ]);
   assert.equal(image, `ghcr.io/example/orchestrator:${tag}`);
 }
 
@@ -112,19 +136,42 @@ test('install, idempotent re-run, upgrade, dry run, history and values', async (
   await assertRolledOut(s, '1.0.0');
 
   const status = await s.helm.helmStatus(s.ref);
-  assert.deepEqual({ ...status, updated: undefined }, {
-    name: release, namespace: s.namespace, revision: 1, status: 'deployed', chart: 'orchestrator', chartVersion: '0.1.0', appVersion: '1.0.0',
-    updated: undefined, digest: installed.digest, digestRevision: 1,
-  });
+  assert.deepEqual(
+    { ...status, updated: undefined },
+    {
+      name: release,
+      namespace: s.namespace,
+      revision: 1,
+      status: 'deployed',
+      chart: 'orchestrator',
+      chartVersion: '0.1.0',
+      appVersion: '1.0.0',
+      updated: undefined,
+      digest: installed.digest,
+      digestRevision: 1,
+    },
+  );
   assert.ok(!Number.isNaN(Date.parse(status!.updated)), status!.updated);
   // The digest lives in the release record's labels: it survives any worker.
-  const labels = JSON.parse(await s.cluster.kubectl(['get', 'secret', `sh.helm.release.v1.${release}.v1`, '-n', s.namespace, '-o', 'jsonpath={.metadata.labels}'])) as Record<string, string>;
+  const labels = JSON.parse(
+    await s.cluster.kubectl([
+      'get',
+      'secret',
+      `sh.helm.release.v1.${release}.v1`,
+      '-n',
+      s.namespace,
+      '-o',
+      'jsonpath={.metadata.labels}',
+    ]),
+  ) as Record<string, string>;
   assert.equal(labels[DIGEST_LABEL], installed.digest);
   assert.equal(labels[DIGEST_REVISION_LABEL], '1');
   assert.equal(labels.status, 'deployed');
 
   // Same chart and values (keys in another order): helm is not run, no new revision.
-  const again = await timed(t, 'no-op upgrade', () => s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0'), values: { image: { tag: '1.0.0' } } }));
+  const again = await timed(t, 'no-op upgrade', () =>
+    s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0'), values: { image: { tag: '1.0.0' } } }),
+  );
   assert.deepEqual(again, { changed: false, revision: 1, status: 'deployed', digest: installed.digest });
   assert.equal((await s.helm.helmHistory(s.ref)).length, 1);
 
@@ -133,7 +180,14 @@ test('install, idempotent re-run, upgrade, dry run, history and values', async (
   assert.equal(plan.changed, true);
   assert.equal(plan.revision, 1);
   assert.equal(plan.dryRun, 'server');
-  assert.deepEqual([...plan.objects!].sort(), ['ConfigMap/taskrun-controller-config', 'Deployment/orchestrator', 'Role/orchestrator', 'RoleBinding/orchestrator', 'Service/orchestrator', 'ServiceAccount/orchestrator']);
+  assert.deepEqual([...plan.objects!].sort(), [
+    'ConfigMap/taskrun-controller-config',
+    'Deployment/orchestrator',
+    'Role/orchestrator',
+    'RoleBinding/orchestrator',
+    'Service/orchestrator',
+    'ServiceAccount/orchestrator',
+  ]);
   assert.equal((await s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0'), dryRun: true })).changed, false);
   assert.equal((await s.helm.helmHistory(s.ref)).length, 1);
 
@@ -145,10 +199,27 @@ test('install, idempotent re-run, upgrade, dry run, history and values', async (
   await assertRolledOut(s, '1.0.1');
 
   const history = await s.helm.helmHistory(s.ref);
-  assert.deepEqual(history.map((h) => ({ ...h, updated: undefined })), [
-    { revision: 1, status: 'superseded', chart: 'orchestrator-0.1.0', appVersion: '1.0.0', updated: undefined, description: 'Install complete' },
-    { revision: 2, status: 'deployed', chart: 'orchestrator-0.1.0', appVersion: '1.0.0', updated: undefined, description: 'Upgrade complete' },
-  ]);
+  assert.deepEqual(
+    history.map((h) => ({ ...h, updated: undefined })),
+    [
+      {
+        revision: 1,
+        status: 'superseded',
+        chart: 'orchestrator-0.1.0',
+        appVersion: '1.0.0',
+        updated: undefined,
+        description: 'Install complete',
+      },
+      {
+        revision: 2,
+        status: 'deployed',
+        chart: 'orchestrator-0.1.0',
+        appVersion: '1.0.0',
+        updated: undefined,
+        description: 'Upgrade complete',
+      },
+    ],
+  );
   assert.deepEqual(await s.helm.helmGetValues(s.ref), { image: { tag: '1.0.1' } });
   assert.deepEqual(await s.helm.helmGetValues({ ...s.ref, revision: 1 }), { image: { tag: '1.0.0' } });
   await assert.rejects(s.helm.helmGetValues({ ...s.ref, revision: 9 }), failureOf(HELM_INVALID, /not found/));
@@ -183,44 +254,102 @@ test('an upgrade that never gets ready times out (HelmTimeout); rollback restore
       failureOf(HELM_TIMEOUT, /not ready[\s\S]*context deadline exceeded/)(err);
       assert.equal((err as ApplicationFailure).nonRetryable, true);
       return true;
-    }));
+    }),
+  );
   const failed = await s.helm.helmStatus(s.ref);
   assert.equal(failed?.status, 'failed');
   assert.equal(failed?.revision, 3);
 
-  const rolledBack = await timed(t, 'rollback (wait)', () => s.helm.helmRollback({ ...s.ref, revision: 2, wait: true, timeoutSeconds: 60 }));
+  const rolledBack = await timed(t, 'rollback (wait)', () =>
+    s.helm.helmRollback({ ...s.ref, revision: 2, wait: true, timeoutSeconds: 60 }),
+  );
   assert.deepEqual(rolledBack, { changed: true, revision: 4, status: 'deployed' });
   await assertRolledOut(s, '1.0.1');
   // Retried (e.g. after a worker crash): nothing more happens.
-  assert.deepEqual(await s.helm.helmRollback({ ...s.ref, revision: 2, wait: true, timeoutSeconds: 60 }), { changed: false, revision: 4, status: 'deployed' });
+  assert.deepEqual(await s.helm.helmRollback({ ...s.ref, revision: 2, wait: true, timeoutSeconds: 60 }), {
+    changed: false,
+    revision: 4,
+    status: 'deployed',
+  });
   // A rollback copies the labels of the revision it returns to, and its content: revision 2's values are deployed.
   const same = await s.helm.helmUpgradeInstall(upgradeArgs(s, '1.0.1'));
   assert.deepEqual(same, { changed: false, revision: 4, status: 'deployed', digest: good.digest });
   const history = await s.helm.helmHistory(s.ref);
-  assert.deepEqual(history.map((h) => [h.revision, h.status, h.rollbackRevision]), [[1, 'superseded', undefined], [2, 'superseded', undefined], [3, 'failed', undefined], [4, 'deployed', 2]]);
-  await assert.rejects(s.helm.helmRollback({ ...s.ref, revision: 9, wait: false, timeoutSeconds: 30 }), failureOf(HELM_INVALID, /revision 9 is not in the release's history/));
+  assert.deepEqual(
+    history.map((h) => [h.revision, h.status, h.rollbackRevision]),
+    [
+      [1, 'superseded', undefined],
+      [2, 'superseded', undefined],
+      [3, 'failed', undefined],
+      [4, 'deployed', 2],
+    ],
+  );
+  await assert.rejects(
+    s.helm.helmRollback({ ...s.ref, revision: 9, wait: false, timeoutSeconds: 30 }),
+    failureOf(HELM_INVALID, /revision 9 is not in the release's history/),
+  );
 });
 
 test('pending-upgrade (helm killed mid-upgrade): locked, recovered by rollback, then upgrades again', async (t) => {
   const s = await setup('helm-stuck');
   await s.helm.helmUpgradeInstall(upgradeArgs(s, '1.0.0'));
-  await killMidOperation(s, ['upgrade', release, chart, '-n', s.namespace, '--set', 'image.tag=broken', '--wait=watcher', '--timeout', '5m'], 'pending-upgrade');
-  assert.deepEqual((await s.helm.helmHistory(s.ref)).map((h) => [h.revision, h.status]), [[1, 'deployed'], [2, 'pending-upgrade']]);
+  await killMidOperation(
+    s,
+    ['upgrade', release, chart, '-n', s.namespace, '--set', 'image.tag=broken', '--wait=watcher', '--timeout', '5m'],
+    'pending-upgrade',
+  );
+  assert.deepEqual(
+    (await s.helm.helmHistory(s.ref)).map((h) => [h.revision, h.status]),
+    [
+      [1, 'deployed'],
+      [2, 'pending-upgrade'],
+    ],
+  );
 
-  await assert.rejects(s.helm.helmUpgradeInstall(upgradeArgs(s, '1.0.1')), failureOf(HELM_RELEASE_LOCKED, /pending-upgrade \(revision 2\)/));
+  await assert.rejects(
+    s.helm.helmUpgradeInstall(upgradeArgs(s, '1.0.1')),
+    failureOf(HELM_RELEASE_LOCKED, /pending-upgrade \(revision 2\)/),
+  );
   // helm itself says so too (the error a race with another operation would give).
   const direct = await startHelm(s, ['upgrade', release, chart, '-n', s.namespace, '--set', 'image.tag=1.0.1']);
   assert.match(String(direct.stderr), /another operation \(install\/upgrade\/rollback\) is in progress/);
   // Too young to be sure that no helm still runs it: refused (retryable).
-  await assert.rejects(s.helm.recoverStuckRelease({ ...s.ref, minPendingAgeSeconds: 3600 }), failureOf(HELM_RELEASE_LOCKED, /younger than minPendingAgeSeconds/));
+  await assert.rejects(
+    s.helm.recoverStuckRelease({ ...s.ref, minPendingAgeSeconds: 3600 }),
+    failureOf(HELM_RELEASE_LOCKED, /younger than minPendingAgeSeconds/),
+  );
 
-  const recovery = await timed(t, 'recover pending-upgrade (rollback)', () => s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED, wait: true, timeoutSeconds: 60 }));
-  assert.deepEqual({ ...recovery, detail: undefined }, { recovered: true, previousStatus: 'pending-upgrade', action: 'rollback', revision: 3, rolledBackTo: 1, detail: undefined });
+  const recovery = await timed(t, 'recover pending-upgrade (rollback)', () =>
+    s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED, wait: true, timeoutSeconds: 60 }),
+  );
+  assert.deepEqual(
+    { ...recovery, detail: undefined },
+    {
+      recovered: true,
+      previousStatus: 'pending-upgrade',
+      action: 'rollback',
+      revision: 3,
+      rolledBackTo: 1,
+      detail: undefined,
+    },
+  );
   assert.equal((await s.helm.helmStatus(s.ref))?.status, 'deployed');
   await assertRolledOut(s, '1.0.0');
   // The interrupted record stays pending in history (helm never rewrites it); only the latest revision locks.
-  assert.deepEqual((await s.helm.helmHistory(s.ref)).map((h) => [h.revision, h.status]), [[1, 'superseded'], [2, 'pending-upgrade'], [3, 'deployed']]);
-  assert.deepEqual(await s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED }), { recovered: false, previousStatus: 'deployed', action: 'none', detail: 'revision 3 is deployed: not stuck' });
+  assert.deepEqual(
+    (await s.helm.helmHistory(s.ref)).map((h) => [h.revision, h.status]),
+    [
+      [1, 'superseded'],
+      [2, 'pending-upgrade'],
+      [3, 'deployed'],
+    ],
+  );
+  assert.deepEqual(await s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED }), {
+    recovered: false,
+    previousStatus: 'deployed',
+    action: 'none',
+    detail: 'revision 3 is deployed: not stuck',
+  });
 
   const next = await s.helm.helmUpgradeInstall(upgradeArgs(s, '1.0.1'));
   assert.equal(next.changed, true);
@@ -231,9 +360,19 @@ test('pending-upgrade (helm killed mid-upgrade): locked, recovered by rollback, 
 test('pending-rollback (helm killed mid-rollback) is rolled back to the last good revision', async () => {
   const s = await setup('helm-stuckrb');
   await s.helm.helmUpgradeInstall(upgradeArgs(s, '1.0.0'));
-  await assert.rejects(s.helm.helmUpgradeInstall(upgradeArgs(s, 'broken', { timeoutSeconds: 2 })), failureOf(HELM_TIMEOUT));
-  await killMidOperation(s, ['rollback', release, '2', '-n', s.namespace, '--wait=watcher', '--timeout', '5m'], 'pending-rollback');
-  await assert.rejects(s.helm.helmRollback({ ...s.ref, revision: 1, wait: false, timeoutSeconds: 30 }), failureOf(HELM_RELEASE_LOCKED));
+  await assert.rejects(
+    s.helm.helmUpgradeInstall(upgradeArgs(s, 'broken', { timeoutSeconds: 2 })),
+    failureOf(HELM_TIMEOUT),
+  );
+  await killMidOperation(
+    s,
+    ['rollback', release, '2', '-n', s.namespace, '--wait=watcher', '--timeout', '5m'],
+    'pending-rollback',
+  );
+  await assert.rejects(
+    s.helm.helmRollback({ ...s.ref, revision: 1, wait: false, timeoutSeconds: 30 }),
+    failureOf(HELM_RELEASE_LOCKED),
+  );
 
   const recovery = await s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED });
   assert.equal(recovery.action, 'rollback');
@@ -245,11 +384,33 @@ test('pending-rollback (helm killed mid-rollback) is rolled back to the last goo
 
 test('pending-install (helm killed during the first install) is uninstalled; installing again works', async (t) => {
   const s = await setup('helm-stuckin');
-  await killMidOperation(s, ['upgrade', '--install', release, chart, '-n', s.namespace, '--create-namespace', '--set', 'image.tag=broken', '--wait=watcher', '--timeout', '5m'], 'pending-install');
+  await killMidOperation(
+    s,
+    [
+      'upgrade',
+      '--install',
+      release,
+      chart,
+      '-n',
+      s.namespace,
+      '--create-namespace',
+      '--set',
+      'image.tag=broken',
+      '--wait=watcher',
+      '--timeout',
+      '5m',
+    ],
+    'pending-install',
+  );
   await assert.rejects(s.helm.helmUpgradeInstall(upgradeArgs(s, '1.0.0')), failureOf(HELM_RELEASE_LOCKED));
 
-  const recovery = await timed(t, 'recover pending-install (uninstall)', () => s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED }));
-  assert.deepEqual({ ...recovery, detail: undefined }, { recovered: true, previousStatus: 'pending-install', action: 'uninstall', detail: undefined });
+  const recovery = await timed(t, 'recover pending-install (uninstall)', () =>
+    s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED }),
+  );
+  assert.deepEqual(
+    { ...recovery, detail: undefined },
+    { recovered: true, previousStatus: 'pending-install', action: 'uninstall', detail: undefined },
+  );
   assert.equal(await s.helm.helmStatus(s.ref), null);
   assert.equal((await s.cluster.kubectl(['get', 'deployments', '-n', s.namespace, '-o', 'name'])).trim(), '');
 
@@ -270,7 +431,10 @@ test('inside an activity: heartbeats while helm waits; cancellation stops helm a
   env.cancel('CANCELLED');
   await assert.rejects(running, (err) => err instanceof CancelledFailure);
   assert.ok(heartbeats.length >= 3, `heartbeats: ${JSON.stringify(heartbeats)}`);
-  assert.match(JSON.stringify(heartbeats.at(-1)), /"helm":"helm upgrade --install .*\/orchestrator","elapsedSeconds":\d+/);
+  assert.match(
+    JSON.stringify(heartbeats.at(-1)),
+    /"helm":"helm upgrade --install .*\/orchestrator","elapsedSeconds":\d+/,
+  );
   // helm 4 catches SIGTERM during install/upgrade and marks the release failed: nothing to recover.
   await waitForStatus(s, 'failed', 15_000);
   assert.equal((await s.helm.recoverStuckRelease({ ...s.ref, ...HELM_KILLED })).action, 'none');
@@ -278,29 +442,63 @@ test('inside an activity: heartbeats while helm waits; cancellation stops helm a
 
 test('bad requests and an unreachable cluster are classified', async (t) => {
   const s = await setup('helm-errors');
-  await assert.rejects(s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0'), values: { image: { tag: '1.0.0', pullPolicy: 'Sometimes' } } }),
-    failureOf(HELM_INVALID, /values don't meet the specifications of the schema/));
-  await assert.rejects(s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0'), values: { extraEnv: [{ name: 'GITHUB_TOKEN', value: 'x' }] } }),
-    failureOf(HELM_INVALID, /never set it from values/));
-  await assert.rejects(s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0'), chart: 'charts/nope' }), failureOf(HELM_INVALID, /not found/));
-  await assert.rejects(s.helm.helmStatus({ release: '--all', namespace: s.namespace }), failureOf(HELM_INVALID, /not a valid release name/));
+  await assert.rejects(
+    s.helm.helmUpgradeInstall({
+      ...upgradeArgs(s, '1.0.0'),
+      values: { image: { tag: '1.0.0', pullPolicy: 'Sometimes' } },
+    }),
+    failureOf(HELM_INVALID, /values don't meet the specifications of the schema/),
+  );
+  await assert.rejects(
+    s.helm.helmUpgradeInstall({
+      ...upgradeArgs(s, '1.0.0'),
+      values: { extraEnv: [{ name: 'GITHUB_TOKEN', value: 'x' }] },
+    }),
+    failureOf(HELM_INVALID, /never set it from values/),
+  );
+  await assert.rejects(
+    s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0'), chart: 'charts/nope' }),
+    failureOf(HELM_INVALID, /not found/),
+  );
+  await assert.rejects(
+    s.helm.helmStatus({ release: '--all', namespace: s.namespace }),
+    failureOf(HELM_INVALID, /not a valid release name/),
+  );
   assert.equal(await s.helm.helmStatus(s.ref), null, 'nothing was installed');
-  await assert.rejects(s.helm.recoverStuckRelease({ ...s.ref } as never), failureOf(HELM_INVALID, /minPendingAgeSeconds: helm's timeout of the interrupted operation/));
+  await assert.rejects(
+    s.helm.recoverStuckRelease({ ...s.ref } as never),
+    failureOf(HELM_INVALID, /minPendingAgeSeconds: helm's timeout of the interrupted operation/),
+  );
 
   const dir = mkdtempSync(join(tmpdir(), 'helm-dead-kubeconfig-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const dead = join(dir, 'kubeconfig.yaml');
-  writeFileSync(dead, readFileSync(s.cluster.kubeconfigPath, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1'));
+  writeFileSync(
+    dead,
+    readFileSync(s.cluster.kubeconfigPath, 'utf8').replace(
+      /server: https:\/\/127\.0\.0\.1:\d+/,
+      'server: https://127.0.0.1:1',
+    ),
+  );
   const unreachable = helmActivities({ ...s.deps, kubeconfigPath: dead });
   await assert.rejects(unreachable.helmStatus(s.ref), failureOf(KUBE_UNAVAILABLE, /connection refused/));
   const noContext = helmActivities({ ...s.deps, kubeContext: 'no-such-context' });
-  await assert.rejects(noContext.helmStatus(s.ref), failureOf(HELM_INVALID, /context "no-such-context" does not exist/));
+  await assert.rejects(
+    noContext.helmStatus(s.ref),
+    failureOf(HELM_INVALID, /context "no-such-context" does not exist/),
+  );
 });
 
-test('baseValuesRevision: the input values are merged over a revision\'s values inside the activity', async () => {
+test("baseValuesRevision: the input values are merged over a revision's values inside the activity", async () => {
   const s = await setup('helm-base');
-  await s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0', { wait: false }), values: { image: { tag: '1.0.0' }, replicaCount: 2 } });
-  const result = await s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.1.0', { wait: false }), baseValuesRevision: 1 });
+  await s.helm.helmUpgradeInstall({
+    ...upgradeArgs(s, '1.0.0', { wait: false }),
+    values: { image: { tag: '1.0.0' }, replicaCount: 2 },
+  });
+  const result = await s.helm.helmUpgradeInstall({
+    ...upgradeArgs(s, '1.1.0', { wait: false }),
+    baseValuesRevision: 1,
+  });
   assert.equal(result.revision, 2);
   assert.deepEqual(await s.helm.helmGetValues(s.ref), { image: { tag: '1.1.0' }, replicaCount: 2 });
   const again = await s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.1.0', { wait: false }), baseValuesRevision: 1 });

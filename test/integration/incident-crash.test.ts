@@ -40,8 +40,14 @@ test('SIGKILL between containment steps and during recovery: each action recorde
   const workers: WorkerProcess[] = [];
   const startWorker = async () => {
     const w = await startWorkerProcess({
-      temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue,
-      env: { RUNBOOK_SECRET_ENV_ALLOW: 'INCIDENT_CRASH_TEST_*', RUNBOOK_BACKUP_HMAC_KEY: hmac, INCIDENT_CRASH_TEST_NEW_KEY: newKey },
+      temporalAddress: temporal.address,
+      kubeconfigPath: cluster.kubeconfigPath,
+      taskQueue,
+      env: {
+        RUNBOOK_SECRET_ENV_ALLOW: 'INCIDENT_CRASH_TEST_*',
+        RUNBOOK_BACKUP_HMAC_KEY: hmac,
+        INCIDENT_CRASH_TEST_NEW_KEY: newKey,
+      },
     });
     workers.push(w);
     return w;
@@ -54,54 +60,159 @@ test('SIGKILL between containment steps and during recovery: each action recorde
   });
 
   await cluster.kubectl(['create', 'namespace', namespace]);
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-    { apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: { 'kubernetes.io/hostname': node, type: 'kwok' }, annotations: { 'kwok.x-k8s.io/node': 'fake' } }, spec: { taints: [{ key: TAINT, value: 'x', effect: 'NoSchedule' }] } },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'orchestrator-secrets', namespace }, stringData: { ANTHROPIC_API_KEY: oldKey, GITHUB_TOKEN: other } },
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'orchestrator', namespace }, spec: { replicas: 3, selector: { matchLabels: { app: 'orchestrator' } }, template: { metadata: { labels: { app: 'orchestrator' } }, spec: { containers: [{ name: 'app', image: 'example/orchestrator:1', envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }] }] } } } },
-  ] }));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: {
+            name: node,
+            labels: { 'kubernetes.io/hostname': node, type: 'kwok' },
+            annotations: { 'kwok.x-k8s.io/node': 'fake' },
+          },
+          spec: { taints: [{ key: TAINT, value: 'x', effect: 'NoSchedule' }] },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'orchestrator-secrets', namespace },
+          stringData: { ANTHROPIC_API_KEY: oldKey, GITHUB_TOKEN: other },
+        },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'orchestrator', namespace },
+          spec: {
+            replicas: 3,
+            selector: { matchLabels: { app: 'orchestrator' } },
+            template: {
+              metadata: { labels: { app: 'orchestrator' } },
+              spec: {
+                containers: [
+                  {
+                    name: 'app',
+                    image: 'example/orchestrator:1',
+                    envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }],
+                  },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    }),
+  );
   await cluster.kubectl(['rollout', 'status', 'deployment/orchestrator', '-n', namespace, '--timeout=60s']);
 
   const started = Date.now();
   const first = await startWorker();
   const handle = await temporal.client.workflow.start('incidentResponse', {
-    taskQueue, workflowId: uniqueTaskQueue('incident-crash'),
-    args: [{
-      incidentId, severity: 'high', summary: 'crash test', recipients: [RECIPIENT], approvals: { containment: 'auto' },
-      scope: { namespace, nodes: [node] },
-      containment: { secrets: [{ name: 'orchestrator-secrets', keys: ['ANTHROPIC_API_KEY'] }], suspendController: false },
-    }],
+    taskQueue,
+    workflowId: uniqueTaskQueue('incident-crash'),
+    args: [
+      {
+        incidentId,
+        severity: 'high',
+        summary: 'crash test',
+        recipients: [RECIPIENT],
+        approvals: { containment: 'auto' },
+        scope: { namespace, nodes: [node] },
+        containment: {
+          secrets: [{ name: 'orchestrator-secrets', keys: ['ANTHROPIC_API_KEY'] }],
+          suspendController: false,
+        },
+      },
+    ],
   });
-  const containKills = await killAtEachPoint({ handle, first, startWorker, points: [
-    afterActivity(handle, 3, 'scaleForIncident'),
-    afterActivity(handle, 4, 'blankSecretKeys'),
-    afterActivity(handle, 5, 'applyIncidentNetworkPolicy'),
-  ] });
-  await eventually('contained', async () => (await handle.query(incidentStateQuery)).phase === 'contained', 180_000, 500);
-  const blank = JSON.parse(await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', 'json'])) as { data: Record<string, string> };
+  const containKills = await killAtEachPoint({
+    handle,
+    first,
+    startWorker,
+    points: [
+      afterActivity(handle, 3, 'scaleForIncident'),
+      afterActivity(handle, 4, 'blankSecretKeys'),
+      afterActivity(handle, 5, 'applyIncidentNetworkPolicy'),
+    ],
+  });
+  await eventually(
+    'contained',
+    async () => (await handle.query(incidentStateQuery)).phase === 'contained',
+    180_000,
+    500,
+  );
+  const blank = JSON.parse(
+    await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', 'json']),
+  ) as { data: Record<string, string> };
   assert.equal(blank.data.ANTHROPIC_API_KEY ?? '', '');
-  await handle.executeUpdate(recoverUpdate, { args: [{ by: 'test', reason: 'crash test', options: { credentials: [{ secret: 'orchestrator-secrets', key: 'ANTHROPIC_API_KEY', from: { env: 'INCIDENT_CRASH_TEST_NEW_KEY' } }] } }] });
-  const recoverKills = await killAtEachPoint({ handle, first: containKills.last, startWorker, points: [afterActivity(handle, 7, 'uncordonNode')] });
+  await handle.executeUpdate(recoverUpdate, {
+    args: [
+      {
+        by: 'test',
+        reason: 'crash test',
+        options: {
+          credentials: [
+            { secret: 'orchestrator-secrets', key: 'ANTHROPIC_API_KEY', from: { env: 'INCIDENT_CRASH_TEST_NEW_KEY' } },
+          ],
+        },
+      },
+    ],
+  });
+  const recoverKills = await killAtEachPoint({
+    handle,
+    first: containKills.last,
+    startWorker,
+    points: [afterActivity(handle, 7, 'uncordonNode')],
+  });
   const report = (await handle.result()) as IncidentReport;
   const seconds = Math.round((Date.now() - started) / 1000);
 
   const done = await completedActivities(handle);
   const count = (type: string) => done.filter((t) => t === type).length;
-  const secret = JSON.parse(await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', 'json'])) as { data: Record<string, string> };
-  const data = Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-  const replicas = Number((await cluster.kubectl(['get', 'deployment', 'orchestrator', '-n', namespace, '-o', 'jsonpath={.spec.replicas}'])).trim());
+  const secret = JSON.parse(
+    await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', 'json']),
+  ) as { data: Record<string, string> };
+  const data = Object.fromEntries(
+    Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
+  const replicas = Number(
+    (
+      await cluster.kubectl(['get', 'deployment', 'orchestrator', '-n', namespace, '-o', 'jsonpath={.spec.replicas}'])
+    ).trim(),
+  );
   const policies = (await cluster.kubectl(['get', 'networkpolicy', '-n', namespace, '-o', 'name'])).trim();
   const cordoned = (await cluster.kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}'])).trim();
   const kills = containKills.killedAt.length + recoverKills.killedAt.length;
   const compensations = ['uncordonNode', 'deleteIncidentNetworkPolicy', 'applySecrets', 'scaleBackAfterIncident'];
-  await recordReliability('incident-crash', { runs: 1, crashes: kills, lost: replicas === 3 && data.ANTHROPIC_API_KEY === newKey ? 0 : 1, duplicates: compensations.reduce((n, c) => n + Math.max(0, count(c) - 1), 0) });
-  console.error(`incident-crash: ${kills} kills (${[...containKills.killedAt, ...recoverKills.killedAt].join('; ')}), ${seconds} s`);
+  await recordReliability('incident-crash', {
+    runs: 1,
+    crashes: kills,
+    lost: replicas === 3 && data.ANTHROPIC_API_KEY === newKey ? 0 : 1,
+    duplicates: compensations.reduce((n, c) => n + Math.max(0, count(c) - 1), 0),
+  });
+  console.error(
+    `incident-crash: ${kills} kills (${[...containKills.killedAt, ...recoverKills.killedAt].join('; ')}), ${seconds} s`,
+  );
 
   assert.equal(kills, 4);
   assert.equal(report.outcome, 'recovered');
-  assert.deepEqual(report.containment.map((c) => c.action.kind), ['scale', 'blank-secret', 'network-policy', 'cordon']);
-  assert.deepEqual(report.containment.map((c) => (c.action.kind === 'scale' ? c.action.replicas : undefined))[0], 3, 'the recorded replicas are the ones before the incident');
+  assert.deepEqual(
+    report.containment.map((c) => c.action.kind),
+    ['scale', 'blank-secret', 'network-policy', 'cordon'],
+  );
+  assert.deepEqual(
+    report.containment.map((c) => (c.action.kind === 'scale' ? c.action.replicas : undefined))[0],
+    3,
+    'the recorded replicas are the ones before the incident',
+  );
   const blanked = report.containment[1]!.action as { keys: { fingerprint: string }[] };
-  assert.equal(blanked.keys[0]!.fingerprint, `sha256:${createHash('sha256').update(oldKey).digest('hex').slice(0, 12)}`);
+  assert.equal(
+    blanked.keys[0]!.fingerprint,
+    `sha256:${createHash('sha256').update(oldKey).digest('hex').slice(0, 12)}`,
+  );
   for (const c of compensations) assert.equal(count(c), 1, `${c} completed once`);
   assert.ok(report.containment.every((c) => c.compensated));
   assert.equal(replicas, 3);

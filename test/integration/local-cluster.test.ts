@@ -13,27 +13,38 @@ import { toolPath } from '../../scripts/stack/tools.ts';
 import { eventually } from '../helpers/eventually.ts';
 
 const deployment = (name: string, image: string, replicas: number) => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name },
   spec: {
-    replicas, selector: { matchLabels: { app: name } },
+    replicas,
+    selector: { matchLabels: { app: name } },
     template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image }] } },
   },
 });
 
 const job = (name: string, image: string) => ({
-  apiVersion: 'batch/v1', kind: 'Job', metadata: { name },
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name },
   spec: {
     backoffLimit: 0, // fail on the first failed pod instead of retrying with back-off
     template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image }] } },
   },
 });
 
-type Pod = { status: { phase: string; conditions?: { type: string; status: string }[]; containerStatuses?: { state: Record<string, { exitCode?: number; reason?: string }> }[] } };
+type Pod = {
+  status: {
+    phase: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { state: Record<string, { exitCode?: number; reason?: string }> }[];
+  };
+};
 
 async function podsOf(kubeconfig: string, selector: string): Promise<Pod[]> {
-  return (JSON.parse(await kubectl(kubeconfig, ['get', 'pods', '-l', selector, '-o', 'json'])) as { items: Pod[] }).items;
+  return (JSON.parse(await kubectl(kubeconfig, ['get', 'pods', '-l', selector, '-o', 'json'])) as { items: Pod[] })
+    .items;
 }
-
 
 /** mtime of ~/.kube/config, or 'absent': the cluster must never touch it. */
 function userKubeconfigStamp(): string {
@@ -45,7 +56,15 @@ function userKubeconfigStamp(): string {
 }
 
 void test('local kwok cluster: nodes, deployments, jobs and simulated failures', { timeout: 240_000 }, async (t) => {
-  for (const tool of ['kwokctl', 'kwok', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl']) {
+  for (const tool of [
+    'kwokctl',
+    'kwok',
+    'etcd',
+    'kube-apiserver',
+    'kube-controller-manager',
+    'kube-scheduler',
+    'kubectl',
+  ]) {
     toolPath(tool); // throws "tool 'x' is not installed: run npm run tools -- ..." when missing
   }
   const kubeStamp = userKubeconfigStamp();
@@ -58,20 +77,27 @@ void test('local kwok cluster: nodes, deployments, jobs and simulated failures',
   });
 
   const started = Date.now();
-  const cluster = made.cluster = await createLocalCluster({ name: 'lc-test', dataDir, nodes: 3, apiserverPort });
+  const cluster = (made.cluster = await createLocalCluster({ name: 'lc-test', dataDir, nodes: 3, apiserverPort }));
   t.diagnostic(`cluster created and Ready in ${Date.now() - started} ms`);
   assert.equal(cluster.action, 'created');
   assert.equal(cluster.server, `https://127.0.0.1:${apiserverPort}`);
   const kc = cluster.kubeconfigPath;
 
-  const nodes = JSON.parse(await kubectl(kc, ['get', 'nodes', '-o', 'json'])) as { items: { status: { conditions: { type: string; status: string }[] } }[] };
+  const nodes = JSON.parse(await kubectl(kc, ['get', 'nodes', '-o', 'json'])) as {
+    items: { status: { conditions: { type: string; status: string }[] } }[];
+  };
   assert.equal(nodes.items.length, 3);
   for (const n of nodes.items) assert.ok(n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'));
 
   // Calling it again reuses the running cluster.
   assert.equal((await createLocalCluster({ name: 'lc-test', dataDir, nodes: 3 })).action, 'reused');
 
-  const manifests = [deployment('ok', 'x:1', 2), deployment('broken', 'x:broken', 1), job('job-ok', 'x:1'), job('job-fail', 'x:fail')];
+  const manifests = [
+    deployment('ok', 'x:1', 2),
+    deployment('broken', 'x:broken', 1),
+    job('job-ok', 'x:1'),
+    job('job-fail', 'x:fail'),
+  ];
   await kubectl(kc, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }));
   const applied = Date.now();
 
@@ -89,11 +115,16 @@ void test('local kwok cluster: nodes, deployments, jobs and simulated failures',
 
   // The broken Deployment: its pod crash-loops, and it still has no ready replica 15 s later.
   const brokenPod = await eventually('the broken pod to crash-loop', async () =>
-    (await podsOf(kc, 'app=broken')).find((p) => p.status.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff'));
+    (await podsOf(kc, 'app=broken')).find(
+      (p) => p.status.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff',
+    ),
+  );
   assert.equal(brokenPod.status.phase, 'Running');
   assert.ok(brokenPod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'False'));
   await sleep(Math.max(0, 15_000 - (Date.now() - applied)));
-  const broken = JSON.parse(await kubectl(kc, ['get', 'deployment', 'broken', '-o', 'json'])) as { status: { readyReplicas?: number } };
+  const broken = JSON.parse(await kubectl(kc, ['get', 'deployment', 'broken', '-o', 'json'])) as {
+    status: { readyReplicas?: number };
+  };
   assert.equal(broken.status.readyReplicas ?? 0, 0);
 
   // Stopped, then asked for again (npm start run a second time): started, with its state.

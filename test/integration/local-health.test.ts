@@ -28,15 +28,23 @@ let stack: TryFirstOptions;
 before(async () => {
   const temporal = await testTemporal();
   cluster = await testCluster();
-  stack = { temporalAddress: temporal.address, uiUrl: 'http://127.0.0.1:8233', taskQueue: uniqueTaskQueue('local-health') };
+  stack = {
+    temporalAddress: temporal.address,
+    uiUrl: 'http://127.0.0.1:8233',
+    taskQueue: uniqueTaskQueue('local-health'),
+  };
   worker = await startWorkerProcess({
-    temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue: stack.taskQueue,
+    temporalAddress: temporal.address,
+    kubeconfigPath: cluster.kubeconfigPath,
+    taskQueue: stack.taskQueue,
     env: { RUNBOOK_LOCAL_HEALTH: '1', ANTHROPIC_API_KEY: 'local-health-test-key' },
   });
   cluster.defer(async () => {
     await worker.kill('SIGTERM').catch(() => undefined);
     // Leave the default namespace as it was for the test files that run after this one.
-    await cluster.kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=true', '--timeout=90s']).catch(() => undefined);
+    await cluster
+      .kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=true', '--timeout=90s'])
+      .catch(() => undefined);
   });
 });
 
@@ -51,10 +59,21 @@ async function run<T>(command: string): Promise<{ result: T; output: string }> {
 }
 
 /** The README's form for a runbook that `npm start` does not print. */
-const cli = (runbook: string, input: unknown) => `${cliEnvPrefix(stack)}npm run runbook -- start ${runbook} --input '${JSON.stringify(input)}'`;
+const cli = (runbook: string, input: unknown) =>
+  `${cliEnvPrefix(stack)}npm run runbook -- start ${runbook} --input '${JSON.stringify(input)}'`;
 
 const deploymentImage = async () =>
-  (await cluster.kubectl(['get', 'deployment', 'orchestrator', '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
+  (
+    await cluster.kubectl([
+      'get',
+      'deployment',
+      'orchestrator',
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ])
+  ).trim();
 
 /** Every null in a report (lists are [], never null): their paths. */
 function nulls(value: unknown, path = '$'): string[] {
@@ -64,25 +83,34 @@ function nulls(value: unknown, path = '$'): string[] {
   return [];
 }
 
-test('the worker\'s start line says that it answers /health with the local stand-in', () => {
-  const started = readFileSync(worker.logFile, 'utf8').split('\n').find((line) => line.includes('"msg":"worker started"'));
+test("the worker's start line says that it answers /health with the local stand-in", () => {
+  const started = readFileSync(worker.logFile, 'utf8')
+    .split('\n')
+    .find((line) => line.includes('"msg":"worker started"'));
   assert.match(started ?? '', /"healthProbe":"local-standin/);
 });
 
-test('the commands npm start prints, as printed: deploy and health pass through the stand-in, the upgrade\'s smoke test reports the new version', async () => {
+test("the commands npm start prints, as printed: deploy and health pass through the stand-in, the upgrade's smoke test reports the new version", async () => {
   const [deploy, health, upgrade] = tryFirstCommands(stack);
 
   const deployed = await run<DeployReport>(deploy!.command);
   assert.equal(deployed.result.health?.ok, true, deployed.output);
   assert.equal(deployed.result.health?.probe, 'local-standin');
   assert.equal(deployed.result.health?.version, '1.0.0');
-  assert.match(deployed.output, /succeeded health: local-standin: local stand-in for service proxy orchestrator\/orchestrator\/health answered 200/);
+  assert.match(
+    deployed.output,
+    /succeeded health: local-standin: local stand-in for service proxy orchestrator\/orchestrator\/health answered 200/,
+  );
 
   const report = (await run<PlatformHealthReport>(health!.command)).result;
   assert.deepEqual(report.problems, []);
   assert.equal(report.healthy, true);
   assert.equal(report.service.via, 'local-standin');
-  assert.deepEqual(report.service.body && { ...(report.service.body as object), timestamp: 'T' }, { status: 'healthy', version: '1.0.0', timestamp: 'T' });
+  assert.deepEqual(report.service.body && { ...(report.service.body as object), timestamp: 'T' }, {
+    status: 'healthy',
+    version: '1.0.0',
+    timestamp: 'T',
+  });
   assert.deepEqual(nulls(report), []);
 
   const upgraded = await run<UpgradeReport>(upgrade!.command);
@@ -94,9 +122,14 @@ test('the commands npm start prints, as printed: deploy and health pass through 
 });
 
 test('an upgrade to :unhealthy rolls out, fails its smoke test (503) and rolls back (onFailure rollback: no 24 h pause)', async () => {
-  const { result, output } = await run<UpgradeReport>(cli('upgradePlatform', { imageTag: 'unhealthy', onFailure: 'rollback' }));
+  const { result, output } = await run<UpgradeReport>(
+    cli('upgradePlatform', { imageTag: 'unhealthy', onFailure: 'rollback' }),
+  );
   assert.equal(result.outcome, 'rolled-back', output);
-  assert.deepEqual(result.revisions.map((r) => r.action), ['upgrade', 'rollback']);
+  assert.deepEqual(
+    result.revisions.map((r) => r.action),
+    ['upgrade', 'rollback'],
+  );
   assert.match(result.failures[0] ?? '', /^smoke test failed: local stand-in .* answered 503: unhealthy/);
   assert.equal(result.smokeTest?.ok, false);
   assert.equal(result.smokeTest?.statusCode, 503);
@@ -109,7 +142,9 @@ test('an upgrade to :unhealthy rolls out, fails its smoke test (503) and rolls b
 });
 
 test('rotateSecret verifies health through the stand-in after its rollout', async () => {
-  const { result, output } = await run<RotateSecretReport>(cli('rotateSecret', { key: 'ANTHROPIC_API_KEY', from: { env: 'ANTHROPIC_API_KEY' } }));
+  const { result, output } = await run<RotateSecretReport>(
+    cli('rotateSecret', { key: 'ANTHROPIC_API_KEY', from: { env: 'ANTHROPIC_API_KEY' } }),
+  );
   assert.equal(result.health?.ok, true, output);
   assert.equal(result.health?.probe, 'local-standin');
   assert.equal(result.health?.version, '1.1.0');
@@ -117,12 +152,16 @@ test('rotateSecret verifies health through the stand-in after its rollout', asyn
 
 test('platformHealth of an empty namespace: every list is [], never null, in the stored result too', async () => {
   const workflowId = uniqueTaskQueue('platformHealth-empty');
-  const { result } = await run<PlatformHealthReport>(`${cli('platformHealth', { namespace: uniqueNamespace('empty') })} --id ${workflowId}`);
+  const { result } = await run<PlatformHealthReport>(
+    `${cli('platformHealth', { namespace: uniqueNamespace('empty') })} --id ${workflowId}`,
+  );
   assert.deepEqual(nulls(result), []);
   // The result as stored in history (what the Web UI shows). `temporal workflow result` (CLI 1.5.1) prints
   // its empty lists as null: its payload shorthand (go.temporal.io/api marshalValue) writes an empty slice as null.
   const history = await (await testTemporal()).client.workflow.getHandle(workflowId).fetchHistory();
-  const completed = history.events?.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes;
+  const completed = history.events?.find(
+    (e) => e.workflowExecutionCompletedEventAttributes,
+  )?.workflowExecutionCompletedEventAttributes;
   const stored = Buffer.from(completed?.result?.payloads?.[0]?.data ?? new Uint8Array()).toString('utf8');
   assert.match(stored, /"cordoned":\[\]/);
   assert.match(stored, /"pods":\[\]/);

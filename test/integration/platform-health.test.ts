@@ -18,14 +18,17 @@ let cordoned = '';
 let probe: Awaited<ReturnType<typeof startProbeServer>>;
 
 const pod = (name: string, image: string) => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace },
   spec: { containers: [{ name: 'app', image, resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
 });
 const taskRun = (name: string) => ({
-  apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace },
+  apiVersion: 'orchestrator.io/v1',
+  kind: 'TaskRun',
+  metadata: { name, namespace },
   spec: { service: 'auth-service', taskId: name, prompt: 'do it' },
 });
-
 
 before(async () => {
   const { kubectl, defer } = await testCluster();
@@ -35,18 +38,54 @@ before(async () => {
   await kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
   await kubectl(['create', 'namespace', namespace]);
   defer(() => kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  const objects = [pod('healthy-app', 'example/app:1'), pod('broken-app', 'example/app:broken'), taskRun('t-ok'), taskRun('t-bad'), taskRun('t-new'),
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'orchestrator', namespace }, spec: { selector: { app: 'orchestrator' }, ports: [{ port: 80, targetPort: 8080 }] } }];
+  const objects = [
+    pod('healthy-app', 'example/app:1'),
+    pod('broken-app', 'example/app:broken'),
+    taskRun('t-ok'),
+    taskRun('t-bad'),
+    taskRun('t-new'),
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'orchestrator', namespace },
+      spec: { selector: { app: 'orchestrator' }, ports: [{ port: 80, targetPort: 8080 }] },
+    },
+  ];
   await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-  for (const [name, phase] of [['t-ok', 'Succeeded'], ['t-bad', 'Failed']]) {
-    await kubectl(['patch', 'taskrun', name!, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase } })]);
+  for (const [name, phase] of [
+    ['t-ok', 'Succeeded'],
+    ['t-bad', 'Failed'],
+  ]) {
+    await kubectl([
+      'patch',
+      'taskrun',
+      name!,
+      '-n',
+      namespace,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { phase } }),
+    ]);
   }
   cordoned = (await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
   await kubectl(['cordon', cordoned]);
   defer(() => kubectl(['uncordon', cordoned]));
   await kubectl(['wait', '--for=condition=Ready', 'pod/healthy-app', '-n', namespace, '--timeout=60s']);
-  await eventually('broken-app to crash-loop', async () =>
-    (await kubectl(['get', 'pod', 'broken-app', '-n', namespace, '-o', 'jsonpath={.status.containerStatuses[0].state.waiting.reason}'])).trim() || undefined,
+  await eventually(
+    'broken-app to crash-loop',
+    async () =>
+      (
+        await kubectl([
+          'get',
+          'pod',
+          'broken-app',
+          '-n',
+          namespace,
+          '-o',
+          'jsonpath={.status.containerStatuses[0].state.waiting.reason}',
+        ])
+      ).trim() || undefined,
   );
 });
 
@@ -54,10 +93,19 @@ async function runHealth(input: Record<string, unknown>): Promise<PlatformHealth
   const temporal = await testTemporal();
   const taskQueue = uniqueTaskQueue('health-it');
   const worker = await createRunbookWorker({
-    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(),
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
     activities: createActivities(testActivityDeps(await testCluster())),
   });
-  return worker.runUntil(temporal.client.workflow.execute('platformHealth', { taskQueue, workflowId: uniqueTaskQueue('platformHealth'), args: [input] }));
+  return worker.runUntil(
+    temporal.client.workflow.execute('platformHealth', {
+      taskQueue,
+      workflowId: uniqueTaskQueue('platformHealth'),
+      args: [input],
+    }),
+  );
 }
 
 test('reports nodes, cordon state, pod readiness, TaskRun phases and a healthy /health', async () => {
@@ -91,7 +139,10 @@ test('an unhealthy /health (500) is a problem', async () => {
   const report = await runHealth({ namespace, healthUrl: probe.url('/broken') });
   assert.equal(report.service.ok, false);
   assert.equal(report.service.statusCode, 500);
-  assert.ok(report.problems.some((p) => p.startsWith('orchestrator health check failed')), report.problems.join('; '));
+  assert.ok(
+    report.problems.some((p) => p.startsWith('orchestrator health check failed')),
+    report.problems.join('; '),
+  );
 });
 
 test('without a URL the service proxy is tried, and the report says plainly why it cannot answer here', async () => {

@@ -45,30 +45,67 @@ async function execute<T>(workflow: string, input: unknown): Promise<{ result: T
 
 async function historyText(workflowId: string): Promise<string> {
   const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (_k, v: unknown) => (typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array ? Buffer.from(v.data).toString('utf8') : v));
+  return JSON.stringify(history, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array
+      ? Buffer.from(v.data).toString('utf8')
+      : v,
+  );
 }
 
 async function helmRevisions(): Promise<number> {
   const deps = testActivityDeps(cluster);
   const { execa } = await import('execa');
-  const out = await execa(deps.helmBin, ['history', release, '-n', namespace, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath]);
+  const out = await execa(deps.helmBin, [
+    'history',
+    release,
+    '-n',
+    namespace,
+    '-o',
+    'json',
+    '--kubeconfig',
+    cluster.kubeconfigPath,
+  ]);
   return (JSON.parse(out.stdout) as unknown[]).length;
 }
 
-const deploymentImage = async () => (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
+const deploymentImage = async () =>
+  (
+    await cluster.kubectl([
+      'get',
+      'deployment',
+      release,
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ])
+  ).trim();
 const secretValue = async (key: string) =>
-  Buffer.from((await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', `jsonpath={.data.${key}}`])).trim(), 'base64').toString('utf8');
+  Buffer.from(
+    (
+      await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', `jsonpath={.data.${key}}`])
+    ).trim(),
+    'base64',
+  ).toString('utf8');
 
 const deployInput = () => ({
-  namespace, release, values: { image: { tag: '1.0.0' } }, healthUrl,
-  secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'LIFECYCLE_TEST_API_KEY' } }] }],
+  namespace,
+  release,
+  values: { image: { tag: '1.0.0' } },
+  healthUrl,
+  secrets: [
+    { name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'LIFECYCLE_TEST_API_KEY' } }] },
+  ],
 });
 
 test('deployPlatform installs the platform; the secret value never enters history', async () => {
   const { result, workflowId } = await execute<DeployReport>('deployPlatform', deployInput());
   assert.equal(result.helm?.revision, 1);
   assert.equal(result.helm?.changed, true);
-  assert.deepEqual(result.rollout?.map((r) => r.deployment), [release]);
+  assert.deepEqual(
+    result.rollout?.map((r) => r.deployment),
+    [release],
+  );
   assert.equal(result.health?.ok, true);
   assert.equal(result.health?.probe, 'url', 'the report says which probe answered');
   assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.0.0');
@@ -86,44 +123,97 @@ test('deployPlatform again changes nothing: no new Helm revision', async () => {
 });
 
 test('deployPlatform dryRun returns the plan and changes nothing', async () => {
-  const { result } = await execute<DeployReport>('deployPlatform', { ...deployInput(), values: { image: { tag: '9.9.9' } }, dryRun: true });
+  const { result } = await execute<DeployReport>('deployPlatform', {
+    ...deployInput(),
+    values: { image: { tag: '9.9.9' } },
+    dryRun: true,
+  });
   assert.equal(result.plan.helm.willChange, true);
   assert.equal(result.plan.helm.currentRevision, 1);
-  assert.ok(result.plan.helm.objects.some((o) => o.startsWith('Deployment/')), result.plan.helm.objects.join());
+  assert.ok(
+    result.plan.helm.objects.some((o) => o.startsWith('Deployment/')),
+    result.plan.helm.objects.join(),
+  );
   assert.equal(await helmRevisions(), 1);
   assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.0.0');
 });
 
 test('upgradePlatform to a new tag: revision 2, rolled out, smoke test passes', async () => {
-  const { result } = await execute<UpgradeReport>('upgradePlatform', { namespace, release, imageTag: '1.1.0', smokeTest: { healthUrl } });
+  const { result } = await execute<UpgradeReport>('upgradePlatform', {
+    namespace,
+    release,
+    imageTag: '1.1.0',
+    smokeTest: { healthUrl },
+  });
   assert.equal(result.outcome, 'succeeded');
-  assert.deepEqual(result.revisions.map((r) => [r.revision, r.action]), [[2, 'upgrade']]);
+  assert.deepEqual(
+    result.revisions.map((r) => [r.revision, r.action]),
+    [[2, 'upgrade']],
+  );
   assert.deepEqual([result.smokeTest?.ok, result.smokeTest?.probe, result.smokeTest?.version], [true, 'url', 'test']);
   assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.1.0');
 });
 
 test('upgradePlatform to a tag that never becomes ready rolls back to a healthy revision', async () => {
   const { result } = await execute<UpgradeReport>('upgradePlatform', {
-    namespace, release, imageTag: 'broken', onFailure: 'rollback', smokeTest: { healthUrl }, timeouts: { rolloutSeconds: 15 },
+    namespace,
+    release,
+    imageTag: 'broken',
+    onFailure: 'rollback',
+    smokeTest: { healthUrl },
+    timeouts: { rolloutSeconds: 15 },
   });
   assert.equal(result.outcome, 'rolled-back');
-  assert.deepEqual(result.revisions.map((r) => [r.revision, r.action]), [[3, 'upgrade'], [4, 'rollback']]);
+  assert.deepEqual(
+    result.revisions.map((r) => [r.revision, r.action]),
+    [
+      [3, 'upgrade'],
+      [4, 'rollback'],
+    ],
+  );
   assert.match(result.failures[0] ?? '', /timed out|deadline|not ready/i);
   assert.equal(result.final.status, 'deployed');
   assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.1.0');
-  const ready = (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', 'jsonpath={.status.readyReplicas}/{.status.updatedReplicas}/{.spec.replicas}'])).trim();
+  const ready = (
+    await cluster.kubectl([
+      'get',
+      'deployment',
+      release,
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.status.readyReplicas}/{.status.updatedReplicas}/{.spec.replicas}',
+    ])
+  ).trim();
   assert.match(ready, /^(\d+)\/\1\/\1$/);
 });
 
 test('rotateSecret replaces one key, restarts the Deployment once, and keeps the value out of history', async () => {
   const { result, workflowId } = await execute<RotateSecretReport>('rotateSecret', {
-    namespace, key: 'ANTHROPIC_API_KEY', from: { env: 'LIFECYCLE_TEST_ROTATED_KEY' }, restart: [release], healthUrl,
+    namespace,
+    key: 'ANTHROPIC_API_KEY',
+    from: { env: 'LIFECYCLE_TEST_ROTATED_KEY' },
+    restart: [release],
+    healthUrl,
   });
   assert.equal(result.changed, true);
   assert.match(result.fingerprint, /^sha256:[0-9a-f]{12}$/);
   assert.equal(await secretValue('ANTHROPIC_API_KEY'), ROTATED_VALUE);
-  const stamp = (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}"])).trim();
+  const stamp = (
+    await cluster.kubectl([
+      'get',
+      'deployment',
+      release,
+      '-n',
+      namespace,
+      '-o',
+      "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}",
+    ])
+  ).trim();
   assert.ok(stamp.startsWith(`${workflowId}/`), stamp);
   const history = await historyText(workflowId);
-  assert.ok(!history.includes(ROTATED_VALUE) && !history.includes(FIRST_VALUE), 'a secret value is in the workflow history');
+  assert.ok(
+    !history.includes(ROTATED_VALUE) && !history.includes(FIRST_VALUE),
+    'a secret value is in the workflow history',
+  );
 });

@@ -26,12 +26,19 @@ import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
 import { ensureNightlyBackupSchedule, nightlyInputFromEnv, NIGHTLY_BACKUP_SCHEDULE } from '../../client/schedules.ts';
-import { CLEANUP_SCHEDULE, ensureTaskRunCleanupSchedule, ensureTaskRunController } from '../../client/taskrun-controller.ts';
+import {
+  CLEANUP_SCHEDULE,
+  ensureTaskRunCleanupSchedule,
+  ensureTaskRunController,
+} from '../../client/taskrun-controller.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const readme = readFileSync(join(repo, 'README.md'), 'utf8');
 
-interface Command { terminal: 1 | 2; text: string }
+interface Command {
+  terminal: 1 | 2;
+  text: string;
+}
 
 /** The commands of the journey blocks, in order: one a line, a here-document with its lines; comment-only lines dropped. */
 export function journeyCommands(markdown: string): Command[] {
@@ -82,30 +89,55 @@ before(async () => {
   sessions[2] = { ...base, TEMPORAL_ADDRESS: temporal.address, RUNBOOK_TASK_QUEUE: taskQueue };
   temporal.defer(async () => {
     for (const id of ['taskrun-controller-orchestrator', 'upgrade-unhealthy']) {
-      await temporal.client.workflow.getHandle(id).terminate('readme-journeys test finished').catch(() => undefined);
+      await temporal.client.workflow
+        .getHandle(id)
+        .terminate('readme-journeys test finished')
+        .catch(() => undefined);
     }
-    for (const id of [CLEANUP_SCHEDULE, NIGHTLY_BACKUP_SCHEDULE]) await temporal.client.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of [CLEANUP_SCHEDULE, NIGHTLY_BACKUP_SCHEDULE])
+      await temporal.client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
   });
   cluster.defer(async () => {
     await worker?.kill('SIGTERM').catch(() => undefined);
     // Leave the cluster as it was for the test files after this one.
-    await cluster.kubectl(['delete', 'namespace', namespace, 'scratch', '--ignore-not-found', '--wait=true', '--timeout=90s']).catch(() => undefined);
+    await cluster
+      .kubectl(['delete', 'namespace', namespace, 'scratch', '--ignore-not-found', '--wait=true', '--timeout=90s'])
+      .catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
     // In a full run the store stays for the leak scan after the files (npm test removes TEST_LOG_DIR).
     if (!process.env.TEST_LOG_DIR) rmSync(store, { recursive: true, force: true });
   });
 });
 
-interface Outcome { exitCode: number; stdout: string; all: string }
+interface Outcome {
+  exitCode: number;
+  stdout: string;
+  all: string;
+}
 
 /** Runs one command in its terminal's session (bash, the repo as working directory); `.data` is this test's. */
 async function inSession(command: Command): Promise<Outcome> {
   const envFile = join(dataDir, `env-${command.terminal}`);
   const text = command.text.replace(/(\$PWD\/)?\.data(?=[/\s"]|$)/g, dataDir);
   const script = `${text}\n__rc=$?\nenv -0 > ${JSON.stringify(envFile)}\nexit $__rc\n`;
-  const out = await execa('bash', ['-c', script], { cwd: repo, env: sessions[command.terminal], extendEnv: false, reject: false, all: true, timeout: 300_000 });
+  const out = await execa('bash', ['-c', script], {
+    cwd: repo,
+    env: sessions[command.terminal],
+    extendEnv: false,
+    reject: false,
+    all: true,
+    timeout: 300_000,
+  });
   if (existsSync(envFile)) {
-    sessions[command.terminal] = Object.fromEntries(readFileSync(envFile, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    sessions[command.terminal] = Object.fromEntries(
+      readFileSync(envFile, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     rmSync(envFile);
   }
   return { exitCode: out.exitCode ?? 1, stdout: out.stdout, all: out.all ?? '' };
@@ -119,9 +151,22 @@ function json<T>(out: Outcome): T {
   return JSON.parse(lines.slice(start).join('\n')) as T;
 }
 
-const kubectlJson = async <T>(args: string[]): Promise<T> => JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
-const image = async () => (await cluster.kubectl(['get', 'deployment', 'orchestrator', '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
-const namespaceExists = async (name: string) => (await cluster.kubectl(['get', 'namespace', name, '--ignore-not-found', '-o', 'name'])).trim() !== '';
+const kubectlJson = async <T>(args: string[]): Promise<T> =>
+  JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
+const image = async () =>
+  (
+    await cluster.kubectl([
+      'get',
+      'deployment',
+      'orchestrator',
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ])
+  ).trim();
+const namespaceExists = async (name: string) =>
+  (await cluster.kubectl(['get', 'namespace', name, '--ignore-not-found', '-o', 'name'])).trim() !== '';
 
 /**
  * npm start, for this test: the worker process as npm start runs it on its local cluster, in terminal 1's
@@ -136,7 +181,9 @@ async function startStack(): Promise<void> {
     setTestSecret(name, env[name]);
   }
   worker = await startWorkerProcess({
-    temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue,
+    temporalAddress: temporal.address,
+    kubeconfigPath: cluster.kubeconfigPath,
+    taskQueue,
     env: { ...env, RUNBOOK_LOCAL_HEALTH: '1', RUNBOOK_BACKUP_DIR: store },
   });
   const client = temporal.client;
@@ -161,183 +208,321 @@ async function ok(command: Command): Promise<Outcome> {
 
 const checks: Check[] = [
   // Terminal 1: the worker's keys and the value to rotate to, then npm start.
-  { match: /^npm run tools -- age/, run: async (c) => void await ok(c) },
-  { match: /^export PATH=/, run: async (c) => {
-    await ok(c);
-    assert.match(sessions[c.terminal].PATH ?? '', /platform-runbooks\/tools\/bin:/);
-  } },
-  { match: /^mkdir -p \.data$/, run: async (c) => void await ok(c) },
-  { match: /^test -f \.data\/backup-key\.txt/, run: async (c) => {
-    await ok(c);
-    assert.ok(existsSync(join(dataDir, 'backup-key.txt')));
-  } },
-  { match: /^test -f \.data\/backup-hmac\.key/, run: async (c) => {
-    await ok(c);
-    assert.equal(readFileSync(join(dataDir, 'backup-hmac.key'), 'utf8').trim().length, 64);
-  } },
-  { match: /^export RUNBOOK_BACKUP_AGE_IDENTITY=/, run: async (c) => {
-    await ok(c);
-    assert.match(sessions[1].RUNBOOK_BACKUP_AGE_IDENTITY ?? '', /^AGE-SECRET-KEY-1/, 'an age identity');
-  } },
-  { match: /^export RUNBOOK_BACKUP_RECIPIENTS=/, run: async (c) => {
-    await ok(c);
-    assert.match(sessions[1].RUNBOOK_BACKUP_RECIPIENTS ?? '', /^age1[0-9a-z]+$/);
-  } },
-  { match: /^export RUNBOOK_BACKUP_HMAC_KEY=/, run: async (c) => {
-    await ok(c);
-    assert.equal(sessions[1].RUNBOOK_BACKUP_HMAC_KEY?.length, 64, 'a 32-byte hex key');
-  } },
-  { match: /^export RUNBOOK_SECRET_API_KEY=/, run: async (c) => {
-    await ok(c);
-    assert.match(sessions[1].RUNBOOK_SECRET_API_KEY ?? '', /^demo-[0-9a-f]{16}$/, 'a demo value');
-  } },
+  { match: /^npm run tools -- age/, run: async (c) => void (await ok(c)) },
+  {
+    match: /^export PATH=/,
+    run: async (c) => {
+      await ok(c);
+      assert.match(sessions[c.terminal].PATH ?? '', /platform-runbooks\/tools\/bin:/);
+    },
+  },
+  { match: /^mkdir -p \.data$/, run: async (c) => void (await ok(c)) },
+  {
+    match: /^test -f \.data\/backup-key\.txt/,
+    run: async (c) => {
+      await ok(c);
+      assert.ok(existsSync(join(dataDir, 'backup-key.txt')));
+    },
+  },
+  {
+    match: /^test -f \.data\/backup-hmac\.key/,
+    run: async (c) => {
+      await ok(c);
+      assert.equal(readFileSync(join(dataDir, 'backup-hmac.key'), 'utf8').trim().length, 64);
+    },
+  },
+  {
+    match: /^export RUNBOOK_BACKUP_AGE_IDENTITY=/,
+    run: async (c) => {
+      await ok(c);
+      assert.match(sessions[1].RUNBOOK_BACKUP_AGE_IDENTITY ?? '', /^AGE-SECRET-KEY-1/, 'an age identity');
+    },
+  },
+  {
+    match: /^export RUNBOOK_BACKUP_RECIPIENTS=/,
+    run: async (c) => {
+      await ok(c);
+      assert.match(sessions[1].RUNBOOK_BACKUP_RECIPIENTS ?? '', /^age1[0-9a-z]+$/);
+    },
+  },
+  {
+    match: /^export RUNBOOK_BACKUP_HMAC_KEY=/,
+    run: async (c) => {
+      await ok(c);
+      assert.equal(sessions[1].RUNBOOK_BACKUP_HMAC_KEY?.length, 64, 'a 32-byte hex key');
+    },
+  },
+  {
+    match: /^export RUNBOOK_SECRET_API_KEY=/,
+    run: async (c) => {
+      await ok(c);
+      assert.match(sessions[1].RUNBOOK_SECRET_API_KEY ?? '', /^demo-[0-9a-f]{16}$/, 'a demo value');
+    },
+  },
   { match: /^npm start$/, run: startStack },
 
   // Terminal 2.
-  { match: /^export KUBECONFIG=/, run: async (c) => {
-    await ok(c);
-    assert.equal(sessions[2].KUBECONFIG, join(dataDir, 'cluster', 'kubeconfig.yaml'));
-  } },
-  { match: /^npm run runbook -- start deployPlatform$/, run: async (c) => {
-    const out = await ok(c);
-    const report = json<DeployReport>(out);
-    assert.equal(report.dryRun, false);
-    assert.equal(report.health?.ok, true, out.all);
-    assert.equal(report.health?.probe, 'local-standin');
-    assert.equal(report.health?.version, '1.0.0');
-    assert.equal(await image(), 'ghcr.io/example/orchestrator:1.0.0');
-  } },
-  { match: /^npm run runbook -- start platformHealth$/, run: async (c) => {
-    const report = json<PlatformHealthReport>(await ok(c));
-    assert.equal(report.healthy, true, report.problems.join('; '));
-    assert.equal(report.service.via, 'local-standin');
-    assert.equal((report.service.body as { version?: string }).version, '1.0.0');
-  } },
-  { match: /^npm run runbook -- start upgradePlatform --input '\{"imageTag":"1\.1\.0"\}'$/, run: async (c) => {
-    const out = await ok(c);
-    const report = json<UpgradeReport>(out);
-    assert.equal(report.outcome, 'succeeded', out.all);
-    assert.equal(report.smokeTest?.ok, true);
-    assert.equal(report.smokeTest?.version, '1.1.0');
-    // RUNBOOK_BACKUP_RECIPIENTS in the worker's environment: the upgrade took a backup first.
-    assert.ok(report.backup && 'backupId' in report.backup, JSON.stringify(report.backup));
-    assert.ok(existsSync(join(store, report.backup.backupId, 'manifest.json')));
-    assert.equal(await image(), 'ghcr.io/example/orchestrator:1.1.0');
-  } },
-  { match: /--id upgrade-unhealthy --no-wait$/, run: async (c) => {
-    const out = await ok(c);
-    assert.match(out.stdout, /^started upgradePlatform as upgrade-unhealthy$/m);
-  } },
-  { match: /^npm run runbook -- progress upgrade-unhealthy/, run: async (c) => {
-    // "again, until its note says paused": at most 3 minutes.
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const progress = json<Progress>(await ok(c));
-      if (progress.note?.startsWith('paused: smoke test failed: ')) {
-        assert.match(progress.note, /answered 503/);
-        assert.equal(progress.steps.find((s) => s.name === 'smoke test')?.status, 'failed');
-        return;
+  {
+    match: /^export KUBECONFIG=/,
+    run: async (c) => {
+      await ok(c);
+      assert.equal(sessions[2].KUBECONFIG, join(dataDir, 'cluster', 'kubeconfig.yaml'));
+    },
+  },
+  {
+    match: /^npm run runbook -- start deployPlatform$/,
+    run: async (c) => {
+      const out = await ok(c);
+      const report = json<DeployReport>(out);
+      assert.equal(report.dryRun, false);
+      assert.equal(report.health?.ok, true, out.all);
+      assert.equal(report.health?.probe, 'local-standin');
+      assert.equal(report.health?.version, '1.0.0');
+      assert.equal(await image(), 'ghcr.io/example/orchestrator:1.0.0');
+    },
+  },
+  {
+    match: /^npm run runbook -- start platformHealth$/,
+    run: async (c) => {
+      const report = json<PlatformHealthReport>(await ok(c));
+      assert.equal(report.healthy, true, report.problems.join('; '));
+      assert.equal(report.service.via, 'local-standin');
+      assert.equal((report.service.body as { version?: string }).version, '1.0.0');
+    },
+  },
+  {
+    match: /^npm run runbook -- start upgradePlatform --input '\{"imageTag":"1\.1\.0"\}'$/,
+    run: async (c) => {
+      const out = await ok(c);
+      const report = json<UpgradeReport>(out);
+      assert.equal(report.outcome, 'succeeded', out.all);
+      assert.equal(report.smokeTest?.ok, true);
+      assert.equal(report.smokeTest?.version, '1.1.0');
+      // RUNBOOK_BACKUP_RECIPIENTS in the worker's environment: the upgrade took a backup first.
+      assert.ok(report.backup && 'backupId' in report.backup, JSON.stringify(report.backup));
+      assert.ok(existsSync(join(store, report.backup.backupId, 'manifest.json')));
+      assert.equal(await image(), 'ghcr.io/example/orchestrator:1.1.0');
+    },
+  },
+  {
+    match: /--id upgrade-unhealthy --no-wait$/,
+    run: async (c) => {
+      const out = await ok(c);
+      assert.match(out.stdout, /^started upgradePlatform as upgrade-unhealthy$/m);
+    },
+  },
+  {
+    match: /^npm run runbook -- progress upgrade-unhealthy/,
+    run: async (c) => {
+      // "again, until its note says paused": at most 3 minutes.
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        const progress = json<Progress>(await ok(c));
+        if (progress.note?.startsWith('paused: smoke test failed: ')) {
+          assert.match(progress.note, /answered 503/);
+          assert.equal(progress.steps.find((s) => s.name === 'smoke test')?.status, 'failed');
+          return;
+        }
+        assert.ok(Date.now() < deadline, `not paused after 3 minutes: ${JSON.stringify(progress)}`);
+        await new Promise((r) => setTimeout(r, 2000));
       }
-      assert.ok(Date.now() < deadline, `not paused after 3 minutes: ${JSON.stringify(progress)}`);
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  } },
-  { match: /^npm run runbook -- decide upgrade-unhealthy rollback /, run: async (c) => {
-    assert.deepEqual(json(await ok(c)), { accepted: true, action: 'rollback' });
-  } },
-  { match: /^npm run runbook -- result upgrade-unhealthy/, run: async (c) => {
-    const report = json<UpgradeReport>(await ok(c));
-    assert.equal(report.outcome, 'rolled-back');
-    assert.deepEqual(report.revisions.map((r) => r.action), ['upgrade', 'rollback']);
-    assert.deepEqual(report.decisions.map((d) => [d.action, d.by]), [['rollback', 'alice']]);
-    assert.equal(report.smokeTest?.statusCode, 503);
-    assert.equal(await image(), 'ghcr.io/example/orchestrator:1.1.0');
-  } },
-  { match: /^npm run runbook -- start rotateSecret /, run: async (c) => {
-    const out = await ok(c);
-    const report = json<RotateSecretReport>(out);
-    assert.equal(report.secret, 'orchestrator-secrets');
-    assert.equal(report.key, 'ANTHROPIC_API_KEY');
-    assert.equal(report.health?.ok, true, out.all);
-    assert.equal(report.health?.version, '1.1.0');
-    const secret = await kubectlJson<{ data?: Record<string, string> }>(['get', 'secret', 'orchestrator-secrets', '-n', namespace]);
-    // Compared, never printed: the value is a registered secret.
-    assert.ok(secret.data?.ANTHROPIC_API_KEY === Buffer.from(sessions[1].RUNBOOK_SECRET_API_KEY!).toString('base64'), 'the Secret holds the value of RUNBOOK_SECRET_API_KEY');
-  } },
-  { match: /^npm run runbook -- start backupPlatform --id first-backup /, run: async (c) => {
-    const report = json<BackupReport>(await ok(c));
-    assert.equal(report.backupId, 'first-backup');
-    assert.ok((report.backup.counts.secrets ?? 0) >= 1 && (report.backup.counts.helmReleases ?? 0) >= 1, JSON.stringify(report.backup.counts));
-    for (const file of ['manifest.json', 'secrets.jsonl.gz.age', 'helmReleases.jsonl.gz.age']) assert.ok(existsSync(join(store, 'first-backup', file)), file);
-  } },
-  { match: /"targetNamespace":"scratch","dryRun":true/, run: async (c) => {
-    const report = json<RestoreReport>(await ok(c));
-    assert.equal(report.dryRun, true);
-    assert.equal(report.plan.targetNamespace, 'scratch');
-    assert.ok(report.plan.kinds.some((k) => k.kind === 'secrets' && k.total >= 1), JSON.stringify(report.plan.kinds));
-    assert.equal(await namespaceExists('scratch'), false, 'a dry run creates nothing');
-  } },
-  { match: /"targetNamespace":"scratch"\}'$/, run: async (c) => {
-    const out = await ok(c);
-    const report = json<RestoreReport>(out);
-    assert.equal(report.dryRun, false);
-    assert.ok(report.restored.find((r) => r.kind === 'secrets')?.created, out.all);
-    const copy = await kubectlJson<{ data?: Record<string, string> }>(['get', 'secret', 'orchestrator-secrets', '-n', 'scratch']);
-    const live = await kubectlJson<{ data?: Record<string, string> }>(['get', 'secret', 'orchestrator-secrets', '-n', namespace]);
-    assert.ok(copy.data?.ANTHROPIC_API_KEY === live.data?.ANTHROPIC_API_KEY, 'the restored Secret has the rotated value');
-  } },
-  { match: /^kubectl get secret orchestrator-secrets -n scratch$/, run: async (c) => {
-    assert.match((await ok(c)).stdout, /^orchestrator-secrets\s+Opaque\s/m);
-  } },
-  { match: /^kubectl delete namespace scratch$/, run: async (c) => {
-    assert.match((await ok(c)).stdout, /namespace "scratch" deleted/);
-    assert.equal(await namespaceExists('scratch'), false);
-  } },
-  { match: /^npx node client\/taskrun-controller\.ts --namespace orchestrator$/, run: async (c) => {
-    const out = await ok(c);
-    assert.match(out.stdout, /taskrun-controller-orchestrator running/);
-    const described = await temporal.client.workflow.getHandle('taskrun-controller-orchestrator').describe();
-    assert.equal(described.taskQueue, taskQueue);
-    assert.equal(described.status.name, 'RUNNING');
-  } },
-  { match: /^kubectl apply -f - <<'EOF'\n/, run: async (c) => {
-    assert.match((await ok(c)).stdout, /taskrun\.orchestrator\.io\/hello (created|configured|unchanged)/);
-  } },
-  { match: /^kubectl wait taskrun\/hello /, run: async (c) => {
-    assert.match((await ok(c)).stdout, /condition met/);
-  } },
-  { match: /^kubectl get jobs -n orchestrator -l task-id=hello-1$/, run: async (c) => {
-    const out = await ok(c);
-    const jobs = await kubectlJson<{ items: { metadata: { name: string; ownerReferences?: { kind: string; name: string }[] } }[] }>(['get', 'jobs', '-n', namespace, '-l', 'task-id=hello-1']);
-    assert.equal(jobs.items.length, 1, 'exactly one Job for the TaskRun');
-    assert.deepEqual(jobs.items[0]!.metadata.ownerReferences?.map((o) => [o.kind, o.name]), [['TaskRun', 'hello']]);
-    assert.match(out.stdout, new RegExp(`^${jobs.items[0]!.metadata.name}\\s+Complete`, 'm'));
-  } },
-  { match: /^npm run runbook -- start cleanupTaskRuns --input '\{"dryRun":true\}'$/, run: async (c) => {
-    const report = json<CleanupReport>(await ok(c));
-    assert.equal(report.dryRun, true);
-    assert.equal(report.namespace, namespace);
-    assert.ok(report.scanned >= 1, JSON.stringify(report));
-    assert.equal(report.deleted, 0, 'a TaskRun that finished just now is not old enough');
-    assert.equal((await cluster.kubectl(['get', 'taskrun', 'hello', '-n', namespace, '-o', 'name'])).trim(), 'taskrun.orchestrator.io/hello');
-  } },
+    },
+  },
+  {
+    match: /^npm run runbook -- decide upgrade-unhealthy rollback /,
+    run: async (c) => {
+      assert.deepEqual(json(await ok(c)), { accepted: true, action: 'rollback' });
+    },
+  },
+  {
+    match: /^npm run runbook -- result upgrade-unhealthy/,
+    run: async (c) => {
+      const report = json<UpgradeReport>(await ok(c));
+      assert.equal(report.outcome, 'rolled-back');
+      assert.deepEqual(
+        report.revisions.map((r) => r.action),
+        ['upgrade', 'rollback'],
+      );
+      assert.deepEqual(
+        report.decisions.map((d) => [d.action, d.by]),
+        [['rollback', 'alice']],
+      );
+      assert.equal(report.smokeTest?.statusCode, 503);
+      assert.equal(await image(), 'ghcr.io/example/orchestrator:1.1.0');
+    },
+  },
+  {
+    match: /^npm run runbook -- start rotateSecret /,
+    run: async (c) => {
+      const out = await ok(c);
+      const report = json<RotateSecretReport>(out);
+      assert.equal(report.secret, 'orchestrator-secrets');
+      assert.equal(report.key, 'ANTHROPIC_API_KEY');
+      assert.equal(report.health?.ok, true, out.all);
+      assert.equal(report.health?.version, '1.1.0');
+      const secret = await kubectlJson<{ data?: Record<string, string> }>([
+        'get',
+        'secret',
+        'orchestrator-secrets',
+        '-n',
+        namespace,
+      ]);
+      // Compared, never printed: the value is a registered secret.
+      assert.ok(
+        secret.data?.ANTHROPIC_API_KEY === Buffer.from(sessions[1].RUNBOOK_SECRET_API_KEY!).toString('base64'),
+        'the Secret holds the value of RUNBOOK_SECRET_API_KEY',
+      );
+    },
+  },
+  {
+    match: /^npm run runbook -- start backupPlatform --id first-backup /,
+    run: async (c) => {
+      const report = json<BackupReport>(await ok(c));
+      assert.equal(report.backupId, 'first-backup');
+      assert.ok(
+        (report.backup.counts.secrets ?? 0) >= 1 && (report.backup.counts.helmReleases ?? 0) >= 1,
+        JSON.stringify(report.backup.counts),
+      );
+      for (const file of ['manifest.json', 'secrets.jsonl.gz.age', 'helmReleases.jsonl.gz.age'])
+        assert.ok(existsSync(join(store, 'first-backup', file)), file);
+    },
+  },
+  {
+    match: /"targetNamespace":"scratch","dryRun":true/,
+    run: async (c) => {
+      const report = json<RestoreReport>(await ok(c));
+      assert.equal(report.dryRun, true);
+      assert.equal(report.plan.targetNamespace, 'scratch');
+      assert.ok(
+        report.plan.kinds.some((k) => k.kind === 'secrets' && k.total >= 1),
+        JSON.stringify(report.plan.kinds),
+      );
+      assert.equal(await namespaceExists('scratch'), false, 'a dry run creates nothing');
+    },
+  },
+  {
+    match: /"targetNamespace":"scratch"\}'$/,
+    run: async (c) => {
+      const out = await ok(c);
+      const report = json<RestoreReport>(out);
+      assert.equal(report.dryRun, false);
+      assert.ok(report.restored.find((r) => r.kind === 'secrets')?.created, out.all);
+      const copy = await kubectlJson<{ data?: Record<string, string> }>([
+        'get',
+        'secret',
+        'orchestrator-secrets',
+        '-n',
+        'scratch',
+      ]);
+      const live = await kubectlJson<{ data?: Record<string, string> }>([
+        'get',
+        'secret',
+        'orchestrator-secrets',
+        '-n',
+        namespace,
+      ]);
+      assert.ok(
+        copy.data?.ANTHROPIC_API_KEY === live.data?.ANTHROPIC_API_KEY,
+        'the restored Secret has the rotated value',
+      );
+    },
+  },
+  {
+    match: /^kubectl get secret orchestrator-secrets -n scratch$/,
+    run: async (c) => {
+      assert.match((await ok(c)).stdout, /^orchestrator-secrets\s+Opaque\s/m);
+    },
+  },
+  {
+    match: /^kubectl delete namespace scratch$/,
+    run: async (c) => {
+      assert.match((await ok(c)).stdout, /namespace "scratch" deleted/);
+      assert.equal(await namespaceExists('scratch'), false);
+    },
+  },
+  {
+    match: /^npx node client\/taskrun-controller\.ts --namespace orchestrator$/,
+    run: async (c) => {
+      const out = await ok(c);
+      assert.match(out.stdout, /taskrun-controller-orchestrator running/);
+      const described = await temporal.client.workflow.getHandle('taskrun-controller-orchestrator').describe();
+      assert.equal(described.taskQueue, taskQueue);
+      assert.equal(described.status.name, 'RUNNING');
+    },
+  },
+  {
+    match: /^kubectl apply -f - <<'EOF'\n/,
+    run: async (c) => {
+      assert.match((await ok(c)).stdout, /taskrun\.orchestrator\.io\/hello (created|configured|unchanged)/);
+    },
+  },
+  {
+    match: /^kubectl wait taskrun\/hello /,
+    run: async (c) => {
+      assert.match((await ok(c)).stdout, /condition met/);
+    },
+  },
+  {
+    match: /^kubectl get jobs -n orchestrator -l task-id=hello-1$/,
+    run: async (c) => {
+      const out = await ok(c);
+      const jobs = await kubectlJson<{
+        items: { metadata: { name: string; ownerReferences?: { kind: string; name: string }[] } }[];
+      }>(['get', 'jobs', '-n', namespace, '-l', 'task-id=hello-1']);
+      assert.equal(jobs.items.length, 1, 'exactly one Job for the TaskRun');
+      assert.deepEqual(
+        jobs.items[0]!.metadata.ownerReferences?.map((o) => [o.kind, o.name]),
+        [['TaskRun', 'hello']],
+      );
+      assert.match(out.stdout, new RegExp(`^${jobs.items[0]!.metadata.name}\\s+Complete`, 'm'));
+    },
+  },
+  {
+    match: /^npm run runbook -- start cleanupTaskRuns --input '\{"dryRun":true\}'$/,
+    run: async (c) => {
+      const report = json<CleanupReport>(await ok(c));
+      assert.equal(report.dryRun, true);
+      assert.equal(report.namespace, namespace);
+      assert.ok(report.scanned >= 1, JSON.stringify(report));
+      assert.equal(report.deleted, 0, 'a TaskRun that finished just now is not old enough');
+      assert.equal(
+        (await cluster.kubectl(['get', 'taskrun', 'hello', '-n', namespace, '-o', 'name'])).trim(),
+        'taskrun.orchestrator.io/hello',
+      );
+    },
+  },
 ];
 
 const checkOf = (command: Command) => checks.filter((c) => c.match.test(command.text));
 
-test('the README\'s tour: every command has exactly one check, every check a command; terminal 1 ends with npm start', () => {
+test("the README's tour: every command has exactly one check, every check a command; terminal 1 ends with npm start", () => {
   assert.ok(commands.length > 20, `journey commands found: ${commands.length}`);
-  for (const command of commands) assert.equal(checkOf(command).length, 1, `checks of ${command.text}: ${checkOf(command).length}`);
-  for (const check of checks) assert.ok(commands.some((c) => check.match.test(c.text)), `no README command for ${check.match}`);
+  for (const command of commands)
+    assert.equal(checkOf(command).length, 1, `checks of ${command.text}: ${checkOf(command).length}`);
+  for (const check of checks)
+    assert.ok(
+      commands.some((c) => check.match.test(c.text)),
+      `no README command for ${check.match}`,
+    );
   assert.equal(commands.filter((c) => c.terminal === 1).at(-1)?.text, 'npm start');
 });
 
 test('Quick start shows what npm start prints first, and the tour runs those commands', () => {
-  const printed = tryFirstCommands({ temporalAddress: '127.0.0.1:7233', uiUrl: 'http://127.0.0.1:8233', taskQueue: 'runbooks' });
+  const printed = tryFirstCommands({
+    temporalAddress: '127.0.0.1:7233',
+    uiUrl: 'http://127.0.0.1:8233',
+    taskQueue: 'runbooks',
+  });
   const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Runbooks'));
   for (const c of printed) {
-    assert.ok(quickStart.includes(`start:   ${c.command}    # ${c.what}\n`), `Quick start shows: ${c.command}    # ${c.what}`);
-    assert.ok(commands.some((x) => x.terminal === 2 && x.text === c.command), `the tour runs ${c.command}`);
+    assert.ok(
+      quickStart.includes(`start:   ${c.command}    # ${c.what}\n`),
+      `Quick start shows: ${c.command}    # ${c.what}`,
+    );
+    assert.ok(
+      commands.some((x) => x.terminal === 2 && x.text === c.command),
+      `the tour runs ${c.command}`,
+    );
   }
 });
 

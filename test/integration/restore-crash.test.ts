@@ -27,7 +27,12 @@ const testCluster = useTestCluster();
 const TR = { group: 'orchestrator.io', version: 'v1', plural: 'taskruns' };
 const FINISHED = 60;
 
-type Obj = { metadata: { name: string; annotations?: Record<string, string>; ownerReferences?: unknown[] }; spec?: unknown; data?: Record<string, string>; status?: Record<string, unknown> };
+type Obj = {
+  metadata: { name: string; annotations?: Record<string, string>; ownerReferences?: unknown[] };
+  spec?: unknown;
+  data?: Record<string, string>;
+  status?: Record<string, unknown>;
+};
 
 test('SIGKILL at every step boundary of restorePlatform: each object restored once with its status; no Job for a finished TaskRun', async () => {
   const temporal = await testTemporal();
@@ -39,7 +44,12 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
   const hmacKey = setTestSecret('RESTORE_CRASH_TEST_HMAC_KEY', randomBytes(32).toString('hex'));
   const workers: WorkerProcess[] = [];
   const startWorker = async () => {
-    const w = await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue, env: { RUNBOOK_BACKUP_DIR: store, RUNBOOK_BACKUP_HMAC_KEY: hmacKey } });
+    const w = await startWorkerProcess({
+      temporalAddress: temporal.address,
+      kubeconfigPath: cluster.kubeconfigPath,
+      taskQueue,
+      env: { RUNBOOK_BACKUP_DIR: store, RUNBOOK_BACKUP_HMAC_KEY: hmacKey },
+    });
     workers.push(w);
     return w;
   };
@@ -47,7 +57,8 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
   cluster.defer(async () => {
     await controller.terminate('test finished').catch(() => undefined);
     for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
-    for (const ns of [source, target]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    for (const ns of [source, target])
+      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     rmSync(store, { recursive: true, force: true });
   });
   await installTaskRunCrd(cluster);
@@ -55,70 +66,165 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
   // A ConfigMap owned by a Secret (as a TaskRun's task ConfigMap is owned), and TaskRuns that finished
   // long ago (their Jobs are gone), and one that never started.
   await cluster.kubectl(['create', 'secret', 'generic', 'owner', '-n', source, '--from-literal=k=v']);
-  const ownerUid = (await cluster.kubectl(['get', 'secret', 'owner', '-n', source, '-o', 'jsonpath={.metadata.uid}'])).trim();
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: source, ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: ownerUid }] }, data: { task: 'prompt' } },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', namespace: source }, data: { a: 'b' } },
-  ] }));
+  const ownerUid = (
+    await cluster.kubectl(['get', 'secret', 'owner', '-n', source, '-o', 'jsonpath={.metadata.uid}'])
+  ).trim();
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: 'owned',
+            namespace: source,
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: ownerUid }],
+          },
+          data: { task: 'prompt' },
+        },
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', namespace: source }, data: { a: 'b' } },
+      ],
+    }),
+  );
   const names = [...Array.from({ length: FINISHED }, (_, i) => `done-${i}`), 'not-started'];
   for (let i = 0; i < names.length; i += 10) {
-    await Promise.all(names.slice(i, i + 10).map(async (name, j) => {
-      await cluster.kube.custom.createNamespacedCustomObject({ ...TR, namespace: source, body: { apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name }, spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` } } });
-      if (name === 'not-started') return;
-      const phase = (i + j) % 4 === 0 ? 'Failed' : 'Succeeded';
-      await cluster.kube.custom.patchNamespacedCustomObjectStatus({ ...TR, namespace: source, name, body: { status: { phase, jobName: `job-${name}`, message: phase.toLowerCase() } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-    }));
+    await Promise.all(
+      names.slice(i, i + 10).map(async (name, j) => {
+        await cluster.kube.custom.createNamespacedCustomObject({
+          ...TR,
+          namespace: source,
+          body: {
+            apiVersion: 'orchestrator.io/v1',
+            kind: 'TaskRun',
+            metadata: { name },
+            spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
+          },
+        });
+        if (name === 'not-started') return;
+        const phase = (i + j) % 4 === 0 ? 'Failed' : 'Succeeded';
+        await cluster.kube.custom.patchNamespacedCustomObjectStatus(
+          {
+            ...TR,
+            namespace: source,
+            name,
+            body: { status: { phase, jobName: `job-${name}`, message: phase.toLowerCase() } },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      }),
+    );
   }
-  const list = async (kind: string, ns: string) => new Map((JSON.parse(await cluster.kubectl(['get', kind, '-n', ns, '-o', 'json'])) as { items: Obj[] }).items.map((o) => [o.metadata.name, o]));
+  const list = async (kind: string, ns: string) =>
+    new Map(
+      (JSON.parse(await cluster.kubectl(['get', kind, '-n', ns, '-o', 'json'])) as { items: Obj[] }).items.map((o) => [
+        o.metadata.name,
+        o,
+      ]),
+    );
   const sourceRuns = await list('taskruns', source);
   const sourceMaps = await list('configmaps', source);
 
   const first = await startWorker();
   const include = { crds: false, secrets: false, helmReleases: false, configMaps: true, taskRuns: true };
-  const backup = (await temporal.client.workflow.execute('backupPlatform', { taskQueue, workflowId: uniqueTaskQueue('restore-crash-backup'), args: [{ namespace: source, include }] })) as BackupReport;
+  const backup = (await temporal.client.workflow.execute('backupPlatform', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('restore-crash-backup'),
+    args: [{ namespace: source, include }],
+  })) as BackupReport;
   assert.deepEqual(backup.backup.counts, { configMaps: 2, taskRuns: FINISHED + 1 });
 
   // The target, watched by the TaskRun controller (on the worker that gets killed).
   await cluster.kubectl(['create', 'namespace', target]);
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace: target },
-    data: { 'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 1000\n' },
-  }));
-  await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId: controllerWorkflowId(target), args: [{ namespace: target }] });
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'taskrun-controller-config', namespace: target },
+      data: {
+        'config.yaml':
+          'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 1000\n',
+      },
+    }),
+  );
+  await temporal.client.workflow.start('taskRunController', {
+    taskQueue,
+    workflowId: controllerWorkflowId(target),
+    args: [{ namespace: target }],
+  });
 
   const started = Date.now();
-  const handle = await temporal.client.workflow.start('restorePlatform', { taskQueue, workflowId: uniqueTaskQueue('restore-crash'), args: [{ backupId: backup.backupId, targetNamespace: target, include }] });
+  const handle = await temporal.client.workflow.start('restorePlatform', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('restore-crash'),
+    args: [{ backupId: backup.backupId, targetNamespace: target, include }],
+  });
   let midway = 0;
-  const targetRuns = async () => (await cluster.kube.custom.listNamespacedCustomObject({ ...TR, namespace: target }) as { items: unknown[] }).items.length;
-  const kills = await killAtEachPoint({ handle, first, startWorker, points: [
-    afterActivity(handle, 1, 'verifyBackup'),
-    afterActivity(handle, 3, 'ensureNamespaces'),
-    { name: 'while the TaskRuns are restored (some exist in the target)', reached: async () => (midway = await targetRuns()) > 0 },
-    afterActivity(handle, 5, 'restoreKind'),
-  ] });
+  const targetRuns = async () =>
+    ((await cluster.kube.custom.listNamespacedCustomObject({ ...TR, namespace: target })) as { items: unknown[] }).items
+      .length;
+  const kills = await killAtEachPoint({
+    handle,
+    first,
+    startWorker,
+    points: [
+      afterActivity(handle, 1, 'verifyBackup'),
+      afterActivity(handle, 3, 'ensureNamespaces'),
+      {
+        name: 'while the TaskRuns are restored (some exist in the target)',
+        reached: async () => (midway = await targetRuns()) > 0,
+      },
+      afterActivity(handle, 5, 'restoreKind'),
+    ],
+  });
   const report = (await handle.result()) as RestoreReport;
   const seconds = Math.round((Date.now() - started) / 1000);
 
   // The one TaskRun that never started gets its Job (the controller works); give any wrong Job time to appear too.
-  const jobsOf = async () => (JSON.parse(await cluster.kubectl(['get', 'jobs', '-n', target, '-o', 'json'])) as { items: { metadata: { labels?: Record<string, string> } }[] }).items.map((j) => j.metadata.labels?.['task-id'] ?? '?');
-  await eventually('the never-started TaskRun\'s Job', async () => (await jobsOf()).includes('not-started'), 120_000, 500);
+  const jobsOf = async () =>
+    (
+      JSON.parse(await cluster.kubectl(['get', 'jobs', '-n', target, '-o', 'json'])) as {
+        items: { metadata: { labels?: Record<string, string> } }[];
+      }
+    ).items.map((j) => j.metadata.labels?.['task-id'] ?? '?');
+  await eventually(
+    "the never-started TaskRun's Job",
+    async () => (await jobsOf()).includes('not-started'),
+    120_000,
+    500,
+  );
   await sleep(3000);
   const jobs = await jobsOf();
   const runs = await list('taskruns', target);
   const maps = await list('configmaps', target);
-  const wrongStatus = [...sourceRuns].filter(([name, s]) => name !== 'not-started' && JSON.stringify(runs.get(name)?.status) !== JSON.stringify(s.status)).map(([n]) => n);
+  const wrongStatus = [...sourceRuns]
+    .filter(
+      ([name, s]) => name !== 'not-started' && JSON.stringify(runs.get(name)?.status) !== JSON.stringify(s.status),
+    )
+    .map(([n]) => n);
   await recordReliability('restore-crash', {
-    runs: 1, crashes: kills.killedAt.length,
-    lost: [...sourceRuns.keys()].filter((n) => !runs.has(n)).length + wrongStatus.length + ['owned', 'plain'].filter((n) => !maps.has(n)).length,
+    runs: 1,
+    crashes: kills.killedAt.length,
+    lost:
+      [...sourceRuns.keys()].filter((n) => !runs.has(n)).length +
+      wrongStatus.length +
+      ['owned', 'plain'].filter((n) => !maps.has(n)).length,
     duplicates: Math.max(0, jobs.length - 1) + Math.max(0, runs.size - sourceRuns.size),
   });
-  console.error(`restore-crash: ${kills.killedAt.length} kills (${kills.killedAt.join('; ')}), ${seconds} s; activities at each kill: ${kills.completedAtKill.map((c) => c.length).join(', ')}; ${midway} of ${FINISHED + 1} TaskRuns in the target at the mid-restore kill`);
+  console.error(
+    `restore-crash: ${kills.killedAt.length} kills (${kills.killedAt.join('; ')}), ${seconds} s; activities at each kill: ${kills.completedAtKill.map((c) => c.length).join(', ')}; ${midway} of ${FINISHED + 1} TaskRuns in the target at the mid-restore kill`,
+  );
 
   assert.equal(kills.killedAt.length, 4);
-  assert.equal(report.verify?.every((c) => c.found === c.expected), true);
-  assert.deepEqual([...runs.keys()].sort(), [...sourceRuns.keys()].sort(), 'the backup\'s TaskRuns, none more');
-  assert.deepEqual(wrongStatus, [], 'TaskRuns whose status is not the backup\'s');
+  assert.equal(
+    report.verify?.every((c) => c.found === c.expected),
+    true,
+  );
+  assert.deepEqual([...runs.keys()].sort(), [...sourceRuns.keys()].sort(), "the backup's TaskRuns, none more");
+  assert.deepEqual(wrongStatus, [], "TaskRuns whose status is not the backup's");
   for (const [name, run] of runs) {
     assert.equal(run.metadata.annotations?.[RESTORE_PENDING_ANNOTATION], undefined, name);
     assert.equal(run.metadata.ownerReferences, undefined, name);

@@ -40,49 +40,124 @@ let cluster: TestCluster;
 let taskQueue: string;
 let backup: BackupReport;
 
-type Obj = { metadata: { name: string; uid?: string; annotations?: Record<string, string>; ownerReferences?: unknown[]; finalizers?: string[]; deletionTimestamp?: string }; status?: Record<string, unknown> };
+type Obj = {
+  metadata: {
+    name: string;
+    uid?: string;
+    annotations?: Record<string, string>;
+    ownerReferences?: unknown[];
+    finalizers?: string[];
+    deletionTimestamp?: string;
+  };
+  status?: Record<string, unknown>;
+};
 
 before(async () => {
   temporal = await testTemporal();
   cluster = await testCluster();
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }), 'restore-meta');
+  taskQueue = await runTestWorker(
+    temporal,
+    createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }),
+    'restore-meta',
+  );
   cluster.defer(async () => {
     for (const ns of [source, target, target2]) {
       // The finalizer has no operator here: remove it, or the namespace never goes.
-      await cluster.kubectl(['patch', 'configmap', 'finalized', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
+      await cluster
+        .kubectl([
+          'patch',
+          'configmap',
+          'finalized',
+          '-n',
+          ns,
+          '--type=merge',
+          '-p',
+          '{"metadata":{"finalizers":null}}',
+        ])
+        .catch(() => undefined);
       await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     }
     rmSync(store, { recursive: true, force: true });
   });
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', CRD]);
+  await cluster.kubectl([
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '--field-manager=platform-runbooks',
+    '-f',
+    CRD,
+  ]);
   await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/taskruns.orchestrator.io']);
   await cluster.kubectl(['create', 'namespace', source]);
   // A Secret owns a ConfigMap (as an operator's Secret or a TaskRun owns its task ConfigMap); another carries an operator's finalizer.
   await cluster.kubectl(['create', 'secret', 'generic', 'owner', '-n', source, '--from-literal=k=v']);
-  const ownerUid = (await cluster.kubectl(['get', 'secret', 'owner', '-n', source, '-o', 'jsonpath={.metadata.uid}'])).trim();
+  const ownerUid = (
+    await cluster.kubectl(['get', 'secret', 'owner', '-n', source, '-o', 'jsonpath={.metadata.uid}'])
+  ).trim();
   const items = [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: source, ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: ownerUid }] }, data: { task: 'prompt' } },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'finalized', namespace: source, finalizers: [FINALIZER] }, data: { a: 'b' } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'owned',
+        namespace: source,
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: ownerUid }],
+      },
+      data: { task: 'prompt' },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'finalized', namespace: source, finalizers: [FINALIZER] },
+      data: { a: 'b' },
+    },
   ];
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   // Finished TaskRuns (their Jobs ran long ago), and one that never started (no status).
   const names = [...Array.from({ length: SUCCEEDED }, (_, i) => `done-${i}`), 'not-started'];
-  await Promise.all(names.map(async (name) => {
-    await cluster.kube.custom.createNamespacedCustomObject({ ...TR, namespace: source, body: { apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name }, spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` } } });
-    if (name === 'not-started') return;
-    await cluster.kube.custom.patchNamespacedCustomObjectStatus({ ...TR, namespace: source, name, body: { status: { phase: 'Succeeded', jobName: `job-${name}`, message: 'done' } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-  }));
-  backup = (await temporal.client.workflow.execute('backupPlatform', { taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace: source, include }] })) as BackupReport;
+  await Promise.all(
+    names.map(async (name) => {
+      await cluster.kube.custom.createNamespacedCustomObject({
+        ...TR,
+        namespace: source,
+        body: {
+          apiVersion: 'orchestrator.io/v1',
+          kind: 'TaskRun',
+          metadata: { name },
+          spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
+        },
+      });
+      if (name === 'not-started') return;
+      await cluster.kube.custom.patchNamespacedCustomObjectStatus(
+        {
+          ...TR,
+          namespace: source,
+          name,
+          body: { status: { phase: 'Succeeded', jobName: `job-${name}`, message: 'done' } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    }),
+  );
+  backup = (await temporal.client.workflow.execute('backupPlatform', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('backupPlatform'),
+    args: [{ namespace: source, include }],
+  })) as BackupReport;
   assert.deepEqual(backup.backup.counts, { configMaps: 2, taskRuns: SUCCEEDED + 1 });
 });
 
-const restore = (targetNamespace: string, kinds = include) => temporal.client.workflow.execute('restorePlatform', {
-  taskQueue, workflowId: uniqueTaskQueue('restorePlatform'), args: [{ backupId: backup.backupId, targetNamespace, include: kinds }],
-}) as Promise<RestoreReport>;
+const restore = (targetNamespace: string, kinds = include) =>
+  temporal.client.workflow.execute('restorePlatform', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('restorePlatform'),
+    args: [{ backupId: backup.backupId, targetNamespace, include: kinds }],
+  }) as Promise<RestoreReport>;
 
-const getJson = async <T>(args: string[]): Promise<T> => JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
-const taskRuns = async (ns: string) => new Map((await getJson<{ items: Obj[] }>(['get', 'taskruns', '-n', ns])).items.map((t) => [t.metadata.name, t]));
+const getJson = async <T>(args: string[]): Promise<T> =>
+  JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
+const taskRuns = async (ns: string) =>
+  new Map((await getJson<{ items: Obj[] }>(['get', 'taskruns', '-n', ns])).items.map((t) => [t.metadata.name, t]));
 
 /**
  * Plays a TaskRun controller watching the namespace: a TaskRun without status and without the
@@ -92,25 +167,58 @@ const taskRuns = async (ns: string) => new Map((await getJson<{ items: Obj[] }>(
 async function simulateController(ns: string): Promise<{ started: Set<string>; stop: () => void }> {
   const started = new Set<string>();
   const watch = new Watch(cluster.kube.config);
-  const controller = await watch.watch(`/apis/orchestrator.io/v1/namespaces/${ns}/taskruns`, {}, (_type, obj: Obj) => {
-    if (obj.metadata.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined || obj.status?.phase || started.has(obj.metadata.name)) return;
-    started.add(obj.metadata.name);
-    void cluster.kube.custom.patchNamespacedCustomObjectStatus(
-      { ...TR, namespace: ns, name: obj.metadata.name, body: { status: { phase: 'Running', jobName: `rerun-${obj.metadata.name}` } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    ).catch(() => undefined);
-  }, () => undefined);
+  const controller = await watch.watch(
+    `/apis/orchestrator.io/v1/namespaces/${ns}/taskruns`,
+    {},
+    (_type, obj: Obj) => {
+      if (
+        obj.metadata.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined ||
+        obj.status?.phase ||
+        started.has(obj.metadata.name)
+      )
+        return;
+      started.add(obj.metadata.name);
+      void cluster.kube.custom
+        .patchNamespacedCustomObjectStatus(
+          {
+            ...TR,
+            namespace: ns,
+            name: obj.metadata.name,
+            body: { status: { phase: 'Running', jobName: `rerun-${obj.metadata.name}` } },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        )
+        .catch(() => undefined);
+    },
+    () => undefined,
+  );
   return { started, stop: () => controller.abort() };
 }
 
 test('restored objects carry no ownerReferences or finalizers: the garbage collector leaves them alone', async () => {
   const report = await restore(target);
-  assert.deepEqual(report.restored.find((r) => r.kind === 'configMaps'), { kind: 'configMaps', created: 2, updated: 0, skipped: 0 });
+  assert.deepEqual(
+    report.restored.find((r) => r.kind === 'configMaps'),
+    { kind: 'configMaps', created: 2, updated: 0, skipped: 0 },
+  );
   // Proof that the garbage collector runs here: a ConfigMap whose owner does not exist is deleted.
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'orphan-control', namespace: target, ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: randomUUID() }] } }));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'orphan-control',
+        namespace: target,
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: randomUUID() }],
+      },
+    }),
+  );
   let collected = false;
   for (let i = 0; i < 120 && !collected; i++) {
-    collected = !(await cluster.kubectl(['get', 'configmaps', '-n', target, '-o', 'name'])).includes('configmap/orphan-control');
+    collected = !(await cluster.kubectl(['get', 'configmaps', '-n', target, '-o', 'name'])).includes(
+      'configmap/orphan-control',
+    );
     if (!collected) await sleep(500);
   }
   assert.ok(collected, 'the garbage collector did not delete a ConfigMap with a missing owner within 60 s');
@@ -128,9 +236,30 @@ test('restored TaskRuns keep their backed-up status under a watching controller;
   const before_ = await taskRuns(source);
   await cluster.kubectl(['create', 'namespace', target2]);
   // An earlier attempt created this one (annotation, no status yet); this one was there before the restore (left alone).
-  await cluster.kube.custom.createNamespacedCustomObject({ ...TR, namespace: target2, body: { apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 'done-0', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } }, spec: { service: 'auth-service', taskId: 'done-0', prompt: 'do done-0' } } });
-  await cluster.kube.custom.createNamespacedCustomObject({ ...TR, namespace: target2, body: { apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 'done-1' }, spec: { service: 'auth-service', taskId: 'mine', prompt: 'other' } } });
-  await cluster.kube.custom.patchNamespacedCustomObjectStatus({ ...TR, namespace: target2, name: 'done-1', body: { status: { phase: 'Failed', message: 'its own' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await cluster.kube.custom.createNamespacedCustomObject({
+    ...TR,
+    namespace: target2,
+    body: {
+      apiVersion: 'orchestrator.io/v1',
+      kind: 'TaskRun',
+      metadata: { name: 'done-0', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } },
+      spec: { service: 'auth-service', taskId: 'done-0', prompt: 'do done-0' },
+    },
+  });
+  await cluster.kube.custom.createNamespacedCustomObject({
+    ...TR,
+    namespace: target2,
+    body: {
+      apiVersion: 'orchestrator.io/v1',
+      kind: 'TaskRun',
+      metadata: { name: 'done-1' },
+      spec: { service: 'auth-service', taskId: 'mine', prompt: 'other' },
+    },
+  });
+  await cluster.kube.custom.patchNamespacedCustomObjectStatus(
+    { ...TR, namespace: target2, name: 'done-1', body: { status: { phase: 'Failed', message: 'its own' } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
   await sleep(500);
   const controller = await simulateController(target2);
   let report: RestoreReport;
@@ -153,21 +282,58 @@ test('restored TaskRuns keep their backed-up status under a watching controller;
   assert.deepEqual([...controller.started], ['not-started']);
 });
 
-test('existing: update never downgrades the CRD: a backup\'s CRD that would stop serving a version is skipped, with the reason', async () => {
+test("existing: update never downgrades the CRD: a backup's CRD that would stop serving a version is skipped, with the reason", async () => {
   const crdBackup = (await temporal.client.workflow.execute('backupPlatform', {
-    taskQueue, workflowId: uniqueTaskQueue('backupPlatform'), args: [{ namespace: source, include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false } }],
+    taskQueue,
+    workflowId: uniqueTaskQueue('backupPlatform'),
+    args: [
+      {
+        namespace: source,
+        include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false },
+      },
+    ],
   })) as BackupReport;
   // A newer chart's CRD, applied as deployPlatform applies it (same field manager): it also serves v2.
   const newer = parseYaml(readFileSync(CRD, 'utf8')) as { spec: { versions: Record<string, unknown>[] } };
   newer.spec.versions.push({ ...newer.spec.versions[0]!, name: 'v2', storage: false });
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', '-'], JSON.stringify(newer));
-  cluster.defer(() => cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', CRD]));
-  const served = async () => (await getJson<{ spec: { versions: { name: string; served: boolean }[] } }>(['get', 'crd', 'taskruns.orchestrator.io'])).spec.versions.filter((v) => v.served).map((v) => v.name);
+  await cluster.kubectl(
+    ['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', '-'],
+    JSON.stringify(newer),
+  );
+  cluster.defer(() =>
+    cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', CRD]),
+  );
+  const served = async () =>
+    (
+      await getJson<{ spec: { versions: { name: string; served: boolean }[] } }>([
+        'get',
+        'crd',
+        'taskruns.orchestrator.io',
+      ])
+    ).spec.versions
+      .filter((v) => v.served)
+      .map((v) => v.name);
   assert.deepEqual(await served(), ['v1', 'v2']);
   const report = (await temporal.client.workflow.execute('restorePlatform', {
-    taskQueue, workflowId: uniqueTaskQueue('restorePlatform'),
-    args: [{ backupId: crdBackup.backupId, targetNamespace: target, existing: 'update', include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false } }],
+    taskQueue,
+    workflowId: uniqueTaskQueue('restorePlatform'),
+    args: [
+      {
+        backupId: crdBackup.backupId,
+        targetNamespace: target,
+        existing: 'update',
+        include: { crds: true, secrets: false, helmReleases: false, configMaps: false, taskRuns: false },
+      },
+    ],
   })) as RestoreReport;
-  assert.deepEqual(report.restored, [{ kind: 'crds', created: 0, updated: 0, skipped: 1, notUpdated: [{ name: 'taskruns.orchestrator.io', reason: "the backup's CRD would stop serving v2" }] }]);
+  assert.deepEqual(report.restored, [
+    {
+      kind: 'crds',
+      created: 0,
+      updated: 0,
+      skipped: 1,
+      notUpdated: [{ name: 'taskruns.orchestrator.io', reason: "the backup's CRD would stop serving v2" }],
+    },
+  ]);
   assert.deepEqual(await served(), ['v1', 'v2']);
 });

@@ -21,12 +21,26 @@ test('SIGKILL mid-rolling-maintenance: a second worker completes it; every node 
   const id = uniqueNamespace('rolling-crash');
   const names = await rollingFixture(cluster, id);
   const taskQueue = uniqueTaskQueue('rolling-crash');
-  const workers = [await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue })];
+  const workers = [
+    await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue }),
+  ];
   cluster.defer(async () => {
     for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
   });
-  const h = await temporal.client.workflow.start('rollingNodeMaintenance', { taskQueue, workflowId: uniqueTaskQueue('rolling-crash'), args: [rollingInput(id)] });
-  const waiting = (name: string) => eventually(`${name} waiting for its upgrade`, async () => (await h.query(rollingMaintenanceStateQuery)).nodes.find((n) => n.node === name)?.phase === 'waiting-for-upgrade', 120_000, 250);
+  const h = await temporal.client.workflow.start('rollingNodeMaintenance', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('rolling-crash'),
+    args: [rollingInput(id)],
+  });
+  const waiting = (name: string) =>
+    eventually(
+      `${name} waiting for its upgrade`,
+      async () =>
+        (await h.query(rollingMaintenanceStateQuery)).nodes.find((n) => n.node === name)?.phase ===
+        'waiting-for-upgrade',
+      120_000,
+      250,
+    );
   const upgrade = async (name: string) => {
     await upgradeNode(cluster, name);
     await h.executeUpdate(nodeDoneUpdate, { args: [{ node: name, by: 'crash-test' }] });
@@ -38,19 +52,30 @@ test('SIGKILL mid-rolling-maintenance: a second worker completes it; every node 
   await workers[0]!.kill('SIGKILL');
   // Without a worker the node stays drained and cordoned; the second worker picks the run up.
   assert.equal((await nodeFacts(cluster, names[1]!)).cordoned, true);
-  workers.push(await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue }));
+  workers.push(
+    await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue }),
+  );
   await upgrade(names[1]!);
   await waiting(names[2]!);
   await upgrade(names[2]!);
 
   const report = (await h.result()) as RollingMaintenanceReport;
   assert.equal(report.outcome, 'succeeded');
-  assert.deepEqual(report.nodes.map((n) => [n.node, n.phase, n.attempts, n.cordoned]), names.map((n) => [n, 'done', 1, false]));
-  for (const name of names) assert.deepEqual(await nodeFacts(cluster, name), { cordoned: false, mark: undefined, ready: true, kubeletVersion: TARGET }, name);
+  assert.deepEqual(
+    report.nodes.map((n) => [n.node, n.phase, n.attempts, n.cordoned]),
+    names.map((n) => [n, 'done', 1, false]),
+  );
+  for (const name of names)
+    assert.deepEqual(
+      await nodeFacts(cluster, name),
+      { cordoned: false, mark: undefined, ready: true, kubeletVersion: TARGET },
+      name,
+    );
   // One drainNode run per node: the replay did not start a drain again.
   for (const name of names) {
     const runs = [];
-    for await (const w of temporal.client.workflow.list({ query: `WorkflowId = '${h.workflowId}-drain-${name}'` })) runs.push(w.status.name);
+    for await (const w of temporal.client.workflow.list({ query: `WorkflowId = '${h.workflowId}-drain-${name}'` }))
+      runs.push(w.status.name);
     assert.deepEqual(runs, ['COMPLETED'], `${name}: one drain run`);
   }
   await cluster.kubectl(['rollout', 'status', 'deployment/orchestrator', '-n', id, '--timeout=60s']);

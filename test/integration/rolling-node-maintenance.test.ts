@@ -22,16 +22,44 @@ test('rolling maintenance over three kwok nodes: each drained, upgraded (kubelet
   const names = await rollingFixture(cluster, id);
   const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'rolling-it');
   const started = Date.now();
-  const h = await temporal.client.workflow.start('rollingNodeMaintenance', { taskQueue, workflowId: uniqueTaskQueue('rolling'), args: [rollingInput(id)] });
+  const h = await temporal.client.workflow.start('rollingNodeMaintenance', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('rolling'),
+    args: [rollingInput(id)],
+  });
 
   for (const name of names) {
-    await eventually(`${name} waiting for its upgrade`, async () => (await h.query(rollingMaintenanceStateQuery)).nodes.find((n) => n.node === name)?.phase === 'waiting-for-upgrade', 120_000, 250);
+    await eventually(
+      `${name} waiting for its upgrade`,
+      async () =>
+        (await h.query(rollingMaintenanceStateQuery)).nodes.find((n) => n.node === name)?.phase ===
+        'waiting-for-upgrade',
+      120_000,
+      250,
+    );
     const s = await h.query(rollingMaintenanceStateQuery);
-    assert.deepEqual(s.nodes.filter((n) => n.phase === 'waiting-for-upgrade' || n.phase === 'draining').map((n) => n.node), [name], 'one node at a time');
+    assert.deepEqual(
+      s.nodes.filter((n) => n.phase === 'waiting-for-upgrade' || n.phase === 'draining').map((n) => n.node),
+      [name],
+      'one node at a time',
+    );
     const facts = await nodeFacts(cluster, name);
     assert.equal(facts.cordoned, true);
     assert.equal(facts.mark, `${h.workflowId}-drain-${name}`);
-    const left = (await cluster.kubectl(['get', 'pods', '-n', id, '-l', 'app=orchestrator', '--field-selector', `spec.nodeName=${name}`, '-o', 'name'])).trim();
+    const left = (
+      await cluster.kubectl([
+        'get',
+        'pods',
+        '-n',
+        id,
+        '-l',
+        'app=orchestrator',
+        '--field-selector',
+        `spec.nodeName=${name}`,
+        '-o',
+        'name',
+      ])
+    ).trim();
     assert.equal(left, '', `no orchestrator pod left on the drained ${name}`);
     await upgradeNode(cluster, name);
     await h.executeUpdate(nodeDoneUpdate, { args: [{ node: name, by: 'rolling-test', note: `kubelet ${TARGET}` }] });
@@ -39,7 +67,10 @@ test('rolling maintenance over three kwok nodes: each drained, upgraded (kubelet
   const report = (await h.result()) as RollingMaintenanceReport;
   console.error(`rolling maintenance of 3 nodes: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   assert.equal(report.outcome, 'succeeded');
-  assert.deepEqual(report.nodes.map((n) => [n.node, n.phase, n.cordoned, n.kubeletVersion, n.nodeDone?.by]), names.map((n) => [n, 'done', false, TARGET, 'rolling-test']));
+  assert.deepEqual(
+    report.nodes.map((n) => [n.node, n.phase, n.cordoned, n.kubeletVersion, n.nodeDone?.by]),
+    names.map((n) => [n, 'done', false, TARGET, 'rolling-test']),
+  );
   // Every original replica sat on one of the nodes, and every node was drained.
   assert.ok(report.nodes.reduce((sum, n) => sum + (n.evicted ?? 0), 0) >= 4, 'every original replica was evicted');
   for (const name of names) {

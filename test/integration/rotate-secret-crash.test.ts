@@ -24,11 +24,20 @@ test('SIGKILL after every step of rotateSecret: one rotation, other keys kept, e
   const namespace = uniqueNamespace('rotate-crash');
   const taskQueue = uniqueTaskQueue('rotate-crash');
   const rotated = setTestSecret(ENV, `new-${randomUUID()}`);
-  const old = { ANTHROPIC_API_KEY: `old-${randomUUID()}`, GITHUB_TOKEN: `token-${randomUUID()}`, SLACK_WEBHOOK: `hook-${randomUUID()}` };
+  const old = {
+    ANTHROPIC_API_KEY: `old-${randomUUID()}`,
+    GITHUB_TOKEN: `token-${randomUUID()}`,
+    SLACK_WEBHOOK: `hook-${randomUUID()}`,
+  };
   for (const [k, v] of Object.entries(old)) setTestSecret(`ROTATE_CRASH_TEST_${k}`, v);
   const workers: WorkerProcess[] = [];
   const startWorker = async () => {
-    const w = await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue, env: { RUNBOOK_SECRET_ENV_ALLOW: 'ROTATE_CRASH_TEST_*' } });
+    const w = await startWorkerProcess({
+      temporalAddress: temporal.address,
+      kubeconfigPath: cluster.kubeconfigPath,
+      taskQueue,
+      env: { RUNBOOK_SECRET_ENV_ALLOW: 'ROTATE_CRASH_TEST_*' },
+    });
     workers.push(w);
     return w;
   };
@@ -39,51 +48,125 @@ test('SIGKILL after every step of rotateSecret: one rotation, other keys kept, e
 
   await cluster.kubectl(['create', 'namespace', namespace]);
   // The Secret as an earlier deployPlatform left it: all keys under the runbooks' shared field manager.
-  await cluster.kubectl(['apply', '--server-side', '--field-manager=platform-runbooks', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'Secret', metadata: { name: 'orchestrator-secrets', namespace }, stringData: old,
-  }));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: DEPLOYMENTS.map((name) => ({
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace },
-    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: {
-      containers: [{ name: 'app', image: 'example/app:1', envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }] }] } } },
-  })) }));
-  for (const d of DEPLOYMENTS) await cluster.kubectl(['rollout', 'status', `deployment/${d}`, '-n', namespace, '--timeout=60s']);
+  await cluster.kubectl(
+    ['apply', '--server-side', '--field-manager=platform-runbooks', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'orchestrator-secrets', namespace },
+      stringData: old,
+    }),
+  );
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: DEPLOYMENTS.map((name) => ({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, namespace },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: {
+              containers: [
+                { name: 'app', image: 'example/app:1', envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }] },
+              ],
+            },
+          },
+        },
+      })),
+    }),
+  );
+  for (const d of DEPLOYMENTS)
+    await cluster.kubectl(['rollout', 'status', `deployment/${d}`, '-n', namespace, '--timeout=60s']);
 
   const started = Date.now();
   const first = await startWorker();
   const workflowId = uniqueTaskQueue('rotate-crash');
   const handle = await temporal.client.workflow.start('rotateSecret', {
-    taskQueue, workflowId,
-    args: [{ namespace, key: 'ANTHROPIC_API_KEY', from: { env: ENV }, restart: DEPLOYMENTS, skipHealthCheck: true, rolloutTimeoutSeconds: 120 }],
+    taskQueue,
+    workflowId,
+    args: [
+      {
+        namespace,
+        key: 'ANTHROPIC_API_KEY',
+        from: { env: ENV },
+        restart: DEPLOYMENTS,
+        skipHealthCheck: true,
+        rolloutTimeoutSeconds: 120,
+      },
+    ],
   });
-  const kills = await killAtEachPoint({ handle, first, startWorker, points: [
-    afterActivity(handle, 1, 'applySecrets'),
-    afterActivity(handle, 2, 'restartDeployments'),
-    afterActivity(handle, 3, 'waitDeploymentsRollout'),
-  ] });
+  const kills = await killAtEachPoint({
+    handle,
+    first,
+    startWorker,
+    points: [
+      afterActivity(handle, 1, 'applySecrets'),
+      afterActivity(handle, 2, 'restartDeployments'),
+      afterActivity(handle, 3, 'waitDeploymentsRollout'),
+    ],
+  });
   const report = (await handle.result()) as RotateSecretReport;
   const seconds = Math.round((Date.now() - started) / 1000);
 
-  const secret = JSON.parse(await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', 'json'])) as { data: Record<string, string> };
-  const data = Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  const secret = JSON.parse(
+    await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', 'json']),
+  ) as { data: Record<string, string> };
+  const data = Object.fromEntries(
+    Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
   const { runId } = await handle.describe();
-  const replicaSets = async (app: string) => (await cluster.kubectl(['get', 'replicasets', '-n', namespace, '-l', `app=${app}`, '-o', 'name'])).trim().split('\n').filter(Boolean).length;
-  const restarts = await Promise.all(DEPLOYMENTS.map(async (d) => ({
-    stamp: (await cluster.kubectl(['get', 'deployment', d, '-n', namespace, '-o', "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}"])).trim(),
-    replicaSets: await replicaSets(d),
-  })));
-  const lost = Object.keys(old).filter((k) => k !== 'ANTHROPIC_API_KEY' && data[k] !== old[k as keyof typeof old]).length + (data.ANTHROPIC_API_KEY === rotated ? 0 : 1);
-  await recordReliability('rotate-secret-crash', { runs: 1, crashes: kills.killedAt.length, lost, duplicates: restarts.reduce((n, r) => n + Math.max(0, r.replicaSets - 2), 0) });
+  const replicaSets = async (app: string) =>
+    (await cluster.kubectl(['get', 'replicasets', '-n', namespace, '-l', `app=${app}`, '-o', 'name']))
+      .trim()
+      .split('\n')
+      .filter(Boolean).length;
+  const restarts = await Promise.all(
+    DEPLOYMENTS.map(async (d) => ({
+      stamp: (
+        await cluster.kubectl([
+          'get',
+          'deployment',
+          d,
+          '-n',
+          namespace,
+          '-o',
+          "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}",
+        ])
+      ).trim(),
+      replicaSets: await replicaSets(d),
+    })),
+  );
+  const lost =
+    Object.keys(old).filter((k) => k !== 'ANTHROPIC_API_KEY' && data[k] !== old[k as keyof typeof old]).length +
+    (data.ANTHROPIC_API_KEY === rotated ? 0 : 1);
+  await recordReliability('rotate-secret-crash', {
+    runs: 1,
+    crashes: kills.killedAt.length,
+    lost,
+    duplicates: restarts.reduce((n, r) => n + Math.max(0, r.replicaSets - 2), 0),
+  });
   console.error(`rotate-secret-crash: ${kills.killedAt.length} kills (${kills.killedAt.join('; ')}), ${seconds} s`);
 
   assert.equal(kills.killedAt.length, 3);
   assert.deepEqual(data, { ...old, ANTHROPIC_API_KEY: rotated });
   assert.equal(report.changed, true);
-  assert.deepEqual(report.restarted.map((r) => r.deployment), DEPLOYMENTS);
+  assert.deepEqual(
+    report.restarted.map((r) => r.deployment),
+    DEPLOYMENTS,
+  );
   for (const r of restarts) {
     assert.equal(r.stamp, `${workflowId}/${runId}`);
     // The original ReplicaSet and the one restart: a retried restart applied the same stamp, no second rollout.
     assert.equal(r.replicaSets, 2);
   }
-  assert.deepEqual(report.rollout.map((r) => [r.deployment, r.ready]), DEPLOYMENTS.map((d) => [d, 1]));
+  assert.deepEqual(
+    report.rollout.map((r) => [r.deployment, r.ready]),
+    DEPLOYMENTS.map((d) => [d, 1]),
+  );
 });

@@ -29,10 +29,24 @@ const helmHome = mkdtempSync(join(tmpdir(), 'runbooks-rbac-helm-'));
 after(() => rmSync(helmHome, { recursive: true, force: true }));
 const testCluster = useTestCluster();
 // HOME too: without it, client-go in helm keeps its discovery cache in ./.kube of the working directory.
-const helmProcessEnv = { HOME: helmHome, HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data'), PATH: process.env.PATH ?? '' };
+const helmProcessEnv = {
+  HOME: helmHome,
+  HELM_CACHE_HOME: join(helmHome, 'cache'),
+  HELM_CONFIG_HOME: join(helmHome, 'config'),
+  HELM_DATA_HOME: join(helmHome, 'data'),
+  PATH: process.env.PATH ?? '',
+};
 
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
-const permissions = parse(readFileSync(join(chart, 'permissions.yaml'), 'utf8')) as { cluster: Rule[]; managed: Rule[]; secretSources: Rule[] };
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+const permissions = parse(readFileSync(join(chart, 'permissions.yaml'), 'utf8')) as {
+  cluster: Rule[];
+  managed: Rule[];
+  secretSources: Rule[];
+};
 
 // Cluster-scoped resources (checked without a namespace); every other resource is namespaced.
 const CLUSTER_SCOPED = new Set(['namespaces', 'customresourcedefinitions', 'nodes', 'volumesnapshotclasses']);
@@ -51,7 +65,12 @@ interface Installed {
 let installed: Promise<Installed> | undefined;
 
 async function helm(cluster: TestCluster, args: string[]) {
-  const r = await execa(helmBin, [...args, '--kubeconfig', cluster.kubeconfigPath], { env: helmProcessEnv, extendEnv: false, reject: false, timeout: 120_000 });
+  const r = await execa(helmBin, [...args, '--kubeconfig', cluster.kubeconfigPath], {
+    env: helmProcessEnv,
+    extendEnv: false,
+    reject: false,
+    timeout: 120_000,
+  });
   assert.equal(r.exitCode, 0, `helm ${args.join(' ')}:\n${r.stderr}`);
   return r.stdout;
 }
@@ -66,15 +85,47 @@ function install(): Promise<Installed> {
     const unmanaged = `${namespace}-other`;
     const secretSource = `${namespace}-vault`;
     for (const ns of [unmanaged, secretSource]) await cluster.kubectl(['create', 'namespace', ns]);
-    cluster.defer(() => cluster.kubectl(['delete', 'namespace', '--wait=false', '--ignore-not-found', namespace, unmanaged, secretSource, ...managed]));
+    cluster.defer(() =>
+      cluster.kubectl([
+        'delete',
+        'namespace',
+        '--wait=false',
+        '--ignore-not-found',
+        namespace,
+        unmanaged,
+        secretSource,
+        ...managed,
+      ]),
+    );
     cluster.defer(() => helm(cluster, ['uninstall', release, '-n', namespace, '--ignore-not-found']));
-    await helm(cluster, ['install', release, chart, '-n', namespace, '--create-namespace',
-      '--set', 'temporal.address=temporal-frontend.temporal:7233', '--set', 'replicaCount=1',
-      '--set', `rbac.managedNamespaces={${managed.join(',')}}`, '--set', 'rbac.createNamespaces=true',
-      '--set', `secretSources.namespaces={${secretSource}}`, '--set', 'backup.persistence.accessModes={ReadWriteOnce}']);
+    await helm(cluster, [
+      'install',
+      release,
+      chart,
+      '-n',
+      namespace,
+      '--create-namespace',
+      '--set',
+      'temporal.address=temporal-frontend.temporal:7233',
+      '--set',
+      'replicaCount=1',
+      '--set',
+      `rbac.managedNamespaces={${managed.join(',')}}`,
+      '--set',
+      'rbac.createNamespaces=true',
+      '--set',
+      `secretSources.namespaces={${secretSource}}`,
+      '--set',
+      'backup.persistence.accessModes={ReadWriteOnce}',
+    ]);
     const sa = `${release}-runbook-worker`;
     return {
-      cluster, release, namespace, managed, unmanaged, secretSource,
+      cluster,
+      release,
+      namespace,
+      managed,
+      unmanaged,
+      secretSource,
       user: `system:serviceaccount:${namespace}:${sa}`,
       groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
     };
@@ -84,35 +135,65 @@ function install(): Promise<Installed> {
 /** SubjectAccessReview: may the worker's ServiceAccount do this? */
 async function allowed(s: Installed, attrs: V1ResourceAttributes): Promise<boolean> {
   const api = s.cluster.kube.config.makeApiClient(AuthorizationV1Api);
-  const review = await api.createSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: s.user, groups: s.groups, resourceAttributes: attrs } } });
+  const review = await api.createSubjectAccessReview({
+    body: {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: { user: s.user, groups: s.groups, resourceAttributes: attrs },
+    },
+  });
   return review.status?.allowed === true;
 }
 
 const attrs = (group: string, resourceWithSub: string, verb: string, namespace?: string): V1ResourceAttributes => {
   const [resource, subresource] = resourceWithSub.split('/');
-  return { group, resource: resource!, verb, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}) };
+  return {
+    group,
+    resource: resource!,
+    verb,
+    ...(subresource ? { subresource } : {}),
+    ...(namespace ? { namespace } : {}),
+  };
 };
-const describe = (a: V1ResourceAttributes) => `${a.verb} ${a.group || 'core'}/${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.namespace ? ` in ${a.namespace}` : ' cluster-wide'}`;
+const describe = (a: V1ResourceAttributes) =>
+  `${a.verb} ${a.group || 'core'}/${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.namespace ? ` in ${a.namespace}` : ' cluster-wide'}`;
 
 /** Every (group, resource, verb) of some rules. */
-const expand = (rules: Rule[]) => rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => ({ group: g, resource: res, verb: v })))));
+const expand = (rules: Rule[]) =>
+  rules.flatMap((r) =>
+    r.apiGroups.flatMap((g) =>
+      r.resources.flatMap((res) => r.verbs.map((v) => ({ group: g, resource: res, verb: v }))),
+    ),
+  );
 
 async function check(s: Installed, cases: V1ResourceAttributes[], expected: boolean): Promise<string[]> {
-  const results = await Promise.all(cases.map(async (a) => ((await allowed(s, a)) === expected ? undefined : describe(a))));
+  const results = await Promise.all(
+    cases.map(async (a) => ((await allowed(s, a)) === expected ? undefined : describe(a))),
+  );
   return results.filter((r): r is string => r !== undefined);
 }
 
 void test('every right of permissions.yaml is allowed: cluster rules everywhere, managed rules in managed namespaces, Secrets read in secret sources', async () => {
   const s = await install();
   const cases: V1ResourceAttributes[] = [
-    ...expand(permissions.cluster).flatMap(({ group, resource, verb }) => (CLUSTER_SCOPED.has(resource.split('/')[0]!)
-      ? [attrs(group, resource, verb)]
-      : [attrs(group, resource, verb), attrs(group, resource, verb, s.unmanaged)])),
-    ...s.managed.flatMap((ns) => expand(permissions.managed).map(({ group, resource, verb }) => attrs(group, resource, verb, ns))),
-    ...expand(permissions.secretSources).map(({ group, resource, verb }) => attrs(group, resource, verb, s.secretSource)),
+    ...expand(permissions.cluster).flatMap(({ group, resource, verb }) =>
+      CLUSTER_SCOPED.has(resource.split('/')[0]!)
+        ? [attrs(group, resource, verb)]
+        : [attrs(group, resource, verb), attrs(group, resource, verb, s.unmanaged)],
+    ),
+    ...s.managed.flatMap((ns) =>
+      expand(permissions.managed).map(({ group, resource, verb }) => attrs(group, resource, verb, ns)),
+    ),
+    ...expand(permissions.secretSources).map(({ group, resource, verb }) =>
+      attrs(group, resource, verb, s.secretSource),
+    ),
   ];
   assert.ok(cases.length > 150, `only ${cases.length} checks`);
-  assert.deepEqual(await check(s, cases, true), [], 'rights in permissions.yaml that the installed chart does not grant');
+  assert.deepEqual(
+    await check(s, cases, true),
+    [],
+    'rights in permissions.yaml that the installed chart does not grant',
+  );
 });
 
 void test('managed rights stop at the managed namespaces; unrelated rights are forbidden', async () => {
@@ -121,39 +202,75 @@ void test('managed rights stop at the managed namespaces; unrelated rights are f
   const outside = expand(permissions.managed).filter((p) => !clusterWide.has(`${p.group}|${p.resource}|${p.verb}`));
   const forbidden: V1ResourceAttributes[] = [
     // Everything the managed Role grants, in a namespace the runbooks do not manage, and in kube-system.
-    ...outside.flatMap(({ group, resource, verb }) => [attrs(group, resource, verb, s.unmanaged), attrs(group, resource, verb, 'kube-system')]),
+    ...outside.flatMap(({ group, resource, verb }) => [
+      attrs(group, resource, verb, s.unmanaged),
+      attrs(group, resource, verb, 'kube-system'),
+    ]),
     // Secrets: never cluster-wide; in a secret-source namespace only `get`.
-    attrs('', 'secrets', 'list'), attrs('', 'secrets', 'get', s.unmanaged), attrs('', 'secrets', 'list', s.secretSource), attrs('', 'secrets', 'create', s.secretSource),
+    attrs('', 'secrets', 'list'),
+    attrs('', 'secrets', 'get', s.unmanaged),
+    attrs('', 'secrets', 'list', s.secretSource),
+    attrs('', 'secrets', 'create', s.secretSource),
     // Wildcards.
-    ...['pods', 'secrets', 'deployments', 'nodes'].map((r) => attrs(r === 'deployments' ? 'apps' : '', r, '*', s.managed[0])),
-    attrs('*', '*', '*'), attrs('*', '*', '*', s.managed[0]),
+    ...['pods', 'secrets', 'deployments', 'nodes'].map((r) =>
+      attrs(r === 'deployments' ? 'apps' : '', r, '*', s.managed[0]),
+    ),
+    attrs('*', '*', '*'),
+    attrs('*', '*', '*', s.managed[0]),
     // Privilege escalation.
-    attrs('rbac.authorization.k8s.io', 'roles', 'escalate', s.managed[0]), attrs('rbac.authorization.k8s.io', 'roles', 'bind', s.managed[0]),
-    attrs('rbac.authorization.k8s.io', 'clusterroles', 'escalate'), attrs('rbac.authorization.k8s.io', 'clusterroles', 'bind'),
-    attrs('rbac.authorization.k8s.io', 'clusterroles', 'create'), attrs('rbac.authorization.k8s.io', 'clusterrolebindings', 'create'),
-    attrs('', 'users', 'impersonate'), attrs('', 'groups', 'impersonate'), attrs('', 'serviceaccounts', 'impersonate', s.managed[0]),
+    attrs('rbac.authorization.k8s.io', 'roles', 'escalate', s.managed[0]),
+    attrs('rbac.authorization.k8s.io', 'roles', 'bind', s.managed[0]),
+    attrs('rbac.authorization.k8s.io', 'clusterroles', 'escalate'),
+    attrs('rbac.authorization.k8s.io', 'clusterroles', 'bind'),
+    attrs('rbac.authorization.k8s.io', 'clusterroles', 'create'),
+    attrs('rbac.authorization.k8s.io', 'clusterrolebindings', 'create'),
+    attrs('', 'users', 'impersonate'),
+    attrs('', 'groups', 'impersonate'),
+    attrs('', 'serviceaccounts', 'impersonate', s.managed[0]),
     attrs('', 'serviceaccounts/token', 'create', s.managed[0]),
     // Nodes and pods beyond drains.
-    attrs('', 'nodes/proxy', 'get'), attrs('', 'nodes/proxy', 'create'), attrs('', 'nodes', 'delete'), attrs('', 'nodes', 'update'),
-    attrs('', 'pods', 'create', s.managed[0]), attrs('', 'pods/exec', 'create', s.managed[0]), attrs('', 'pods', 'update', s.unmanaged),
+    attrs('', 'nodes/proxy', 'get'),
+    attrs('', 'nodes/proxy', 'create'),
+    attrs('', 'nodes', 'delete'),
+    attrs('', 'nodes', 'update'),
+    attrs('', 'pods', 'create', s.managed[0]),
+    attrs('', 'pods/exec', 'create', s.managed[0]),
+    attrs('', 'pods', 'update', s.unmanaged),
     // Cluster-wide mutations the runbooks never make.
-    attrs('apiextensions.k8s.io', 'customresourcedefinitions', 'delete'), attrs('', 'namespaces', 'update'),
-    attrs('admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'create'), attrs('', 'persistentvolumes', 'create'),
+    attrs('apiextensions.k8s.io', 'customresourcedefinitions', 'delete'),
+    attrs('', 'namespaces', 'update'),
+    attrs('admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'create'),
+    attrs('', 'persistentvolumes', 'create'),
   ];
   assert.deepEqual(await check(s, forbidden, false), [], 'rights the worker must not have');
 });
 
-void test('as the worker\'s ServiceAccount, helm installs, upgrades and uninstalls the platform chart in a managed namespace', async () => {
+void test("as the worker's ServiceAccount, helm installs, upgrades and uninstalls the platform chart in a managed namespace", async () => {
   const s = await install();
   const ns = s.managed[0]!;
   const as = ['--kube-as-user', s.user, ...s.groups.flatMap((g) => ['--kube-as-group', g])];
   // The CRD is the cluster's (other files apply it): helm skips an existing one, creates a missing one.
   await helm(s.cluster, ['install', 'orchestrator', platformChart, '-n', ns, ...as]);
-  await helm(s.cluster, ['upgrade', 'orchestrator', platformChart, '-n', ns, '--set', 'image.tag=1.0.1', '--set', 'leaderElection.enabled=true', ...as]);
+  await helm(s.cluster, [
+    'upgrade',
+    'orchestrator',
+    platformChart,
+    '-n',
+    ns,
+    '--set',
+    'image.tag=1.0.1',
+    '--set',
+    'leaderElection.enabled=true',
+    ...as,
+  ]);
   assert.match(await helm(s.cluster, ['status', 'orchestrator', '-n', ns, '-o', 'json', ...as]), /"status":"deployed"/);
   await helm(s.cluster, ['uninstall', 'orchestrator', '-n', ns, ...as]);
   // And not in a namespace it does not manage.
-  const refused = await execa(helmBin, ['install', 'orchestrator', platformChart, '-n', s.unmanaged, ...as, '--kubeconfig', s.cluster.kubeconfigPath], { env: helmProcessEnv, extendEnv: false, reject: false, timeout: 120_000 });
+  const refused = await execa(
+    helmBin,
+    ['install', 'orchestrator', platformChart, '-n', s.unmanaged, ...as, '--kubeconfig', s.cluster.kubeconfigPath],
+    { env: helmProcessEnv, extendEnv: false, reject: false, timeout: 120_000 },
+  );
   assert.notEqual(refused.exitCode, 0);
   assert.match(refused.stderr, /forbidden/i);
 });
@@ -171,17 +288,29 @@ function asWorker(s: Installed): KubeClients {
   return makeKubeClients(config);
 }
 
-void test('as the worker\'s ServiceAccount, the health and drain activities run (and reading Secrets outside the managed namespaces fails)', async () => {
+void test("as the worker's ServiceAccount, the health and drain activities run (and reading Secrets outside the managed namespaces fails)", async () => {
   const s = await install();
   const kube = asWorker(s);
-  const health = platformHealthActivities({ kube, kubeTarget: { kubeconfigPath: s.cluster.kubeconfigPath }, helmBin: helmBin, workdir: process.cwd(), logger: createLogger('warn') });
+  const health = platformHealthActivities({
+    kube,
+    kubeTarget: { kubeconfigPath: s.cluster.kubeconfigPath },
+    helmBin: helmBin,
+    workdir: process.cwd(),
+    logger: createLogger('warn'),
+  });
   assert.match((await health.describeCluster()).version, /^v1\./);
   const nodes = await health.checkNodes();
   await health.checkPods(s.managed[0]!);
   await health.countTaskRuns(s.managed[0]!);
   const node = (await s.cluster.kube.core.listNode()).items[0]!.metadata!.name!;
   assert.ok(JSON.stringify(nodes).includes(node));
-  const plan = await planDrain(kube, { node, ignoreDaemonSets: true, deleteEmptyDirData: true, force: true, skipWaitForDeleteTimeoutSeconds: 0 });
+  const plan = await planDrain(kube, {
+    node,
+    ignoreDaemonSets: true,
+    deleteEmptyDirData: true,
+    force: true,
+    skipWaitForDeleteTimeoutSeconds: 0,
+  });
   assert.equal(plan.node, node);
   const workflowId = `rbac-${s.namespace}`;
   const cordoned = await cordonNode(kube, { node, workflowId });
@@ -197,5 +326,8 @@ void test('as the worker\'s ServiceAccount, the health and drain activities run 
       }
     }
   }
-  await assert.rejects(kube.core.listNamespacedSecret({ namespace: s.unmanaged }), (err: { code?: number }) => err.code === 403);
+  await assert.rejects(
+    kube.core.listNamespacedSecret({ namespace: s.unmanaged }),
+    (err: { code?: number }) => err.code === 403,
+  );
 });

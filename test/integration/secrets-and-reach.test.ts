@@ -45,18 +45,41 @@ const execute = <T>(workflow: string, input: unknown, workflowId = uniqueTaskQue
   temporal.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input] }) as Promise<T>;
 
 async function secretData(): Promise<Record<string, string>> {
-  const json = JSON.parse(await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', 'json'])) as { data: Record<string, string> };
+  const json = JSON.parse(
+    await cluster.kubectl(['get', 'secret', 'orchestrator-secrets', '-n', namespace, '-o', 'json']),
+  ) as { data: Record<string, string> };
   return Object.fromEntries(Object.entries(json.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 const restartStamp = async () =>
-  (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}"])).trim();
+  (
+    await cluster.kubectl([
+      'get',
+      'deployment',
+      release,
+      '-n',
+      namespace,
+      '-o',
+      "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}",
+    ])
+  ).trim();
 
-const rotateInput = (from: unknown) => ({ namespace, key: 'ANTHROPIC_API_KEY', from, restart: [release], skipHealthCheck: true });
+const rotateInput = (from: unknown) => ({
+  namespace,
+  key: 'ANTHROPIC_API_KEY',
+  from,
+  restart: [release],
+  skipHealthCheck: true,
+});
 
 function assertRefused(err: unknown, pattern: RegExp): true {
   assert.ok(err instanceof WorkflowFailedError, String(err));
   let cause: unknown = err.cause;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure && cause.type === SECRET_SOURCE_REFUSED) && cause.cause) cause = cause.cause;
+  while (
+    cause instanceof Error &&
+    !(cause instanceof ApplicationFailure && cause.type === SECRET_SOURCE_REFUSED) &&
+    cause.cause
+  )
+    cause = cause.cause;
   assert.ok(cause instanceof ApplicationFailure, String(cause));
   assert.equal(cause.type, SECRET_SOURCE_REFUSED);
   assert.match(cause.message, pattern);
@@ -65,27 +88,67 @@ function assertRefused(err: unknown, pattern: RegExp): true {
 
 test('deployPlatform writes a Secret with two keys', async () => {
   await execute('deployPlatform', {
-    namespace, release, skipHealthCheck: true,
-    secrets: [{ name: 'orchestrator-secrets', keys: [
-      { key: 'ANTHROPIC_API_KEY', from: { env: 'ROTATE_TEST_API_KEY' } },
-      { key: 'GITHUB_TOKEN', from: { env: 'ROTATE_TEST_TOKEN' } },
-    ] }],
+    namespace,
+    release,
+    skipHealthCheck: true,
+    secrets: [
+      {
+        name: 'orchestrator-secrets',
+        keys: [
+          { key: 'ANTHROPIC_API_KEY', from: { env: 'ROTATE_TEST_API_KEY' } },
+          { key: 'GITHUB_TOKEN', from: { env: 'ROTATE_TEST_TOKEN' } },
+        ],
+      },
+    ],
   });
   assert.deepEqual(await secretData(), { ANTHROPIC_API_KEY: values.API_KEY, GITHUB_TOKEN: values.TOKEN });
 });
 
-test('one reconciler: deployPlatform turns the orchestrator\'s own off; a TaskRun gets one Job from the workflow controller', async () => {
-  const env = JSON.parse(await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].env}'])) as { name: string; value?: string }[];
+test("one reconciler: deployPlatform turns the orchestrator's own off; a TaskRun gets one Job from the workflow controller", async () => {
+  const env = JSON.parse(
+    await cluster.kubectl([
+      'get',
+      'deployment',
+      release,
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].env}',
+    ]),
+  ) as { name: string; value?: string }[];
   assert.equal(env.find((e) => e.name === 'TASKRUN_RECONCILER_ENABLED')?.value, 'false');
   const workflowId = controllerWorkflowId(namespace);
-  await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId, args: [{ namespace, resyncSeconds: 30 }] });
+  await temporal.client.workflow.start('taskRunController', {
+    taskQueue,
+    workflowId,
+    args: [{ namespace, resyncSeconds: 30 }],
+  });
   const controller = temporal.client.workflow.getHandle(workflowId);
   try {
-    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 'one-job', namespace }, spec: { service: 'svc', taskId: 't-1', prompt: 'p' },
-    }));
-    await eventually('the TaskRun to succeed', async () => ((await cluster.kubectl(['get', 'taskrun', 'one-job', '-n', namespace, '-o', 'jsonpath={.status.phase}'])).trim() === 'Succeeded' ? true : undefined), 120_000, 250);
-    const jobs = (await cluster.kubectl(['get', 'jobs', '-n', namespace, '-l', 'app=claude-agent', '-o', 'name'])).trim().split('\n').filter(Boolean);
+    await cluster.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'orchestrator.io/v1',
+        kind: 'TaskRun',
+        metadata: { name: 'one-job', namespace },
+        spec: { service: 'svc', taskId: 't-1', prompt: 'p' },
+      }),
+    );
+    await eventually(
+      'the TaskRun to succeed',
+      async () =>
+        (
+          await cluster.kubectl(['get', 'taskrun', 'one-job', '-n', namespace, '-o', 'jsonpath={.status.phase}'])
+        ).trim() === 'Succeeded'
+          ? true
+          : undefined,
+      120_000,
+      250,
+    );
+    const jobs = (await cluster.kubectl(['get', 'jobs', '-n', namespace, '-l', 'app=claude-agent', '-o', 'name']))
+      .trim()
+      .split('\n')
+      .filter(Boolean);
     assert.equal(jobs.length, 1, jobs.join(', '));
   } finally {
     await controller.terminate('test done');
@@ -100,7 +163,9 @@ test('rotateSecret of one key leaves every other key as it was', async () => {
 
 test('deployPlatform again keeps the rotated value of a key it does not name', async () => {
   await execute('deployPlatform', {
-    namespace, release, skipHealthCheck: true,
+    namespace,
+    release,
+    skipHealthCheck: true,
     secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'GITHUB_TOKEN', from: { env: 'ROTATE_TEST_TOKEN' } }] }],
   });
   assert.deepEqual(await secretData(), { ANTHROPIC_API_KEY: values.ROTATED, GITHUB_TOKEN: values.TOKEN });
@@ -116,10 +181,14 @@ test('rotateSecret re-run under the same workflow id restarts the pods again', a
   assert.notEqual(second, first, 'the second run did not restart the Deployment');
 });
 
-test('the worker\'s own credentials are never copied into a Secret', async () => {
+test("the worker's own credentials are never copied into a Secret", async () => {
   const before = await secretData();
-  await assert.rejects(execute('rotateSecret', rotateInput({ env: 'RUNBOOK_BACKUP_HMAC_KEY' })), (err) => assertRefused(err, /RUNBOOK_BACKUP_HMAC_KEY.*worker's own credentials/));
-  await assert.rejects(execute('rotateSecret', rotateInput({ env: 'PATH' })), (err) => assertRefused(err, /PATH.*allowlist/));
+  await assert.rejects(execute('rotateSecret', rotateInput({ env: 'RUNBOOK_BACKUP_HMAC_KEY' })), (err) =>
+    assertRefused(err, /RUNBOOK_BACKUP_HMAC_KEY.*worker's own credentials/),
+  );
+  await assert.rejects(execute('rotateSecret', rotateInput({ env: 'PATH' })), (err) =>
+    assertRefused(err, /PATH.*allowlist/),
+  );
   assert.deepEqual(await secretData(), before);
 });
 
@@ -129,26 +198,36 @@ test('Secrets of a namespace outside the allowlist are not read', async () => {
     (err) => assertRefused(err, /namespace kube-system may not be read/),
   );
   await assert.rejects(
-    execute('deployPlatform', { namespace, release, skipHealthCheck: true, secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'X', from: { env: 'RUNBOOK_BACKUP_HMAC_KEY' } }] }] }),
+    execute('deployPlatform', {
+      namespace,
+      release,
+      skipHealthCheck: true,
+      secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'X', from: { env: 'RUNBOOK_BACKUP_HMAC_KEY' } }] }],
+    }),
     (err) => assertRefused(err, /secrets\[0\]\.keys\[0\]\.from/),
   );
 });
 
-test('files outside the worker\'s chart and values directories are refused before anything is written', async () => {
-  const helmRevisions = async () => (await cluster.kubectl(['get', 'secrets', '-n', namespace, '-l', 'owner=helm', '-o', 'name'])).trim().split('\n').length;
+test("files outside the worker's chart and values directories are refused before anything is written", async () => {
+  const helmRevisions = async () =>
+    (await cluster.kubectl(['get', 'secrets', '-n', namespace, '-l', 'owner=helm', '-o', 'name'])).trim().split('\n')
+      .length;
   const before = await helmRevisions();
   for (const [input, field] of [
     [{ valuesFiles: ['/etc/passwd'] }, /valuesFiles\[0\]: \/etc\/passwd is outside/],
     [{ valuesFiles: ['charts/../package.json'] }, /valuesFiles\[0\]: charts\/\.\.\/package\.json is outside/],
     [{ chart: { path: '/etc' } }, /chart\.path: \/etc is outside/],
   ] as const) {
-    await assert.rejects(execute('deployPlatform', { namespace, release, skipHealthCheck: true, ...input }), (err: unknown) => {
-      assert.ok(err instanceof WorkflowFailedError);
-      let cause: unknown = err.cause;
-      while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
-      assert.match(String((cause as Error).message), field);
-      return true;
-    });
+    await assert.rejects(
+      execute('deployPlatform', { namespace, release, skipHealthCheck: true, ...input }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        let cause: unknown = err.cause;
+        while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+        assert.match(String((cause as Error).message), field);
+        return true;
+      },
+    );
   }
   assert.equal(await helmRevisions(), before);
 });

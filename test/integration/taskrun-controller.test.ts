@@ -24,18 +24,39 @@ const taskQueue = uniqueTaskQueue('taskruns-it');
 let controller: WorkflowHandle;
 
 const controllerConfig = (image: string) => ({
-  apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taskrun-controller-config', namespace },
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'taskrun-controller-config', namespace },
   data: {
     'config.yaml': [
-      'agent:', `  image: ${image}`, '  resources:', '    requests: {cpu: 100m, memory: 128Mi}', '  workspaceMountPath: /workspace',
-      'job:', '  backoffLimit: 0', '  ttlSecondsAfterFinished: 3600', 'maxConcurrentTasks: 50',
-      'secrets:', '  name: orchestrator-secrets', '  env:', '  - {name: ANTHROPIC_API_KEY, key: ANTHROPIC_API_KEY}', '  - {name: GITHUB_TOKEN, key: GITHUB_TOKEN}', '',
+      'agent:',
+      `  image: ${image}`,
+      '  resources:',
+      '    requests: {cpu: 100m, memory: 128Mi}',
+      '  workspaceMountPath: /workspace',
+      'job:',
+      '  backoffLimit: 0',
+      '  ttlSecondsAfterFinished: 3600',
+      'maxConcurrentTasks: 50',
+      'secrets:',
+      '  name: orchestrator-secrets',
+      '  env:',
+      '  - {name: ANTHROPIC_API_KEY, key: ANTHROPIC_API_KEY}',
+      '  - {name: GITHUB_TOKEN, key: GITHUB_TOKEN}',
+      '',
     ].join('\n'),
   },
 });
 
-const taskRun = (name: string, spec: Record<string, unknown> = {}, ns = namespace, labels: Record<string, string> = {}) => ({
-  apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace: ns, labels },
+const taskRun = (
+  name: string,
+  spec: Record<string, unknown> = {},
+  ns = namespace,
+  labels: Record<string, string> = {},
+) => ({
+  apiVersion: 'orchestrator.io/v1',
+  kind: 'TaskRun',
+  metadata: { name, namespace: ns, labels },
   spec: { service: 'auth-service', taskId: `task-${name}`, prompt: `do ${name}`, ...spec },
 });
 
@@ -43,7 +64,18 @@ async function getJson<T>(cluster: TestCluster, args: string[]): Promise<T> {
   return JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
 }
 
-interface TaskRunJson { metadata: { uid: string }; status?: { phase?: string; jobName?: string; startTime?: string; completionTime?: string; observedGeneration?: number; message?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] } }
+interface TaskRunJson {
+  metadata: { uid: string };
+  status?: {
+    phase?: string;
+    jobName?: string;
+    startTime?: string;
+    completionTime?: string;
+    observedGeneration?: number;
+    message?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
 
 async function waitPhase(cluster: TestCluster, name: string, phase: string): Promise<TaskRunJson> {
   return eventually(`TaskRun ${name} ${phase}`, async () => {
@@ -54,8 +86,14 @@ async function waitPhase(cluster: TestCluster, name: string, phase: string): Pro
 
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
   const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-  const value = (m?.values as { value: number; labels: Record<string, string | number>; metricName?: string }[] | undefined)
-    ?.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val) && (!v.metricName || v.metricName === name || v.metricName.endsWith('_count')))
+  const value = (
+    m?.values as { value: number; labels: Record<string, string | number>; metricName?: string }[] | undefined
+  )
+    ?.filter(
+      (v) =>
+        Object.entries(labels).every(([k, val]) => v.labels[k] === val) &&
+        (!v.metricName || v.metricName === name || v.metricName.endsWith('_count')),
+    )
     .reduce((sum, v) => sum + v.value, 0);
   return value ?? 0;
 }
@@ -68,7 +106,10 @@ before(async () => {
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(controllerConfig('example/claude-agent:1.0.0')));
   const worker = await createRunbookWorker({
-    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: await workflowBundle(),
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
     activities: createActivities(testActivityDeps(cluster)),
   });
   const running = worker.run();
@@ -78,7 +119,9 @@ before(async () => {
     await running;
   });
   controller = await temporal.client.workflow.start('taskRunController', {
-    taskQueue, workflowId: controllerWorkflowId(namespace), args: [{ namespace, resyncSeconds: 30 }],
+    taskQueue,
+    workflowId: controllerWorkflowId(namespace),
+    args: [{ namespace, resyncSeconds: 30 }],
   });
 });
 
@@ -86,12 +129,45 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
   const cluster = await testCluster();
   // A PVC binds only to a PersistentVolume made for it.
   const pv = `ws-${namespace}`;
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-    { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: '', hostPath: { path: `/tmp/${pv}` }, claimRef: { namespace, name: 'workspace' } } },
-    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'workspace', namespace }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', volumeName: pv, resources: { requests: { storage: '1Gi' } } } },
-  ] }));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: pv },
+          spec: {
+            capacity: { storage: '1Gi' },
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: '',
+            hostPath: { path: `/tmp/${pv}` },
+            claimRef: { namespace, name: 'workspace' },
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'workspace', namespace },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: '',
+            volumeName: pv,
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
+      ],
+    }),
+  );
   cluster.defer(() => cluster.kubectl(['delete', 'pv', pv, '--wait=false']));
-  await eventually('the workspace PVC to bind', async () => ((await cluster.kubectl(['get', 'pvc', 'workspace', '-n', namespace, '-o', 'jsonpath={.status.phase}'])).trim() === 'Bound' ? true : undefined));
+  await eventually('the workspace PVC to bind', async () =>
+    (await cluster.kubectl(['get', 'pvc', 'workspace', '-n', namespace, '-o', 'jsonpath={.status.phase}'])).trim() ===
+    'Bound'
+      ? true
+      : undefined,
+  );
 
   const createdBefore = await metric('taskrun_jobs_created_total', { namespace });
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('ok-1', { workspaceClaim: 'workspace' })));
@@ -100,35 +176,88 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
   assert.ok(status.jobName?.startsWith('ok-1-'));
   assert.ok(status.startTime && status.completionTime);
   assert.equal(status.observedGeneration, 1);
-  assert.deepEqual(status.conditions?.map((c) => [c.type, c.status]), [['JobCreated', 'True'], ['Started', 'True'], ['Complete', 'True']]);
+  assert.deepEqual(
+    status.conditions?.map((c) => [c.type, c.status]),
+    [
+      ['JobCreated', 'True'],
+      ['Started', 'True'],
+      ['Complete', 'True'],
+    ],
+  );
 
   const tracked = await controller.query(taskRunQuery, 'ok-1');
   assert.ok(tracked);
-  assert.deepEqual(tracked.transitions.map((t) => t.phase), ['Pending', 'Running', 'Succeeded']);
+  assert.deepEqual(
+    tracked.transitions.map((t) => t.phase),
+    ['Pending', 'Running', 'Succeeded'],
+  );
 
-  interface JobJson { metadata: { labels: Record<string, string>; ownerReferences: { kind: string; uid: string; controller: boolean }[] }; spec: { backoffLimit: number; template: { spec: { containers: { image: string; env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[]; volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] } } } }
+  interface JobJson {
+    metadata: { labels: Record<string, string>; ownerReferences: { kind: string; uid: string; controller: boolean }[] };
+    spec: {
+      backoffLimit: number;
+      template: {
+        spec: {
+          containers: {
+            image: string;
+            env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+            volumeMounts: { name: string; mountPath: string }[];
+          }[];
+          volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+        };
+      };
+    };
+  }
   const job = await getJson<JobJson>(cluster, ['get', 'job', status.jobName!, '-n', namespace]);
   assert.equal(job.metadata.labels.app, 'claude-agent');
   assert.equal(job.metadata.labels['task-id'], 'task-ok-1');
-  assert.deepEqual(job.metadata.ownerReferences.map((o) => [o.kind, o.uid, o.controller]), [['TaskRun', tr.metadata.uid, true]]);
+  assert.deepEqual(
+    job.metadata.ownerReferences.map((o) => [o.kind, o.uid, o.controller]),
+    [['TaskRun', tr.metadata.uid, true]],
+  );
   assert.equal(job.spec.backoffLimit, 0);
   const container = job.spec.template.spec.containers[0]!;
   assert.equal(container.image, 'example/claude-agent:1.0.0');
   const key = container.env.find((e) => e.name === 'ANTHROPIC_API_KEY')!;
   assert.deepEqual(key.valueFrom?.secretKeyRef, { name: 'orchestrator-secrets', key: 'ANTHROPIC_API_KEY' });
   assert.equal(key.value, undefined);
-  assert.deepEqual(container.volumeMounts.find((m) => m.name === 'workspace'), { name: 'workspace', mountPath: '/workspace' });
-  assert.equal(job.spec.template.spec.volumes.find((v) => v.name === 'workspace')?.persistentVolumeClaim?.claimName, 'workspace');
-  const cm = await getJson<{ data: Record<string, string> }>(cluster, ['get', 'configmap', status.jobName!, '-n', namespace]);
+  assert.deepEqual(
+    container.volumeMounts.find((m) => m.name === 'workspace'),
+    { name: 'workspace', mountPath: '/workspace' },
+  );
+  assert.equal(
+    job.spec.template.spec.volumes.find((v) => v.name === 'workspace')?.persistentVolumeClaim?.claimName,
+    'workspace',
+  );
+  const cm = await getJson<{ data: Record<string, string> }>(cluster, [
+    'get',
+    'configmap',
+    status.jobName!,
+    '-n',
+    namespace,
+  ]);
   assert.equal(cm.data.prompt, 'do ok-1');
-  const jobs = await getJson<{ items: unknown[] }>(cluster, ['get', 'jobs', '-n', namespace, '-l', 'task-id=task-ok-1']);
+  const jobs = await getJson<{ items: unknown[] }>(cluster, [
+    'get',
+    'jobs',
+    '-n',
+    namespace,
+    '-l',
+    'task-id=task-ok-1',
+  ]);
   assert.equal(jobs.items.length, 1);
 
-  assert.equal(await metric('taskrun_jobs_created_total', { namespace }) - createdBefore, 1);
-  assert.ok(await metric('taskrun_reconciliations_total', { namespace }) >= 2);
-  assert.ok(await metric('taskrun_reconciliation_duration_seconds', { namespace }) >= 2);
+  assert.equal((await metric('taskrun_jobs_created_total', { namespace })) - createdBefore, 1);
+  assert.ok((await metric('taskrun_reconciliations_total', { namespace })) >= 2);
+  assert.ok((await metric('taskrun_reconciliation_duration_seconds', { namespace })) >= 2);
   const metricsText = await registry.metrics();
-  for (const name of ['taskrun_reconciliations_total', 'taskrun_reconciliation_duration_seconds', 'taskrun_jobs_created_total', 'taskrun_jobs_failed_total', 'taskrun_active_tasks']) {
+  for (const name of [
+    'taskrun_reconciliations_total',
+    'taskrun_reconciliation_duration_seconds',
+    'taskrun_jobs_created_total',
+    'taskrun_jobs_failed_total',
+    'taskrun_active_tasks',
+  ]) {
     assert.match(metricsText, new RegExp(`^# TYPE ${name} `, 'm'));
   }
 });
@@ -136,11 +265,14 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
 test('a Job whose image fails makes its TaskRun Failed, with the reason, and counts in taskrun_jobs_failed_total', async () => {
   const cluster = await testCluster();
   const failedBefore = await metric('taskrun_jobs_failed_total', { namespace });
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('bad-1', { agentImage: 'example/claude-agent:fail' })));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify(taskRun('bad-1', { agentImage: 'example/claude-agent:fail' })),
+  );
   const tr = await waitPhase(cluster, 'bad-1', 'Failed');
   assert.match(tr.status?.message ?? '', /BackoffLimitExceeded|failed/i);
   assert.deepEqual(tr.status?.conditions?.find((c) => c.type === 'Complete')?.status, 'False');
-  assert.equal(await metric('taskrun_jobs_failed_total', { namespace }) - failedBefore, 1);
+  assert.equal((await metric('taskrun_jobs_failed_total', { namespace })) - failedBefore, 1);
   const tracked = await controller.query(taskRunQuery, 'bad-1');
   assert.equal(tracked?.phase, 'Failed');
   assert.equal(tracked?.transitions.at(-1)?.phase, 'Failed');
@@ -151,14 +283,30 @@ test('a changed controller ConfigMap applies to the next Jobs', async () => {
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(controllerConfig('example/claude-agent:2.0.0')));
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('ok-2')));
   const tr = await waitPhase(cluster, 'ok-2', 'Succeeded');
-  const image = await cluster.kubectl(['get', 'job', tr.status!.jobName!, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+  const image = await cluster.kubectl([
+    'get',
+    'job',
+    tr.status!.jobName!,
+    '-n',
+    namespace,
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  ]);
   assert.equal(image.trim(), 'example/claude-agent:2.0.0');
 });
 
 test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, naming the field; the last good config stays in use until it is fixed', async () => {
   const cluster = await testCluster();
   const good = controllerConfig('example/claude-agent:2.0.0');
-  const bad = { ...good, data: { 'config.yaml': controllerConfig('example/claude-agent:3.0.0').data['config.yaml'].replace('maxConcurrentTasks: 50', 'maxConcurrentTasks: "20"') } };
+  const bad = {
+    ...good,
+    data: {
+      'config.yaml': controllerConfig('example/claude-agent:3.0.0').data['config.yaml'].replace(
+        'maxConcurrentTasks: 50',
+        'maxConcurrentTasks: "20"',
+      ),
+    },
+  };
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(bad));
   const reported = await eventually('the config error', async () => {
     const s = await controller.query(taskRunControllerQuery);
@@ -168,10 +316,20 @@ test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, na
   assert.equal(reported.maxConcurrentTasks, 50, 'the last good value, not the default 10');
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('ok-3')));
   const tr = await waitPhase(cluster, 'ok-3', 'Succeeded');
-  const image = await cluster.kubectl(['get', 'job', tr.status!.jobName!, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+  const image = await cluster.kubectl([
+    'get',
+    'job',
+    tr.status!.jobName!,
+    '-n',
+    namespace,
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  ]);
   assert.equal(image.trim(), 'example/claude-agent:2.0.0', 'the last good config');
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(good));
-  await eventually('the error to clear', async () => ((await controller.query(taskRunControllerQuery)).config?.error === undefined ? true : undefined));
+  await eventually('the error to clear', async () =>
+    (await controller.query(taskRunControllerQuery)).config?.error === undefined ? true : undefined,
+  );
 });
 
 test('a deleted TaskRun ends its tracking; owner references remove its Job and ConfigMap', async () => {
@@ -180,9 +338,20 @@ test('a deleted TaskRun ends its tracking; owner references remove its Job and C
   const tr = await waitPhase(cluster, 'gone-1', 'Succeeded');
   assert.ok(await controller.query(taskRunQuery, 'gone-1'));
   await cluster.kubectl(['delete', 'taskrun', 'gone-1', '-n', namespace]);
-  await eventually('tracking to end', async () => ((await controller.query(taskRunQuery, 'gone-1')) === null ? true : undefined));
+  await eventually('tracking to end', async () =>
+    (await controller.query(taskRunQuery, 'gone-1')) === null ? true : undefined,
+  );
   await eventually('the Job and ConfigMap to be garbage-collected', async () => {
-    const left = await cluster.kubectl(['get', 'job,configmap', '-n', namespace, '--field-selector', `metadata.name=${tr.status!.jobName}`, '-o', 'name']);
+    const left = await cluster.kubectl([
+      'get',
+      'job,configmap',
+      '-n',
+      namespace,
+      '--field-selector',
+      `metadata.name=${tr.status!.jobName}`,
+      '-o',
+      'name',
+    ]);
     return left.trim() === '' ? true : undefined;
   });
   const summary = await controller.query(taskRunControllerQuery);
@@ -194,7 +363,10 @@ test('a Job deleted while the controller was down: the restarted controller fail
   const cluster = await testCluster();
   const temporal = await testTemporal();
   // ":broken": the agent pod never finishes, so the TaskRun stays Running.
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('lost-1', { agentImage: 'example/claude-agent:broken' })));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify(taskRun('lost-1', { agentImage: 'example/claude-agent:broken' })),
+  );
   const running = await waitPhase(cluster, 'lost-1', 'Running');
   const jobName = running.status!.jobName!;
 
@@ -206,7 +378,10 @@ test('a Job deleted while the controller was down: the restarted controller fail
   controller = temporal.client.workflow.getHandle(workflowId);
 
   const failed = await waitPhase(cluster, 'lost-1', 'Failed');
-  assert.match(failed.status?.message ?? '', new RegExp(`agent Job ${jobName} no longer exists and its outcome was not seen`));
+  assert.match(
+    failed.status?.message ?? '',
+    new RegExp(`agent Job ${jobName} no longer exists and its outcome was not seen`),
+  );
   assert.equal(failed.status?.jobName, jobName);
   const complete = failed.status?.conditions?.find((c) => c.type === 'Complete');
   assert.deepEqual([complete?.status, complete?.reason], ['False', 'JobLost']);
@@ -216,7 +391,14 @@ test('a Job deleted while the controller was down: the restarted controller fail
   assert.equal(summary.tracked, 0, 'the TaskRuns that finished before the outage are not followed again');
   assert.equal(await controller.query(taskRunQuery, 'ok-1'), null);
   await sleep(2_000);
-  const jobs = await getJson<{ items: unknown[] }>(cluster, ['get', 'jobs', '-n', namespace, '-l', 'task-id=task-lost-1']);
+  const jobs = await getJson<{ items: unknown[] }>(cluster, [
+    'get',
+    'jobs',
+    '-n',
+    namespace,
+    '-l',
+    'task-id=task-lost-1',
+  ]);
   assert.equal(jobs.items.length, 0, 'no second Job');
 });
 
@@ -224,15 +406,31 @@ test('search attributes: ensured idempotently, upserted by the controller, found
   const cluster = await testCluster();
   const temporal = await testTemporal();
   // The dev server registers them at launch: ensuring again adds nothing.
-  assert.deepEqual(await ensureSearchAttributes(temporal.client), { added: [], present: Object.keys(TASKRUN_SEARCH_ATTRIBUTES) });
-  await assert.rejects(ensureSearchAttributes(temporal.client, { TaskRunsActive: 'Keyword' }), /TaskRunsActive exists in Temporal namespace default with type Int, not Keyword/);
-  await assert.rejects(ensureSearchAttributes(new Client({ connection: temporal.client.connection, namespace: 'no-such-namespace' })), /cannot list the search attributes of Temporal namespace no-such-namespace: .*temporal operator search-attribute create/);
-
-  const listed = (query: string) => eventually(query, async () => {
-    for await (const wf of temporal.client.workflow.list({ query: `WorkflowId = '${controller.workflowId}' AND TaskRunNamespace = '${namespace}' AND ${query}` })) return wf;
-    return undefined;
+  assert.deepEqual(await ensureSearchAttributes(temporal.client), {
+    added: [],
+    present: Object.keys(TASKRUN_SEARCH_ATTRIBUTES),
   });
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('sa-1', { agentImage: 'example/claude-agent:broken' })));
+  await assert.rejects(
+    ensureSearchAttributes(temporal.client, { TaskRunsActive: 'Keyword' }),
+    /TaskRunsActive exists in Temporal namespace default with type Int, not Keyword/,
+  );
+  await assert.rejects(
+    ensureSearchAttributes(new Client({ connection: temporal.client.connection, namespace: 'no-such-namespace' })),
+    /cannot list the search attributes of Temporal namespace no-such-namespace: .*temporal operator search-attribute create/,
+  );
+
+  const listed = (query: string) =>
+    eventually(query, async () => {
+      for await (const wf of temporal.client.workflow.list({
+        query: `WorkflowId = '${controller.workflowId}' AND TaskRunNamespace = '${namespace}' AND ${query}`,
+      }))
+        return wf;
+      return undefined;
+    });
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify(taskRun('sa-1', { agentImage: 'example/claude-agent:broken' })),
+  );
   await waitPhase(cluster, 'sa-1', 'Running');
   const found = await listed('TaskRunsActive > 0');
   assert.equal(found.status.name, 'RUNNING');
@@ -253,23 +451,64 @@ test('cleanupTaskRuns deletes old Succeeded and Failed TaskRuns by their ages, n
   const day = 24 * 3600 * 1000;
   const ago = (ms: number) => new Date(Date.now() - ms).toISOString().replace(/\.\d+Z$/, 'Z');
   const runs: [string, string, number, boolean][] = [
-    ['ok-old', 'Succeeded', 8 * day, false], ['ok-recent', 'Succeeded', 2 * day, false], ['ok-old-keep', 'Succeeded', 30 * day, true],
-    ['bad-old', 'Failed', 4 * day, false], ['bad-recent', 'Failed', 1 * day, false], ['running', 'Running', 30 * day, false],
+    ['ok-old', 'Succeeded', 8 * day, false],
+    ['ok-recent', 'Succeeded', 2 * day, false],
+    ['ok-old-keep', 'Succeeded', 30 * day, true],
+    ['bad-old', 'Failed', 4 * day, false],
+    ['bad-recent', 'Failed', 1 * day, false],
+    ['running', 'Running', 30 * day, false],
   ];
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: runs.map(([name, , , keep]) => taskRun(name, {}, ns, keep ? { 'taskrun.orchestrator.io/keep': 'true' } : {})) }));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: runs.map(([name, , , keep]) =>
+        taskRun(name, {}, ns, keep ? { 'taskrun.orchestrator.io/keep': 'true' } : {}),
+      ),
+    }),
+  );
   for (const [name, phase, age] of runs) {
-    await cluster.kubectl(['patch', 'taskrun', name, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase, ...(phase === 'Running' ? {} : { completionTime: ago(age) }) } })]);
+    await cluster.kubectl([
+      'patch',
+      'taskrun',
+      name,
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { phase, ...(phase === 'Running' ? {} : { completionTime: ago(age) }) } }),
+    ]);
   }
-  const run = (input: Record<string, unknown>) => temporal.client.workflow.execute('cleanupTaskRuns', { taskQueue, workflowId: uniqueTaskQueue('cleanup'), args: [{ namespace: ns, ...input }] }) as Promise<CleanupReport>;
+  const run = (input: Record<string, unknown>) =>
+    temporal.client.workflow.execute('cleanupTaskRuns', {
+      taskQueue,
+      workflowId: uniqueTaskQueue('cleanup'),
+      args: [{ namespace: ns, ...input }],
+    }) as Promise<CleanupReport>;
 
   const dry = await run({ dryRun: true });
-  assert.deepEqual([dry.deleted, dry.deletedByPhase, dry.samples.deleted.sort()], [2, { Succeeded: 1, Failed: 1 }, ['bad-old', 'ok-old']]);
+  assert.deepEqual(
+    [dry.deleted, dry.deletedByPhase, dry.samples.deleted.sort()],
+    [2, { Succeeded: 1, Failed: 1 }, ['bad-old', 'ok-old']],
+  );
   assert.equal((await cluster.kubectl(['get', 'taskruns', '-n', ns, '-o', 'name'])).trim().split('\n').length, 6);
 
   const report = await run({});
-  assert.deepEqual([report.deleted, report.alreadyGone, report.scanned, report.samples.deleted.sort()], [2, 0, 6, ['bad-old', 'ok-old']]);
-  assert.deepEqual([report.kept, report.samples.kept], [1, [{ name: 'ok-old-keep', reason: 'labelled taskrun.orchestrator.io/keep' }]]);
-  const left = async () => (await cluster.kubectl(['get', 'taskruns', '-n', ns, '-o', 'jsonpath={.items[*].metadata.name}'])).trim().split(' ').sort();
+  assert.deepEqual(
+    [report.deleted, report.alreadyGone, report.scanned, report.samples.deleted.sort()],
+    [2, 0, 6, ['bad-old', 'ok-old']],
+  );
+  assert.deepEqual(
+    [report.kept, report.samples.kept],
+    [1, [{ name: 'ok-old-keep', reason: 'labelled taskrun.orchestrator.io/keep' }]],
+  );
+  const left = async () =>
+    (await cluster.kubectl(['get', 'taskruns', '-n', ns, '-o', 'jsonpath={.items[*].metadata.name}']))
+      .trim()
+      .split(' ')
+      .sort();
   assert.deepEqual(await left(), ['bad-recent', 'ok-old-keep', 'ok-recent', 'running']);
 
   // Ages are configurable (seconds): with 0, every finished TaskRun but the kept one goes.

@@ -19,10 +19,19 @@ before(async () => {
   await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'List',
-    items: names.map((name) => ({ apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace }, spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' } })),
-  }));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: names.map((name) => ({
+        apiVersion: 'orchestrator.io/v1',
+        kind: 'TaskRun',
+        metadata: { name, namespace },
+        spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
+      })),
+    }),
+  );
 });
 
 test(`listTaskRuns with 3 a page returns all ${COUNT} TaskRuns and the list's resourceVersion`, async () => {
@@ -37,24 +46,59 @@ test(`listTaskRuns with 3 a page returns all ${COUNT} TaskRuns and the list's re
 
 test(`the controller's watch activity: its snapshot holds all ${COUNT} TaskRuns read 3 a page, and its cursor watches from the list`, async () => {
   const { kube, kubectl } = await testCluster();
-  const first = await watchTaskRunChanges(kube, { namespace, configMapName: 'taskrun-controller-config', maxWaitSeconds: 5, activeTasks: 0 }, { pageSize: 3 });
+  const first = await watchTaskRunChanges(
+    kube,
+    { namespace, configMapName: 'taskrun-controller-config', maxWaitSeconds: 5, activeTasks: 0 },
+    { pageSize: 3 },
+  );
   assert.equal(first.relisted, 'initial');
   assert.deepEqual(first.snapshot?.taskRuns.map((t) => t.name).sort(), [...names].sort());
   assert.match(first.cursor.taskRuns, /^\d+$/);
   // The cursor is a list resourceVersion a watch can start from: the next TaskRun arrives as a change.
-  const next = watchTaskRunChanges(kube, { namespace, configMapName: 'taskrun-controller-config', maxWaitSeconds: 20, activeTasks: 0, cursor: first.cursor, config: first.config }, { pageSize: 3 });
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 'tr-late', namespace }, spec: { service: 'svc', taskId: 'task-late', prompt: 'p' } }));
+  const next = watchTaskRunChanges(
+    kube,
+    {
+      namespace,
+      configMapName: 'taskrun-controller-config',
+      maxWaitSeconds: 20,
+      activeTasks: 0,
+      cursor: first.cursor,
+      config: first.config,
+    },
+    { pageSize: 3 },
+  );
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'orchestrator.io/v1',
+      kind: 'TaskRun',
+      metadata: { name: 'tr-late', namespace },
+      spec: { service: 'svc', taskId: 'task-late', prompt: 'p' },
+    }),
+  );
   const result = await next;
   assert.equal(result.snapshot, undefined);
-  assert.deepEqual(result.changes.map((c) => (c.kind === 'taskRun' && c.type === 'upsert' ? c.taskRun.name : '?')), ['tr-late']);
+  assert.deepEqual(
+    result.changes.map((c) => (c.kind === 'taskRun' && c.type === 'upsert' ? c.taskRun.name : '?')),
+    ['tr-late'],
+  );
   await kubectl(['delete', 'taskrun', 'tr-late', '-n', namespace]);
 });
 
 test('the backup counts and reads them all; the cleanup plan scans them all', async () => {
   const { kube } = await testCluster();
-  const scope = { namespace, include: { crds: false, configMaps: false, secrets: false, helmReleases: false, taskRuns: true } as never };
+  const scope = {
+    namespace,
+    include: { crds: false, configMaps: false, secrets: false, helmReleases: false, taskRuns: true } as never,
+  };
   assert.equal(await countTaskRuns(kube, scope), COUNT);
   assert.equal((await readTaskRuns(kube, scope)).length, COUNT);
-  const plan = await planTaskRunCleanup(kube, { namespace, succeededMaxAgeSeconds: 0, failedMaxAgeSeconds: 0, keepLabel: 'keep', asOf: new Date().toISOString() });
+  const plan = await planTaskRunCleanup(kube, {
+    namespace,
+    succeededMaxAgeSeconds: 0,
+    failedMaxAgeSeconds: 0,
+    keepLabel: 'keep',
+    asOf: new Date().toISOString(),
+  });
   assert.equal(plan.scanned, COUNT);
 });

@@ -12,24 +12,48 @@ const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('trreject');
 
-interface TaskRunJson { status?: { phase?: string; jobName?: string; message?: string; completionTime?: string; conditions?: { type: string; status: string; reason: string; message: string }[] } }
+interface TaskRunJson {
+  status?: {
+    phase?: string;
+    jobName?: string;
+    message?: string;
+    completionTime?: string;
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+  };
+}
 
 const taskRun = (name: string, resources?: Record<string, unknown>) => ({
-  apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace },
+  apiVersion: 'orchestrator.io/v1',
+  kind: 'TaskRun',
+  metadata: { name, namespace },
   spec: { service: 'auth-service', taskId: `task-${name}`, prompt: `do ${name}`, ...(resources ? { resources } : {}) },
 });
 
-const get = async (cluster: TestCluster, name: string) => JSON.parse(await cluster.kubectl(['get', 'taskrun', name, '-n', namespace, '-o', 'json'])) as TaskRunJson;
+const get = async (cluster: TestCluster, name: string) =>
+  JSON.parse(await cluster.kubectl(['get', 'taskrun', name, '-n', namespace, '-o', 'json'])) as TaskRunJson;
 
 before(async () => {
-  await startTaskRunController(await testCluster(), await testTemporal(), { namespace, prefix: 'trreject', maxConcurrentTasks: 1, resyncSeconds: 30 });
+  await startTaskRunController(await testCluster(), await testTemporal(), {
+    namespace,
+    prefix: 'trreject',
+    maxConcurrentTasks: 1,
+    resyncSeconds: 30,
+  });
 });
 
 test('maxConcurrentTasks 1: Jobs rejected for good fail their TaskRuns with the reason; a good TaskRun created after them gets its Job', async () => {
   const cluster = await testCluster();
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('negative-cpu', { requests: { cpu: '-1' } })));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('limits-below-requests', { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } })));
-  for (const [name, reason] of [['negative-cpu', /must be greater than or equal to 0/], ['limits-below-requests', /must be less than or equal to cpu limit/]] as const) {
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify(
+      taskRun('limits-below-requests', { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }),
+    ),
+  );
+  for (const [name, reason] of [
+    ['negative-cpu', /must be greater than or equal to 0/],
+    ['limits-below-requests', /must be less than or equal to cpu limit/],
+  ] as const) {
     const failed = await eventually(`${name} Failed`, async () => {
       const tr = await get(cluster, name);
       return tr.status?.phase === 'Failed' ? tr : undefined;
@@ -43,14 +67,27 @@ test('maxConcurrentTasks 1: Jobs rejected for good fail their TaskRuns with the 
     assert.equal(failed.status!.conditions!.find((c) => c.type === 'JobCreated')?.reason, 'Rejected');
   }
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('good')));
-  const jobName = await eventually('the good TaskRun\'s Job', async () => {
-    const jobs = JSON.parse(await cluster.kubectl(['get', 'jobs', '-n', namespace, '-l', 'task-id=task-good', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
-    return jobs.items[0]?.metadata.name;
-  }, 30_000);
-  assert.equal((await eventually('good Succeeded', async () => {
-    const tr = await get(cluster, 'good');
-    return tr.status?.phase === 'Succeeded' ? tr : undefined;
-  })).status?.jobName, jobName);
-  const jobs = JSON.parse(await cluster.kubectl(['get', 'jobs', '-n', namespace, '-o', 'json'])) as { items: unknown[] };
+  const jobName = await eventually(
+    "the good TaskRun's Job",
+    async () => {
+      const jobs = JSON.parse(
+        await cluster.kubectl(['get', 'jobs', '-n', namespace, '-l', 'task-id=task-good', '-o', 'json']),
+      ) as { items: { metadata: { name: string } }[] };
+      return jobs.items[0]?.metadata.name;
+    },
+    30_000,
+  );
+  assert.equal(
+    (
+      await eventually('good Succeeded', async () => {
+        const tr = await get(cluster, 'good');
+        return tr.status?.phase === 'Succeeded' ? tr : undefined;
+      })
+    ).status?.jobName,
+    jobName,
+  );
+  const jobs = JSON.parse(await cluster.kubectl(['get', 'jobs', '-n', namespace, '-o', 'json'])) as {
+    items: unknown[];
+  };
   assert.equal(jobs.items.length, 1, 'no Job for the rejected ones');
 });

@@ -16,45 +16,95 @@ const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('trrestore');
 
-interface TaskRunJson { metadata: { annotations?: Record<string, string> }; status?: { phase?: string; jobName?: string; message?: string; conditions?: { type: string; reason: string }[] } }
+interface TaskRunJson {
+  metadata: { annotations?: Record<string, string> };
+  status?: { phase?: string; jobName?: string; message?: string; conditions?: { type: string; reason: string }[] };
+}
 
-const get = async (cluster: TestCluster, name: string) => JSON.parse(await cluster.kubectl(['get', 'taskrun', name, '-n', namespace, '-o', 'json'])) as TaskRunJson;
-const jobsOf = async (cluster: TestCluster, name: string) => (await cluster.kubectl(['get', 'jobs,configmaps', '-n', namespace, '-l', `task-id=task-${name}`, '-o', 'name'])).trim();
+const get = async (cluster: TestCluster, name: string) =>
+  JSON.parse(await cluster.kubectl(['get', 'taskrun', name, '-n', namespace, '-o', 'json'])) as TaskRunJson;
+const jobsOf = async (cluster: TestCluster, name: string) =>
+  (
+    await cluster.kubectl(['get', 'jobs,configmaps', '-n', namespace, '-l', `task-id=task-${name}`, '-o', 'name'])
+  ).trim();
 
 before(async () => {
-  await startTaskRunController(await testCluster(), await testTemporal(), { namespace, prefix: 'trrestore', maxConcurrentTasks: 10, resyncSeconds: 20 });
+  await startTaskRunController(await testCluster(), await testTemporal(), {
+    namespace,
+    prefix: 'trrestore',
+    maxConcurrentTasks: 10,
+    resyncSeconds: 20,
+  });
 });
 
 test('restore-pending TaskRuns get nothing until the annotation goes; then their restored status decides', async () => {
   const cluster = await testCluster();
   const restored = (name: string) => ({
-    apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name, namespace, annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } },
+    apiVersion: 'orchestrator.io/v1',
+    kind: 'TaskRun',
+    metadata: { name, namespace, annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } },
     spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
   });
   const names = ['r-new', 'r-running', 'r-done'];
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: names.map(restored) }));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: names.map(restored) }),
+  );
   // A TaskRun without the annotation shows the controller is at work meanwhile.
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ ...restored('plain'), metadata: { name: 'plain', namespace } }));
-  await eventually('plain gets its Job', async () => ((await get(cluster, 'plain')).status?.jobName ? true : undefined));
+  await cluster.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ ...restored('plain'), metadata: { name: 'plain', namespace } }),
+  );
+  await eventually('plain gets its Job', async () =>
+    (await get(cluster, 'plain')).status?.jobName ? true : undefined,
+  );
 
   // The restore writes the backed-up statuses through the status subresource (annotation still on).
   const statuses: Record<string, unknown> = {
-    'r-running': { phase: 'Running', jobName: 'r-running-0ldj0b00', startTime: '2026-01-01T00:00:00Z', message: 'agent Job r-running-0ldj0b00 running' },
-    'r-done': { phase: 'Succeeded', jobName: 'r-done-0ldj0b00', startTime: '2026-01-01T00:00:00Z', completionTime: '2026-01-01T00:05:00Z', message: 'agent Job r-done-0ldj0b00 completed' },
+    'r-running': {
+      phase: 'Running',
+      jobName: 'r-running-0ldj0b00',
+      startTime: '2026-01-01T00:00:00Z',
+      message: 'agent Job r-running-0ldj0b00 running',
+    },
+    'r-done': {
+      phase: 'Succeeded',
+      jobName: 'r-done-0ldj0b00',
+      startTime: '2026-01-01T00:00:00Z',
+      completionTime: '2026-01-01T00:05:00Z',
+      message: 'agent Job r-done-0ldj0b00 completed',
+    },
   };
   for (const [name, status] of Object.entries(statuses)) {
-    await cluster.kubectl(['patch', 'taskrun', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+    await cluster.kubectl([
+      'patch',
+      'taskrun',
+      name,
+      '-n',
+      namespace,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status }),
+    ]);
   }
   await sleep(5000); // several watch rounds
   for (const name of names) {
     assert.equal(await jobsOf(cluster, name), '', `no Job or ConfigMap for ${name} while restore-pending`);
   }
   assert.equal((await get(cluster, 'r-new')).status, undefined, 'no status written while restore-pending');
-  assert.equal((await get(cluster, 'r-running')).status?.phase, 'Running', 'the restored status is left as the restore wrote it');
+  assert.equal(
+    (await get(cluster, 'r-running')).status?.phase,
+    'Running',
+    'the restored status is left as the restore wrote it',
+  );
 
   // The restore is done: the annotation goes.
-  for (const name of names) await cluster.kubectl(['annotate', 'taskrun', name, '-n', namespace, `${RESTORE_PENDING_ANNOTATION}-`]);
-  await eventually('r-new gets its Job', async () => ((await jobsOf(cluster, 'r-new')).includes('job.batch/') ? true : undefined));
+  for (const name of names)
+    await cluster.kubectl(['annotate', 'taskrun', name, '-n', namespace, `${RESTORE_PENDING_ANNOTATION}-`]);
+  await eventually('r-new gets its Job', async () =>
+    (await jobsOf(cluster, 'r-new')).includes('job.batch/') ? true : undefined,
+  );
   const lost = await eventually('r-running Failed (JobLost)', async () => {
     const tr = await get(cluster, 'r-running');
     return tr.status?.phase === 'Failed' ? tr : undefined;
@@ -64,5 +114,9 @@ test('restore-pending TaskRuns get nothing until the annotation goes; then their
   await sleep(2000);
   assert.equal(await jobsOf(cluster, 'r-running'), '', 'never a Job for a restored Running TaskRun');
   assert.equal(await jobsOf(cluster, 'r-done'), '');
-  assert.equal((await get(cluster, 'r-done')).status?.message, 'agent Job r-done-0ldj0b00 completed', 'a final status is never rewritten');
+  assert.equal(
+    (await get(cluster, 'r-done')).status?.message,
+    'agent Job r-done-0ldj0b00 completed',
+    'a final status is never rewritten',
+  );
 });

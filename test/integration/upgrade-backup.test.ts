@@ -32,7 +32,10 @@ process.env.UPGRADE_BACKUP_TEST_IDENTITY = '';
 // The default under test: the in-process worker reads it from this process's environment.
 delete process.env.RUNBOOK_BACKUP_RECIPIENTS;
 // The worker's backup keys (its configuration, never an input).
-const backupKeys = { hmacKey: { env: 'UPGRADE_BACKUP_TEST_HMAC_KEY' }, identity: { env: 'UPGRADE_BACKUP_TEST_IDENTITY' } };
+const backupKeys = {
+  hmacKey: { env: 'UPGRADE_BACKUP_TEST_HMAC_KEY' },
+  identity: { env: 'UPGRADE_BACKUP_TEST_IDENTITY' },
+};
 const store = mkdtempSync(join(tmpdir(), 'upgrade-backup-store-'));
 
 let temporal: TestTemporal;
@@ -49,15 +52,26 @@ before(async () => {
   recipient = await identityToRecipient(identity);
   const probe = await startProbeServer();
   healthUrl = probe.url('/health');
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }), 'upgrade-backup');
+  taskQueue = await runTestWorker(
+    temporal,
+    createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }),
+    'upgrade-backup',
+  );
   cluster.defer(async () => {
     await probe.close();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
     rmSync(store, { recursive: true, force: true });
   });
   await execute('deployPlatform', {
-    namespace, values: { image: { tag: '1.0.0' } }, healthUrl,
-    secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'UPGRADE_BACKUP_TEST_API_KEY' } }] }],
+    namespace,
+    values: { image: { tag: '1.0.0' } },
+    healthUrl,
+    secrets: [
+      {
+        name: 'orchestrator-secrets',
+        keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'UPGRADE_BACKUP_TEST_API_KEY' } }],
+      },
+    ],
   });
 });
 
@@ -66,13 +80,26 @@ async function execute<T>(workflow: string, input: unknown, workflowId = uniqueT
 }
 
 async function helmRevision(): Promise<number> {
-  const out = await execa(testActivityDeps(cluster).helmBin, ['history', 'orchestrator', '-n', namespace, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath]);
+  const out = await execa(testActivityDeps(cluster).helmBin, [
+    'history',
+    'orchestrator',
+    '-n',
+    namespace,
+    '-o',
+    'json',
+    '--kubeconfig',
+    cluster.kubeconfigPath,
+  ]);
   return (JSON.parse(out.stdout) as { revision: number }[]).at(-1)!.revision;
 }
 
 test('upgradePlatform backs the release up as child <id>-backup before helm; the report names a backup that restorePlatform accepts', async () => {
   const workflowId = uniqueTaskQueue('upgradePlatform');
-  const report = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.1.0', smokeTest: { healthUrl }, backup: { recipients: [recipient] } }, workflowId);
+  const report = await execute<UpgradeReport>(
+    'upgradePlatform',
+    { namespace, imageTag: '1.1.0', smokeTest: { healthUrl }, backup: { recipients: [recipient] } },
+    workflowId,
+  );
   assert.equal(report.outcome, 'succeeded');
   assert.ok(report.backup && 'backupId' in report.backup, JSON.stringify(report.backup));
   assert.equal(report.backup.backupId, `${workflowId}-backup`);
@@ -80,31 +107,69 @@ test('upgradePlatform backs the release up as child <id>-backup before helm; the
   assert.equal(report.backup.counts.secrets, 1);
   assert.ok(existsSync(join(store, report.backup.backupId, 'manifest.json')));
   assert.equal(await helmRevision(), 2);
-  const plan = await execute<RestoreReport>('restorePlatform', { backupId: report.backup.backupId, targetNamespace: `${namespace}-x`, dryRun: true });
+  const plan = await execute<RestoreReport>('restorePlatform', {
+    backupId: report.backup.backupId,
+    targetNamespace: `${namespace}-x`,
+    dryRun: true,
+  });
   assert.equal(plan.verified.sourceNamespace, namespace);
   assert.deepEqual(plan.plan.kinds.find((k) => k.kind === 'helmReleases')?.total, 1);
 });
 
 test('without backup config: no recipients -> no backup, said in the report; recipients in the ConfigMap backup-recipients -> a backup (or a failed upgrade when it cannot be taken)', async () => {
-  const without = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.2.0', smokeTest: { healthUrl } });
+  const without = await execute<UpgradeReport>('upgradePlatform', {
+    namespace,
+    imageTag: '1.2.0',
+    smokeTest: { healthUrl },
+  });
   assert.equal(without.outcome, 'succeeded');
-  assert.match((without.backup as { skipped: string }).skipped, new RegExp(`no age recipients configured \\(ConfigMap ${namespace}/backup-recipients`));
+  assert.match(
+    (without.backup as { skipped: string }).skipped,
+    new RegExp(`no age recipients configured \\(ConfigMap ${namespace}/backup-recipients`),
+  );
 
-  await cluster.kubectl(['create', 'configmap', 'backup-recipients', '-n', namespace, `--from-literal=recipients=# ops key\n${recipient}\n`]);
+  await cluster.kubectl([
+    'create',
+    'configmap',
+    'backup-recipients',
+    '-n',
+    namespace,
+    `--from-literal=recipients=# ops key\n${recipient}\n`,
+  ]);
   // The worker's HMAC key (UPGRADE_BACKUP_TEST_HMAC_KEY) unset: the backup fails before helm.
   const revision = await helmRevision();
   delete process.env.UPGRADE_BACKUP_TEST_HMAC_KEY;
-  const err = await execute('upgradePlatform', { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } }).then(() => undefined, (e: unknown) => e);
+  const err = await execute('upgradePlatform', { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   process.env.UPGRADE_BACKUP_TEST_HMAC_KEY = HMAC_KEY;
   assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
   assert.equal(err.cause.type, UPGRADE_BACKUP_FAILED);
-  assert.match(err.cause.message, /nothing was upgraded: environment variable UPGRADE_BACKUP_TEST_HMAC_KEY is not set on the worker/);
+  assert.match(
+    err.cause.message,
+    /nothing was upgraded: environment variable UPGRADE_BACKUP_TEST_HMAC_KEY is not set on the worker/,
+  );
   assert.equal(await helmRevision(), revision);
-  const image = (await cluster.kubectl(['get', 'deployment', 'orchestrator', '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
+  const image = (
+    await cluster.kubectl([
+      'get',
+      'deployment',
+      'orchestrator',
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ])
+  ).trim();
   assert.equal(image, 'ghcr.io/example/orchestrator:1.2.0');
 
   const workflowId = uniqueTaskQueue('upgradePlatform');
-  const backedUp = await execute<UpgradeReport>('upgradePlatform', { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } }, workflowId);
+  const backedUp = await execute<UpgradeReport>(
+    'upgradePlatform',
+    { namespace, imageTag: '1.3.0', smokeTest: { healthUrl } },
+    workflowId,
+  );
   assert.equal(backedUp.outcome, 'succeeded');
   assert.ok(backedUp.backup && 'backupId' in backedUp.backup, JSON.stringify(backedUp.backup));
   assert.equal(backedUp.backup.backupId, `${workflowId}-backup`);

@@ -17,10 +17,23 @@ const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const release = 'orchestrator';
 
-interface HelmRevision { revision: number; status: string; description: string }
+interface HelmRevision {
+  revision: number;
+  status: string;
+  description: string;
+}
 
 async function helmHistory(cluster: TestCluster, namespace: string): Promise<HelmRevision[]> {
-  const out = await execa(toolPath('helm'), ['history', release, '-n', namespace, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath]);
+  const out = await execa(toolPath('helm'), [
+    'history',
+    release,
+    '-n',
+    namespace,
+    '-o',
+    'json',
+    '--kubeconfig',
+    cluster.kubeconfigPath,
+  ]);
   return JSON.parse(out.stdout) as HelmRevision[];
 }
 
@@ -30,7 +43,6 @@ async function helmPids(namespace: string): Promise<number[]> {
   return out.stdout.split('\n').filter(Boolean).map(Number);
 }
 
-
 async function setUp(prefix: string) {
   const temporal = await testTemporal();
   const cluster = await testCluster();
@@ -38,7 +50,11 @@ async function setUp(prefix: string) {
   const taskQueue = uniqueTaskQueue(prefix);
   const workers: WorkerProcess[] = [];
   const start = async () => {
-    const w = await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue });
+    const w = await startWorkerProcess({
+      temporalAddress: temporal.address,
+      kubeconfigPath: cluster.kubeconfigPath,
+      taskQueue,
+    });
     workers.push(w);
     return w;
   };
@@ -51,13 +67,24 @@ async function setUp(prefix: string) {
   });
   const first = await start();
   await temporal.client.workflow.execute('deployPlatform', {
-    taskQueue, workflowId: uniqueTaskQueue('deploy'), args: [{ namespace, release, values: { image: { tag: '1.0.0' } }, skipHealthCheck: true }],
+    taskQueue,
+    workflowId: uniqueTaskQueue('deploy'),
+    args: [{ namespace, release, values: { image: { tag: '1.0.0' } }, skipHealthCheck: true }],
   });
   const handle = await temporal.client.workflow.start('upgradePlatform', {
-    taskQueue, workflowId: uniqueTaskQueue('upgrade'),
+    taskQueue,
+    workflowId: uniqueTaskQueue('upgrade'),
     // rolloutSeconds is also helm's --timeout: a release left pending is recovered only once it is older
     // than that (plus a margin), when its helm must have exited. Short, so that the test waits little.
-    args: [{ namespace, release, imageTag: 'slow', smokeTest: { healthUrl: probe.url('/health') }, timeouts: { rolloutSeconds: 20 } }],
+    args: [
+      {
+        namespace,
+        release,
+        imageTag: 'slow',
+        smokeTest: { healthUrl: probe.url('/health') },
+        timeouts: { rolloutSeconds: 20 },
+      },
+    ],
   });
   return { cluster, namespace, first, start, handle };
 }
@@ -65,8 +92,18 @@ async function setUp(prefix: string) {
 test('SIGKILL while helm runs: the stuck release is recovered and the upgrade completes once', async () => {
   const { cluster, namespace, first, start, handle } = await setUp('crash-helm');
   // helm --wait is running (":slow" pods need 8 s): kill the worker and its helm, as a dead pod would.
-  const pids = await eventually('helm upgrade to run', async () => ((await helmPids(namespace)).length ? helmPids(namespace) : undefined), 120_000, 50);
-  await eventually('revision 2 pending-upgrade', async () => ((await helmHistory(cluster, namespace)).at(-1)?.status === 'pending-upgrade' ? true : undefined), 120_000, 50);
+  const pids = await eventually(
+    'helm upgrade to run',
+    async () => ((await helmPids(namespace)).length ? helmPids(namespace) : undefined),
+    120_000,
+    50,
+  );
+  await eventually(
+    'revision 2 pending-upgrade',
+    async () => ((await helmHistory(cluster, namespace)).at(-1)?.status === 'pending-upgrade' ? true : undefined),
+    120_000,
+    50,
+  );
   await first.kill('SIGKILL');
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   assert.equal((await helmHistory(cluster, namespace)).at(-1)?.status, 'pending-upgrade');
@@ -77,25 +114,53 @@ test('SIGKILL while helm runs: the stuck release is recovered and the upgrade co
   const history = await helmHistory(cluster, namespace);
   await recordReliability('upgrade-crash-helm', { runs: 1, crashes: 1, duplicates: Math.max(0, history.length - 4) });
   // 1 install, 2 the interrupted upgrade, 3 the recovery rollback, 4 the upgrade: applied once.
-  assert.deepEqual(history.map((h) => h.revision), [1, 2, 3, 4]);
+  assert.deepEqual(
+    history.map((h) => h.revision),
+    [1, 2, 3, 4],
+  );
   assert.equal(history.at(-1)?.status, 'deployed');
-  assert.deepEqual(report.revisions.map((r) => r.action), ['recover', 'upgrade']);
-  const image = (await cluster.kubectl(['get', 'deployment', release, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
+  assert.deepEqual(
+    report.revisions.map((r) => r.action),
+    ['recover', 'upgrade'],
+  );
+  const image = (
+    await cluster.kubectl([
+      'get',
+      'deployment',
+      release,
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ])
+  ).trim();
   assert.equal(image, 'ghcr.io/example/orchestrator:slow');
 });
 
 test('SIGKILL right after helm finished: the retried step finds the release at the target and adds no revision', async () => {
   const { cluster, namespace, first, start, handle } = await setUp('crash-after');
-  await eventually('revision 2 deployed', async () => {
-    const last = (await helmHistory(cluster, namespace)).at(-1);
-    return last?.revision === 2 && last.status === 'deployed' ? true : undefined;
-  }, 120_000, 50);
+  await eventually(
+    'revision 2 deployed',
+    async () => {
+      const last = (await helmHistory(cluster, namespace)).at(-1);
+      return last?.revision === 2 && last.status === 'deployed' ? true : undefined;
+    },
+    120_000,
+    50,
+  );
   await first.kill('SIGKILL');
   await start();
   const report = (await handle.result()) as UpgradeReport;
   assert.equal(report.outcome, 'succeeded');
   const history = await helmHistory(cluster, namespace);
   await recordReliability('upgrade-crash-after', { runs: 1, crashes: 1, duplicates: Math.max(0, history.length - 2) });
-  assert.deepEqual(history.map((h) => h.revision), [1, 2], 'the upgrade was applied twice');
-  assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[2, 'upgrade']]);
+  assert.deepEqual(
+    history.map((h) => h.revision),
+    [1, 2],
+    'the upgrade was applied twice',
+  );
+  assert.deepEqual(
+    report.revisions.map((r) => [r.revision, r.action]),
+    [[2, 'upgrade']],
+  );
 });

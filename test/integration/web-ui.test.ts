@@ -50,50 +50,68 @@ async function setEditor(editor: Locator, text: string, next: Locator): Promise<
   assert.deepEqual(JSON.parse(await editor.innerText()), JSON.parse(text));
 }
 
-test('platformHealth from the Start Workflow form completes, its steps in the current details', { timeout: 180_000 }, () => failureShot('health', async () => {
-  const [temporal, uiUrl, cluster] = await Promise.all([webUi.temporal(), webUi.uiUrl(), testCluster()]);
-  const probe = await startProbeServer();
-  cluster.defer(() => probe.close());
-  const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'webui-health');
-  const workflowId = uniqueTaskQueue('webui-platformHealth');
-  const namespace = uniqueNamespace('webui'); // not created: the pods step reports it missing
-  const input = { namespace, healthUrl: probe.url('/health') };
+test(
+  'platformHealth from the Start Workflow form completes, its steps in the current details',
+  { timeout: 180_000 },
+  () =>
+    failureShot('health', async () => {
+      const [temporal, uiUrl, cluster] = await Promise.all([webUi.temporal(), webUi.uiUrl(), testCluster()]);
+      const probe = await startProbeServer();
+      cluster.defer(() => probe.close());
+      const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'webui-health');
+      const workflowId = uniqueTaskQueue('webui-platformHealth');
+      const namespace = uniqueNamespace('webui'); // not created: the pods step reports it missing
+      const input = { namespace, healthUrl: probe.url('/health') };
 
-  await page.goto(`${uiUrl}/namespaces/default/workflows/start-workflow?workflowType=platformHealth&taskQueue=${taskQueue}`);
-  // The form fetches the input of the type's last run to prefill it: wait for that before typing ours.
-  await page.waitForLoadState('networkidle');
-  await page.getByText('Task Queue is Active').waitFor(); // our worker polls the prefilled queue
-  assert.equal(await page.locator('#workflowType').inputValue(), 'platformHealth');
-  assert.equal(await page.locator('#taskQueue').inputValue(), taskQueue);
-  await page.locator('#workflowId').fill(workflowId);
-  // The JSON editor of the input (a prefilled summary opens the markdown editors of "More options" too).
-  await setEditor(page.locator('.cm-content[data-language="json"]'), JSON.stringify(input), page.locator('#workflowType'));
-  await shot('1-start-form');
-  await page.getByTestId('start-workflow-button').click();
-  await page.getByText('Workflow started successfully').waitFor();
-  await shot('2-started');
+      await page.goto(
+        `${uiUrl}/namespaces/default/workflows/start-workflow?workflowType=platformHealth&taskQueue=${taskQueue}`,
+      );
+      // The form fetches the input of the type's last run to prefill it: wait for that before typing ours.
+      await page.waitForLoadState('networkidle');
+      await page.getByText('Task Queue is Active').waitFor(); // our worker polls the prefilled queue
+      assert.equal(await page.locator('#workflowType').inputValue(), 'platformHealth');
+      assert.equal(await page.locator('#taskQueue').inputValue(), taskQueue);
+      await page.locator('#workflowId').fill(workflowId);
+      // The JSON editor of the input (a prefilled summary opens the markdown editors of "More options" too).
+      await setEditor(
+        page.locator('.cm-content[data-language="json"]'),
+        JSON.stringify(input),
+        page.locator('#workflowType'),
+      );
+      await shot('1-start-form');
+      await page.getByTestId('start-workflow-button').click();
+      await page.getByText('Workflow started successfully').waitFor();
+      await shot('2-started');
 
-  const handle = temporal.client.workflow.getHandle(workflowId);
-  const report = (await handle.result()) as PlatformHealthReport;
-  assert.equal(report.runbook, 'platformHealth');
-  assert.equal(report.pods.namespace, namespace, 'the workflow ran with the input typed into the form');
-  assert.equal(report.service.ok, true);
+      const handle = temporal.client.workflow.getHandle(workflowId);
+      const report = (await handle.result()) as PlatformHealthReport;
+      assert.equal(report.runbook, 'platformHealth');
+      assert.equal(report.pods.namespace, namespace, 'the workflow ran with the input typed into the form');
+      assert.equal(report.service.ok, true);
 
-  await page.goto(`${uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
-  await page.getByText('Completed').first().waitFor();
-  await page.getByText('User Metadata').click();
-  // The current details are markdown, rendered in a frame of their own.
-  const details = await eventually('the steps in the current details', () => textOfFrames(page, '✔ report'));
-  for (const step of ['validate', 'cluster', 'nodes', 'pods', 'taskruns', 'orchestrator health', 'report']) {
-    assert.match(details, new RegExp(`✔ ${step}`), `step ${step} succeeded in the current details`);
-  }
-  assert.match(details, new RegExp(`pods: namespace ${namespace} missing`));
-  await shot('3-health-current-details');
-}));
+      await page.goto(`${uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
+      await page.getByText('Completed').first().waitFor();
+      await page.getByText('User Metadata').click();
+      // The current details are markdown, rendered in a frame of their own.
+      const details = await eventually('the steps in the current details', () => textOfFrames(page, '✔ report'));
+      for (const step of ['validate', 'cluster', 'nodes', 'pods', 'taskruns', 'orchestrator health', 'report']) {
+        assert.match(details, new RegExp(`✔ ${step}`), `step ${step} succeeded in the current details`);
+      }
+      assert.match(details, new RegExp(`pods: namespace ${namespace} missing`));
+      await shot('3-health-current-details');
+    }),
+);
 
 /** The text of the page and of its frames, once one of them contains `marker`. */
 async function textOfFrames(on: Page, marker: string): Promise<string | undefined> {
-  const texts = await Promise.all(on.frames().map((f) => f.locator('body').innerText({ timeout: 2_000 }).catch(() => '')));
+  const texts = await Promise.all(
+    on.frames().map((f) =>
+      f
+        .locator('body')
+        .innerText({ timeout: 2_000 })
+        .catch(() => ''),
+    ),
+  );
   return texts.some((t) => t.includes(marker)) ? texts.join('\n') : undefined;
 }
 
@@ -103,50 +121,100 @@ function pausingUpgradeActivities(): object {
   let rollouts = 0;
   const counts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
   return {
-    helmStatus: async () => ({ name: 'orchestrator', namespace: 'orchestrator', revision, status: 'deployed', chart: 'orchestrator-0.1.0', chartVersion: '0.1.0', appVersion: '1.0.0', updated: '' }),
+    helmStatus: async () => ({
+      name: 'orchestrator',
+      namespace: 'orchestrator',
+      revision,
+      status: 'deployed',
+      chart: 'orchestrator-0.1.0',
+      chartVersion: '0.1.0',
+      appVersion: '1.0.0',
+      updated: '',
+    }),
     recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none' }),
-    helmUpgradeInstall: async () => ({ changed: revision === 1, revision: (revision = 2), status: 'deployed', digest: 'd' }),
+    helmUpgradeInstall: async () => ({
+      changed: revision === 1,
+      revision: (revision = 2),
+      status: 'deployed',
+      digest: 'd',
+    }),
     helmRollback: async () => ({ revision: ++revision }),
     applyChartCrds: async () => [{ name: 'taskruns.orchestrator.io', changed: false }],
     waitCrdsEstablished: async () => undefined,
     waitReleaseRollout: async () => {
-      if (++rollouts === 1) throw ApplicationFailure.create({ type: WAIT_TIMEOUT, message: 'timed out waiting for rollout of orchestrator/orchestrator', nonRetryable: true });
+      if (++rollouts === 1)
+        throw ApplicationFailure.create({
+          type: WAIT_TIMEOUT,
+          message: 'timed out waiting for rollout of orchestrator/orchestrator',
+          nonRetryable: true,
+        });
       return [{ deployment: 'orchestrator', ready: 1, replicas: 1 }];
     },
     probeOrchestrator: async () => ({ checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' }),
-    defaultBackupRecipients: async () => ({ recipients: [], source: 'ConfigMap orchestrator/backup-recipients (key recipients)' }),
-    planBackup: async () => ({ namespace: 'orchestrator', counts, helmRelease: null, volumeSnapshots: { pvcs: 0, snapshotted: 0 } }),
-    writeBackup: async (arg: { workflowId: string }) => ({ id: arg.workflowId, dir: `/b/${arg.workflowId}`, createdAt: '2026-11-26T02:00:00Z', cluster: 'https://k', namespace: 'orchestrator', counts, files: [], reused: false, bytes: 100 }),
+    defaultBackupRecipients: async () => ({
+      recipients: [],
+      source: 'ConfigMap orchestrator/backup-recipients (key recipients)',
+    }),
+    planBackup: async () => ({
+      namespace: 'orchestrator',
+      counts,
+      helmRelease: null,
+      volumeSnapshots: { pvcs: 0, snapshotted: 0 },
+    }),
+    writeBackup: async (arg: { workflowId: string }) => ({
+      id: arg.workflowId,
+      dir: `/b/${arg.workflowId}`,
+      createdAt: '2026-11-26T02:00:00Z',
+      cluster: 'https://k',
+      namespace: 'orchestrator',
+      counts,
+      files: [],
+      reused: false,
+      bytes: 100,
+    }),
   };
 }
 
-test('a paused upgrade resumes with `decide` sent from the UI\'s update form', { timeout: 120_000 }, () => failureShot('upgrade', async () => {
-  const [temporal, uiUrl] = await Promise.all([webUi.temporal(), webUi.uiUrl()]);
-  const taskQueue = await runTestWorker(temporal, pausingUpgradeActivities(), 'webui-upgrade');
-  const workflowId = uniqueTaskQueue('webui-upgradePlatform');
-  const handle = await temporal.client.workflow.start('upgradePlatform', { taskQueue, workflowId, args: [{ imageTag: '1.1.0', smokeTest: { healthUrl: 'http://127.0.0.1:9/health' } }] });
-  await eventually('the upgrade to pause', async () => (await handle.query(upgradeStateQuery)).phase === 'paused');
+test("a paused upgrade resumes with `decide` sent from the UI's update form", { timeout: 120_000 }, () =>
+  failureShot('upgrade', async () => {
+    const [temporal, uiUrl] = await Promise.all([webUi.temporal(), webUi.uiUrl()]);
+    const taskQueue = await runTestWorker(temporal, pausingUpgradeActivities(), 'webui-upgrade');
+    const workflowId = uniqueTaskQueue('webui-upgradePlatform');
+    const handle = await temporal.client.workflow.start('upgradePlatform', {
+      taskQueue,
+      workflowId,
+      args: [{ imageTag: '1.1.0', smokeTest: { healthUrl: 'http://127.0.0.1:9/health' } }],
+    });
+    await eventually('the upgrade to pause', async () => (await handle.query(upgradeStateQuery)).phase === 'paused');
 
-  await page.goto(`${uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
-  await page.getByText('Running').first().waitFor();
-  await page.getByText('User Metadata').click();
-  const paused = await eventually('the pause in the current details', () => textOfFrames(page, 'paused: '));
-  assert.match(paused, /✘ rollout: .*timed out waiting for rollout/);
-  assert.match(paused, /Send the update .decide./); // the markdown renders quotes typographically
-  await shot('4-upgrade-paused');
-  await page.getByRole('button', { name: 'More Actions' }).first().click();
-  await page.getByRole('menuitem', { name: 'Send an Update' }).click();
-  const dialog = page.locator('dialog[open]', { has: page.locator('#update-select') });
-  await dialog.getByTestId('update-select-button').click();
-  await page.getByRole('option', { name: 'decide' }).click(); // listed from the workflow's own definitions
-  const decision = { action: 'retry', by: 'web-ui-test', reason: 'rollout fixed' };
-  await setEditor(dialog.locator('.cm-content[data-language="json"]'), JSON.stringify(decision), dialog.locator('#update-id'));
-  await shot('5-update-form');
-  await dialog.getByTestId('confirm-modal-button').click();
+    await page.goto(`${uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
+    await page.getByText('Running').first().waitFor();
+    await page.getByText('User Metadata').click();
+    const paused = await eventually('the pause in the current details', () => textOfFrames(page, 'paused: '));
+    assert.match(paused, /✘ rollout: .*timed out waiting for rollout/);
+    assert.match(paused, /Send the update .decide./); // the markdown renders quotes typographically
+    await shot('4-upgrade-paused');
+    await page.getByRole('button', { name: 'More Actions' }).first().click();
+    await page.getByRole('menuitem', { name: 'Send an Update' }).click();
+    const dialog = page.locator('dialog[open]', { has: page.locator('#update-select') });
+    await dialog.getByTestId('update-select-button').click();
+    await page.getByRole('option', { name: 'decide' }).click(); // listed from the workflow's own definitions
+    const decision = { action: 'retry', by: 'web-ui-test', reason: 'rollout fixed' };
+    await setEditor(
+      dialog.locator('.cm-content[data-language="json"]'),
+      JSON.stringify(decision),
+      dialog.locator('#update-id'),
+    );
+    await shot('5-update-form');
+    await dialog.getByTestId('confirm-modal-button').click();
 
-  const report = (await handle.result()) as UpgradeReport;
-  assert.equal(report.outcome, 'succeeded');
-  assert.deepEqual(report.decisions.map((d) => [d.action, d.by]), [['retry', 'web-ui-test']]);
-  await page.getByText('Completed').first().waitFor();
-  await shot('6-upgrade-completed');
-}));
+    const report = (await handle.result()) as UpgradeReport;
+    assert.equal(report.outcome, 'succeeded');
+    assert.deepEqual(
+      report.decisions.map((d) => [d.action, d.by]),
+      [['retry', 'web-ui-test']],
+    );
+    await page.getByText('Completed').first().waitFor();
+    await shot('6-upgrade-completed');
+  }),
+);

@@ -12,26 +12,49 @@ import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 
-test('/metrics: runbook metrics, taskrun metrics and the SDK\'s temporal_* metrics together', async () => {
+test("/metrics: runbook metrics, taskrun metrics and the SDK's temporal_* metrics together", async () => {
   const env = await testTemporal();
   const dir = mkdtempSync(join(tmpdir(), 'worker-metrics-'));
   const kubeconfig = join(dir, 'kubeconfig.yaml');
-  writeFileSync(kubeconfig, `apiVersion: v1
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
 users: [{name: u, user: {token: t}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
-`);
-  const worker = await startWorkerProcess({ temporalAddress: env.address, kubeconfigPath: kubeconfig, taskQueue: uniqueTaskQueue('metrics'), env: { PATH: process.env.PATH ?? '' } });
+`,
+  );
+  const worker = await startWorkerProcess({
+    temporalAddress: env.address,
+    kubeconfigPath: kubeconfig,
+    taskQueue: uniqueTaskQueue('metrics'),
+    env: { PATH: process.env.PATH ?? '' },
+  });
   after(() => worker.kill('SIGTERM'));
-  const started = readFileSync(worker.logFile, 'utf8').split('\n').find((l) => l.includes('"msg":"worker started"'));
+  const started = readFileSync(worker.logFile, 'utf8')
+    .split('\n')
+    .find((l) => l.includes('"msg":"worker started"'));
   const url = `${(JSON.parse(started!) as { http: string }).http}/metrics`;
-  const text = await eventually('the SDK metrics on /metrics', async () => {
-    const body = await (await fetch(url)).text();
-    return /^temporal_\w+/m.test(body) && body;
-  }, 60_000, 500);
-  for (const name of ['runbook_runs_started_total', 'runbook_runs_finished_total', 'runbook_step_duration_seconds', 'runbook_lease_wait_seconds', 'runbook_paused', 'runbook_taskrun_controllers_running', 'taskrun_reconciliations_total']) {
+  const text = await eventually(
+    'the SDK metrics on /metrics',
+    async () => {
+      const body = await (await fetch(url)).text();
+      return /^temporal_\w+/m.test(body) && body;
+    },
+    60_000,
+    500,
+  );
+  for (const name of [
+    'runbook_runs_started_total',
+    'runbook_runs_finished_total',
+    'runbook_step_duration_seconds',
+    'runbook_lease_wait_seconds',
+    'runbook_paused',
+    'runbook_taskrun_controllers_running',
+    'taskrun_reconciliations_total',
+  ]) {
     assert.match(text, new RegExp(`^# HELP ${name} `, 'm'), name);
   }
   // From visibility: upgradePlatform's paused series exists (0) before any pause, so the alert has a series.

@@ -37,25 +37,48 @@ const RUNBOOKS: { name: string; schema: z.ZodType; valid: Record<string, unknown
   { name: 'platformHealth', schema: platformHealthInputSchema, valid: {} },
   { name: 'deployPlatform', schema: deployPlatformInputSchema, valid: {} },
   { name: 'upgradePlatform', schema: upgradePlatformInputSchema, valid: { imageTag: '1.1.0' } },
-  { name: 'rotateSecret', schema: rotateSecretInputSchema, valid: { key: 'ANTHROPIC_API_KEY', from: { env: 'ANTHROPIC_API_KEY' } } },
+  {
+    name: 'rotateSecret',
+    schema: rotateSecretInputSchema,
+    valid: { key: 'ANTHROPIC_API_KEY', from: { env: 'ANTHROPIC_API_KEY' } },
+  },
   { name: 'backupPlatform', schema: backupPlatformInputSchema, valid: { recipients: [RECIPIENT] } },
-  { name: 'restorePlatform', schema: restorePlatformInputSchema, valid: { backupId: 'b1', targetNamespace: 'scratch' } },
+  {
+    name: 'restorePlatform',
+    schema: restorePlatformInputSchema,
+    valid: { backupId: 'b1', targetNamespace: 'scratch' },
+  },
   { name: 'backupAndVerify', schema: backupAndVerifyInputSchema, valid: { backup: { recipients: [RECIPIENT] } } },
   { name: 'cleanupTaskRuns', schema: cleanupTaskRunsInputSchema, valid: {} },
   { name: 'drainNode', schema: drainNodeInputSchema, valid: { node: 'kwok-node-0' } },
-  { name: 'incidentResponse', schema: incidentInputSchema, valid: { severity: 'high', summary: 'suspected key leak', recipients: [RECIPIENT] } },
+  {
+    name: 'incidentResponse',
+    schema: incidentInputSchema,
+    valid: { severity: 'high', summary: 'suspected key leak', recipients: [RECIPIENT] },
+  },
   { name: 'securityAudit', schema: securityAuditInputSchema, valid: {} },
   { name: 'rollingNodeMaintenance', schema: rollingNodeMaintenanceInputSchema, valid: { nodes: ['kwok-node-0'] } },
 ];
 
-const fieldsOf = (schema: z.ZodType) => Object.keys((schema as unknown as { shape?: Record<string, unknown> }).shape ?? {});
+const fieldsOf = (schema: z.ZodType) =>
+  Object.keys((schema as unknown as { shape?: Record<string, unknown> }).shape ?? {});
 
 /** Values that break a field: wrong types, extremes, and strings an attacker would try. */
 const hostileValue = fc.oneof(
   fc.constantFrom(null, -1, 0, 1e12, Number.MAX_SAFE_INTEGER, 1.5, true, '', [], {}, [null]),
   fc.constantFrom(
-    '../../etc/passwd', '/etc/shadow', 'kube-system', 'UPPER_case', 'a'.repeat(300), 'http://169.254.169.254/latest/meta-data/',
-    'file:///etc/passwd', '-rf', '$(reboot)', '{"env":"RUNBOOK_BACKUP_HMAC_KEY"}', 'ns;rm -rf /', '\u0000',
+    '../../etc/passwd',
+    '/etc/shadow',
+    'kube-system',
+    'UPPER_case',
+    'a'.repeat(300),
+    'http://169.254.169.254/latest/meta-data/',
+    'file:///etc/passwd',
+    '-rf',
+    '$(reboot)',
+    '{"env":"RUNBOOK_BACKUP_HMAC_KEY"}',
+    'ns;rm -rf /',
+    '\u0000',
   ),
   fc.string({ maxLength: 20 }),
   fc.integer(),
@@ -68,15 +91,26 @@ const NOT_GENERATED = new Set(['taskRunController', 'maintenanceLease']);
 
 test('every runbook of contract/runbooks.ts is covered here or excluded with a reason', () => {
   const covered = new Set([...RUNBOOKS.map((r) => r.name), ...NOT_GENERATED]);
-  assert.deepEqual(Object.keys(RUNBOOK_MAP).filter((name) => !covered.has(name)), []);
+  assert.deepEqual(
+    Object.keys(RUNBOOK_MAP).filter((name) => !covered.has(name)),
+    [],
+  );
 });
 
-interface Case { runbook: (typeof RUNBOOKS)[number]; field: string; input: Record<string, unknown> }
+interface Case {
+  runbook: (typeof RUNBOOKS)[number];
+  field: string;
+  input: Record<string, unknown>;
+}
 
 const caseArb: fc.Arbitrary<Case> = fc.constantFrom(...RUNBOOKS).chain((runbook) =>
-  fc.tuple(fc.constantFrom(...fieldsOf(runbook.schema), 'unexpectedField', 'carried_', 'dryRun '), hostileValue).map(([field, value]) => ({
-    runbook, field, input: { ...runbook.valid, [field]: value },
-  })),
+  fc
+    .tuple(fc.constantFrom(...fieldsOf(runbook.schema), 'unexpectedField', 'carried_', 'dryRun '), hostileValue)
+    .map(([field, value]) => ({
+      runbook,
+      field,
+      input: { ...runbook.valid, [field]: value },
+    })),
 );
 
 /** Generated cases the schema rejects, WANTED of them (the seed is fixed, so a failure is reproducible). */
@@ -95,20 +129,59 @@ test(`${WANTED} generated invalid inputs fail at once, naming the field, before 
   assert.equal(cases.length, WANTED);
   const called: string[] = [];
   // Every activity the worker registers, recording instead of acting.
-  const names = Object.keys(createActivities({ kube: {} as never, kubeTarget: { kubeconfigPath: '/nowhere' }, helmBin: 'helm', workdir: '/nowhere', logger: pino({ level: 'silent' }) }));
-  const activities = Object.fromEntries(names.map((n) => [n, async () => { called.push(n); throw ApplicationFailure.nonRetryable(`activity ${n} ran`); }]));
+  const names = Object.keys(
+    createActivities({
+      kube: {} as never,
+      kubeTarget: { kubeconfigPath: '/nowhere' },
+      helmBin: 'helm',
+      workdir: '/nowhere',
+      logger: pino({ level: 'silent' }),
+    }),
+  );
+  const activities = Object.fromEntries(
+    names.map((n) => [
+      n,
+      async () => {
+        called.push(n);
+        throw ApplicationFailure.nonRetryable(`activity ${n} ran`);
+      },
+    ]),
+  );
   const taskQueue = uniqueTaskQueue('bad-input');
-  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities, workflowBundle: await workflowBundle() });
+  const worker = await createRunbookWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    activities,
+    workflowBundle: await workflowBundle(),
+  });
   const unclear: string[] = [];
   await worker.runUntil(async () => {
     for (let i = 0; i < cases.length; i += 25) {
-      await Promise.all(cases.slice(i, i + 25).map(async (c) => {
-        const what = `${c.runbook.name} ${JSON.stringify(c.input).slice(0, 200)}`;
-        const outcome = await env.client.workflow.execute(c.runbook.name, { taskQueue, workflowId: uniqueTaskQueue(`bad-${c.runbook.name}`), args: [c.input] }).then(() => 'completed', (e: unknown) => e);
-        const cause = outcome instanceof WorkflowFailedError ? outcome.cause : undefined;
-        const ok = cause instanceof ApplicationFailure && cause.type === INVALID_INPUT && cause.message.includes(c.field.trim());
-        if (!ok) unclear.push(`${what}: ${outcome instanceof Error ? failureText(outcome.cause ?? outcome) : String(outcome)}`);
-      }));
+      await Promise.all(
+        cases.slice(i, i + 25).map(async (c) => {
+          const what = `${c.runbook.name} ${JSON.stringify(c.input).slice(0, 200)}`;
+          const outcome = await env.client.workflow
+            .execute(c.runbook.name, {
+              taskQueue,
+              workflowId: uniqueTaskQueue(`bad-${c.runbook.name}`),
+              args: [c.input],
+            })
+            .then(
+              () => 'completed',
+              (e: unknown) => e,
+            );
+          const cause = outcome instanceof WorkflowFailedError ? outcome.cause : undefined;
+          const ok =
+            cause instanceof ApplicationFailure &&
+            cause.type === INVALID_INPUT &&
+            cause.message.includes(c.field.trim());
+          if (!ok)
+            unclear.push(
+              `${what}: ${outcome instanceof Error ? failureText(outcome.cause ?? outcome) : String(outcome)}`,
+            );
+        }),
+      );
     }
   });
   await recordReliability('bad-input', { runs: cases.length, unclearErrors: unclear.length, leaks: called.length });

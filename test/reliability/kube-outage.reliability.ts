@@ -37,14 +37,31 @@ let taskQueue: string;
 before(async () => {
   temporal = await testTemporal();
   cluster = await testCluster();
-  assert.ok(cluster.ref, 'the outage test needs the local cluster\'s name and directory (TEST_CLUSTER_NAME, TEST_CLUSTER_DIR)');
-  taskQueue = await runTestWorker(temporal, createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }), 'outage');
+  assert.ok(
+    cluster.ref,
+    "the outage test needs the local cluster's name and directory (TEST_CLUSTER_NAME, TEST_CLUSTER_DIR)",
+  );
+  taskQueue = await runTestWorker(
+    temporal,
+    createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }),
+    'outage',
+  );
   cluster.defer(async () => {
-    for (const ns of [namespace, copy]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    for (const ns of [namespace, copy])
+      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     rmSync(store, { recursive: true, force: true });
   });
-  await temporal.client.workflow.execute('deployPlatform', { taskQueue, workflowId: uniqueTaskQueue('deploy'), args: [{ namespace, skipHealthCheck: true }] });
-  const configMaps = Array.from({ length: 50 }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace }, data: { i: String(i) } }));
+  await temporal.client.workflow.execute('deployPlatform', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('deploy'),
+    args: [{ namespace, skipHealthCheck: true }],
+  });
+  const configMaps = Array.from({ length: 50 }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: `cm-${i}`, namespace },
+    data: { i: String(i) },
+  }));
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: configMaps }));
 });
 
@@ -52,14 +69,20 @@ before(async () => {
 async function throughOutage<T>(workflow: string, input: unknown): Promise<T> {
   const outage = interruptApiServer(cluster.ref!, OUTAGE_MS);
   await sleep(200);
-  const result = temporal.client.workflow.execute(workflow, { taskQueue, workflowId: uniqueTaskQueue(workflow), args: [input] });
+  const result = temporal.client.workflow.execute(workflow, {
+    taskQueue,
+    workflowId: uniqueTaskQueue(workflow),
+    args: [input],
+  });
   await outage;
   return (await result) as T;
 }
 
 /** Objects of a kind in a namespace; not the API server's own kube-root-ca.crt, which backups leave out. */
 const count = async (kind: string, ns: string, selector?: string) =>
-  (await cluster.kubectl(['get', kind, '-n', ns, '-o', 'name', ...(selector ? ['-l', selector] : [])])).trim().split('\n')
+  (await cluster.kubectl(['get', kind, '-n', ns, '-o', 'name', ...(selector ? ['-l', selector] : [])]))
+    .trim()
+    .split('\n')
     .filter((name) => name && name !== 'configmap/kube-root-ca.crt').length;
 
 let backupId: string;
@@ -81,21 +104,47 @@ test('restorePlatform through an outage restores every object', async () => {
   assert.equal(found, expected, JSON.stringify(report.verify));
 });
 
-test('the TaskRun controller\'s burst through an outage: every TaskRun succeeds with one Job', async () => {
+test("the TaskRun controller's burst through an outage: every TaskRun succeeds with one Job", async () => {
   const workflowId = controllerWorkflowId(namespace);
-  await temporal.client.workflow.start('taskRunController', { taskQueue, workflowId, args: [{ namespace, resyncSeconds: 20 }] });
+  await temporal.client.workflow.start('taskRunController', {
+    taskQueue,
+    workflowId,
+    args: [{ namespace, resyncSeconds: 20 }],
+  });
   const controller = temporal.client.workflow.getHandle(workflowId);
   try {
     const taskRuns = Array.from({ length: 100 }, (_, i) => ({
-      apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: `burst-${i}`, namespace, labels: { burst: 'outage' } },
+      apiVersion: 'orchestrator.io/v1',
+      kind: 'TaskRun',
+      metadata: { name: `burst-${i}`, namespace, labels: { burst: 'outage' } },
       spec: { service: 'svc', taskId: `t-${i}`, prompt: 'p' },
     }));
     await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: taskRuns }));
     await interruptApiServer(cluster.ref!, OUTAGE_MS);
-    const succeeded = () => cluster.kubectl(['get', 'taskruns', '-n', namespace, '-l', 'burst=outage', '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}']);
-    await eventually('all 100 TaskRuns to succeed', async () => ((await succeeded()).split('\n').filter((p) => p === 'Succeeded').length === 100 ? true : undefined), 240_000, 1000);
+    const succeeded = () =>
+      cluster.kubectl([
+        'get',
+        'taskruns',
+        '-n',
+        namespace,
+        '-l',
+        'burst=outage',
+        '-o',
+        'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}',
+      ]);
+    await eventually(
+      'all 100 TaskRuns to succeed',
+      async () => ((await succeeded()).split('\n').filter((p) => p === 'Succeeded').length === 100 ? true : undefined),
+      240_000,
+      1000,
+    );
     const jobs = await count('jobs', namespace, 'app=claude-agent');
-    await recordReliability('outage-controller', { runs: 1, crashes: 1, duplicates: Math.max(0, jobs - 100), lost: Math.max(0, 100 - jobs) });
+    await recordReliability('outage-controller', {
+      runs: 1,
+      crashes: 1,
+      duplicates: Math.max(0, jobs - 100),
+      lost: Math.max(0, 100 - jobs),
+    });
     assert.equal(jobs, 100, 'one Job per TaskRun');
   } finally {
     await controller.terminate('test done');

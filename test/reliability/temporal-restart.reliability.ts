@@ -30,7 +30,8 @@ after(async () => {
   await server?.stop();
 });
 
-const start = (port: number, uiPort: number) => startDevServer({ logFile: join(dir, 'temporal.log'), dbFile, port, uiPort });
+const start = (port: number, uiPort: number) =>
+  startDevServer({ logFile: join(dir, 'temporal.log'), dbFile, port, uiPort });
 
 test('the dev server restarts in the middle of an upgrade: it resumes and makes one revision', async () => {
   const cluster = await testCluster();
@@ -39,17 +40,34 @@ test('the dev server restarts in the middle of an upgrade: it resumes and makes 
   const [port, uiPort] = [await freePort(), await freePort()];
   server = await start(port, uiPort);
   const taskQueue = uniqueTaskQueue('restart');
-  worker = await startWorkerProcess({ temporalAddress: server.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue });
+  worker = await startWorkerProcess({
+    temporalAddress: server.address,
+    kubeconfigPath: cluster.kubeconfigPath,
+    taskQueue,
+  });
   let connection = await Connection.connect({ address: server.address });
   let client = new Client({ connection });
-  await client.workflow.execute('deployPlatform', { taskQueue, workflowId: uniqueTaskQueue('deploy'), args: [{ namespace, skipHealthCheck: true }] });
+  await client.workflow.execute('deployPlatform', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('deploy'),
+    args: [{ namespace, skipHealthCheck: true }],
+  });
   const workflowId = uniqueTaskQueue('upgrade');
   // ":slow" pods take 8 s to become ready: the restart falls into helm's wait.
-  await client.workflow.start('upgradePlatform', { taskQueue, workflowId, args: [{ namespace, imageTag: 'slow', backup: false, smokeTest: { skip: true } }] });
-  await eventually('the upgrade step to run', async () => {
-    const steps = (await client.workflow.getHandle(workflowId).query(progressQuery)).steps;
-    return steps.find((s) => s.name === 'upgrade')?.status === 'running' ? true : undefined;
-  }, 120_000, 200);
+  await client.workflow.start('upgradePlatform', {
+    taskQueue,
+    workflowId,
+    args: [{ namespace, imageTag: 'slow', backup: false, smokeTest: { skip: true } }],
+  });
+  await eventually(
+    'the upgrade step to run',
+    async () => {
+      const steps = (await client.workflow.getHandle(workflowId).query(progressQuery)).steps;
+      return steps.find((s) => s.name === 'upgrade')?.status === 'running' ? true : undefined;
+    },
+    120_000,
+    200,
+  );
 
   await connection.close();
   await server.stop();
@@ -59,7 +77,20 @@ test('the dev server restarts in the middle of an upgrade: it resumes and makes 
   client = new Client({ connection });
   try {
     const report = (await client.workflow.getHandle(workflowId).result()) as UpgradeReport;
-    const history = JSON.parse((await execa(toolPath('helm'), ['history', 'orchestrator', '-n', namespace, '-o', 'json', '--kubeconfig', cluster.kubeconfigPath])).stdout) as unknown[];
+    const history = JSON.parse(
+      (
+        await execa(toolPath('helm'), [
+          'history',
+          'orchestrator',
+          '-n',
+          namespace,
+          '-o',
+          'json',
+          '--kubeconfig',
+          cluster.kubeconfigPath,
+        ])
+      ).stdout,
+    ) as unknown[];
     await recordReliability('temporal-restart', { runs: 1, crashes: 1, duplicates: Math.max(0, history.length - 2) });
     assert.equal(report.outcome, 'succeeded');
     assert.equal(history.length, 2, 'install + one upgrade');

@@ -7,17 +7,29 @@ import { Worker } from '@temporalio/worker';
 import { HISTORIES_DIR, readHistory } from '../helpers/record-history.ts';
 import { workflowBundle } from '../helpers/temporal.ts';
 
-const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.history.bin')).sort();
+const files = readdirSync(HISTORIES_DIR)
+  .filter((f) => f.endsWith('.history.bin'))
+  .sort();
 
 // Every runbook, and both sides of each patch.
 const REQUIRED = [
-  'platformHealth', 'deployPlatform', 'upgradePlatform-child-backup',
-  'backupPlatform', 'restorePlatform', 'backupAndVerify', 'cleanupTaskRuns', 'taskRunController-pipeline', 'rollingNodeMaintenance',
+  'platformHealth',
+  'deployPlatform',
+  'upgradePlatform-child-backup',
+  'backupPlatform',
+  'restorePlatform',
+  'backupAndVerify',
+  'cleanupTaskRuns',
+  'taskRunController-pipeline',
+  'rollingNodeMaintenance',
 ];
 
 test('recorded histories exist for the runbooks', () => {
   for (const prefix of REQUIRED) {
-    assert.ok(files.some((f) => f.startsWith(prefix)), `no recorded history ${prefix}* in ${HISTORIES_DIR}`);
+    assert.ok(
+      files.some((f) => f.startsWith(prefix)),
+      `no recorded history ${prefix}* in ${HISTORIES_DIR}`,
+    );
   }
 });
 
@@ -40,6 +52,12 @@ for (const file of files) {
     const history = readHistory(file);
     // The recorded task queue, too: the maintenance lease's workflow id is derived from it.
     const taskQueue = history.events?.[0]?.workflowExecutionStartedEventAttributes?.taskQueue?.name;
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file, ...(taskQueue ? { taskQueue } : {}) } as Parameters<typeof Worker.runReplayHistory>[0], history, recordedWorkflowId(history, file));
+    await Worker.runReplayHistory(
+      { workflowBundle: await workflowBundle(), replayName: file, ...(taskQueue ? { taskQueue } : {}) } as Parameters<
+        typeof Worker.runReplayHistory
+      >[0],
+      history,
+      recordedWorkflowId(history, file),
+    );
   });
 }

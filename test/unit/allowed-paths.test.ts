@@ -16,13 +16,27 @@ symlinkSync('/etc', join(workdir, 'charts/etc'));
 const roots = ['charts', 'values'];
 
 test('paths inside the roots resolve to absolute paths', () => {
-  assert.deepEqual(resolveAllowedPath('charts/orchestrator', workdir, roots), { path: join(workdir, 'charts/orchestrator') });
-  assert.deepEqual(resolveAllowedPath(join(workdir, 'values/prod.yaml'), workdir, roots), { path: join(workdir, 'values/prod.yaml') });
-  assert.ok('path' in resolveAllowedPath('charts/not-there-yet', workdir, roots), 'a missing file inside a root is left to "not found"');
+  assert.deepEqual(resolveAllowedPath('charts/orchestrator', workdir, roots), {
+    path: join(workdir, 'charts/orchestrator'),
+  });
+  assert.deepEqual(resolveAllowedPath(join(workdir, 'values/prod.yaml'), workdir, roots), {
+    path: join(workdir, 'values/prod.yaml'),
+  });
+  assert.ok(
+    'path' in resolveAllowedPath('charts/not-there-yet', workdir, roots),
+    'a missing file inside a root is left to "not found"',
+  );
 });
 
 test('anything else is refused with the reason: other files, .., absolute paths, symlinks out', () => {
-  for (const path of ['secret.txt', 'charts/../secret.txt', '/etc/passwd', 'values/escape.yaml', 'charts/etc/passwd', '../x']) {
+  for (const path of [
+    'secret.txt',
+    'charts/../secret.txt',
+    '/etc/passwd',
+    'values/escape.yaml',
+    'charts/etc/passwd',
+    '../x',
+  ]) {
     const r = resolveAllowedPath(path, workdir, roots);
     assert.ok('refused' in r, path);
     assert.match(r.refused, /outside the worker's chart and values directories/);

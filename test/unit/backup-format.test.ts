@@ -11,7 +11,13 @@ import { execa } from 'execa';
 import { ApplicationFailure } from '@temporalio/common';
 import { ageDecrypt, ageEncrypt } from '../../activities/backup/age.ts';
 import { canonicalJson, decodeJsonLines, encodeJsonLines, sha256 } from '../../activities/backup/codec.ts';
-import { FORMAT_VERSION, signManifest, verifyFile, verifyManifest, type Manifest } from '../../activities/backup/manifest.ts';
+import {
+  FORMAT_VERSION,
+  signManifest,
+  verifyFile,
+  verifyManifest,
+  type Manifest,
+} from '../../activities/backup/manifest.ts';
 import { customObjectPage } from '../../activities/kube/paginate.ts';
 import { applyRetention, backupIdFor, listBackups, selectExpired } from '../../activities/backup/store.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
@@ -22,13 +28,23 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function manifest(overrides: Partial<Manifest> = {}): Manifest {
   return {
-    formatVersion: FORMAT_VERSION, id: 'b1', createdAt: '2026-11-26T02:00:00.000Z', cluster: 'https://127.0.0.1:6443', namespace: 'orchestrator',
-    counts: { configMaps: 1 }, files: [{ kind: 'configMaps', file: 'configMaps.jsonl.gz', size: 3, sha256: 'ab', encrypted: false, count: 1 }],
-    helm: null, volumeSnapshots: { pvcs: 0, snapshotted: 0 }, recipients: [], tools: {}, ...overrides,
+    formatVersion: FORMAT_VERSION,
+    id: 'b1',
+    createdAt: '2026-11-26T02:00:00.000Z',
+    cluster: 'https://127.0.0.1:6443',
+    namespace: 'orchestrator',
+    counts: { configMaps: 1 },
+    files: [{ kind: 'configMaps', file: 'configMaps.jsonl.gz', size: 3, sha256: 'ab', encrypted: false, count: 1 }],
+    helm: null,
+    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
+    recipients: [],
+    tools: {},
+    ...overrides,
   };
 }
 
-const isInvalid = (pattern: RegExp) => (err: unknown) => err instanceof ApplicationFailure && err.type === BACKUP_INVALID && pattern.test(err.message);
+const isInvalid = (pattern: RegExp) => (err: unknown) =>
+  err instanceof ApplicationFailure && err.type === BACKUP_INVALID && pattern.test(err.message);
 
 test('JSON lines round-trip through gzip; an empty kind is an empty file', () => {
   const objects = [{ a: 1, b: 'x' }, { c: [1, 2] }];
@@ -37,7 +53,10 @@ test('JSON lines round-trip through gzip; an empty kind is an empty file', () =>
 });
 
 test('canonical JSON sorts keys at every level', () => {
-  assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } }), '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
+  assert.equal(
+    canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } }),
+    '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}',
+  );
 });
 
 test('a signed manifest verifies, also after re-serialisation with other key order', () => {
@@ -68,7 +87,10 @@ test('age: our encryption round-trips; a wrong identity is a clear error; no rec
   const other = await generateX25519Identity();
   const sealed = await ageEncrypt(Buffer.from('secret value'), [await identityToRecipient(identity)]);
   assert.equal(Buffer.from(await ageDecrypt(sealed, `# key\n${identity}\n`, 'f')).toString(), 'secret value');
-  await assert.rejects(ageDecrypt(sealed, other, 'secrets.jsonl.gz.age'), isInvalid(/secrets.jsonl.gz.age: cannot decrypt with the given age identity/));
+  await assert.rejects(
+    ageDecrypt(sealed, other, 'secrets.jsonl.gz.age'),
+    isInvalid(/secrets.jsonl.gz.age: cannot decrypt with the given age identity/),
+  );
   await assert.rejects(ageDecrypt(sealed, 'not-a-key', 'f'), isInvalid(/not an AGE-SECRET-KEY/));
   await assert.rejects(ageEncrypt(Buffer.from('x'), []), /refusing to write secrets in plain text/);
 });
@@ -78,7 +100,10 @@ test('age interop: our file decrypts with `age -d -i`', async () => {
   const keyFile = join(dir, 'key.txt');
   writeFileSync(keyFile, `${identity}\n`, { mode: 0o600 });
   const file = join(dir, 'secrets.jsonl.gz.age');
-  writeFileSync(file, await ageEncrypt(encodeJsonLines([{ kind: 'Secret', data: { k: 'dg==' } }]), [await identityToRecipient(identity)]));
+  writeFileSync(
+    file,
+    await ageEncrypt(encodeJsonLines([{ kind: 'Secret', data: { k: 'dg==' } }]), [await identityToRecipient(identity)]),
+  );
   const out = await execa(toolPath('age'), ['-d', '-i', keyFile, file], { encoding: 'buffer' });
   assert.deepEqual(JSON.parse(gunzipSync(out.stdout).toString()), { kind: 'Secret', data: { k: 'dg==' } });
 });
@@ -106,11 +131,27 @@ test('backup ids: a safe workflow ID is kept, anything else is made safe and sta
 test('retention selection: keepLast counts the protected backup; maxAgeDays deletes older ones (one series)', () => {
   const day = 86_400_000;
   const now = Date.parse('2026-11-26T00:00:00Z');
-  const backups = ['b5', 'b4', 'b3', 'b2', 'b1'].map((id, i) => ({ id, createdAt: new Date(now - i * day).toISOString(), namespace: 'orchestrator', series: 's', authentic: true, verified: false }));
+  const backups = ['b5', 'b4', 'b3', 'b2', 'b1'].map((id, i) => ({
+    id,
+    createdAt: new Date(now - i * day).toISOString(),
+    namespace: 'orchestrator',
+    series: 's',
+    authentic: true,
+    verified: false,
+  }));
   assert.deepEqual(selectExpired(backups, { keepLast: 2 }, now, { protect: 'b5' }), ['b3', 'b2', 'b1']);
   assert.deepEqual(selectExpired(backups, { maxAgeDays: 2.5 }, now, { protect: 'b5' }), ['b2', 'b1']);
-  assert.deepEqual(selectExpired(backups, { keepLast: 4, maxAgeDays: 1.5 }, now, { protect: 'b5' }), ['b3', 'b2', 'b1']);
-  assert.deepEqual(selectExpired(backups, { keepLast: 1, maxAgeDays: 0 }, now, { protect: 'b1' }), ['b5', 'b4', 'b3', 'b2']);
+  assert.deepEqual(selectExpired(backups, { keepLast: 4, maxAgeDays: 1.5 }, now, { protect: 'b5' }), [
+    'b3',
+    'b2',
+    'b1',
+  ]);
+  assert.deepEqual(selectExpired(backups, { keepLast: 1, maxAgeDays: 0 }, now, { protect: 'b1' }), [
+    'b5',
+    'b4',
+    'b3',
+    'b2',
+  ]);
   assert.deepEqual(selectExpired(backups, {}, now, { protect: 'b5' }), []);
 });
 
@@ -121,14 +162,25 @@ test('retention on a store deletes the right directories and keeps the rest', as
   const { mkdirSync } = await import('node:fs');
   for (let i = 0; i < 4; i++) {
     mkdirSync(join(root, `b${i}`));
-    writeFileSync(join(root, `b${i}`, 'manifest.json'), JSON.stringify(signManifest(manifest({ id: `b${i}`, series: 's', createdAt: new Date(now - i * day).toISOString() }), 'k1')));
+    writeFileSync(
+      join(root, `b${i}`, 'manifest.json'),
+      JSON.stringify(
+        signManifest(manifest({ id: `b${i}`, series: 's', createdAt: new Date(now - i * day).toISOString() }), 'k1'),
+      ),
+    );
   }
   const result = await applyRetention(root, { keepLast: 2 }, { protect: 'b0', hmacKey: 'k1' }, now);
   assert.deepEqual(result.deleted, ['b2', 'b3']);
-  assert.deepEqual((await listBackups(root, 'k1')).map((b) => b.id), ['b0', 'b1']);
+  assert.deepEqual(
+    (await listBackups(root, 'k1')).map((b) => b.id),
+    ['b0', 'b1'],
+  );
 });
 
 test('custom object lists follow metadata.continue (raw JSON), so pagination does not stop after one page', () => {
-  assert.deepEqual(customObjectPage({ items: [1], metadata: { continue: 'tok', remainingItemCount: 9 } }), { items: [1], metadata: { _continue: 'tok', remainingItemCount: 9 } });
+  assert.deepEqual(customObjectPage({ items: [1], metadata: { continue: 'tok', remainingItemCount: 9 } }), {
+    items: [1],
+    metadata: { _continue: 'tok', remainingItemCount: 9 },
+  });
   assert.deepEqual(customObjectPage({ items: [], metadata: {} }), { items: [], metadata: {} });
 });

@@ -22,12 +22,23 @@ const KEY = 'k1';
 
 function manifest(id: string): Manifest {
   return {
-    formatVersion: FORMAT_VERSION, id, createdAt: '2026-11-26T02:00:00.000Z', cluster: 'https://127.0.0.1:6443', namespace: 'orchestrator', series: 'backupPlatform',
-    counts: {}, files: [], helm: null, volumeSnapshots: { pvcs: 0, snapshotted: 0 }, recipients: [], tools: {},
+    formatVersion: FORMAT_VERSION,
+    id,
+    createdAt: '2026-11-26T02:00:00.000Z',
+    cluster: 'https://127.0.0.1:6443',
+    namespace: 'orchestrator',
+    series: 'backupPlatform',
+    counts: {},
+    files: [],
+    helm: null,
+    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
+    recipients: [],
+    tools: {},
   };
 }
 
-const invalid = (pattern: RegExp) => (err: unknown) => err instanceof ApplicationFailure && err.type === BACKUP_INVALID && err.nonRetryable && pattern.test(err.message);
+const invalid = (pattern: RegExp) => (err: unknown) =>
+  err instanceof ApplicationFailure && err.type === BACKUP_INVALID && err.nonRetryable && pattern.test(err.message);
 
 function backupDir(id: string): string {
   const dir = join(root, id);
@@ -71,23 +82,56 @@ test('manifest.json that is a symlink, a FIFO, a directory or too large is refus
   await assert.rejects(openBackup(root, 'big', KEY), invalid(/manifest.json is larger than 16777216 bytes/));
 
   backupDir('missing');
-  await assert.rejects(openBackup(root, 'missing', KEY), (err: unknown) => err instanceof ApplicationFailure && err.type === BACKUP_NOT_FOUND);
+  await assert.rejects(
+    openBackup(root, 'missing', KEY),
+    (err: unknown) => err instanceof ApplicationFailure && err.type === BACKUP_NOT_FOUND,
+  );
 });
 
-test('restorePlatform refuses the cluster\'s own namespaces as target at validation, naming targetNamespace', () => {
+test("restorePlatform refuses the cluster's own namespaces as target at validation, naming targetNamespace", () => {
   for (const ns of ['kube-system', 'kube-public', 'kube-node-lease', 'default']) {
-    assert.throws(() => parseInput('restorePlatform', restorePlatformInputSchema, { backupId: 'b1', targetNamespace: ns }), (err: unknown) =>
-      err instanceof ApplicationFailure && err.type === INVALID_INPUT && err.nonRetryable && /targetNamespace: must not be/.test(err.message), ns);
+    assert.throws(
+      () => parseInput('restorePlatform', restorePlatformInputSchema, { backupId: 'b1', targetNamespace: ns }),
+      (err: unknown) =>
+        err instanceof ApplicationFailure &&
+        err.type === INVALID_INPUT &&
+        err.nonRetryable &&
+        /targetNamespace: must not be/.test(err.message),
+      ns,
+    );
   }
-  assert.equal(parseInput('restorePlatform', restorePlatformInputSchema, { backupId: 'b1', targetNamespace: 'orchestrator-copy' }).targetNamespace, 'orchestrator-copy');
+  assert.equal(
+    parseInput('restorePlatform', restorePlatformInputSchema, { backupId: 'b1', targetNamespace: 'orchestrator-copy' })
+      .targetNamespace,
+    'orchestrator-copy',
+  );
 });
 
 type Crd = Parameters<typeof crdDowngradeReason>[0];
-const schema = (props: string[]) => ({ openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: Object.fromEntries(props.map((p) => [p, { type: 'string' }])) } } } });
-const crd = (versions: { name: string; served: boolean; storage: boolean; props?: string[] }[], version?: string): Crd => ({
-  metadata: { name: 'taskruns.orchestrator.io', ...(version ? { labels: { 'app.kubernetes.io/version': version } } : {}) },
-  spec: { versions: versions.map((v) => ({ name: v.name, served: v.served, storage: v.storage, schema: schema(v.props ?? ['service']) })) },
-}) as Crd;
+const schema = (props: string[]) => ({
+  openAPIV3Schema: {
+    type: 'object',
+    properties: { spec: { type: 'object', properties: Object.fromEntries(props.map((p) => [p, { type: 'string' }])) } },
+  },
+});
+const crd = (
+  versions: { name: string; served: boolean; storage: boolean; props?: string[] }[],
+  version?: string,
+): Crd =>
+  ({
+    metadata: {
+      name: 'taskruns.orchestrator.io',
+      ...(version ? { labels: { 'app.kubernetes.io/version': version } } : {}),
+    },
+    spec: {
+      versions: versions.map((v) => ({
+        name: v.name,
+        served: v.served,
+        storage: v.storage,
+        schema: schema(v.props ?? ['service']),
+      })),
+    },
+  }) as Crd;
 
 test('existing: update never downgrades a CRD: a served version removed, fields removed from a schema, or an older version label', () => {
   const v1 = { name: 'v1', served: true, storage: true };
@@ -96,8 +140,14 @@ test('existing: update never downgrades a CRD: a served version removed, fields 
   assert.equal(crdDowngradeReason(crd([v1]), crd([v1, v2])), undefined, 'the backup adds a version: an upgrade');
   assert.match(crdDowngradeReason(crd([v1, v2]), crd([v1])) ?? '', /would stop serving v2/);
   assert.match(crdDowngradeReason(crd([v1, v2]), crd([v1, { ...v2, served: false }])) ?? '', /would stop serving v2/);
-  assert.match(crdDowngradeReason(crd([{ ...v1, props: ['service', 'priority'] }]), crd([v1])) ?? '', /v1 schema would lose \.spec\.priority/);
+  assert.match(
+    crdDowngradeReason(crd([{ ...v1, props: ['service', 'priority'] }]), crd([v1])) ?? '',
+    /v1 schema would lose \.spec\.priority/,
+  );
   assert.equal(crdDowngradeReason(crd([v1]), crd([{ ...v1, props: ['service', 'priority'] }])), undefined);
-  assert.match(crdDowngradeReason(crd([v1], '1.4.0'), crd([v1], '1.3.9')) ?? '', /version 1\.3\.9 is older than the cluster's 1\.4\.0/);
+  assert.match(
+    crdDowngradeReason(crd([v1], '1.4.0'), crd([v1], '1.3.9')) ?? '',
+    /version 1\.3\.9 is older than the cluster's 1\.4\.0/,
+  );
   assert.equal(crdDowngradeReason(crd([v1], '1.3.0'), crd([v1], '1.10.0')), undefined);
 });

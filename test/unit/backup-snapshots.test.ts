@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { backupLabelValue, BACKUP_ID_LABEL, DEFAULT_CLASS_ANNOTATION, pvcFromSnapshot, selectSnapshotClass, snapshotBody, snapshotName } from '../../activities/backup/snapshots.ts';
+import {
+  backupLabelValue,
+  BACKUP_ID_LABEL,
+  DEFAULT_CLASS_ANNOTATION,
+  pvcFromSnapshot,
+  selectSnapshotClass,
+  snapshotBody,
+  snapshotName,
+} from '../../activities/backup/snapshots.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -18,7 +26,12 @@ test('snapshot names: deterministic, valid, at most 63 characters, unique per ba
   assert.notEqual(snapshotName('nightly.1', 'w'), snapshotName('nightly-1', 'w'));
   // The split between id and PVC counts: ("a-b", "c") and ("a", "b-c") read the same.
   assert.notEqual(snapshotName('a-b', 'c'), snapshotName('a', 'b-c'));
-  for (const [id, pvc] of [['x'.repeat(200), 'y'.repeat(63)], ['nightly-backup-2026-11-26T02.00.00Z', 'ws'], ['..', 'p'], ['-_-', 'p']] as const) {
+  for (const [id, pvc] of [
+    ['x'.repeat(200), 'y'.repeat(63)],
+    ['nightly-backup-2026-11-26T02.00.00Z', 'ws'],
+    ['..', 'p'],
+    ['-_-', 'p'],
+  ] as const) {
     const name = snapshotName(id, pvc);
     assert.ok(name.length <= 63, name);
     assert.match(name, dns1123);
@@ -36,12 +49,18 @@ test('backup label values: the id when it is a valid label value, else shortened
 });
 
 test('the VolumeSnapshot body names the PVC and class and carries the backup label and annotation', () => {
-  const body = snapshotBody({ backupId: 'b1', namespace: 'orchestrator', volumeSnapshotClass: 'csi-snap' }, 'workspace');
+  const body = snapshotBody(
+    { backupId: 'b1', namespace: 'orchestrator', volumeSnapshotClass: 'csi-snap' },
+    'workspace',
+  );
   assert.equal(body.apiVersion, 'snapshot.storage.k8s.io/v1');
   assert.equal(body.kind, 'VolumeSnapshot');
   assert.equal(body.metadata?.name, snapshotName('b1', 'workspace'));
   assert.equal(body.metadata?.labels?.[BACKUP_ID_LABEL], 'b1');
-  assert.deepEqual(body.spec, { volumeSnapshotClassName: 'csi-snap', source: { persistentVolumeClaimName: 'workspace' } });
+  assert.deepEqual(body.spec, {
+    volumeSnapshotClassName: 'csi-snap',
+    source: { persistentVolumeClaimName: 'workspace' },
+  });
 });
 
 test('class selection: the named one; else the default; else the only one; else a reason', () => {
@@ -49,20 +68,59 @@ test('class selection: the named one; else the default; else the only one; else 
   assert.deepEqual(selectSnapshotClass([{ name: 'a' }, { name: 'b', annotations: def }], 'a'), { name: 'a' });
   assert.deepEqual(selectSnapshotClass([{ name: 'a' }, { name: 'b', annotations: def }]), { name: 'b' });
   assert.deepEqual(selectSnapshotClass([{ name: 'only' }]), { name: 'only' });
-  assert.deepEqual(selectSnapshotClass([{ name: 'a', annotations: { [DEFAULT_CLASS_ANNOTATION]: 'false' } }, { name: 'b' }, { name: 'c', annotations: def }]), { name: 'c' });
+  assert.deepEqual(
+    selectSnapshotClass([
+      { name: 'a', annotations: { [DEFAULT_CLASS_ANNOTATION]: 'false' } },
+      { name: 'b' },
+      { name: 'c', annotations: def },
+    ]),
+    { name: 'c' },
+  );
   assert.deepEqual(selectSnapshotClass([]), { skippedReason: 'no VolumeSnapshotClass exists' });
-  assert.match((selectSnapshotClass([{ name: 'a' }, { name: 'b' }]) as { skippedReason: string }).skippedReason, /2 VolumeSnapshotClasses and none is the default \(a, b\): name one in volumeSnapshotClass/);
-  assert.match((selectSnapshotClass([{ name: 'a', annotations: def }, { name: 'b', annotations: def }]) as { skippedReason: string }).skippedReason, /2 VolumeSnapshotClasses are marked as the default/);
-  assert.throws(() => selectSnapshotClass([{ name: 'a' }], 'missing'), (err: unknown) =>
-    err instanceof ApplicationFailure && err.type === INVALID_INPUT && err.nonRetryable && /volumeSnapshotClass: VolumeSnapshotClass missing does not exist \(classes: a\)/.test(err.message));
+  assert.match(
+    (selectSnapshotClass([{ name: 'a' }, { name: 'b' }]) as { skippedReason: string }).skippedReason,
+    /2 VolumeSnapshotClasses and none is the default \(a, b\): name one in volumeSnapshotClass/,
+  );
+  assert.match(
+    (
+      selectSnapshotClass([
+        { name: 'a', annotations: def },
+        { name: 'b', annotations: def },
+      ]) as { skippedReason: string }
+    ).skippedReason,
+    /2 VolumeSnapshotClasses are marked as the default/,
+  );
+  assert.throws(
+    () => selectSnapshotClass([{ name: 'a' }], 'missing'),
+    (err: unknown) =>
+      err instanceof ApplicationFailure &&
+      err.type === INVALID_INPUT &&
+      err.nonRetryable &&
+      /volumeSnapshotClass: VolumeSnapshotClass missing does not exist \(classes: a\)/.test(err.message),
+  );
 });
 
 test('a PVC recreated from its snapshot record keeps size, class, access and volume mode, with the snapshot as dataSource', () => {
-  const record = { name: 'b1-ws-12345678', namespace: 'orchestrator', pvc: 'ws', size: '2Gi', storageClass: 'fast', accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem', volumeSnapshotClass: 'c', readyToUse: true };
+  const record = {
+    name: 'b1-ws-12345678',
+    namespace: 'orchestrator',
+    pvc: 'ws',
+    size: '2Gi',
+    storageClass: 'fast',
+    accessModes: ['ReadWriteOnce'],
+    volumeMode: 'Filesystem',
+    volumeSnapshotClass: 'c',
+    readyToUse: true,
+  };
   assert.deepEqual(pvcFromSnapshot(record, 'orchestrator'), {
-    apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'ws', namespace: 'orchestrator' },
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'ws', namespace: 'orchestrator' },
     spec: {
-      accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } }, storageClassName: 'fast', volumeMode: 'Filesystem',
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '2Gi' } },
+      storageClassName: 'fast',
+      volumeMode: 'Filesystem',
       dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'b1-ws-12345678' },
     },
   });

@@ -32,7 +32,9 @@ interface EnvVar {
   value?: string;
   valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
 }
-interface Probe { httpGet: { path: string; port: number | string } }
+interface Probe {
+  httpGet: { path: string; port: number | string };
+}
 interface Container {
   name: string;
   image: string;
@@ -51,20 +53,32 @@ interface Deployment extends Manifest {
 interface Service extends Manifest {
   spec: { selector: Labels; ports: { name: string; port: number; targetPort: number | string }[] };
 }
-interface PolicyRule { apiGroups: string[]; resources: string[]; verbs: string[] }
-interface Role extends Manifest { rules: PolicyRule[] }
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+interface Role extends Manifest {
+  rules: PolicyRule[];
+}
 interface RoleBinding extends Manifest {
   roleRef: { kind: string; name: string };
   subjects: { kind: string; name: string; namespace: string }[];
 }
-interface ConfigMap extends Manifest { data: Record<string, string> }
+interface ConfigMap extends Manifest {
+  data: Record<string, string>;
+}
 interface PodDisruptionBudget extends Manifest {
   spec: { minAvailable?: number | string; maxUnavailable?: number | string; selector: { matchLabels: Labels } };
 }
 
 // --- helm ----------------------------------------------------------------------------------------
 
-interface HelmResult { status: number | null; stdout: string; stderr: string }
+interface HelmResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function helm(...args: string[]): HelmResult {
   if (!existsSync(helmBin)) {
@@ -79,10 +93,12 @@ function helm(...args: string[]): HelmResult {
 function render(...args: string[]): Manifest[] {
   const out = helm('template', release, chartDir, '--namespace', namespace, ...args);
   assert.equal(out.status, 0, `helm template failed:\n${out.stderr}`);
-  return parseAllDocuments(out.stdout).map((doc) => {
-    assert.deepEqual(doc.errors, [], 'helm template printed invalid YAML');
-    return doc.toJS() as Manifest | null;
-  }).filter((m): m is Manifest => m !== null);
+  return parseAllDocuments(out.stdout)
+    .map((doc) => {
+      assert.deepEqual(doc.errors, [], 'helm template printed invalid YAML');
+      return doc.toJS() as Manifest | null;
+    })
+    .filter((m): m is Manifest => m !== null);
 }
 
 /** `helm template` that must be refused; returns helm's error output. */
@@ -139,9 +155,17 @@ void test('renders the platform objects, all namespaced in the release namespace
   for (const m of manifests) {
     assert.equal(m.metadata.namespace, namespace, `${idOf(m)} namespace`);
     assert.deepEqual(
-      Object.keys(m.metadata.labels ?? {}).filter((k) => k.startsWith('app.kubernetes.io/') || k === 'helm.sh/chart').sort(),
-      ['app.kubernetes.io/instance', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/name', 'app.kubernetes.io/part-of',
-        'app.kubernetes.io/version', 'helm.sh/chart'],
+      Object.keys(m.metadata.labels ?? {})
+        .filter((k) => k.startsWith('app.kubernetes.io/') || k === 'helm.sh/chart')
+        .sort(),
+      [
+        'app.kubernetes.io/instance',
+        'app.kubernetes.io/managed-by',
+        'app.kubernetes.io/name',
+        'app.kubernetes.io/part-of',
+        'app.kubernetes.io/version',
+        'helm.sh/chart',
+      ],
       `${idOf(m)} labels`,
     );
   }
@@ -151,7 +175,10 @@ void test('the Deployment runs the image from values', () => {
   const image = (...args: string[]) => orchestratorContainer(get<Deployment>(render(...args), 'Deployment')).image;
   assert.equal(image(), 'ghcr.io/example/orchestrator:1.0.0');
   assert.equal(image('--set', 'image.tag=main-abc1234'), 'ghcr.io/example/orchestrator:main-abc1234');
-  assert.equal(image('--set', 'image.repository=registry.local/orch', '--set', 'image.tag=2.0.0'), 'registry.local/orch:2.0.0');
+  assert.equal(
+    image('--set', 'image.repository=registry.local/orch', '--set', 'image.tag=2.0.0'),
+    'registry.local/orch:2.0.0',
+  );
 });
 
 void test('API keys come from the Secret by secretKeyRef, never as literal values', () => {
@@ -164,14 +191,24 @@ void test('API keys come from the Secret by secretKeyRef, never as literal value
     assert.deepEqual(variable.valueFrom?.secretKeyRef, { name: 'orchestrator-secrets', key: name });
   }
   const secretLooking = env().filter((e) => /KEY|TOKEN|SECRET|PASSWORD/.test(e.name));
-  assert.ok(secretLooking.every((e) => e.value === undefined && e.valueFrom?.secretKeyRef), 'a secret-looking env var has a value');
+  assert.ok(
+    secretLooking.every((e) => e.value === undefined && e.valueFrom?.secretKeyRef),
+    'a secret-looking env var has a value',
+  );
 
-  assert.ok(env('--set', 'secrets.name=platform-keys').every((e) => !e.valueFrom?.secretKeyRef || e.valueFrom.secretKeyRef.name === 'platform-keys'));
+  assert.ok(
+    env('--set', 'secrets.name=platform-keys').every(
+      (e) => !e.valueFrom?.secretKeyRef || e.valueFrom.secretKeyRef.name === 'platform-keys',
+    ),
+  );
   assert.ok(!render().some((m) => m.kind === 'Secret'), 'the chart must not create the Secret');
 
   // Values cannot smuggle a key in: the schema rejects a value field, the template a shadowing extraEnv.
   assert.match(renderFails('--set', 'secrets.env[0].value=sk-literal'), /value/);
-  assert.match(renderFails('--set', 'extraEnv[0].name=ANTHROPIC_API_KEY', '--set', 'extraEnv[0].value=sk-literal'), /never set it from values/);
+  assert.match(
+    renderFails('--set', 'extraEnv[0].name=ANTHROPIC_API_KEY', '--set', 'extraEnv[0].value=sk-literal'),
+    /never set it from values/,
+  );
 });
 
 void test('the Deployment probes /health on 8080 and the Service exposes it as http on port 80', () => {
@@ -186,8 +223,10 @@ void test('the Deployment probes /health on 8080 and the Service exposes it as h
   }
 
   const service = get<Service>(manifests, 'Service');
-  assert.deepEqual(service.spec.ports.map(({ name, port, targetPort }) => ({ name, port, targetPort })),
-    [{ name: 'http', port: 80, targetPort: 8080 }]);
+  assert.deepEqual(
+    service.spec.ports.map(({ name, port, targetPort }) => ({ name, port, targetPort })),
+    [{ name: 'http', port: 80, targetPort: 8080 }],
+  );
   assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels);
   assert.equal(service.metadata.annotations?.['prometheus.io/scrape'], 'true');
   assert.equal(service.metadata.annotations?.['prometheus.io/port'], '8080');
@@ -219,8 +258,10 @@ void test('RBAC is a namespaced, least-privilege Role bound to the orchestrator 
       assert.ok(!field.includes('*'), `wildcard in rule ${JSON.stringify(rule)}`);
     }
   }
-  const verbsOn = (group: string, resource: string) => new Set(
-    role.rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs));
+  const verbsOn = (group: string, resource: string) =>
+    new Set(
+      role.rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs),
+    );
   const allows = (group: string, resource: string, ...verbs: string[]) =>
     verbs.forEach((verb) => assert.ok(verbsOn(group, resource).has(verb), `Role cannot ${verb} ${resource}`));
 
@@ -250,11 +291,17 @@ void test('the taskrun-controller-config ConfigMap carries the agent defaults fr
   };
   const local = config();
   assert.equal(local.agent.image, 'ghcr.io/example/claude-agent:1.0.0');
-  assert.deepEqual(local.agent.resources, { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } });
+  assert.deepEqual(local.agent.resources, {
+    requests: { cpu: '1', memory: '2Gi' },
+    limits: { cpu: '2', memory: '4Gi' },
+  });
   assert.equal(local.job.ttlSecondsAfterFinished, 3600);
   assert.equal(local.secrets.name, 'orchestrator-secrets');
 
-  assert.equal(config('--set', 'controllerConfig.agent.resources.limits.memory=16Gi').agent.resources.limits.memory, '16Gi');
+  assert.equal(
+    config('--set', 'controllerConfig.agent.resources.limits.memory=16Gi').agent.resources.limits.memory,
+    '16Gi',
+  );
   assert.equal(config('--values', productionValues).agent.resources.limits.memory, '8Gi');
 });
 
@@ -265,7 +312,10 @@ void test('production values give more replicas and a PodDisruptionBudget that s
 
   const localReplicas = get<Deployment>(local, 'Deployment').spec.replicas;
   const deployment = get<Deployment>(production, 'Deployment');
-  assert.ok(deployment.spec.replicas > localReplicas, `production replicas ${deployment.spec.replicas} <= ${localReplicas}`);
+  assert.ok(
+    deployment.spec.replicas > localReplicas,
+    `production replicas ${deployment.spec.replicas} <= ${localReplicas}`,
+  );
 
   const pdb = get<PodDisruptionBudget>(production, 'PodDisruptionBudget');
   assert.equal(pdb.apiVersion, 'policy/v1');
@@ -277,8 +327,10 @@ void test('production values give more replicas and a PodDisruptionBudget that s
 void test('a PodDisruptionBudget that would block every eviction is refused', () => {
   // One replica with minAvailable 1: node drains would hang on 429s forever.
   assert.match(renderFails('--set', 'podDisruptionBudget.enabled=true'), /must be below replicaCount/);
-  assert.match(renderFails('--set', 'podDisruptionBudget.enabled=true', '--set', 'podDisruptionBudget.maxUnavailable=1'),
-    /exactly one of minAvailable and maxUnavailable/);
+  assert.match(
+    renderFails('--set', 'podDisruptionBudget.enabled=true', '--set', 'podDisruptionBudget.maxUnavailable=1'),
+    /exactly one of minAvailable and maxUnavailable/,
+  );
 });
 
 // --- the CRD file --------------------------------------------------------------------------------
@@ -319,9 +371,14 @@ void test('the TaskRun CRD file is a plain manifest with the status subresource 
   const v1 = crd.spec.versions.find((v) => v.name === 'v1');
   assert.ok(v1 && v1.served && v1.storage, 'v1 is served and stored');
   assert.deepEqual(v1.subresources?.status, {});
-  assert.deepEqual(v1.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]), [
-    ['Phase', '.status.phase'], ['Job', '.status.jobName'], ['Age', '.metadata.creationTimestamp'],
-  ]);
+  assert.deepEqual(
+    v1.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]),
+    [
+      ['Phase', '.status.phase'],
+      ['Job', '.status.jobName'],
+      ['Age', '.metadata.creationTimestamp'],
+    ],
+  );
 
   const root = v1.schema.openAPIV3Schema.properties ?? {};
   const spec = root.spec?.properties ?? {};
@@ -334,25 +391,38 @@ void test('the TaskRun CRD file is a plain manifest with the status subresource 
   for (const field of ['jobName', 'startTime', 'completionTime', 'conditions', 'message', 'observedGeneration']) {
     assert.ok(status[field], `status.${field} is missing`);
   }
-  assert.deepEqual(status.conditions?.items?.required?.toSorted(), ['lastTransitionTime', 'message', 'reason', 'status', 'type']);
+  assert.deepEqual(status.conditions?.items?.required?.toSorted(), [
+    'lastTransitionTime',
+    'message',
+    'reason',
+    'status',
+    'type',
+  ]);
 });
 
 void test('Helm sees the CRD in crds/ and never templates it', () => {
   assert.ok(!render().some((m) => m.kind === 'CustomResourceDefinition'));
-  assert.ok(render('--include-crds').some((m) => m.kind === 'CustomResourceDefinition' && m.metadata.name === 'taskruns.orchestrator.io'));
+  assert.ok(
+    render('--include-crds').some(
+      (m) => m.kind === 'CustomResourceDefinition' && m.metadata.name === 'taskruns.orchestrator.io',
+    ),
+  );
 });
 
 // --- who reconciles TaskRuns ---------------------------------------------------------------------
 
-void test('taskRunReconciler.enabled=false: the orchestrator\'s reconciler is off and it may no longer write Jobs or TaskRun status', () => {
+void test("taskRunReconciler.enabled=false: the orchestrator's reconciler is off and it may no longer write Jobs or TaskRun status", () => {
   const on = render();
   const off = render('--set', 'taskRunReconciler.enabled=false');
-  const flag = (m: Manifest[]) => orchestratorContainer(get<Deployment>(m, 'Deployment')).env.find((e) => e.name === 'TASKRUN_RECONCILER_ENABLED')?.value;
+  const flag = (m: Manifest[]) =>
+    orchestratorContainer(get<Deployment>(m, 'Deployment')).env.find((e) => e.name === 'TASKRUN_RECONCILER_ENABLED')
+      ?.value;
   assert.equal(flag(on), 'true');
   assert.equal(flag(off), 'false');
-  const writes = (m: Manifest[]) => get<Role>(m, 'Role').rules
-    .filter((r) => r.verbs.some((v) => ['create', 'update', 'patch', 'delete'].includes(v)))
-    .flatMap((r) => r.resources);
+  const writes = (m: Manifest[]) =>
+    get<Role>(m, 'Role')
+      .rules.filter((r) => r.verbs.some((v) => ['create', 'update', 'patch', 'delete'].includes(v)))
+      .flatMap((r) => r.resources);
   assert.deepEqual(writes(on).sort(), ['configmaps', 'events', 'jobs', 'leases', 'taskruns', 'taskruns/status']);
   assert.deepEqual(writes(off).sort(), ['events', 'leases']);
   assertLintClean('--set', 'taskRunReconciler.enabled=false');
@@ -360,25 +430,58 @@ void test('taskRunReconciler.enabled=false: the orchestrator\'s reconciler is of
 
 // --- alerting rules ----------------------------------------------------------------------------
 
-interface Rule { alert: string; expr: string; for?: string; labels: { severity: string } }
-interface PrometheusRule extends Manifest { spec: { groups: { name: string; rules: Rule[] }[] } }
+interface Rule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: string };
+}
+interface PrometheusRule extends Manifest {
+  spec: { groups: { name: string; rules: Rule[] }[] };
+}
 
-void test('the PrometheusRule is off by default; on, it has the guide\'s alerts as written and the runbooks\'', () => {
+void test("the PrometheusRule is off by default; on, it has the guide's alerts as written and the runbooks'", () => {
   assert.ok(!render().some((m) => m.kind === 'PrometheusRule'));
   assertLintClean('--set', 'prometheusRule.enabled=true');
-  const rule = get<PrometheusRule>(render('--set', 'prometheusRule.enabled=true', '--set', 'prometheusRule.labels.release=kube-prometheus-stack'), 'PrometheusRule');
+  const rule = get<PrometheusRule>(
+    render('--set', 'prometheusRule.enabled=true', '--set', 'prometheusRule.labels.release=kube-prometheus-stack'),
+    'PrometheusRule',
+  );
   assert.equal(rule.metadata.labels?.release, 'kube-prometheus-stack');
   const [guide, runbooks] = rule.spec.groups;
   // The operations guide's rules, word for word (the job is the release's Service).
-  assert.deepEqual(guide?.rules.map((r) => [r.alert, r.expr, r.for, r.labels.severity]), [
-    ['OrchestratorDown', 'up{job="orchestrator"} == 0', '5m', 'critical'],
-    ['TaskRunFailureRate', 'rate(taskrun_jobs_failed_total[5m]) > 0.1', '2m', 'warning'],
-    ['HighTaskRunDuration', 'histogram_quantile(0.95, rate(taskrun_reconciliation_duration_seconds_bucket[5m])) > 30', '5m', 'warning'],
-  ]);
-  assert.deepEqual(runbooks?.rules.map((r) => r.alert), ['RunbookUpgradePausedTooLong', 'RunbookNightlyBackupFailed', 'RunbookNightlyBackupMissing', 'TaskRunControllerStopped', 'TaskRunControllerStalled']);
+  assert.deepEqual(
+    guide?.rules.map((r) => [r.alert, r.expr, r.for, r.labels.severity]),
+    [
+      ['OrchestratorDown', 'up{job="orchestrator"} == 0', '5m', 'critical'],
+      ['TaskRunFailureRate', 'rate(taskrun_jobs_failed_total[5m]) > 0.1', '2m', 'warning'],
+      [
+        'HighTaskRunDuration',
+        'histogram_quantile(0.95, rate(taskrun_reconciliation_duration_seconds_bucket[5m])) > 30',
+        '5m',
+        'warning',
+      ],
+    ],
+  );
+  assert.deepEqual(
+    runbooks?.rules.map((r) => r.alert),
+    [
+      'RunbookUpgradePausedTooLong',
+      'RunbookNightlyBackupFailed',
+      'RunbookNightlyBackupMissing',
+      'TaskRunControllerStopped',
+      'TaskRunControllerStalled',
+    ],
+  );
   const paused = runbooks!.rules[0]!;
   assert.deepEqual([paused.expr, paused.for], ['max(runbook_paused{runbook="upgradePlatform"}) > 0', '1h']);
-  assert.match(runbooks!.rules[1]!.expr, /runbook_runs_finished_total\{runbook=~"backupPlatform\|backupAndVerify", schedule="nightly-backup", outcome!="succeeded"\}/);
+  assert.match(
+    runbooks!.rules[1]!.expr,
+    /runbook_runs_finished_total\{runbook=~"backupPlatform\|backupAndVerify", schedule="nightly-backup", outcome!="succeeded"\}/,
+  );
   assert.match(runbooks!.rules[3]!.expr, /runbook_taskrun_controllers_running\{namespace="orchestrator"\}/);
-  assert.match(renderFails('--set', 'prometheusRule.enabled=true', '--set', 'prometheusRule.upgradePausedFor=an hour'), /upgradePausedFor/);
+  assert.match(
+    renderFails('--set', 'prometheusRule.enabled=true', '--set', 'prometheusRule.upgradePausedFor=an hour'),
+    /upgradePausedFor/,
+  );
 });

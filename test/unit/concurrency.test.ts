@@ -8,14 +8,21 @@ test('never more than `limit` calls in flight, every item once, in order of star
   let inFlight = 0;
   let peak = 0;
   const started: number[] = [];
-  await forEachConcurrently(Array.from({ length: 20 }, (_, i) => i), 3, async (item) => {
-    started.push(item);
-    peak = Math.max(peak, ++inFlight);
-    await sleep(item % 4);
-    inFlight--;
-  });
+  await forEachConcurrently(
+    Array.from({ length: 20 }, (_, i) => i),
+    3,
+    async (item) => {
+      started.push(item);
+      peak = Math.max(peak, ++inFlight);
+      await sleep(item % 4);
+      inFlight--;
+    },
+  );
   assert.equal(peak, 3);
-  assert.deepEqual(started, Array.from({ length: 20 }, (_, i) => i));
+  assert.deepEqual(
+    started,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
 });
 
 test('after a failure no new item starts; the first failure is thrown once the calls in flight settle', async () => {

@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyStatus, kubeCall, statusMessage, toKubeFailure } from '../../activities/errors.ts';
-import { KUBE_CONFLICT, KUBE_FORBIDDEN, KUBE_INVALID, KUBE_NOT_FOUND, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
+import {
+  KUBE_CONFLICT,
+  KUBE_FORBIDDEN,
+  KUBE_INVALID,
+  KUBE_NOT_FOUND,
+  KUBE_UNAVAILABLE,
+} from '../../contract/failures.ts';
 
 test('HTTP statuses map to failure types and retryability', () => {
   const cases: [number, string, boolean][] = [
@@ -46,7 +52,8 @@ test('kubeCall passes results through and classifies throws', async () => {
     kubeCall('delete thing', async () => {
       throw new ApiException(422, 'Unprocessable', '{"message":"spec.replicas: Invalid value"}', {});
     }),
-    (err: unknown) => err instanceof ApplicationFailure && err.type === KUBE_INVALID && /spec.replicas/.test(err.message),
+    (err: unknown) =>
+      err instanceof ApplicationFailure && err.type === KUBE_INVALID && /spec.replicas/.test(err.message),
   );
 });
 

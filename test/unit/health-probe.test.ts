@@ -3,21 +3,42 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiException, type V1Pod, type V1Service } from '@kubernetes/client-node';
-import { imageVersion, localStandinRefusal, probeLocalStandin, UNHEALTHY_IMAGE_TAG } from '../../activities/health-probe.ts';
+import {
+  imageVersion,
+  localStandinRefusal,
+  probeLocalStandin,
+  UNHEALTHY_IMAGE_TAG,
+} from '../../activities/health-probe.ts';
 import type { KubeClients } from '../../activities/kube/client.ts';
 import { platformHealthActivities } from '../../activities/platform-health.ts';
 import type { ActivityDeps } from '../../activities/deps.ts';
 import { parseWorkerConfig } from '../../worker/config.ts';
 
 const service: V1Service = {
-  metadata: { name: 'orchestrator', namespace: 'orchestrator', labels: { 'app.kubernetes.io/instance': 'orchestrator' } },
-  spec: { selector: { 'app.kubernetes.io/name': 'orchestrator', 'app.kubernetes.io/instance': 'orchestrator' }, ports: [{ port: 80, targetPort: 'http' }] },
+  metadata: {
+    name: 'orchestrator',
+    namespace: 'orchestrator',
+    labels: { 'app.kubernetes.io/instance': 'orchestrator' },
+  },
+  spec: {
+    selector: { 'app.kubernetes.io/name': 'orchestrator', 'app.kubernetes.io/instance': 'orchestrator' },
+    ports: [{ port: 80, targetPort: 'http' }],
+  },
 } as V1Service;
 
 function pod(name: string, image: string, created: string, over: { ready?: boolean; deleting?: boolean } = {}): V1Pod {
   return {
-    metadata: { name, creationTimestamp: new Date(created), ...(over.deleting ? { deletionTimestamp: new Date(created) } : {}) },
-    spec: { containers: [{ name: 'sidecar', image: 'example/sidecar:9' }, { name: 'orchestrator', image, ports: [{ name: 'http', containerPort: 8080 }] }] },
+    metadata: {
+      name,
+      creationTimestamp: new Date(created),
+      ...(over.deleting ? { deletionTimestamp: new Date(created) } : {}),
+    },
+    spec: {
+      containers: [
+        { name: 'sidecar', image: 'example/sidecar:9' },
+        { name: 'orchestrator', image, ports: [{ name: 'http', containerPort: 8080 }] },
+      ],
+    },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: over.ready === false ? 'False' : 'True' }] },
   } as V1Pod;
 }
@@ -49,9 +70,14 @@ function fakeKube(services: V1Service[], pods: V1Pod[], calls: string[] = []): K
   } as unknown as KubeClients;
 }
 
-test('the stand-in answers /health as the operations guide documents it, with the Ready pods\' image tag', async () => {
+test("the stand-in answers /health as the operations guide documents it, with the Ready pods' image tag", async () => {
   const calls: string[] = [];
-  const report = await probeLocalStandin(fakeKube([service], [pod('orchestrator-a', 'ghcr.io/example/orchestrator:1.0.0', '2026-11-28T10:00:00Z')], calls), 'orchestrator', 'orchestrator', '/health');
+  const report = await probeLocalStandin(
+    fakeKube([service], [pod('orchestrator-a', 'ghcr.io/example/orchestrator:1.0.0', '2026-11-28T10:00:00Z')], calls),
+    'orchestrator',
+    'orchestrator',
+    '/health',
+  );
   assert.equal(report.checked, true);
   assert.equal(report.via, 'local-standin');
   assert.equal(report.ok, true);
@@ -61,8 +87,14 @@ test('the stand-in answers /health as the operations guide documents it, with th
   assert.equal(body.version, '1.0.0');
   assert.ok(!Number.isNaN(Date.parse(body.timestamp)), body.timestamp);
   assert.deepEqual(Object.keys(body), ['status', 'version', 'timestamp']);
-  assert.match(report.detail, /local stand-in for service proxy orchestrator\/orchestrator\/health answered 200 \(pod orchestrator-a, image ghcr.io\/example\/orchestrator:1.0.0\)/);
-  assert.deepEqual(calls, ['read svc orchestrator', 'list pods app.kubernetes.io/name=orchestrator,app.kubernetes.io/instance=orchestrator']);
+  assert.match(
+    report.detail,
+    /local stand-in for service proxy orchestrator\/orchestrator\/health answered 200 \(pod orchestrator-a, image ghcr.io\/example\/orchestrator:1.0.0\)/,
+  );
+  assert.deepEqual(calls, [
+    'read svc orchestrator',
+    'list pods app.kubernetes.io/name=orchestrator,app.kubernetes.io/instance=orchestrator',
+  ]);
 });
 
 test('mid-rollout it answers for the newest Ready pod; unready and terminating pods are not endpoints', async () => {
@@ -77,7 +109,12 @@ test('mid-rollout it answers for the newest Ready pod; unready and terminating p
 });
 
 test(`the image tag :${UNHEALTHY_IMAGE_TAG} answers 503 {"status":"unhealthy"}`, async () => {
-  const report = await probeLocalStandin(fakeKube([service], [pod('p', 'ghcr.io/example/orchestrator:unhealthy', '2026-11-28T10:00:00Z')]), 'orchestrator', 'orchestrator', '/health');
+  const report = await probeLocalStandin(
+    fakeKube([service], [pod('p', 'ghcr.io/example/orchestrator:unhealthy', '2026-11-28T10:00:00Z')]),
+    'orchestrator',
+    'orchestrator',
+    '/health',
+  );
   assert.equal(report.ok, false);
   assert.equal(report.statusCode, 503);
   assert.equal((report.body as { status: string }).status, 'unhealthy');
@@ -85,19 +122,38 @@ test(`the image tag :${UNHEALTHY_IMAGE_TAG} answers 503 {"status":"unhealthy"}`,
 });
 
 test('no Ready pod is a 503 (no endpoints), no Service is nothing to probe, another path a 404', async () => {
-  const none = await probeLocalStandin(fakeKube([service], [pod('p', 'x:broken', '2026-11-28T10:00:00Z', { ready: false })]), 'orchestrator', 'orchestrator', '/health');
+  const none = await probeLocalStandin(
+    fakeKube([service], [pod('p', 'x:broken', '2026-11-28T10:00:00Z', { ready: false })]),
+    'orchestrator',
+    'orchestrator',
+    '/health',
+  );
   assert.deepEqual([none.checked, none.ok, none.statusCode], [true, false, 503]);
   assert.match(none.detail, /no Ready pod behind the Service \(1 pods\)/);
   const absent = await probeLocalStandin(fakeKube([], []), 'orchestrator', 'orchestrator', '/health');
   assert.deepEqual([absent.checked, absent.ok], [false, false]);
-  const other = await probeLocalStandin(fakeKube([service], [pod('p', 'x:1', '2026-11-28T10:00:00Z')]), 'orchestrator', 'orchestrator', '/metrics');
+  const other = await probeLocalStandin(
+    fakeKube([service], [pod('p', 'x:1', '2026-11-28T10:00:00Z')]),
+    'orchestrator',
+    'orchestrator',
+    '/metrics',
+  );
   assert.equal(other.statusCode, 404);
 });
 
 test('a release not named like the chart: its Service (<release>-orchestrator) is found by the release label', async () => {
-  const renamed = { ...service, metadata: { ...service.metadata, name: 'prod-orchestrator', labels: { 'app.kubernetes.io/instance': 'prod' } } } as V1Service;
+  const renamed = {
+    ...service,
+    metadata: { ...service.metadata, name: 'prod-orchestrator', labels: { 'app.kubernetes.io/instance': 'prod' } },
+  } as V1Service;
   const calls: string[] = [];
-  const report = await probeLocalStandin(fakeKube([renamed], [pod('p', 'x:2.0.0', '2026-11-28T10:00:00Z')], calls), 'orchestrator', 'prod', '/health', 'prod');
+  const report = await probeLocalStandin(
+    fakeKube([renamed], [pod('p', 'x:2.0.0', '2026-11-28T10:00:00Z')], calls),
+    'orchestrator',
+    'prod',
+    '/health',
+    'prod',
+  );
   assert.equal(report.ok, true);
   assert.equal(report.target, 'local stand-in for service proxy orchestrator/prod-orchestrator/health');
   assert.deepEqual(calls.slice(0, 2), ['read svc prod', 'list svc app.kubernetes.io/instance=prod']);
@@ -110,20 +166,28 @@ test('imageVersion: tag, digest, or latest', () => {
   assert.equal(imageVersion('orchestrator@sha256:abc'), 'sha256:abc');
 });
 
-test('probeOrchestrator: a healthUrl wins, then the worker\'s stand-in option, else the service proxy (the default for a real cluster)', async () => {
+test("probeOrchestrator: a healthUrl wins, then the worker's stand-in option, else the service proxy (the default for a real cluster)", async () => {
   const kube = fakeKube([service], [pod('p', 'x:3.0.0', '2026-11-28T10:00:00Z')]);
-  const deps = (localHealthStandin?: boolean) => ({ kube, ...(localHealthStandin === undefined ? {} : { localHealthStandin }) }) as unknown as ActivityDeps;
+  const deps = (localHealthStandin?: boolean) =>
+    ({ kube, ...(localHealthStandin === undefined ? {} : { localHealthStandin }) }) as unknown as ActivityDeps;
   const req = { namespace: 'orchestrator', serviceName: 'orchestrator', healthPath: '/health' };
   assert.equal((await platformHealthActivities(deps(true)).probeOrchestrator(req)).via, 'local-standin');
   assert.equal((await platformHealthActivities(deps()).probeOrchestrator(req)).via, 'service-proxy');
   assert.equal((await platformHealthActivities(deps(false)).probeOrchestrator(req)).via, 'service-proxy');
-  assert.equal((await platformHealthActivities(deps(true)).probeOrchestrator({ ...req, healthUrl: 'http://127.0.0.1:9/health' })).via, 'url');
+  assert.equal(
+    (await platformHealthActivities(deps(true)).probeOrchestrator({ ...req, healthUrl: 'http://127.0.0.1:9/health' }))
+      .via,
+    'url',
+  );
 });
 
 test('the stand-in is allowed only for a local kwok cluster', () => {
   assert.equal(localStandinRefusal('https://127.0.0.1:32766', 'kwok-platform-runbooks'), undefined);
   assert.equal(localStandinRefusal('https://localhost:6443', 'kwok-test-1'), undefined);
-  assert.match(localStandinRefusal('https://k8s.prod.example.com', 'kwok-x') ?? '', /only for the project's own local kwok cluster/);
+  assert.match(
+    localStandinRefusal('https://k8s.prod.example.com', 'kwok-x') ?? '',
+    /only for the project's own local kwok cluster/,
+  );
   assert.match(localStandinRefusal('https://127.0.0.1:6443', 'prod') ?? '', /context prod/);
   assert.ok(localStandinRefusal(undefined, ''));
 });

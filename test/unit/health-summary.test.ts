@@ -6,7 +6,10 @@ function healthy(): HealthReadings {
   return {
     nodes: { total: 2, ready: 2, notReady: [], cordoned: [], nodes: [] },
     pods: {
-      namespace: 'orchestrator', namespaceExists: true, total: 1, ready: 1,
+      namespace: 'orchestrator',
+      namespaceExists: true,
+      total: 1,
+      ready: 1,
       pods: [{ name: 'orchestrator-1', phase: 'Running', ready: true, restarts: 0 }],
       requested: { cpuMillis: 100, memoryBytes: 0 },
     },
@@ -43,7 +46,10 @@ test('a missing namespace, unready pods and a failed probe are problems; restart
   ];
   r.service = { checked: true, via: 'url', ok: false, statusCode: 500, detail: 'answered 500' };
   const s = summarizeHealth(r);
-  assert.deepEqual(s.problems, ['pods not ready in orchestrator: a (CrashLoopBackOff)', 'orchestrator health check failed: answered 500']);
+  assert.deepEqual(s.problems, [
+    'pods not ready in orchestrator: a (CrashLoopBackOff)',
+    'orchestrator health check failed: answered 500',
+  ]);
   assert.deepEqual(s.warnings, ['pods restarting often: a (7 restarts)']);
 
   const missing = healthy();
@@ -60,13 +66,24 @@ test('no CRD is a warning; no Service to probe is a problem (the one health rule
   r.service = { checked: false, ok: false, detail: 'no Service orchestrator/orchestrator: nothing to probe' };
   const s = summarizeHealth(r);
   assert.equal(s.healthy, false);
-  assert.deepEqual(s.problems, ['orchestrator health check failed: the health probe could not run: no Service orchestrator/orchestrator: nothing to probe']);
+  assert.deepEqual(s.problems, [
+    'orchestrator health check failed: the health probe could not run: no Service orchestrator/orchestrator: nothing to probe',
+  ]);
 });
 
 test('a 200 whose body says it is not healthy is a problem', () => {
   const r = healthy();
-  r.service = { checked: true, via: 'url', ok: true, statusCode: 200, body: { status: 'starting' }, detail: 'answered 200' };
-  assert.deepEqual(summarizeHealth(r).problems, ['orchestrator health check failed: answered 200, but its status is "starting", not "healthy"']);
+  r.service = {
+    checked: true,
+    via: 'url',
+    ok: true,
+    statusCode: 200,
+    body: { status: 'starting' },
+    detail: 'answered 200',
+  };
+  assert.deepEqual(summarizeHealth(r).problems, [
+    'orchestrator health check failed: answered 200, but its status is "starting", not "healthy"',
+  ]);
 });
 
 test('lists in the report are [], never null: readings with null or missing lists are summarised as empty', () => {

@@ -20,7 +20,15 @@ before(async () => {
   server = createServer((req, res) => {
     if (req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'healthy', version: '1.2.3', timestamp: '2026-11-28T10:00:00Z', config: { dbPassword: SECRET_FIELD }, extra: SECRET_FIELD }));
+      res.end(
+        JSON.stringify({
+          status: 'healthy',
+          version: '1.2.3',
+          timestamp: '2026-11-28T10:00:00Z',
+          config: { dbPassword: SECRET_FIELD },
+          extra: SECRET_FIELD,
+        }),
+      );
     } else if (req.url === '/to-metadata') {
       res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' });
       res.end();
@@ -38,51 +46,112 @@ before(async () => {
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 const refused = (pattern: RegExp) => (err: unknown) =>
-  err instanceof ApplicationFailure && err.type === INVALID_INPUT && err.nonRetryable && /^healthUrl: /.test(err.message) && pattern.test(err.message);
+  err instanceof ApplicationFailure &&
+  err.type === INVALID_INPUT &&
+  err.nonRetryable &&
+  /^healthUrl: /.test(err.message) &&
+  pattern.test(err.message);
 
 test('address classification: link-local and metadata refused, loopback and ordinary addresses allowed', () => {
-  for (const a of ['169.254.0.1', '169.254.10.20', 'fe80::1', 'FE80::abcd:1', 'febf::1', '::ffff:169.254.1.1']) assert.match(addressRefusal(a) ?? '', /link-local/, a);
-  for (const a of ['169.254.169.254', 'fd00:ec2::254', '100.100.100.200', '169.254.170.2', '::ffff:169.254.169.254', '[fd00:ec2::254]']) assert.match(addressRefusal(a) ?? '', /metadata/, a);
-  for (const a of ['127.0.0.1', '::1', '10.0.0.5', '192.168.1.1', '8.8.8.8', 'fec0::1', '2001:db8::1', '169.253.255.255', '169.255.0.1']) assert.equal(addressRefusal(a), undefined, a);
+  for (const a of ['169.254.0.1', '169.254.10.20', 'fe80::1', 'FE80::abcd:1', 'febf::1', '::ffff:169.254.1.1'])
+    assert.match(addressRefusal(a) ?? '', /link-local/, a);
+  for (const a of [
+    '169.254.169.254',
+    'fd00:ec2::254',
+    '100.100.100.200',
+    '169.254.170.2',
+    '::ffff:169.254.169.254',
+    '[fd00:ec2::254]',
+  ])
+    assert.match(addressRefusal(a) ?? '', /metadata/, a);
+  for (const a of [
+    '127.0.0.1',
+    '::1',
+    '10.0.0.5',
+    '192.168.1.1',
+    '8.8.8.8',
+    'fec0::1',
+    '2001:db8::1',
+    '169.253.255.255',
+    '169.255.0.1',
+  ])
+    assert.equal(addressRefusal(a), undefined, a);
   // The worker may allow link-local addresses; metadata endpoints stay refused.
   assert.equal(addressRefusal('169.254.10.20', { allowLinkLocal: true }), undefined);
   assert.equal(addressRefusal('fe80::1', { allowLinkLocal: true }), undefined);
   assert.match(addressRefusal('169.254.169.254', { allowLinkLocal: true }) ?? '', /metadata/);
-  for (const h of ['metadata.google.internal', 'METADATA.google.internal.', 'metadata', 'instance-data.ec2.internal']) assert.match(hostRefusal(h) ?? '', /metadata host/, h);
+  for (const h of ['metadata.google.internal', 'METADATA.google.internal.', 'metadata', 'instance-data.ec2.internal'])
+    assert.match(hostRefusal(h) ?? '', /metadata host/, h);
   assert.equal(hostRefusal('orchestrator.example.com'), undefined);
   assert.equal(hostRefusal('localhost'), undefined);
 });
 
 test('a healthUrl of a metadata or link-local address fails at once, naming healthUrl; no request is made', async () => {
   const started = Date.now();
-  await assert.rejects(probeUrl('http://169.254.169.254/latest/meta-data/'), refused(/169\.254\.169\.254 is a cloud metadata address/));
+  await assert.rejects(
+    probeUrl('http://169.254.169.254/latest/meta-data/'),
+    refused(/169\.254\.169\.254 is a cloud metadata address/),
+  );
   await assert.rejects(probeUrl('http://[fd00:ec2::254]/latest/'), refused(/metadata/));
   await assert.rejects(probeUrl('http://metadata.google.internal/computeMetadata/v1/'), refused(/metadata host/));
-  await assert.rejects(probeUrl('http://169.254.7.7:8080/health'), refused(/link-local address .*--probe-allow-link-local/));
+  await assert.rejects(
+    probeUrl('http://169.254.7.7:8080/health'),
+    refused(/link-local address .*--probe-allow-link-local/),
+  );
   await assert.rejects(probeUrl('http://[fe80::1]/health'), refused(/link-local/));
   // Other spellings of the same address (the URL parser normalises them; mapped IPv6 is checked as IPv4).
-  for (const spelled of ['http://2852039166/', 'http://0xa9fea9fe/', 'http://[::ffff:169.254.169.254]/', 'http://169.254.169.254./']) {
+  for (const spelled of [
+    'http://2852039166/',
+    'http://0xa9fea9fe/',
+    'http://[::ffff:169.254.169.254]/',
+    'http://169.254.169.254./',
+  ]) {
     await assert.rejects(probeUrl(spelled), refused(/metadata/), spelled);
   }
   assert.ok(Date.now() - started < 1000, 'refused without waiting for a connection');
   // Through the activity: the worker's configuration decides about link-local (a connection is then tried, and fails fast or times out).
-  const acts = (probeAllowLinkLocal?: boolean) => platformHealthActivities({ kube: {}, probeAllowLinkLocal } as unknown as ActivityDeps);
+  const acts = (probeAllowLinkLocal?: boolean) =>
+    platformHealthActivities({ kube: {}, probeAllowLinkLocal } as unknown as ActivityDeps);
   const req = { namespace: 'orchestrator', serviceName: 'orchestrator', healthPath: '/health' };
-  await assert.rejects(acts().probeOrchestrator({ ...req, healthUrl: 'http://169.254.169.254/latest/meta-data/' }), refused(/metadata/));
-  await assert.rejects(acts(true).probeOrchestrator({ ...req, healthUrl: 'http://169.254.169.254/' }), refused(/metadata/));
-  await assert.rejects(acts().probeOrchestrator({ ...req, healthUrl: 'http://169.254.7.7/health' }), refused(/link-local/));
+  await assert.rejects(
+    acts().probeOrchestrator({ ...req, healthUrl: 'http://169.254.169.254/latest/meta-data/' }),
+    refused(/metadata/),
+  );
+  await assert.rejects(
+    acts(true).probeOrchestrator({ ...req, healthUrl: 'http://169.254.169.254/' }),
+    refused(/metadata/),
+  );
+  await assert.rejects(
+    acts().probeOrchestrator({ ...req, healthUrl: 'http://169.254.7.7/health' }),
+    refused(/link-local/),
+  );
 });
 
 test('a name that resolves to a link-local or metadata address is refused after DNS resolution', async () => {
   const port = new URL(base).port;
-  const fakeDns = (answers: Record<string, string[]>): NonNullable<Parameters<typeof probeUrl>[1]>['resolve'] => (host, _opts, cb) => {
-    const list = answers[host];
-    if (!list) return cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []);
-    cb(null, list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
-  };
-  const resolve = fakeDns({ 'rebind.test': ['169.254.169.254'], 'mixed.test': ['127.0.0.1', '169.254.1.1'], 'ok.test': ['127.0.0.1'] });
-  await assert.rejects(probeUrl(`http://rebind.test:${port}/health`, { resolve }), refused(/rebind\.test resolves to 169\.254\.169\.254 is a cloud metadata address/));
-  await assert.rejects(probeUrl(`http://mixed.test:${port}/health`, { resolve }), refused(/mixed\.test resolves to 169\.254\.1\.1 is a link-local address/));
+  const fakeDns =
+    (answers: Record<string, string[]>): NonNullable<Parameters<typeof probeUrl>[1]>['resolve'] =>
+    (host, _opts, cb) => {
+      const list = answers[host];
+      if (!list) return cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []);
+      cb(
+        null,
+        list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+      );
+    };
+  const resolve = fakeDns({
+    'rebind.test': ['169.254.169.254'],
+    'mixed.test': ['127.0.0.1', '169.254.1.1'],
+    'ok.test': ['127.0.0.1'],
+  });
+  await assert.rejects(
+    probeUrl(`http://rebind.test:${port}/health`, { resolve }),
+    refused(/rebind\.test resolves to 169\.254\.169\.254 is a cloud metadata address/),
+  );
+  await assert.rejects(
+    probeUrl(`http://mixed.test:${port}/health`, { resolve }),
+    refused(/mixed\.test resolves to 169\.254\.1\.1 is a link-local address/),
+  );
   const ok = await probeUrl(`http://ok.test:${port}/health`, { resolve });
   assert.equal(ok.ok, true, ok.detail);
   // With link-local allowed, the link-local answer is used (here: refused by nothing, the connection goes to the first address).
@@ -107,11 +176,16 @@ test('the report keeps the status and the documented body fields only, never the
   assert.equal(healthy.statusCode, 200);
   assert.deepEqual(healthy.body, { status: 'healthy', version: '1.2.3', timestamp: '2026-11-28T10:00:00Z' });
   const unhealthy = await probeUrl(`${base}/down`);
-  assert.deepEqual([unhealthy.ok, unhealthy.statusCode, unhealthy.body], [false, 503, { status: 'unhealthy', version: '1.2.3' }]);
+  assert.deepEqual(
+    [unhealthy.ok, unhealthy.statusCode, unhealthy.body],
+    [false, 503, { status: 'unhealthy', version: '1.2.3' }],
+  );
   const text = await probeUrl(`${base}/text`);
   assert.deepEqual([text.ok, text.body], [true, undefined]);
   for (const r of [healthy, unhealthy, text]) assert.ok(!JSON.stringify(r).includes(SECRET_FIELD), JSON.stringify(r));
-  assert.deepEqual(healthBodyFields(JSON.stringify({ status: 'x'.repeat(1000), other: 1 })), { status: 'x'.repeat(200) });
+  assert.deepEqual(healthBodyFields(JSON.stringify({ status: 'x'.repeat(1000), other: 1 })), {
+    status: 'x'.repeat(200),
+  });
   assert.equal(healthBodyFields('[1,2]'), undefined);
   assert.equal(healthBodyFields('null'), undefined);
 });

@@ -7,15 +7,21 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { helmEnv, helmHome } from '../../activities/helm/run.ts';
 
-const deps = (home: string) => ({ helmBin: 'helm', kubeconfigPath: '/k', logger: pino({ level: 'silent' }), helmHome: home });
+const deps = (home: string) => ({
+  helmBin: 'helm',
+  kubeconfigPath: '/k',
+  logger: pino({ level: 'silent' }),
+  helmHome: home,
+});
 
-test('helm runs without the worker\'s credentials or HELM_* overrides', () => {
+test("helm runs without the worker's credentials or HELM_* overrides", () => {
   process.env.RUNBOOK_BACKUP_HMAC_KEY = 'hmac-never-for-helm';
   process.env.TEMPORAL_API_KEY = 'temporal-never-for-helm';
   process.env.HELM_NAMESPACE = 'elsewhere';
   const env = helmEnv(deps(mkdtempSync(join(tmpdir(), 'helm-env-'))));
   assert.equal(env.PATH, process.env.PATH);
-  for (const leaked of ['RUNBOOK_BACKUP_HMAC_KEY', 'TEMPORAL_API_KEY', 'HELM_NAMESPACE']) assert.equal(env[leaked], undefined, leaked);
+  for (const leaked of ['RUNBOOK_BACKUP_HMAC_KEY', 'TEMPORAL_API_KEY', 'HELM_NAMESPACE'])
+    assert.equal(env[leaked], undefined, leaked);
   assert.equal(env.HELM_DRIVER, 'secret');
 });
 

@@ -20,23 +20,41 @@ test('equalitySelector: matchLabels for equality selectors only (else the whole 
 test('imageMatches: by digest when the release pins one, else by reference (docker.io prefix ignored)', () => {
   const digest = 'sha256:' + 'a'.repeat(64);
   assert.ok(imageMatches(`ghcr.io/x/o@${digest}`, { image: 'ghcr.io/x/o:1', imageID: `ghcr.io/x/o@${digest}` }));
-  assert.ok(!imageMatches(`ghcr.io/x/o@${digest}`, { image: 'ghcr.io/x/o:1', imageID: `ghcr.io/x/o@sha256:${'b'.repeat(64)}` }));
+  assert.ok(
+    !imageMatches(`ghcr.io/x/o@${digest}`, { image: 'ghcr.io/x/o:1', imageID: `ghcr.io/x/o@sha256:${'b'.repeat(64)}` }),
+  );
   assert.ok(imageMatches('nginx:1', { image: 'docker.io/library/nginx:1', imageID: '' }));
   assert.ok(!imageMatches('ghcr.io/x/o:1.0.0', { image: 'ghcr.io/x/o:1.0.1', imageID: '' }));
 });
 
 test('secretsOf: volumes, projected volumes, env, envFrom and image pull Secrets', () => {
-  assert.deepEqual(secretsOf({
-    spec: {
-      volumes: [{ name: 'a', secret: { secretName: 'vol' } }, { name: 'b', projected: { sources: [{ secret: { name: 'proj' } }] } }],
-      containers: [{ name: 'c', env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'env', key: 'k' } } }], envFrom: [{ secretRef: { name: 'from' } }] }],
-      imagePullSecrets: [{ name: 'pull' }],
-    },
-  }), ['env', 'from', 'proj', 'pull', 'vol']);
+  assert.deepEqual(
+    secretsOf({
+      spec: {
+        volumes: [
+          { name: 'a', secret: { secretName: 'vol' } },
+          { name: 'b', projected: { sources: [{ secret: { name: 'proj' } }] } },
+        ],
+        containers: [
+          {
+            name: 'c',
+            env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'env', key: 'k' } } }],
+            envFrom: [{ secretRef: { name: 'from' } }],
+          },
+        ],
+        imagePullSecrets: [{ name: 'pull' }],
+      },
+    }),
+    ['env', 'from', 'proj', 'pull', 'vol'],
+  );
 });
 
 test('cleanMeta drops managedFields and the last-applied annotation, keeps the rest', () => {
-  const meta = cleanMeta({ name: 's', managedFields: [{ manager: 'x' }], annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"k":"c2VjcmV0"}}', keep: 'yes' } });
+  const meta = cleanMeta({
+    name: 's',
+    managedFields: [{ manager: 'x' }],
+    annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"k":"c2VjcmV0"}}', keep: 'yes' },
+  });
   assert.deepEqual(meta, { name: 's', annotations: { keep: 'yes' } });
 });
 

@@ -61,7 +61,12 @@ test('a watch keeps its own connection and stays open while API calls run', asyn
 
   const events: string[] = [];
   let ended = false;
-  const watch = await new Watch(kube.config).watch('/api/v1/configmaps', {}, (type) => events.push(type), () => (ended = true));
+  const watch = await new Watch(kube.config).watch(
+    '/api/v1/configmaps',
+    {},
+    (type) => events.push(type),
+    () => (ended = true),
+  );
   for (let i = 0; i < 10; i++) await kube.core.readNamespace({ name: `ns-${i}` });
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.deepEqual(events, ['ADDED']);

@@ -15,11 +15,14 @@ test('a 404 read is undefined; a found object is returned', async () => {
 });
 
 test('a status that is not an answer is a classified failure naming the call', async () => {
-  await assert.rejects(unlessStatus('create namespace x', [409], () => Promise.reject(httpError(403))), (err) => {
-    assert.ok(err instanceof ApplicationFailure);
-    assert.equal(err.type, KUBE_FORBIDDEN);
-    assert.match(err.message, /create namespace x/);
-    return true;
-  });
+  await assert.rejects(
+    unlessStatus('create namespace x', [409], () => Promise.reject(httpError(403))),
+    (err) => {
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.type, KUBE_FORBIDDEN);
+      assert.match(err.message, /create namespace x/);
+      return true;
+    },
+  );
   assert.equal(await unlessStatus('create namespace x', [409], () => Promise.reject(httpError(409))), undefined);
 });

@@ -7,7 +7,13 @@ import { maintenanceWindowSchema, type MaintenanceWindow } from '../../contract/
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
-const w = (over: Partial<MaintenanceWindow>): MaintenanceWindow => ({ daysOfWeek: ['sat'], start: '22:00', end: '23:00', timeZone: 'UTC', ...over });
+const w = (over: Partial<MaintenanceWindow>): MaintenanceWindow => ({
+  daysOfWeek: ['sat'],
+  start: '22:00',
+  end: '23:00',
+  timeZone: 'UTC',
+  ...over,
+});
 
 test('a same-day window: open inside [start, end), else the next start on a listed day', () => {
   // 2026-11-28 is a Saturday.
@@ -36,7 +42,12 @@ test('time zones: the wall clock of the zone, across a DST change', () => {
   // In winter 02:30 CET is 01:30Z; in summer 02:30 CEST is 00:30Z.
   assert.equal(iso(zonedToInstant(Date.UTC(2026, 11, 6, 2, 30), 'Europe/Berlin')), '2026-12-06T01:30:00.000Z');
   assert.equal(iso(zonedToInstant(Date.UTC(2027, 5, 6, 2, 30), 'Europe/Berlin')), '2027-06-06T00:30:00.000Z');
-  const ny = w({ daysOfWeek: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00', timeZone: 'America/New_York' });
+  const ny = w({
+    daysOfWeek: ['mon', 'tue', 'wed', 'thu', 'fri'],
+    start: '09:00',
+    end: '17:00',
+    timeZone: 'America/New_York',
+  });
   // Saturday 2026-11-28 noon in New York: the next window is Monday 09:00 EST (14:00Z).
   const weekend = windowAt(at('2026-11-28T17:00:00Z'), ny);
   assert.equal(!weekend.open && iso(weekend.opensAt), '2026-11-30T14:00:00.000Z');
@@ -44,9 +55,17 @@ test('time zones: the wall clock of the zone, across a DST change', () => {
 });
 
 test('the window input: days, HH:MM and an IANA time zone, each named when wrong', () => {
-  const bad = maintenanceWindowSchema.safeParse({ daysOfWeek: ['someday'], start: '7:00', end: '24:00', timeZone: 'Nowhere/Land' });
+  const bad = maintenanceWindowSchema.safeParse({
+    daysOfWeek: ['someday'],
+    start: '7:00',
+    end: '24:00',
+    timeZone: 'Nowhere/Land',
+  });
   assert.equal(bad.success, false);
   const paths = bad.error!.issues.map((i) => i.path.join('.')).sort();
   assert.deepEqual(paths, ['daysOfWeek.0', 'end', 'start', 'timeZone']);
-  assert.deepEqual(maintenanceWindowSchema.parse({ daysOfWeek: ['sat'], start: '22:00', end: '04:00' }).timeZone, 'UTC');
+  assert.deepEqual(
+    maintenanceWindowSchema.parse({ daysOfWeek: ['sat'], start: '22:00', end: '04:00' }).timeZone,
+    'UTC',
+  );
 });

@@ -20,15 +20,22 @@ for (const row of rows) {
   test(`${name}: linked to its Start Workflow form, with an example input its schema accepts`, () => {
     assert.ok(isRunbookName(name), `${name} is not in contract/runbooks.ts`);
     const link = /^\| \[`\w+`\]\((http:\/\/127\.0\.0\.1:8233\/[^)\s]+)\) \|/.exec(row);
-    assert.ok(link, `the row of ${name} must start with [\`${name}\`](http://127.0.0.1:8233/namespaces/default/workflows/start-workflow?workflowType=${name}&taskQueue=${DEFAULT_TASK_QUEUE})`);
+    assert.ok(
+      link,
+      `the row of ${name} must start with [\`${name}\`](http://127.0.0.1:8233/namespaces/default/workflows/start-workflow?workflowType=${name}&taskQueue=${DEFAULT_TASK_QUEUE})`,
+    );
     const url = new URL(link[1]!);
     assert.equal(url.pathname, '/namespaces/default/workflows/start-workflow');
     assert.equal(url.searchParams.get('workflowType'), name);
     assert.equal(url.searchParams.get('taskQueue'), DEFAULT_TASK_QUEUE);
 
     const example = /; e\.g\. `(\{.*\})` \|$/.exec(row);
-    assert.ok(example, `the input column of ${name} must end with "; e.g. \`{...}\`" (one JSON object to paste into the form)`);
-    const schema = (RUNBOOKS[name] as { input?: { safeParse(v: unknown): { success: boolean; error?: unknown } } }).input;
+    assert.ok(
+      example,
+      `the input column of ${name} must end with "; e.g. \`{...}\`" (one JSON object to paste into the form)`,
+    );
+    const schema = (RUNBOOKS[name] as { input?: { safeParse(v: unknown): { success: boolean; error?: unknown } } })
+      .input;
     assert.ok(schema, `${name} has no input schema`);
     const parsed = schema.safeParse(JSON.parse(example[1]!));
     assert.ok(parsed.success, `the example input of ${name} is invalid: ${String(parsed.error)}`);

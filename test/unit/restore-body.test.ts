@@ -10,11 +10,21 @@ type Obj = Parameters<typeof restoreBody>[0];
 import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 
 const old = {
-  apiVersion: 'v1', kind: 'ConfigMap',
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
   metadata: {
-    name: 'task-t-1', namespace: 'orchestrator', labels: { a: 'b' }, annotations: { x: 'y' },
-    uid: 'u-1', resourceVersion: '42', creationTimestamp: '2026-01-01T00:00:00Z', generation: 3, selfLink: '/api/v1/x',
-    managedFields: [{ manager: 'kubectl' }], deletionTimestamp: '2026-01-02T00:00:00Z', deletionGracePeriodSeconds: 0,
+    name: 'task-t-1',
+    namespace: 'orchestrator',
+    labels: { a: 'b' },
+    annotations: { x: 'y' },
+    uid: 'u-1',
+    resourceVersion: '42',
+    creationTimestamp: '2026-01-01T00:00:00Z',
+    generation: 3,
+    selfLink: '/api/v1/x',
+    managedFields: [{ manager: 'kubectl' }],
+    deletionTimestamp: '2026-01-02T00:00:00Z',
+    deletionGracePeriodSeconds: 0,
     ownerReferences: [{ apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', name: 't-1', uid: 'u-0', controller: true }],
     finalizers: ['example.com/cleanup'],
   },
@@ -23,13 +33,25 @@ const old = {
 
 test('server-owned metadata, ownerReferences and finalizers are dropped; labels, annotations and content kept', () => {
   assert.deepEqual(restoreBody(old as unknown as Obj, 'configMaps'), {
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'task-t-1', namespace: 'orchestrator', labels: { a: 'b' }, annotations: { x: 'y' } }, data: { prompt: 'p' },
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'task-t-1', namespace: 'orchestrator', labels: { a: 'b' }, annotations: { x: 'y' } },
+    data: { prompt: 'p' },
   });
 });
 
 test('a TaskRun is sent without status, with the restore-pending annotation', () => {
-  const taskRun = { apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 't-1', namespace: 'ns', uid: 'u', ownerReferences: [{}] }, spec: { service: 's' }, status: { phase: 'Succeeded' } };
+  const taskRun = {
+    apiVersion: 'orchestrator.io/v1',
+    kind: 'TaskRun',
+    metadata: { name: 't-1', namespace: 'ns', uid: 'u', ownerReferences: [{}] },
+    spec: { service: 's' },
+    status: { phase: 'Succeeded' },
+  };
   assert.deepEqual(restoreBody(taskRun as unknown as Obj, 'taskRuns'), {
-    apiVersion: 'orchestrator.io/v1', kind: 'TaskRun', metadata: { name: 't-1', namespace: 'ns', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } }, spec: { service: 's' },
+    apiVersion: 'orchestrator.io/v1',
+    kind: 'TaskRun',
+    metadata: { name: 't-1', namespace: 'ns', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } },
+    spec: { service: 's' },
   });
 });

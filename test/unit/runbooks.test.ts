@@ -19,6 +19,9 @@ test('workflows/index.ts exports exactly the runbooks of the map (add a new one 
 });
 
 test('an unknown runbook is a clear error that lists the known ones', () => {
-  assert.throws(() => findRunbook('backupPlatfrom'), /unknown runbook backupPlatfrom \(known: platformHealth, .*backupAndVerify/);
+  assert.throws(
+    () => findRunbook('backupPlatfrom'),
+    /unknown runbook backupPlatfrom \(known: platformHealth, .*backupAndVerify/,
+  );
   assert.equal(findRunbook('drainNode').name, 'drainNode');
 });

@@ -10,7 +10,8 @@ import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { taskRunMetrics } from '../../activities/metrics.ts';
 import type { TaskRunAction } from '../../contract/types/taskrun.ts';
 
-const status = (code: number, message: string) => new ApiException(code, message, JSON.stringify({ kind: 'Status', code, message }), {});
+const status = (code: number, message: string) =>
+  new ApiException(code, message, JSON.stringify({ kind: 'Status', code, message }), {});
 
 function fakeKube(fail: { configMap?: ApiException<string>; job?: ApiException<string> }) {
   const calls: string[] = [];
@@ -44,20 +45,27 @@ function fakeKube(fail: { configMap?: ApiException<string>; job?: ApiException<s
 }
 
 const action: TaskRunAction = {
-  name: 'tr', uid: 'uid-1', jobName: 'tr-uid1',
+  name: 'tr',
+  uid: 'uid-1',
+  jobName: 'tr-uid1',
   create: { service: 's', taskId: 't', prompt: 'p', resources: { requests: { cpu: '-1' } } },
   status: { phase: 'Pending', jobName: 'tr-uid1', message: 'agent Job created', observedGeneration: 1, conditions: [] },
 };
-const apply = (kube: KubeClients) => applyTaskRunActions(kube, { namespace: 'ns', config: DEFAULT_CONTROLLER_CONFIG, actions: [action] }, taskRunMetrics);
+const apply = (kube: KubeClients) =>
+  applyTaskRunActions(kube, { namespace: 'ns', config: DEFAULT_CONTROLLER_CONFIG, actions: [action] }, taskRunMetrics);
 
 test('a Job the API server rejects (422 Invalid) comes back rejected with its reason; no status written', async () => {
-  const invalid = 'Job.batch "tr-uid1" is invalid: spec.template.spec.containers[0].resources.requests[cpu]: Invalid value: "-1": must be greater than or equal to 0';
+  const invalid =
+    'Job.batch "tr-uid1" is invalid: spec.template.spec.containers[0].resources.requests[cpu]: Invalid value: "-1": must be greater than or equal to 0';
   const { kube, calls } = fakeKube({ job: status(422, invalid) });
   const [result] = await apply(kube);
   assert.equal(result?.error, undefined);
   assert.ok(result?.rejected?.includes(invalid), result?.rejected);
   assert.match(result!.rejected!, /HTTP 422/);
-  assert.deepEqual(calls.filter((c) => c.startsWith('status')), []);
+  assert.deepEqual(
+    calls.filter((c) => c.startsWith('status')),
+    [],
+  );
 });
 
 test('a task ConfigMap refused as too large (413): rejected, and the Job made alongside it is deleted', async () => {
@@ -68,7 +76,11 @@ test('a task ConfigMap refused as too large (413): rejected, and the Job made al
 });
 
 test('a 400 Bad Request is a rejection too; a 500 or 429 is a transient error, retried', async () => {
-  assert.match((await apply(fakeKube({ job: status(400, 'quantities must match the regular expression') }).kube))[0]?.rejected ?? '', /HTTP 400/);
+  assert.match(
+    (await apply(fakeKube({ job: status(400, 'quantities must match the regular expression') }).kube))[0]?.rejected ??
+      '',
+    /HTTP 400/,
+  );
   for (const code of [500, 429]) {
     const [r] = await apply(fakeKube({ job: status(code, 'try again') }).kube);
     assert.equal(r?.rejected, undefined, String(code));

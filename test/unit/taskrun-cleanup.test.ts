@@ -12,14 +12,29 @@ const NOW = Date.parse('2026-06-01T00:00:00Z');
 const DAY = 24 * 3600 * 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-interface Fake { name: string; uid: string; phase?: string; completionTime?: string; keep?: boolean }
+interface Fake {
+  name: string;
+  uid: string;
+  phase?: string;
+  completionTime?: string;
+  keep?: boolean;
+}
 
 /** TaskRuns: 25,000 old Succeeded, 2,000 old Failed (500 of them labelled keep), 1,000 recent, 100 running. */
 function population(): Fake[] {
   const runs: Fake[] = [];
-  for (let i = 0; i < 25_000; i++) runs.push({ name: `ok-${i}`, uid: `u-ok-${i}`, phase: 'Succeeded', completionTime: iso(NOW - 10 * DAY) });
-  for (let i = 0; i < 2_000; i++) runs.push({ name: `bad-${i}`, uid: `u-bad-${i}`, phase: 'Failed', completionTime: iso(NOW - 5 * DAY), keep: i < 500 });
-  for (let i = 0; i < 1_000; i++) runs.push({ name: `recent-${i}`, uid: `u-recent-${i}`, phase: 'Succeeded', completionTime: iso(NOW - DAY) });
+  for (let i = 0; i < 25_000; i++)
+    runs.push({ name: `ok-${i}`, uid: `u-ok-${i}`, phase: 'Succeeded', completionTime: iso(NOW - 10 * DAY) });
+  for (let i = 0; i < 2_000; i++)
+    runs.push({
+      name: `bad-${i}`,
+      uid: `u-bad-${i}`,
+      phase: 'Failed',
+      completionTime: iso(NOW - 5 * DAY),
+      keep: i < 500,
+    });
+  for (let i = 0; i < 1_000; i++)
+    runs.push({ name: `recent-${i}`, uid: `u-recent-${i}`, phase: 'Succeeded', completionTime: iso(NOW - DAY) });
   for (let i = 0; i < 100; i++) runs.push({ name: `run-${i}`, uid: `u-run-${i}`, phase: 'Running' });
   return runs;
 }
@@ -32,19 +47,30 @@ function fakeKube(runs: Fake[], opts: { deleteDelayMs?: number; failAfterDeletes
       listNamespacedCustomObject: async (req: { limit?: number; _continue?: string }) => {
         stats.lists++;
         // Like etcd: in key order, the continue token is the last key returned (deletions do not shift pages).
-        const all = [...live.values()].sort((a, b) => a.name.localeCompare(b.name)).filter((r) => !req._continue || r.name > req._continue);
+        const all = [...live.values()]
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .filter((r) => !req._continue || r.name > req._continue);
         const page = all.slice(0, req.limit ?? all.length);
         return {
           items: page.map((r) => ({
-            metadata: { name: r.name, namespace: 'ns', uid: r.uid, creationTimestamp: iso(NOW - 30 * DAY), ...(r.keep ? { labels: { 'taskrun.orchestrator.io/keep': 'true' } } : {}) },
+            metadata: {
+              name: r.name,
+              namespace: 'ns',
+              uid: r.uid,
+              creationTimestamp: iso(NOW - 30 * DAY),
+              ...(r.keep ? { labels: { 'taskrun.orchestrator.io/keep': 'true' } } : {}),
+            },
             spec: { service: 's', taskId: r.name },
-            ...(r.phase ? { status: { phase: r.phase, ...(r.completionTime ? { completionTime: r.completionTime } : {}) } } : {}),
+            ...(r.phase
+              ? { status: { phase: r.phase, ...(r.completionTime ? { completionTime: r.completionTime } : {}) } }
+              : {}),
           })),
           metadata: { resourceVersion: '9', ...(page.length < all.length ? { continue: page.at(-1)!.name } : {}) },
         };
       },
       deleteNamespacedCustomObject: async (req: { name: string; body: { preconditions: { uid: string } } }) => {
-        if (opts.failAfterDeletes !== undefined && stats.deletes >= opts.failAfterDeletes) throw new ApiException(503, 'unavailable', '{"message":"etcd leader changed"}', {});
+        if (opts.failAfterDeletes !== undefined && stats.deletes >= opts.failAfterDeletes)
+          throw new ApiException(503, 'unavailable', '{"message":"etcd leader changed"}', {});
         stats.inFlight++;
         stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
         try {
@@ -64,7 +90,13 @@ function fakeKube(runs: Fake[], opts: { deleteDelayMs?: number; failAfterDeletes
   return { kube: kube as unknown as KubeClients, live, stats };
 }
 
-const criteria = { namespace: 'ns', succeededMaxAgeSeconds: 7 * 24 * 3600, failedMaxAgeSeconds: 3 * 24 * 3600, keepLabel: 'taskrun.orchestrator.io/keep', asOf: iso(NOW) };
+const criteria = {
+  namespace: 'ns',
+  succeededMaxAgeSeconds: 7 * 24 * 3600,
+  failedMaxAgeSeconds: 3 * 24 * 3600,
+  keepLabel: 'taskrun.orchestrator.io/keep',
+  asOf: iso(NOW),
+};
 
 test('the plan for 25,000 old TaskRuns: counts by phase and bounded samples, a small result', async () => {
   const { kube, stats } = fakeKube(population());
@@ -102,7 +134,9 @@ test('a deletion that fails midway throws; the retried attempt resumes from the 
   const runs = population().slice(0, 3_000);
   const fake = fakeKube(runs, { failAfterDeletes: 1_000 });
   let last: unknown;
-  await assert.rejects(deleteOldTaskRuns(fake.kube, criteria, { onProgress: (p) => void (last = p) }), { type: 'KubeUnavailable' });
+  await assert.rejects(deleteOldTaskRuns(fake.kube, criteria, { onProgress: (p) => void (last = p) }), {
+    type: 'KubeUnavailable',
+  });
   const resumed = fakeKube([...fake.live.values()]);
   const result = await deleteOldTaskRuns(resumed.kube, criteria, { resumeFrom: last as never });
   assert.equal(result.deleted.Succeeded, 3_000);
@@ -111,7 +145,9 @@ test('a deletion that fails midway throws; the retried attempt resumes from the 
 
 test('a TaskRun recreated under the same name (409) or already deleted (404) is counted as already gone', async () => {
   const fake = fakeKube(population().slice(0, 10));
-  const kube = fake.kube as unknown as { custom: { deleteNamespacedCustomObject: (r: { name: string }) => Promise<unknown> } };
+  const kube = fake.kube as unknown as {
+    custom: { deleteNamespacedCustomObject: (r: { name: string }) => Promise<unknown> };
+  };
   const original = kube.custom.deleteNamespacedCustomObject;
   kube.custom.deleteNamespacedCustomObject = async (r) => {
     if (r.name === 'ok-3') throw new ApiException(409, 'precondition', '{}', {});

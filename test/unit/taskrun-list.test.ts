@@ -8,13 +8,24 @@ import { watchTaskRunChanges } from '../../activities/taskrun/watch.ts';
 import { listTaskRuns } from '../../activities/kube/taskruns.ts';
 import { countTaskRuns } from '../../activities/backup/capture.ts';
 
-interface ListCall { limit?: number; _continue?: string; labelSelector?: string }
+interface ListCall {
+  limit?: number;
+  _continue?: string;
+  labelSelector?: string;
+}
 
 /** A fake of the calls a TaskRun list makes: raw CustomObjectsApi JSON, continue token in metadata.continue. */
 function fakeKube(count: number, fail?: (req: ListCall, n: number) => unknown) {
   const calls: ListCall[] = [];
   const items = Array.from({ length: count }, (_, i) => ({
-    metadata: { name: `tr-${i}`, namespace: 'ns', uid: `uid-${i}`, generation: 1, creationTimestamp: '2026-01-01T00:00:00Z', resourceVersion: String(100 + i) },
+    metadata: {
+      name: `tr-${i}`,
+      namespace: 'ns',
+      uid: `uid-${i}`,
+      generation: 1,
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      resourceVersion: String(100 + i),
+    },
     spec: { service: 's', taskId: `t-${i}` },
     status: { phase: 'Succeeded' },
   }));
@@ -27,7 +38,15 @@ function fakeKube(count: number, fail?: (req: ListCall, n: number) => unknown) {
         const start = req._continue ? Number(req._continue) : 0;
         const limit = req.limit ?? items.length;
         const end = Math.min(items.length, start + limit);
-        return { apiVersion: 'orchestrator.io/v1', kind: 'TaskRunList', items: items.slice(start, end), metadata: { resourceVersion: '777', ...(end < items.length ? { continue: String(end), remainingItemCount: items.length - end } : {}) } };
+        return {
+          apiVersion: 'orchestrator.io/v1',
+          kind: 'TaskRunList',
+          items: items.slice(start, end),
+          metadata: {
+            resourceVersion: '777',
+            ...(end < items.length ? { continue: String(end), remainingItemCount: items.length - end } : {}),
+          },
+        };
       },
     },
     apiextensions: { readCustomResourceDefinition: async () => ({}) },
@@ -39,11 +58,21 @@ function fakeKube(count: number, fail?: (req: ListCall, n: number) => unknown) {
 
 test("the controller's snapshot reads every page of TaskRuns (continue token in metadata.continue) and keeps the list's resourceVersion", async () => {
   const { kube, calls } = fakeKube(8);
-  const result = await watchTaskRunChanges(kube, { namespace: 'ns', configMapName: 'cfg', maxWaitSeconds: 1, activeTasks: 0 }, { pageSize: 3 });
+  const result = await watchTaskRunChanges(
+    kube,
+    { namespace: 'ns', configMapName: 'cfg', maxWaitSeconds: 1, activeTasks: 0 },
+    { pageSize: 3 },
+  );
   assert.equal(result.relisted, 'initial');
-  assert.deepEqual(result.snapshot?.taskRuns.map((t) => t.name), Array.from({ length: 8 }, (_, i) => `tr-${i}`));
+  assert.deepEqual(
+    result.snapshot?.taskRuns.map((t) => t.name),
+    Array.from({ length: 8 }, (_, i) => `tr-${i}`),
+  );
   assert.deepEqual(result.cursor, { taskRuns: '777', jobs: '778', config: '779' });
-  assert.deepEqual(calls.map((c) => c._continue ?? ''), ['', '3', '6']);
+  assert.deepEqual(
+    calls.map((c) => c._continue ?? ''),
+    ['', '3', '6'],
+  );
 });
 
 test('listTaskRuns: all pages, the resourceVersion, streaming pages, one page with remainingItemCount, a missing CRD, an expired continue token', async () => {
@@ -53,10 +82,17 @@ test('listTaskRuns: all pages, the resourceVersion, streaming pages, one page wi
   assert.equal(all.count, 8);
   assert.equal(all.resourceVersion, '777');
   assert.equal(all.complete, true);
-  assert.deepEqual(calls.map((c) => c.limit), [3, 3, 3]);
+  assert.deepEqual(
+    calls.map((c) => c.limit),
+    [3, 3, 3],
+  );
 
   const seen: number[] = [];
-  const streamed = await listTaskRuns(kube, 'ns', { pageSize: 5, keep: false, onPage: (items) => void seen.push(items.length) });
+  const streamed = await listTaskRuns(kube, 'ns', {
+    pageSize: 5,
+    keep: false,
+    onPage: (items) => void seen.push(items.length),
+  });
   assert.deepEqual([streamed.items.length, streamed.count, seen], [0, 8, [5, 3]]);
 
   const first = await listTaskRuns(kube, 'ns', { pageSize: 1, maxPages: 1, keep: false });
@@ -64,12 +100,26 @@ test('listTaskRuns: all pages, the resourceVersion, streaming pages, one page wi
   assert.equal(await countTaskRuns(kube, { namespace: 'ns', include: {} as never }), 8);
 
   const missing = fakeKube(8, () => new ApiException(404, 'not found', '{}', {})).kube;
-  assert.deepEqual(await listTaskRuns(missing, 'ns', { crdMissing: 'empty' }), { items: [], resourceVersion: '', count: 0, complete: true, crdInstalled: false });
+  assert.deepEqual(await listTaskRuns(missing, 'ns', { crdMissing: 'empty' }), {
+    items: [],
+    resourceVersion: '',
+    count: 0,
+    complete: true,
+    crdInstalled: false,
+  });
   await assert.rejects(listTaskRuns(missing, 'ns'), { type: 'KubeNotFound' });
 
   // The second page's token expired once: the list starts again and returns every item once.
-  const expiring = fakeKube(8, (req, n) => (req._continue && n === 2 ? new ApiException(410, 'Expired', '{"message":"continue token expired"}', {}) : undefined));
+  const expiring = fakeKube(8, (req, n) =>
+    req._continue && n === 2 ? new ApiException(410, 'Expired', '{"message":"continue token expired"}', {}) : undefined,
+  );
   const again = await listTaskRuns(expiring.kube, 'ns', { pageSize: 3 });
-  assert.deepEqual(again.items.map((t) => t.metadata.name), Array.from({ length: 8 }, (_, i) => `tr-${i}`));
-  assert.deepEqual(expiring.calls.map((c) => c._continue ?? ''), ['', '3', '', '3', '6']);
+  assert.deepEqual(
+    again.items.map((t) => t.metadata.name),
+    Array.from({ length: 8 }, (_, i) => `tr-${i}`),
+  );
+  assert.deepEqual(
+    expiring.calls.map((c) => c._continue ?? ''),
+    ['', '3', '', '3', '6'],
+  );
 });

@@ -6,10 +6,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { diffView, emptyView, foldRaw, RESULT_BUDGET_BYTES } from '../../activities/taskrun/view.ts';
-import { applyResults, applyWatchResult, carryState, CARRY_BUDGET_BYTES, jobNameFor, planRound, restoreState } from '../../workflows/taskrun-controller/reconcile.ts';
+import {
+  applyResults,
+  applyWatchResult,
+  carryState,
+  CARRY_BUDGET_BYTES,
+  jobNameFor,
+  planRound,
+  restoreState,
+} from '../../workflows/taskrun-controller/reconcile.ts';
 import { VIEW_WINDOW } from '../../workflows/taskrun-controller/pipeline.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
-import type { ActionResult, ControllerCarried, ObservedJob, ObservedTaskRun, WatchChange, WatchResult } from '../../contract/types/taskrun.ts';
+import type {
+  ActionResult,
+  ControllerCarried,
+  ObservedJob,
+  ObservedTaskRun,
+  WatchChange,
+  WatchResult,
+} from '../../contract/types/taskrun.ts';
 
 const LIMIT = 512 * 1024;
 const N = 10_000;
@@ -27,8 +42,15 @@ class Cluster {
   add(i: number): void {
     const name = `tr-${String(i).padStart(5, '0')}`;
     const t: ObservedTaskRun = {
-      name, uid: `0000${i}-aaaa-bbbb-cccc-dddddddddddd`, generation: 1, creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, Math.floor(i / 100))).toISOString(),
-      spec: { service: 'checkout', taskId: `task-${i}`, prompt: `fix the flaky test number ${i} in the checkout service, then open a pull request` },
+      name,
+      uid: `0000${i}-aaaa-bbbb-cccc-dddddddddddd`,
+      generation: 1,
+      creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, Math.floor(i / 100))).toISOString(),
+      spec: {
+        service: 'checkout',
+        taskId: `task-${i}`,
+        prompt: `fix the flaky test number ${i} in the checkout service, then open a pull request`,
+      },
     };
     this.taskRuns.set(name, t);
     this.changes.push({ kind: 'taskRun', type: 'upsert', taskRun: t });
@@ -63,11 +85,22 @@ test('10,000 pending TaskRuns, maxConcurrentTasks 200: watch results and the car
     const now = new Date((clock += 1000)).toISOString();
     const diff = diffView(view, { window: VIEW_WINDOW, budgetBytes: RESULT_BUDGET_BYTES, reset });
     reset = false;
-    const result: WatchResult = { ...(diff.snapshot ? { snapshot: diff.snapshot } : {}), changes: diff.changes, cursor, config, seq: diff.seq, queued: diff.queued, ...(diff.more ? { more: true as const } : {}) };
+    const result: WatchResult = {
+      ...(diff.snapshot ? { snapshot: diff.snapshot } : {}),
+      changes: diff.changes,
+      cursor,
+      config,
+      seq: diff.seq,
+      queued: diff.queued,
+      ...(diff.more ? { more: true as const } : {}),
+    };
     maxResult = Math.max(maxResult, bytes(result));
     assert.ok(bytes(result) <= LIMIT, `round ${rounds}: a watch result of ${bytes(result)} bytes`);
     applyWatchResult(state, result, now);
-    assert.ok(state.tracked.size <= config.maxConcurrentTasks + VIEW_WINDOW + 50, `round ${rounds}: ${state.tracked.size} tracked`);
+    assert.ok(
+      state.tracked.size <= config.maxConcurrentTasks + VIEW_WINDOW + 50,
+      `round ${rounds}: ${state.tracked.size} tracked`,
+    );
 
     // The apply activities: Jobs (create-or-get by the derived name) and status writes.
     const actions = planRound(state.tracked, config, now);
@@ -93,11 +126,13 @@ test('10,000 pending TaskRuns, maxConcurrentTasks 200: watch results and the car
       return r;
     });
     // The apply results travel in chunks of 50 (chunkSize): each under the budget too.
-    for (let i = 0; i < actions.length; i += 50) maxResult = Math.max(maxResult, bytes(results.slice(i, i + 50)), bytes(actions.slice(i, i + 50)));
+    for (let i = 0; i < actions.length; i += 50)
+      maxResult = Math.max(maxResult, bytes(results.slice(i, i + 50)), bytes(actions.slice(i, i + 50)));
     applyResults(state, actions, results, now);
     // Jobs that ran a round complete.
     for (const job of [...cluster.jobs.values()]) {
-      if (!job.outcome && job.startTime !== now) cluster.setJob({ ...job, active: 0, outcome: 'Succeeded', completionTime: now, finishedAt: now });
+      if (!job.outcome && job.startTime !== now)
+        cluster.setJob({ ...job, active: 0, outcome: 'Succeeded', completionTime: now, finishedAt: now });
     }
     foldRaw(view, { changes: cluster.take() });
 
@@ -114,17 +149,30 @@ test('10,000 pending TaskRuns, maxConcurrentTasks 200: watch results and the car
   }
   assert.ok(rounds < 5000, 'drained');
   assert.equal(cluster.created.size, N, 'every TaskRun got a Job');
-  assert.ok([...cluster.created.values()].every((n) => n === 1), 'never two Jobs for one TaskRun');
-  assert.ok([...cluster.taskRuns.values()].every((t) => t.status?.phase === 'Succeeded' && t.status.jobName === jobNameFor(t.name, t.uid)));
+  assert.ok(
+    [...cluster.created.values()].every((n) => n === 1),
+    'never two Jobs for one TaskRun',
+  );
+  assert.ok(
+    [...cluster.taskRuns.values()].every(
+      (t) => t.status?.phase === 'Succeeded' && t.status.jobName === jobNameFor(t.name, t.uid),
+    ),
+  );
   assert.ok(runs > 10, `${runs} runs`);
-  console.log(`taskrun-scale: ${rounds} rounds, ${runs} runs, largest result ${maxResult} B, largest carried ${maxCarried} B`);
+  console.log(
+    `taskrun-scale: ${rounds} rounds, ${runs} runs, largest result ${maxResult} B, largest carried ${maxCarried} B`,
+  );
 });
 
 test('the carried state keeps under its budget with 10,000 followed TaskRuns: the pending ones are left to the view', () => {
   const state = restoreState(undefined, 500);
   const cluster = new Cluster();
   for (let i = 0; i < N; i++) cluster.add(i);
-  applyWatchResult(state, { snapshot: { taskRuns: [...cluster.taskRuns.values()], jobs: [] }, changes: [], cursor, config }, '2026-01-01T01:00:00.000Z');
+  applyWatchResult(
+    state,
+    { snapshot: { taskRuns: [...cluster.taskRuns.values()], jobs: [] }, changes: [], cursor, config },
+    '2026-01-01T01:00:00.000Z',
+  );
   assert.equal(state.tracked.size, N);
   const carried = carryState(state, cursor, 1);
   assert.ok(bytes(carried) <= CARRY_BUDGET_BYTES, `${bytes(carried)} bytes`);
@@ -145,10 +193,24 @@ test('the view: a watch result holds at most the window of pending TaskRuns and 
 
   // tr-00000's Job completes and is removed (TTL) before the next result: its outcome still arrives.
   const t = cluster.taskRuns.get('tr-00000')!;
-  const job: ObservedJob = { name: jobNameFor(t.name, t.uid), ownerName: t.name, ownerUid: t.uid, active: 0, outcome: 'Succeeded' };
-  foldRaw(view, { changes: [{ kind: 'job', type: 'upsert', job }, { kind: 'job', type: 'delete', name: job.name, ownerName: t.name, ownerUid: t.uid }] });
+  const job: ObservedJob = {
+    name: jobNameFor(t.name, t.uid),
+    ownerName: t.name,
+    ownerUid: t.uid,
+    active: 0,
+    outcome: 'Succeeded',
+  };
+  foldRaw(view, {
+    changes: [
+      { kind: 'job', type: 'upsert', job },
+      { kind: 'job', type: 'delete', name: job.name, ownerName: t.name, ownerUid: t.uid },
+    ],
+  });
   const next = diffView(view, { window: 300, budgetBytes: RESULT_BUDGET_BYTES });
-  assert.deepEqual(next.changes.filter((c) => c.kind === 'job'), [{ kind: 'job', type: 'upsert', job }]);
+  assert.deepEqual(
+    next.changes.filter((c) => c.kind === 'job'),
+    [{ kind: 'job', type: 'upsert', job }],
+  );
   // It has a Job now: one more pending TaskRun enters the window.
   assert.ok(next.changes.some((c) => c.kind === 'taskRun' && c.type === 'upsert' && c.taskRun.name === 'tr-00300'));
   assert.equal(next.queued, N - 301);

@@ -4,16 +4,37 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PipelineScheduler } from '../../workflows/taskrun-controller/scheduler.ts';
-import { applyResults, applyWatchResult, restoreState, type ReconcilerState } from '../../workflows/taskrun-controller/reconcile.ts';
+import {
+  applyResults,
+  applyWatchResult,
+  restoreState,
+  type ReconcilerState,
+} from '../../workflows/taskrun-controller/reconcile.ts';
 import type { ActionResult, ObservedTaskRun, TaskRunAction, WatchResult } from '../../contract/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 
 const config = { ...DEFAULT_CONTROLLER_CONFIG, maxConcurrentTasks: 1000 };
 const cursor = { taskRuns: '1', jobs: '1', config: '1' };
-const obs = (name: string): ObservedTaskRun => ({ name, uid: `uid-${name}`, generation: 1, creationTimestamp: '2026-01-01T00:00:00.000Z', spec: { service: 's', taskId: `t-${name}`, prompt: 'p' } });
-const snapshot = (...names: string[]): WatchResult => ({ snapshot: { taskRuns: names.map(obs), jobs: [] }, changes: [], cursor, config });
+const obs = (name: string): ObservedTaskRun => ({
+  name,
+  uid: `uid-${name}`,
+  generation: 1,
+  creationTimestamp: '2026-01-01T00:00:00.000Z',
+  spec: { service: 's', taskId: `t-${name}`, prompt: 'p' },
+});
+const snapshot = (...names: string[]): WatchResult => ({
+  snapshot: { taskRuns: names.map(obs), jobs: [] },
+  changes: [],
+  cursor,
+  config,
+});
 const names = (chunks: TaskRunAction[][]) => chunks.map((c) => c.map((a) => a.name));
-const ok = (actions: TaskRunAction[]): ActionResult[] => actions.map((a) => ({ name: a.name, ...(a.create ? { job: 'created' as const } : {}), ...(a.status ? { status: 'written' as const } : {}) }));
+const ok = (actions: TaskRunAction[]): ActionResult[] =>
+  actions.map((a) => ({
+    name: a.name,
+    ...(a.create ? { job: 'created' as const } : {}),
+    ...(a.status ? { status: 'written' as const } : {}),
+  }));
 
 function stateWith(...taskRuns: string[]): ReconcilerState {
   const state = restoreState(undefined, 10);
@@ -39,14 +60,31 @@ test('a failed write is retried after retryAfterMs, holding no slot meanwhile; t
   const s = new PipelineScheduler({ maxInFlight: 100, retryAfterMs: 5000, chunkSize: 50 });
   const state = stateWith('a', 'b');
   const [sent] = s.dispatch(state.tracked, { ...config, maxConcurrentTasks: 1 }, 0);
-  assert.deepEqual(sent!.map((a) => [a.name, Boolean(a.create)]), [['a', true], ['b', false]], 'a gets the one slot, b a Pending status');
-  s.applyDone(sent!, [{ name: 'a', error: 'HTTP 500' }, { name: 'b', status: 'written' }], 1000);
+  assert.deepEqual(
+    sent!.map((a) => [a.name, Boolean(a.create)]),
+    [
+      ['a', true],
+      ['b', false],
+    ],
+    'a gets the one slot, b a Pending status',
+  );
+  s.applyDone(
+    sent!,
+    [
+      { name: 'a', error: 'HTTP 500' },
+      { name: 'b', status: 'written' },
+    ],
+    1000,
+  );
   assert.equal(s.ready, true, 'a write came back');
   assert.deepEqual(s.take(), []);
   assert.equal(s.ready, false);
   // a is in back-off: b takes the slot.
   const [next] = s.dispatch(state.tracked, { ...config, maxConcurrentTasks: 1 }, 2000);
-  assert.deepEqual(next!.filter((x) => x.create).map((x) => x.name), ['b']);
+  assert.deepEqual(
+    next!.filter((x) => x.create).map((x) => x.name),
+    ['b'],
+  );
   assert.equal(s.retryTimer(2000), 4000, 'the timer fires when a is due');
   assert.equal(s.retryTimer(2000), undefined, 'armed once');
   s.retryTimerFired();
@@ -56,7 +94,10 @@ test('a failed write is retried after retryAfterMs, holding no slot meanwhile; t
   s.applyDone(next!, ok(next!), 6000);
   // Due again: a is sent (b's Job holds the only slot: a status write), and leaves the back-off.
   const [again] = s.dispatch(state.tracked, { ...config, maxConcurrentTasks: 1 }, 6000);
-  assert.deepEqual(again!.map((x) => [x.name, Boolean(x.create)]), [['a', false]]);
+  assert.deepEqual(
+    again!.map((x) => [x.name, Boolean(x.create)]),
+    [['a', false]],
+  );
   assert.equal(s.retryTimer(6000), undefined, 'nothing left to retry');
 });
 
@@ -78,7 +119,14 @@ test('Jobs created while a watch runs are reported for its snapshot; a new watch
   s.watchStarted();
   assert.equal(s.watching, true);
   const [sent] = s.dispatch(state.tracked, config, 0);
-  s.applyDone(sent!, [{ name: 'a', job: 'created' }, { name: 'b', job: 'existing' }], 1);
+  s.applyDone(
+    sent!,
+    [
+      { name: 'a', job: 'created' },
+      { name: 'b', job: 'existing' },
+    ],
+    1,
+  );
   assert.deepEqual([...s.createdMeanwhile], ['a', 'b']);
   s.watchReturned(snapshot('a', 'b'));
   assert.equal(s.watching, false);

@@ -16,13 +16,22 @@ const OLDEST_WATCHABLE = 400;
 const LIST_RV = '500';
 const CONFIG_OBJECT_RV = '10';
 
-interface Seen { method: string; path: string; query: URLSearchParams }
+interface Seen {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+}
 const seen: Seen[] = [];
 const open = new Set<ServerResponse>();
 let kube: KubeClients;
 let server: ReturnType<typeof createServer>;
 
-const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'ns', resourceVersion: CONFIG_OBJECT_RV }, data: { 'config.yaml': 'maxConcurrentTasks: 7\n' } };
+const configMap = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'cfg', namespace: 'ns', resourceVersion: CONFIG_OBJECT_RV },
+  data: { 'config.yaml': 'maxConcurrentTasks: 7\n' },
+};
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url!, 'http://x');
@@ -35,7 +44,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/json' });
     const rv = Number(url.searchParams.get('resourceVersion') ?? LIST_RV);
     if (url.pathname.endsWith('/configmaps') && rv < OLDEST_WATCHABLE) {
-      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `too old resource version: ${rv} (${OLDEST_WATCHABLE})`, reason: 'Expired', code: 410 } })}\n`);
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `too old resource version: ${rv} (${OLDEST_WATCHABLE})`, reason: 'Expired', code: 410 } })}\n`,
+      );
       return;
     }
     // Held open without a byte (no events, no bookmarks) until the client goes.
@@ -44,9 +55,22 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (url.pathname === '/api/v1/namespaces/ns/configmaps/cfg') return json(configMap);
-  if (url.pathname === '/api/v1/namespaces/ns/configmaps') return json({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: LIST_RV }, items: [configMap] });
-  if (url.pathname === '/apis/orchestrator.io/v1/namespaces/ns/taskruns') return json({ kind: 'TaskRunList', apiVersion: 'orchestrator.io/v1', metadata: { resourceVersion: '600' }, items: [] });
-  if (url.pathname === '/apis/batch/v1/namespaces/ns/jobs') return json({ kind: 'JobList', apiVersion: 'batch/v1', metadata: { resourceVersion: '601' }, items: [] });
+  if (url.pathname === '/api/v1/namespaces/ns/configmaps')
+    return json({
+      kind: 'ConfigMapList',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: LIST_RV },
+      items: [configMap],
+    });
+  if (url.pathname === '/apis/orchestrator.io/v1/namespaces/ns/taskruns')
+    return json({
+      kind: 'TaskRunList',
+      apiVersion: 'orchestrator.io/v1',
+      metadata: { resourceVersion: '600' },
+      items: [],
+    });
+  if (url.pathname === '/apis/batch/v1/namespaces/ns/jobs')
+    return json({ kind: 'JobList', apiVersion: 'batch/v1', metadata: { resourceVersion: '601' }, items: [] });
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ kind: 'Status', code: 404, message: 'not found' }));
 }
@@ -56,7 +80,12 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const config = new KubeConfig();
-  config.loadFromOptions({ clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'fake', user: 'u' }], currentContext: 'c' });
+  config.loadFromOptions({
+    clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
+    currentContext: 'c',
+  });
   kube = makeKubeClients(config);
 });
 
@@ -67,10 +96,17 @@ after(async () => {
 });
 
 const reconcilerConfig = { ...DEFAULT_CONTROLLER_CONFIG, maxConcurrentTasks: 7, resourceVersion: CONFIG_OBJECT_RV };
-const input = (cursor: WatchInput['cursor']): WatchInput => ({ namespace: 'ns', configMapName: 'cfg', ...(cursor ? { cursor } : {}), config: reconcilerConfig, maxWaitSeconds: 2, activeTasks: 0 });
+const input = (cursor: WatchInput['cursor']): WatchInput => ({
+  namespace: 'ns',
+  configMapName: 'cfg',
+  ...(cursor ? { cursor } : {}),
+  config: reconcilerConfig,
+  maxWaitSeconds: 2,
+  activeTasks: 0,
+});
 const configWatches = () => seen.filter((s) => s.path.endsWith('/configmaps') && s.query.get('watch') === 'true');
 
-test('the config watch starts from a list resourceVersion (not the ConfigMap\'s own, out of the watch cache): the round lasts until maxWaitSeconds', async () => {
+test("the config watch starts from a list resourceVersion (not the ConfigMap's own, out of the watch cache): the round lasts until maxWaitSeconds", async () => {
   const first = await watchTaskRunChanges(kube, { ...input(undefined), config: undefined });
   assert.equal(first.relisted, 'initial');
   assert.equal(first.cursor.config, LIST_RV);
@@ -83,7 +119,12 @@ test('the config watch starts from a list resourceVersion (not the ConfigMap\'s 
   assert.equal(result.config.maxConcurrentTasks, 7);
   assert.equal(result.config.resourceVersion, CONFIG_OBJECT_RV);
   assert.equal(result.cursor.config, LIST_RV);
-  assert.ok(configWatches().every((w) => Number(w.query.get('resourceVersion')) >= OLDEST_WATCHABLE), configWatches().map((w) => w.query.get('resourceVersion')).join(','));
+  assert.ok(
+    configWatches().every((w) => Number(w.query.get('resourceVersion')) >= OLDEST_WATCHABLE),
+    configWatches()
+      .map((w) => w.query.get('resourceVersion'))
+      .join(','),
+  );
 });
 
 test('a 410 on the config watch re-lists the config and keeps watching: the round does not end early', async () => {
@@ -94,12 +135,17 @@ test('a 410 on the config watch re-lists the config and keeps watching: the roun
   assert.ok(elapsed >= 1800, `returned after ${elapsed} ms`);
   assert.equal(result.cursor.config, LIST_RV);
   assert.equal(result.config.resourceVersion, CONFIG_OBJECT_RV);
-  assert.deepEqual(configWatches().map((w) => w.query.get('resourceVersion')), ['300', LIST_RV]);
+  assert.deepEqual(
+    configWatches().map((w) => w.query.get('resourceVersion')),
+    ['300', LIST_RV],
+  );
 });
 
-test('watches ended by client-node\'s inactivity timeout are resumed from their cursor: the round ends normally', async () => {
+test("watches ended by client-node's inactivity timeout are resumed from their cursor: the round ends normally", async () => {
   seen.length = 0;
-  const result = await watchTaskRunChanges(kube, input({ taskRuns: '450', jobs: '450', config: LIST_RV }), { idleTimeoutMs: 400 });
+  const result = await watchTaskRunChanges(kube, input({ taskRuns: '450', jobs: '450', config: LIST_RV }), {
+    idleTimeoutMs: 400,
+  });
   assert.deepEqual(result.changes, []);
   assert.deepEqual(result.cursor, { taskRuns: '450', jobs: '450', config: LIST_RV });
   const taskRunWatches = seen.filter((s) => s.path.endsWith('/taskruns') && s.query.get('watch') === 'true');
@@ -109,7 +155,11 @@ test('watches ended by client-node\'s inactivity timeout are resumed from their 
 
 test('relistOnIdle: a round that ends at maxWaitSeconds without a change lists everything itself (one activity per resync when idle)', async () => {
   seen.length = 0;
-  const result = await watchTaskRunChanges(kube, { ...input({ taskRuns: '450', jobs: '450', config: LIST_RV }), maxWaitSeconds: 1, relistOnIdle: true });
+  const result = await watchTaskRunChanges(kube, {
+    ...input({ taskRuns: '450', jobs: '450', config: LIST_RV }),
+    maxWaitSeconds: 1,
+    relistOnIdle: true,
+  });
   assert.equal(result.relisted, 'resync');
   assert.deepEqual(result.snapshot, { taskRuns: [], jobs: [] });
   assert.deepEqual(result.cursor, { taskRuns: '600', jobs: '601', config: LIST_RV });

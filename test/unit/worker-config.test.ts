@@ -12,7 +12,10 @@ test('the worker refuses to start without a named cluster', () => {
 });
 
 test('flags win over environment, environment over defaults', () => {
-  const config = parseWorkerConfig(['--kubeconfig', '/k', '--task-queue', 'q'], { RUNBOOK_TASK_QUEUE: 'env-q', TEMPORAL_ADDRESS: 'h:1' });
+  const config = parseWorkerConfig(['--kubeconfig', '/k', '--task-queue', 'q'], {
+    RUNBOOK_TASK_QUEUE: 'env-q',
+    TEMPORAL_ADDRESS: 'h:1',
+  });
   assert.ok(config !== 'help');
   assert.equal(config.kubeconfigPath, '/k');
   assert.equal(config.taskQueue, 'q');
@@ -21,7 +24,10 @@ test('flags win over environment, environment over defaults', () => {
 });
 
 test('bad flags are clear errors', () => {
-  assert.throws(() => parseWorkerConfig(['--kubeconfig', '/k', '--http-port', 'x'], {}), /--http-port: x is not a port/);
+  assert.throws(
+    () => parseWorkerConfig(['--kubeconfig', '/k', '--http-port', 'x'], {}),
+    /--http-port: x is not a port/,
+  );
   assert.throws(() => parseWorkerConfig(['--kubeconfig', '/k', '--log-level', 'loud'], {}), /--log-level: loud/);
   assert.equal(parseWorkerConfig(['--help'], {}), 'help');
 });
@@ -34,8 +40,13 @@ test('old Node is refused with the reason', () => {
 test('secret sources: the allowlist comes from flags or environment, with a safe default', () => {
   const byDefault = parseWorkerConfig(['--kubeconfig', '/k'], {});
   assert.ok(byDefault !== 'help');
-  assert.deepEqual(byDefault.secretSources, { envAllow: ['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'RUNBOOK_SECRET_*'], secretNamespaces: [] });
-  const fromEnv = parseWorkerConfig(['--kubeconfig', '/k', '--secret-namespaces', 'vault, shared'], { RUNBOOK_SECRET_ENV_ALLOW: 'A_KEY,APP_*' });
+  assert.deepEqual(byDefault.secretSources, {
+    envAllow: ['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'RUNBOOK_SECRET_*'],
+    secretNamespaces: [],
+  });
+  const fromEnv = parseWorkerConfig(['--kubeconfig', '/k', '--secret-namespaces', 'vault, shared'], {
+    RUNBOOK_SECRET_ENV_ALLOW: 'A_KEY,APP_*',
+  });
   assert.ok(fromEnv !== 'help');
   assert.deepEqual(fromEnv.secretSources, { envAllow: ['A_KEY', 'APP_*'], secretNamespaces: ['vault', 'shared'] });
 });
@@ -54,7 +65,10 @@ test('in a pod, no kubeconfig means the in-cluster config; outside a pod one mus
   // Not in a pod: the rule stays.
   assert.throws(() => parseWorkerConfig([], podEnv, () => false), /no cluster named/);
   // A context belongs to a kubeconfig.
-  assert.throws(() => parseWorkerConfig(['--context', 'prod'], podEnv, () => true), /--context names a context of a kubeconfig/);
+  assert.throws(
+    () => parseWorkerConfig(['--context', 'prod'], podEnv, () => true),
+    /--context names a context of a kubeconfig/,
+  );
 });
 
 test('runsInPod needs both the service host variable and the mounted token', () => {
@@ -64,13 +78,23 @@ test('runsInPod needs both the service host variable and the mounted token', () 
   assert.equal(runsInPod({ KUBERNETES_SERVICE_HOST: '10.96.0.1' }, undefined, dir), true);
   assert.equal(runsInPod({}, undefined, dir), false);
   // The default detector, used by parseWorkerConfig: this test machine is no pod.
-  assert.throws(() => parseWorkerConfig([], { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, (env) => runsInPod(env, () => false)), /no cluster named/);
+  assert.throws(
+    () => parseWorkerConfig([], { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, (env) => runsInPod(env, () => false)),
+    /no cluster named/,
+  );
 });
 
 test('the in-cluster kubeconfig for helm names the token and CA by file and holds no secret', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kc-'));
-  const path = writeInClusterKubeconfig(dir, { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, '/sa');
-  const kc = JSON.parse(readFileSync(path, 'utf8')) as { clusters: { cluster: Record<string, string> }[]; users: { user: Record<string, string> }[] };
+  const path = writeInClusterKubeconfig(
+    dir,
+    { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' },
+    '/sa',
+  );
+  const kc = JSON.parse(readFileSync(path, 'utf8')) as {
+    clusters: { cluster: Record<string, string> }[];
+    users: { user: Record<string, string> }[];
+  };
   assert.equal(kc.clusters[0]!.cluster.server, 'https://[fd00::1]:6443');
   assert.equal(kc.clusters[0]!.cluster['certificate-authority'], '/sa/ca.crt');
   assert.deepEqual(kc.users[0]!.user, { tokenFile: '/sa/token' });
@@ -80,9 +104,17 @@ test('Temporal TLS and API key: from the Temporal CLI variables; the key never f
   const plain = parseWorkerConfig(['--kubeconfig', '/k'], {});
   assert.ok(plain !== 'help');
   assert.equal(plain.temporalTls, undefined);
-  const mtls = parseWorkerConfig(['--kubeconfig', '/k'], { TEMPORAL_TLS_CLIENT_CERT_PATH: '/c/tls.crt', TEMPORAL_TLS_CLIENT_KEY_PATH: '/c/tls.key', TEMPORAL_TLS_SERVER_NAME: 'ns.tmprl.cloud' });
+  const mtls = parseWorkerConfig(['--kubeconfig', '/k'], {
+    TEMPORAL_TLS_CLIENT_CERT_PATH: '/c/tls.crt',
+    TEMPORAL_TLS_CLIENT_KEY_PATH: '/c/tls.key',
+    TEMPORAL_TLS_SERVER_NAME: 'ns.tmprl.cloud',
+  });
   assert.ok(mtls !== 'help');
-  assert.deepEqual(mtls.temporalTls, { clientCertPath: '/c/tls.crt', clientKeyPath: '/c/tls.key', serverName: 'ns.tmprl.cloud' });
+  assert.deepEqual(mtls.temporalTls, {
+    clientCertPath: '/c/tls.crt',
+    clientKeyPath: '/c/tls.key',
+    serverName: 'ns.tmprl.cloud',
+  });
   const apiKey = parseWorkerConfig(['--kubeconfig', '/k'], { TEMPORAL_API_KEY: 'k' });
   assert.ok(apiKey !== 'help');
   assert.deepEqual(apiKey.temporalTls, {});
@@ -99,7 +131,10 @@ test('/health says the worker runs; /ready waits until it polls its task queue',
   const { Registry } = await import('prom-client');
   let state = 'RUNNING';
   let polling = false;
-  const { server, port } = await startHttpServer(0, '127.0.0.1', new Registry(), { workerState: () => state, polling: () => polling });
+  const { server, port } = await startHttpServer(0, '127.0.0.1', new Registry(), {
+    workerState: () => state,
+    polling: () => polling,
+  });
   try {
     const status = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
     assert.equal(await status('/health'), 200);

@@ -19,7 +19,9 @@ function operator(custom: Record<string, number>, addFails?: string) {
 
 test('missing ones are registered as Keyword; present ones are left alone', async () => {
   const o = operator({ RunbookKind: 2 });
-  assert.deepEqual(await ensureRunbookSearchAttributes(o.connection, 'platform'), { added: ['RunbookPhase', 'TargetNamespace'] });
+  assert.deepEqual(await ensureRunbookSearchAttributes(o.connection, 'platform'), {
+    added: ['RunbookPhase', 'TargetNamespace'],
+  });
   assert.deepEqual(o.added, [{ RunbookPhase: 2, TargetNamespace: 2 }]);
   const all = operator({ RunbookKind: 2, RunbookPhase: 2, TargetNamespace: 2 });
   assert.deepEqual(await ensureRunbookSearchAttributes(all.connection, 'platform'), { added: [] });
@@ -27,7 +29,12 @@ test('missing ones are registered as Keyword; present ones are left alone', asyn
 });
 
 test('a server that refuses the registration: the worker fails with the commands to run; a wrong type is refused', async () => {
-  await assert.rejects(ensureRunbookSearchAttributes(operator({}, 'PermissionDenied').connection, 'platform.a1b2c'),
-    /RunbookKind, RunbookPhase, TargetNamespace are not registered .*PermissionDenied.*temporal operator search-attribute create --namespace platform\.a1b2c --name RunbookKind --type Keyword/);
-  await assert.rejects(ensureRunbookSearchAttributes(operator({ RunbookPhase: 3 }).connection, 'platform'), /RunbookPhase exists .* not Keyword/);
+  await assert.rejects(
+    ensureRunbookSearchAttributes(operator({}, 'PermissionDenied').connection, 'platform.a1b2c'),
+    /RunbookKind, RunbookPhase, TargetNamespace are not registered .*PermissionDenied.*temporal operator search-attribute create --namespace platform\.a1b2c --name RunbookKind --type Keyword/,
+  );
+  await assert.rejects(
+    ensureRunbookSearchAttributes(operator({ RunbookPhase: 3 }).connection, 'platform'),
+    /RunbookPhase exists .* not Keyword/,
+  );
 });

@@ -16,28 +16,94 @@ type Behaviour = (arg: never) => Promise<unknown>;
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 const counts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
 const helmObjects = { releases: [{ name: 'orchestrator', revision: 2, objects: 7 }], total: 7, existing: 0 };
-const snapshot = { name: 'b1-workspace-12345678', namespace: 'orchestrator', pvc: 'workspace', size: '1Gi', storageClass: 'fast', accessModes: ['ReadWriteOnce'], volumeSnapshotClass: 'csi-snap', readyToUse: true };
-const volumesPlan = { total: 2, existing: 0, unavailable: [{ pvc: 'cache', snapshot: 'orchestrator/b1-cache-12345678', reason: 'the VolumeSnapshot no longer exists' }] };
+const snapshot = {
+  name: 'b1-workspace-12345678',
+  namespace: 'orchestrator',
+  pvc: 'workspace',
+  size: '1Gi',
+  storageClass: 'fast',
+  accessModes: ['ReadWriteOnce'],
+  volumeSnapshotClass: 'csi-snap',
+  readyToUse: true,
+};
+const volumesPlan = {
+  total: 2,
+  existing: 0,
+  unavailable: [
+    { pvc: 'cache', snapshot: 'orchestrator/b1-cache-12345678', reason: 'the VolumeSnapshot no longer exists' },
+  ],
+};
 
 function mock(behaviour: Record<string, Behaviour> = {}) {
   const calls: { name: string; arg: Record<string, unknown> }[] = [];
   const defaults: Record<string, Behaviour> = {
-    planBackup: async () => ({ namespace: 'orchestrator', counts, helmRelease: { name: 'orchestrator', revision: 2, chart: 'orchestrator', chartVersion: '0.1.0' }, volumeSnapshots: { pvcs: 1, snapshotted: 0, skippedReason: 'no VolumeSnapshot CRD' } }),
-    writeBackup: async (arg: { workflowId: string }) => ({ id: arg.workflowId, dir: `/b/${arg.workflowId}`, createdAt: '2026-11-26T02:00:00Z', cluster: 'https://k', namespace: 'orchestrator', counts, files: [], reused: false, bytes: 100 }),
+    planBackup: async () => ({
+      namespace: 'orchestrator',
+      counts,
+      helmRelease: { name: 'orchestrator', revision: 2, chart: 'orchestrator', chartVersion: '0.1.0' },
+      volumeSnapshots: { pvcs: 1, snapshotted: 0, skippedReason: 'no VolumeSnapshot CRD' },
+    }),
+    writeBackup: async (arg: { workflowId: string }) => ({
+      id: arg.workflowId,
+      dir: `/b/${arg.workflowId}`,
+      createdAt: '2026-11-26T02:00:00Z',
+      cluster: 'https://k',
+      namespace: 'orchestrator',
+      counts,
+      files: [],
+      reused: false,
+      bytes: 100,
+    }),
     applyBackupRetention: async () => ({ kept: ['b2'], deleted: ['b0', 'b1'] }),
-    verifyBackup: async () => ({ id: 'b1', createdAt: '2026-11-26T02:00:00Z', cluster: 'https://k', sourceNamespace: 'orchestrator', counts, filesVerified: 5 }),
+    verifyBackup: async () => ({
+      id: 'b1',
+      createdAt: '2026-11-26T02:00:00Z',
+      cluster: 'https://k',
+      sourceNamespace: 'orchestrator',
+      counts,
+      filesVerified: 5,
+    }),
     planRestore: async (arg: { targetNamespace?: string; include: Record<string, boolean> }) => ({
-      targetNamespace: arg.targetNamespace ?? 'orchestrator', namespaceExists: false,
-      kinds: Object.entries(counts).filter(([k]) => arg.include[k]).map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })),
+      targetNamespace: arg.targetNamespace ?? 'orchestrator',
+      namespaceExists: false,
+      kinds: Object.entries(counts)
+        .filter(([k]) => arg.include[k])
+        .map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })),
       ...(arg.include.helmReleases ? { helmObjects } : {}),
     }),
-    snapshotVolumes: async (arg: { volumeSnapshotClass: string }) => ({ pvcs: 2, snapshotted: 1, volumeSnapshotClass: arg.volumeSnapshotClass, snapshots: [snapshot], skippedPvcs: [{ pvc: 'scratch', reason: 'not Bound (Pending): nothing to snapshot' }] }),
-    restoreHelmObjects: async () => ({ releases: helmObjects.releases, created: 7, updated: 0, skipped: 0, adopted: 0 }),
-    restoreVolumes: async () => ({ created: ['workspace'], skipped: [], unavailable: [{ pvc: 'cache', snapshot: 'orchestrator/b1-cache-12345678', reason: 'the VolumeSnapshot no longer exists' }] }),
+    snapshotVolumes: async (arg: { volumeSnapshotClass: string }) => ({
+      pvcs: 2,
+      snapshotted: 1,
+      volumeSnapshotClass: arg.volumeSnapshotClass,
+      snapshots: [snapshot],
+      skippedPvcs: [{ pvc: 'scratch', reason: 'not Bound (Pending): nothing to snapshot' }],
+    }),
+    restoreHelmObjects: async () => ({
+      releases: helmObjects.releases,
+      created: 7,
+      updated: 0,
+      skipped: 0,
+      adopted: 0,
+    }),
+    restoreVolumes: async () => ({
+      created: ['workspace'],
+      skipped: [],
+      unavailable: [
+        { pvc: 'cache', snapshot: 'orchestrator/b1-cache-12345678', reason: 'the VolumeSnapshot no longer exists' },
+      ],
+    }),
     ensureNamespaces: async (names: string[]) => names.map((name) => ({ name, changed: true })),
-    restoreKind: async (arg: { kind: keyof typeof counts }) => ({ kind: arg.kind, created: counts[arg.kind], updated: 0, skipped: 0 }),
+    restoreKind: async (arg: { kind: keyof typeof counts }) => ({
+      kind: arg.kind,
+      created: counts[arg.kind],
+      updated: 0,
+      skipped: 0,
+    }),
     waitCrdsEstablished: async () => undefined,
-    countRestored: async (arg: { include: Record<string, boolean> }) => Object.entries(counts).filter(([k]) => arg.include[k]).map(([kind, n]) => ({ kind, expected: n, found: n })),
+    countRestored: async (arg: { include: Record<string, boolean> }) =>
+      Object.entries(counts)
+        .filter(([k]) => arg.include[k])
+        .map(([kind, n]) => ({ kind, expected: n, found: n })),
   };
   const activities: Record<string, Behaviour> = {};
   for (const name of Object.keys(defaults)) {
@@ -49,10 +115,21 @@ function mock(behaviour: Record<string, Behaviour> = {}) {
   return { calls, activities, names: () => calls.map((c) => c.name) };
 }
 
-async function run<T>(workflow: string, input: unknown, m: ReturnType<typeof mock>, workflowId = uniqueTaskQueue(workflow)): Promise<{ result: T; steps: string[] }> {
+async function run<T>(
+  workflow: string,
+  input: unknown,
+  m: ReturnType<typeof mock>,
+  workflowId = uniqueTaskQueue(workflow),
+): Promise<{ result: T; steps: string[] }> {
   const env = await testTemporal();
   const taskQueue = uniqueTaskQueue('backup-wf');
-  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities: m.activities, workflowBundle: await workflowBundle() });
+  const worker = await createRunbookWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    activities: m.activities,
+    workflowBundle: await workflowBundle(),
+  });
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start(workflow, { taskQueue, workflowId, args: [input] });
     const result = (await handle.result()) as T;
@@ -75,28 +152,65 @@ async function failure(workflow: string, input: unknown, m: ReturnType<typeof mo
 
 test('backupPlatform: plan, capture with the workflow ID as backup id, retention', async () => {
   const m = mock();
-  const { result, steps } = await run<BackupReport>('backupPlatform', { recipients: [RECIPIENT], retention: { keepLast: 1 } }, m, 'backup-wf-fixed-id');
+  const { result, steps } = await run<BackupReport>(
+    'backupPlatform',
+    { recipients: [RECIPIENT], retention: { keepLast: 1 } },
+    m,
+    'backup-wf-fixed-id',
+  );
   assert.deepEqual(m.names(), ['planBackup', 'writeBackup', 'applyBackupRetention']);
   assert.equal(m.calls[1]!.arg.workflowId, 'backup-wf-fixed-id');
   // The HMAC key is the worker's configuration: nothing in the activity's input names it.
   assert.equal(m.calls[1]!.arg.hmacKey, undefined);
   // A manual run: the series is the runbook's name; retention acts on it only (the activity reads it back from the authenticated manifest).
   assert.equal(m.calls[1]!.arg.series, 'backupPlatform');
-  assert.deepEqual(m.calls[2]!.arg, { policy: { keepLast: 1 }, protect: 'backup-wf-fixed-id', namespace: 'orchestrator' });
+  assert.deepEqual(m.calls[2]!.arg, {
+    policy: { keepLast: 1 },
+    protect: 'backup-wf-fixed-id',
+    namespace: 'orchestrator',
+  });
   assert.equal(result.backupId, 'backup-wf-fixed-id');
   assert.deepEqual(result.retention?.deleted, ['b0', 'b1']);
-  assert.deepEqual(steps, ['validate:succeeded', 'plan:succeeded', 'snapshots:skipped', 'capture:succeeded', 'retention:succeeded', 'report:succeeded']);
+  assert.deepEqual(steps, [
+    'validate:succeeded',
+    'plan:succeeded',
+    'snapshots:skipped',
+    'capture:succeeded',
+    'retention:succeeded',
+    'report:succeeded',
+  ]);
   // Without a VolumeSnapshotClass, the plan's reason is what the manifest records.
-  assert.deepEqual(m.calls[1]!.arg.volumeSnapshots, { pvcs: 1, snapshotted: 0, skippedReason: 'no VolumeSnapshot CRD' });
+  assert.deepEqual(m.calls[1]!.arg.volumeSnapshots, {
+    pvcs: 1,
+    snapshotted: 0,
+    skippedReason: 'no VolumeSnapshot CRD',
+  });
   assert.equal(result.volumeSnapshots.skippedReason, 'no VolumeSnapshot CRD');
 });
 
 test('backupPlatform: with a VolumeSnapshotClass, PVCs are snapshotted before the capture, which records them', async () => {
-  const m = mock({ planBackup: async () => ({ namespace: 'orchestrator', counts, helmRelease: null, volumeSnapshots: { pvcs: 2, snapshotted: 0, volumeSnapshotClass: 'csi-snap' } }) });
-  const { result, steps } = await run<BackupReport>('backupPlatform', { recipients: [RECIPIENT], volumeSnapshotClass: 'csi-snap', timeoutSeconds: 300 }, m, 'backup-wf-snap');
+  const m = mock({
+    planBackup: async () => ({
+      namespace: 'orchestrator',
+      counts,
+      helmRelease: null,
+      volumeSnapshots: { pvcs: 2, snapshotted: 0, volumeSnapshotClass: 'csi-snap' },
+    }),
+  });
+  const { result, steps } = await run<BackupReport>(
+    'backupPlatform',
+    { recipients: [RECIPIENT], volumeSnapshotClass: 'csi-snap', timeoutSeconds: 300 },
+    m,
+    'backup-wf-snap',
+  );
   assert.deepEqual(m.names(), ['planBackup', 'snapshotVolumes', 'writeBackup']);
   assert.equal(m.calls[0]!.arg.volumeSnapshotClass, 'csi-snap');
-  assert.deepEqual(m.calls[1]!.arg, { workflowId: 'backup-wf-snap', namespace: 'orchestrator', volumeSnapshotClass: 'csi-snap', timeoutSeconds: 300 });
+  assert.deepEqual(m.calls[1]!.arg, {
+    workflowId: 'backup-wf-snap',
+    namespace: 'orchestrator',
+    volumeSnapshotClass: 'csi-snap',
+    timeoutSeconds: 300,
+  });
   const recorded = m.calls[2]!.arg.volumeSnapshots as BackupReport['volumeSnapshots'];
   assert.equal(recorded.snapshotted, 1);
   assert.deepEqual(recorded.snapshots, [snapshot]);
@@ -107,10 +221,19 @@ test('backupPlatform: with a VolumeSnapshotClass, PVCs are snapshotted before th
 test('backupPlatform: a snapshot that never gets ready fails the run before anything is written', async () => {
   let attempts = 0;
   const m = mock({
-    planBackup: async () => ({ namespace: 'orchestrator', counts, helmRelease: null, volumeSnapshots: { pvcs: 1, snapshotted: 0, volumeSnapshotClass: 'csi-snap' } }),
+    planBackup: async () => ({
+      namespace: 'orchestrator',
+      counts,
+      helmRelease: null,
+      volumeSnapshots: { pvcs: 1, snapshotted: 0, volumeSnapshotClass: 'csi-snap' },
+    }),
     snapshotVolumes: async () => {
       attempts++;
-      throw ApplicationFailure.create({ type: VOLUME_SNAPSHOT_FAILED, message: 'VolumeSnapshots not readyToUse after 60s: b1-workspace-12345678', nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: VOLUME_SNAPSHOT_FAILED,
+        message: 'VolumeSnapshots not readyToUse after 60s: b1-workspace-12345678',
+        nonRetryable: true,
+      });
     },
   });
   const err = await failure('backupPlatform', { recipients: [RECIPIENT] }, m);
@@ -144,20 +267,36 @@ test('backupPlatform: without recipients, secrets are refused unless excluded', 
   assert.deepEqual(m.calls, []);
   const ok = mock();
   await run('backupPlatform', { include: { secrets: false, helmReleases: false } }, ok);
-  assert.deepEqual((ok.calls[1]!.arg.include as Record<string, boolean>), { crds: true, secrets: false, configMaps: true, helmReleases: false, taskRuns: true });
+  assert.deepEqual(ok.calls[1]!.arg.include as Record<string, boolean>, {
+    crds: true,
+    secrets: false,
+    configMaps: true,
+    helmReleases: false,
+    taskRuns: true,
+  });
 });
 
 test('backupPlatform: bad fields are named; an unresolved HMAC key fails without retries', async () => {
   const m = mock();
-  const err = await failure('backupPlatform', { recipients: ['ssh-rsa x'], retention: { keepLast: 0 }, namespace: 'Bad' }, m);
+  const err = await failure(
+    'backupPlatform',
+    { recipients: ['ssh-rsa x'], retention: { keepLast: 0 }, namespace: 'Bad' },
+    m,
+  );
   assert.match(err.message, /recipients.0: must be an age recipient/);
   assert.match(err.message, /retention.keepLast/);
   assert.match(err.message, /namespace/);
   let attempts = 0;
-  const unresolved = mock({ writeBackup: async () => {
-    attempts++;
-    throw ApplicationFailure.create({ type: SECRET_REF_UNRESOLVED, message: 'environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker', nonRetryable: true });
-  } });
+  const unresolved = mock({
+    writeBackup: async () => {
+      attempts++;
+      throw ApplicationFailure.create({
+        type: SECRET_REF_UNRESOLVED,
+        message: 'environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker',
+        nonRetryable: true,
+      });
+    },
+  });
   const e2 = await failure('backupPlatform', { recipients: [RECIPIENT] }, unresolved);
   assert.equal(e2.type, SECRET_REF_UNRESOLVED);
   assert.equal(attempts, 1);
@@ -165,10 +304,33 @@ test('backupPlatform: bad fields are named; an unresolved HMAC key fails without
 
 test('restorePlatform: verify, plan, then namespace -> CRD (Established) -> Secrets -> ConfigMaps -> Helm records -> Helm objects -> TaskRuns -> check', async () => {
   const m = mock();
-  const { result, steps } = await run<RestoreReport>('restorePlatform', { backupId: 'b1', targetNamespace: 'scratch' }, m);
-  assert.deepEqual(m.names(), ['verifyBackup', 'planRestore', 'ensureNamespaces', 'restoreKind', 'waitCrdsEstablished', 'restoreKind', 'restoreKind', 'restoreKind', 'restoreHelmObjects', 'restoreKind', 'countRestored']);
-  assert.deepEqual(m.calls.filter((c) => c.name === 'restoreKind').map((c) => c.arg.kind), ['crds', 'secrets', 'configMaps', 'helmReleases', 'taskRuns']);
-  assert.ok(m.calls.filter((c) => c.name === 'restoreKind').every((c) => c.arg.targetNamespace === 'scratch' && c.arg.existing === 'skip'));
+  const { result, steps } = await run<RestoreReport>(
+    'restorePlatform',
+    { backupId: 'b1', targetNamespace: 'scratch' },
+    m,
+  );
+  assert.deepEqual(m.names(), [
+    'verifyBackup',
+    'planRestore',
+    'ensureNamespaces',
+    'restoreKind',
+    'waitCrdsEstablished',
+    'restoreKind',
+    'restoreKind',
+    'restoreKind',
+    'restoreHelmObjects',
+    'restoreKind',
+    'countRestored',
+  ]);
+  assert.deepEqual(
+    m.calls.filter((c) => c.name === 'restoreKind').map((c) => c.arg.kind),
+    ['crds', 'secrets', 'configMaps', 'helmReleases', 'taskRuns'],
+  );
+  assert.ok(
+    m.calls
+      .filter((c) => c.name === 'restoreKind')
+      .every((c) => c.arg.targetNamespace === 'scratch' && c.arg.existing === 'skip'),
+  );
   assert.deepEqual(m.calls[2]!.arg, ['scratch']);
   const helm = m.calls.find((c) => c.name === 'restoreHelmObjects')!.arg;
   assert.equal(helm.targetNamespace, 'scratch');
@@ -177,26 +339,54 @@ test('restorePlatform: verify, plan, then namespace -> CRD (Established) -> Secr
   assert.equal(result.helmObjects?.created, 7);
   assert.equal(result.volumes, undefined);
   // Into scratch, not the backed-up namespace: no maintenance lease.
-  assert.deepEqual(steps.filter((s) => !s.endsWith(':succeeded')), ['lease:skipped', 'volumes:skipped']);
+  assert.deepEqual(
+    steps.filter((s) => !s.endsWith(':succeeded')),
+    ['lease:skipped', 'volumes:skipped'],
+  );
 });
 
 test('restorePlatform: PVCs are recreated from snapshots after the ConfigMaps, before the Helm release; gone snapshots are reported', async () => {
-  const m = mock({ planRestore: async (arg: { include: Record<string, boolean> }) => ({
-    targetNamespace: 'orchestrator', namespaceExists: true, volumes: volumesPlan,
-    kinds: Object.entries(counts).filter(([k]) => arg.include[k]).map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })), helmObjects,
-  }) });
+  const m = mock({
+    planRestore: async (arg: { include: Record<string, boolean> }) => ({
+      targetNamespace: 'orchestrator',
+      namespaceExists: true,
+      volumes: volumesPlan,
+      kinds: Object.entries(counts)
+        .filter(([k]) => arg.include[k])
+        .map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })),
+      helmObjects,
+    }),
+  });
   const { result, steps } = await run<RestoreReport>('restorePlatform', { backupId: 'b1', existing: 'update' }, m);
   const order = m.calls.map((c) => (c.name === 'restoreKind' ? String(c.arg.kind) : c.name));
-  assert.deepEqual(order.slice(order.indexOf('configMaps')), ['configMaps', 'restoreVolumes', 'helmReleases', 'restoreHelmObjects', 'taskRuns', 'countRestored']);
+  assert.deepEqual(order.slice(order.indexOf('configMaps')), [
+    'configMaps',
+    'restoreVolumes',
+    'helmReleases',
+    'restoreHelmObjects',
+    'taskRuns',
+    'countRestored',
+  ]);
   assert.equal(m.calls.find((c) => c.name === 'restoreVolumes')!.arg.targetNamespace, 'orchestrator');
   assert.equal(m.calls.find((c) => c.name === 'restoreHelmObjects')!.arg.existing, 'update');
   assert.deepEqual(result.volumes?.created, ['workspace']);
   assert.equal(result.volumes?.unavailable[0]?.pvc, 'cache');
-  assert.ok(steps.every((s) => s.endsWith(':succeeded')), steps.join());
+  assert.ok(
+    steps.every((s) => s.endsWith(':succeeded')),
+    steps.join(),
+  );
 });
 
 test('restorePlatform: a tampered backup is refused at verify; nothing is written', async () => {
-  const m = mock({ verifyBackup: async () => { throw ApplicationFailure.create({ type: BACKUP_INVALID, message: 'backup b1: taskRuns.jsonl.gz does not match its checksum', nonRetryable: true }); } });
+  const m = mock({
+    verifyBackup: async () => {
+      throw ApplicationFailure.create({
+        type: BACKUP_INVALID,
+        message: 'backup b1: taskRuns.jsonl.gz does not match its checksum',
+        nonRetryable: true,
+      });
+    },
+  });
   const err = await failure('restorePlatform', { backupId: 'b1' }, m);
   assert.equal(err.type, BACKUP_INVALID);
   assert.deepEqual(m.names(), ['verifyBackup']);
@@ -209,20 +399,39 @@ test('restorePlatform: dryRun returns the plan and writes nothing', async () => 
   assert.equal(result.dryRun, true);
   assert.equal(result.plan.kinds.length, 5);
   assert.equal(result.plan.helmObjects?.total, 7);
-  assert.ok(steps.includes('taskRuns:skipped') && steps.includes('namespace:skipped') && steps.includes('helmObjects:skipped'));
+  assert.ok(
+    steps.includes('taskRuns:skipped') && steps.includes('namespace:skipped') && steps.includes('helmObjects:skipped'),
+  );
 });
 
 test('restorePlatform: excluded kinds are skipped; existing=update is passed on', async () => {
   const m = mock();
-  const { steps } = await run<RestoreReport>('restorePlatform', { backupId: 'b1', include: { crds: false, secrets: false, helmReleases: false }, existing: 'update' }, m);
-  assert.deepEqual(m.calls.filter((c) => c.name === 'restoreKind').map((c) => [c.arg.kind, c.arg.existing]), [['configMaps', 'update'], ['taskRuns', 'update']]);
+  const { steps } = await run<RestoreReport>(
+    'restorePlatform',
+    { backupId: 'b1', include: { crds: false, secrets: false, helmReleases: false }, existing: 'update' },
+    m,
+  );
+  assert.deepEqual(
+    m.calls.filter((c) => c.name === 'restoreKind').map((c) => [c.arg.kind, c.arg.existing]),
+    [
+      ['configMaps', 'update'],
+      ['taskRuns', 'update'],
+    ],
+  );
   assert.ok(!m.names().includes('waitCrdsEstablished'));
   assert.ok(!m.names().includes('restoreHelmObjects'));
-  assert.ok(steps.includes('crds:skipped') && steps.includes('secrets:skipped') && steps.includes('helmObjects:skipped'));
+  assert.ok(
+    steps.includes('crds:skipped') && steps.includes('secrets:skipped') && steps.includes('helmObjects:skipped'),
+  );
 });
 
 test('restorePlatform: missing objects after the restore fail the check', async () => {
-  const m = mock({ countRestored: async () => [{ kind: 'taskRuns', expected: 3, found: 2 }, { kind: 'helmObjects', expected: 7, found: 6 }] });
+  const m = mock({
+    countRestored: async () => [
+      { kind: 'taskRuns', expected: 3, found: 2 },
+      { kind: 'helmObjects', expected: 7, found: 6 },
+    ],
+  });
   const err = await failure('restorePlatform', { backupId: 'b1' }, m);
   assert.equal(err.type, RESTORE_INCOMPLETE);
   assert.match(err.message, /taskRuns 2\/3, helmObjects 6\/7/);
@@ -237,7 +446,7 @@ test('restorePlatform: an invalid backup id is an input error', async () => {
   assert.deepEqual(m.calls, []);
 });
 
-test('restorePlatform: the cluster\'s own namespaces are refused as target before any activity', async () => {
+test("restorePlatform: the cluster's own namespaces are refused as target before any activity", async () => {
   for (const targetNamespace of ['kube-system', 'default']) {
     const m = mock();
     const err = await failure('restorePlatform', { backupId: 'b1', targetNamespace }, m);
@@ -248,7 +457,7 @@ test('restorePlatform: the cluster\'s own namespaces are refused as target befor
   }
 });
 
-test('backupPlatform: the series of a run whose ID ends in a Schedule\'s or the CLI\'s time is that ID\'s stem', async () => {
+test("backupPlatform: the series of a run whose ID ends in a Schedule's or the CLI's time is that ID's stem", async () => {
   const stem = uniqueTaskQueue('team-backup');
   const m = mock();
   await run<BackupReport>('backupPlatform', { recipients: [RECIPIENT] }, m, `${stem}-2026-11-28T12-00-00-000Z`);

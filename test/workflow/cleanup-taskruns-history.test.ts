@@ -9,36 +9,78 @@ import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/tem
 
 const testTemporal = useTestTemporal();
 
-test('cleanupTaskRuns: plan, then delete with the plan\'s criteria and time; counts and samples, never every name; dryRun deletes nothing', async () => {
+test("cleanupTaskRuns: plan, then delete with the plan's criteria and time; counts and samples, never every name; dryRun deletes nothing", async () => {
   const env = await testTemporal();
   const plans: CleanupCriteria[] = [];
   const deletes: CleanupCriteria[] = [];
   const activities = {
     planTaskRunCleanup: async (c: CleanupCriteria): Promise<CleanupPlan> => {
       plans.push(c);
-      return { asOf: c.asOf, scanned: 26_004, toDelete: { Succeeded: 25_000, Failed: 1_000 }, kept: 1, samples: { delete: [{ name: 'old', uid: 'u1', phase: 'Succeeded', ageSeconds: 900000 }, { name: 'failed', uid: 'u2', phase: 'Failed', ageSeconds: 400000 }], kept: [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }] } };
+      return {
+        asOf: c.asOf,
+        scanned: 26_004,
+        toDelete: { Succeeded: 25_000, Failed: 1_000 },
+        kept: 1,
+        samples: {
+          delete: [
+            { name: 'old', uid: 'u1', phase: 'Succeeded', ageSeconds: 900000 },
+            { name: 'failed', uid: 'u2', phase: 'Failed', ageSeconds: 400000 },
+          ],
+          kept: [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }],
+        },
+      };
     },
     deleteOldTaskRuns: async (c: CleanupCriteria): Promise<CleanupDeletion> => {
       deletes.push(c);
-      return { scanned: 26_004, deleted: { Succeeded: 25_000, Failed: 999 }, alreadyGone: 1, kept: 1, samples: { deleted: ['old'], alreadyGone: ['failed'] } };
+      return {
+        scanned: 26_004,
+        deleted: { Succeeded: 25_000, Failed: 999 },
+        alreadyGone: 1,
+        kept: 1,
+        samples: { deleted: ['old'], alreadyGone: ['failed'] },
+      };
     },
   };
   const taskQueue = uniqueTaskQueue('cleanup-history');
-  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities, workflowBundle: await workflowBundle() });
+  const worker = await createRunbookWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    activities,
+    workflowBundle: await workflowBundle(),
+  });
   await worker.runUntil(async () => {
-    const real = await env.client.workflow.start('cleanupTaskRuns', { taskQueue, workflowId: uniqueTaskQueue('cleanup'), args: [{ namespace: 'team-a' }] });
+    const real = await env.client.workflow.start('cleanupTaskRuns', {
+      taskQueue,
+      workflowId: uniqueTaskQueue('cleanup'),
+      args: [{ namespace: 'team-a' }],
+    });
     const report = (await real.result()) as CleanupReport;
     await recordHistory(real, 'cleanupTaskRuns-delete');
-    assert.deepEqual([report.deleted, report.deletedByPhase, report.alreadyGone, report.scanned, report.kept, report.dryRun], [25_999, { Succeeded: 25_000, Failed: 999 }, 1, 26_004, 1, false]);
-    assert.deepEqual(report.samples, { deleted: ['old'], alreadyGone: ['failed'], kept: [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }] });
-    assert.deepEqual(deletes, plans, 'the deletion selects with the plan\'s criteria, at the plan\'s time');
+    assert.deepEqual(
+      [report.deleted, report.deletedByPhase, report.alreadyGone, report.scanned, report.kept, report.dryRun],
+      [25_999, { Succeeded: 25_000, Failed: 999 }, 1, 26_004, 1, false],
+    );
+    assert.deepEqual(report.samples, {
+      deleted: ['old'],
+      alreadyGone: ['failed'],
+      kept: [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }],
+    });
+    assert.deepEqual(deletes, plans, "the deletion selects with the plan's criteria, at the plan's time");
     assert.equal(deletes[0]?.namespace, 'team-a');
     assert.equal(deletes[0]?.asOf, report.asOf);
 
-    const dry = await env.client.workflow.start('cleanupTaskRuns', { taskQueue, workflowId: uniqueTaskQueue('cleanup'), args: [{ dryRun: true }] });
+    const dry = await env.client.workflow.start('cleanupTaskRuns', {
+      taskQueue,
+      workflowId: uniqueTaskQueue('cleanup'),
+      args: [{ dryRun: true }],
+    });
     const dryReport = (await dry.result()) as CleanupReport;
     await recordHistory(dry, 'cleanupTaskRuns-dry-run');
-    assert.deepEqual([dryReport.deleted, dryReport.samples.deleted, dryReport.dryRun], [26_000, ['old', 'failed'], true]);
+    assert.deepEqual(
+      [dryReport.deleted, dryReport.samples.deleted, dryReport.dryRun],
+      [26_000, ['old', 'failed'], true],
+    );
     assert.equal(deletes.length, 1);
   });
 });

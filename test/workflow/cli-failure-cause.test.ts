@@ -16,14 +16,35 @@ test('a tampered backup: the CLI and the progress step say why the restore was r
   const env = await testTemporal();
   const taskQueue = uniqueTaskQueue('cli-failure');
   const activities = {
-    verifyBackup: async () => { throw ApplicationFailure.create({ type: BACKUP_INVALID, message: REASON, nonRetryable: true }); },
+    verifyBackup: async () => {
+      throw ApplicationFailure.create({ type: BACKUP_INVALID, message: REASON, nonRetryable: true });
+    },
   };
-  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities, workflowBundle: await workflowBundle() });
+  const worker = await createRunbookWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    activities,
+    workflowBundle: await workflowBundle(),
+  });
   const workflowId = uniqueTaskQueue('restore-tampered');
   await worker.runUntil(async () => {
-    const cli = await execa(process.execPath, ['client/cli.ts', 'start', 'restorePlatform', '--id', workflowId, '--input', '{"backupId":"b1","targetNamespace":"scratch"}'], {
-      reject: false, env: { TEMPORAL_ADDRESS: env.address, RUNBOOK_TASK_QUEUE: taskQueue },
-    });
+    const cli = await execa(
+      process.execPath,
+      [
+        'client/cli.ts',
+        'start',
+        'restorePlatform',
+        '--id',
+        workflowId,
+        '--input',
+        '{"backupId":"b1","targetNamespace":"scratch"}',
+      ],
+      {
+        reject: false,
+        env: { TEMPORAL_ADDRESS: env.address, RUNBOOK_TASK_QUEUE: taskQueue },
+      },
+    );
     assert.equal(cli.exitCode, 1, cli.stderr);
     assert.equal(cli.stderr.trim(), `runbook failed: ${REASON} (${BACKUP_INVALID})`);
     assert.match(cli.stdout, new RegExp(`failed +verify: ${REASON.replace(/[()]/g, '\\$&')}`));

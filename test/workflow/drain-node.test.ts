@@ -17,16 +17,40 @@ import { eventually } from '../helpers/eventually.ts';
 const testTemporal = useTestTemporal();
 
 const plan = (over: Partial<DrainPlan> = {}): DrainPlan => ({
-  node: 'n1', unschedulable: false,
-  evict: [{ namespace: 'a', name: 'web-1', uid: 'u1' }, { namespace: 'a', name: 'web-2', uid: 'u2' }],
-  kept: [{ namespace: 'kube-system', name: 'ds-1', uid: 'u3', reason: 'DaemonSet pod', warning: 'ignoring DaemonSet-managed Pods' }],
-  warnings: ['ignoring DaemonSet-managed Pods: kube-system/ds-1'], errors: [], ...over,
+  node: 'n1',
+  unschedulable: false,
+  evict: [
+    { namespace: 'a', name: 'web-1', uid: 'u1' },
+    { namespace: 'a', name: 'web-2', uid: 'u2' },
+  ],
+  kept: [
+    {
+      namespace: 'kube-system',
+      name: 'ds-1',
+      uid: 'u3',
+      reason: 'DaemonSet pod',
+      warning: 'ignoring DaemonSet-managed Pods',
+    },
+  ],
+  warnings: ['ignoring DaemonSet-managed Pods: kube-system/ds-1'],
+  errors: [],
+  ...over,
 });
 
-interface Cluster { cordoned: boolean; cordonedBy?: string; calls: string[] }
+interface Cluster {
+  cordoned: boolean;
+  cordonedBy?: string;
+  calls: string[];
+}
 
 /** A node n1 and its pods; `round` decides each drain round. */
-function mock(opts: { plan?: DrainPlan; cordoned?: boolean; round?: (req: DrainRoundRequest, n: number) => Promise<DrainRoundResult> } = {}) {
+function mock(
+  opts: {
+    plan?: DrainPlan;
+    cordoned?: boolean;
+    round?: (req: DrainRoundRequest, n: number) => Promise<DrainRoundResult>;
+  } = {},
+) {
   const cluster: Cluster = { cordoned: opts.cordoned ?? false, calls: [] };
   let rounds = 0;
   const activities = {
@@ -59,27 +83,56 @@ function mock(opts: { plan?: DrainPlan; cordoned?: boolean; round?: (req: DrainR
 }
 
 /** A round in which every pod stays blocked by the PDB web-pdb (takes `ms`). */
-const blockedRound = (ms = 300) => async (req: DrainRoundRequest): Promise<DrainRoundResult> => {
-  await sleep(Math.min(ms, req.roundSeconds * 1000));
-  return { gone: [], remaining: req.pods.map((p) => ({ ...p, state: 'blocked' as const, blockedBy: [{ name: 'web-pdb', disruptionsAllowed: 0 }] })) };
-};
+const blockedRound =
+  (ms = 300) =>
+  async (req: DrainRoundRequest): Promise<DrainRoundResult> => {
+    await sleep(Math.min(ms, req.roundSeconds * 1000));
+    return {
+      gone: [],
+      remaining: req.pods.map((p) => ({
+        ...p,
+        state: 'blocked' as const,
+        blockedBy: [{ name: 'web-pdb', disruptionsAllowed: 0 }],
+      })),
+    };
+  };
 
-async function start(env: TestTemporal, taskQueue: string, input: unknown, workflowId = uniqueTaskQueue('drain')): Promise<WorkflowHandle> {
+async function start(
+  env: TestTemporal,
+  taskQueue: string,
+  input: unknown,
+  workflowId = uniqueTaskQueue('drain'),
+): Promise<WorkflowHandle> {
   return env.client.workflow.start('drainNode', { taskQueue, workflowId, args: [input] });
 }
 
 async function failure(h: WorkflowHandle) {
-  const err = await h.result().then(() => undefined, (e: unknown) => e);
+  const err = await h.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError, `expected a failure, got ${String(err)}`);
   return failureCause(err);
 }
 
 /** Polls quickly: these tests run against mocked activities. */
-const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000) => eventually(what, check, timeoutMs, 100);
+const until = <T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+) => eventually(what, check, timeoutMs, 100);
 
 test('PDB blocks two rounds, then the pods go: cordoned, evicted, the query showed the PDB, the lease is released', async () => {
   const env = await testTemporal();
-  const m = mock({ round: (req, n) => (n <= 2 ? blockedRound(400)(req) : Promise.resolve({ gone: req.pods.map(({ namespace, name, uid }) => ({ namespace, name, uid })), remaining: [] })) });
+  const m = mock({
+    round: (req, n) =>
+      n <= 2
+        ? blockedRound(400)(req)
+        : Promise.resolve({
+            gone: req.pods.map(({ namespace, name, uid }) => ({ namespace, name, uid })),
+            remaining: [],
+          }),
+  });
   const tq = await runTestWorker(env, m.activities, 'drain');
   const h = await start(env, tq, { node: 'n1' });
   const status = await until('a blocked pod', async () => {
@@ -96,7 +149,14 @@ test('PDB blocks two rounds, then the pods go: cordoned, evicted, the query show
   const lease = await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery);
   assert.equal(lease.holder, null);
   const steps = (await h.query(progressQuery)).steps.map((s) => `${s.name}:${s.status}`);
-  assert.deepEqual(steps, ['validate:succeeded', 'plan:succeeded', 'lease:succeeded', 'cordon:succeeded', 'evict:succeeded', 'report:succeeded']);
+  assert.deepEqual(steps, [
+    'validate:succeeded',
+    'plan:succeeded',
+    'lease:succeeded',
+    'cordon:succeeded',
+    'evict:succeeded',
+    'report:succeeded',
+  ]);
 });
 
 test('timeout: a PDB that never allows a disruption fails the drain with the PDB named, and the node is uncordoned', async () => {
@@ -131,9 +191,16 @@ test('extend, then abort by update: the drain fails as aborted and uncordons; a 
     const s = await h.query(drainStatusQuery);
     return s.phase === 'evicting' && s.deadline ? s : undefined;
   });
-  await assert.rejects(h.executeUpdate(drainControlUpdate, { args: [{ action: 'extend', seconds: -1, by: '' } as never] }),
-    (err: Error) => /by: the operator's identity is required; seconds: must be an integer/.test(String((err.cause as Error | undefined)?.message)));
-  const extended = await h.executeUpdate(drainControlUpdate, { args: [{ action: 'extend', seconds: 60, by: 'alice' }] });
+  await assert.rejects(
+    h.executeUpdate(drainControlUpdate, { args: [{ action: 'extend', seconds: -1, by: '' } as never] }),
+    (err: Error) =>
+      /by: the operator's identity is required; seconds: must be an integer/.test(
+        String((err.cause as Error | undefined)?.message),
+      ),
+  );
+  const extended = await h.executeUpdate(drainControlUpdate, {
+    args: [{ action: 'extend', seconds: 60, by: 'alice' }],
+  });
   assert.equal(Date.parse(extended.deadline!) - Date.parse(before.deadline!), 60_000);
   await h.executeUpdate(drainControlUpdate, { args: [{ action: 'abort', by: 'alice', reason: 'wrong node' }] });
   const cause = await failure(h);
@@ -151,7 +218,10 @@ test('cancellation uncordons the node and releases the lease', async () => {
   await h.cancel();
   await h.result().catch(() => undefined);
   assert.equal(m.cluster.cordoned, false);
-  await until('the lease released', async () => (await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery)).holder === null);
+  await until(
+    'the lease released',
+    async () => (await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery)).holder === null,
+  );
 });
 
 test('refused plan (kubectl errors): nothing cordoned; dry run returns the plan; an unknown field is InvalidInput', async () => {
@@ -192,7 +262,10 @@ test('lease: a second drain waits in line (visible), a third with wait:false fai
   assert.equal(progress.steps.find((st) => st.name === 'lease')!.status, 'pending');
   const lease = await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery);
   assert.equal(lease.holder?.workflowId, 'drain-first');
-  assert.deepEqual(lease.waiters.map((w) => w.workflowId), ['drain-second']);
+  assert.deepEqual(
+    lease.waiters.map((w) => w.workflowId),
+    ['drain-second'],
+  );
   const third = await start(env, tq, { node: 'n3', lease: { wait: false } }, 'drain-third');
   const denied = await failure(third);
   assert.equal(denied.type, LEASE_TAKEN);
@@ -200,7 +273,10 @@ test('lease: a second drain waits in line (visible), a third with wait:false fai
   release();
   await first.result();
   await second.result();
-  assert.deepEqual(order.filter((o, i) => order.indexOf(o) === i), ['round n1', 'round n2']);
+  assert.deepEqual(
+    order.filter((o, i) => order.indexOf(o) === i),
+    ['round n1', 'round n2'],
+  );
 });
 
 test('lease: a failed holder releases it; a terminated holder never blocks the next runbook', async () => {
@@ -226,9 +302,17 @@ test('lease: a waiter gets the lease within the check interval after its holder 
   const tq = await runTestWorker(env, m.activities, 'drain');
   const leaseId = maintenanceLeaseId(tq);
   // The lease, started first with a short check interval (runbooks start it with the default 15 s).
-  await env.client.workflow.start('maintenanceLease', { taskQueue: tq, workflowId: leaseId, args: [{ checkIntervalSeconds: 1, idleExitSeconds: 30 }] });
+  await env.client.workflow.start('maintenanceLease', {
+    taskQueue: tq,
+    workflowId: leaseId,
+    args: [{ checkIntervalSeconds: 1, idleExitSeconds: 30 }],
+  });
   const holder = await start(env, tq, { node: 'n1' }, uniqueTaskQueue('holder'));
-  await until('held', async () => (await env.client.workflow.getHandle(leaseId).query(leaseQuery)).holder?.workflowId === holder.workflowId);
+  await until(
+    'held',
+    async () =>
+      (await env.client.workflow.getHandle(leaseId).query(leaseQuery)).holder?.workflowId === holder.workflowId,
+  );
   const waiter = await start(env, tq, { node: 'n2', timeoutSeconds: 1 }, uniqueTaskQueue('waiter'));
   await until('waiting', async () => (await waiter.query(drainStatusQuery)).phase === 'waiting-for-lease');
   await holder.terminate('test: the holder dies');

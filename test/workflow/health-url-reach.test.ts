@@ -27,7 +27,14 @@ before(async () => {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'healthy', version: '2.0.0', timestamp: '2026-11-28T10:00:00Z', env: { SECRET: EXTRA } }));
+    res.end(
+      JSON.stringify({
+        status: 'healthy',
+        version: '2.0.0',
+        timestamp: '2026-11-28T10:00:00Z',
+        env: { SECRET: EXTRA },
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -37,8 +44,21 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 let probes = 0;
 const activities = {
   describeCluster: async () => ({ server: 'https://127.0.0.1:1', context: 'test', version: 'v1.37.2' }),
-  checkNodes: async () => ({ total: 1, ready: 1, notReady: [], cordoned: [], nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }] }),
-  checkPods: async (namespace: string) => ({ namespace, namespaceExists: true, total: 1, ready: 1, pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }], requested: { cpuMillis: 0, memoryBytes: 0 } }),
+  checkNodes: async () => ({
+    total: 1,
+    ready: 1,
+    notReady: [],
+    cordoned: [],
+    nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }],
+  }),
+  checkPods: async (namespace: string) => ({
+    namespace,
+    namespaceExists: true,
+    total: 1,
+    ready: 1,
+    pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }],
+    requested: { cpuMillis: 0, memoryBytes: 0 },
+  }),
   countTaskRuns: async () => ({ crdInstalled: true, total: 0, byPhase: {} }),
   async probeOrchestrator(req: Parameters<ReturnType<typeof platformHealthActivities>['probeOrchestrator']>[0]) {
     probes++;
@@ -49,11 +69,25 @@ const activities = {
 async function run(healthUrl: string): Promise<{ report?: PlatformHealthReport; error?: unknown }> {
   const temporal = await testTemporal();
   const taskQueue = uniqueTaskQueue('health-reach');
-  const worker = await createRunbookWorker({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, activities, workflowBundle: await workflowBundle() });
-  return worker.runUntil(temporal.client.workflow.execute('platformHealth', { taskQueue, workflowId: uniqueTaskQueue('platformHealth'), args: [{ namespace: 'platform', healthUrl }] }).then(
-    (report) => ({ report: report as PlatformHealthReport }),
-    (error: unknown) => ({ error }),
-  ));
+  const worker = await createRunbookWorker({
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace,
+    taskQueue,
+    activities,
+    workflowBundle: await workflowBundle(),
+  });
+  return worker.runUntil(
+    temporal.client.workflow
+      .execute('platformHealth', {
+        taskQueue,
+        workflowId: uniqueTaskQueue('platformHealth'),
+        args: [{ namespace: 'platform', healthUrl }],
+      })
+      .then(
+        (report) => ({ report: report as PlatformHealthReport }),
+        (error: unknown) => ({ error }),
+      ),
+  );
 }
 
 async function failureOf(healthUrl: string): Promise<ApplicationFailure> {
@@ -78,7 +112,10 @@ test('a link-local healthUrl fails platformHealth at once in the probe, naming h
   const started = Date.now();
   const cause = await failureOf('http://169.254.1.1/health');
   assert.equal(cause.type, INVALID_INPUT);
-  assert.match(cause.message, /^healthUrl: http:\/\/169\.254\.1\.1\/health refused: 169\.254\.1\.1 is a link-local address/);
+  assert.match(
+    cause.message,
+    /^healthUrl: http:\/\/169\.254\.1\.1\/health refused: 169\.254\.1\.1 is a link-local address/,
+  );
   assert.equal(probes, 1, 'not retried');
   assert.ok(Date.now() - started < 15_000);
 });

@@ -16,8 +16,22 @@ const testTemporal = useTestTemporal();
 function upgradeMocks(log: string[]): MockActivities {
   let revision = 1;
   return {
-    helmStatus: async () => ({ name: 'orchestrator', namespace: 'orchestrator', revision, status: 'deployed', chart: 'orchestrator-0.1.0', chartVersion: '0.1.0', appVersion: '1.0.0', updated: '' }),
-    recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none', detail: 'not stuck' }),
+    helmStatus: async () => ({
+      name: 'orchestrator',
+      namespace: 'orchestrator',
+      revision,
+      status: 'deployed',
+      chart: 'orchestrator-0.1.0',
+      chartVersion: '0.1.0',
+      appVersion: '1.0.0',
+      updated: '',
+    }),
+    recoverStuckRelease: async () => ({
+      recovered: false,
+      previousStatus: 'deployed',
+      action: 'none',
+      detail: 'not stuck',
+    }),
     applyChartCrds: async () => [],
     waitCrdsEstablished: async () => undefined,
     helmUpgradeInstall: async (arg) => {
@@ -40,18 +54,34 @@ test('two upgrades started at once run one after the other; the second shows "wa
   const tq = await runTestWorker(env, upgradeMocks(log), 'lease');
   const input = (tag: string) => ({ imageTag: tag, smokeTest: { skip: true }, backup: false });
   const [a, b] = await Promise.all([
-    env.client.workflow.start('upgradePlatform', { taskQueue: tq, workflowId: `upgrade-a-${tq}`, args: [input('1.1.0')] }),
-    env.client.workflow.start('upgradePlatform', { taskQueue: tq, workflowId: `upgrade-b-${tq}`, args: [input('1.2.0')] }),
+    env.client.workflow.start('upgradePlatform', {
+      taskQueue: tq,
+      workflowId: `upgrade-a-${tq}`,
+      args: [input('1.1.0')],
+    }),
+    env.client.workflow.start('upgradePlatform', {
+      taskQueue: tq,
+      workflowId: `upgrade-b-${tq}`,
+      args: [input('1.2.0')],
+    }),
   ]);
   let waiting: string | undefined;
   for (let i = 0; i < 100 && !waiting; i++) {
-    const lease = await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery).catch(() => undefined);
+    const lease = await env.client.workflow
+      .getHandle(maintenanceLeaseId(tq))
+      .query(leaseQuery)
+      .catch(() => undefined);
     if (lease?.holder && lease.waiters.length === 1) {
       const waiter = lease.waiters[0]!.workflowId === a.workflowId ? a : b;
       // The Web UI's current details (the SDK's built-in metadata query). The waiter may see its
       // place in line a moment after the lease records it: poll until it says so.
-      const details = (await waiter.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
-      if (new RegExp(`waiting for the lease held by ${lease.holder.workflowId} \\(upgradePlatform\\) since `).test(details)) {
+      const details =
+        (await waiter.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+      if (
+        new RegExp(`waiting for the lease held by ${lease.holder.workflowId} \\(upgradePlatform\\) since `).test(
+          details,
+        )
+      ) {
         waiting = details;
         const steps = await waiter.query(progressQuery);
         assert.equal(steps.steps.find((s) => s.name === 'lease')!.status, 'pending');
@@ -61,7 +91,10 @@ test('two upgrades started at once run one after the other; the second shows "wa
   }
   assert.ok(waiting, 'the second upgrade never waited in line');
   const reports = (await Promise.all([a.result(), b.result()])) as UpgradeReport[];
-  assert.deepEqual(reports.map((r) => r.outcome), ['succeeded', 'succeeded']);
+  assert.deepEqual(
+    reports.map((r) => r.outcome),
+    ['succeeded', 'succeeded'],
+  );
   // Never interleaved: each upgrade's helm ended before the other's began.
   assert.match(log.filter((l) => !l.startsWith('rollout')).join(','), /^start (\S+),end \1,start (\S+),end \2$/);
 });
@@ -70,20 +103,54 @@ test('preemption: an upgrade holding the lease yields it at its next step bounda
   const env = await testTemporal();
   const log: string[] = [];
   const tq = await runTestWorker(env, upgradeMocks(log), 'preempt');
-  const input = (tag: string, priority: number) => ({ imageTag: tag, smokeTest: { skip: true }, backup: false, lease: { wait: true, priority } });
-  const holder = await env.client.workflow.start('upgradePlatform', { taskQueue: tq, workflowId: `holder-${tq}`, args: [input('1.1.0', 0)] });
+  const input = (tag: string, priority: number) => ({
+    imageTag: tag,
+    smokeTest: { skip: true },
+    backup: false,
+    lease: { wait: true, priority },
+  });
+  const holder = await env.client.workflow.start('upgradePlatform', {
+    taskQueue: tq,
+    workflowId: `holder-${tq}`,
+    args: [input('1.1.0', 0)],
+  });
   await eventually('the holder in its helm step', async () => log.includes('start 1.1.0'), 30_000, 100);
-  const urgent = await env.client.workflow.start('upgradePlatform', { taskQueue: tq, workflowId: `urgent-${tq}`, args: [input('1.2.0', 100)] });
+  const urgent = await env.client.workflow.start('upgradePlatform', {
+    taskQueue: tq,
+    workflowId: `urgent-${tq}`,
+    args: [input('1.2.0', 100)],
+  });
   // The holder yields after its helm step and says so where the UI shows it.
-  const yielded = await eventually('the holder to yield', async () => {
-    const details = (await holder.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
-    return details.includes(`yielded the lease to ${urgent.workflowId} (upgradePlatform, priority 100)`) ? details : undefined;
-  }, 30_000, 100);
+  const yielded = await eventually(
+    'the holder to yield',
+    async () => {
+      const details =
+        (await holder.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+      return details.includes(`yielded the lease to ${urgent.workflowId} (upgradePlatform, priority 100)`)
+        ? details
+        : undefined;
+    },
+    30_000,
+    100,
+  );
   assert.ok(yielded);
   const reports = (await Promise.all([holder.result(), urgent.result()])) as UpgradeReport[];
-  assert.deepEqual(reports.map((r) => r.outcome), ['succeeded', 'succeeded']);
+  assert.deepEqual(
+    reports.map((r) => r.outcome),
+    ['succeeded', 'succeeded'],
+  );
   // The urgent upgrade acted between the holder's helm and its rollout; the holder resumed after it.
-  assert.deepEqual(log, ['start 1.1.0', 'end 1.1.0', 'start 1.2.0', 'end 1.2.0', `rollout ${urgent.workflowId}`, `rollout ${holder.workflowId}`]);
-  const lease = await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery).catch(() => undefined);
+  assert.deepEqual(log, [
+    'start 1.1.0',
+    'end 1.1.0',
+    'start 1.2.0',
+    'end 1.2.0',
+    `rollout ${urgent.workflowId}`,
+    `rollout ${holder.workflowId}`,
+  ]);
+  const lease = await env.client.workflow
+    .getHandle(maintenanceLeaseId(tq))
+    .query(leaseQuery)
+    .catch(() => undefined);
   assert.equal(lease?.holder ?? null, null, 'the lease is free at the end');
 });

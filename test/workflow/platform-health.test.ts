@@ -11,7 +11,10 @@ import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 
-type HealthActivities = Pick<Activities, 'describeCluster' | 'checkNodes' | 'checkPods' | 'countTaskRuns' | 'probeOrchestrator'>;
+type HealthActivities = Pick<
+  Activities,
+  'describeCluster' | 'checkNodes' | 'checkPods' | 'countTaskRuns' | 'probeOrchestrator'
+>;
 
 function healthyActivities(calls: string[]): HealthActivities {
   return {
@@ -21,11 +24,24 @@ function healthyActivities(calls: string[]): HealthActivities {
     },
     async checkNodes() {
       calls.push('checkNodes');
-      return { total: 1, ready: 1, notReady: [], cordoned: [], nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }] };
+      return {
+        total: 1,
+        ready: 1,
+        notReady: [],
+        cordoned: [],
+        nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }],
+      };
     },
     async checkPods(namespace) {
       calls.push(`checkPods:${namespace}`);
-      return { namespace, namespaceExists: true, total: 1, ready: 1, pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }], requested: { cpuMillis: 0, memoryBytes: 0 } };
+      return {
+        namespace,
+        namespaceExists: true,
+        total: 1,
+        ready: 1,
+        pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }],
+        requested: { cpuMillis: 0, memoryBytes: 0 },
+      };
     },
     async countTaskRuns(namespace) {
       calls.push(`countTaskRuns:${namespace}`);
@@ -33,7 +49,13 @@ function healthyActivities(calls: string[]): HealthActivities {
     },
     async probeOrchestrator(req) {
       calls.push(`probe:${req.healthUrl ?? req.serviceName}`);
-      return { checked: true, via: req.healthUrl ? 'url' : 'service-proxy', ok: true, statusCode: 200, detail: 'answered 200' };
+      return {
+        checked: true,
+        via: req.healthUrl ? 'url' : 'service-proxy',
+        ok: true,
+        statusCode: 200,
+        detail: 'answered 200',
+      };
     },
   };
 }
@@ -44,9 +66,17 @@ async function run(activities: HealthActivities, input: PlatformHealthInput | Re
   const temporal = await testTemporal();
   const taskQueue = uniqueTaskQueue('health');
   const worker = await createRunbookWorker({
-    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, activities, workflowBundle: await workflowBundle(),
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace,
+    taskQueue,
+    activities,
+    workflowBundle: await workflowBundle(),
   });
-  const handle = await temporal.client.workflow.start('platformHealth', { taskQueue, workflowId: uniqueTaskQueue('platformHealth'), args: [input] });
+  const handle = await temporal.client.workflow.start('platformHealth', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('platformHealth'),
+    args: [input],
+  });
   // Queries need a running worker, so the progress is read before the worker stops.
   return worker.runUntil(async () => {
     const outcome = await handle.result().then(
@@ -59,13 +89,25 @@ async function run(activities: HealthActivities, input: PlatformHealthInput | Re
 
 test('a healthy platform: every step succeeds and the report says healthy', async () => {
   const calls: string[] = [];
-  const { report, error, progress, handle } = await run(healthyActivities(calls), { namespace: 'platform', healthUrl: 'http://127.0.0.1:9/health' });
+  const { report, error, progress, handle } = await run(healthyActivities(calls), {
+    namespace: 'platform',
+    healthUrl: 'http://127.0.0.1:9/health',
+  });
   await recordHistory(handle, 'platformHealth-healthy');
   assert.equal(error, undefined);
   assert.equal(report?.healthy, true);
   assert.equal(report?.taskRuns.byPhase.Succeeded, 3);
-  assert.deepEqual(calls, ['describeCluster', 'checkNodes', 'checkPods:platform', 'countTaskRuns:platform', 'probe:http://127.0.0.1:9/health']);
-  assert.deepEqual(progress.steps.map((s) => s.status), Array(7).fill('succeeded'));
+  assert.deepEqual(calls, [
+    'describeCluster',
+    'checkNodes',
+    'checkPods:platform',
+    'countTaskRuns:platform',
+    'probe:http://127.0.0.1:9/health',
+  ]);
+  assert.deepEqual(
+    progress.steps.map((s) => s.status),
+    Array(7).fill('succeeded'),
+  );
   assert.equal(progress.runbook, 'platformHealth');
 });
 

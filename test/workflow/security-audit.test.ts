@@ -8,30 +8,69 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { INVALID_INPUT, KUBE_FORBIDDEN, SECURITY_AUDIT_FAILED } from '../../contract/failures.ts';
 import { failureCause } from '../../contract/failure-cause.ts';
 import { progressQuery } from '../../contract/progress.ts';
-import { MAX_FINDINGS, type AuditFinding, type RbacAuditResult, type SecretEventsAuditResult, type SecurityAuditInput, type SecurityAuditReport, type Severity, type WorkloadAuditResult } from '../../contract/types/security-audit.ts';
+import {
+  MAX_FINDINGS,
+  type AuditFinding,
+  type RbacAuditResult,
+  type SecretEventsAuditResult,
+  type SecurityAuditInput,
+  type SecurityAuditReport,
+  type Severity,
+  type WorkloadAuditResult,
+} from '../../contract/types/security-audit.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue, type MockActivities } from '../helpers/temporal.ts';
 import { recordHistory } from '../helpers/record-history.ts';
 
 const testTemporal = useTestTemporal();
 
-const f = (severity: Severity, check: string, where = 'x'): AuditFinding => ({ severity, check, what: `${check} at ${where}`, where: [where], why: 'because', fix: 'fix it' });
+const f = (severity: Severity, check: string, where = 'x'): AuditFinding => ({
+  severity,
+  check,
+  what: `${check} at ${where}`,
+  where: [where],
+  why: 'because',
+  fix: 'fix it',
+});
 
-interface Sections { rbac?: AuditFinding[]; workloads?: AuditFinding[]; events?: AuditFinding[] }
+interface Sections {
+  rbac?: AuditFinding[];
+  workloads?: AuditFinding[];
+  events?: AuditFinding[];
+}
 
 /** Mocks returning these findings; a section given as an Error fails (non-retryable, like a 403). */
 function mock(sections: Sections, fail: (keyof Sections)[] = []) {
   const calls: { name: string; req: unknown }[] = [];
-  const forbidden = (what: string) => ApplicationFailure.create({ type: KUBE_FORBIDDEN, nonRetryable: true, message: `${what}: HTTP 403 forbidden (test)` });
+  const forbidden = (what: string) =>
+    ApplicationFailure.create({
+      type: KUBE_FORBIDDEN,
+      nonRetryable: true,
+      message: `${what}: HTTP 403 forbidden (test)`,
+    });
   const activities: MockActivities = {
     auditServiceAccountRbac: async (req): Promise<RbacAuditResult> => {
       calls.push({ name: 'rbac', req });
       if (fail.includes('rbac')) throw forbidden('list ClusterRoleBindings');
-      return { serviceAccount: 'system:serviceaccount:orchestrator:orchestrator', chartSource: 'release', chartSourceDetail: 'release orchestrator/orchestrator revision 1', bindings: [], access: [], findings: sections.rbac ?? [] };
+      return {
+        serviceAccount: 'system:serviceaccount:orchestrator:orchestrator',
+        chartSource: 'release',
+        chartSourceDetail: 'release orchestrator/orchestrator revision 1',
+        bindings: [],
+        access: [],
+        findings: sections.rbac ?? [],
+      };
     },
     auditWorkloads: async (req): Promise<WorkloadAuditResult> => {
       calls.push({ name: 'workloads', req });
       if (fail.includes('workloads')) throw forbidden('list pods in orchestrator');
-      return { namespaces: req.namespaces, missingNamespaces: [], pods: 3, containers: 3, images: 2, findings: sections.workloads ?? [] };
+      return {
+        namespaces: req.namespaces,
+        missingNamespaces: [],
+        pods: 3,
+        containers: 3,
+        images: 2,
+        findings: sections.workloads ?? [],
+      };
     },
     auditSecretEvents: async (req): Promise<SecretEventsAuditResult> => {
       calls.push({ name: 'events', req });
@@ -46,21 +85,45 @@ async function audit(sections: Sections, fail: (keyof Sections)[] = [], input: S
   const env = await testTemporal();
   const { calls, activities } = mock(sections, fail);
   const taskQueue = await runTestWorker(env, activities, 'audit');
-  const h = await env.client.workflow.start('securityAudit', { taskQueue, workflowId: uniqueTaskQueue('security-audit'), args: [input] });
+  const h = await env.client.workflow.start('securityAudit', {
+    taskQueue,
+    workflowId: uniqueTaskQueue('security-audit'),
+    args: [input],
+  });
   return { h, calls };
 }
 
 test('findings of every section are ranked critical, high, medium, low and counted; inputs reach the activities', async () => {
-  const { h, calls } = await audit({
-    rbac: [f('low', 'rbac.chart-binding-missing'), f('critical', 'rbac.extra-cluster-role-binding', 'ClusterRoleBinding x')],
-    workloads: [f('medium', 'image.latest', 'b'), f('critical', 'pod.privileged'), f('medium', 'image.latest', 'a'), f('low', 'image.unpinned')],
-    events: [f('high', 'events.secret-warning')],
-  }, [], { namespace: 'platform', serviceAccount: 'orch', extraNamespaces: ['obs'], eventsWindowMinutes: 30 });
+  const { h, calls } = await audit(
+    {
+      rbac: [
+        f('low', 'rbac.chart-binding-missing'),
+        f('critical', 'rbac.extra-cluster-role-binding', 'ClusterRoleBinding x'),
+      ],
+      workloads: [
+        f('medium', 'image.latest', 'b'),
+        f('critical', 'pod.privileged'),
+        f('medium', 'image.latest', 'a'),
+        f('low', 'image.unpinned'),
+      ],
+      events: [f('high', 'events.secret-warning')],
+    },
+    [],
+    { namespace: 'platform', serviceAccount: 'orch', extraNamespaces: ['obs'], eventsWindowMinutes: 30 },
+  );
   const r = (await h.result()) as SecurityAuditReport;
-  assert.deepEqual(r.findings.map((x) => `${x.severity} ${x.check} ${x.where[0]}`), [
-    'critical pod.privileged x', 'critical rbac.extra-cluster-role-binding ClusterRoleBinding x', 'high events.secret-warning x',
-    'medium image.latest a', 'medium image.latest b', 'low image.unpinned x', 'low rbac.chart-binding-missing x',
-  ]);
+  assert.deepEqual(
+    r.findings.map((x) => `${x.severity} ${x.check} ${x.where[0]}`),
+    [
+      'critical pod.privileged x',
+      'critical rbac.extra-cluster-role-binding ClusterRoleBinding x',
+      'high events.secret-warning x',
+      'medium image.latest a',
+      'medium image.latest b',
+      'low image.unpinned x',
+      'low rbac.chart-binding-missing x',
+    ],
+  );
   assert.deepEqual(r.counts, { critical: 2, high: 1, medium: 2, low: 2 });
   assert.equal(r.highest, 'critical');
   assert.equal(r.complete, true);
@@ -70,11 +133,22 @@ test('findings of every section are ranked critical, high, medium, low and count
   assert.equal(r.workloads?.pods, 3);
   assert.equal(r.rbac?.chartSource, 'release');
   assert.ok(!('findings' in (r.rbac ?? {})), 'findings are in the ranked list only');
-  assert.deepEqual(calls.map((c) => c.name), ['rbac', 'workloads', 'events']);
-  assert.deepEqual(calls[0]!.req, { namespace: 'platform', serviceAccount: 'orch', release: 'orchestrator', chart: { path: 'charts/orchestrator' } });
+  assert.deepEqual(
+    calls.map((c) => c.name),
+    ['rbac', 'workloads', 'events'],
+  );
+  assert.deepEqual(calls[0]!.req, {
+    namespace: 'platform',
+    serviceAccount: 'orch',
+    release: 'orchestrator',
+    chart: { path: 'charts/orchestrator' },
+  });
   assert.deepEqual(calls[2]!.req, { namespaces: ['platform', 'obs'], windowMinutes: 30 });
   const progress = await h.query(progressQuery);
-  assert.ok(progress.steps.every((s) => s.status === 'succeeded'), JSON.stringify(progress.steps));
+  assert.ok(
+    progress.steps.every((s) => s.status === 'succeeded'),
+    JSON.stringify(progress.steps),
+  );
   assert.match(progress.steps.at(-1)!.detail ?? '', /highest critical: 2 critical, 1 high, 2 medium, 2 low/);
 });
 
@@ -90,14 +164,20 @@ test('no findings: highest none, empty lists (not null), complete', async () => 
 });
 
 test('a section that fails is named (report incomplete, its step failed) and the others still report', async () => {
-  const { h, calls } = await audit({ workloads: [f('critical', 'pod.privileged')], events: [f('low', 'events.secret')] }, ['rbac']);
+  const { h, calls } = await audit(
+    { workloads: [f('critical', 'pod.privileged')], events: [f('low', 'events.secret')] },
+    ['rbac'],
+  );
   const r = (await h.result()) as SecurityAuditReport;
   assert.equal(r.complete, false);
   assert.equal(r.errors.length, 1);
   assert.equal(r.errors[0]!.section, 'rbac');
   assert.match(r.errors[0]!.error, /list ClusterRoleBindings: HTTP 403 .*\(KubeForbidden\)/);
   assert.equal(r.rbac, undefined);
-  assert.deepEqual(r.findings.map((x) => x.check), ['pod.privileged', 'events.secret']);
+  assert.deepEqual(
+    r.findings.map((x) => x.check),
+    ['pod.privileged', 'events.secret'],
+  );
   assert.equal(calls.filter((c) => c.name === 'rbac').length, 1, 'a 403 is not retried');
   const steps = (await h.query(progressQuery)).steps;
   assert.equal(steps.find((s) => s.name === 'rbac')?.status, 'failed');
@@ -107,7 +187,10 @@ test('a section that fails is named (report incomplete, its step failed) and the
 
 test('every section failed: the audit fails with SecurityAuditFailed naming each cause', async () => {
   const { h } = await audit({}, ['rbac', 'workloads', 'events']);
-  const err = await h.result().then(() => undefined, (e: unknown) => e);
+  const err = await h.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError);
   const cause = failureCause(err);
   assert.equal(cause.type, SECURITY_AUDIT_FAILED);
@@ -115,7 +198,11 @@ test('every section failed: the audit fails with SecurityAuditFailed naming each
 });
 
 test(`more than ${MAX_FINDINGS} findings: the worst ${MAX_FINDINGS} are kept, the rest counted`, async () => {
-  const many = [...Array.from({ length: 120 }, (_, i) => f('low', 'image.unpinned', `img-${String(i).padStart(3, '0')}`)), ...Array.from({ length: 30 }, (_, i) => f('medium', 'image.latest', `l-${i}`)), f('critical', 'pod.privileged')];
+  const many = [
+    ...Array.from({ length: 120 }, (_, i) => f('low', 'image.unpinned', `img-${String(i).padStart(3, '0')}`)),
+    ...Array.from({ length: 30 }, (_, i) => f('medium', 'image.latest', `l-${i}`)),
+    f('critical', 'pod.privileged'),
+  ];
   const { h } = await audit({ workloads: many });
   const r = (await h.result()) as SecurityAuditReport;
   assert.equal(r.findings.length, MAX_FINDINGS);
@@ -127,7 +214,10 @@ test(`more than ${MAX_FINDINGS} findings: the worst ${MAX_FINDINGS} are kept, th
 
 test('invalid input fails at once naming the fields, before any activity', async () => {
   const { h, calls } = await audit({}, [], { namespace: 'Bad_NS', eventsWindowMinutes: 0, extra: true } as never);
-  const err = await h.result().then(() => undefined, (e: unknown) => e);
+  const err = await h.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError);
   const cause = failureCause(err);
   assert.equal(cause.type, INVALID_INPUT);

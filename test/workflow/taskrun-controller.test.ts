@@ -9,7 +9,21 @@ import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } fro
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../contract/messages.ts';
 import { jobNameFor } from '../../workflows/taskrun-controller/reconcile.ts';
-import { controllerWorkflowId, type ActionResult, type ApplyActionsInput, type CleanupCriteria, type CleanupDeletion, type CleanupPlan, type ControllerCarried, type ControllerConfig, type ObservedJob, type ObservedTaskRun, type WatchChange, type WatchInput, type WatchResult } from '../../contract/types/taskrun.ts';
+import {
+  controllerWorkflowId,
+  type ActionResult,
+  type ApplyActionsInput,
+  type CleanupCriteria,
+  type CleanupDeletion,
+  type CleanupPlan,
+  type ControllerCarried,
+  type ControllerConfig,
+  type ObservedJob,
+  type ObservedTaskRun,
+  type WatchChange,
+  type WatchInput,
+  type WatchResult,
+} from '../../contract/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
@@ -19,9 +33,20 @@ import { eventually } from '../helpers/eventually.ts';
 const testTemporal = useTestTemporal();
 
 const tr = (name: string, extra: Partial<ObservedTaskRun> = {}): ObservedTaskRun => ({
-  name, uid: `uid-${name}`, generation: 1, creationTimestamp: `2026-01-01T00:00:0${name.length % 10}Z`, spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' }, ...extra,
+  name,
+  uid: `uid-${name}`,
+  generation: 1,
+  creationTimestamp: `2026-01-01T00:00:0${name.length % 10}Z`,
+  spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
+  ...extra,
 });
-const job = (name: string, extra: Partial<ObservedJob> = {}): ObservedJob => ({ name: jobNameFor(name, `uid-${name}`), ownerName: name, ownerUid: `uid-${name}`, active: 0, ...extra });
+const job = (name: string, extra: Partial<ObservedJob> = {}): ObservedJob => ({
+  name: jobNameFor(name, `uid-${name}`),
+  ownerName: name,
+  ownerUid: `uid-${name}`,
+  active: 0,
+  ...extra,
+});
 
 class Fake {
   readonly queue: Partial<WatchResult>[] = [];
@@ -42,14 +67,17 @@ class Fake {
     return this.applied.flatMap((a) => a.actions.filter((x) => x.create).map((x) => x.name));
   }
   statuses(name: string): string[] {
-    return this.applied.flatMap((a) => a.actions.filter((x) => x.name === name && x.status).map((x) => x.status!.phase));
+    return this.applied.flatMap((a) =>
+      a.actions.filter((x) => x.name === name && x.status).map((x) => x.status!.phase),
+    );
   }
 
   activities = {
     watchTaskRunChanges: async (input: WatchInput): Promise<WatchResult> => {
       this.watches.push(input);
       const cursor = { taskRuns: String(++this.rv), jobs: String(this.rv), config: '1' };
-      if (!input.cursor && !this.queue[0]?.snapshot) return { snapshot: { taskRuns: [], jobs: [] }, changes: [], cursor, config: this.config, relisted: 'initial' };
+      if (!input.cursor && !this.queue[0]?.snapshot)
+        return { snapshot: { taskRuns: [], jobs: [] }, changes: [], cursor, config: this.config, relisted: 'initial' };
       const next = this.queue.shift();
       if (!next) await sleep(50);
       return { changes: [], ...next, cursor, config: this.config };
@@ -58,21 +86,59 @@ class Fake {
       this.applied.push(input);
       return input.actions.map((a) => {
         if (a.create && this.failCreate.has(a.name)) return { name: a.name, error: 'create Job: HTTP 500' };
-        if (a.create && this.rejectCreate.has(a.name)) return { name: a.name, rejected: 'create the agent Job: HTTP 422 Job.batch is invalid: cpu must be greater than or equal to 0' };
-        return { name: a.name, ...(a.create ? { job: 'created' as const } : {}), ...(a.status ? { status: 'written' as const } : {}) };
+        if (a.create && this.rejectCreate.has(a.name))
+          return {
+            name: a.name,
+            rejected: 'create the agent Job: HTTP 422 Job.batch is invalid: cpu must be greater than or equal to 0',
+          };
+        return {
+          name: a.name,
+          ...(a.create ? { job: 'created' as const } : {}),
+          ...(a.status ? { status: 'written' as const } : {}),
+        };
       });
     },
-    planTaskRunCleanup: async (c: CleanupCriteria): Promise<CleanupPlan> => ({ asOf: c.asOf, scanned: 3, toDelete: { Succeeded: 1, Failed: 0 }, kept: 1, samples: { delete: [{ name: 'old', uid: 'u1', phase: 'Succeeded', ageSeconds: 900000 }], kept: [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }] } }),
-    deleteOldTaskRuns: async (): Promise<CleanupDeletion> => ({ scanned: 3, deleted: { Succeeded: 1, Failed: 0 }, alreadyGone: 0, kept: 1, samples: { deleted: ['old'], alreadyGone: [] } }),
+    planTaskRunCleanup: async (c: CleanupCriteria): Promise<CleanupPlan> => ({
+      asOf: c.asOf,
+      scanned: 3,
+      toDelete: { Succeeded: 1, Failed: 0 },
+      kept: 1,
+      samples: {
+        delete: [{ name: 'old', uid: 'u1', phase: 'Succeeded', ageSeconds: 900000 }],
+        kept: [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }],
+      },
+    }),
+    deleteOldTaskRuns: async (): Promise<CleanupDeletion> => ({
+      scanned: 3,
+      deleted: { Succeeded: 1, Failed: 0 },
+      alreadyGone: 0,
+      kept: 1,
+      samples: { deleted: ['old'], alreadyGone: [] },
+    }),
   };
 }
 
-async function withController<T>(fake: Fake, input: Record<string, unknown>, drive: (h: WorkflowHandleWithFirstExecutionRunId) => Promise<T>, workflowId?: string): Promise<T> {
+async function withController<T>(
+  fake: Fake,
+  input: Record<string, unknown>,
+  drive: (h: WorkflowHandleWithFirstExecutionRunId) => Promise<T>,
+  workflowId?: string,
+): Promise<T> {
   const env = await testTemporal();
   const taskQueue = uniqueTaskQueue('taskrun-wf');
-  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities: fake.activities, workflowBundle: await workflowBundle() });
+  const worker = await createRunbookWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    activities: fake.activities,
+    workflowBundle: await workflowBundle(),
+  });
   const namespace = typeof input.namespace === 'string' ? input.namespace : 'ns';
-  const handle = await env.client.workflow.start('taskRunController', { taskQueue, workflowId: workflowId ?? controllerWorkflowId(namespace), args: [{ namespace, ...input }] });
+  const handle = await env.client.workflow.start('taskRunController', {
+    taskQueue,
+    workflowId: workflowId ?? controllerWorkflowId(namespace),
+    args: [{ namespace, ...input }],
+  });
   return worker.runUntil(async () => {
     try {
       return await drive(handle);
@@ -83,20 +149,30 @@ async function withController<T>(fake: Fake, input: Record<string, unknown>, dri
 }
 
 /** Polls quickly: these tests run against mocked activities. */
-const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000) => eventually(what, check, timeoutMs, 50);
+const until = <T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+) => eventually(what, check, timeoutMs, 50);
 
 test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, an existing Job is adopted, not recreated', async () => {
   const fake = new Fake();
   fake.push({
     snapshot: {
-      taskRuns: [tr('new'), tr('done', { status: { phase: 'Succeeded', jobName: jobNameFor('done', 'uid-done') } }), tr('crashed')],
+      taskRuns: [
+        tr('new'),
+        tr('done', { status: { phase: 'Succeeded', jobName: jobNameFor('done', 'uid-done') } }),
+        tr('crashed'),
+      ],
       // 'crashed' got its Job before a crash, but no status yet.
       jobs: [job('crashed', { active: 1, startTime: '2026-01-01T00:01:00.000Z' })],
     },
     changes: [],
   });
   await withController(fake, {}, async (h) => {
-    await until('statuses for new and crashed', () => (fake.statuses('new').length && fake.statuses('crashed').length ? true : undefined));
+    await until('statuses for new and crashed', () =>
+      fake.statuses('new').length && fake.statuses('crashed').length ? true : undefined,
+    );
     assert.deepEqual(fake.creates(), ['new']);
     assert.deepEqual(fake.statuses('new'), ['Pending']);
     assert.deepEqual(fake.statuses('crashed'), ['Running']);
@@ -108,34 +184,71 @@ test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, a
     assert.equal(await h.query(taskRunQuery, 'nope'), null);
 
     // The new Job runs, then completes: Running, then Succeeded with its times.
-    fake.changes({ kind: 'job', type: 'upsert', job: job('new', { active: 1, startTime: '2026-01-01T00:02:00.000Z' }) });
+    fake.changes({
+      kind: 'job',
+      type: 'upsert',
+      job: job('new', { active: 1, startTime: '2026-01-01T00:02:00.000Z' }),
+    });
     await until('new Running', () => (fake.statuses('new').includes('Running') ? true : undefined));
-    fake.changes({ kind: 'job', type: 'upsert', job: job('new', { startTime: '2026-01-01T00:02:00.000Z', completionTime: '2026-01-01T00:03:00.000Z', outcome: 'Succeeded' }) });
+    fake.changes({
+      kind: 'job',
+      type: 'upsert',
+      job: job('new', {
+        startTime: '2026-01-01T00:02:00.000Z',
+        completionTime: '2026-01-01T00:03:00.000Z',
+        outcome: 'Succeeded',
+      }),
+    });
     await until('new Succeeded', () => (fake.statuses('new').includes('Succeeded') ? true : undefined));
-    const last = fake.applied.flatMap((a) => a.actions).filter((a) => a.name === 'new').at(-1)!.status!;
+    const last = fake.applied
+      .flatMap((a) => a.actions)
+      .filter((a) => a.name === 'new')
+      .at(-1)!.status!;
     assert.equal(last.startTime, '2026-01-01T00:02:00.000Z');
     assert.equal(last.completionTime, '2026-01-01T00:03:00.000Z');
-    assert.deepEqual(last.conditions.map((c) => [c.type, c.status]), [['JobCreated', 'True'], ['Started', 'True'], ['Complete', 'True']]);
+    assert.deepEqual(
+      last.conditions.map((c) => [c.type, c.status]),
+      [
+        ['JobCreated', 'True'],
+        ['Started', 'True'],
+        ['Complete', 'True'],
+      ],
+    );
     // The write's result reaches the workflow a moment after the fake saw the write.
     const tracked = await until('new finished', async () => {
       const t = await h.query(taskRunQuery, 'new');
       return t?.phase === 'Succeeded' ? t : undefined;
     });
-    assert.deepEqual(tracked.transitions.map((t) => t.phase), ['Pending', 'Running', 'Succeeded']);
+    assert.deepEqual(
+      tracked.transitions.map((t) => t.phase),
+      ['Pending', 'Running', 'Succeeded'],
+    );
     assert.equal(tracked.pendingSpec, undefined, 'the spec is dropped once the Job exists');
     assert.deepEqual(fake.creates(), ['new'], 'no second Job');
     await recordHistory(h, 'taskRunController-pipeline');
   });
 });
 
-test('a failed Job fails its TaskRun with the Job\'s reason', async () => {
+test("a failed Job fails its TaskRun with the Job's reason", async () => {
   const fake = new Fake();
   fake.changes({ kind: 'taskRun', type: 'upsert', taskRun: tr('bad') });
   await withController(fake, {}, async () => {
     await until('created', () => (fake.creates().includes('bad') ? true : undefined));
-    fake.changes({ kind: 'job', type: 'upsert', job: job('bad', { startTime: '2026-01-01T00:02:00.000Z', outcome: 'Failed', message: 'BackoffLimitExceeded: Job has reached the specified backoff limit', finishedAt: '2026-01-01T00:02:05.000Z' }) });
+    fake.changes({
+      kind: 'job',
+      type: 'upsert',
+      job: job('bad', {
+        startTime: '2026-01-01T00:02:00.000Z',
+        outcome: 'Failed',
+        message: 'BackoffLimitExceeded: Job has reached the specified backoff limit',
+        finishedAt: '2026-01-01T00:02:05.000Z',
+      }),
+    });
     await until('Failed', () => (fake.statuses('bad').includes('Failed') ? true : undefined));
-    const status = fake.applied.flatMap((a) => a.actions).filter((a) => a.name === 'bad').at(-1)!.status!;
+    const status = fake.applied
+      .flatMap((a) => a.actions)
+      .filter((a) => a.name === 'bad')
+      .at(-1)!.status!;
     assert.match(status.message, /BackoffLimitExceeded/);
     assert.equal(status.completionTime, '2026-01-01T00:02:05.000Z');
     assert.equal(status.conditions.find((c) => c.type === 'Complete')?.reason, 'JobFailed');
@@ -144,11 +257,21 @@ test('a failed Job fails its TaskRun with the Job\'s reason', async () => {
 
 test('restored TaskRuns (restore-pending annotation) get no Job, ConfigMap or status until it goes; then their restored status decides', async () => {
   const fake = new Fake();
-  const restoring = (name: string, status?: ObservedTaskRun['status']): ObservedTaskRun => ({ ...tr(name, status ? { status } : {}), restorePending: true });
+  const restoring = (name: string, status?: ObservedTaskRun['status']): ObservedTaskRun => ({
+    ...tr(name, status ? { status } : {}),
+    restorePending: true,
+  });
   const upsert = (t: ObservedTaskRun): WatchChange => ({ kind: 'taskRun', type: 'upsert', taskRun: t });
   const lostJob = jobNameFor('rs-run', 'uid-of-the-backed-up-one');
-  const restoredStatus = { 'rs-new': { phase: 'Pending' as const, jobName: '' }, 'rs-run': { phase: 'Running' as const, jobName: lostJob, startTime: '2026-01-01T00:01:00.000Z' }, 'rs-done': { phase: 'Succeeded' as const, jobName: 'x', completionTime: '2026-01-01T00:02:00.000Z' } };
-  fake.push({ snapshot: { taskRuns: [restoring('rs-new'), restoring('rs-run'), restoring('rs-done')], jobs: [] }, changes: [] });
+  const restoredStatus = {
+    'rs-new': { phase: 'Pending' as const, jobName: '' },
+    'rs-run': { phase: 'Running' as const, jobName: lostJob, startTime: '2026-01-01T00:01:00.000Z' },
+    'rs-done': { phase: 'Succeeded' as const, jobName: 'x', completionTime: '2026-01-01T00:02:00.000Z' },
+  };
+  fake.push({
+    snapshot: { taskRuns: [restoring('rs-new'), restoring('rs-run'), restoring('rs-done')], jobs: [] },
+    changes: [],
+  });
   fake.changes(upsert(tr('plain')));
   await withController(fake, {}, async (h) => {
     await until('plain created', () => (fake.creates().includes('plain') ? true : undefined));
@@ -163,20 +286,30 @@ test('restored TaskRuns (restore-pending annotation) get no Job, ConfigMap or st
     assert.equal((await h.query(taskRunControllerQuery)).active, 1, 'only plain holds a slot');
 
     fake.changes(...Object.entries(restoredStatus).map(([n, st]) => upsert(tr(n, { status: st }))));
-    await until('rs-new created and rs-run failed', () => (fake.creates().includes('rs-new') && fake.statuses('rs-run').includes('Failed') ? true : undefined));
+    await until('rs-new created and rs-run failed', () =>
+      fake.creates().includes('rs-new') && fake.statuses('rs-run').includes('Failed') ? true : undefined,
+    );
     await sleep(300);
-    assert.deepEqual(fake.creates().filter((n) => n.startsWith('rs-')), ['rs-new']);
+    assert.deepEqual(
+      fake.creates().filter((n) => n.startsWith('rs-')),
+      ['rs-new'],
+    );
     const failed = touched().find((a) => a.name === 'rs-run')!.status!;
     assert.equal(failed.conditions.find((c) => c.type === 'Complete')?.reason, 'JobLost');
     assert.match(failed.message, new RegExp(`${lostJob} no longer exists`));
-    assert.deepEqual(touched().filter((a) => a.name === 'rs-done'), []);
+    assert.deepEqual(
+      touched().filter((a) => a.name === 'rs-done'),
+      [],
+    );
   });
 });
 
 test('maxConcurrentTasks: TaskRuns beyond it wait in Pending, oldest first, until a Job finishes', async () => {
   const fake = new Fake();
   fake.config = { ...fake.config, maxConcurrentTasks: 1 };
-  fake.changes(...['a', 'bb', 'ccc'].map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })));
+  fake.changes(
+    ...['a', 'bb', 'ccc'].map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })),
+  );
   await withController(fake, {}, async (h) => {
     await until('first round', () => (fake.creates().length ? true : undefined));
     assert.deepEqual(fake.creates(), ['a']);
@@ -184,7 +317,15 @@ test('maxConcurrentTasks: TaskRuns beyond it wait in Pending, oldest first, unti
     assert.equal(waiting.phase, 'Pending');
     assert.match(waiting.message, /waiting for a free slot \(maxConcurrentTasks 1\)/);
     assert.equal((await h.query(taskRunControllerQuery)).active, 1);
-    fake.changes({ kind: 'job', type: 'upsert', job: job('a', { startTime: '2026-01-01T00:02:00.000Z', outcome: 'Succeeded', completionTime: '2026-01-01T00:03:00.000Z' }) });
+    fake.changes({
+      kind: 'job',
+      type: 'upsert',
+      job: job('a', {
+        startTime: '2026-01-01T00:02:00.000Z',
+        outcome: 'Succeeded',
+        completionTime: '2026-01-01T00:03:00.000Z',
+      }),
+    });
     await until('bb created', () => (fake.creates().includes('bb') ? true : undefined));
     assert.deepEqual(fake.creates(), ['a', 'bb']);
   });
@@ -195,13 +336,18 @@ test('maxConcurrentTasks 1: a TaskRun whose Job is rejected for good fails with 
   fake.config = { ...fake.config, maxConcurrentTasks: 1 };
   fake.rejectCreate.add('a');
   fake.failCreate.add('bb');
-  fake.changes(...['a', 'bb', 'ccc'].map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })));
+  fake.changes(
+    ...['a', 'bb', 'ccc'].map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })),
+  );
   await withController(fake, {}, async (h) => {
     // a is rejected, then bb fails transiently: ccc gets the slot while bb waits for its retry.
     await until('ccc created', () => (fake.creates().includes('ccc') ? true : undefined), 10_000);
     assert.deepEqual(fake.creates(), ['a', 'bb', 'ccc']);
     await until('a Failed', () => (fake.statuses('a').includes('Failed') ? true : undefined));
-    const failed = fake.applied.flatMap((x) => x.actions).filter((x) => x.name === 'a').at(-1)!.status!;
+    const failed = fake.applied
+      .flatMap((x) => x.actions)
+      .filter((x) => x.name === 'a')
+      .at(-1)!.status!;
     assert.match(failed.message, /HTTP 422 Job.batch is invalid: cpu must be greater than or equal to 0/);
     assert.equal(failed.conditions.find((c) => c.type === 'Complete')?.reason, 'JobRejected');
     assert.equal((await h.query(taskRunQuery, 'a'))?.rejected?.includes('HTTP 422'), true);
@@ -213,13 +359,18 @@ test('maxConcurrentTasks 1: a TaskRun whose Job is rejected for good fails with 
 test('a deleted TaskRun ends its tracking; a per-TaskRun error is retried next round without a second Job', async () => {
   const fake = new Fake();
   fake.failCreate.add('flaky');
-  fake.changes({ kind: 'taskRun', type: 'upsert', taskRun: tr('flaky') }, { kind: 'taskRun', type: 'upsert', taskRun: tr('doomed') });
+  fake.changes(
+    { kind: 'taskRun', type: 'upsert', taskRun: tr('flaky') },
+    { kind: 'taskRun', type: 'upsert', taskRun: tr('doomed') },
+  );
   await withController(fake, {}, async (h) => {
     await until('doomed created', () => (fake.creates().includes('doomed') ? true : undefined));
     assert.match((await h.query(taskRunQuery, 'flaky'))?.lastError ?? '', /HTTP 500/);
     fake.failCreate.clear();
     await until('flaky created', () => (fake.creates().filter((n) => n === 'flaky').length === 2 ? true : undefined));
-    await until('flaky tracked as created', async () => ((await h.query(taskRunQuery, 'flaky'))?.jobCreated ? true : undefined));
+    await until('flaky tracked as created', async () =>
+      (await h.query(taskRunQuery, 'flaky'))?.jobCreated ? true : undefined,
+    );
     assert.equal((await h.query(taskRunQuery, 'flaky'))?.lastError, undefined);
     fake.changes({ kind: 'taskRun', type: 'delete', name: 'doomed', uid: 'uid-doomed' });
     await until('doomed forgotten', async () => ((await h.query(taskRunQuery, 'doomed')) === null ? true : undefined));
@@ -239,7 +390,7 @@ test('continue-as-new carries the tracked TaskRuns and the watch cursor; nothing
     assert.deepEqual(fake.creates(), ['carried']);
     // The first watch of the new run resumes from the cursor (no snapshot). On a busy machine it may
     // start a moment after the query sees the new run.
-    const firstOfRun2 = await until('the new run\'s first watch', async () => fake.watches[3]);
+    const firstOfRun2 = await until("the new run's first watch", async () => fake.watches[3]);
     assert.ok(firstOfRun2.cursor, 'resumed from the carried cursor');
     assert.equal(firstOfRun2.activeTasks, 1);
   });
@@ -250,7 +401,9 @@ async function upserts(id: string, runId: string): Promise<Record<string, string
   const history = await (await testTemporal()).client.workflow.getHandle(id, runId).fetchHistory();
   return history.events!.flatMap((e) => {
     const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
-    const ours = Object.entries(fields).filter(([k]) => k.startsWith('TaskRun')).map(([k, v]) => [k, Buffer.from(v.data!).toString('utf8')]);
+    const ours = Object.entries(fields)
+      .filter(([k]) => k.startsWith('TaskRun'))
+      .map(([k, v]) => [k, Buffer.from(v.data!).toString('utf8')]);
     return ours.length ? [Object.fromEntries(ours) as Record<string, string>] : [];
   });
 }
@@ -263,19 +416,32 @@ test('5,000 finished TaskRuns: the carried state stays bounded, they are counted
   const BATCH = 200;
   fake.config = { ...fake.config, maxConcurrentTasks: BATCH };
   const names = Array.from({ length: 5000 }, (_, i) => `n${i}`);
-  const done = { startTime: '2026-01-01T00:02:00.000Z', completionTime: '2026-01-01T00:03:00.000Z', outcome: 'Succeeded' as const };
+  const done = {
+    startTime: '2026-01-01T00:02:00.000Z',
+    completionTime: '2026-01-01T00:03:00.000Z',
+    outcome: 'Succeeded' as const,
+  };
   await withController(fake, { maxRounds: 15, finishedHistory: 300, chunkSize: 100 }, async (h) => {
     for (let i = 0; i < names.length; i += BATCH) {
       const batch = names.slice(i, i + BATCH);
       fake.changes(...batch.map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })));
       await until(`batch ${i} created`, () => (fake.creates().length === i + BATCH ? true : undefined), 60_000);
       fake.changes(...batch.map((n) => ({ kind: 'job' as const, type: 'upsert' as const, job: job(n, done) })));
-      await until(`batch ${i} finished`, async () => ((await h.query(taskRunControllerQuery)).finished.Succeeded === i + BATCH ? true : undefined), 60_000);
+      await until(
+        `batch ${i} finished`,
+        async () => ((await h.query(taskRunControllerQuery)).finished.Succeeded === i + BATCH ? true : undefined),
+        60_000,
+      );
     }
     const summary = await h.query(taskRunControllerQuery);
-    assert.deepEqual([summary.tracked, summary.active, summary.recentFinished, summary.finished.Failed], [0, 0, 300, 0]);
+    assert.deepEqual(
+      [summary.tracked, summary.active, summary.recentFinished, summary.finished.Failed],
+      [0, 0, 300, 0],
+    );
     assert.ok(summary.runs >= 2, 'continued as new on the way');
-    await until('another continue-as-new', async () => ((await h.query(taskRunControllerQuery)).runs > summary.runs ? true : undefined));
+    await until('another continue-as-new', async () =>
+      (await h.query(taskRunControllerQuery)).runs > summary.runs ? true : undefined,
+    );
 
     // What the latest run was started with: the carried state.
     const { runId } = await h.describe();
@@ -290,13 +456,24 @@ test('5,000 finished TaskRuns: the carried state stays bounded, they are counted
 
     assert.equal(await h.query(taskRunQuery, 'n0'), null, 'finished long ago: no longer tracked');
     const newest = await h.query(taskRunQuery, 'n4999');
-    assert.deepEqual(newest?.transitions.map((t) => t.phase), ['Pending', 'Running', 'Succeeded']);
-    const succeededWrites = fake.applied.flatMap((a) => a.actions).filter((a) => a.status?.phase === 'Succeeded').length;
+    assert.deepEqual(
+      newest?.transitions.map((t) => t.phase),
+      ['Pending', 'Running', 'Succeeded'],
+    );
+    const succeededWrites = fake.applied
+      .flatMap((a) => a.actions)
+      .filter((a) => a.status?.phase === 'Succeeded').length;
     assert.equal(succeededWrites, 5000, 'each final status written once');
 
     // A resync lists all 5,000 with their final status: nothing to do, nothing tracked again.
     const writes = fake.applied.length;
-    fake.push({ snapshot: { taskRuns: names.map((n) => tr(n, { status: { phase: 'Succeeded', jobName: jobNameFor(n, `uid-${n}`) } })), jobs: [] }, changes: [] });
+    fake.push({
+      snapshot: {
+        taskRuns: names.map((n) => tr(n, { status: { phase: 'Succeeded', jobName: jobNameFor(n, `uid-${n}`) } })),
+        jobs: [],
+      },
+      changes: [],
+    });
     await until('the resync', () => (fake.queue.length === 0 ? true : undefined));
     await sleep(300);
     const after = await h.query(taskRunControllerQuery);
@@ -317,15 +494,29 @@ test('search attributes: upserted only when the counts change, found by a list q
     pending: defineSearchAttributeKey('TaskRunsPending', SearchAttributeType.INT),
   };
   await withController(fake, { searchAttributes: true, maxRounds: 30 }, async (h) => {
-    const listed = (query: string) => until(query, async () => {
-      for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${h.workflowId}' AND ${query}` })) return wf;
-      return undefined;
-    });
+    const listed = (query: string) =>
+      until(query, async () => {
+        for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${h.workflowId}' AND ${query}` }))
+          return wf;
+        return undefined;
+      });
     // a has a Job (active), a and b are Pending (b waits for the slot).
     const first = await listed(`TaskRunNamespace = 'ns' AND TaskRunsActive = 1 AND TaskRunsPending = 2`);
     assert.equal(first.typedSearchAttributes.get(keys.namespace), 'ns');
-    const start = (n: string) => ({ kind: 'job' as const, type: 'upsert' as const, job: job(n, { active: 1, startTime: '2026-01-01T00:02:00.000Z' }) });
-    const finish = (n: string) => ({ kind: 'job' as const, type: 'upsert' as const, job: job(n, { startTime: '2026-01-01T00:02:00.000Z', completionTime: '2026-01-01T00:03:00.000Z', outcome: 'Succeeded' as const }) });
+    const start = (n: string) => ({
+      kind: 'job' as const,
+      type: 'upsert' as const,
+      job: job(n, { active: 1, startTime: '2026-01-01T00:02:00.000Z' }),
+    });
+    const finish = (n: string) => ({
+      kind: 'job' as const,
+      type: 'upsert' as const,
+      job: job(n, {
+        startTime: '2026-01-01T00:02:00.000Z',
+        completionTime: '2026-01-01T00:03:00.000Z',
+        outcome: 'Succeeded' as const,
+      }),
+    });
     fake.changes(start('sa-a'));
     await listed('TaskRunsActive = 1 AND TaskRunsPending = 1');
     fake.changes(finish('sa-a'));
@@ -342,7 +533,10 @@ test('search attributes: upserted only when the counts change, found by a list q
     assert.ok(firstRun.length >= 5 && firstRun.length <= 8, `${firstRun.length} upserts in 30 rounds`);
     const values: Record<string, string> = {};
     for (const u of firstRun) {
-      assert.ok(Object.entries(u).some(([k, v]) => values[k] !== v), `a redundant upsert: ${JSON.stringify(u)}`);
+      assert.ok(
+        Object.entries(u).some(([k, v]) => values[k] !== v),
+        `a redundant upsert: ${JSON.stringify(u)}`,
+      );
       Object.assign(values, u);
     }
     assert.deepEqual(values, { TaskRunNamespace: '"ns"', TaskRunsActive: '0', TaskRunsPending: '0' });
@@ -359,7 +553,10 @@ test('search attributes: upserted only when the counts change, found by a list q
 test('invalid controller input fails at once, naming the fields', async () => {
   const fake = new Fake();
   await withController(fake, { namespace: 'Not A Name', chunkSize: 0 }, async (h) => {
-    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    const err = await h.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError);
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, INVALID_INPUT);
@@ -386,10 +583,22 @@ test('an invalid controller ConfigMap: the taskRunController query and the curre
   const fake = new Fake();
   fake.config = { ...fake.config, maxConcurrentTasks: 1 };
   await withController(fake, {}, async (h) => {
-    await until('the good config', async () => ((await h.query(taskRunControllerQuery)).config?.maxConcurrentTasks === 1 ? true : undefined));
-    fake.config = { ...fake.config, resourceVersion: '2', error: 'config.yaml is invalid (maxConcurrentTasks: Invalid input: expected number, received string); the controller keeps its last good config (ConfigMap resourceVersion 1)' };
-    fake.changes({ kind: 'taskRun', type: 'upsert', taskRun: tr('a') }, { kind: 'taskRun', type: 'upsert', taskRun: tr('bb') });
-    const s = await until('the error', async () => ((await h.query(taskRunControllerQuery)).config?.error ? h.query(taskRunControllerQuery) : undefined));
+    await until('the good config', async () =>
+      (await h.query(taskRunControllerQuery)).config?.maxConcurrentTasks === 1 ? true : undefined,
+    );
+    fake.config = {
+      ...fake.config,
+      resourceVersion: '2',
+      error:
+        'config.yaml is invalid (maxConcurrentTasks: Invalid input: expected number, received string); the controller keeps its last good config (ConfigMap resourceVersion 1)',
+    };
+    fake.changes(
+      { kind: 'taskRun', type: 'upsert', taskRun: tr('a') },
+      { kind: 'taskRun', type: 'upsert', taskRun: tr('bb') },
+    );
+    const s = await until('the error', async () =>
+      (await h.query(taskRunControllerQuery)).config?.error ? h.query(taskRunControllerQuery) : undefined,
+    );
     assert.match(s.config!.error!, /maxConcurrentTasks/);
     assert.equal(s.config!.maxConcurrentTasks, 1);
     await until('one Job', () => (fake.creates().length === 1 ? true : undefined));
@@ -401,20 +610,34 @@ test('an invalid controller ConfigMap: the taskRunController query and the curre
 test('one controller per namespace: another workflow id, or carried state at a start, is refused at once, before any watch', async () => {
   const fake = new Fake();
   const failure = async (h: WorkflowHandleWithFirstExecutionRunId) => {
-    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    const err = await h.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError);
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.nonRetryable, true);
     return err.cause;
   };
-  await withController(fake, { namespace: 'team-a' }, async (h) => {
-    const cause = await failure(h);
-    assert.equal(cause.type, INVALID_INPUT);
-    assert.match(cause.message, /runs only as workflow id taskrun-controller-team-a, not taskrun-controller-team-a-second/);
-  }, 'taskrun-controller-team-a-second');
+  await withController(
+    fake,
+    { namespace: 'team-a' },
+    async (h) => {
+      const cause = await failure(h);
+      assert.equal(cause.type, INVALID_INPUT);
+      assert.match(
+        cause.message,
+        /runs only as workflow id taskrun-controller-team-a, not taskrun-controller-team-a-second/,
+      );
+    },
+    'taskrun-controller-team-a-second',
+  );
   const carried: ControllerCarried = { taskRuns: [], runs: 7 };
   await withController(fake, { namespace: 'team-b', carried }, async (h) => {
-    assert.match((await failure(h)).message, /carried is internal, accepted only from the controller's own continue-as-new/);
+    assert.match(
+      (await failure(h)).message,
+      /carried is internal, accepted only from the controller's own continue-as-new/,
+    );
   });
   assert.equal(fake.watches.length, 0);
 });
@@ -423,19 +646,36 @@ test('cleanupTaskRuns: dryRun only plans; a real run deletes what the plan names
   const env = await testTemporal();
   const fake = new Fake();
   const deletes: unknown[] = [];
-  const activities = { ...fake.activities, deleteOldTaskRuns: async (input: CleanupCriteria) => (deletes.push(input), fake.activities.deleteOldTaskRuns()) };
+  const activities = {
+    ...fake.activities,
+    deleteOldTaskRuns: async (input: CleanupCriteria) => (deletes.push(input), fake.activities.deleteOldTaskRuns()),
+  };
   const taskQueue = uniqueTaskQueue('cleanup-wf');
-  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities, workflowBundle: await workflowBundle() });
-  const run = (input: Record<string, unknown>) => env.client.workflow.execute('cleanupTaskRuns', { taskQueue, workflowId: uniqueTaskQueue('cleanup'), args: [input] }) as Promise<CleanupReport>;
+  const worker = await createRunbookWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    activities,
+    workflowBundle: await workflowBundle(),
+  });
+  const run = (input: Record<string, unknown>) =>
+    env.client.workflow.execute('cleanupTaskRuns', {
+      taskQueue,
+      workflowId: uniqueTaskQueue('cleanup'),
+      args: [input],
+    }) as Promise<CleanupReport>;
   await worker.runUntil(async () => {
     const dry = await run({ dryRun: true });
     assert.deepEqual([dry.deleted, dry.samples.deleted], [1, ['old']]);
     assert.equal(deletes.length, 0);
     const real = await run({ succeededMaxAgeSeconds: 60 });
     assert.deepEqual([real.deleted, real.samples.deleted], [1, ['old']]);
-    assert.deepEqual([real.kept, real.samples.kept], [1, [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }]]);
+    assert.deepEqual(
+      [real.kept, real.samples.kept],
+      [1, [{ name: 'keep', reason: 'labelled taskrun.orchestrator.io/keep' }]],
+    );
     assert.equal(deletes.length, 1);
     assert.equal((deletes[0] as CleanupCriteria).succeededMaxAgeSeconds, 60);
-    assert.equal((deletes[0] as CleanupCriteria).asOf, real.asOf, 'the deletion selects at the plan\'s time');
+    assert.equal((deletes[0] as CleanupCriteria).asOf, real.asOf, "the deletion selects at the plan's time");
   });
 });

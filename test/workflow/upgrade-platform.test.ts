@@ -12,7 +12,13 @@ import { UPGRADE_BACKUP_FAILED } from '../../contract/failures.ts';
 import { SECRET_REF_UNRESOLVED } from '../../contract/failures.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
-import { startTimeSkipping, uniqueTaskQueue, useTestTemporal, workflowBundle, type TestTemporal } from '../helpers/temporal.ts';
+import {
+  startTimeSkipping,
+  uniqueTaskQueue,
+  useTestTemporal,
+  workflowBundle,
+  type TestTemporal,
+} from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -25,23 +31,57 @@ const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8
 const backupCounts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
 
 /** A release at revision 1 (image 1.0.0); `behaviour` overrides single activities. */
-function mockActivities(behaviour: Partial<Record<string, (arg: never, attempt: number) => Promise<unknown>>> = {}): Mock {
+function mockActivities(
+  behaviour: Partial<Record<string, (arg: never, attempt: number) => Promise<unknown>>> = {},
+): Mock {
   const calls: Mock['calls'] = [];
   let revision = 1;
   const defaults: Record<string, (arg: never, attempt: number) => Promise<unknown>> = {
-    helmStatus: async () => ({ name: 'orchestrator', namespace: 'orchestrator', revision, status: 'deployed', chart: 'orchestrator-0.1.0', chartVersion: '0.1.0', appVersion: '1.0.0', updated: '' }),
+    helmStatus: async () => ({
+      name: 'orchestrator',
+      namespace: 'orchestrator',
+      revision,
+      status: 'deployed',
+      chart: 'orchestrator-0.1.0',
+      chartVersion: '0.1.0',
+      appVersion: '1.0.0',
+      updated: '',
+    }),
     recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none' }),
     helmGetValues: async () => ({ image: { repository: 'example/orchestrator', tag: '1.0.0' }, replicas: 1 }),
-    helmUpgradeInstall: async () => ({ changed: true, revision: ++revision, status: 'deployed', digest: `digest-${revision}` }),
+    helmUpgradeInstall: async () => ({
+      changed: true,
+      revision: ++revision,
+      status: 'deployed',
+      digest: `digest-${revision}`,
+    }),
     helmRollback: async () => ({ revision: ++revision }),
     applyChartCrds: async () => [{ name: 'taskruns.orchestrator.io', changed: false }],
     waitCrdsEstablished: async () => undefined,
     waitReleaseRollout: async () => [{ deployment: 'orchestrator', ready: 1, replicas: 1 }],
     probeOrchestrator: async () => ({ checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' }),
     // The pre-upgrade backup: no recipients configured unless a test says so; backupPlatform's activities.
-    defaultBackupRecipients: async () => ({ recipients: [], source: 'ConfigMap orchestrator/backup-recipients (key recipients)' }),
-    planBackup: async () => ({ namespace: 'orchestrator', counts: backupCounts, helmRelease: null, volumeSnapshots: { pvcs: 0, snapshotted: 0 } }),
-    writeBackup: async (arg: { workflowId: string }) => ({ id: arg.workflowId, dir: `/b/${arg.workflowId}`, createdAt: '2026-11-26T02:00:00Z', cluster: 'https://k', namespace: 'orchestrator', counts: backupCounts, files: [], reused: false, bytes: 100 }),
+    defaultBackupRecipients: async () => ({
+      recipients: [],
+      source: 'ConfigMap orchestrator/backup-recipients (key recipients)',
+    }),
+    planBackup: async () => ({
+      namespace: 'orchestrator',
+      counts: backupCounts,
+      helmRelease: null,
+      volumeSnapshots: { pvcs: 0, snapshotted: 0 },
+    }),
+    writeBackup: async (arg: { workflowId: string }) => ({
+      id: arg.workflowId,
+      dir: `/b/${arg.workflowId}`,
+      createdAt: '2026-11-26T02:00:00Z',
+      cluster: 'https://k',
+      namespace: 'orchestrator',
+      counts: backupCounts,
+      files: [],
+      reused: false,
+      bytes: 100,
+    }),
   };
   const attempts: Record<string, number> = {};
   const activities: Mock['activities'] = {};
@@ -55,14 +95,34 @@ function mockActivities(behaviour: Partial<Record<string, (arg: never, attempt: 
   return { calls, activities };
 }
 
-const rolloutTimeout = () => ApplicationFailure.create({ type: WAIT_TIMEOUT, message: 'timed out waiting for rollout of orchestrator/orchestrator', nonRetryable: true });
-const failFirst = (attempt: number) => (attempt === 1 ? Promise.reject(rolloutTimeout()) : Promise.resolve([{ deployment: 'orchestrator', ready: 1, replicas: 1 }]));
+const rolloutTimeout = () =>
+  ApplicationFailure.create({
+    type: WAIT_TIMEOUT,
+    message: 'timed out waiting for rollout of orchestrator/orchestrator',
+    nonRetryable: true,
+  });
+const failFirst = (attempt: number) =>
+  attempt === 1
+    ? Promise.reject(rolloutTimeout())
+    : Promise.resolve([{ deployment: 'orchestrator', ready: 1, replicas: 1 }]);
 
 const baseInput: UpgradePlatformInput = { imageTag: '1.1.0', smokeTest: { healthUrl: 'http://127.0.0.1:9/health' } };
 
-async function withUpgrade<T>(env: Pick<TestTemporal, 'client' | 'nativeConnection' | 'namespace'>, mock: Mock, input: unknown, drive: (handle: WorkflowHandle) => Promise<T>, workflowId = uniqueTaskQueue('upgradePlatform')): Promise<T> {
+async function withUpgrade<T>(
+  env: Pick<TestTemporal, 'client' | 'nativeConnection' | 'namespace'>,
+  mock: Mock,
+  input: unknown,
+  drive: (handle: WorkflowHandle) => Promise<T>,
+  workflowId = uniqueTaskQueue('upgradePlatform'),
+): Promise<T> {
   const taskQueue = uniqueTaskQueue('upgrade');
-  const worker = await createRunbookWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, activities: mock.activities, workflowBundle: await workflowBundle() });
+  const worker = await createRunbookWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    activities: mock.activities,
+    workflowBundle: await workflowBundle(),
+  });
   const handle = await env.client.workflow.start('upgradePlatform', { taskQueue, workflowId, args: [input] });
   return worker.runUntil(drive(handle));
 }
@@ -77,13 +137,16 @@ async function waitPaused(handle: WorkflowHandle): Promise<void> {
 
 const names = (mock: Mock) => mock.calls.map((c) => c.name);
 
-test('success: upgrade, rollout, smoke test; the new tag is merged (by the activity) over the recorded revision\'s values', async () => {
+test("success: upgrade, rollout, smoke test; the new tag is merged (by the activity) over the recorded revision's values", async () => {
   const mock = mockActivities();
   const report = await withUpgrade(await testTemporal(), mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.equal(report.outcome, 'succeeded');
   assert.deepEqual(report.revisions, [{ revision: 2, action: 'upgrade', detail: 'image tag 1.1.0' }]);
   assert.equal(report.previous.revision, 1);
-  const upgrade = mock.calls.find((c) => c.name === 'helmUpgradeInstall')!.arg as { values: Record<string, unknown>; baseValuesRevision: number };
+  const upgrade = mock.calls.find((c) => c.name === 'helmUpgradeInstall')!.arg as {
+    values: Record<string, unknown>;
+    baseValuesRevision: number;
+  };
   // Only the input's change and the revision to merge it over travel through history, not the release's values.
   assert.deepEqual(upgrade.values, { image: { tag: '1.1.0' } });
   assert.equal(upgrade.baseValuesRevision, 1);
@@ -99,7 +162,13 @@ test('onFailure rollback: a rollout that never completes rolls back to the recor
     return result;
   });
   assert.equal(report.outcome, 'rolled-back');
-  assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[2, 'upgrade'], [3, 'rollback']]);
+  assert.deepEqual(
+    report.revisions.map((r) => [r.revision, r.action]),
+    [
+      [2, 'upgrade'],
+      [3, 'rollback'],
+    ],
+  );
   assert.equal((mock.calls.find((c) => c.name === 'helmRollback')!.arg as { revision: number }).revision, 1);
   assert.match(report.failures[0]!, /timed out waiting for rollout/);
 });
@@ -115,13 +184,19 @@ test('pause -> retry: the operator retries and the upgrade completes without a s
     const state = await h.query(upgradeStateQuery);
     assert.match(state.failure ?? '', /timed out waiting for rollout/);
     assert.ok(state.decisionDeadline);
-    assert.deepEqual(await h.executeUpdate(decideUpdate, { args: [{ action: 'retry', by: 'alice', reason: 'capacity added' }] }), { accepted: true, action: 'retry' });
+    assert.deepEqual(
+      await h.executeUpdate(decideUpdate, { args: [{ action: 'retry', by: 'alice', reason: 'capacity added' }] }),
+      { accepted: true, action: 'retry' },
+    );
     const result = (await h.result()) as UpgradeReport;
     await recordHistory(h, 'upgradePlatform-pause-retry');
     return result;
   });
   assert.equal(report.outcome, 'succeeded');
-  assert.deepEqual(report.revisions.map((r) => r.revision), [2]);
+  assert.deepEqual(
+    report.revisions.map((r) => r.revision),
+    [2],
+  );
   assert.equal(report.decisions[0]?.by, 'alice');
   assert.equal(names(mock).filter((n) => n === 'helmUpgradeInstall').length, 2);
 });
@@ -152,8 +227,14 @@ test('invalid updates are rejected and change nothing; a valid one is then accep
   const mock = mockActivities({ waitReleaseRollout: async () => Promise.reject(rolloutTimeout()) });
   await withUpgrade(await testTemporal(), mock, baseInput, async (h) => {
     await waitPaused(h);
-    await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ action: 'explode' as never, by: '' }] }), (err: unknown) =>
-      err instanceof WorkflowUpdateFailedError && /action: must be one of retry, rollback, abort; by: the operator's identity is required/.test(String(err.cause?.message)));
+    await assert.rejects(
+      h.executeUpdate(decideUpdate, { args: [{ action: 'explode' as never, by: '' }] }),
+      (err: unknown) =>
+        err instanceof WorkflowUpdateFailedError &&
+        /action: must be one of retry, rollback, abort; by: the operator's identity is required/.test(
+          String(err.cause?.message),
+        ),
+    );
     assert.equal((await h.query(upgradeStateQuery)).phase, 'paused');
     assert.deepEqual((await h.query(upgradeStateQuery)).decisions, []);
     await h.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'dave' }] });
@@ -166,7 +247,10 @@ test('invalid updates are rejected and change nothing; a valid one is then accep
 test('invalid input fails at once, naming the fields, before any activity', async () => {
   const mock = mockActivities();
   await withUpgrade(await testTemporal(), mock, { imageTag: 'not a tag!', onFailure: 'shrug' }, async (h) => {
-    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    const err = await h.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError);
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, INVALID_INPUT);
@@ -179,36 +263,69 @@ test('invalid input fails at once, naming the fields, before any activity', asyn
 test('a release stuck by a worker that died during helm is recovered, then upgraded once', async () => {
   const mock = mockActivities({
     helmUpgradeInstall: async (_arg, attempt) => {
-      if (attempt === 1) throw ApplicationFailure.create({ type: HELM_RELEASE_LOCKED, message: 'another operation (install/upgrade/rollback) is in progress', nonRetryable: true });
+      if (attempt === 1)
+        throw ApplicationFailure.create({
+          type: HELM_RELEASE_LOCKED,
+          message: 'another operation (install/upgrade/rollback) is in progress',
+          nonRetryable: true,
+        });
       return { changed: true, revision: 4, status: 'deployed', digest: 'd' };
     },
-    recoverStuckRelease: async (_arg, attempt) => (attempt === 1 ? { recovered: false, previousStatus: 'deployed', action: 'none' } : { recovered: true, previousStatus: 'pending-upgrade', action: 'rollback', revision: 3 }),
+    recoverStuckRelease: async (_arg, attempt) =>
+      attempt === 1
+        ? { recovered: false, previousStatus: 'deployed', action: 'none' }
+        : { recovered: true, previousStatus: 'pending-upgrade', action: 'rollback', revision: 3 },
   });
   const report = await withUpgrade(await testTemporal(), mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.equal(report.outcome, 'succeeded');
-  assert.deepEqual(report.revisions.map((r) => [r.revision, r.action]), [[3, 'recover'], [4, 'upgrade']]);
+  assert.deepEqual(
+    report.revisions.map((r) => [r.revision, r.action]),
+    [
+      [3, 'recover'],
+      [4, 'upgrade'],
+    ],
+  );
 });
 
-test('a pending release younger than helm\'s timeout is not recovered until its helm must have exited', async () => {
+test("a pending release younger than helm's timeout is not recovered until its helm must have exited", async () => {
   const at: number[] = [];
   const mock = mockActivities({
     recoverStuckRelease: async (_arg, attempt) => {
       at.push(Date.now());
       // Pending for 308 s; helm's --timeout is rolloutSeconds (300) + a 10 s margin: 2 s to go.
-      if (attempt === 1) throw ApplicationFailure.create({ type: HELM_RELEASE_LOCKED, message: 'too young', details: [{ status: 'pending-upgrade', revision: 2, ageSeconds: 308 }] });
+      if (attempt === 1)
+        throw ApplicationFailure.create({
+          type: HELM_RELEASE_LOCKED,
+          message: 'too young',
+          details: [{ status: 'pending-upgrade', revision: 2, ageSeconds: 308 }],
+        });
       return { recovered: true, previousStatus: 'pending-upgrade', action: 'rollback', revision: 3 };
     },
   });
   const report = await withUpgrade(await testTemporal(), mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.equal(report.outcome, 'succeeded');
-  const requests = mock.calls.filter((c) => c.name === 'recoverStuckRelease').map((c) => c.arg as { minPendingAgeSeconds: number });
-  assert.deepEqual(requests.map((r) => r.minPendingAgeSeconds), [310, 310]);
-  assert.ok(at[1]! - at[0]! >= 1900, `recovered again after ${at[1]! - at[0]!} ms, before the pending revision was old enough`);
-  assert.deepEqual(report.revisions.map((r) => r.action), ['recover', 'upgrade']);
+  const requests = mock.calls
+    .filter((c) => c.name === 'recoverStuckRelease')
+    .map((c) => c.arg as { minPendingAgeSeconds: number });
+  assert.deepEqual(
+    requests.map((r) => r.minPendingAgeSeconds),
+    [310, 310],
+  );
+  assert.ok(
+    at[1]! - at[0]! >= 1900,
+    `recovered again after ${at[1]! - at[0]!} ms, before the pending revision was old enough`,
+  );
+  assert.deepEqual(
+    report.revisions.map((r) => r.action),
+    ['recover', 'upgrade'],
+  );
 });
 
 const failureOf = async (h: WorkflowHandle): Promise<ApplicationFailure> => {
-  const err = await h.result().then(() => undefined, (e: unknown) => e);
+  const err = await h.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
   return err.cause;
@@ -219,19 +336,34 @@ test('pre-upgrade backup: backupPlatform runs as child <id>-backup before helm; 
   const mock = mockActivities();
   const workflowId = uniqueTaskQueue('upgradePlatform');
   let backupStep: string | undefined;
-  const report = await withUpgrade(env, mock, { ...baseInput, backup: { recipients: [RECIPIENT], include: { taskRuns: false } } }, async (h) => {
-    const result = (await h.result()) as UpgradeReport;
-    backupStep = (await h.query(progressQuery)).steps.find((s) => s.name === 'backup')?.detail;
-    await recordHistory(h, 'upgradePlatform-child-backup');
-    await recordHistory(env.client.workflow.getHandle(`${workflowId}-backup`), 'backupPlatform-upgrade-child');
-    return result;
-  }, workflowId);
+  const report = await withUpgrade(
+    env,
+    mock,
+    { ...baseInput, backup: { recipients: [RECIPIENT], include: { taskRuns: false } } },
+    async (h) => {
+      const result = (await h.result()) as UpgradeReport;
+      backupStep = (await h.query(progressQuery)).steps.find((s) => s.name === 'backup')?.detail;
+      await recordHistory(h, 'upgradePlatform-child-backup');
+      await recordHistory(env.client.workflow.getHandle(`${workflowId}-backup`), 'backupPlatform-upgrade-child');
+      return result;
+    },
+    workflowId,
+  );
   assert.equal(report.outcome, 'succeeded');
-  assert.deepEqual(report.backup, { backupId: `${workflowId}-backup`, workflowId: `${workflowId}-backup`, counts: backupCounts, reused: false, createdAt: '2026-11-26T02:00:00Z' });
+  assert.deepEqual(report.backup, {
+    backupId: `${workflowId}-backup`,
+    workflowId: `${workflowId}-backup`,
+    counts: backupCounts,
+    reused: false,
+    createdAt: '2026-11-26T02:00:00Z',
+  });
   // The child ran the backup of the release's namespace, with the input's config, before anything changed.
   const write = mock.calls.find((c) => c.name === 'writeBackup')!.arg as Record<string, unknown>;
   assert.equal(write.workflowId, `${workflowId}-backup`);
-  assert.deepEqual([write.namespace, write.release, write.recipients, write.hmacKey], ['orchestrator', 'orchestrator', [RECIPIENT], undefined]);
+  assert.deepEqual(
+    [write.namespace, write.release, write.recipients, write.hmacKey],
+    ['orchestrator', 'orchestrator', [RECIPIENT], undefined],
+  );
   assert.equal((write.include as Record<string, boolean>).taskRuns, false);
   assert.ok(names(mock).indexOf('writeBackup') < names(mock).indexOf('applyChartCrds'), names(mock).join());
   assert.ok(!names(mock).includes('defaultBackupRecipients'));
@@ -243,17 +375,42 @@ test('pre-upgrade backup: backupPlatform runs as child <id>-backup before helm; 
 });
 
 test('pre-upgrade backup: a failed backup stops the upgrade before helm runs; nothing is changed', async () => {
-  const mock = mockActivities({ writeBackup: async () => { throw ApplicationFailure.create({ type: SECRET_REF_UNRESOLVED, message: 'environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker', nonRetryable: true }); } });
-  const cause = await withUpgrade(await testTemporal(), mock, { ...baseInput, backup: { recipients: [RECIPIENT] } }, failureOf);
+  const mock = mockActivities({
+    writeBackup: async () => {
+      throw ApplicationFailure.create({
+        type: SECRET_REF_UNRESOLVED,
+        message: 'environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker',
+        nonRetryable: true,
+      });
+    },
+  });
+  const cause = await withUpgrade(
+    await testTemporal(),
+    mock,
+    { ...baseInput, backup: { recipients: [RECIPIENT] } },
+    failureOf,
+  );
   assert.equal(cause.type, UPGRADE_BACKUP_FAILED);
-  assert.match(cause.message, /pre-upgrade backup \(child workflow .*-backup\) failed, nothing was upgraded: .*RUNBOOK_BACKUP_HMAC_KEY is not set/);
-  for (const acting of ['applyChartCrds', 'helmUpgradeInstall', 'helmRollback', 'waitReleaseRollout']) assert.ok(!names(mock).includes(acting), `${acting} ran`);
-  assert.deepEqual(names(mock).filter((n) => n === 'writeBackup'), ['writeBackup']);
+  assert.match(
+    cause.message,
+    /pre-upgrade backup \(child workflow .*-backup\) failed, nothing was upgraded: .*RUNBOOK_BACKUP_HMAC_KEY is not set/,
+  );
+  for (const acting of ['applyChartCrds', 'helmUpgradeInstall', 'helmRollback', 'waitReleaseRollout'])
+    assert.ok(!names(mock).includes(acting), `${acting} ran`);
+  assert.deepEqual(
+    names(mock).filter((n) => n === 'writeBackup'),
+    ['writeBackup'],
+  );
 });
 
 test('pre-upgrade backup: a config that cannot back up fails validation up front, naming the field', async () => {
   const mock = mockActivities();
-  const cause = await withUpgrade(await testTemporal(), mock, { ...baseInput, backup: { hmacKey: { env: 'bad name' }, retention: { keepLast: 0 } } }, failureOf);
+  const cause = await withUpgrade(
+    await testTemporal(),
+    mock,
+    { ...baseInput, backup: { hmacKey: { env: 'bad name' }, retention: { keepLast: 0 } } },
+    failureOf,
+  );
   assert.equal(cause.type, INVALID_INPUT);
   assert.match(cause.message, /backup\.recipients: Secrets are never written in plain text/);
   assert.match(cause.message, /backup\.hmacKey: is the worker's configuration now, not an input/);
@@ -261,24 +418,39 @@ test('pre-upgrade backup: a config that cannot back up fails validation up front
   assert.deepEqual(mock.calls, []);
 });
 
-test('pre-upgrade backup without backup config: the nightly backup\'s recipients if configured, else none (said in the report)', async () => {
+test("pre-upgrade backup without backup config: the nightly backup's recipients if configured, else none (said in the report)", async () => {
   const env = await testTemporal();
-  const configured = mockActivities({ defaultBackupRecipients: async () => ({ recipients: [RECIPIENT], source: 'RUNBOOK_BACKUP_RECIPIENTS of the worker' }) });
+  const configured = mockActivities({
+    defaultBackupRecipients: async () => ({
+      recipients: [RECIPIENT],
+      source: 'RUNBOOK_BACKUP_RECIPIENTS of the worker',
+    }),
+  });
   const withKeys = await withUpgrade(env, configured, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.ok(withKeys.backup && 'backupId' in withKeys.backup, JSON.stringify(withKeys.backup));
   const write = configured.calls.find((c) => c.name === 'writeBackup')!.arg as Record<string, unknown>;
   assert.deepEqual(write.recipients, [RECIPIENT]);
   assert.deepEqual(write.include, { crds: true, secrets: true, configMaps: true, helmReleases: true, taskRuns: true });
-  assert.deepEqual(configured.calls.find((c) => c.name === 'defaultBackupRecipients')!.arg, { namespace: 'orchestrator' });
+  assert.deepEqual(configured.calls.find((c) => c.name === 'defaultBackupRecipients')!.arg, {
+    namespace: 'orchestrator',
+  });
 
   const none = mockActivities();
   const without = await withUpgrade(env, none, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.equal(without.outcome, 'succeeded');
-  assert.match((without.backup as { skipped: string }).skipped, /no backup config in the input and no age recipients configured \(ConfigMap orchestrator\/backup-recipients/);
+  assert.match(
+    (without.backup as { skipped: string }).skipped,
+    /no backup config in the input and no age recipients configured \(ConfigMap orchestrator\/backup-recipients/,
+  );
   assert.ok(!names(none).includes('writeBackup'));
 
   const off = mockActivities({ defaultBackupRecipients: async () => ({ recipients: [RECIPIENT], source: 'env' }) });
-  const disabled = await withUpgrade(env, off, { ...baseInput, backup: false }, (h) => h.result() as Promise<UpgradeReport>);
+  const disabled = await withUpgrade(
+    env,
+    off,
+    { ...baseInput, backup: false },
+    (h) => h.result() as Promise<UpgradeReport>,
+  );
   assert.deepEqual(disabled.backup, { skipped: 'disabled by the input (backup: false)' });
   assert.ok(!names(off).includes('defaultBackupRecipients') && !names(off).includes('writeBackup'));
 });
@@ -288,21 +460,45 @@ test('pre-upgrade backup: re-running an upgrade with the same workflow id reuses
   const workflowId = uniqueTaskQueue('upgradePlatform');
   const input = { ...baseInput, backup: { recipients: [RECIPIENT] } };
   const written = new Set<string>();
-  const reusing = () => mockActivities({ writeBackup: async (arg: { workflowId: string }) => {
-    const reused = written.has(arg.workflowId);
-    written.add(arg.workflowId);
-    return { id: arg.workflowId, dir: '/b', createdAt: '2026-11-26T02:00:00Z', cluster: 'https://k', namespace: 'orchestrator', counts: backupCounts, files: [], reused, bytes: 100 };
-  } });
+  const reusing = () =>
+    mockActivities({
+      writeBackup: async (arg: { workflowId: string }) => {
+        const reused = written.has(arg.workflowId);
+        written.add(arg.workflowId);
+        return {
+          id: arg.workflowId,
+          dir: '/b',
+          createdAt: '2026-11-26T02:00:00Z',
+          cluster: 'https://k',
+          namespace: 'orchestrator',
+          counts: backupCounts,
+          files: [],
+          reused,
+          bytes: 100,
+        };
+      },
+    });
   const first = await withUpgrade(env, reusing(), input, (h) => h.result() as Promise<UpgradeReport>, workflowId);
   const second = await withUpgrade(env, reusing(), input, (h) => h.result() as Promise<UpgradeReport>, workflowId);
-  assert.deepEqual([first.backup, second.backup].map((b) => b && 'backupId' in b && [b.backupId, b.reused]), [[`${workflowId}-backup`, false], [`${workflowId}-backup`, true]]);
+  assert.deepEqual(
+    [first.backup, second.backup].map((b) => b && 'backupId' in b && [b.backupId, b.reused]),
+    [
+      [`${workflowId}-backup`, false],
+      [`${workflowId}-backup`, true],
+    ],
+  );
 });
 
 test('deadline: with no decision within 24 hours the paused upgrade rolls back (time-skipping server)', async () => {
   const env = await startTimeSkipping();
   after(() => env.teardown());
   const mock = mockActivities({ waitReleaseRollout: (_arg, attempt) => failFirst(attempt) });
-  const report = await withUpgrade({ client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default' }, mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
+  const report = await withUpgrade(
+    { client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default' },
+    mock,
+    baseInput,
+    (h) => h.result() as Promise<UpgradeReport>,
+  );
   assert.equal(report.outcome, 'rolled-back');
   assert.equal(report.decisions[0]?.by, 'deadline');
   assert.match(report.decisions[0]?.reason ?? '', /no decision within 86400 s/);

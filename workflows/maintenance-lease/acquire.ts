@@ -4,15 +4,39 @@
 // lease, the holder yields at its next step boundary (leaseBoundary(), called by ProgressTracker
 // before every step): it releases, waits behind it, and goes on once the lease is granted again.
 import {
-  ApplicationFailure, CancellationScope, ChildWorkflowCancellationType, ParentClosePolicy,
-  condition, getExternalWorkflowHandle, proxySinks, setHandler, startChild, workflowInfo,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  condition,
+  getExternalWorkflowHandle,
+  proxySinks,
+  setHandler,
+  startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { LEASE_TAKEN } from '../../contract/failures.ts';
-import type { LeaseGrant, LeaseOptions, LeasePreemptNotice, LeaseRequest, LeaseWaitNotice, MaintenanceLeaseInput } from '../../contract/types/lease.ts';
+import type {
+  LeaseGrant,
+  LeaseOptions,
+  LeasePreemptNotice,
+  LeaseRequest,
+  LeaseWaitNotice,
+  MaintenanceLeaseInput,
+} from '../../contract/types/lease.ts';
 import type { RunbookMetricsSinks } from '../../contract/runbook-metrics.ts';
 import { setRunbookPhase } from '../runbook-attributes.ts';
-import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leasePreemptSignal, leaseQueuedSignal, maintenanceLeaseId, releaseLeaseSignal, requestLeaseSignal } from '../../contract/lease-messages.ts';
+import {
+  leaseDeniedSignal,
+  leaseGrantedSignal,
+  leasePingSignal,
+  leasePreemptSignal,
+  leaseQueuedSignal,
+  maintenanceLeaseId,
+  releaseLeaseSignal,
+  requestLeaseSignal,
+} from '../../contract/lease-messages.ts';
 
 export interface LeaseHooks {
   /** Called while waiting ("waiting for the lease held by <id> since <time>") and with undefined once granted. */
@@ -41,12 +65,14 @@ async function sendRequest(leaseId: string, request: LeaseRequest): Promise<void
     }
     try {
       // Not cancellable with this runbook: the lease serves every runbook of the cluster.
-      await CancellationScope.nonCancellable(() => startChild('maintenanceLease', {
-        workflowId: leaseId,
-        args: [{ requests: [request] } satisfies MaintenanceLeaseInput],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        cancellationType: ChildWorkflowCancellationType.ABANDON,
-      }));
+      await CancellationScope.nonCancellable(() =>
+        startChild('maintenanceLease', {
+          workflowId: leaseId,
+          args: [{ requests: [request] } satisfies MaintenanceLeaseInput],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          cancellationType: ChildWorkflowCancellationType.ABANDON,
+        }),
+      );
       return;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -65,7 +91,12 @@ export async function leaseBoundary(): Promise<void> {
   await yieldIfPreempted.get(workflowInfo().runId)?.();
 }
 
-export async function withMaintenanceLease<T>(runbook: string, options: LeaseOptions, hooks: LeaseHooks, act: (lease: HeldLease) => Promise<T>): Promise<T> {
+export async function withMaintenanceLease<T>(
+  runbook: string,
+  options: LeaseOptions,
+  hooks: LeaseHooks,
+  act: (lease: HeldLease) => Promise<T>,
+): Promise<T> {
   const info = workflowInfo();
   const leaseId = maintenanceLeaseId(info.taskQueue);
   const me = { workflowId: info.workflowId, runId: info.runId };
@@ -79,20 +110,34 @@ export async function withMaintenanceLease<T>(runbook: string, options: LeaseOpt
   setHandler(leaseQueuedSignal, (n) => {
     if (grant) return;
     setRunbookPhase('waiting-for-lease');
-    hooks.onWait?.(n.holder
-      ? `waiting for the lease held by ${n.holder.workflowId} (${n.holder.runbook}) since ${n.holder.since}; position ${n.position} in line`
-      : `waiting for the lease (position ${n.position} in line)`);
+    hooks.onWait?.(
+      n.holder
+        ? `waiting for the lease held by ${n.holder.workflowId} (${n.holder.runbook}) since ${n.holder.since}; position ${n.position} in line`
+        : `waiting for the lease (position ${n.position} in line)`,
+    );
   });
 
   const requestedAt = new Date();
-  const release = () => CancellationScope.nonCancellable(() => getExternalWorkflowHandle(leaseId).signal(releaseLeaseSignal, me).catch(() => undefined));
+  const release = () =>
+    CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(leaseId)
+        .signal(releaseLeaseSignal, me)
+        .catch(() => undefined),
+    );
   try {
-    await sendRequest(leaseId, { ...me, runbook, requestedAt: requestedAt.toISOString(), wait: options.wait, priority: options.priority });
+    await sendRequest(leaseId, {
+      ...me,
+      runbook,
+      requestedAt: requestedAt.toISOString(),
+      wait: options.wait,
+      priority: options.priority,
+    });
     await condition(() => grant !== undefined || denied !== undefined);
     if (!grant) {
       const holder = denied?.holder;
       throw ApplicationFailure.create({
-        type: LEASE_TAKEN, nonRetryable: true,
+        type: LEASE_TAKEN,
+        nonRetryable: true,
         message: `the maintenance lease ${leaseId} is held by ${holder ? `${holder.workflowId} (${holder.runbook}) since ${holder.since}` : 'another runbook'}, and the input says lease: {wait: false}`,
         details: [denied],
       });
@@ -108,8 +153,17 @@ export async function withMaintenanceLease<T>(runbook: string, options: LeaseOpt
       grant = undefined;
       await release();
       setRunbookPhase('waiting-for-lease');
-      hooks.onWait?.(`yielded the lease to ${by.workflowId} (${by.runbook}, priority ${by.priority}); waiting to resume`);
-      await sendRequest(leaseId, { ...me, runbook, requestedAt: new Date().toISOString(), wait: true, priority: options.priority, resuming: true });
+      hooks.onWait?.(
+        `yielded the lease to ${by.workflowId} (${by.runbook}, priority ${by.priority}); waiting to resume`,
+      );
+      await sendRequest(leaseId, {
+        ...me,
+        runbook,
+        requestedAt: new Date().toISOString(),
+        wait: true,
+        priority: options.priority,
+        resuming: true,
+      });
       await condition(() => grant !== undefined);
       setRunbookPhase('running');
       hooks.onWait?.(undefined);

@@ -19,11 +19,36 @@
 // The queue survives continue-as-new (holder, waiters and unhandled messages are the next run's
 // input). With no holder and no waiter the workflow ends (after idleExitSeconds): the next request
 // starts it again.
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import { PREEMPTING_PRIORITY, type LeaseHolder, type LeaseRequest, type LeaseState, type LeaseWaitNotice, type MaintenanceLeaseInput } from '../../contract/types/lease.ts';
-import { leaseDeniedSignal, leaseGrantedSignal, leasePingSignal, leasePreemptSignal, leaseQuery, leaseQueuedSignal, releaseLeaseSignal, requestLeaseSignal } from '../../contract/lease-messages.ts';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  PREEMPTING_PRIORITY,
+  type LeaseHolder,
+  type LeaseRequest,
+  type LeaseState,
+  type LeaseWaitNotice,
+  type MaintenanceLeaseInput,
+} from '../../contract/types/lease.ts';
+import {
+  leaseDeniedSignal,
+  leaseGrantedSignal,
+  leasePingSignal,
+  leasePreemptSignal,
+  leaseQuery,
+  leaseQueuedSignal,
+  releaseLeaseSignal,
+  requestLeaseSignal,
+} from '../../contract/lease-messages.ts';
 
-const sameRun = (a: { workflowId: string; runId: string }, b: { workflowId: string; runId: string }) => a.workflowId === b.workflowId && a.runId === b.runId;
+const sameRun = (a: { workflowId: string; runId: string }, b: { workflowId: string; runId: string }) =>
+  a.workflowId === b.workflowId && a.runId === b.runId;
 
 export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promise<LeaseState> {
   const leaseId = workflowInfo().workflowId;
@@ -48,8 +73,16 @@ export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promi
       return false;
     }
   };
-  const notice = (position: number): LeaseWaitNotice => ({ leaseId, holder: holder ? { workflowId: holder.workflowId, runbook: holder.runbook, since: holder.grantedAt } : null, position });
-  const tell = async (run: LeaseRequest, signal: typeof leaseQueuedSignal | typeof leaseDeniedSignal, position: number) => {
+  const notice = (position: number): LeaseWaitNotice => ({
+    leaseId,
+    holder: holder ? { workflowId: holder.workflowId, runbook: holder.runbook, since: holder.grantedAt } : null,
+    position,
+  });
+  const tell = async (
+    run: LeaseRequest,
+    signal: typeof leaseQueuedSignal | typeof leaseDeniedSignal,
+    position: number,
+  ) => {
     try {
       await getExternalWorkflowHandle(run.workflowId, run.runId).signal(signal, notice(position));
       return true;
@@ -78,7 +111,9 @@ export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promi
     }
   };
   const enqueue = (r: LeaseRequest) => {
-    let at = waiters.findIndex((w) => w.priority < r.priority || (r.resuming && w.priority === r.priority && !w.resuming));
+    let at = waiters.findIndex(
+      (w) => w.priority < r.priority || (r.resuming && w.priority === r.priority && !w.resuming),
+    );
     if (at < 0) at = waiters.length;
     waiters.splice(at, 0, r);
     return at + 1;
@@ -89,16 +124,27 @@ export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promi
     if (!holder || r.priority < PREEMPTING_PRIORITY || holder.priority >= r.priority || holder.preemptedBy) return;
     holder.preemptedBy = r.workflowId;
     await getExternalWorkflowHandle(holder.workflowId, holder.runId)
-      .signal(leasePreemptSignal, { leaseId, by: { workflowId: r.workflowId, runbook: r.runbook, priority: r.priority } })
+      .signal(leasePreemptSignal, {
+        leaseId,
+        by: { workflowId: r.workflowId, runbook: r.runbook, priority: r.priority },
+      })
       .catch(() => undefined); // a dead holder is dropped by the next check
   };
 
   // The Web UI shows the holder and the line (the `lease` query returns the same as JSON).
-  const publish = () => setCurrentDetails([
-    `**maintenance lease ${leaseId}**`,
-    holder ? `held by ${holder.workflowId} (${holder.runbook}) since ${holder.grantedAt}${holder.preemptedBy ? `; asked to yield to ${holder.preemptedBy}` : ''}` : 'free',
-    ...waiters.map((w, i) => `${i + 1}. ${w.workflowId} (${w.runbook}) waiting since ${w.requestedAt}${w.priority ? `, priority ${w.priority}` : ''}`),
-  ].join('\n\n'));
+  const publish = () =>
+    setCurrentDetails(
+      [
+        `**maintenance lease ${leaseId}**`,
+        holder
+          ? `held by ${holder.workflowId} (${holder.runbook}) since ${holder.grantedAt}${holder.preemptedBy ? `; asked to yield to ${holder.preemptedBy}` : ''}`
+          : 'free',
+        ...waiters.map(
+          (w, i) =>
+            `${i + 1}. ${w.workflowId} (${w.runbook}) waiting since ${w.requestedAt}${w.priority ? `, priority ${w.priority}` : ''}`,
+        ),
+      ].join('\n\n'),
+    );
 
   let lastCheck = Date.now();
   for (;;) {
@@ -112,7 +158,9 @@ export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promi
     for (const r of requests.splice(0)) {
       if (holder && sameRun(holder, r)) {
         // A repeated request of the holder (e.g. a re-sent signal): grant again, idempotently.
-        await getExternalWorkflowHandle(r.workflowId, r.runId).signal(leaseGrantedSignal, { leaseId, grantedAt: holder.grantedAt }).catch(() => undefined);
+        await getExternalWorkflowHandle(r.workflowId, r.runId)
+          .signal(leaseGrantedSignal, { leaseId, grantedAt: holder.grantedAt })
+          .catch(() => undefined);
         continue;
       }
       if (waiters.some((w) => sameRun(w, r))) continue;
@@ -141,7 +189,15 @@ export async function maintenanceLease(input: MaintenanceLeaseInput = {}): Promi
     }
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof maintenanceLease>({ holder, waiters, requests, releases, checkIntervalSeconds: checkMs / 1000, idleExitSeconds: idleMs / 1000, runs });
+      await continueAsNew<typeof maintenanceLease>({
+        holder,
+        waiters,
+        requests,
+        releases,
+        checkIntervalSeconds: checkMs / 1000,
+        idleExitSeconds: idleMs / 1000,
+        runs,
+      });
     }
     const hasMessages = () => requests.length > 0 || releases.length > 0;
     if (!waiters.length) {

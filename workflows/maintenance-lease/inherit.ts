@@ -14,17 +14,32 @@ export interface RunbookHeldLease extends HeldLease {
   heldBy?: string;
 }
 
-export function withRunbookLease<T>(runbook: string, lease: RunbookLease, hooks: LeaseHooks, act: (lease: RunbookHeldLease) => Promise<T>): Promise<T> {
+export function withRunbookLease<T>(
+  runbook: string,
+  lease: RunbookLease,
+  hooks: LeaseHooks,
+  act: (lease: RunbookHeldLease) => Promise<T>,
+): Promise<T> {
   if (!('inherit' in lease)) return withMaintenanceLease(runbook, lease, hooks, act);
   checkParent(runbook, lease);
-  return act({ leaseId: lease.inherit.leaseId, grantedAt: lease.inherit.grantedAt, waitedSeconds: 0, heldBy: lease.inherit.workflowId });
+  return act({
+    leaseId: lease.inherit.leaseId,
+    grantedAt: lease.inherit.grantedAt,
+    waitedSeconds: 0,
+    heldBy: lease.inherit.workflowId,
+  });
 }
 
 function checkParent(runbook: string, lease: InheritedLease): void {
   const parent = workflowInfo().parent;
   if (parent && parent.workflowId === lease.inherit.workflowId && parent.runId === lease.inherit.runId) return;
   const message = `lease.inherit: only a child of the lease's holder ${lease.inherit.workflowId} may run under its lease (this run's parent: ${parent ? `${parent.workflowId} run ${parent.runId}` : 'none'}); omit lease.inherit to take the lease`;
-  throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: `invalid ${runbook} input: ${message}`, details: [[message]] });
+  throw ApplicationFailure.create({
+    type: INVALID_INPUT,
+    nonRetryable: true,
+    message: `invalid ${runbook} input: ${message}`,
+    details: [[message]],
+  });
 }
 
 /** The lease step's detail, for the progress of every runbook that holds one. */

@@ -17,14 +17,30 @@ export async function waitPlatformHealthy(health: RollingNodeMaintenanceOptions[
       kubeActs.findStuckTaskRuns({ namespace: health.namespace, olderThanSeconds: health.stuckTaskRunSeconds }),
     ]);
     const problems: string[] = [];
-    if (!pods.namespaceExists) problems.push(`namespace ${health.namespace} does not exist (health.skip: true if the platform is not deployed)`);
+    if (!pods.namespaceExists)
+      problems.push(`namespace ${health.namespace} does not exist (health.skip: true if the platform is not deployed)`);
     const unready = pods.pods.filter((p) => !p.ready && p.phase !== 'Succeeded');
-    if (unready.length) problems.push(`pods not ready in ${health.namespace}: ${unready.slice(0, 10).map((p) => `${p.name} (${p.reason ?? p.phase})`).join(', ')}${unready.length > 10 ? ', ...' : ''}`);
-    if (taskRuns.stuck) problems.push(`${taskRuns.stuck} TaskRuns Pending for more than ${health.stuckTaskRunSeconds} s: ${taskRuns.examples.map((t) => `${t.name} (${t.pendingSeconds} s)`).join(', ')}`);
-    if (!problems.length) return `${pods.ready}/${pods.total} pods ready in ${health.namespace}, ${taskRuns.crdInstalled ? 'no TaskRun stuck' : 'no TaskRun CRD'}`;
+    if (unready.length)
+      problems.push(
+        `pods not ready in ${health.namespace}: ${unready
+          .slice(0, 10)
+          .map((p) => `${p.name} (${p.reason ?? p.phase})`)
+          .join(', ')}${unready.length > 10 ? ', ...' : ''}`,
+      );
+    if (taskRuns.stuck)
+      problems.push(
+        `${taskRuns.stuck} TaskRuns Pending for more than ${health.stuckTaskRunSeconds} s: ${taskRuns.examples.map((t) => `${t.name} (${t.pendingSeconds} s)`).join(', ')}`,
+      );
+    if (!problems.length)
+      return `${pods.ready}/${pods.total} pods ready in ${health.namespace}, ${taskRuns.crdInstalled ? 'no TaskRun stuck' : 'no TaskRun CRD'}`;
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw ApplicationFailure.create({ type: PLATFORM_UNHEALTHY, nonRetryable: true, message: `the platform is not healthy after ${health.timeoutSeconds} s: ${problems.join('; ')}`, details: [problems] });
+      throw ApplicationFailure.create({
+        type: PLATFORM_UNHEALTHY,
+        nonRetryable: true,
+        message: `the platform is not healthy after ${health.timeoutSeconds} s: ${problems.join('; ')}`,
+        details: [problems],
+      });
     }
     await sleep(Math.min(left, INTERVALS_SECONDS[Math.min(attempt, INTERVALS_SECONDS.length - 1)]! * 1000));
   }

@@ -5,7 +5,14 @@ import { ApplicationFailure, ParentClosePolicy, condition, executeChild } from '
 import { kubeActs, longActs, quickReadActs } from '../activity-proxies.ts';
 import { WAIT_TIMEOUT } from '../../contract/failures.ts';
 import type { InheritedLease } from '../../contract/types/lease.ts';
-import { NODE_STEPS, kubeletVersionMatches, type NodeDone, type NodeMaintenanceState, type NodeStep, type RollingNodeMaintenanceOptions } from '../../contract/types/rolling-maintenance.ts';
+import {
+  NODE_STEPS,
+  kubeletVersionMatches,
+  type NodeDone,
+  type NodeMaintenanceState,
+  type NodeStep,
+  type RollingNodeMaintenanceOptions,
+} from '../../contract/types/rolling-maintenance.ts';
 import type { drainNode } from '../drain-node/index.ts';
 import { waitPlatformHealthy } from './health.ts';
 
@@ -58,11 +65,19 @@ const STEP_RUNNERS: Record<NodeStep, (run: NodeRun, ns: NodeMaintenanceState) =>
           ...(doneOk ? [] : ['no nodeDone update']),
           ...(versionOk ? [] : [`its kubelet reports ${ns.kubeletVersion ?? 'no version'}, not ${kubeletVersion}`]),
         ];
-        throw ApplicationFailure.create({ type: WAIT_TIMEOUT, nonRetryable: true, message: `node ${ns.node} not upgraded within ${timeoutSeconds} s: ${missing.join('; ')}` });
+        throw ApplicationFailure.create({
+          type: WAIT_TIMEOUT,
+          nonRetryable: true,
+          message: `node ${ns.node} not upgraded within ${timeoutSeconds} s: ${missing.join('; ')}`,
+        });
       }
       if (!versionOk) {
         const seconds = Math.max(1, Math.min(VERSION_ROUND_SECONDS, Math.ceil(left / 1000)));
-        const r = await longActs(seconds).waitNodeState({ node: ns.node, kubeletVersion: kubeletVersion!, timeoutSeconds: seconds });
+        const r = await longActs(seconds).waitNodeState({
+          node: ns.node,
+          kubeletVersion: kubeletVersion!,
+          timeoutSeconds: seconds,
+        });
         if (r.node.kubeletVersion) ns.kubeletVersion = r.node.kubeletVersion;
         run.changed();
       } else {
@@ -86,7 +101,12 @@ const STEP_RUNNERS: Record<NodeStep, (run: NodeRun, ns: NodeMaintenanceState) =>
     const r = await longActs(seconds).waitNodeState({ node: ns.node, ready: true, timeoutSeconds: seconds });
     ns.cordoned = r.node.unschedulable;
     if (r.node.kubeletVersion) ns.kubeletVersion = r.node.kubeletVersion;
-    if (!r.matched) throw ApplicationFailure.create({ type: WAIT_TIMEOUT, nonRetryable: true, message: `node ${ns.node} not Ready within ${seconds} s: ${r.node.reason ?? 'not Ready'}` });
+    if (!r.matched)
+      throw ApplicationFailure.create({
+        type: WAIT_TIMEOUT,
+        nonRetryable: true,
+        message: `node ${ns.node} not Ready within ${seconds} s: ${r.node.reason ?? 'not Ready'}`,
+      });
   },
 
   health: async (run, ns) => {

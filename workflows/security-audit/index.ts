@@ -28,9 +28,17 @@ export async function securityAudit(input: SecurityAuditInput = {}): Promise<Sec
   const errors: SecurityAuditReport['errors'] = [];
 
   /** Runs one section; its failure is recorded (the step shows it) and the audit goes on. */
-  const section = async <T extends { findings: AuditFinding[] }>(name: AuditSection, fn: () => Promise<T>, detail: (r: T) => string): Promise<Omit<T, 'findings'> | undefined> => {
+  const section = async <T extends { findings: AuditFinding[] }>(
+    name: AuditSection,
+    fn: () => Promise<T>,
+    detail: (r: T) => string,
+  ): Promise<Omit<T, 'findings'> | undefined> => {
     try {
-      const { findings: found, ...rest } = await progress.run(name, fn, (r) => `${r.findings.length} finding(s); ${detail(r)}`);
+      const { findings: found, ...rest } = await progress.run(
+        name,
+        fn,
+        (r) => `${r.findings.length} finding(s); ${detail(r)}`,
+      );
       findings.push(...found);
       return rest;
     } catch (err) {
@@ -39,26 +47,52 @@ export async function securityAudit(input: SecurityAuditInput = {}): Promise<Sec
     }
   };
 
-  const rbac = await section('rbac', () => quickReadActs.auditServiceAccountRbac({ namespace: opts.namespace, serviceAccount: opts.serviceAccount, release: opts.release, chart: opts.chart }),
-    (r) => `${r.bindings.length} binding(s), chart RBAC from ${r.chartSource}`);
-  const workloads = await section('workloads', () => quickReadActs.auditWorkloads({ namespaces }),
-    (r) => `${r.pods} pod(s), ${r.images} image(s)${r.missingNamespaces.length ? `; no namespace ${r.missingNamespaces.join(', ')}` : ''}`);
-  const secretEvents = await section('secret events', () => quickReadActs.auditSecretEvents({ namespaces, windowMinutes: opts.eventsWindowMinutes }),
-    (r) => `${r.events} event(s) naming Secrets`);
+  const rbac = await section(
+    'rbac',
+    () =>
+      quickReadActs.auditServiceAccountRbac({
+        namespace: opts.namespace,
+        serviceAccount: opts.serviceAccount,
+        release: opts.release,
+        chart: opts.chart,
+      }),
+    (r) => `${r.bindings.length} binding(s), chart RBAC from ${r.chartSource}`,
+  );
+  const workloads = await section(
+    'workloads',
+    () => quickReadActs.auditWorkloads({ namespaces }),
+    (r) =>
+      `${r.pods} pod(s), ${r.images} image(s)${r.missingNamespaces.length ? `; no namespace ${r.missingNamespaces.join(', ')}` : ''}`,
+  );
+  const secretEvents = await section(
+    'secret events',
+    () => quickReadActs.auditSecretEvents({ namespaces, windowMinutes: opts.eventsWindowMinutes }),
+    (r) => `${r.events} event(s) naming Secrets`,
+  );
 
   if (errors.length === STEPS.length - 2) {
-    throw ApplicationFailure.create({ type: SECURITY_AUDIT_FAILED, nonRetryable: true, message: `security audit: every section failed: ${errors.map((e) => `${e.section}: ${e.error}`).join('; ')}`, details: [errors] });
+    throw ApplicationFailure.create({
+      type: SECURITY_AUDIT_FAILED,
+      nonRetryable: true,
+      message: `security audit: every section failed: ${errors.map((e) => `${e.section}: ${e.error}`).join('; ')}`,
+      details: [errors],
+    });
   }
-  return progress.run('report', async () => ({
-    runbook: 'securityAudit' as const,
-    auditedAt: new Date().toISOString(),
-    serviceAccount: `system:serviceaccount:${opts.namespace}:${opts.serviceAccount}`,
-    namespaces,
-    ...summarize(findings),
-    complete: errors.length === 0,
-    errors,
-    ...(rbac ? { rbac } : {}),
-    ...(workloads ? { workloads } : {}),
-    ...(secretEvents ? { secretEvents } : {}),
-  }), (r) => `${r.highest === 'none' ? 'no findings' : `highest ${r.highest}`}: ${countsLine(r.counts)}${r.complete ? '' : `; incomplete (${r.errors.map((e) => e.section).join(', ')} failed)`}`);
+  return progress.run(
+    'report',
+    async () => ({
+      runbook: 'securityAudit' as const,
+      auditedAt: new Date().toISOString(),
+      serviceAccount: `system:serviceaccount:${opts.namespace}:${opts.serviceAccount}`,
+      namespaces,
+      ...summarize(findings),
+      complete: errors.length === 0,
+      errors,
+      ...(rbac ? { rbac } : {}),
+      ...(workloads ? { workloads } : {}),
+      ...(secretEvents ? { secretEvents } : {}),
+    }),
+    (r) =>
+      `${r.highest === 'none' ? 'no findings' : `highest ${r.highest}`}: ${countsLine(r.counts)}${r.complete ? '' : `; incomplete (${r.errors.map((e) => e.section).join(', ')} failed)`}`,
+  );
 }

@@ -15,14 +15,23 @@ import { parseInput } from '../validate.ts';
 import { taskRunQuery, taskRunControllerQuery } from '../../contract/messages.ts';
 import { lookup, restoreState } from './reconcile.ts';
 import { pipeline, summary, type ControllerRun } from './pipeline.ts';
-import { controllerWorkflowId, taskRunControllerInputSchema, type ControllerCarried, type TaskRunControllerInput } from '../../contract/types/taskrun.ts';
+import {
+  controllerWorkflowId,
+  taskRunControllerInputSchema,
+  type ControllerCarried,
+  type TaskRunControllerInput,
+} from '../../contract/types/taskrun.ts';
 
 export async function taskRunController(input: TaskRunControllerInput = {}): Promise<void> {
   const opts = parseInput('taskRunController', taskRunControllerInputSchema, input);
   refuseImpostor(opts);
   const carried = opts.carried as ControllerCarried | undefined;
   const run: ControllerRun = {
-    opts, state: restoreState(carried, opts.finishedHistory), rounds: 0, runs: (carried?.runs ?? 0) + 1, lastSnapshot: Date.now(),
+    opts,
+    state: restoreState(carried, opts.finishedHistory),
+    rounds: 0,
+    runs: (carried?.runs ?? 0) + 1,
+    lastSnapshot: Date.now(),
     ...(carried?.cursor ? { cursor: carried.cursor } : {}),
     ...(carried?.suspended ? { suspended: carried.suspended } : {}),
   };
@@ -41,11 +50,17 @@ function refuseImpostor(opts: { namespace: string; carried?: unknown }): void {
   const expected = controllerWorkflowId(opts.namespace);
   if (info.workflowId !== expected) {
     throw ApplicationFailure.create({
-      type: INVALID_INPUT, nonRetryable: true,
+      type: INVALID_INPUT,
+      nonRetryable: true,
       message: `taskRunController of namespace ${opts.namespace} runs only as workflow id ${expected}, not ${info.workflowId} (one controller per namespace; start it with client/taskrun-controller.ts)`,
     });
   }
   if (opts.carried !== undefined && info.continuedFromExecutionRunId === undefined) {
-    throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: 'taskRunController: carried is internal, accepted only from the controller\'s own continue-as-new; start it without carried' });
+    throw ApplicationFailure.create({
+      type: INVALID_INPUT,
+      nonRetryable: true,
+      message:
+        "taskRunController: carried is internal, accepted only from the controller's own continue-as-new; start it without carried",
+    });
   }
 }

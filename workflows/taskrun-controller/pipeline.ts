@@ -2,18 +2,49 @@
 // the writes of what it saw run alongside (PipelineScheduler decides what is in flight); the summary
 // it publishes (query, current details, search attributes) and continue-as-new.
 import {
-  allHandlersFinished, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, log, proxyActivities, setCurrentDetails, setHandler, sleep,
-  upsertSearchAttributes, workflowInfo, ActivityCancellationType,
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  ActivityCancellationType,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../../activities/index.ts';
 import { NON_RETRYABLE_TYPES } from '../../contract/failures.ts';
-import { activeCount, applyResults, applyWatchResult, carryState, countByPhase, type ReconcilerState } from './reconcile.ts';
+import {
+  activeCount,
+  applyResults,
+  applyWatchResult,
+  carryState,
+  countByPhase,
+  type ReconcilerState,
+} from './reconcile.ts';
 import { PipelineScheduler } from './scheduler.ts';
 import { controllerSuspensionAck, controllerSuspensionSignal } from '../../contract/incident-messages.ts';
-import type { ControllerConfig, ControllerSummary, ControllerSuspended, TaskRunAction, TaskRunControllerOptions, WatchCursor, WatchInput } from '../../contract/types/taskrun.ts';
+import type {
+  ControllerConfig,
+  ControllerSummary,
+  ControllerSuspended,
+  TaskRunAction,
+  TaskRunControllerOptions,
+  WatchCursor,
+  WatchInput,
+} from '../../contract/types/taskrun.ts';
 
-const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES };
+const retry = {
+  initialInterval: '200 milliseconds',
+  maximumInterval: '10 seconds',
+  nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+};
 
 /** The watch: returns on changes or after maxWaitSeconds; heartbeats its cursor. Retried until it works. */
 const watchActs = proxyActivities<Activities>({
@@ -48,7 +79,8 @@ export interface ControllerRun {
 export const VIEW_WINDOW = 300;
 
 /** A full relist is due (every resyncSeconds): the next watch lists instead of resuming from the cursor. */
-export const resyncDue = (run: ControllerRun, now = Date.now()) => run.opts.resyncSeconds * 1000 - (now - run.lastSnapshot) <= 0;
+export const resyncDue = (run: ControllerRun, now = Date.now()) =>
+  run.opts.resyncSeconds * 1000 - (now - run.lastSnapshot) <= 0;
 
 /**
  * The next watch's request (it changes nothing): a snapshot when there is no cursor or the resync
@@ -59,8 +91,11 @@ export function watchRequest(run: ControllerRun, now = Date.now()): WatchInput {
   const untilResync = run.opts.resyncSeconds * 1000 - (now - run.lastSnapshot);
   const cursor = resyncDue(run, now) ? undefined : run.cursor;
   return {
-    namespace: run.opts.namespace, configMapName: run.opts.configMapName,
-    ...(cursor ? { cursor, relistOnIdle: true, maxWaitSeconds: Math.max(1, Math.ceil(untilResync / 1000)) } : { maxWaitSeconds: run.opts.resyncSeconds }),
+    namespace: run.opts.namespace,
+    configMapName: run.opts.configMapName,
+    ...(cursor
+      ? { cursor, relistOnIdle: true, maxWaitSeconds: Math.max(1, Math.ceil(untilResync / 1000)) }
+      : { maxWaitSeconds: run.opts.resyncSeconds }),
     activeTasks: activeCount(run.state.tracked),
     ...(run.config ? { config: run.config } : {}),
     ...(run.ack !== undefined ? { ack: run.ack } : {}),
@@ -71,10 +106,24 @@ export function watchRequest(run: ControllerRun, now = Date.now()): WatchInput {
 export function summary(run: ControllerRun): ControllerSummary {
   const { state, config } = run;
   return {
-    namespace: run.opts.namespace, tracked: state.tracked.size, byPhase: countByPhase(state.tracked), active: activeCount(state.tracked),
+    namespace: run.opts.namespace,
+    tracked: state.tracked.size,
+    byPhase: countByPhase(state.tracked),
+    active: activeCount(state.tracked),
     ...(run.queued ? { queued: run.queued } : {}),
-    finished: { ...state.finishedCounts }, recentFinished: state.finished.size, rounds: run.rounds, runs: run.runs,
-    ...(config ? { config: { resourceVersion: config.resourceVersion, maxConcurrentTasks: config.maxConcurrentTasks, ...(config.error ? { error: config.error } : {}) } } : {}),
+    finished: { ...state.finishedCounts },
+    recentFinished: state.finished.size,
+    rounds: run.rounds,
+    runs: run.runs,
+    ...(config
+      ? {
+          config: {
+            resourceVersion: config.resourceVersion,
+            maxConcurrentTasks: config.maxConcurrentTasks,
+            ...(config.error ? { error: config.error } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -99,17 +148,27 @@ function upsertChanged(s: ControllerSummary): void {
 /** The Web UI's current details, and the search attributes when the input asks for them. */
 function publish(run: ControllerRun): void {
   const s = summary(run);
-  setCurrentDetails(`**taskRunController** ${s.namespace}${run.suspended ? ` **SUSPENDED** by ${run.suspended.by} since ${run.suspended.since}: no new Jobs` : ''}\n\ntracked ${s.tracked}, active ${s.active}${s.queued ? `, queued ${s.queued}` : ''}: ${Object.entries(s.byPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'no unfinished TaskRuns'}\n\nfinished since start: ${s.finished.Succeeded} succeeded, ${s.finished.Failed} failed\n\nround ${s.rounds} of run ${s.runs}${s.config?.error ? `\n\n**config error** (ConfigMap ${run.opts.configMapName}): ${s.config.error}` : ''}`);
+  setCurrentDetails(
+    `**taskRunController** ${s.namespace}${run.suspended ? ` **SUSPENDED** by ${run.suspended.by} since ${run.suspended.since}: no new Jobs` : ''}\n\ntracked ${s.tracked}, active ${s.active}${s.queued ? `, queued ${s.queued}` : ''}: ${
+      Object.entries(s.byPhase)
+        .map(([p, n]) => `${p} ${n}`)
+        .join(', ') || 'no unfinished TaskRuns'
+    }\n\nfinished since start: ${s.finished.Succeeded} succeeded, ${s.finished.Failed} failed\n\nround ${s.rounds} of run ${s.runs}${s.config?.error ? `\n\n**config error** (ConfigMap ${run.opts.configMapName}): ${s.config.error}` : ''}`,
+  );
   if (run.opts.searchAttributes) upsertChanged(s);
 }
 
-const continueAsNewDue = (run: ControllerRun) => workflowInfo().continueAsNewSuggested || run.rounds >= run.opts.maxRounds;
+const continueAsNewDue = (run: ControllerRun) =>
+  workflowInfo().continueAsNewSuggested || run.rounds >= run.opts.maxRounds;
 
 /** Continue-as-new once every handler is done, carrying the unfinished TaskRuns and the cursor. */
 async function carryOn(run: ControllerRun): Promise<never> {
   await condition(allHandlersFinished);
   const { carried: _dropped, ...rest } = run.opts;
-  return continueAsNew({ ...rest, carried: { ...carryState(run.state, run.cursor, run.runs), ...(run.suspended ? { suspended: run.suspended } : {}) } });
+  return continueAsNew({
+    ...rest,
+    carried: { ...carryState(run.state, run.cursor, run.runs), ...(run.suspended ? { suspended: run.suspended } : {}) },
+  });
 }
 
 /**
@@ -118,7 +177,11 @@ async function carryOn(run: ControllerRun): Promise<never> {
  * write was done). A retry or crash re-runs them: create-or-get with deterministic names makes that
  * harmless. Per-item errors come back as results.
  */
-const applyActs = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '30 seconds', retry: { ...retry, maximumAttempts: 5 } });
+const applyActs = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { ...retry, maximumAttempts: 5 },
+});
 
 /**
  * TaskRuns in apply calls at once (each call writes 50 at a time): a burst must not flood the API
@@ -135,17 +198,29 @@ const RETRY_AFTER_MS = 5000;
 /** Watches and writes until continue-as-new is due, then continues as new. */
 export async function pipeline(run: ControllerRun): Promise<never> {
   const { state, opts } = run;
-  const scheduler = new PipelineScheduler({ maxInFlight: MAX_ACTIONS_IN_FLIGHT, retryAfterMs: RETRY_AFTER_MS, chunkSize: opts.chunkSize });
+  const scheduler = new PipelineScheduler({
+    maxInFlight: MAX_ACTIONS_IN_FLIGHT,
+    retryAfterMs: RETRY_AFTER_MS,
+    chunkSize: opts.chunkSize,
+  });
   let watchScope: CancellationScope | undefined;
   let wake = false;
 
   // Suspension (incident containment): once acknowledged, no Job creation is in flight and none starts.
   setHandler(controllerSuspensionSignal, async (s) => {
-    run.suspended = s.suspend ? (run.suspended ?? { by: s.by, reason: s.reason, since: new Date().toISOString() }) : undefined;
+    run.suspended = s.suspend
+      ? (run.suspended ?? { by: s.by, reason: s.reason, since: new Date().toISOString() })
+      : undefined;
     wake = true;
     if (s.suspend) await condition(() => scheduler.idle);
     if (s.replyTo) {
-      await getExternalWorkflowHandle(s.replyTo).signal(controllerSuspensionAck, { request: s.request, suspended: run.suspended !== undefined, active: activeCount(state.tracked) }).catch(() => undefined);
+      await getExternalWorkflowHandle(s.replyTo)
+        .signal(controllerSuspensionAck, {
+          request: s.request,
+          suspended: run.suspended !== undefined,
+          active: activeCount(state.tracked),
+        })
+        .catch(() => undefined);
     }
   });
 
@@ -156,10 +231,12 @@ export async function pipeline(run: ControllerRun): Promise<never> {
     if (!request.cursor) delete run.cursor;
     scheduler.watchStarted();
     watchScope = new CancellationScope();
-    watchScope.run(() => watchActs.watchTaskRunChanges(request)).then(
-      (result) => scheduler.watchReturned(result),
-      (err: unknown) => (isCancellation(err) ? scheduler.watchCancelled() : scheduler.watchFailed(err)),
-    );
+    watchScope
+      .run(() => watchActs.watchTaskRunChanges(request))
+      .then(
+        (result) => scheduler.watchReturned(result),
+        (err: unknown) => (isCancellation(err) ? scheduler.watchCancelled() : scheduler.watchFailed(err)),
+      );
   };
 
   const sendApply = (config: ControllerConfig, actions: TaskRunAction[]) => {
@@ -180,7 +257,11 @@ export async function pipeline(run: ControllerRun): Promise<never> {
     for (const result of scheduler.take()) {
       run.rounds++;
       if (result.config.error && result.config.error !== run.config?.error) {
-        log.warn('taskRunController: the controller ConfigMap is invalid, the last good config is kept', { namespace: opts.namespace, configMap: opts.configMapName, error: result.config.error });
+        log.warn('taskRunController: the controller ConfigMap is invalid, the last good config is kept', {
+          namespace: opts.namespace,
+          configMap: opts.configMapName,
+          error: result.config.error,
+        });
       }
       run.config = result.config;
       run.cursor = result.cursor;

@@ -76,7 +76,9 @@ function finish(state: ReconcilerState, t: TrackedTaskRun, now: string): void {
 /** The state at the start of a run, from what the previous run carried (if any). */
 export function restoreState(carried: ControllerCarried | undefined, keepFinished: number): ReconcilerState {
   const state: ReconcilerState = {
-    tracked: new Map(), finished: new Map(), keepFinished,
+    tracked: new Map(),
+    finished: new Map(),
+    keepFinished,
     finishedCounts: { Succeeded: 0, Failed: 0, ...carried?.finishedCounts },
   };
   for (const t of carried?.finished ?? []) remember(state, t);
@@ -92,7 +94,8 @@ export function restoreState(carried: ControllerCarried | undefined, keepFinishe
 export const CARRY_BUDGET_BYTES = 448 * 1024;
 
 /** Jobless and pending: the worker's view sends it again after continue-as-new (in its turn), so it may be left behind. */
-const rederivable = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase) && !t.rejected && !t.restorePending && !t.jobLost;
+const rederivable = (t: TrackedTaskRun) =>
+  !t.jobCreated && !isTerminal(t.phase) && !t.rejected && !t.restorePending && !t.jobLost;
 
 /**
  * What the next run needs: the followed TaskRuns with a Job (or a rejection, a restore, a lost
@@ -102,7 +105,12 @@ const rederivable = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase)
  * the queue; only their transitions and the oldest finished ones' query answers are forgotten. Job
  * names are derived from name and uid, so a re-derived TaskRun never gets a second Job.
  */
-export function carryState(state: ReconcilerState, cursor: WatchCursor | undefined, runs: number, budgetBytes = CARRY_BUDGET_BYTES): ControllerCarried {
+export function carryState(
+  state: ReconcilerState,
+  cursor: WatchCursor | undefined,
+  runs: number,
+  budgetBytes = CARRY_BUDGET_BYTES,
+): ControllerCarried {
   let used = 1024;
   const take = (limit: number) => (t: TrackedTaskRun) => {
     const size = JSON.stringify(t).length + 1;
@@ -111,7 +119,8 @@ export function carryState(state: ReconcilerState, cursor: WatchCursor | undefin
     return true;
   };
   const tracked = [...state.tracked.values()];
-  const byAge = (a: TrackedTaskRun, b: TrackedTaskRun) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name);
+  const byAge = (a: TrackedTaskRun, b: TrackedTaskRun) =>
+    (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name);
   const taskRuns = [
     ...tracked.filter((t) => !rederivable(t)).filter(take(budgetBytes)),
     ...tracked.filter(rederivable).sort(byAge).filter(take(budgetBytes)),
@@ -145,7 +154,9 @@ function track(obs: ObservedTaskRun, now: string): TrackedTaskRun {
     jobName: obs.status?.jobName ?? jobNameFor(obs.name, obs.uid),
     jobCreated,
     transitions: [{ phase, at: now }],
-    ...(obs.status?.phase ? { written: { conditions: [], message: '', observedGeneration: 0, jobName: '', ...obs.status, phase } } : {}),
+    ...(obs.status?.phase
+      ? { written: { conditions: [], message: '', observedGeneration: 0, jobName: '', ...obs.status, phase } }
+      : {}),
     ...(jobCreated || isTerminal(phase) ? {} : { pendingSpec: obs.spec }),
     ...(obs.creationTimestamp ? { createdAt: obs.creationTimestamp } : {}),
   };
@@ -169,7 +180,15 @@ function upsertTaskRun(state: ReconcilerState, obs: ObservedTaskRun, now: string
     if (current) {
       if (current.phase !== storedPhase) current.transitions.push({ phase: storedPhase, at: now });
       current.phase = storedPhase;
-      current.written = { conditions: [], message: '', observedGeneration: 0, jobName: '', ...current.written, ...obs.status, phase: storedPhase };
+      current.written = {
+        conditions: [],
+        message: '',
+        observedGeneration: 0,
+        jobName: '',
+        ...current.written,
+        ...obs.status,
+        phase: storedPhase,
+      };
       finish(state, current, now);
     }
     return;
@@ -243,13 +262,19 @@ export interface WatchOptions {
  * an unfinished TaskRun whose Job (status.jobName) is absent, also when this state never saw that
  * Job (a controller started afresh).
  */
-export function applyWatchResult(state: ReconcilerState, result: WatchResult, now: string, options: WatchOptions = {}): void {
+export function applyWatchResult(
+  state: ReconcilerState,
+  result: WatchResult,
+  now: string,
+  options: WatchOptions = {},
+): void {
   if (result.snapshot) {
     const uids = new Map(result.snapshot.taskRuns.map((t) => [t.name, t.uid]));
     // Absent from the worker's view (snapshot.view): queued (sent again when its turn comes), or gone.
     for (const name of state.tracked.keys()) if (!uids.has(name)) state.tracked.delete(name);
     // The view holds no finished TaskRuns: only a full list says which of them are gone.
-    if (!result.snapshot.view) for (const [name, t] of state.finished) if (uids.get(name) !== t.uid) state.finished.delete(name);
+    if (!result.snapshot.view)
+      for (const [name, t] of state.finished) if (uids.get(name) !== t.uid) state.finished.delete(name);
     for (const obs of result.snapshot.taskRuns) upsertTaskRun(state, obs, now);
     const jobsByOwner = new Map(result.snapshot.jobs.map((j) => [`${j.ownerName}/${j.ownerUid}`, j]));
     for (const t of state.tracked.values()) {
@@ -292,7 +317,11 @@ function desiredPhase(t: TrackedTaskRun): TaskRunPhase {
   return 'Pending';
 }
 
-function condition(previous: StatusCondition[] | undefined, c: Omit<StatusCondition, 'lastTransitionTime'>, now: string): StatusCondition {
+function condition(
+  previous: StatusCondition[] | undefined,
+  c: Omit<StatusCondition, 'lastTransitionTime'>,
+  now: string,
+): StatusCondition {
   const before = previous?.find((p) => p.type === c.type);
   return { ...c, lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : now };
 }
@@ -305,24 +334,77 @@ export function desiredStatus(t: TrackedTaskRun, waitingFor: string | undefined,
   if (t.rejected) return rejectedStatus(t, now);
   const conditions: StatusCondition[] = [
     t.jobCreated
-      ? condition(prev, { type: 'JobCreated', status: 'True', reason: 'Created', message: `agent Job ${t.jobName}`, observedGeneration: gen }, now)
-      : condition(prev, { type: 'JobCreated', status: 'False', reason: 'Waiting', message: waitingFor ?? 'creating the agent Job', observedGeneration: gen }, now),
+      ? condition(
+          prev,
+          {
+            type: 'JobCreated',
+            status: 'True',
+            reason: 'Created',
+            message: `agent Job ${t.jobName}`,
+            observedGeneration: gen,
+          },
+          now,
+        )
+      : condition(
+          prev,
+          {
+            type: 'JobCreated',
+            status: 'False',
+            reason: 'Waiting',
+            message: waitingFor ?? 'creating the agent Job',
+            observedGeneration: gen,
+          },
+          now,
+        ),
   ];
   if (phase !== 'Pending') {
-    conditions.push(condition(prev, { type: 'Started', status: 'True', reason: 'JobStarted', message: 'the agent Job started', observedGeneration: gen }, now));
+    conditions.push(
+      condition(
+        prev,
+        {
+          type: 'Started',
+          status: 'True',
+          reason: 'JobStarted',
+          message: 'the agent Job started',
+          observedGeneration: gen,
+        },
+        now,
+      ),
+    );
   }
   if (isTerminal(phase)) {
     const ok = phase === 'Succeeded';
     const lost = !t.job && Boolean(t.jobLost);
-    conditions.push(condition(prev, { type: 'Complete', status: ok ? 'True' : 'False', reason: ok ? 'JobSucceeded' : lost ? 'JobLost' : 'JobFailed', message: ok ? 'the agent Job completed' : (t.job?.message ?? t.jobLost ?? t.lastError ?? 'the agent Job failed'), observedGeneration: gen }, now));
+    conditions.push(
+      condition(
+        prev,
+        {
+          type: 'Complete',
+          status: ok ? 'True' : 'False',
+          reason: ok ? 'JobSucceeded' : lost ? 'JobLost' : 'JobFailed',
+          message: ok
+            ? 'the agent Job completed'
+            : (t.job?.message ?? t.jobLost ?? t.lastError ?? 'the agent Job failed'),
+          observedGeneration: gen,
+        },
+        now,
+      ),
+    );
   }
-  const message = phase === 'Pending'
-    ? (t.jobCreated ? `agent Job ${t.jobName} created, waiting for it to start` : (waitingFor ?? 'creating the agent Job'))
-    : phase === 'Running' ? `agent Job ${t.jobName} running`
-      : phase === 'Succeeded' ? `agent Job ${t.jobName} completed`
-        : (t.job?.message ?? t.jobLost ?? t.lastError ?? `agent Job ${t.jobName} failed`);
+  const message =
+    phase === 'Pending'
+      ? t.jobCreated
+        ? `agent Job ${t.jobName} created, waiting for it to start`
+        : (waitingFor ?? 'creating the agent Job')
+      : phase === 'Running'
+        ? `agent Job ${t.jobName} running`
+        : phase === 'Succeeded'
+          ? `agent Job ${t.jobName} completed`
+          : (t.job?.message ?? t.jobLost ?? t.lastError ?? `agent Job ${t.jobName} failed`);
   const startTime = t.job?.startTime ?? t.written?.startTime;
-  const completionTime = isTerminal(phase) ? (t.job?.completionTime ?? t.job?.finishedAt ?? t.written?.completionTime ?? now) : undefined;
+  const completionTime = isTerminal(phase)
+    ? (t.job?.completionTime ?? t.job?.finishedAt ?? t.written?.completionTime ?? now)
+    : undefined;
   return {
     phase,
     jobName: t.jobCreated ? t.jobName : '',
@@ -335,7 +417,8 @@ export function desiredStatus(t: TrackedTaskRun, waitingFor: string | undefined,
 }
 
 /** The API server rejected the TaskRun's ConfigMap or Job for good: Failed with its reason, no Job. */
-export const rejectedMessage = (reason: string) => `the API server rejected the agent Job (or its task ConfigMap), so it will never run: ${reason}; fix the TaskRun's spec (or the controller config) and create a new TaskRun`;
+export const rejectedMessage = (reason: string) =>
+  `the API server rejected the agent Job (or its task ConfigMap), so it will never run: ${reason}; fix the TaskRun's spec (or the controller config) and create a new TaskRun`;
 
 function rejectedStatus(t: TrackedTaskRun, now: string): TaskRunStatus {
   const prev = t.written?.conditions;
@@ -348,15 +431,30 @@ function rejectedStatus(t: TrackedTaskRun, now: string): TaskRunStatus {
     message,
     observedGeneration: gen,
     conditions: [
-      condition(prev, { type: 'JobCreated', status: 'False', reason: 'Rejected', message: t.rejected!, observedGeneration: gen }, now),
-      condition(prev, { type: 'Complete', status: 'False', reason: 'JobRejected', message, observedGeneration: gen }, now),
+      condition(
+        prev,
+        { type: 'JobCreated', status: 'False', reason: 'Rejected', message: t.rejected!, observedGeneration: gen },
+        now,
+      ),
+      condition(
+        prev,
+        { type: 'Complete', status: 'False', reason: 'JobRejected', message, observedGeneration: gen },
+        now,
+      ),
     ],
   };
 }
 
 function sameStatus(a: TaskRunStatus | undefined, b: TaskRunStatus): boolean {
-  return Boolean(a) && a!.phase === b.phase && (a!.jobName ?? '') === b.jobName && a!.startTime === b.startTime
-    && a!.completionTime === b.completionTime && a!.message === b.message && a!.observedGeneration === b.observedGeneration;
+  return (
+    Boolean(a) &&
+    a!.phase === b.phase &&
+    (a!.jobName ?? '') === b.jobName &&
+    a!.startTime === b.startTime &&
+    a!.completionTime === b.completionTime &&
+    a!.message === b.message &&
+    a!.observedGeneration === b.observedGeneration
+  );
 }
 
 /** Pending or Running with a Job: what counts against maxConcurrentTasks (taskrun_active_tasks). */
@@ -371,8 +469,15 @@ export function activeCount(state: TaskRunState): number {
  * differ. `busy`: TaskRuns with writes in flight get no action; their creations count against the cap.
  * `backoff`: TaskRuns waiting to retry a failed write get no action and hold no slot.
  */
-export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'maxConcurrentTasks'>, now: string, busy: ReadonlySet<string> = new Set(), backoff: ReadonlySet<string> = new Set()): TaskRunAction[] {
-  const waitingForJob = (t: TrackedTaskRun) => !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec !== undefined && !t.restorePending && !t.rejected;
+export function planRound(
+  state: TaskRunState,
+  config: Pick<ControllerConfig, 'maxConcurrentTasks'>,
+  now: string,
+  busy: ReadonlySet<string> = new Set(),
+  backoff: ReadonlySet<string> = new Set(),
+): TaskRunAction[] {
+  const waitingForJob = (t: TrackedTaskRun) =>
+    !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec !== undefined && !t.restorePending && !t.rejected;
   const waiting = [...state.values()]
     .filter((t) => waitingForJob(t) && !busy.has(t.name) && !backoff.has(t.name))
     .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name));
@@ -386,12 +491,20 @@ export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'm
     if (busy.has(t.name) || backoff.has(t.name) || t.restorePending) continue;
     if (creating.has(t.name)) {
       const after = { ...t, jobCreated: true };
-      actions.push({ name: t.name, uid: t.uid, jobName: t.jobName, create: t.pendingSpec!, status: desiredStatus(after, undefined, now) });
+      actions.push({
+        name: t.name,
+        uid: t.uid,
+        jobName: t.jobName,
+        create: t.pendingSpec!,
+        status: desiredStatus(after, undefined, now),
+      });
       continue;
     }
     // A finished TaskRun's status is final: never rewritten (also not after a restart's snapshot).
     if (isFinished(t)) continue;
-    const waitingFor = !t.jobCreated ? `waiting for a free slot (maxConcurrentTasks ${config.maxConcurrentTasks})` : undefined;
+    const waitingFor = !t.jobCreated
+      ? `waiting for a free slot (maxConcurrentTasks ${config.maxConcurrentTasks})`
+      : undefined;
     const status = desiredStatus(t, waitingFor, now);
     if (!sameStatus(t.written, status)) actions.push({ name: t.name, uid: t.uid, jobName: t.jobName, status });
   }
@@ -399,7 +512,12 @@ export function planRound(state: TaskRunState, config: Pick<ControllerConfig, 'm
 }
 
 /** Records what the activities did: created Jobs, written statuses (a final one ends the following), vanished TaskRuns, errors. */
-export function applyResults(state: ReconcilerState, actions: TaskRunAction[], results: ActionResult[], now: string): void {
+export function applyResults(
+  state: ReconcilerState,
+  actions: TaskRunAction[],
+  results: ActionResult[],
+  now: string,
+): void {
   const byName = new Map(actions.map((a) => [a.name, a]));
   for (const r of results) {
     const action = byName.get(r.name);
@@ -417,7 +535,11 @@ export function applyResults(state: ReconcilerState, actions: TaskRunAction[], r
       t.written = action.status;
       if (t.phase !== action.status.phase) {
         // A Job that finished before the watch saw it run still ran: record Running at its start.
-        if (isTerminal(action.status.phase) && !t.transitions.some((x) => x.phase === 'Running') && action.status.startTime) {
+        if (
+          isTerminal(action.status.phase) &&
+          !t.transitions.some((x) => x.phase === 'Running') &&
+          action.status.startTime
+        ) {
           t.transitions.push({ phase: 'Running', at: action.status.startTime });
         }
         t.transitions.push({ phase: action.status.phase, at: now });

@@ -7,14 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
-import { createActivities } from '../activities/index.ts';
-import { toolPath } from '../scripts/stack/tools.ts';
-import { createRunbookWorker, RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH } from '../worker/worker.ts';
-import { createLogger } from '../worker/logger.ts';
 import type { DrainReport } from '../contract/types/drain.ts';
-import { startBenchStack } from './stack.ts';
+import { startBenchStack, startBenchWorker } from './stack.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '3' }, pods: { type: 'string', default: '100' } },
@@ -25,30 +19,10 @@ const UNDER_PDB = Math.round(PODS * 0.6);
 const log = (line: string) => console.error(`bench: ${line}`);
 const LABEL = 'bench.platform-runbooks.io/drain';
 
-const { temporal, cluster, kube, k } = await startBenchStack('drain', 1);
+const stack = await startBenchStack('drain', 1);
+const { temporal, cluster, kube, k } = stack;
 
-const connection = await Connection.connect({ address: temporal.address });
-const client = new Client({ connection });
-const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-const taskQueue = 'bench-drain';
-const worker = await createRunbookWorker({
-  connection: nativeConnection,
-  namespace: 'default',
-  taskQueue,
-  workflowBundle: await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS,
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
-  }),
-  activities: createActivities({
-    kube,
-    kubeTarget: { kubeconfigPath: cluster.kubeconfigPath },
-    helmBin: toolPath('helm'),
-    workdir: process.cwd(),
-    logger: createLogger('error'),
-  }),
-});
-const workerRun = worker.run();
+const { client, taskQueue, stop: stopWorker } = await startBenchWorker(stack, 'bench-drain');
 
 const node = (name: string, run: string, unschedulable: boolean) => ({
   apiVersion: 'v1',
@@ -212,10 +186,7 @@ try {
   log(`failed: ${(err as Error).stack ?? String(err)}`);
   exit = 1;
 } finally {
-  worker.shutdown();
-  await workerRun.catch(() => undefined);
-  await nativeConnection.close();
-  await connection.close();
+  await stopWorker();
   await cluster.delete();
   await temporal.stop();
 }

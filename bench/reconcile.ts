@@ -11,18 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Watch } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
-import { createActivities } from '../activities/index.ts';
 import { type KubeClients } from '../activities/kube/client.ts';
 import { AGENT_SELECTOR } from '../activities/kube/jobs.ts';
 import { TASKRUN } from '../activities/kube/taskruns.ts';
-import { toolPath } from '../scripts/stack/tools.ts';
-import { createRunbookWorker, RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH } from '../worker/worker.ts';
-import { createLogger } from '../worker/logger.ts';
 import { controllerWorkflowId } from '../contract/types/taskrun.ts';
 import { startInformerController, type BaselineController } from './baselines/informer-controller.ts';
-import { startBenchStack } from './stack.ts';
+import { startBenchStack, startBenchWorker } from './stack.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,32 +35,12 @@ const SECONDS = Number(values.seconds);
 const log = (line: string) => console.error(`bench: ${line}`);
 const crdFile = fileURLToPath(new URL('../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 
-const { temporal, cluster, kube, k } = await startBenchStack('reconcile', 3);
+const stack = await startBenchStack('reconcile', 3);
+const { temporal, cluster, kube, k } = stack;
 await k(['apply', '--server-side', '-f', crdFile]);
 await k(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
 
-const connection = await Connection.connect({ address: temporal.address });
-const client = new Client({ connection });
-const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-const taskQueue = 'bench-reconcile';
-const worker = await createRunbookWorker({
-  connection: nativeConnection,
-  namespace: 'default',
-  taskQueue,
-  workflowBundle: await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS,
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
-  }),
-  activities: createActivities({
-    kube,
-    kubeTarget: { kubeconfigPath: cluster.kubeconfigPath },
-    helmBin: toolPath('helm'),
-    workdir: process.cwd(),
-    logger: createLogger('error'),
-  }),
-});
-const workerRun = worker.run();
+const { client, taskQueue, stop: stopWorker } = await startBenchWorker(stack, 'bench-reconcile');
 
 async function namespaceWith(name: string): Promise<string> {
   await k(['create', 'namespace', name]);
@@ -240,10 +214,7 @@ try {
   log(`failed: ${(err as Error).stack ?? String(err)}`);
   exit = 1;
 } finally {
-  worker.shutdown();
-  await workerRun.catch(() => undefined);
-  await nativeConnection.close();
-  await connection.close();
+  await stopWorker();
   await cluster.delete();
   await temporal.stop();
 }

@@ -5,11 +5,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { createActivities } from '../activities/index.ts';
 import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
 import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
 import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
-import { ensureTools } from '../scripts/stack/tools.ts';
+import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
+import { createLogger } from '../worker/logger.ts';
+import { createRunbookWorker, RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH } from '../worker/worker.ts';
 
 export interface BenchStack {
   dir: string;
@@ -35,4 +39,46 @@ export async function startBenchStack(name: string, nodes: number): Promise<Benc
   log(`stack up: Temporal ${temporal.address}, cluster ${cluster.kubeconfigPath}`);
   const kube = makeKubeClients(loadKubeConfig({ kubeconfigPath: cluster.kubeconfigPath }));
   return { dir, temporal, cluster, kube, k: (args, input) => kubectl(cluster.kubeconfigPath, args, input), log };
+}
+
+export interface BenchWorker {
+  client: Client;
+  taskQueue: string;
+  /** Shuts the worker down and closes its connections. */
+  stop(): Promise<void>;
+}
+
+/** The real worker (real activities against the bench's cluster) on its own task queue, started the way a user starts it. */
+export async function startBenchWorker(stack: BenchStack, taskQueue: string): Promise<BenchWorker> {
+  const connection = await Connection.connect({ address: stack.temporal.address });
+  const nativeConnection = await NativeConnection.connect({ address: stack.temporal.address });
+  const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never;
+  const worker = await createRunbookWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS,
+      logger: quiet,
+    }),
+    activities: createActivities({
+      kube: stack.kube,
+      kubeTarget: { kubeconfigPath: stack.cluster.kubeconfigPath },
+      helmBin: toolPath('helm'),
+      workdir: process.cwd(),
+      logger: createLogger('error'),
+    }),
+  });
+  const running = worker.run();
+  return {
+    client: new Client({ connection }),
+    taskQueue,
+    stop: async () => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await nativeConnection.close();
+      await connection.close();
+    },
+  };
 }

@@ -31,11 +31,19 @@ export interface NamespaceView {
   /** Agent Jobs by owner `name/uid` (one per TaskRun: the name is derived from it). */
   jobs: Map<string, ObservedJob>;
   sent: Map<string, Sent>;
+  /** Finished TaskRuns the workflow was told of, name -> uid: their deletion is reported too (it ends their record). */
+  finishedTold: Map<string, string>;
   /** Sequence number of the last result (the workflow acknowledges it in its next request). */
   seq: number;
 }
 
-export const emptyView = (): NamespaceView => ({ taskRuns: new Map(), jobs: new Map(), sent: new Map(), seq: 0 });
+export const emptyView = (): NamespaceView => ({
+  taskRuns: new Map(),
+  jobs: new Map(),
+  sent: new Map(),
+  finishedTold: new Map(),
+  seq: 0,
+});
 
 const ownerKey = (name: string, uid: string) => `${name}/${uid}`;
 const terminal = (t: ObservedTaskRun) => t.status?.phase !== undefined && TERMINAL_PHASES.includes(t.status.phase);
@@ -87,7 +95,10 @@ export interface ViewDiff {
 
 /** The view's differences since the last result (all of it on reset), at most budgetBytes of them; records them as sent. */
 export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
-  if (opts.reset) view.sent.clear();
+  if (opts.reset) {
+    view.sent.clear();
+    view.finishedTold.clear();
+  }
   const changes: WatchChange[] = [];
   const snapTaskRuns: ObservedTaskRun[] = [];
   const snapJobs: ObservedJob[] = [];
@@ -129,9 +140,10 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
     } else {
       changes.push(...(items as WatchChange[]));
     }
-    if (terminal(t))
+    if (terminal(t)) {
       view.sent.delete(t.name); // told: it leaves the view
-    else view.sent.set(t.name, { uid: t.uid, fp, ...(job ? { job: job.name, jobFp } : {}) });
+      view.finishedTold.set(t.name, t.uid);
+    } else view.sent.set(t.name, { uid: t.uid, fp, ...(job ? { job: job.name, jobFp } : {}) });
     return true;
   };
 
@@ -146,6 +158,14 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
       continue;
     }
     send(t);
+  }
+  // Finished ones the workflow knows of that were deleted (or recreated): their record ends.
+  for (const [name, uid] of [...view.finishedTold]) {
+    if (more) break;
+    if (view.taskRuns.get(name)?.uid === uid) continue;
+    if (!fits([{ kind: 'taskRun', type: 'delete', name, uid }])) break;
+    changes.push({ kind: 'taskRun', type: 'delete', name, uid });
+    view.finishedTold.delete(name);
   }
   // TaskRuns with a Job (or one named in their status) that are not in the view yet.
   if (!more) {
@@ -189,6 +209,7 @@ export function viewPending(view: NamespaceView, window: number): boolean {
     if (JSON.stringify(t) !== s.fp || (job ? JSON.stringify(job) : undefined) !== s.jobFp) return true;
     if (waiting(view, t)) inWindow++;
   }
+  for (const [name, uid] of view.finishedTold) if (view.taskRuns.get(name)?.uid !== uid) return true;
   for (const t of view.taskRuns.values()) {
     if (view.sent.has(t.name) || terminal(t) || t.restorePending) continue;
     if (hasJob(view, t) || inWindow < window) return true;

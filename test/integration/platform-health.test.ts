@@ -112,9 +112,10 @@ test('reports nodes, cordon state, pod readiness, TaskRun phases and a healthy /
   const report = await runHealth({ namespace, healthUrl: probe.url('/health') });
 
   assert.equal(report.cluster.version, 'v1.37.2');
-  assert.equal(report.nodes.total, 3);
-  assert.equal(report.nodes.ready, 3);
-  assert.deepEqual(report.nodes.cordoned, [cordoned]);
+  // Other test files add and cordon kwok nodes of their own on the shared cluster: ours are among them.
+  assert.ok(report.nodes.total >= 3, `${report.nodes.total} nodes`);
+  assert.ok(report.nodes.ready >= 3, `${report.nodes.ready} Ready`);
+  assert.ok(report.nodes.cordoned.includes(cordoned), report.nodes.cordoned.join(', '));
 
   assert.equal(report.pods.namespaceExists, true);
   assert.equal(report.pods.total, 2);
@@ -130,8 +131,12 @@ test('reports nodes, cordon state, pod readiness, TaskRun phases and a healthy /
   assert.deepEqual(report.service.body, { status: 'healthy', version: 'test' });
 
   assert.equal(report.healthy, false);
-  assert.deepEqual(report.problems, [`pods not ready in ${namespace}: broken-app (CrashLoopBackOff)`]);
-  assert.ok(report.warnings.includes(`nodes cordoned: ${cordoned}`), report.warnings.join('; '));
+  const notAboutNodes = (lines: string[]) => lines.filter((line) => !line.startsWith('nodes '));
+  assert.deepEqual(notAboutNodes(report.problems), [`pods not ready in ${namespace}: broken-app (CrashLoopBackOff)`]);
+  assert.ok(
+    report.warnings.some((w) => w.startsWith('nodes cordoned: ') && w.includes(cordoned)),
+    report.warnings.join('; '),
+  );
   assert.ok(report.warnings.includes('1 TaskRuns failed'));
 });
 

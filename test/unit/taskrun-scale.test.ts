@@ -5,7 +5,7 @@
 // every TaskRun gets exactly one Job and ends Succeeded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diffView, emptyView, foldRaw, RESULT_BUDGET_BYTES } from '../../activities/taskrun/view.ts';
+import { diffView, emptyView, foldRaw, RESULT_BUDGET_BYTES, viewPending } from '../../activities/taskrun/view.ts';
 import {
   applyResults,
   applyWatchResult,
@@ -219,4 +219,38 @@ test('the view: a watch result holds at most the window of pending TaskRuns and 
   const small = diffView(view, { window: 300, budgetBytes: 2000, reset: true });
   assert.equal(small.more, true);
   assert.ok(bytes(small) < 4000);
+});
+
+test('the view: a finished TaskRun the workflow was told of and that is then deleted is reported deleted (its record ends)', () => {
+  const view = emptyView();
+  const jobName = jobNameFor('done-1', 'uid-done-1');
+  const running: ObservedTaskRun = {
+    name: 'done-1',
+    uid: 'uid-done-1',
+    generation: 1,
+    creationTimestamp: '2026-01-01T00:00:00.000Z',
+    spec: { service: 'checkout', taskId: 't', prompt: 'p' },
+    status: { phase: 'Running', jobName },
+  };
+  const job: ObservedJob = { name: jobName, ownerName: 'done-1', ownerUid: 'uid-done-1', active: 1 };
+  foldRaw(view, { snapshot: { taskRuns: [running], jobs: [job] }, changes: [] });
+  diffView(view, { window: 300, budgetBytes: RESULT_BUDGET_BYTES, reset: true });
+  const done = { ...running, status: { phase: 'Succeeded' as const, jobName } };
+  foldRaw(view, {
+    changes: [
+      { kind: 'taskRun', type: 'upsert', taskRun: done },
+      { kind: 'job', type: 'upsert', job: { ...job, active: 0, outcome: 'Succeeded' } },
+    ],
+  });
+  assert.ok(
+    diffView(view, { window: 300, budgetBytes: RESULT_BUDGET_BYTES }).changes.length > 0,
+    'the workflow is told it finished',
+  );
+  assert.equal(viewPending(view, 300), false, 'nothing to say while it exists');
+  foldRaw(view, { changes: [{ kind: 'taskRun', type: 'delete', name: 'done-1', uid: 'uid-done-1' }] });
+  assert.equal(viewPending(view, 300), true, 'its deletion is news');
+  assert.deepEqual(diffView(view, { window: 300, budgetBytes: RESULT_BUDGET_BYTES }).changes, [
+    { kind: 'taskRun', type: 'delete', name: 'done-1', uid: 'uid-done-1' },
+  ]);
+  assert.deepEqual(diffView(view, { window: 300, budgetBytes: RESULT_BUDGET_BYTES }).changes, [], 'said once');
 });

@@ -2,7 +2,7 @@
 // its groups), the rules of the roles they bind, what the API server says it may do
 // (SubjectAccessReview as system:serviceaccount:NS:SA, as `kubectl auth can-i --as` asks), and
 // findings where it can do more than the chart grants. Read-only.
-import { AuthorizationV1Api, RbacAuthorizationV1Api, type V1ObjectMeta } from '@kubernetes/client-node';
+import { RbacAuthorizationV1Api, type V1ObjectMeta } from '@kubernetes/client-node';
 import type { ChartRef } from '../../contract/types/deploy.ts';
 import {
   capWhere,
@@ -20,6 +20,7 @@ import { kubeCall } from '../errors.ts';
 import { readIfExists } from '../kube/exists.ts';
 import { chartRbac, type RbacObject } from './chart-rbac.ts';
 import { describeRule, ruleCovered, rulesAllow, worstRisk, type PolicyRule } from './rules.ts';
+import { serviceAccountMay } from '../kube/access-review.ts';
 
 export interface RbacAuditRequest {
   namespace: string;
@@ -156,43 +157,21 @@ async function reviewAccess(
   sa: string,
   chartRules: { namespaced: PolicyRule[]; clusterWide: PolicyRule[] },
 ): Promise<(AccessCheck & { severity: Severity })[]> {
-  const authz = kube.config.makeApiClient(AuthorizationV1Api);
-  const user = `system:serviceaccount:${ns}:${sa}`;
-  const groups = ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'];
-  return Promise.all(
-    ACCESS_CHECKS.map(async (c) => {
-      const review = await kubeCall(`SubjectAccessReview ${c.verb} ${c.resource}`, () =>
-        authz.createSubjectAccessReview({
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SubjectAccessReview',
-            spec: {
-              user,
-              groups,
-              resourceAttributes: {
-                verb: c.verb,
-                group: c.group,
-                resource: c.resource,
-                ...(c.clusterWide ? {} : { namespace: ns }),
-              },
-            },
-          },
-        }),
-      );
-      const [resource, sub] = c.resource.split('/');
-      const chartGrants =
-        rulesAllow(chartRules.clusterWide, c.verb, c.group, c.resource) ||
-        (!c.clusterWide && rulesAllow(chartRules.namespaced, c.verb, c.group, c.resource));
-      return {
-        verb: c.verb,
-        resource: `${resource}${c.group && c.group !== '*' ? `.${c.group}` : ''}${sub ? `/${sub}` : ''}`,
-        namespace: c.clusterWide ? '*' : ns,
-        allowed: review.status?.allowed === true,
-        chartGrants,
-        severity: c.severity,
-      };
-    }),
-  );
+  const allowed = await serviceAccountMay(kube, ns, sa, ACCESS_CHECKS);
+  return ACCESS_CHECKS.map((c, i) => {
+    const [resource, sub] = c.resource.split('/');
+    const chartGrants =
+      rulesAllow(chartRules.clusterWide, c.verb, c.group, c.resource) ||
+      (!c.clusterWide && rulesAllow(chartRules.namespaced, c.verb, c.group, c.resource));
+    return {
+      verb: c.verb,
+      resource: `${resource}${c.group && c.group !== '*' ? `.${c.group}` : ''}${sub ? `/${sub}` : ''}`,
+      namespace: c.clusterWide ? '*' : ns,
+      allowed: allowed[i]!,
+      chartGrants,
+      severity: c.severity,
+    };
+  });
 }
 
 /** The chart's bindings of the service account and the rules they grant (namespaced, cluster-wide). */

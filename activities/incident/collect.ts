@@ -2,10 +2,11 @@
 // namespace's events, their nodes and owners, the service account's RBAC (bindings, roles, and
 // SubjectAccessReviews of what it may do), Secret and ConfigMap metadata. Read-only; Secret values
 // never leave this file (only key names), and neither does a Secret's last-applied annotation.
-import { AuthorizationV1Api, RbacAuthorizationV1Api, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
+import { RbacAuthorizationV1Api, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.ts';
 import { kubeCall } from '../errors.ts';
 import { heartbeat } from '../activity-context.ts';
+import { serviceAccountMay } from '../kube/access-review.ts';
 
 export interface IncidentScope {
   namespace: string;
@@ -249,38 +250,16 @@ export async function reviewAccess(
   namespace: string,
   sa: string,
 ): Promise<{ verb: string; resource: string; namespace: string; allowed: boolean }[]> {
-  const authz = kube.config.makeApiClient(AuthorizationV1Api);
-  const user = `system:serviceaccount:${namespace}:${sa}`;
-  const groups = ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'];
-  return Promise.all(
-    ACCESS_CHECKS.map(async (c) => {
-      const review = await kubeCall(`SubjectAccessReview ${c.verb} ${c.resource}`, () =>
-        authz.createSubjectAccessReview({
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SubjectAccessReview',
-            spec: {
-              user,
-              groups,
-              resourceAttributes: {
-                verb: c.verb,
-                group: c.group,
-                resource: c.resource,
-                ...(c.clusterWide ? {} : { namespace }),
-              },
-            },
-          },
-        }),
-      );
-      const resource = `${c.resource}${c.group && c.group !== '*' ? `.${c.group}` : ''}`;
-      return {
-        verb: c.verb,
-        resource,
-        namespace: c.clusterWide ? '*' : namespace,
-        allowed: review.status?.allowed === true,
-      };
-    }),
-  );
+  const allowed = await serviceAccountMay(kube, namespace, sa, ACCESS_CHECKS);
+  return ACCESS_CHECKS.map((c, i) => {
+    const resource = `${c.resource}${c.group && c.group !== '*' ? `.${c.group}` : ''}`;
+    return {
+      verb: c.verb,
+      resource,
+      namespace: c.clusterWide ? '*' : namespace,
+      allowed: allowed[i]!,
+    };
+  });
 }
 
 /** Secrets: metadata and key names only. */

@@ -3,6 +3,7 @@
 // (4 replicas, emptyDir) and a DaemonSet on them, and the node "upgrade" (the kubelet version patched).
 import { CORDONED_BY_ANNOTATION } from '../../activities/drain/index.ts';
 import type { TestCluster } from './cluster.ts';
+import { applyObjects } from './apply-objects.ts';
 
 export const LABEL = 'platform-runbooks.io/rolling-test';
 export const TARGET = 'v1.38.0';
@@ -21,7 +22,7 @@ export async function rollingFixture(cluster: TestCluster, id: string): Promise<
     },
     spec: { taints: [{ key: LABEL, value: id, effect: 'NoSchedule' }] },
   });
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: names.map(node) }));
+  await applyObjects(cluster, ...names.map(node));
   defer(() => kubectl(['delete', 'node', ...names, '--wait=false']));
   await kubectl(['create', 'namespace', id]);
   defer(() => kubectl(['delete', 'namespace', id, '--wait=false']));
@@ -37,36 +38,30 @@ export async function rollingFixture(cluster: TestCluster, id: string): Promise<
     ],
     volumes: [{ name: 'scratch', emptyDir: {} }],
   };
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: 'orchestrator', namespace: id },
-          spec: {
-            replicas: 4,
-            selector: { matchLabels: { app: 'orchestrator' } },
-            template: { metadata: { labels: { app: 'orchestrator' } }, spec },
-          },
+  await applyObjects(
+    cluster,
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'orchestrator', namespace: id },
+      spec: {
+        replicas: 4,
+        selector: { matchLabels: { app: 'orchestrator' } },
+        template: { metadata: { labels: { app: 'orchestrator' } }, spec },
+      },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent', namespace: id },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: {
+          metadata: { labels: { app: 'agent' } },
+          spec: { ...spec, volumes: [], containers: [{ name: 'agent', image: 'example/agent:1' }] },
         },
-        {
-          apiVersion: 'apps/v1',
-          kind: 'DaemonSet',
-          metadata: { name: 'agent', namespace: id },
-          spec: {
-            selector: { matchLabels: { app: 'agent' } },
-            template: {
-              metadata: { labels: { app: 'agent' } },
-              spec: { ...spec, volumes: [], containers: [{ name: 'agent', image: 'example/agent:1' }] },
-            },
-          },
-        },
-      ],
-    }),
+      },
+    },
   );
   await kubectl(['rollout', 'status', 'deployment/orchestrator', '-n', id, '--timeout=90s']);
   await kubectl(['rollout', 'status', 'daemonset/agent', '-n', id, '--timeout=90s']);

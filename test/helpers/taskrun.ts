@@ -7,6 +7,7 @@ import { createActivities } from '../../activities/index.ts';
 import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { testActivityDeps, type TestCluster } from './cluster.ts';
 import { runTestWorker, type TestTemporal } from './temporal.ts';
+import { applyObjects } from './apply-objects.ts';
 
 export const TASKRUN_CRD_FILE = fileURLToPath(
   new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url),
@@ -40,15 +41,12 @@ export async function startTaskRunController(
   await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'taskrun-controller-config', namespace },
-      data: { 'config.yaml': testControllerConfigYaml(setup.maxConcurrentTasks) },
-    }),
-  );
+  await applyObjects(cluster, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'taskrun-controller-config', namespace },
+    data: { 'config.yaml': testControllerConfigYaml(setup.maxConcurrentTasks) },
+  });
   const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), setup.prefix);
   const controller = await temporal.client.workflow.start('taskRunController', {
     taskQueue,

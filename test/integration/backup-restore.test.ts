@@ -24,6 +24,7 @@ import { type BackupReport, type RestoreReport } from '../../contract/types/back
 import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -137,10 +138,7 @@ before(async () => {
     metadata: { name: 'taskrun-controller-config', namespace },
     data: { 'config.yaml': 'maxConcurrentTasks: 3\n' },
   };
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [cm, ...taskRuns] }),
-  );
+  await applyObjects(cluster, cm, ...taskRuns);
   for (const [name, phase] of [
     ['t-1', 'Succeeded'],
     ['t-2', 'Failed'],
@@ -736,48 +734,42 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
   await kubectl(['create', 'namespace', ns]);
   // A PVC bound to a PersistentVolume made for it (static binding), and one that never binds.
   const pv = `${ns}-workspace`;
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
+  await applyObjects(
+    cluster,
+    {
       apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolume',
-          metadata: { name: pv },
-          spec: {
-            capacity: { storage: '1Gi' },
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: 'manual',
-            persistentVolumeReclaimPolicy: 'Retain',
-            hostPath: { path: '/tmp/workspace' },
-            claimRef: { namespace: ns, name: 'workspace' },
-          },
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name: 'workspace', namespace: ns },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: 'manual',
-            volumeName: pv,
-            resources: { requests: { storage: '1Gi' } },
-          },
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name: 'unbound', namespace: ns },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: 'no-such-class',
-            resources: { requests: { storage: '1Gi' } },
-          },
-        },
-      ],
-    }),
+      kind: 'PersistentVolume',
+      metadata: { name: pv },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'manual',
+        persistentVolumeReclaimPolicy: 'Retain',
+        hostPath: { path: '/tmp/workspace' },
+        claimRef: { namespace: ns, name: 'workspace' },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'workspace', namespace: ns },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'manual',
+        volumeName: pv,
+        resources: { requests: { storage: '1Gi' } },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'unbound', namespace: ns },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'no-such-class',
+        resources: { requests: { storage: '1Gi' } },
+      },
+    },
   );
   await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/workspace', '-n', ns]);
   const input = {
@@ -798,31 +790,25 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
     0,
   );
 
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'snapshot.storage.k8s.io/v1',
-          kind: 'VolumeSnapshotClass',
-          metadata: { name: `${ns}-other` },
-          driver: 'hostpath.csi.k8s.io',
-          deletionPolicy: 'Delete',
-        },
-        {
-          apiVersion: 'snapshot.storage.k8s.io/v1',
-          kind: 'VolumeSnapshotClass',
-          metadata: {
-            name: `${ns}-default`,
-            annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
-          },
-          driver: 'hostpath.csi.k8s.io',
-          deletionPolicy: 'Delete',
-        },
-      ],
-    }),
+  await applyObjects(
+    cluster,
+    {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: { name: `${ns}-other` },
+      driver: 'hostpath.csi.k8s.io',
+      deletionPolicy: 'Delete',
+    },
+    {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: {
+        name: `${ns}-default`,
+        annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
+      },
+      driver: 'hostpath.csi.k8s.io',
+      deletionPolicy: 'Delete',
+    },
   );
   cluster.defer(() => kubectl(['delete', 'volumesnapshotclass', `${ns}-other`, `${ns}-default`, '--ignore-not-found']));
   const stopSnapshotter = simulateSnapshotter(ns);
@@ -891,22 +877,19 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
   const twice = await execute<RestoreReport>('restorePlatform', { ...restoreInput, backupId: report.backupId });
   assert.deepEqual(twice.volumes, { created: [], skipped: ['workspace'], unavailable: [] });
   // No provisioner here: a volume made for the restored claim stands in for the one a CSI driver fills from the snapshot.
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: `${pv}-2` },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'manual',
-        persistentVolumeReclaimPolicy: 'Retain',
-        hostPath: { path: '/tmp/workspace-2' },
-        claimRef: { namespace: ns, name: 'workspace' },
-      },
-    }),
-  );
+  await applyObjects(cluster, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `${pv}-2` },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'manual',
+      persistentVolumeReclaimPolicy: 'Retain',
+      hostPath: { path: '/tmp/workspace-2' },
+      claimRef: { namespace: ns, name: 'workspace' },
+    },
+  });
   await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/workspace', '-n', ns]);
 
   // Retention (keep the newest only) deletes the older backups and the VolumeSnapshots of the deleted ones.

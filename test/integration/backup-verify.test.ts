@@ -30,6 +30,7 @@ import type { BackupVerifyReport } from '../../contract/types/backup-verify.ts';
 import type { RestoreReport } from '../../contract/types/backup.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -119,10 +120,7 @@ before(async () => {
     spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
   }));
   await cluster.kubectl(['create', 'namespace', namespace]);
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...configMaps, ...secrets, ...taskRuns] }),
-  );
+  await applyObjects(cluster, ...configMaps, ...secrets, ...taskRuns);
   await cluster.kubectl([
     'patch',
     'taskrun',

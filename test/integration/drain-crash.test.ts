@@ -9,6 +9,7 @@ import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess } from '../helpers/worker-process.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -30,48 +31,39 @@ test('SIGKILL mid-drain: a second worker completes it; the node ends cordoned an
     },
     spec: { unschedulable, taints: [{ key: TAINT, value: id, effect: 'NoSchedule' }] },
   });
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(nodeA, false), node(nodeB, true)] }),
-  );
+  await applyObjects(cluster, node(nodeA, false), node(nodeB, true));
   defer(() => kubectl(['delete', 'node', nodeA, nodeB, '--wait=false']));
   await kubectl(['create', 'namespace', id]);
   defer(() => kubectl(['delete', 'namespace', id, '--wait=false']));
   await kubectl(['wait', '--for=condition=Ready', `node/${nodeA}`, `node/${nodeB}`, '--timeout=60s']);
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: 'web', namespace: id },
+  await applyObjects(
+    cluster,
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: id },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
           spec: {
-            replicas: 3,
-            selector: { matchLabels: { app: 'web' } },
-            template: {
-              metadata: { labels: { app: 'web' } },
-              spec: {
-                nodeSelector: { [TAINT]: id },
-                tolerations: [
-                  { key: TAINT, operator: 'Equal', value: id, effect: 'NoSchedule' },
-                  { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
-                ],
-                containers: [{ name: 'app', image: 'example/app:1' }],
-              },
-            },
+            nodeSelector: { [TAINT]: id },
+            tolerations: [
+              { key: TAINT, operator: 'Equal', value: id, effect: 'NoSchedule' },
+              { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
+            ],
+            containers: [{ name: 'app', image: 'example/app:1' }],
           },
         },
-        {
-          apiVersion: 'policy/v1',
-          kind: 'PodDisruptionBudget',
-          metadata: { name: 'web-pdb', namespace: id },
-          spec: { minAvailable: 3, selector: { matchLabels: { app: 'web' } } },
-        },
-      ],
-    }),
+      },
+    },
+    {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'web-pdb', namespace: id },
+      spec: { minAvailable: 3, selector: { matchLabels: { app: 'web' } } },
+    },
   );
   await kubectl(['rollout', 'status', 'deployment/web', '-n', id, '--timeout=60s']);
   await kubectl(['uncordon', nodeB]);

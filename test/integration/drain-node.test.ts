@@ -16,6 +16,7 @@ import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } f
 import { eventually } from '../helpers/eventually.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue } from '../helpers/temporal.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -111,51 +112,40 @@ before(async () => {
   cluster = await testCluster();
   const { kubectl, defer } = cluster;
   taskQueue = await runTestWorker(await testTemporal(), createActivities(testActivityDeps(cluster)), 'drain-it');
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(nodeA, false), node(nodeB, true)] }),
-  );
+  await applyObjects(cluster, node(nodeA, false), node(nodeB, true));
   defer(() => kubectl(['delete', 'node', nodeA, nodeB, '--wait=false']));
   await kubectl(['create', 'namespace', namespace]);
   defer(() => kubectl(['delete', 'namespace', namespace, '--wait=false']));
   await kubectl(['wait', '--for=condition=Ready', `node/${nodeA}`, `node/${nodeB}`, '--timeout=60s']);
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        deployment('web', 2),
-        deployment('cache', 1, {
-          volumes: [{ name: 'scratch', emptyDir: {} }],
-          containers: [
-            { name: 'app', image: 'example/app:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] },
-          ],
-        }),
-        {
-          apiVersion: 'apps/v1',
-          kind: 'DaemonSet',
-          metadata: { name: 'agent', namespace },
-          spec: {
-            selector: { matchLabels: { app: 'agent' } },
-            template: { metadata: { labels: { app: 'agent' } }, spec: podSpec() },
-          },
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: 'bare', namespace },
-          spec: { ...podSpec(), nodeName: nodeA },
-        },
-        // A static pod's mirror (what a kubelet posts for a pod from its manifest directory): kubectl drain never touches it.
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: MIRROR, namespace, annotations: { 'kubernetes.io/config.mirror': 'static-manifest-hash' } },
-          spec: { ...podSpec(), nodeName: nodeA },
-        },
-      ],
+  await applyObjects(
+    cluster,
+    deployment('web', 2),
+    deployment('cache', 1, {
+      volumes: [{ name: 'scratch', emptyDir: {} }],
+      containers: [{ name: 'app', image: 'example/app:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }],
     }),
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent', namespace },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: { metadata: { labels: { app: 'agent' } }, spec: podSpec() },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'bare', namespace },
+      spec: { ...podSpec(), nodeName: nodeA },
+    },
+    // A static pod's mirror (what a kubelet posts for a pod from its manifest directory): kubectl drain never touches it.
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: MIRROR, namespace, annotations: { 'kubernetes.io/config.mirror': 'static-manifest-hash' } },
+      spec: { ...podSpec(), nodeName: nodeA },
+    },
   );
   // web 2, cache 1, agent 1 (B is cordoned: the DaemonSet pod of B is there too, but B is not drained), bare 1, mirror 1.
   await eventually(
@@ -228,15 +218,12 @@ test('a refused drain (unmanaged pod without force) fails before cordoning', asy
 });
 
 test('a PDB (minAvailable 2 of 2) holds the drain, the query names it; capacity added, the drain completes and the node stays cordoned', async () => {
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'policy/v1',
-      kind: 'PodDisruptionBudget',
-      metadata: { name: 'web-pdb', namespace },
-      spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } },
-    }),
-  );
+  await applyObjects(cluster, {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'web-pdb', namespace },
+    spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } },
+  });
   await eventually('the PDB observed', async () =>
     (
       await cluster.kubectl(['get', 'pdb', 'web-pdb', '-n', namespace, '-o', 'jsonpath={.status.currentHealthy}'])

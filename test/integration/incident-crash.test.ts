@@ -18,6 +18,7 @@ import { afterActivity, completedActivities, killAtEachPoint } from '../helpers/
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from '../reliability/report.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -60,51 +61,45 @@ test('SIGKILL between containment steps and during recovery: each action recorde
   });
 
   await cluster.kubectl(['create', 'namespace', namespace]);
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
+  await applyObjects(
+    cluster,
+    {
       apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'v1',
-          kind: 'Node',
-          metadata: {
-            name: node,
-            labels: { 'kubernetes.io/hostname': node, type: 'kwok' },
-            annotations: { 'kwok.x-k8s.io/node': 'fake' },
-          },
-          spec: { taints: [{ key: TAINT, value: 'x', effect: 'NoSchedule' }] },
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: { name: 'orchestrator-secrets', namespace },
-          stringData: { ANTHROPIC_API_KEY: oldKey, GITHUB_TOKEN: other },
-        },
-        {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: 'orchestrator', namespace },
+      kind: 'Node',
+      metadata: {
+        name: node,
+        labels: { 'kubernetes.io/hostname': node, type: 'kwok' },
+        annotations: { 'kwok.x-k8s.io/node': 'fake' },
+      },
+      spec: { taints: [{ key: TAINT, value: 'x', effect: 'NoSchedule' }] },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'orchestrator-secrets', namespace },
+      stringData: { ANTHROPIC_API_KEY: oldKey, GITHUB_TOKEN: other },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'orchestrator', namespace },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'orchestrator' } },
+        template: {
+          metadata: { labels: { app: 'orchestrator' } },
           spec: {
-            replicas: 3,
-            selector: { matchLabels: { app: 'orchestrator' } },
-            template: {
-              metadata: { labels: { app: 'orchestrator' } },
-              spec: {
-                containers: [
-                  {
-                    name: 'app',
-                    image: 'example/orchestrator:1',
-                    envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }],
-                  },
-                ],
+            containers: [
+              {
+                name: 'app',
+                image: 'example/orchestrator:1',
+                envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }],
               },
-            },
+            ],
           },
         },
-      ],
-    }),
+      },
+    },
   );
   await cluster.kubectl(['rollout', 'status', 'deployment/orchestrator', '-n', namespace, '--timeout=60s']);
 

@@ -27,6 +27,7 @@ import { installTaskRunCrd } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -106,19 +107,16 @@ before(async () => {
   });
   await installTaskRunCrd(cluster);
   // A node of the test's own (tainted: no other test's pods land there), to be cordoned.
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: {
-        name: node,
-        labels: { 'kubernetes.io/hostname': node, type: 'kwok' },
-        annotations: { 'kwok.x-k8s.io/node': 'fake' },
-      },
-      spec: { taints: [{ key: TAINT, value: 'x', effect: 'NoSchedule' }] },
-    }),
-  );
+  await applyObjects(cluster, {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: node,
+      labels: { 'kubernetes.io/hostname': node, type: 'kwok' },
+      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+    },
+    spec: { taints: [{ key: TAINT, value: 'x', effect: 'NoSchedule' }] },
+  });
   await temporal.client.workflow.execute('deployPlatform', {
     taskQueue,
     workflowId: uniqueTaskQueue('incident-deploy'),
@@ -142,7 +140,7 @@ before(async () => {
     args: [{ namespace, resyncSeconds: 30 }],
   });
   temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('before')));
+  await applyObjects(cluster, taskRun('before'));
   await eventually(
     'the controller creates a Job before the incident',
     async () => (await jobsOf('before')) === 1,
@@ -258,7 +256,7 @@ test('an incident end to end: evidence, approved containment, recovery, integrit
     `sha256:${createHash('sha256').update(OLD_KEY).digest('hex').slice(0, 12)}`,
   );
   // The controller creates no Job while contained (it sees the TaskRun: two resyncs' worth of time would be long; 8 s of watch events).
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('during')));
+  await applyObjects(cluster, taskRun('during'));
   await sleep(8000);
   assert.equal(await jobsOf('during'), 0, 'no Job while contained');
 

@@ -9,6 +9,7 @@ import { testActivityDeps, useTestCluster, uniqueNamespace } from '../helpers/cl
 import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 const testTemporal = useTestTemporal();
@@ -31,7 +32,8 @@ const taskRun = (name: string) => ({
 });
 
 before(async () => {
-  const { kubectl, defer } = await testCluster();
+  const cluster = await testCluster();
+  const { kubectl, defer } = cluster;
   probe = await startProbeServer();
   defer(() => probe.close());
   await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=platform-runbooks', '-f', crdFile]); // the runbooks' own manager: earlier files applied it so
@@ -51,7 +53,7 @@ before(async () => {
       spec: { selector: { app: 'orchestrator' }, ports: [{ port: 80, targetPort: 8080 }] },
     },
   ];
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  await applyObjects(cluster, ...objects);
   for (const [name, phase] of [
     ['t-ok', 'Succeeded'],
     ['t-bad', 'Failed'],

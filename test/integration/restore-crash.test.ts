@@ -21,6 +21,7 @@ import { installTaskRunCrd } from '../helpers/taskrun.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from '../reliability/report.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -69,25 +70,19 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
   const ownerUid = (
     await cluster.kubectl(['get', 'secret', 'owner', '-n', source, '-o', 'jsonpath={.metadata.uid}'])
   ).trim();
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
+  await applyObjects(
+    cluster,
+    {
       apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: {
-            name: 'owned',
-            namespace: source,
-            ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: ownerUid }],
-          },
-          data: { task: 'prompt' },
-        },
-        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', namespace: source }, data: { a: 'b' } },
-      ],
-    }),
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'owned',
+        namespace: source,
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: ownerUid }],
+      },
+      data: { task: 'prompt' },
+    },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', namespace: source }, data: { a: 'b' } },
   );
   const names = [...Array.from({ length: FINISHED }, (_, i) => `done-${i}`), 'not-started'];
   for (let i = 0; i < names.length; i += 10) {
@@ -138,18 +133,14 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
 
   // The target, watched by the TaskRun controller (on the worker that gets killed).
   await cluster.kubectl(['create', 'namespace', target]);
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'taskrun-controller-config', namespace: target },
-      data: {
-        'config.yaml':
-          'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 1000\n',
-      },
-    }),
-  );
+  await applyObjects(cluster, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'taskrun-controller-config', namespace: target },
+    data: {
+      'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 1000\n',
+    },
+  });
   await temporal.client.workflow.start('taskRunController', {
     taskQueue,
     workflowId: controllerWorkflowId(target),

@@ -19,6 +19,7 @@ import type { BackupReport, RestoreReport } from '../../contract/types/backup.ts
 import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -112,7 +113,7 @@ before(async () => {
       data: { a: 'b' },
     },
   ];
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  await applyObjects(cluster, ...items);
   // Finished TaskRuns (their Jobs ran long ago), and one that never started (no status).
   const names = [...Array.from({ length: SUCCEEDED }, (_, i) => `done-${i}`), 'not-started'];
   await Promise.all(
@@ -202,18 +203,15 @@ test('restored objects carry no ownerReferences or finalizers: the garbage colle
     { kind: 'configMaps', created: 2, updated: 0, skipped: 0 },
   );
   // Proof that the garbage collector runs here: a ConfigMap whose owner does not exist is deleted.
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: 'orphan-control',
-        namespace: target,
-        ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: randomUUID() }],
-      },
-    }),
-  );
+  await applyObjects(cluster, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: 'orphan-control',
+      namespace: target,
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: randomUUID() }],
+    },
+  });
   let collected = false;
   for (let i = 0; i < 120 && !collected; i++) {
     collected = !(await cluster.kubectl(['get', 'configmaps', '-n', target, '-o', 'name'])).includes(

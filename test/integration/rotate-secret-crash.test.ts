@@ -12,6 +12,7 @@ import { afterActivity, killAtEachPoint } from '../helpers/step-boundary-kill.ts
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from '../reliability/report.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -57,29 +58,25 @@ test('SIGKILL after every step of rotateSecret: one rotation, other keys kept, e
       stringData: old,
     }),
   );
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: DEPLOYMENTS.map((name) => ({
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name, namespace },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels: { app: name } },
-            spec: {
-              containers: [
-                { name: 'app', image: 'example/app:1', envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }] },
-              ],
-            },
+  await applyObjects(
+    cluster,
+    ...DEPLOYMENTS.map((name) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            containers: [
+              { name: 'app', image: 'example/app:1', envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }] },
+            ],
           },
         },
-      })),
-    }),
+      },
+    })),
   );
   for (const d of DEPLOYMENTS)
     await cluster.kubectl(['rollout', 'status', `deployment/${d}`, '-n', namespace, '--timeout=60s']);

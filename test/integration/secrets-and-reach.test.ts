@@ -15,6 +15,7 @@ import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } f
 import { eventually } from '../helpers/eventually.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -125,15 +126,12 @@ test("one reconciler: deployPlatform turns the orchestrator's own off; a TaskRun
   });
   const controller = temporal.client.workflow.getHandle(workflowId);
   try {
-    await cluster.kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'orchestrator.io/v1',
-        kind: 'TaskRun',
-        metadata: { name: 'one-job', namespace },
-        spec: { service: 'svc', taskId: 't-1', prompt: 'p' },
-      }),
-    );
+    await applyObjects(cluster, {
+      apiVersion: 'orchestrator.io/v1',
+      kind: 'TaskRun',
+      metadata: { name: 'one-job', namespace },
+      spec: { service: 'svc', taskId: 't-1', prompt: 'p' },
+    });
     await eventually(
       'the TaskRun to succeed',
       async () =>

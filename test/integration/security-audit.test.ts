@@ -22,6 +22,7 @@ import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } f
 import { eventually } from '../helpers/eventually.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue } from '../helpers/temporal.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -143,66 +144,58 @@ test("the chart as installed: the RBAC is the chart's (release, and rendered cha
 
 test('a ClusterRoleBinding to cluster-admin, Secrets read cluster-wide, an edited Role, a privileged pod, latest images and a Secret event are found and ranked; removed, the RBAC findings go', async () => {
   const subject = { kind: 'ServiceAccount', name: sa, namespace };
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
+  await applyObjects(
+    cluster,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: crbAdmin },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [subject],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: crbSecrets },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: crbSecrets },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: crbSecrets },
+      subjects: [subject],
+    },
+    {
       apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRoleBinding',
-          metadata: { name: crbAdmin },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-          subjects: [subject],
-        },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRole',
-          metadata: { name: crbSecrets },
-          rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }],
-        },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRoleBinding',
-          metadata: { name: crbSecrets },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: crbSecrets },
-          subjects: [subject],
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: 'priv', namespace },
-          spec: {
-            containers: [
-              { name: 'shell', image: 'busybox:latest', securityContext: { privileged: true, runAsUser: 0 } },
-            ],
-          },
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: 'untagged', namespace },
-          spec: {
-            securityContext: { runAsNonRoot: true, runAsUser: 1000 },
-            containers: [{ name: 'web', image: 'nginx' }],
-          },
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { name: 'secret-mount', namespace },
-          type: 'Warning',
-          reason: 'FailedMount',
-          count: 3,
-          message: 'MountVolume.SetUp failed for volume "creds" : secret "orchestrator-secrets" not found',
-          lastTimestamp: new Date().toISOString(),
-          firstTimestamp: new Date().toISOString(),
-          involvedObject: { kind: 'Pod', name: 'untagged', namespace },
-          source: { component: 'kubelet' },
-        },
-      ],
-    }),
+      kind: 'Pod',
+      metadata: { name: 'priv', namespace },
+      spec: {
+        containers: [{ name: 'shell', image: 'busybox:latest', securityContext: { privileged: true, runAsUser: 0 } }],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'untagged', namespace },
+      spec: {
+        securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+        containers: [{ name: 'web', image: 'nginx' }],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'secret-mount', namespace },
+      type: 'Warning',
+      reason: 'FailedMount',
+      count: 3,
+      message: 'MountVolume.SetUp failed for volume "creds" : secret "orchestrator-secrets" not found',
+      lastTimestamp: new Date().toISOString(),
+      firstTimestamp: new Date().toISOString(),
+      involvedObject: { kind: 'Pod', name: 'untagged', namespace },
+      source: { component: 'kubelet' },
+    },
   );
   await cluster.kubectl([
     'patch',

@@ -16,6 +16,7 @@ import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } f
 import { installTaskRunCrd } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -104,7 +105,7 @@ before(async () => {
   await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(controllerConfig('example/claude-agent:1.0.0')));
+  await applyObjects(cluster, controllerConfig('example/claude-agent:1.0.0'));
   const worker = await createRunbookWorker({
     connection: temporal.nativeConnection,
     namespace: temporal.namespace,
@@ -129,37 +130,31 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
   const cluster = await testCluster();
   // A PVC binds only to a PersistentVolume made for it.
   const pv = `ws-${namespace}`;
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
+  await applyObjects(
+    cluster,
+    {
       apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolume',
-          metadata: { name: pv },
-          spec: {
-            capacity: { storage: '1Gi' },
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: '',
-            hostPath: { path: `/tmp/${pv}` },
-            claimRef: { namespace, name: 'workspace' },
-          },
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name: 'workspace', namespace },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: '',
-            volumeName: pv,
-            resources: { requests: { storage: '1Gi' } },
-          },
-        },
-      ],
-    }),
+      kind: 'PersistentVolume',
+      metadata: { name: pv },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: '',
+        hostPath: { path: `/tmp/${pv}` },
+        claimRef: { namespace, name: 'workspace' },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'workspace', namespace },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: '',
+        volumeName: pv,
+        resources: { requests: { storage: '1Gi' } },
+      },
+    },
   );
   cluster.defer(() => cluster.kubectl(['delete', 'pv', pv, '--wait=false']));
   await eventually('the workspace PVC to bind', async () =>
@@ -170,7 +165,7 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
   );
 
   const createdBefore = await metric('taskrun_jobs_created_total', { namespace });
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('ok-1', { workspaceClaim: 'workspace' })));
+  await applyObjects(cluster, taskRun('ok-1', { workspaceClaim: 'workspace' }));
   const tr = await waitPhase(cluster, 'ok-1', 'Succeeded');
   const status = tr.status!;
   assert.ok(status.jobName?.startsWith('ok-1-'));
@@ -265,10 +260,7 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
 test('a Job whose image fails makes its TaskRun Failed, with the reason, and counts in taskrun_jobs_failed_total', async () => {
   const cluster = await testCluster();
   const failedBefore = await metric('taskrun_jobs_failed_total', { namespace });
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify(taskRun('bad-1', { agentImage: 'example/claude-agent:fail' })),
-  );
+  await applyObjects(cluster, taskRun('bad-1', { agentImage: 'example/claude-agent:fail' }));
   const tr = await waitPhase(cluster, 'bad-1', 'Failed');
   assert.match(tr.status?.message ?? '', /BackoffLimitExceeded|failed/i);
   assert.deepEqual(tr.status?.conditions?.find((c) => c.type === 'Complete')?.status, 'False');
@@ -280,8 +272,8 @@ test('a Job whose image fails makes its TaskRun Failed, with the reason, and cou
 
 test('a changed controller ConfigMap applies to the next Jobs', async () => {
   const cluster = await testCluster();
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(controllerConfig('example/claude-agent:2.0.0')));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('ok-2')));
+  await applyObjects(cluster, controllerConfig('example/claude-agent:2.0.0'));
+  await applyObjects(cluster, taskRun('ok-2'));
   const tr = await waitPhase(cluster, 'ok-2', 'Succeeded');
   const image = await cluster.kubectl([
     'get',
@@ -307,14 +299,14 @@ test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, na
       ),
     },
   };
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(bad));
+  await applyObjects(cluster, bad);
   const reported = await eventually('the config error', async () => {
     const s = await controller.query(taskRunControllerQuery);
     return s.config?.error ? s.config : undefined;
   });
   assert.match(reported.error!, /maxConcurrentTasks: .*expected number/);
   assert.equal(reported.maxConcurrentTasks, 50, 'the last good value, not the default 10');
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('ok-3')));
+  await applyObjects(cluster, taskRun('ok-3'));
   const tr = await waitPhase(cluster, 'ok-3', 'Succeeded');
   const image = await cluster.kubectl([
     'get',
@@ -326,7 +318,7 @@ test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, na
     'jsonpath={.spec.template.spec.containers[0].image}',
   ]);
   assert.equal(image.trim(), 'example/claude-agent:2.0.0', 'the last good config');
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(good));
+  await applyObjects(cluster, good);
   await eventually('the error to clear', async () =>
     (await controller.query(taskRunControllerQuery)).config?.error === undefined ? true : undefined,
   );
@@ -334,7 +326,7 @@ test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, na
 
 test('a deleted TaskRun ends its tracking; owner references remove its Job and ConfigMap', async () => {
   const cluster = await testCluster();
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('gone-1')));
+  await applyObjects(cluster, taskRun('gone-1'));
   const tr = await waitPhase(cluster, 'gone-1', 'Succeeded');
   assert.ok(await controller.query(taskRunQuery, 'gone-1'));
   await cluster.kubectl(['delete', 'taskrun', 'gone-1', '-n', namespace]);
@@ -363,10 +355,7 @@ test('a Job deleted while the controller was down: the restarted controller fail
   const cluster = await testCluster();
   const temporal = await testTemporal();
   // ":broken": the agent pod never finishes, so the TaskRun stays Running.
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify(taskRun('lost-1', { agentImage: 'example/claude-agent:broken' })),
-  );
+  await applyObjects(cluster, taskRun('lost-1', { agentImage: 'example/claude-agent:broken' }));
   const running = await waitPhase(cluster, 'lost-1', 'Running');
   const jobName = running.status!.jobName!;
 
@@ -427,10 +416,7 @@ test('search attributes: ensured idempotently, upserted by the controller, found
         return wf;
       return undefined;
     });
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify(taskRun('sa-1', { agentImage: 'example/claude-agent:broken' })),
-  );
+  await applyObjects(cluster, taskRun('sa-1', { agentImage: 'example/claude-agent:broken' }));
   await waitPhase(cluster, 'sa-1', 'Running');
   const found = await listed('TaskRunsActive > 0');
   assert.equal(found.status.name, 'RUNNING');
@@ -458,15 +444,9 @@ test('cleanupTaskRuns deletes old Succeeded and Failed TaskRuns by their ages, n
     ['bad-recent', 'Failed', 1 * day, false],
     ['running', 'Running', 30 * day, false],
   ];
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: runs.map(([name, , , keep]) =>
-        taskRun(name, {}, ns, keep ? { 'taskrun.orchestrator.io/keep': 'true' } : {}),
-      ),
-    }),
+  await applyObjects(
+    cluster,
+    ...runs.map(([name, , , keep]) => taskRun(name, {}, ns, keep ? { 'taskrun.orchestrator.io/keep': 'true' } : {})),
   );
   for (const [name, phase, age] of runs) {
     await cluster.kubectl([

@@ -9,6 +9,7 @@ import { installTaskRunCrd } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -41,18 +42,14 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
     for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
   });
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'taskrun-controller-config', namespace },
-      data: {
-        'config.yaml':
-          'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 1000\n',
-      },
-    }),
-  );
+  await applyObjects(cluster, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'taskrun-controller-config', namespace },
+    data: {
+      'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 1000\n',
+    },
+  });
   const first = await start();
 
   const items = Array.from({ length: COUNT }, (_, i) => ({

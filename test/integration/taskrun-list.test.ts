@@ -8,6 +8,7 @@ import { countTaskRuns, readTaskRuns } from '../../activities/backup/capture.ts'
 import { planTaskRunCleanup } from '../../activities/taskrun/cleanup.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { installTaskRunCrd } from '../helpers/taskrun.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('trlist');
@@ -19,18 +20,14 @@ before(async () => {
   await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: names.map((name) => ({
-        apiVersion: 'orchestrator.io/v1',
-        kind: 'TaskRun',
-        metadata: { name, namespace },
-        spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
-      })),
-    }),
+  await applyObjects(
+    cluster,
+    ...names.map((name) => ({
+      apiVersion: 'orchestrator.io/v1',
+      kind: 'TaskRun',
+      metadata: { name, namespace },
+      spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
+    })),
   );
 });
 
@@ -45,7 +42,8 @@ test(`listTaskRuns with 3 a page returns all ${COUNT} TaskRuns and the list's re
 });
 
 test(`the controller's watch activity: its snapshot holds all ${COUNT} TaskRuns read 3 a page, and its cursor watches from the list`, async () => {
-  const { kube, kubectl } = await testCluster();
+  const cluster = await testCluster();
+  const { kube, kubectl } = cluster;
   const first = await watchTaskRunChanges(
     kube,
     { namespace, configMapName: 'taskrun-controller-config', maxWaitSeconds: 5, activeTasks: 0 },
@@ -67,15 +65,12 @@ test(`the controller's watch activity: its snapshot holds all ${COUNT} TaskRuns 
     },
     { pageSize: 3 },
   );
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'orchestrator.io/v1',
-      kind: 'TaskRun',
-      metadata: { name: 'tr-late', namespace },
-      spec: { service: 'svc', taskId: 'task-late', prompt: 'p' },
-    }),
-  );
+  await applyObjects(cluster, {
+    apiVersion: 'orchestrator.io/v1',
+    kind: 'TaskRun',
+    metadata: { name: 'tr-late', namespace },
+    spec: { service: 'svc', taskId: 'task-late', prompt: 'p' },
+  });
   const result = await next;
   assert.equal(result.snapshot, undefined);
   assert.deepEqual(

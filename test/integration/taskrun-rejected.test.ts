@@ -7,6 +7,7 @@ import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cl
 import { useTestTemporal } from '../helpers/temporal.ts';
 import { startTaskRunController } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -43,12 +44,10 @@ before(async () => {
 
 test('maxConcurrentTasks 1: Jobs rejected for good fail their TaskRuns with the reason; a good TaskRun created after them gets its Job', async () => {
   const cluster = await testCluster();
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('negative-cpu', { requests: { cpu: '-1' } })));
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify(
-      taskRun('limits-below-requests', { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }),
-    ),
+  await applyObjects(cluster, taskRun('negative-cpu', { requests: { cpu: '-1' } }));
+  await applyObjects(
+    cluster,
+    taskRun('limits-below-requests', { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }),
   );
   for (const [name, reason] of [
     ['negative-cpu', /must be greater than or equal to 0/],
@@ -66,7 +65,7 @@ test('maxConcurrentTasks 1: Jobs rejected for good fail their TaskRuns with the 
     assert.deepEqual([complete.status, complete.reason], ['False', 'JobRejected']);
     assert.equal(failed.status!.conditions!.find((c) => c.type === 'JobCreated')?.reason, 'Rejected');
   }
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(taskRun('good')));
+  await applyObjects(cluster, taskRun('good'));
   const jobName = await eventually(
     "the good TaskRun's Job",
     async () => {

@@ -11,6 +11,7 @@ import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cl
 import { useTestTemporal } from '../helpers/temporal.ts';
 import { startTaskRunController } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -46,15 +47,9 @@ test('restore-pending TaskRuns get nothing until the annotation goes; then their
     spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
   });
   const names = ['r-new', 'r-running', 'r-done'];
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: names.map(restored) }),
-  );
+  await applyObjects(cluster, ...names.map(restored));
   // A TaskRun without the annotation shows the controller is at work meanwhile.
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({ ...restored('plain'), metadata: { name: 'plain', namespace } }),
-  );
+  await applyObjects(cluster, { ...restored('plain'), metadata: { name: 'plain', namespace } });
   await eventually('plain gets its Job', async () =>
     (await get(cluster, 'plain')).status?.jobName ? true : undefined,
   );

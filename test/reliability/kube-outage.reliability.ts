@@ -18,6 +18,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { recordReliability } from './report.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -62,7 +63,7 @@ before(async () => {
     metadata: { name: `cm-${i}`, namespace },
     data: { i: String(i) },
   }));
-  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: configMaps }));
+  await applyObjects(cluster, ...configMaps);
 });
 
 /** Starts `workflow`, kills the API server right after, brings it back after OUTAGE_MS; returns the result. */
@@ -119,7 +120,7 @@ test("the TaskRun controller's burst through an outage: every TaskRun succeeds w
       metadata: { name: `burst-${i}`, namespace, labels: { burst: 'outage' } },
       spec: { service: 'svc', taskId: `t-${i}`, prompt: 'p' },
     }));
-    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: taskRuns }));
+    await applyObjects(cluster, ...taskRuns);
     await interruptApiServer(cluster.ref!, OUTAGE_MS);
     const succeeded = () =>
       cluster.kubectl([

@@ -12,6 +12,7 @@ import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { useTestTemporal } from '../helpers/temporal.ts';
 import { startTaskRunController } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { applyObjects } from '../helpers/apply-objects.ts';
 
 const untilSlow = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000) =>
   eventually(what, check, timeoutMs, 500);
@@ -54,18 +55,14 @@ const eventMs = (e: HistoryEvent) =>
 test(`idle for ${IDLE_SECONDS} s after TaskRuns ran and ConfigMaps churned: about one watch activity per resyncSeconds, no failed attempts`, async () => {
   const cluster = await testCluster();
   const names = Array.from({ length: TASKRUNS }, (_, i) => `idle-${i}`);
-  await cluster.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: names.map((name) => ({
-        apiVersion: 'orchestrator.io/v1',
-        kind: 'TaskRun',
-        metadata: { name, namespace },
-        spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
-      })),
-    }),
+  await applyObjects(
+    cluster,
+    ...names.map((name) => ({
+      apiVersion: 'orchestrator.io/v1',
+      kind: 'TaskRun',
+      metadata: { name, namespace },
+      spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
+    })),
   );
   await untilSlow('every TaskRun Succeeded', async () => {
     const list = JSON.parse(await cluster.kubectl(['get', 'taskruns', '-n', namespace, '-o', 'json'])) as {
@@ -110,7 +107,7 @@ test(`idle for ${IDLE_SECONDS} s after TaskRuns ran and ConfigMaps churned: abou
   const churnStarted = Date.now();
   let version = 0;
   do {
-    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(unrelated(++version)));
+    await applyObjects(cluster, unrelated(++version));
     await sleep(500);
   } while (!(await configRvTooOld()) && Date.now() - churnStarted < 240_000);
   assert.ok(

@@ -25,6 +25,7 @@ import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { helmValues } from '../helpers/release-state.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -322,21 +323,7 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
   assert.equal(manifest.helm.revision, 1);
   // The values are in the encrypted release records only; the manifest keeps their digest.
   assert.equal(manifest.helm.values, undefined);
-  const values = JSON.parse(
-    (
-      await execa(toolPath('helm'), [
-        'get',
-        'values',
-        'orchestrator',
-        '-n',
-        namespace,
-        '-o',
-        'json',
-        '--kubeconfig',
-        cluster.kubeconfigPath,
-      ])
-    ).stdout,
-  ) as Record<string, unknown>;
+  const values = await helmValues(cluster, namespace);
   assert.deepEqual((values.image as Record<string, unknown>).tag, '1.0.0');
   assert.equal(manifest.helm.valuesSha256, helmValuesDigest(values));
   assert.ok(!readFileSync(join(dir, 'manifest.json'), 'utf8').includes('"image"'));

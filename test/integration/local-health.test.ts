@@ -14,6 +14,7 @@ import type { RotateSecretReport } from '../../contract/types/rotate-secret.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
+import { deploymentImage } from '../helpers/release-state.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const testTemporal = useTestTemporal();
@@ -62,18 +63,7 @@ async function run<T>(command: string): Promise<{ result: T; output: string }> {
 const cli = (runbook: string, input: unknown) =>
   `${cliEnvPrefix(stack)}npm run runbook -- start ${runbook} --input '${JSON.stringify(input)}'`;
 
-const deploymentImage = async () =>
-  (
-    await cluster.kubectl([
-      'get',
-      'deployment',
-      'orchestrator',
-      '-n',
-      namespace,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].image}',
-    ])
-  ).trim();
+const image = () => deploymentImage(cluster, namespace);
 
 /** Every null in a report (lists are [], never null): their paths. */
 function nulls(value: unknown, path = '$'): string[] {
@@ -118,7 +108,7 @@ test("the commands npm start prints, as printed: deploy and health pass through 
   assert.equal(upgraded.result.smokeTest?.ok, true);
   assert.equal(upgraded.result.smokeTest?.probe, 'local-standin');
   assert.equal(upgraded.result.smokeTest?.version, '1.1.0');
-  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.1.0');
+  assert.equal(await image(), 'ghcr.io/example/orchestrator:1.1.0');
 });
 
 test('an upgrade to :unhealthy rolls out, fails its smoke test (503) and rolls back (onFailure rollback: no 24 h pause)', async () => {
@@ -134,7 +124,7 @@ test('an upgrade to :unhealthy rolls out, fails its smoke test (503) and rolls b
   assert.equal(result.smokeTest?.ok, false);
   assert.equal(result.smokeTest?.statusCode, 503);
   assert.equal(result.smokeTest?.version, 'unhealthy');
-  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.1.0');
+  assert.equal(await image(), 'ghcr.io/example/orchestrator:1.1.0');
 
   const after = (await run<PlatformHealthReport>(tryFirstCommands(stack)[1]!.command)).result;
   assert.equal(after.healthy, true, after.problems.join('; '));

@@ -9,6 +9,7 @@ import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } f
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
+import { deploymentImage, helmHistory, restartStamp } from '../helpers/release-state.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -52,34 +53,8 @@ async function historyText(workflowId: string): Promise<string> {
   );
 }
 
-async function helmRevisions(): Promise<number> {
-  const deps = testActivityDeps(cluster);
-  const { execa } = await import('execa');
-  const out = await execa(deps.helmBin, [
-    'history',
-    release,
-    '-n',
-    namespace,
-    '-o',
-    'json',
-    '--kubeconfig',
-    cluster.kubeconfigPath,
-  ]);
-  return (JSON.parse(out.stdout) as unknown[]).length;
-}
-
-const deploymentImage = async () =>
-  (
-    await cluster.kubectl([
-      'get',
-      'deployment',
-      release,
-      '-n',
-      namespace,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].image}',
-    ])
-  ).trim();
+const helmRevisions = async () => (await helmHistory(cluster, namespace, release)).length;
+const image = () => deploymentImage(cluster, namespace, release);
 const secretValue = async (key: string) =>
   Buffer.from(
     (
@@ -108,7 +83,7 @@ test('deployPlatform installs the platform; the secret value never enters histor
   );
   assert.equal(result.health?.ok, true);
   assert.equal(result.health?.probe, 'url', 'the report says which probe answered');
-  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.0.0');
+  assert.equal(await image(), 'ghcr.io/example/orchestrator:1.0.0');
   assert.equal(await secretValue('ANTHROPIC_API_KEY'), FIRST_VALUE);
   assert.ok((await cluster.kubectl(['get', 'crd', 'taskruns.orchestrator.io', '-o', 'name'])).includes('taskruns'));
   assert.ok(!(await historyText(workflowId)).includes(FIRST_VALUE), 'the secret value is in the workflow history');
@@ -135,7 +110,7 @@ test('deployPlatform dryRun returns the plan and changes nothing', async () => {
     result.plan.helm.objects.join(),
   );
   assert.equal(await helmRevisions(), 1);
-  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.0.0');
+  assert.equal(await image(), 'ghcr.io/example/orchestrator:1.0.0');
 });
 
 test('upgradePlatform to a new tag: revision 2, rolled out, smoke test passes', async () => {
@@ -151,7 +126,7 @@ test('upgradePlatform to a new tag: revision 2, rolled out, smoke test passes', 
     [[2, 'upgrade']],
   );
   assert.deepEqual([result.smokeTest?.ok, result.smokeTest?.probe, result.smokeTest?.version], [true, 'url', 'test']);
-  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.1.0');
+  assert.equal(await image(), 'ghcr.io/example/orchestrator:1.1.0');
 });
 
 test('upgradePlatform to a tag that never becomes ready rolls back to a healthy revision', async () => {
@@ -173,7 +148,7 @@ test('upgradePlatform to a tag that never becomes ready rolls back to a healthy 
   );
   assert.match(result.failures[0] ?? '', /timed out|deadline|not ready/i);
   assert.equal(result.final.status, 'deployed');
-  assert.equal(await deploymentImage(), 'ghcr.io/example/orchestrator:1.1.0');
+  assert.equal(await image(), 'ghcr.io/example/orchestrator:1.1.0');
   const ready = (
     await cluster.kubectl([
       'get',
@@ -199,17 +174,7 @@ test('rotateSecret replaces one key, restarts the Deployment once, and keeps the
   assert.equal(result.changed, true);
   assert.match(result.fingerprint, /^sha256:[0-9a-f]{12}$/);
   assert.equal(await secretValue('ANTHROPIC_API_KEY'), ROTATED_VALUE);
-  const stamp = (
-    await cluster.kubectl([
-      'get',
-      'deployment',
-      release,
-      '-n',
-      namespace,
-      '-o',
-      "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}",
-    ])
-  ).trim();
+  const stamp = await restartStamp(cluster, namespace, release);
   assert.ok(stamp.startsWith(`${workflowId}/`), stamp);
   const history = await historyText(workflowId);
   assert.ok(

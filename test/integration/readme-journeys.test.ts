@@ -31,6 +31,7 @@ import {
   ensureTaskRunCleanupSchedule,
   ensureTaskRunController,
 } from '../../client/taskrun-controller.ts';
+import { deploymentImage } from '../helpers/release-state.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const readme = readFileSync(join(repo, 'README.md'), 'utf8');
@@ -153,18 +154,7 @@ function json<T>(out: Outcome): T {
 
 const kubectlJson = async <T>(args: string[]): Promise<T> =>
   JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
-const image = async () =>
-  (
-    await cluster.kubectl([
-      'get',
-      'deployment',
-      'orchestrator',
-      '-n',
-      namespace,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].image}',
-    ])
-  ).trim();
+const image = () => deploymentImage(cluster, namespace);
 const namespaceExists = async (name: string) =>
   (await cluster.kubectl(['get', 'namespace', name, '--ignore-not-found', '-o', 'name'])).trim() !== '';
 

@@ -16,6 +16,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { deploymentField, restartStamp } from '../helpers/release-state.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -51,18 +52,7 @@ async function secretData(): Promise<Record<string, string>> {
   ) as { data: Record<string, string> };
   return Object.fromEntries(Object.entries(json.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
-const restartStamp = async () =>
-  (
-    await cluster.kubectl([
-      'get',
-      'deployment',
-      release,
-      '-n',
-      namespace,
-      '-o',
-      "jsonpath={.spec.template.metadata.annotations['platform-runbooks/restarted-by']}",
-    ])
-  ).trim();
+const stamp = () => restartStamp(cluster, namespace, release);
 
 const rotateInput = (from: unknown) => ({
   namespace,
@@ -107,16 +97,11 @@ test('deployPlatform writes a Secret with two keys', async () => {
 
 test("one reconciler: deployPlatform turns the orchestrator's own off; a TaskRun gets one Job from the workflow controller", async () => {
   const env = JSON.parse(
-    await cluster.kubectl([
-      'get',
-      'deployment',
-      release,
-      '-n',
-      namespace,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].env}',
-    ]),
-  ) as { name: string; value?: string }[];
+    await deploymentField(cluster, namespace, '{.spec.template.spec.containers[0].env}', release),
+  ) as {
+    name: string;
+    value?: string;
+  }[];
   assert.equal(env.find((e) => e.name === 'TASKRUN_RECONCILER_ENABLED')?.value, 'false');
   const workflowId = controllerWorkflowId(namespace);
   await temporal.client.workflow.start('taskRunController', {
@@ -172,9 +157,9 @@ test('deployPlatform again keeps the rotated value of a key it does not name', a
 test('rotateSecret re-run under the same workflow id restarts the pods again', async () => {
   const workflowId = uniqueTaskQueue('rotate-rerun');
   await execute('rotateSecret', rotateInput({ env: 'ROTATE_TEST_ROTATED' }), workflowId);
-  const first = await restartStamp();
+  const first = await stamp();
   await execute('rotateSecret', rotateInput({ env: 'ROTATE_TEST_ROTATED' }), workflowId);
-  const second = await restartStamp();
+  const second = await stamp();
   assert.ok(first.startsWith(workflowId), first);
   assert.notEqual(second, first, 'the second run did not restart the Deployment');
 });

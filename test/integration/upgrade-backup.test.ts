@@ -11,7 +11,6 @@ import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { execa } from 'execa';
 import { createActivities } from '../../activities/index.ts';
 import type { RestoreReport } from '../../contract/types/backup.ts';
 import { type UpgradeReport } from '../../contract/types/upgrade.ts';
@@ -20,6 +19,7 @@ import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } f
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
+import { deploymentImage, helmHistory } from '../helpers/release-state.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -79,19 +79,7 @@ async function execute<T>(workflow: string, input: unknown, workflowId = uniqueT
   return (await temporal.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input] })) as T;
 }
 
-async function helmRevision(): Promise<number> {
-  const out = await execa(testActivityDeps(cluster).helmBin, [
-    'history',
-    'orchestrator',
-    '-n',
-    namespace,
-    '-o',
-    'json',
-    '--kubeconfig',
-    cluster.kubeconfigPath,
-  ]);
-  return (JSON.parse(out.stdout) as { revision: number }[]).at(-1)!.revision;
-}
+const helmRevision = async () => (await helmHistory(cluster, namespace)).at(-1)!.revision;
 
 test('upgradePlatform backs the release up as child <id>-backup before helm; the report names a backup that restorePlatform accepts', async () => {
   const workflowId = uniqueTaskQueue('upgradePlatform');
@@ -151,18 +139,7 @@ test('without backup config: no recipients -> no backup, said in the report; rec
     /nothing was upgraded: environment variable UPGRADE_BACKUP_TEST_HMAC_KEY is not set on the worker/,
   );
   assert.equal(await helmRevision(), revision);
-  const image = (
-    await cluster.kubectl([
-      'get',
-      'deployment',
-      'orchestrator',
-      '-n',
-      namespace,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].image}',
-    ])
-  ).trim();
-  assert.equal(image, 'ghcr.io/example/orchestrator:1.2.0');
+  assert.equal(await deploymentImage(cluster, namespace), 'ghcr.io/example/orchestrator:1.2.0');
 
   const workflowId = uniqueTaskQueue('upgradePlatform');
   const backedUp = await execute<UpgradeReport>(

@@ -4,38 +4,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { toolPath } from '../../scripts/stack/tools.ts';
 import type { UpgradeReport } from '../../contract/messages.ts';
-import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from '../reliability/report.ts';
+import { deploymentImage, helmHistory } from '../helpers/release-state.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 const release = 'orchestrator';
-
-interface HelmRevision {
-  revision: number;
-  status: string;
-  description: string;
-}
-
-async function helmHistory(cluster: TestCluster, namespace: string): Promise<HelmRevision[]> {
-  const out = await execa(toolPath('helm'), [
-    'history',
-    release,
-    '-n',
-    namespace,
-    '-o',
-    'json',
-    '--kubeconfig',
-    cluster.kubeconfigPath,
-  ]);
-  return JSON.parse(out.stdout) as HelmRevision[];
-}
 
 /** The helm processes working on this namespace (the worker's children). */
 async function helmPids(namespace: string): Promise<number[]> {
@@ -100,18 +80,19 @@ test('SIGKILL while helm runs: the stuck release is recovered and the upgrade co
   );
   await eventually(
     'revision 2 pending-upgrade',
-    async () => ((await helmHistory(cluster, namespace)).at(-1)?.status === 'pending-upgrade' ? true : undefined),
+    async () =>
+      (await helmHistory(cluster, namespace, release)).at(-1)?.status === 'pending-upgrade' ? true : undefined,
     120_000,
     50,
   );
   await first.kill('SIGKILL');
   for (const pid of pids) process.kill(pid, 'SIGKILL');
-  assert.equal((await helmHistory(cluster, namespace)).at(-1)?.status, 'pending-upgrade');
+  assert.equal((await helmHistory(cluster, namespace, release)).at(-1)?.status, 'pending-upgrade');
 
   await start();
   const report = (await handle.result()) as UpgradeReport;
   assert.equal(report.outcome, 'succeeded');
-  const history = await helmHistory(cluster, namespace);
+  const history = await helmHistory(cluster, namespace, release);
   await recordReliability('upgrade-crash-helm', { runs: 1, crashes: 1, duplicates: Math.max(0, history.length - 4) });
   // 1 install, 2 the interrupted upgrade, 3 the recovery rollback, 4 the upgrade: applied once.
   assert.deepEqual(
@@ -123,18 +104,7 @@ test('SIGKILL while helm runs: the stuck release is recovered and the upgrade co
     report.revisions.map((r) => r.action),
     ['recover', 'upgrade'],
   );
-  const image = (
-    await cluster.kubectl([
-      'get',
-      'deployment',
-      release,
-      '-n',
-      namespace,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].image}',
-    ])
-  ).trim();
-  assert.equal(image, 'ghcr.io/example/orchestrator:slow');
+  assert.equal(await deploymentImage(cluster, namespace, release), 'ghcr.io/example/orchestrator:slow');
 });
 
 test('SIGKILL right after helm finished: the retried step finds the release at the target and adds no revision', async () => {
@@ -142,7 +112,7 @@ test('SIGKILL right after helm finished: the retried step finds the release at t
   await eventually(
     'revision 2 deployed',
     async () => {
-      const last = (await helmHistory(cluster, namespace)).at(-1);
+      const last = (await helmHistory(cluster, namespace, release)).at(-1);
       return last?.revision === 2 && last.status === 'deployed' ? true : undefined;
     },
     120_000,
@@ -152,7 +122,7 @@ test('SIGKILL right after helm finished: the retried step finds the release at t
   await start();
   const report = (await handle.result()) as UpgradeReport;
   assert.equal(report.outcome, 'succeeded');
-  const history = await helmHistory(cluster, namespace);
+  const history = await helmHistory(cluster, namespace, release);
   await recordReliability('upgrade-crash-after', { runs: 1, crashes: 1, duplicates: Math.max(0, history.length - 2) });
   assert.deepEqual(
     history.map((h) => h.revision),

@@ -7,11 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../scripts/stack/ports.ts';
 import { startDevServer, type DevServer } from '../../scripts/stack/temporal-dev-server.ts';
-import { toolPath } from '../../scripts/stack/tools.ts';
 import type { UpgradeReport } from '../../contract/messages.ts';
 import { progressQuery } from '../../contract/messages.ts';
 import { uniqueNamespace, useTestCluster } from '../helpers/cluster.ts';
@@ -19,6 +17,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue } from '../helpers/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from './report.ts';
+import { helmHistory } from '../helpers/release-state.ts';
 
 const testCluster = useTestCluster();
 const dir = mkdtempSync(join(tmpdir(), 'temporal-restart-'));
@@ -77,20 +76,7 @@ test('the dev server restarts in the middle of an upgrade: it resumes and makes 
   client = new Client({ connection });
   try {
     const report = (await client.workflow.getHandle(workflowId).result()) as UpgradeReport;
-    const history = JSON.parse(
-      (
-        await execa(toolPath('helm'), [
-          'history',
-          'orchestrator',
-          '-n',
-          namespace,
-          '-o',
-          'json',
-          '--kubeconfig',
-          cluster.kubeconfigPath,
-        ])
-      ).stdout,
-    ) as unknown[];
+    const history = await helmHistory(cluster, namespace);
     await recordReliability('temporal-restart', { runs: 1, crashes: 1, duplicates: Math.max(0, history.length - 2) });
     assert.equal(report.outcome, 'succeeded');
     assert.equal(history.length, 2, 'install + one upgrade');

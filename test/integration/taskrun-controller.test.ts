@@ -85,6 +85,26 @@ async function waitPhase(cluster: TestCluster, name: string, phase: string): Pro
   });
 }
 
+/** The agent image of a TaskRun's Job. */
+async function jobImage(cluster: TestCluster, tr: TaskRunJson): Promise<string> {
+  const args = [
+    'get',
+    'job',
+    tr.status!.jobName!,
+    '-n',
+    namespace,
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  ];
+  return (await cluster.kubectl(args)).trim();
+}
+
+/** How many Jobs the task has (by the task-id label). */
+async function jobCount(cluster: TestCluster, taskId: string): Promise<number> {
+  return (await getJson<{ items: unknown[] }>(cluster, ['get', 'jobs', '-n', namespace, '-l', `task-id=${taskId}`]))
+    .items.length;
+}
+
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
   const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
   const value = (
@@ -232,15 +252,7 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
     namespace,
   ]);
   assert.equal(cm.data.prompt, 'do ok-1');
-  const jobs = await getJson<{ items: unknown[] }>(cluster, [
-    'get',
-    'jobs',
-    '-n',
-    namespace,
-    '-l',
-    'task-id=task-ok-1',
-  ]);
-  assert.equal(jobs.items.length, 1);
+  assert.equal(await jobCount(cluster, 'task-ok-1'), 1);
 
   assert.equal((await metric('taskrun_jobs_created_total', { namespace })) - createdBefore, 1);
   assert.ok((await metric('taskrun_reconciliations_total', { namespace })) >= 2);
@@ -275,16 +287,7 @@ test('a changed controller ConfigMap applies to the next Jobs', async () => {
   await applyObjects(cluster, controllerConfig('example/claude-agent:2.0.0'));
   await applyObjects(cluster, taskRun('ok-2'));
   const tr = await waitPhase(cluster, 'ok-2', 'Succeeded');
-  const image = await cluster.kubectl([
-    'get',
-    'job',
-    tr.status!.jobName!,
-    '-n',
-    namespace,
-    '-o',
-    'jsonpath={.spec.template.spec.containers[0].image}',
-  ]);
-  assert.equal(image.trim(), 'example/claude-agent:2.0.0');
+  assert.equal(await jobImage(cluster, tr), 'example/claude-agent:2.0.0');
 });
 
 test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, naming the field; the last good config stays in use until it is fixed', async () => {
@@ -308,16 +311,7 @@ test('a mistyped controller ConfigMap (maxConcurrentTasks: "20") is reported, na
   assert.equal(reported.maxConcurrentTasks, 50, 'the last good value, not the default 10');
   await applyObjects(cluster, taskRun('ok-3'));
   const tr = await waitPhase(cluster, 'ok-3', 'Succeeded');
-  const image = await cluster.kubectl([
-    'get',
-    'job',
-    tr.status!.jobName!,
-    '-n',
-    namespace,
-    '-o',
-    'jsonpath={.spec.template.spec.containers[0].image}',
-  ]);
-  assert.equal(image.trim(), 'example/claude-agent:2.0.0', 'the last good config');
+  assert.equal(await jobImage(cluster, tr), 'example/claude-agent:2.0.0', 'the last good config');
   await applyObjects(cluster, good);
   await eventually('the error to clear', async () =>
     (await controller.query(taskRunControllerQuery)).config?.error === undefined ? true : undefined,
@@ -380,15 +374,7 @@ test('a Job deleted while the controller was down: the restarted controller fail
   assert.equal(summary.tracked, 0, 'the TaskRuns that finished before the outage are not followed again');
   assert.equal(await controller.query(taskRunQuery, 'ok-1'), null);
   await sleep(2_000);
-  const jobs = await getJson<{ items: unknown[] }>(cluster, [
-    'get',
-    'jobs',
-    '-n',
-    namespace,
-    '-l',
-    'task-id=task-lost-1',
-  ]);
-  assert.equal(jobs.items.length, 0, 'no second Job');
+  assert.equal(await jobCount(cluster, 'task-lost-1'), 0, 'no second Job');
 });
 
 test('search attributes: ensured idempotently, upserted by the controller, found by a list query', async () => {

@@ -15,10 +15,9 @@ import { existingBackup } from '../../activities/backup/store.ts';
 import type { BackupReport } from '../../contract/types/backup.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
-import { afterActivity, killAtEachPoint } from '../helpers/step-boundary-kill.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from '../reliability/report.ts';
+import { crashWorkers, killAtBoundaries } from '../helpers/crash-workers.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -32,19 +31,12 @@ test("SIGKILL after every step of backupPlatform: one backup that verifies; rete
   const hmacKey = setTestSecret('BACKUP_CRASH_TEST_HMAC_KEY', randomBytes(32).toString('hex'));
   const secretValue = setTestSecret('BACKUP_CRASH_TEST_VALUE', `value-${randomUUID()}`);
   const recipient = await identityToRecipient(await generateX25519Identity());
-  const workers: WorkerProcess[] = [];
-  const startWorker = async () => {
-    const w = await startWorkerProcess({
-      temporalAddress: temporal.address,
-      kubeconfigPath: cluster.kubeconfigPath,
-      taskQueue,
-      env: { RUNBOOK_BACKUP_DIR: store, RUNBOOK_BACKUP_HMAC_KEY: hmacKey },
-    });
-    workers.push(w);
-    return w;
-  };
+  const workers = crashWorkers(temporal, cluster, taskQueue, {
+    RUNBOOK_BACKUP_DIR: store,
+    RUNBOOK_BACKUP_HMAC_KEY: hmacKey,
+  });
   cluster.defer(async () => {
-    for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
+    await workers.stopAll();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
     rmSync(store, { recursive: true, force: true });
   });
@@ -60,7 +52,7 @@ test("SIGKILL after every step of backupPlatform: one backup that verifies; rete
   ]);
   await cluster.kubectl(['create', 'configmap', 'settings', '-n', namespace, '--from-literal=mode=crash-test']);
 
-  const first = await startWorker();
+  const first = await workers.start();
   // The series (workflow id without the appended time, as the CLI and Schedules append it): three
   // earlier backups of it, and one of another series in the same namespace.
   const series = uniqueTaskQueue('bk-crash');
@@ -81,16 +73,11 @@ test("SIGKILL after every step of backupPlatform: one backup that verifies; rete
     workflowId,
     args: [{ ...input, retention: { keepLast: 2 } }],
   });
-  const kills = await killAtEachPoint({
-    handle,
-    first,
-    startWorker,
-    points: [
-      afterActivity(handle, 1, 'planBackup'),
-      afterActivity(handle, 2, 'writeBackup'),
-      afterActivity(handle, 3, 'applyBackupRetention'),
-    ],
-  });
+  const kills = await killAtBoundaries(handle, first, workers, [
+    [1, 'planBackup'],
+    [2, 'writeBackup'],
+    [3, 'applyBackupRetention'],
+  ]);
   const report = (await handle.result()) as BackupReport;
   const seconds = Math.round((Date.now() - started) / 1000);
 

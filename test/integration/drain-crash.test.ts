@@ -8,8 +8,8 @@ import type { DrainReport } from '../../contract/types/drain.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
-import { startWorkerProcess } from '../helpers/worker-process.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { crashWorkers } from '../helpers/crash-workers.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -69,15 +69,9 @@ test('SIGKILL mid-drain: a second worker completes it; the node ends cordoned an
   await kubectl(['uncordon', nodeB]);
 
   const taskQueue = uniqueTaskQueue('drain-crash');
-  const first = await startWorkerProcess({
-    temporalAddress: temporal.address,
-    kubeconfigPath: cluster.kubeconfigPath,
-    taskQueue,
-  });
-  const workers = [first];
-  defer(async () => {
-    for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
-  });
+  const workers = crashWorkers(temporal, cluster, taskQueue);
+  defer(() => workers.stopAll());
+  const first = await workers.start();
   const handle = await temporal.client.workflow.start('drainNode', {
     taskQueue,
     workflowId: uniqueTaskQueue('drain-crash'),
@@ -91,9 +85,7 @@ test('SIGKILL mid-drain: a second worker completes it; the node ends cordoned an
   await first.kill('SIGKILL');
   // Room for the budget: three more replicas (on node B) let the old ones go one by one.
   await kubectl(['scale', 'deployment/web', '-n', id, '--replicas=6']);
-  workers.push(
-    await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue }),
-  );
+  await workers.start();
   const report = (await handle.result()) as DrainReport;
   assert.equal(report.evicted.length, 3);
   assert.equal(report.cordonedByUs, true);

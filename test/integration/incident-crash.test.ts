@@ -14,11 +14,11 @@ import type { IncidentReport } from '../../contract/types/incident.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
-import { afterActivity, completedActivities, killAtEachPoint } from '../helpers/step-boundary-kill.ts';
+import { completedActivities } from '../helpers/step-boundary-kill.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from '../reliability/report.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { crashWorkers, killAtBoundaries } from '../helpers/crash-workers.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -38,23 +38,13 @@ test('SIGKILL between containment steps and during recovery: each action recorde
   const hmac = setTestSecret('INCIDENT_CRASH_TEST_HMAC', randomBytes(32).toString('hex'));
   // The worker process writes evidence to its default directory (<repo>/.data/incidents/<id>).
   const evidenceDir = fileURLToPath(new URL(`../../.data/incidents/${incidentId}`, import.meta.url));
-  const workers: WorkerProcess[] = [];
-  const startWorker = async () => {
-    const w = await startWorkerProcess({
-      temporalAddress: temporal.address,
-      kubeconfigPath: cluster.kubeconfigPath,
-      taskQueue,
-      env: {
-        RUNBOOK_SECRET_ENV_ALLOW: 'INCIDENT_CRASH_TEST_*',
-        RUNBOOK_BACKUP_HMAC_KEY: hmac,
-        INCIDENT_CRASH_TEST_NEW_KEY: newKey,
-      },
-    });
-    workers.push(w);
-    return w;
-  };
+  const workers = crashWorkers(temporal, cluster, taskQueue, {
+    RUNBOOK_SECRET_ENV_ALLOW: 'INCIDENT_CRASH_TEST_*',
+    RUNBOOK_BACKUP_HMAC_KEY: hmac,
+    INCIDENT_CRASH_TEST_NEW_KEY: newKey,
+  });
   cluster.defer(async () => {
-    for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
+    await workers.stopAll();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
     await cluster.kubectl(['delete', 'node', node, '--wait=false', '--ignore-not-found']);
     rmSync(evidenceDir, { recursive: true, force: true });
@@ -104,7 +94,7 @@ test('SIGKILL between containment steps and during recovery: each action recorde
   await cluster.kubectl(['rollout', 'status', 'deployment/orchestrator', '-n', namespace, '--timeout=60s']);
 
   const started = Date.now();
-  const first = await startWorker();
+  const first = await workers.start();
   const handle = await temporal.client.workflow.start('incidentResponse', {
     taskQueue,
     workflowId: uniqueTaskQueue('incident-crash'),
@@ -123,16 +113,11 @@ test('SIGKILL between containment steps and during recovery: each action recorde
       },
     ],
   });
-  const containKills = await killAtEachPoint({
-    handle,
-    first,
-    startWorker,
-    points: [
-      afterActivity(handle, 3, 'scaleForIncident'),
-      afterActivity(handle, 4, 'blankSecretKeys'),
-      afterActivity(handle, 5, 'applyIncidentNetworkPolicy'),
-    ],
-  });
+  const containKills = await killAtBoundaries(handle, first, workers, [
+    [3, 'scaleForIncident'],
+    [4, 'blankSecretKeys'],
+    [5, 'applyIncidentNetworkPolicy'],
+  ]);
   await eventually(
     'contained',
     async () => (await handle.query(incidentStateQuery)).phase === 'contained',
@@ -156,12 +141,7 @@ test('SIGKILL between containment steps and during recovery: each action recorde
       },
     ],
   });
-  const recoverKills = await killAtEachPoint({
-    handle,
-    first: containKills.last,
-    startWorker,
-    points: [afterActivity(handle, 7, 'uncordonNode')],
-  });
+  const recoverKills = await killAtBoundaries(handle, containKills.last, workers, [[7, 'uncordonNode']]);
   const report = (await handle.result()) as IncidentReport;
   const seconds = Math.round((Date.now() - started) / 1000);
 

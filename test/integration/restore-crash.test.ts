@@ -16,12 +16,11 @@ import { controllerWorkflowId, RESTORE_PENDING_ANNOTATION } from '../../contract
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
-import { afterActivity, killAtEachPoint } from '../helpers/step-boundary-kill.ts';
 import { installTaskRunCrd } from '../helpers/taskrun.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from '../reliability/report.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { crashWorkers, killAtBoundaries } from '../helpers/crash-workers.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -43,21 +42,14 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
   const taskQueue = uniqueTaskQueue('restore-crash');
   const store = mkdtempSync(join(tmpdir(), 'restore-crash-store-'));
   const hmacKey = setTestSecret('RESTORE_CRASH_TEST_HMAC_KEY', randomBytes(32).toString('hex'));
-  const workers: WorkerProcess[] = [];
-  const startWorker = async () => {
-    const w = await startWorkerProcess({
-      temporalAddress: temporal.address,
-      kubeconfigPath: cluster.kubeconfigPath,
-      taskQueue,
-      env: { RUNBOOK_BACKUP_DIR: store, RUNBOOK_BACKUP_HMAC_KEY: hmacKey },
-    });
-    workers.push(w);
-    return w;
-  };
+  const workers = crashWorkers(temporal, cluster, taskQueue, {
+    RUNBOOK_BACKUP_DIR: store,
+    RUNBOOK_BACKUP_HMAC_KEY: hmacKey,
+  });
   const controller = temporal.client.workflow.getHandle(controllerWorkflowId(target));
   cluster.defer(async () => {
     await controller.terminate('test finished').catch(() => undefined);
-    for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
+    await workers.stopAll();
     for (const ns of [source, target])
       await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     rmSync(store, { recursive: true, force: true });
@@ -122,7 +114,7 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
   const sourceRuns = await list('taskruns', source);
   const sourceMaps = await list('configmaps', source);
 
-  const first = await startWorker();
+  const first = await workers.start();
   const include = { crds: false, secrets: false, helmReleases: false, configMaps: true, taskRuns: true };
   const backup = (await temporal.client.workflow.execute('backupPlatform', {
     taskQueue,
@@ -157,20 +149,15 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
   const targetRuns = async () =>
     ((await cluster.kube.custom.listNamespacedCustomObject({ ...TR, namespace: target })) as { items: unknown[] }).items
       .length;
-  const kills = await killAtEachPoint({
-    handle,
-    first,
-    startWorker,
-    points: [
-      afterActivity(handle, 1, 'verifyBackup'),
-      afterActivity(handle, 3, 'ensureNamespaces'),
-      {
-        name: 'while the TaskRuns are restored (some exist in the target)',
-        reached: async () => (midway = await targetRuns()) > 0,
-      },
-      afterActivity(handle, 5, 'restoreKind'),
-    ],
-  });
+  const kills = await killAtBoundaries(handle, first, workers, [
+    [1, 'verifyBackup'],
+    [3, 'ensureNamespaces'],
+    {
+      name: 'while the TaskRuns are restored (some exist in the target)',
+      reached: async () => (midway = await targetRuns()) > 0,
+    },
+    [5, 'restoreKind'],
+  ]);
   const report = (await handle.result()) as RestoreReport;
   const seconds = Math.round((Date.now() - started) / 1000);
 

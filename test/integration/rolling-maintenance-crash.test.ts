@@ -10,7 +10,7 @@ import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { TARGET, nodeFacts, rollingFixture, rollingInput, upgradeNode } from '../helpers/rolling-nodes.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
-import { startWorkerProcess } from '../helpers/worker-process.ts';
+import { crashWorkers } from '../helpers/crash-workers.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -21,12 +21,9 @@ test('SIGKILL mid-rolling-maintenance: a second worker completes it; every node 
   const id = uniqueNamespace('rolling-crash');
   const names = await rollingFixture(cluster, id);
   const taskQueue = uniqueTaskQueue('rolling-crash');
-  const workers = [
-    await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue }),
-  ];
-  cluster.defer(async () => {
-    for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
-  });
+  const workers = crashWorkers(temporal, cluster, taskQueue);
+  cluster.defer(() => workers.stopAll());
+  const first = await workers.start();
   const h = await temporal.client.workflow.start('rollingNodeMaintenance', {
     taskQueue,
     workflowId: uniqueTaskQueue('rolling-crash'),
@@ -49,12 +46,10 @@ test('SIGKILL mid-rolling-maintenance: a second worker completes it; every node 
   await waiting(names[0]!);
   await upgrade(names[0]!);
   await waiting(names[1]!);
-  await workers[0]!.kill('SIGKILL');
+  await first.kill('SIGKILL');
   // Without a worker the node stays drained and cordoned; the second worker picks the run up.
   assert.equal((await nodeFacts(cluster, names[1]!)).cordoned, true);
-  workers.push(
-    await startWorkerProcess({ temporalAddress: temporal.address, kubeconfigPath: cluster.kubeconfigPath, taskQueue }),
-  );
+  await workers.start();
   await upgrade(names[1]!);
   await waiting(names[2]!);
   await upgrade(names[2]!);

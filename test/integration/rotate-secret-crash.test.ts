@@ -8,11 +8,10 @@ import { test } from 'node:test';
 import type { RotateSecretReport } from '../../contract/types/rotate-secret.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
-import { afterActivity, killAtEachPoint } from '../helpers/step-boundary-kill.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from '../reliability/report.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { crashWorkers, killAtBoundaries } from '../helpers/crash-workers.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -31,19 +30,9 @@ test('SIGKILL after every step of rotateSecret: one rotation, other keys kept, e
     SLACK_WEBHOOK: `hook-${randomUUID()}`,
   };
   for (const [k, v] of Object.entries(old)) setTestSecret(`ROTATE_CRASH_TEST_${k}`, v);
-  const workers: WorkerProcess[] = [];
-  const startWorker = async () => {
-    const w = await startWorkerProcess({
-      temporalAddress: temporal.address,
-      kubeconfigPath: cluster.kubeconfigPath,
-      taskQueue,
-      env: { RUNBOOK_SECRET_ENV_ALLOW: 'ROTATE_CRASH_TEST_*' },
-    });
-    workers.push(w);
-    return w;
-  };
+  const workers = crashWorkers(temporal, cluster, taskQueue, { RUNBOOK_SECRET_ENV_ALLOW: 'ROTATE_CRASH_TEST_*' });
   cluster.defer(async () => {
-    for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
+    await workers.stopAll();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
   });
 
@@ -82,7 +71,7 @@ test('SIGKILL after every step of rotateSecret: one rotation, other keys kept, e
     await cluster.kubectl(['rollout', 'status', `deployment/${d}`, '-n', namespace, '--timeout=60s']);
 
   const started = Date.now();
-  const first = await startWorker();
+  const first = await workers.start();
   const workflowId = uniqueTaskQueue('rotate-crash');
   const handle = await temporal.client.workflow.start('rotateSecret', {
     taskQueue,
@@ -98,16 +87,11 @@ test('SIGKILL after every step of rotateSecret: one rotation, other keys kept, e
       },
     ],
   });
-  const kills = await killAtEachPoint({
-    handle,
-    first,
-    startWorker,
-    points: [
-      afterActivity(handle, 1, 'applySecrets'),
-      afterActivity(handle, 2, 'restartDeployments'),
-      afterActivity(handle, 3, 'waitDeploymentsRollout'),
-    ],
-  });
+  const kills = await killAtBoundaries(handle, first, workers, [
+    [1, 'applySecrets'],
+    [2, 'restartDeployments'],
+    [3, 'waitDeploymentsRollout'],
+  ]);
   const report = (await handle.result()) as RotateSecretReport;
   const seconds = Math.round((Date.now() - started) / 1000);
 

@@ -8,8 +8,8 @@ import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { installTaskRunCrd } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { crashWorkers } from '../helpers/crash-workers.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -20,16 +20,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
   const cluster = await testCluster();
   const namespace = uniqueNamespace('tr-crash');
   const taskQueue = uniqueTaskQueue('tr-crash');
-  const workers: WorkerProcess[] = [];
-  const start = async () => {
-    const w = await startWorkerProcess({
-      temporalAddress: temporal.address,
-      kubeconfigPath: cluster.kubeconfigPath,
-      taskQueue,
-    });
-    workers.push(w);
-    return w;
-  };
+  const workers = crashWorkers(temporal, cluster, taskQueue);
   await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
   const handle = await temporal.client.workflow.start('taskRunController', {
@@ -39,7 +30,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
   });
   cluster.defer(async () => {
     await handle.terminate('test finished').catch(() => undefined);
-    for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
+    await workers.stopAll();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
   });
   await applyObjects(cluster, {
@@ -50,7 +41,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
       'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 1000\n',
     },
   });
-  const first = await start();
+  const first = await workers.start();
 
   const items = Array.from({ length: COUNT }, (_, i) => ({
     apiVersion: 'orchestrator.io/v1',
@@ -76,7 +67,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
   t.diagnostic(`SIGKILL with ${atKill} of ${COUNT} Jobs created`);
   assert.ok(atKill < COUNT, `all ${atKill} Jobs existed before the kill: the crash came too late to test anything`);
 
-  await start();
+  await workers.start();
   await eventually(
     `all ${COUNT} TaskRuns Succeeded`,
     async () => {

@@ -9,9 +9,9 @@ import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 import { recordReliability } from '../reliability/report.ts';
 import { deploymentImage, helmHistory } from '../helpers/release-state.ts';
+import { crashWorkers } from '../helpers/crash-workers.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -28,24 +28,15 @@ async function setUp(prefix: string) {
   const cluster = await testCluster();
   const namespace = uniqueNamespace(prefix);
   const taskQueue = uniqueTaskQueue(prefix);
-  const workers: WorkerProcess[] = [];
-  const start = async () => {
-    const w = await startWorkerProcess({
-      temporalAddress: temporal.address,
-      kubeconfigPath: cluster.kubeconfigPath,
-      taskQueue,
-    });
-    workers.push(w);
-    return w;
-  };
+  const workers = crashWorkers(temporal, cluster, taskQueue);
   // The smoke test probes a loopback /health (the local cluster's pods do not answer HTTP).
   const probe = await startProbeServer();
   cluster.defer(async () => {
     await probe.close();
-    for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
+    await workers.stopAll();
     await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
   });
-  const first = await start();
+  const first = await workers.start();
   await temporal.client.workflow.execute('deployPlatform', {
     taskQueue,
     workflowId: uniqueTaskQueue('deploy'),
@@ -66,11 +57,11 @@ async function setUp(prefix: string) {
       },
     ],
   });
-  return { cluster, namespace, first, start, handle };
+  return { cluster, namespace, first, workers, handle };
 }
 
 test('SIGKILL while helm runs: the stuck release is recovered and the upgrade completes once', async () => {
-  const { cluster, namespace, first, start, handle } = await setUp('crash-helm');
+  const { cluster, namespace, first, workers, handle } = await setUp('crash-helm');
   // helm --wait is running (":slow" pods need 8 s): kill the worker and its helm, as a dead pod would.
   const pids = await eventually(
     'helm upgrade to run',
@@ -89,7 +80,7 @@ test('SIGKILL while helm runs: the stuck release is recovered and the upgrade co
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   assert.equal((await helmHistory(cluster, namespace, release)).at(-1)?.status, 'pending-upgrade');
 
-  await start();
+  await workers.start();
   const report = (await handle.result()) as UpgradeReport;
   assert.equal(report.outcome, 'succeeded');
   const history = await helmHistory(cluster, namespace, release);
@@ -108,7 +99,7 @@ test('SIGKILL while helm runs: the stuck release is recovered and the upgrade co
 });
 
 test('SIGKILL right after helm finished: the retried step finds the release at the target and adds no revision', async () => {
-  const { cluster, namespace, first, start, handle } = await setUp('crash-after');
+  const { cluster, namespace, first, workers, handle } = await setUp('crash-after');
   await eventually(
     'revision 2 deployed',
     async () => {
@@ -119,7 +110,7 @@ test('SIGKILL right after helm finished: the retried step finds the release at t
     50,
   );
   await first.kill('SIGKILL');
-  await start();
+  await workers.start();
   const report = (await handle.result()) as UpgradeReport;
   assert.equal(report.outcome, 'succeeded');
   const history = await helmHistory(cluster, namespace, release);

@@ -15,17 +15,17 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
-import { createActivities } from '../../activities/index.ts';
 import { BACKUP_ID_LABEL, snapshotName } from '../../activities/backup/snapshots.ts';
 import { FORMAT_VERSION, helmValuesDigest, signManifest } from '../../activities/backup/manifest.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { type BackupReport, type RestoreReport } from '../../contract/types/backup.ts';
 import { BACKUP_INVALID } from '../../contract/failures.ts';
-import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { helmValues } from '../helpers/release-state.ts';
+import { startWorkerStack } from '../helpers/worker-stack.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -51,19 +51,10 @@ let backup: BackupReport;
 let before_: Snapshot;
 
 before(async () => {
-  temporal = await testTemporal();
-  cluster = await testCluster();
   identity = await generateX25519Identity();
   recipient = await identityToRecipient(identity);
-  taskQueue = await runTestWorker(
-    temporal,
-    createActivities({
-      ...testActivityDeps(cluster),
-      backupDir: store,
-      backupKeys: { hmacKey, identity: identityRef },
-    }),
-    'backup',
-  );
+  const stack = { prefix: 'backup', deps: { backupDir: store, backupKeys: { hmacKey, identity: identityRef } } };
+  ({ temporal, cluster, taskQueue } = await startWorkerStack(testTemporal, testCluster, stack));
   // This file deletes and restores the cluster-wide TaskRun CRD: leave it as found, for the files after it
   // (a restored CRD carries server defaults in .spec.versions, which conflict with a later non-forced apply of the chart's file).
   const crdExisted =

@@ -2,15 +2,15 @@
 // each backup's authenticated manifest: a backup of a scratch namespace with keepLast 1 (or maxAgeDays 0)
 // deletes none of another namespace's backups, nor backups whose manifest does not authenticate.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { before, test } from 'node:test';
-import { createActivities } from '../../activities/index.ts';
 import type { BackupReport } from '../../contract/types/backup.ts';
-import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { startWorkerStack } from '../helpers/worker-stack.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -27,18 +27,13 @@ let cluster: TestCluster;
 let taskQueue: string;
 
 before(async () => {
-  temporal = await testTemporal();
-  cluster = await testCluster();
-  taskQueue = await runTestWorker(
-    temporal,
-    createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }),
-    'retention',
-  );
-  cluster.defer(async () => {
-    for (const ns of [platform, scratch])
-      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
-    rmSync(store, { recursive: true, force: true });
-  });
+  const stack = {
+    prefix: 'retention',
+    deps: { backupDir: store, backupKeys },
+    namespaces: [platform, scratch],
+    dirs: [store],
+  };
+  ({ temporal, cluster, taskQueue } = await startWorkerStack(testTemporal, testCluster, stack));
   for (const ns of [platform, scratch]) {
     await cluster.kubectl(['create', 'namespace', ns]);
     await cluster.kubectl(['create', 'configmap', 'settings', '-n', ns, '--from-literal=k=v']);

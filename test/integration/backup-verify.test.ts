@@ -16,7 +16,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import type { ActivityDeps } from '../../activities/deps.ts';
-import { createActivities } from '../../activities/index.ts';
 import { listBackups } from '../../activities/backup/store.ts';
 import {
   compareRestoredBackup,
@@ -28,9 +27,10 @@ import { toolPath } from '../../scripts/stack/tools.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import type { BackupVerifyReport } from '../../contract/types/backup-verify.ts';
 import type { RestoreReport } from '../../contract/types/backup.ts';
-import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { startWorkerStack } from '../helpers/worker-stack.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -49,13 +49,11 @@ let recipient: string;
 let verified: BackupVerifyReport;
 
 before(async () => {
-  temporal = await testTemporal();
-  cluster = await testCluster();
   const identity = await generateX25519Identity();
   process.env.VERIFY_TEST_AGE_IDENTITY = identity;
   recipient = await identityToRecipient(identity);
-  deps = { ...testActivityDeps(cluster), backupDir: store, backupKeys: { hmacKey, identity: identityRef } };
-  taskQueue = await runTestWorker(temporal, createActivities(deps), 'verify');
+  const stack = { prefix: 'verify', deps: { backupDir: store, backupKeys: { hmacKey, identity: identityRef } } };
+  ({ temporal, cluster, taskQueue, deps } = await startWorkerStack(testTemporal, testCluster, stack));
   // TaskRuns need the CRD: applied if missing, and removed again afterwards in that case.
   const crdExisted =
     (

@@ -6,7 +6,7 @@
 // cordoned, no Job for a new TaskRun); `recover` undoes it all (replicas back, the key renewed, the
 // policy gone, the node schedulable, the TaskRun gets its Job); integrity ok; report.md written.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -16,18 +16,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import type { WorkflowHandle } from '@temporalio/client';
-import { createActivities } from '../../activities/index.ts';
 import { approveUpdate, incidentStateQuery, recoverUpdate } from '../../contract/incident-messages.ts';
 import { INCIDENT_LABEL, type IncidentReport } from '../../contract/types/incident.ts';
 import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { SIMULATED_POD_LOG, SIMULATED_PREVIOUS_POD_LOG } from '../../scripts/stack/local-cluster.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
-import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { installTaskRunCrd } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { startWorkerStack } from '../helpers/worker-stack.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -88,23 +88,17 @@ const taskRun = (name: string) => ({
 });
 
 before(async () => {
-  temporal = await testTemporal();
-  cluster = await testCluster();
   identity = await generateX25519Identity();
   recipient = await identityToRecipient(identity);
   const deps = {
-    ...testActivityDeps(cluster),
     incidentDir: store,
     backupDir: join(store, 'backups'),
     backupKeys: { hmacKey: { env: 'INCIDENT_TEST_HMAC_KEY' } },
     secretSources: { envAllow: ['INCIDENT_TEST_*'], secretNamespaces: [] },
   };
-  taskQueue = await runTestWorker(temporal, createActivities(deps), 'incident-it');
-  cluster.defer(async () => {
-    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
-    await cluster.kubectl(['delete', 'node', node, '--wait=false', '--ignore-not-found']);
-    rmSync(store, { recursive: true, force: true });
-  });
+  const stack = { prefix: 'incident-it', deps, namespaces: [namespace], dirs: [store] };
+  ({ temporal, cluster, taskQueue } = await startWorkerStack(testTemporal, testCluster, stack));
+  cluster.defer(() => cluster.kubectl(['delete', 'node', node, '--wait=false', '--ignore-not-found']));
   await installTaskRunCrd(cluster);
   // A node of the test's own (tainted: no other test's pods land there), to be cordoned.
   await applyObjects(cluster, {

@@ -2,14 +2,14 @@
 // real activities, real local cluster, real helm. The tests run in order on one namespace.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { createActivities } from '../../activities/index.ts';
 import type { DeployReport, UpgradeReport } from '../../contract/messages.ts';
 import type { RotateSecretReport } from '../../contract/types/rotate-secret.ts';
-import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
 import { deploymentImage, helmHistory, restartStamp } from '../helpers/release-state.ts';
+import { startWorkerStack } from '../helpers/worker-stack.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -27,15 +27,11 @@ let taskQueue: string;
 let healthUrl: string;
 
 before(async () => {
-  temporal = await testTemporal();
-  cluster = await testCluster();
+  const stack = { prefix: 'lifecycle', namespaces: [namespace] };
+  ({ temporal, cluster, taskQueue } = await startWorkerStack(testTemporal, testCluster, stack));
   const probe = await startProbeServer();
   healthUrl = probe.url('/health');
-  taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'lifecycle');
-  cluster.defer(async () => {
-    await probe.close();
-    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  });
+  cluster.defer(() => probe.close());
 });
 
 async function execute<T>(workflow: string, input: unknown): Promise<{ result: T; workflowId: string }> {

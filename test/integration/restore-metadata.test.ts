@@ -5,7 +5,7 @@
 // the restore-pending annotation, which the TaskRun controller leaves alone, then status, then the
 // annotation removed), also when a controller watches the target namespace.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -14,12 +14,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { createActivities } from '../../activities/index.ts';
 import type { BackupReport, RestoreReport } from '../../contract/types/backup.ts';
 import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
-import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { startWorkerStack } from '../helpers/worker-stack.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -54,13 +54,8 @@ type Obj = {
 };
 
 before(async () => {
-  temporal = await testTemporal();
-  cluster = await testCluster();
-  taskQueue = await runTestWorker(
-    temporal,
-    createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }),
-    'restore-meta',
-  );
+  const stack = { prefix: 'restore-meta', deps: { backupDir: store, backupKeys }, dirs: [store] };
+  ({ temporal, cluster, taskQueue } = await startWorkerStack(testTemporal, testCluster, stack));
   cluster.defer(async () => {
     for (const ns of [source, target, target2]) {
       // The finalizer has no operator here: remove it, or the namespace never goes.
@@ -78,7 +73,6 @@ before(async () => {
         .catch(() => undefined);
       await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     }
-    rmSync(store, { recursive: true, force: true });
   });
   await cluster.kubectl([
     'apply',

@@ -7,16 +7,16 @@ import { randomUUID } from 'node:crypto';
 import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { createActivities } from '../../activities/index.ts';
 import { SECRET_SOURCE_REFUSED } from '../../contract/failures.ts';
 import type { RotateSecretReport } from '../../contract/types/rotate-secret.ts';
 import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
-import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
+import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { deploymentField, restartStamp } from '../helpers/release-state.ts';
+import { startWorkerStack } from '../helpers/worker-stack.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -37,10 +37,8 @@ let cluster: TestCluster;
 let taskQueue: string;
 
 before(async () => {
-  temporal = await testTemporal();
-  cluster = await testCluster();
-  taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'rotate');
-  cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
+  const stack = { prefix: 'rotate', namespaces: [namespace] };
+  ({ temporal, cluster, taskQueue } = await startWorkerStack(testTemporal, testCluster, stack));
 });
 
 const execute = <T>(workflow: string, input: unknown, workflowId = uniqueTaskQueue(workflow)) =>

@@ -3,7 +3,7 @@
 // release's namespace before helm runs; the report names it, and restorePlatform accepts that id.
 // Recipients from the ConfigMap backup-recipients when the input has no backup config.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,15 +11,15 @@ import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { createActivities } from '../../activities/index.ts';
 import type { RestoreReport } from '../../contract/types/backup.ts';
 import { type UpgradeReport } from '../../contract/types/upgrade.ts';
 import { UPGRADE_BACKUP_FAILED } from '../../contract/failures.ts';
-import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
 import { deploymentImage, helmHistory } from '../helpers/release-state.ts';
+import { startWorkerStack } from '../helpers/worker-stack.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -45,23 +45,19 @@ let recipient: string;
 let healthUrl: string;
 
 before(async () => {
-  temporal = await testTemporal();
-  cluster = await testCluster();
   const identity = await generateX25519Identity();
   setTestSecret('UPGRADE_BACKUP_TEST_IDENTITY', identity);
   recipient = await identityToRecipient(identity);
+  const stack = {
+    prefix: 'upgrade-backup',
+    deps: { backupDir: store, backupKeys },
+    namespaces: [namespace],
+    dirs: [store],
+  };
+  ({ temporal, cluster, taskQueue } = await startWorkerStack(testTemporal, testCluster, stack));
   const probe = await startProbeServer();
   healthUrl = probe.url('/health');
-  taskQueue = await runTestWorker(
-    temporal,
-    createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }),
-    'upgrade-backup',
-  );
-  cluster.defer(async () => {
-    await probe.close();
-    await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
-    rmSync(store, { recursive: true, force: true });
-  });
+  cluster.defer(() => probe.close());
   await execute('deployPlatform', {
     namespace,
     values: { image: { tag: '1.0.0' } },

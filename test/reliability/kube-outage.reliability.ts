@@ -4,21 +4,21 @@
 // cluster of its own (test/helpers/cluster.ts), whose API server it may stop.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createActivities } from '../../activities/index.ts';
 import { interruptApiServer } from '../../scripts/stack/local-cluster.ts';
 import type { BackupReport, RestoreReport } from '../../contract/types/backup.ts';
 import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
-import { testActivityDeps, uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
-import { runTestWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { recordReliability } from './report.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { startWorkerStack } from '../helpers/worker-stack.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -36,22 +36,17 @@ let cluster: TestCluster;
 let taskQueue: string;
 
 before(async () => {
-  temporal = await testTemporal();
-  cluster = await testCluster();
+  const stack = {
+    prefix: 'outage',
+    deps: { backupDir: store, backupKeys },
+    namespaces: [namespace, copy],
+    dirs: [store],
+  };
+  ({ temporal, cluster, taskQueue } = await startWorkerStack(testTemporal, testCluster, stack));
   assert.ok(
     cluster.ref,
     "the outage test needs the local cluster's name and directory (TEST_CLUSTER_NAME, TEST_CLUSTER_DIR)",
   );
-  taskQueue = await runTestWorker(
-    temporal,
-    createActivities({ ...testActivityDeps(cluster), backupDir: store, backupKeys }),
-    'outage',
-  );
-  cluster.defer(async () => {
-    for (const ns of [namespace, copy])
-      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
-    rmSync(store, { recursive: true, force: true });
-  });
   await temporal.client.workflow.execute('deployPlatform', {
     taskQueue,
     workflowId: uniqueTaskQueue('deploy'),

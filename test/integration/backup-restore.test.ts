@@ -26,6 +26,7 @@ import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { helmValues } from '../helpers/release-state.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
+import { historyText } from '../helpers/history-text.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -151,15 +152,6 @@ before(async () => {
 
 async function execute<T>(workflow: string, input: unknown, workflowId = uniqueTaskQueue(workflow)): Promise<T> {
   return (await temporal.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input] })) as T;
-}
-
-async function historyText(workflowId: string): Promise<string> {
-  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (_k, v: unknown) =>
-    typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array
-      ? Buffer.from(v.data).toString('utf8')
-      : v,
-  );
 }
 
 interface Snapshot {
@@ -322,7 +314,7 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
   // Nothing secret in plain text on disk or in history; the standard age CLI decrypts the Secrets.
   for (const f of readdirSync(dir))
     assert.ok(!readFileSync(join(dir, f)).includes(Buffer.from(SECRET_VALUE).toString('base64')), f);
-  assert.ok(!(await historyText(workflowId)).includes(SECRET_VALUE));
+  assert.ok(!(await historyText(temporal.client, workflowId)).includes(SECRET_VALUE));
   const keyFile = join(store, '..', `${backup.backupId}-key.txt`);
   writeFileSync(keyFile, identity, { mode: 0o600 });
   const plain = await execa(toolPath('age'), ['-d', '-i', keyFile, join(dir, 'secrets.jsonl.gz.age')], {
@@ -532,7 +524,7 @@ test('after the namespace and the CRD are deleted, restorePlatform brings back e
     ).toString(),
     SECRET_VALUE,
   );
-  assert.ok(!(await historyText(workflowId)).includes(SECRET_VALUE));
+  assert.ok(!(await historyText(temporal.client, workflowId)).includes(SECRET_VALUE));
 
   // Again: everything exists, so everything is skipped.
   const again = await execute<RestoreReport>('restorePlatform', { backupId: backup.backupId });

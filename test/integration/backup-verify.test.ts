@@ -31,6 +31,7 @@ import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cl
 import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
+import { historyText } from '../helpers/history-text.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -134,15 +135,6 @@ before(async () => {
 
 const backupInput = () => ({ namespace, recipients: [recipient] });
 
-async function historyText(workflowId: string): Promise<string> {
-  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (_k, v: unknown) =>
-    typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array
-      ? Buffer.from(v.data).toString('utf8')
-      : v,
-  );
-}
-
 async function namespaceGone(name: string): Promise<boolean> {
   const r = await execa(toolPath('kubectl'), ['get', 'namespace', name, '--kubeconfig', cluster.kubeconfigPath], {
     reject: false,
@@ -186,7 +178,7 @@ test('backupAndVerify: backs up, restores into a scratch namespace, finds every 
   );
   // No secret value in any of the three histories.
   for (const id of [workflowId, `${workflowId}-backup`, `${workflowId}-restore`])
-    assert.ok(!(await historyText(id)).includes(SECRET_VALUE), `secret value in the history of ${id}`);
+    assert.ok(!(await historyText(temporal.client, id)).includes(SECRET_VALUE), `secret value in the history of ${id}`);
   console.log(`backupAndVerify: ${seconds.toFixed(1)} s`);
 });
 

@@ -10,6 +10,7 @@ import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/
 import { setTestSecret } from '../helpers/secrets.ts';
 import { deploymentImage, helmHistory, restartStamp } from '../helpers/release-state.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
+import { historyText } from '../helpers/history-text.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -38,15 +39,6 @@ async function execute<T>(workflow: string, input: unknown): Promise<{ result: T
   const workflowId = uniqueTaskQueue(workflow);
   const result = (await temporal.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input] })) as T;
   return { result, workflowId };
-}
-
-async function historyText(workflowId: string): Promise<string> {
-  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (_k, v: unknown) =>
-    typeof v === 'object' && v !== null && 'data' in v && v.data instanceof Uint8Array
-      ? Buffer.from(v.data).toString('utf8')
-      : v,
-  );
 }
 
 const helmRevisions = async () => (await helmHistory(cluster, namespace, release)).length;
@@ -82,7 +74,10 @@ test('deployPlatform installs the platform; the secret value never enters histor
   assert.equal(await image(), 'ghcr.io/example/orchestrator:1.0.0');
   assert.equal(await secretValue('ANTHROPIC_API_KEY'), FIRST_VALUE);
   assert.ok((await cluster.kubectl(['get', 'crd', 'taskruns.orchestrator.io', '-o', 'name'])).includes('taskruns'));
-  assert.ok(!(await historyText(workflowId)).includes(FIRST_VALUE), 'the secret value is in the workflow history');
+  assert.ok(
+    !(await historyText(temporal.client, workflowId)).includes(FIRST_VALUE),
+    'the secret value is in the workflow history',
+  );
 });
 
 test('deployPlatform again changes nothing: no new Helm revision', async () => {
@@ -172,7 +167,7 @@ test('rotateSecret replaces one key, restarts the Deployment once, and keeps the
   assert.equal(await secretValue('ANTHROPIC_API_KEY'), ROTATED_VALUE);
   const stamp = await restartStamp(cluster, namespace, release);
   assert.ok(stamp.startsWith(`${workflowId}/`), stamp);
-  const history = await historyText(workflowId);
+  const history = await historyText(temporal.client, workflowId);
   assert.ok(
     !history.includes(ROTATED_VALUE) && !history.includes(FIRST_VALUE),
     'a secret value is in the workflow history',

@@ -13,10 +13,31 @@ export const TASKRUN_CRD_FILE = fileURLToPath(
   new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url),
 );
 
-/** Applies the chart's TaskRun CRD (as the runbooks' field manager may own it: --force-conflicts) and waits until it is served. */
-export async function installTaskRunCrd(cluster: TestCluster): Promise<void> {
-  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', TASKRUN_CRD_FILE]);
+/**
+ * Applies the chart's TaskRun CRD (as the runbooks' field manager may own it: --force-conflicts) and waits
+ * until it is served. With `fieldManager` 'platform-runbooks' it is applied as deployPlatform applies it.
+ */
+export async function installTaskRunCrd(cluster: TestCluster, fieldManager?: string): Promise<void> {
+  const manager = fieldManager ? [`--field-manager=${fieldManager}`] : [];
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', ...manager, '-f', TASKRUN_CRD_FILE]);
   await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
+}
+
+/** Whether the cluster has the TaskRun CRD now. */
+export async function taskRunCrdExists(cluster: TestCluster): Promise<boolean> {
+  return (await cluster.kubectl(['get', 'crd', 'taskruns.orchestrator.io', '--ignore-not-found', '-o', 'name'])) !== '';
+}
+
+/** Deletes the TaskRun CRD (and with it every TaskRun) and waits until it is gone. */
+export async function deleteTaskRunCrd(cluster: TestCluster): Promise<void> {
+  await cluster.kubectl([
+    'delete',
+    'crd',
+    'taskruns.orchestrator.io',
+    '--ignore-not-found',
+    '--wait=true',
+    '--timeout=60s',
+  ]);
 }
 
 /** The controller ConfigMap's config.yaml of the tests: small requests (kwok nodes), the given cap. */

@@ -27,6 +27,7 @@ import { applyObjects } from '../helpers/apply-objects.ts';
 import { helmValues } from '../helpers/release-state.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
 import { historyText } from '../helpers/history-text.ts';
+import { deleteTaskRunCrd, installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -58,34 +59,8 @@ before(async () => {
   ({ temporal, cluster, taskQueue } = await startWorkerStack(testTemporal, testCluster, stack));
   // This file deletes and restores the cluster-wide TaskRun CRD: leave it as found, for the files after it
   // (a restored CRD carries server defaults in .spec.versions, which conflict with a later non-forced apply of the chart's file).
-  const crdExisted =
-    (
-      await execa(
-        toolPath('kubectl'),
-        ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath],
-        { reject: false },
-      )
-    ).exitCode === 0;
-  cluster.defer(async () => {
-    if (crdExisted)
-      await cluster.kubectl([
-        'apply',
-        '--server-side',
-        '--force-conflicts',
-        '--field-manager=platform-runbooks',
-        '-f',
-        fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url)),
-      ]);
-    else
-      await cluster.kubectl([
-        'delete',
-        'crd',
-        'taskruns.orchestrator.io',
-        '--ignore-not-found',
-        '--wait=true',
-        '--timeout=60s',
-      ]);
-  });
+  const crdExisted = await taskRunCrdExists(cluster);
+  cluster.defer(() => (crdExisted ? installTaskRunCrd(cluster, 'platform-runbooks') : deleteTaskRunCrd(cluster)));
   cluster.defer(async () => {
     for (const ns of [namespace, keysNamespace, `${namespace}-copy`, `${namespace}-t`, pvcNamespace])
       await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
@@ -32,6 +31,7 @@ import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
 import { historyText } from '../helpers/history-text.ts';
+import { deleteTaskRunCrd, installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -56,34 +56,9 @@ before(async () => {
   const stack = { prefix: 'verify', deps: { backupDir: store, backupKeys: { hmacKey, identity: identityRef } } };
   ({ temporal, cluster, taskQueue, deps } = await startWorkerStack(testTemporal, testCluster, stack));
   // TaskRuns need the CRD: applied if missing, and removed again afterwards in that case.
-  const crdExisted =
-    (
-      await execa(
-        toolPath('kubectl'),
-        ['get', 'crd', 'taskruns.orchestrator.io', '--kubeconfig', cluster.kubeconfigPath],
-        { reject: false },
-      )
-    ).exitCode === 0;
-  if (!crdExisted) {
-    await cluster.kubectl([
-      'apply',
-      '--server-side',
-      '--force-conflicts',
-      '--field-manager=platform-runbooks',
-      '-f',
-      fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url)),
-    ]);
-    await cluster.kubectl(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
-    cluster.defer(() =>
-      cluster.kubectl([
-        'delete',
-        'crd',
-        'taskruns.orchestrator.io',
-        '--ignore-not-found',
-        '--wait=true',
-        '--timeout=60s',
-      ]),
-    );
+  if (!(await taskRunCrdExists(cluster))) {
+    await installTaskRunCrd(cluster, 'platform-runbooks');
+    cluster.defer(() => deleteTaskRunCrd(cluster));
   }
   cluster.defer(async () => {
     for (const ns of [namespace, `${namespace}-copy`])

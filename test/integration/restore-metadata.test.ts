@@ -20,6 +20,7 @@ import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cl
 import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
+import { installTaskRunCrd } from '../helpers/taskrun.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -74,15 +75,7 @@ before(async () => {
       await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     }
   });
-  await cluster.kubectl([
-    'apply',
-    '--server-side',
-    '--force-conflicts',
-    '--field-manager=platform-runbooks',
-    '-f',
-    CRD,
-  ]);
-  await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/taskruns.orchestrator.io']);
+  await installTaskRunCrd(cluster, 'platform-runbooks');
   await cluster.kubectl(['create', 'namespace', source]);
   // A Secret owns a ConfigMap (as an operator's Secret or a TaskRun owns its task ConfigMap); another carries an operator's finalizer.
   await cluster.kubectl(['create', 'secret', 'generic', 'owner', '-n', source, '--from-literal=k=v']);

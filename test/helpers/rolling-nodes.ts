@@ -4,6 +4,8 @@
 import { CORDONED_BY_ANNOTATION } from '../../activities/drain/index.ts';
 import type { TestCluster } from './cluster.ts';
 import { applyObjects } from './apply-objects.ts';
+import { addNodes, kwokNode, onTaintedNodes } from './kwok-nodes.ts';
+import { deployment } from './workloads.ts';
 
 export const LABEL = 'platform-runbooks.io/rolling-test';
 export const TARGET = 'v1.38.0';
@@ -12,57 +14,32 @@ export const TARGET = 'v1.38.0';
 export async function rollingFixture(cluster: TestCluster, id: string): Promise<string[]> {
   const { kubectl, defer } = cluster;
   const names = [1, 2, 3].map((i) => `${id}-${i}`);
-  const node = (name: string) => ({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name,
-      labels: { 'kubernetes.io/hostname': name, [LABEL]: id, type: 'kwok' },
-      annotations: { 'kwok.x-k8s.io/node': 'fake' },
-    },
-    spec: { taints: [{ key: LABEL, value: id, effect: 'NoSchedule' }] },
-  });
-  await applyObjects(cluster, ...names.map(node));
-  defer(() => kubectl(['delete', 'node', ...names, '--wait=false']));
+  const taint = { key: LABEL, value: id };
   await kubectl(['create', 'namespace', id]);
   defer(() => kubectl(['delete', 'namespace', id, '--wait=false']));
-  await kubectl(['wait', '--for=condition=Ready', ...names.map((n) => `node/${n}`), '--timeout=60s']);
+  await addNodes(
+    cluster,
+    names.map((name) => kwokNode(name, taint, { labelled: true })),
+  );
   const spec = {
-    nodeSelector: { [LABEL]: id },
-    tolerations: [
-      { key: LABEL, operator: 'Equal', value: id, effect: 'NoSchedule' },
-      { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
-    ],
+    ...onTaintedNodes(taint),
     containers: [
       { name: 'app', image: 'example/orchestrator:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] },
     ],
     volumes: [{ name: 'scratch', emptyDir: {} }],
   };
-  await applyObjects(
-    cluster,
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'orchestrator', namespace: id },
-      spec: {
-        replicas: 4,
-        selector: { matchLabels: { app: 'orchestrator' } },
-        template: { metadata: { labels: { app: 'orchestrator' } }, spec },
+  await applyObjects(cluster, deployment('orchestrator', id, 4, spec), {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent', namespace: id },
+    spec: {
+      selector: { matchLabels: { app: 'agent' } },
+      template: {
+        metadata: { labels: { app: 'agent' } },
+        spec: { ...spec, volumes: [], containers: [{ name: 'agent', image: 'example/agent:1' }] },
       },
     },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: { name: 'agent', namespace: id },
-      spec: {
-        selector: { matchLabels: { app: 'agent' } },
-        template: {
-          metadata: { labels: { app: 'agent' } },
-          spec: { ...spec, volumes: [], containers: [{ name: 'agent', image: 'example/agent:1' }] },
-        },
-      },
-    },
-  );
+  });
   await kubectl(['rollout', 'status', 'deployment/orchestrator', '-n', id, '--timeout=90s']);
   await kubectl(['rollout', 'status', 'daemonset/agent', '-n', id, '--timeout=90s']);
   return names;

@@ -10,6 +10,8 @@ import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { crashWorkers } from '../helpers/crash-workers.ts';
+import { addNodes, kwokNode, onTaintedNodes } from '../helpers/kwok-nodes.ts';
+import { deployment } from '../helpers/workloads.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -20,44 +22,16 @@ test('SIGKILL mid-drain: a second worker completes it; the node ends cordoned an
   const { kubectl, defer } = cluster;
   const id = uniqueNamespace('drain-crash');
   const [nodeA, nodeB] = [`${id}-a`, `${id}-b`];
-  const TAINT = 'platform-runbooks.io/drain-test';
-  const node = (name: string, unschedulable: boolean) => ({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name,
-      labels: { 'kubernetes.io/hostname': name, [TAINT]: id, type: 'kwok' },
-      annotations: { 'kwok.x-k8s.io/node': 'fake' },
-    },
-    spec: { unschedulable, taints: [{ key: TAINT, value: id, effect: 'NoSchedule' }] },
-  });
-  await applyObjects(cluster, node(nodeA, false), node(nodeB, true));
-  defer(() => kubectl(['delete', 'node', nodeA, nodeB, '--wait=false']));
+  const taint = { key: 'platform-runbooks.io/drain-test', value: id };
   await kubectl(['create', 'namespace', id]);
   defer(() => kubectl(['delete', 'namespace', id, '--wait=false']));
-  await kubectl(['wait', '--for=condition=Ready', `node/${nodeA}`, `node/${nodeB}`, '--timeout=60s']);
+  await addNodes(cluster, [
+    kwokNode(nodeA, taint, { labelled: true, unschedulable: false }),
+    kwokNode(nodeB, taint, { labelled: true, unschedulable: true }),
+  ]);
   await applyObjects(
     cluster,
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', namespace: id },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            nodeSelector: { [TAINT]: id },
-            tolerations: [
-              { key: TAINT, operator: 'Equal', value: id, effect: 'NoSchedule' },
-              { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
-            ],
-            containers: [{ name: 'app', image: 'example/app:1' }],
-          },
-        },
-      },
-    },
+    deployment('web', id, 3, { ...onTaintedNodes(taint), containers: [{ name: 'app', image: 'example/app:1' }] }),
     {
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',

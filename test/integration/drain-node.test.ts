@@ -17,6 +17,8 @@ import { eventually } from '../helpers/eventually.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { addNodes, kwokNode, onTaintedNodes } from '../helpers/kwok-nodes.ts';
+import { deployment } from '../helpers/workloads.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -24,39 +26,15 @@ const id = uniqueNamespace('drain');
 const namespace = id;
 const nodeA = `${id}-a`;
 const nodeB = `${id}-b`;
-const TAINT = 'platform-runbooks.io/drain-test';
+const taint = { key: 'platform-runbooks.io/drain-test', value: id };
 const MIRROR = 'static-web';
 let cluster: TestCluster;
 let taskQueue: string;
 
-const node = (name: string, unschedulable: boolean) => ({
-  apiVersion: 'v1',
-  kind: 'Node',
-  metadata: {
-    name,
-    labels: { 'kubernetes.io/hostname': name, [TAINT]: id, type: 'kwok' },
-    annotations: { 'kwok.x-k8s.io/node': 'fake' },
-  },
-  spec: { unschedulable, taints: [{ key: TAINT, value: id, effect: 'NoSchedule' }] },
-});
 const podSpec = (extra: Record<string, unknown> = {}) => ({
-  nodeSelector: { [TAINT]: id },
-  tolerations: [
-    { key: TAINT, operator: 'Equal', value: id, effect: 'NoSchedule' },
-    { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
-  ],
+  ...onTaintedNodes(taint),
   containers: [{ name: 'app', image: 'example/app:1' }],
   ...extra,
-});
-const deployment = (name: string, replicas: number, extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace },
-  spec: {
-    replicas,
-    selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: podSpec(extra) },
-  },
 });
 
 async function podsOn(nodeName: string): Promise<{ name: string; ready: boolean; app?: string }[]> {
@@ -112,18 +90,26 @@ before(async () => {
   cluster = await testCluster();
   const { kubectl, defer } = cluster;
   taskQueue = await runTestWorker(await testTemporal(), createActivities(testActivityDeps(cluster)), 'drain-it');
-  await applyObjects(cluster, node(nodeA, false), node(nodeB, true));
-  defer(() => kubectl(['delete', 'node', nodeA, nodeB, '--wait=false']));
   await kubectl(['create', 'namespace', namespace]);
   defer(() => kubectl(['delete', 'namespace', namespace, '--wait=false']));
-  await kubectl(['wait', '--for=condition=Ready', `node/${nodeA}`, `node/${nodeB}`, '--timeout=60s']);
+  await addNodes(cluster, [
+    kwokNode(nodeA, taint, { labelled: true, unschedulable: false }),
+    kwokNode(nodeB, taint, { labelled: true, unschedulable: true }),
+  ]);
   await applyObjects(
     cluster,
-    deployment('web', 2),
-    deployment('cache', 1, {
-      volumes: [{ name: 'scratch', emptyDir: {} }],
-      containers: [{ name: 'app', image: 'example/app:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }],
-    }),
+    deployment('web', namespace, 2, podSpec()),
+    deployment(
+      'cache',
+      namespace,
+      1,
+      podSpec({
+        volumes: [{ name: 'scratch', emptyDir: {} }],
+        containers: [
+          { name: 'app', image: 'example/app:1', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] },
+        ],
+      }),
+    ),
     {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',

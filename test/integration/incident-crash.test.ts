@@ -19,6 +19,8 @@ import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { recordReliability } from '../reliability/report.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { crashWorkers, killAtBoundaries } from '../helpers/crash-workers.ts';
+import { kwokNode } from '../helpers/kwok-nodes.ts';
+import { deployment } from '../helpers/workloads.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -53,43 +55,18 @@ test('SIGKILL between containment steps and during recovery: each action recorde
   await cluster.kubectl(['create', 'namespace', namespace]);
   await applyObjects(
     cluster,
-    {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: {
-        name: node,
-        labels: { 'kubernetes.io/hostname': node, type: 'kwok' },
-        annotations: { 'kwok.x-k8s.io/node': 'fake' },
-      },
-      spec: { taints: [{ key: TAINT, value: 'x', effect: 'NoSchedule' }] },
-    },
+    kwokNode(node, { key: TAINT, value: 'x' }),
     {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: 'orchestrator-secrets', namespace },
       stringData: { ANTHROPIC_API_KEY: oldKey, GITHUB_TOKEN: other },
     },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'orchestrator', namespace },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: 'orchestrator' } },
-        template: {
-          metadata: { labels: { app: 'orchestrator' } },
-          spec: {
-            containers: [
-              {
-                name: 'app',
-                image: 'example/orchestrator:1',
-                envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }],
-              },
-            ],
-          },
-        },
-      },
-    },
+    deployment('orchestrator', namespace, 3, {
+      containers: [
+        { name: 'app', image: 'example/orchestrator:1', envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }] },
+      ],
+    }),
   );
   await cluster.kubectl(['rollout', 'status', 'deployment/orchestrator', '-n', namespace, '--timeout=60s']);
 

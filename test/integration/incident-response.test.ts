@@ -28,6 +28,7 @@ import { setTestSecret } from '../helpers/secrets.ts';
 import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
+import { kwokNode } from '../helpers/kwok-nodes.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -101,16 +102,7 @@ before(async () => {
   cluster.defer(() => cluster.kubectl(['delete', 'node', node, '--wait=false', '--ignore-not-found']));
   await installTaskRunCrd(cluster);
   // A node of the test's own (tainted: no other test's pods land there), to be cordoned.
-  await applyObjects(cluster, {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name: node,
-      labels: { 'kubernetes.io/hostname': node, type: 'kwok' },
-      annotations: { 'kwok.x-k8s.io/node': 'fake' },
-    },
-    spec: { taints: [{ key: TAINT, value: 'x', effect: 'NoSchedule' }] },
-  });
+  await applyObjects(cluster, kwokNode(node, { key: TAINT, value: 'x' }));
   await temporal.client.workflow.execute('deployPlatform', {
     taskQueue,
     workflowId: uniqueTaskQueue('incident-deploy'),

@@ -12,6 +12,7 @@ import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { recordReliability } from '../reliability/report.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { crashWorkers, killAtBoundaries } from '../helpers/crash-workers.ts';
+import { deployment } from '../helpers/workloads.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -49,23 +50,13 @@ test('SIGKILL after every step of rotateSecret: one rotation, other keys kept, e
   );
   await applyObjects(
     cluster,
-    ...DEPLOYMENTS.map((name) => ({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          spec: {
-            containers: [
-              { name: 'app', image: 'example/app:1', envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }] },
-            ],
-          },
-        },
-      },
-    })),
+    ...DEPLOYMENTS.map((name) =>
+      deployment(name, namespace, 1, {
+        containers: [
+          { name: 'app', image: 'example/app:1', envFrom: [{ secretRef: { name: 'orchestrator-secrets' } }] },
+        ],
+      }),
+    ),
   );
   for (const d of DEPLOYMENTS)
     await cluster.kubectl(['rollout', 'status', `deployment/${d}`, '-n', namespace, '--timeout=60s']);

@@ -28,6 +28,7 @@ import { helmValues } from '../helpers/release-state.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
 import { historyText } from '../helpers/history-text.ts';
 import { deleteTaskRunCrd, installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
+import { setTaskRunStatus, taskRunObject, taskSpec } from '../helpers/taskrun-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -94,12 +95,9 @@ before(async () => {
       { name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'BACKUP_TEST_API_KEY' } }] },
     ],
   });
-  const taskRuns = ['t-1', 't-2', 't-3'].map((name) => ({
-    apiVersion: 'orchestrator.io/v1',
-    kind: 'TaskRun',
-    metadata: { name, namespace, labels: { team: 'a' } },
-    spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
-  }));
+  const taskRuns = ['t-1', 't-2', 't-3'].map((name) =>
+    taskRunObject({ name, namespace, labels: { team: 'a' } }, taskSpec(name)),
+  );
   const cm = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -111,17 +109,7 @@ before(async () => {
     ['t-1', 'Succeeded'],
     ['t-2', 'Failed'],
   ]) {
-    await cluster.kubectl([
-      'patch',
-      'taskrun',
-      name!,
-      '-n',
-      namespace,
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      JSON.stringify({ status: { phase, jobName: `job-${name}` } }),
-    ]);
+    await setTaskRunStatus(cluster, namespace, name!, { phase, jobName: `job-${name}` });
   }
 });
 

@@ -32,6 +32,7 @@ import { applyObjects } from '../helpers/apply-objects.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
 import { historyText } from '../helpers/history-text.ts';
 import { deleteTaskRunCrd, installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
+import { taskRunObject, taskSpec } from '../helpers/taskrun-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -87,12 +88,7 @@ before(async () => {
       stringData: { 'tls.key': 'k' },
     },
   ];
-  const taskRuns = ['t-1', 't-2', 't-3'].map((name) => ({
-    apiVersion: 'orchestrator.io/v1',
-    kind: 'TaskRun',
-    metadata: { name, namespace },
-    spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
-  }));
+  const taskRuns = ['t-1', 't-2', 't-3'].map((name) => taskRunObject({ name, namespace }, taskSpec(name)));
   await cluster.kubectl(['create', 'namespace', namespace]);
   await applyObjects(cluster, ...configMaps, ...secrets, ...taskRuns);
   await cluster.kubectl([

@@ -10,6 +10,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { setTaskRunStatus } from '../helpers/taskrun-objects.ts';
 
 const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 const testTemporal = useTestTemporal();
@@ -58,17 +59,7 @@ before(async () => {
     ['t-ok', 'Succeeded'],
     ['t-bad', 'Failed'],
   ]) {
-    await kubectl([
-      'patch',
-      'taskrun',
-      name!,
-      '-n',
-      namespace,
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      JSON.stringify({ status: { phase } }),
-    ]);
+    await setTaskRunStatus(cluster, namespace, name!, { phase });
   }
   cordoned = (await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
   await kubectl(['cordon', cordoned]);

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { BackupReport, RestoreReport } from '../../contract/types/backup.ts';
 import { controllerWorkflowId, RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
@@ -21,6 +20,8 @@ import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { recordReliability } from '../reliability/report.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { crashWorkers, killAtBoundaries } from '../helpers/crash-workers.ts';
+import { createTaskRun, taskSpec } from '../helpers/taskrun-objects.ts';
+import { configMapOwnedBySecret } from '../helpers/owned-config-map.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -58,49 +59,20 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
   await cluster.kubectl(['create', 'namespace', source]);
   // A ConfigMap owned by a Secret (as a TaskRun's task ConfigMap is owned), and TaskRuns that finished
   // long ago (their Jobs are gone), and one that never started.
-  await cluster.kubectl(['create', 'secret', 'generic', 'owner', '-n', source, '--from-literal=k=v']);
-  const ownerUid = (
-    await cluster.kubectl(['get', 'secret', 'owner', '-n', source, '-o', 'jsonpath={.metadata.uid}'])
-  ).trim();
-  await applyObjects(
-    cluster,
-    {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: 'owned',
-        namespace: source,
-        ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: ownerUid }],
-      },
-      data: { task: 'prompt' },
-    },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', namespace: source }, data: { a: 'b' } },
-  );
+  await applyObjects(cluster, await configMapOwnedBySecret(cluster, source), {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'plain', namespace: source },
+    data: { a: 'b' },
+  });
   const names = [...Array.from({ length: FINISHED }, (_, i) => `done-${i}`), 'not-started'];
   for (let i = 0; i < names.length; i += 10) {
     await Promise.all(
       names.slice(i, i + 10).map(async (name, j) => {
-        await cluster.kube.custom.createNamespacedCustomObject({
-          ...TR,
-          namespace: source,
-          body: {
-            apiVersion: 'orchestrator.io/v1',
-            kind: 'TaskRun',
-            metadata: { name },
-            spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
-          },
-        });
-        if (name === 'not-started') return;
         const phase = (i + j) % 4 === 0 ? 'Failed' : 'Succeeded';
-        await cluster.kube.custom.patchNamespacedCustomObjectStatus(
-          {
-            ...TR,
-            namespace: source,
-            name,
-            body: { status: { phase, jobName: `job-${name}`, message: phase.toLowerCase() } },
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
+        const status =
+          name === 'not-started' ? undefined : { phase, jobName: `job-${name}`, message: phase.toLowerCase() };
+        await createTaskRun(cluster, source, { name }, taskSpec(name), status);
       }),
     );
   }

@@ -21,6 +21,8 @@ import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
 import { installTaskRunCrd } from '../helpers/taskrun.ts';
+import { createTaskRun, taskSpec } from '../helpers/taskrun-objects.ts';
+import { configMapOwnedBySecret } from '../helpers/owned-config-map.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -78,21 +80,8 @@ before(async () => {
   await installTaskRunCrd(cluster, 'platform-runbooks');
   await cluster.kubectl(['create', 'namespace', source]);
   // A Secret owns a ConfigMap (as an operator's Secret or a TaskRun owns its task ConfigMap); another carries an operator's finalizer.
-  await cluster.kubectl(['create', 'secret', 'generic', 'owner', '-n', source, '--from-literal=k=v']);
-  const ownerUid = (
-    await cluster.kubectl(['get', 'secret', 'owner', '-n', source, '-o', 'jsonpath={.metadata.uid}'])
-  ).trim();
   const items = [
-    {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: 'owned',
-        namespace: source,
-        ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: ownerUid }],
-      },
-      data: { task: 'prompt' },
-    },
+    await configMapOwnedBySecret(cluster, source),
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -105,26 +94,9 @@ before(async () => {
   const names = [...Array.from({ length: SUCCEEDED }, (_, i) => `done-${i}`), 'not-started'];
   await Promise.all(
     names.map(async (name) => {
-      await cluster.kube.custom.createNamespacedCustomObject({
-        ...TR,
-        namespace: source,
-        body: {
-          apiVersion: 'orchestrator.io/v1',
-          kind: 'TaskRun',
-          metadata: { name },
-          spec: { service: 'auth-service', taskId: name, prompt: `do ${name}` },
-        },
-      });
-      if (name === 'not-started') return;
-      await cluster.kube.custom.patchNamespacedCustomObjectStatus(
-        {
-          ...TR,
-          namespace: source,
-          name,
-          body: { status: { phase: 'Succeeded', jobName: `job-${name}`, message: 'done' } },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+      const status =
+        name === 'not-started' ? undefined : { phase: 'Succeeded', jobName: `job-${name}`, message: 'done' };
+      await createTaskRun(cluster, source, { name }, taskSpec(name), status);
     }),
   );
   backup = (await temporal.client.workflow.execute('backupPlatform', {
@@ -221,29 +193,18 @@ test('restored TaskRuns keep their backed-up status under a watching controller;
   const before_ = await taskRuns(source);
   await cluster.kubectl(['create', 'namespace', target2]);
   // An earlier attempt created this one (annotation, no status yet); this one was there before the restore (left alone).
-  await cluster.kube.custom.createNamespacedCustomObject({
-    ...TR,
-    namespace: target2,
-    body: {
-      apiVersion: 'orchestrator.io/v1',
-      kind: 'TaskRun',
-      metadata: { name: 'done-0', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } },
-      spec: { service: 'auth-service', taskId: 'done-0', prompt: 'do done-0' },
-    },
-  });
-  await cluster.kube.custom.createNamespacedCustomObject({
-    ...TR,
-    namespace: target2,
-    body: {
-      apiVersion: 'orchestrator.io/v1',
-      kind: 'TaskRun',
-      metadata: { name: 'done-1' },
-      spec: { service: 'auth-service', taskId: 'mine', prompt: 'other' },
-    },
-  });
-  await cluster.kube.custom.patchNamespacedCustomObjectStatus(
-    { ...TR, namespace: target2, name: 'done-1', body: { status: { phase: 'Failed', message: 'its own' } } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  await createTaskRun(
+    cluster,
+    target2,
+    { name: 'done-0', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } },
+    taskSpec('done-0'),
+  );
+  await createTaskRun(
+    cluster,
+    target2,
+    { name: 'done-1' },
+    { service: 'auth-service', taskId: 'mine', prompt: 'other' },
+    { phase: 'Failed', message: 'its own' },
   );
   await sleep(500);
   const controller = await simulateController(target2);

@@ -9,6 +9,7 @@ import { planTaskRunCleanup } from '../../activities/taskrun/cleanup.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { installTaskRunCrd } from '../helpers/taskrun.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { taskRunObject } from '../helpers/taskrun-objects.ts';
 
 const testCluster = useTestCluster();
 const namespace = uniqueNamespace('trlist');
@@ -22,12 +23,7 @@ before(async () => {
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']));
   await applyObjects(
     cluster,
-    ...names.map((name) => ({
-      apiVersion: 'orchestrator.io/v1',
-      kind: 'TaskRun',
-      metadata: { name, namespace },
-      spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
-    })),
+    ...names.map((name) => taskRunObject({ name, namespace }, { service: 'svc', taskId: `task-${name}`, prompt: 'p' })),
   );
 });
 

@@ -12,6 +12,7 @@ import { useTestTemporal } from '../helpers/temporal.ts';
 import { startTaskRunController } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { setTaskRunStatus } from '../helpers/taskrun-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -55,7 +56,7 @@ test('restore-pending TaskRuns get nothing until the annotation goes; then their
   );
 
   // The restore writes the backed-up statuses through the status subresource (annotation still on).
-  const statuses: Record<string, unknown> = {
+  const statuses: Record<string, object> = {
     'r-running': {
       phase: 'Running',
       jobName: 'r-running-0ldj0b00',
@@ -71,17 +72,7 @@ test('restore-pending TaskRuns get nothing until the annotation goes; then their
     },
   };
   for (const [name, status] of Object.entries(statuses)) {
-    await cluster.kubectl([
-      'patch',
-      'taskrun',
-      name,
-      '-n',
-      namespace,
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      JSON.stringify({ status }),
-    ]);
+    await setTaskRunStatus(cluster, namespace, name, status);
   }
   await sleep(5000); // several watch rounds
   for (const name of names) {

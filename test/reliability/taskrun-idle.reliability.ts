@@ -13,6 +13,7 @@ import { useTestTemporal } from '../helpers/temporal.ts';
 import { startTaskRunController } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { taskRunObject } from '../helpers/taskrun-objects.ts';
 
 const untilSlow = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000) =>
   eventually(what, check, timeoutMs, 500);
@@ -57,12 +58,7 @@ test(`idle for ${IDLE_SECONDS} s after TaskRuns ran and ConfigMaps churned: abou
   const names = Array.from({ length: TASKRUNS }, (_, i) => `idle-${i}`);
   await applyObjects(
     cluster,
-    ...names.map((name) => ({
-      apiVersion: 'orchestrator.io/v1',
-      kind: 'TaskRun',
-      metadata: { name, namespace },
-      spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
-    })),
+    ...names.map((name) => taskRunObject({ name, namespace }, { service: 'svc', taskId: `task-${name}`, prompt: 'p' })),
   );
   await untilSlow('every TaskRun Succeeded', async () => {
     const list = JSON.parse(await cluster.kubectl(['get', 'taskruns', '-n', namespace, '-o', 'json'])) as {

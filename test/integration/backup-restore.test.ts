@@ -29,6 +29,7 @@ import { startWorkerStack } from '../helpers/worker-stack.ts';
 import { historyText } from '../helpers/history-text.ts';
 import { deleteTaskRunCrd, installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
 import { setTaskRunStatus, taskRunObject, taskSpec } from '../helpers/taskrun-objects.ts';
+import { claimOn, volumeFor } from '../helpers/static-volume.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -667,43 +668,24 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
   await kubectl(['create', 'namespace', ns]);
   // A PVC bound to a PersistentVolume made for it (static binding), and one that never binds.
   const pv = `${ns}-workspace`;
-  await applyObjects(
-    cluster,
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: pv },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'manual',
-        persistentVolumeReclaimPolicy: 'Retain',
-        hostPath: { path: '/tmp/workspace' },
-        claimRef: { namespace: ns, name: 'workspace' },
-      },
+  const workspace = {
+    pv,
+    namespace: ns,
+    claim: 'workspace',
+    storageClassName: 'manual',
+    hostPath: '/tmp/workspace',
+    retain: true,
+  };
+  await applyObjects(cluster, volumeFor(workspace), claimOn(workspace), {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'unbound', namespace: ns },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'no-such-class',
+      resources: { requests: { storage: '1Gi' } },
     },
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'workspace', namespace: ns },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'manual',
-        volumeName: pv,
-        resources: { requests: { storage: '1Gi' } },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'unbound', namespace: ns },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'no-such-class',
-        resources: { requests: { storage: '1Gi' } },
-      },
-    },
-  );
+  });
   await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/workspace', '-n', ns]);
   const input = {
     namespace: ns,
@@ -810,19 +792,7 @@ test('PVCs: skipped without a VolumeSnapshotClass; with one, snapshotted once pe
   const twice = await execute<RestoreReport>('restorePlatform', { ...restoreInput, backupId: report.backupId });
   assert.deepEqual(twice.volumes, { created: [], skipped: ['workspace'], unavailable: [] });
   // No provisioner here: a volume made for the restored claim stands in for the one a CSI driver fills from the snapshot.
-  await applyObjects(cluster, {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `${pv}-2` },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      storageClassName: 'manual',
-      persistentVolumeReclaimPolicy: 'Retain',
-      hostPath: { path: '/tmp/workspace-2' },
-      claimRef: { namespace: ns, name: 'workspace' },
-    },
-  });
+  await applyObjects(cluster, volumeFor({ ...workspace, pv: `${pv}-2`, hostPath: '/tmp/workspace-2' }));
   await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/workspace', '-n', ns]);
 
   // Retention (keep the newest only) deletes the older backups and the VolumeSnapshots of the deleted ones.

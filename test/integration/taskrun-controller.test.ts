@@ -17,6 +17,7 @@ import { installTaskRunCrd } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
+import { claimOn, volumeFor } from '../helpers/static-volume.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -150,32 +151,8 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
   const cluster = await testCluster();
   // A PVC binds only to a PersistentVolume made for it.
   const pv = `ws-${namespace}`;
-  await applyObjects(
-    cluster,
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: pv },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: '',
-        hostPath: { path: `/tmp/${pv}` },
-        claimRef: { namespace, name: 'workspace' },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'workspace', namespace },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: '',
-        volumeName: pv,
-        resources: { requests: { storage: '1Gi' } },
-      },
-    },
-  );
+  const workspace = { pv, namespace, claim: 'workspace', storageClassName: '', hostPath: `/tmp/${pv}` };
+  await applyObjects(cluster, volumeFor(workspace), claimOn(workspace));
   cluster.defer(() => cluster.kubectl(['delete', 'pv', pv, '--wait=false']));
   await eventually('the workspace PVC to bind', async () =>
     (await cluster.kubectl(['get', 'pvc', 'workspace', '-n', namespace, '-o', 'jsonpath={.status.phase}'])).trim() ===

@@ -69,11 +69,23 @@ export async function startTaskRunController(
     data: { 'config.yaml': testControllerConfigYaml(setup.maxConcurrentTasks) },
   });
   const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), setup.prefix);
-  const controller = await temporal.client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId: controllerWorkflowId(namespace),
-    args: [{ namespace, resyncSeconds: setup.resyncSeconds }],
+  const controller = await startControllerWorkflow(temporal, taskQueue, {
+    namespace,
+    resyncSeconds: setup.resyncSeconds,
   });
   temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
   return controller;
+}
+
+/** Starts the namespace's TaskRun controller workflow (under its fixed id) on the task queue. */
+export function startControllerWorkflow(
+  temporal: Pick<TestTemporal, 'client'>,
+  taskQueue: string,
+  input: { namespace: string; resyncSeconds?: number; chunkSize?: number },
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  return temporal.client.workflow.start('taskRunController', {
+    taskQueue,
+    workflowId: controllerWorkflowId(input.namespace),
+    args: [input],
+  });
 }

@@ -18,11 +18,10 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import type { WorkflowHandle } from '@temporalio/client';
 import { approveUpdate, incidentStateQuery, recoverUpdate } from '../../contract/incident-messages.ts';
 import { INCIDENT_LABEL, type IncidentReport } from '../../contract/types/incident.ts';
-import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { SIMULATED_POD_LOG, SIMULATED_PREVIOUS_POD_LOG } from '../../scripts/stack/local-cluster.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
-import { installTaskRunCrd } from '../helpers/taskrun.ts';
+import { installTaskRunCrd, startControllerWorkflow } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
 import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
@@ -120,11 +119,7 @@ before(async () => {
       },
     ],
   });
-  const controller = await temporal.client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId: controllerWorkflowId(namespace),
-    args: [{ namespace, resyncSeconds: 30 }],
-  });
+  const controller = await startControllerWorkflow(temporal, taskQueue, { namespace, resyncSeconds: 30 });
   temporal.defer(() => controller.terminate('test finished').catch(() => undefined));
   await applyObjects(cluster, taskRun('before'));
   await eventually(

@@ -15,7 +15,7 @@ import { controllerWorkflowId, RESTORE_PENDING_ANNOTATION } from '../../contract
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
-import { installTaskRunCrd } from '../helpers/taskrun.ts';
+import { installTaskRunCrd, startControllerWorkflow } from '../helpers/taskrun.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { recordReliability } from '../reliability/report.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
@@ -105,11 +105,7 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
       'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 1000\n',
     },
   });
-  await temporal.client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId: controllerWorkflowId(target),
-    args: [{ namespace: target }],
-  });
+  await startControllerWorkflow(temporal, taskQueue, { namespace: target });
 
   const started = Date.now();
   const handle = await temporal.client.workflow.start('restorePlatform', {

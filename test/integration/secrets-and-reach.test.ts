@@ -9,7 +9,6 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { SECRET_SOURCE_REFUSED } from '../../contract/failures.ts';
 import type { RotateSecretReport } from '../../contract/types/rotate-secret.ts';
-import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
@@ -17,6 +16,7 @@ import { setTestSecret } from '../helpers/secrets.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { deploymentField, restartStamp } from '../helpers/release-state.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
+import { startControllerWorkflow } from '../helpers/taskrun.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -101,13 +101,7 @@ test("one reconciler: deployPlatform turns the orchestrator's own off; a TaskRun
     value?: string;
   }[];
   assert.equal(env.find((e) => e.name === 'TASKRUN_RECONCILER_ENABLED')?.value, 'false');
-  const workflowId = controllerWorkflowId(namespace);
-  await temporal.client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId,
-    args: [{ namespace, resyncSeconds: 30 }],
-  });
-  const controller = temporal.client.workflow.getHandle(workflowId);
+  const controller = await startControllerWorkflow(temporal, taskQueue, { namespace, resyncSeconds: 30 });
   try {
     await applyObjects(cluster, {
       apiVersion: 'orchestrator.io/v1',

@@ -11,9 +11,9 @@ import { createActivities } from '../../activities/index.ts';
 import { registry } from '../../activities/metrics.ts';
 import { createRunbookWorker } from '../../worker/worker.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../contract/messages.ts';
-import { controllerWorkflowId, TASKRUN_SEARCH_ATTRIBUTES } from '../../contract/types/taskrun.ts';
+import { TASKRUN_SEARCH_ATTRIBUTES } from '../../contract/types/taskrun.ts';
 import { testActivityDeps, useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
-import { installTaskRunCrd } from '../helpers/taskrun.ts';
+import { installTaskRunCrd, startControllerWorkflow } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
@@ -140,11 +140,7 @@ before(async () => {
     worker.shutdown();
     await running;
   });
-  controller = await temporal.client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId: controllerWorkflowId(namespace),
-    args: [{ namespace, resyncSeconds: 30 }],
-  });
+  controller = await startControllerWorkflow(temporal, taskQueue, { namespace, resyncSeconds: 30 });
 });
 
 test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned, gets keys by reference and the workspace claim', async () => {

@@ -3,9 +3,8 @@
 // (deterministic Job names + create-or-get make a retried creation harmless).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
-import { installTaskRunCrd } from '../helpers/taskrun.ts';
+import { installTaskRunCrd, startControllerWorkflow } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
@@ -23,11 +22,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
   const workers = crashWorkers(temporal, cluster, taskQueue);
   await installTaskRunCrd(cluster);
   await cluster.kubectl(['create', 'namespace', namespace]);
-  const handle = await temporal.client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId: controllerWorkflowId(namespace),
-    args: [{ namespace, chunkSize: 10 }],
-  });
+  const handle = await startControllerWorkflow(temporal, taskQueue, { namespace, chunkSize: 10 });
   cluster.defer(async () => {
     await handle.terminate('test finished').catch(() => undefined);
     await workers.stopAll();

@@ -11,7 +11,6 @@ import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interruptApiServer } from '../../scripts/stack/local-cluster.ts';
 import type { BackupReport, RestoreReport } from '../../contract/types/backup.ts';
-import { controllerWorkflowId } from '../../contract/types/taskrun.ts';
 import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { setTestSecret } from '../helpers/secrets.ts';
@@ -19,6 +18,7 @@ import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/
 import { recordReliability } from './report.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
+import { startControllerWorkflow } from '../helpers/taskrun.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -101,13 +101,7 @@ test('restorePlatform through an outage restores every object', async () => {
 });
 
 test("the TaskRun controller's burst through an outage: every TaskRun succeeds with one Job", async () => {
-  const workflowId = controllerWorkflowId(namespace);
-  await temporal.client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId,
-    args: [{ namespace, resyncSeconds: 20 }],
-  });
-  const controller = temporal.client.workflow.getHandle(workflowId);
+  const controller = await startControllerWorkflow(temporal, taskQueue, { namespace, resyncSeconds: 20 });
   try {
     const taskRuns = Array.from({ length: 100 }, (_, i) => ({
       apiVersion: 'orchestrator.io/v1',

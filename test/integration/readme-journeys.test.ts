@@ -155,6 +155,9 @@ function json<T>(out: Outcome): T {
 const kubectlJson = async <T>(args: string[]): Promise<T> =>
   JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
 const image = () => deploymentImage(cluster, namespace);
+/** The platform's Secret in namespace `ns` (its data base64, as the API returns it). */
+const platformSecret = (ns: string) =>
+  kubectlJson<{ data?: Record<string, string> }>(['get', 'secret', 'orchestrator-secrets', '-n', ns]);
 const namespaceExists = async (name: string) =>
   (await cluster.kubectl(['get', 'namespace', name, '--ignore-not-found', '-o', 'name'])).trim() !== '';
 
@@ -350,13 +353,7 @@ const checks: Check[] = [
       assert.equal(report.key, 'ANTHROPIC_API_KEY');
       assert.equal(report.health?.ok, true, out.all);
       assert.equal(report.health?.version, '1.1.0');
-      const secret = await kubectlJson<{ data?: Record<string, string> }>([
-        'get',
-        'secret',
-        'orchestrator-secrets',
-        '-n',
-        namespace,
-      ]);
+      const secret = await platformSecret(namespace);
       // Compared, never printed: the value is a registered secret.
       assert.ok(
         secret.data?.ANTHROPIC_API_KEY === Buffer.from(sessions[1].RUNBOOK_SECRET_API_KEY!).toString('base64'),
@@ -397,20 +394,8 @@ const checks: Check[] = [
       const report = json<RestoreReport>(out);
       assert.equal(report.dryRun, false);
       assert.ok(report.restored.find((r) => r.kind === 'secrets')?.created, out.all);
-      const copy = await kubectlJson<{ data?: Record<string, string> }>([
-        'get',
-        'secret',
-        'orchestrator-secrets',
-        '-n',
-        'scratch',
-      ]);
-      const live = await kubectlJson<{ data?: Record<string, string> }>([
-        'get',
-        'secret',
-        'orchestrator-secrets',
-        '-n',
-        namespace,
-      ]);
+      const copy = await platformSecret('scratch');
+      const live = await platformSecret(namespace);
       assert.ok(
         copy.data?.ANTHROPIC_API_KEY === live.data?.ANTHROPIC_API_KEY,
         'the restored Secret has the rotated value',

@@ -2,10 +2,14 @@
 // own (labelled and tainted, so that no other test's pods land there), a namespace with a Deployment
 // (4 replicas, emptyDir) and a DaemonSet on them, and the node "upgrade" (the kubelet version patched).
 import { CORDONED_BY_ANNOTATION } from '../../activities/drain/index.ts';
-import type { TestCluster } from './cluster.ts';
+import { uniqueNamespace, type TestCluster } from './cluster.ts';
+import type { TestTemporal } from './temporal.ts';
 import { applyObjects } from './apply-objects.ts';
 import { addNodes, kwokNode, onTaintedNodes } from './kwok-nodes.ts';
 import { deployment } from './workloads.ts';
+import type { WorkflowHandle } from '@temporalio/client';
+import { rollingMaintenanceStateQuery } from '../../contract/rolling-maintenance-messages.ts';
+import { eventually } from './eventually.ts';
 
 export const LABEL = 'platform-runbooks.io/rolling-test';
 export const TARGET = 'v1.38.0';
@@ -76,3 +80,26 @@ export const rollingInput = (id: string) => ({
   upgraded: { kubeletVersion: TARGET, nodeDone: true, timeoutSeconds: 180 },
   health: { namespace: id, timeoutSeconds: 90 },
 });
+
+/** The rolling tests' start: the test Temporal server and cluster, and the fixture under a namespace id of the prefix. */
+export async function rollingSetup(
+  testTemporal: () => Promise<TestTemporal>,
+  testCluster: () => Promise<TestCluster>,
+  prefix: string,
+) {
+  const temporal = await testTemporal();
+  const cluster = await testCluster();
+  const id = uniqueNamespace(prefix);
+  return { temporal, cluster, id, names: await rollingFixture(cluster, id) };
+}
+
+/** Waits until the node is due for its upgrade: the run has drained it and waits. */
+export const upgradeDue = (handle: WorkflowHandle, node: string) =>
+  eventually(
+    `${node} waiting for its upgrade`,
+    async () =>
+      (await handle.query(rollingMaintenanceStateQuery)).nodes.find((n) => n.node === node)?.phase ===
+      'waiting-for-upgrade',
+    120_000,
+    250,
+  );

@@ -4,11 +4,10 @@
 // drained once (its drainNode child is not run again).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nodeDoneUpdate, rollingMaintenanceStateQuery } from '../../contract/rolling-maintenance-messages.ts';
+import { nodeDoneUpdate } from '../../contract/rolling-maintenance-messages.ts';
 import type { RollingMaintenanceReport } from '../../contract/types/rolling-maintenance.ts';
-import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
-import { eventually } from '../helpers/eventually.ts';
-import { TARGET, nodeFacts, rollingFixture, rollingInput, upgradeNode } from '../helpers/rolling-nodes.ts';
+import { useTestCluster } from '../helpers/cluster.ts';
+import { TARGET, nodeFacts, rollingInput, rollingSetup, upgradeNode, upgradeDue } from '../helpers/rolling-nodes.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { crashWorkers } from '../helpers/crash-workers.ts';
 
@@ -16,10 +15,7 @@ const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 
 test('SIGKILL mid-rolling-maintenance: a second worker completes it; every node ends uncordoned, Ready and upgraded', async () => {
-  const temporal = await testTemporal();
-  const cluster = await testCluster();
-  const id = uniqueNamespace('rolling-crash');
-  const names = await rollingFixture(cluster, id);
+  const { temporal, cluster, id, names } = await rollingSetup(testTemporal, testCluster, 'rolling-crash');
   const taskQueue = uniqueTaskQueue('rolling-crash');
   const workers = crashWorkers(temporal, cluster, taskQueue);
   cluster.defer(() => workers.stopAll());
@@ -29,15 +25,7 @@ test('SIGKILL mid-rolling-maintenance: a second worker completes it; every node 
     workflowId: uniqueTaskQueue('rolling-crash'),
     args: [rollingInput(id)],
   });
-  const waiting = (name: string) =>
-    eventually(
-      `${name} waiting for its upgrade`,
-      async () =>
-        (await h.query(rollingMaintenanceStateQuery)).nodes.find((n) => n.node === name)?.phase ===
-        'waiting-for-upgrade',
-      120_000,
-      250,
-    );
+  const waiting = (name: string) => upgradeDue(h, name);
   const upgrade = async (name: string) => {
     await upgradeNode(cluster, name);
     await h.executeUpdate(nodeDoneUpdate, { args: [{ node: name, by: 'crash-test' }] });

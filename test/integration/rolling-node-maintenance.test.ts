@@ -8,18 +8,14 @@ import { test } from 'node:test';
 import { createActivities } from '../../activities/index.ts';
 import { nodeDoneUpdate, rollingMaintenanceStateQuery } from '../../contract/rolling-maintenance-messages.ts';
 import type { RollingMaintenanceReport } from '../../contract/types/rolling-maintenance.ts';
-import { testActivityDeps, useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
-import { TARGET, nodeFacts, rollingFixture, rollingInput, upgradeNode } from '../helpers/rolling-nodes.ts';
-import { eventually } from '../helpers/eventually.ts';
+import { testActivityDeps, useTestCluster } from '../helpers/cluster.ts';
+import { TARGET, nodeFacts, rollingInput, rollingSetup, upgradeNode, upgradeDue } from '../helpers/rolling-nodes.ts';
 import { runTestWorker, uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
 test('rolling maintenance over three kwok nodes: each drained, upgraded (kubelet version + nodeDone), uncordoned, Ready, healthy; one at a time', async () => {
-  const cluster = await testCluster();
-  const temporal = await testTemporal();
-  const id = uniqueNamespace('rolling');
-  const names = await rollingFixture(cluster, id);
+  const { temporal, cluster, id, names } = await rollingSetup(testTemporal, testCluster, 'rolling');
   const taskQueue = await runTestWorker(temporal, createActivities(testActivityDeps(cluster)), 'rolling-it');
   const started = Date.now();
   const h = await temporal.client.workflow.start('rollingNodeMaintenance', {
@@ -29,14 +25,7 @@ test('rolling maintenance over three kwok nodes: each drained, upgraded (kubelet
   });
 
   for (const name of names) {
-    await eventually(
-      `${name} waiting for its upgrade`,
-      async () =>
-        (await h.query(rollingMaintenanceStateQuery)).nodes.find((n) => n.node === name)?.phase ===
-        'waiting-for-upgrade',
-      120_000,
-      250,
-    );
+    await upgradeDue(h, name);
     const s = await h.query(rollingMaintenanceStateQuery);
     assert.deepEqual(
       s.nodes.filter((n) => n.phase === 'waiting-for-upgrade' || n.phase === 'draining').map((n) => n.node),

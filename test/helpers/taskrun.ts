@@ -89,3 +89,7 @@ export function startControllerWorkflow(
     args: [input],
   });
 }
+
+/** `kubectl get` of the namespace's controller ConfigMap with these output flags (e.g. -o json). */
+export const getControllerConfigMap = (cluster: Pick<TestCluster, 'kubectl'>, namespace: string, ...output: string[]) =>
+  cluster.kubectl(['get', 'configmap', 'taskrun-controller-config', '-n', namespace, ...output]);

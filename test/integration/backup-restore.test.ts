@@ -27,7 +27,7 @@ import { applyObjects } from '../helpers/apply-objects.ts';
 import { helmValues } from '../helpers/release-state.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
 import { historyText } from '../helpers/history-text.ts';
-import { deleteTaskRunCrd, installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
+import { deleteTaskRunCrd, getControllerConfigMap, installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
 import { setTaskRunStatus, taskRunObject, taskSpec } from '../helpers/taskrun-objects.ts';
 import { claimOn, volumeFor } from '../helpers/static-volume.ts';
 
@@ -461,18 +461,9 @@ test('after the namespace and the CRD are deleted, restorePlatform brings back e
     adopted: 1,
   });
   const cmManagers = (
-    JSON.parse(
-      await cluster.kubectl([
-        'get',
-        'configmap',
-        'taskrun-controller-config',
-        '-n',
-        namespace,
-        '-o',
-        'json',
-        '--show-managed-fields',
-      ]),
-    ) as { metadata: { managedFields: { manager: string; operation: string }[] } }
+    JSON.parse(await getControllerConfigMap(cluster, namespace, '-o', 'json', '--show-managed-fields')) as {
+      metadata: { managedFields: { manager: string; operation: string }[] };
+    }
   ).metadata.managedFields.map((f) => `${f.manager}:${f.operation}`);
   assert.deepEqual(cmManagers, ['helm:Apply']);
   assert.deepEqual(

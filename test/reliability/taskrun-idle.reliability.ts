@@ -10,7 +10,7 @@ import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type proto from '@temporalio/proto';
 import { useTestCluster, uniqueNamespace } from '../helpers/cluster.ts';
 import { useTestTemporal } from '../helpers/temporal.ts';
-import { startTaskRunController } from '../helpers/taskrun.ts';
+import { getControllerConfigMap, startTaskRunController } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { taskRunObject } from '../helpers/taskrun-objects.ts';
@@ -82,15 +82,7 @@ test(`idle for ${IDLE_SECONDS} s after TaskRuns ran and ConfigMaps churned: abou
     })),
   });
   const configRv = (
-    await cluster.kubectl([
-      'get',
-      'configmap',
-      'taskrun-controller-config',
-      '-n',
-      namespace,
-      '-o',
-      'jsonpath={.metadata.resourceVersion}',
-    ])
+    await getControllerConfigMap(cluster, namespace, '-o', 'jsonpath={.metadata.resourceVersion}')
   ).trim();
   const configRvTooOld = async () => {
     const out = await cluster.kubectl([

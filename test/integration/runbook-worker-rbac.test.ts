@@ -155,6 +155,10 @@ const attrs = (group: string, resourceWithSub: string, verb: string, namespace?:
     ...(namespace ? { namespace } : {}),
   };
 };
+
+/** The same resource with each of these verbs. */
+const verbs = (group: string, resource: string, verbList: string[], namespace?: string) =>
+  verbList.map((verb) => attrs(group, resource, verb, namespace));
 const describe = (a: V1ResourceAttributes) =>
   `${a.verb} ${a.group || 'core'}/${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.namespace ? ` in ${a.namespace}` : ' cluster-wide'}`;
 
@@ -209,8 +213,7 @@ void test('managed rights stop at the managed namespaces; unrelated rights are f
     // Secrets: never cluster-wide; in a secret-source namespace only `get`.
     attrs('', 'secrets', 'list'),
     attrs('', 'secrets', 'get', s.unmanaged),
-    attrs('', 'secrets', 'list', s.secretSource),
-    attrs('', 'secrets', 'create', s.secretSource),
+    ...verbs('', 'secrets', ['list', 'create'], s.secretSource),
     // Wildcards.
     ...['pods', 'secrets', 'deployments', 'nodes'].map((r) =>
       attrs(r === 'deployments' ? 'apps' : '', r, '*', s.managed[0]),
@@ -218,21 +221,15 @@ void test('managed rights stop at the managed namespaces; unrelated rights are f
     attrs('*', '*', '*'),
     attrs('*', '*', '*', s.managed[0]),
     // Privilege escalation.
-    attrs('rbac.authorization.k8s.io', 'roles', 'escalate', s.managed[0]),
-    attrs('rbac.authorization.k8s.io', 'roles', 'bind', s.managed[0]),
-    attrs('rbac.authorization.k8s.io', 'clusterroles', 'escalate'),
-    attrs('rbac.authorization.k8s.io', 'clusterroles', 'bind'),
-    attrs('rbac.authorization.k8s.io', 'clusterroles', 'create'),
+    ...verbs('rbac.authorization.k8s.io', 'roles', ['escalate', 'bind'], s.managed[0]),
+    ...verbs('rbac.authorization.k8s.io', 'clusterroles', ['escalate', 'bind', 'create']),
     attrs('rbac.authorization.k8s.io', 'clusterrolebindings', 'create'),
-    attrs('', 'users', 'impersonate'),
-    attrs('', 'groups', 'impersonate'),
+    ...['users', 'groups'].map((r) => attrs('', r, 'impersonate')),
     attrs('', 'serviceaccounts', 'impersonate', s.managed[0]),
     attrs('', 'serviceaccounts/token', 'create', s.managed[0]),
     // Nodes and pods beyond drains.
-    attrs('', 'nodes/proxy', 'get'),
-    attrs('', 'nodes/proxy', 'create'),
-    attrs('', 'nodes', 'delete'),
-    attrs('', 'nodes', 'update'),
+    ...verbs('', 'nodes/proxy', ['get', 'create']),
+    ...verbs('', 'nodes', ['delete', 'update']),
     attrs('', 'pods', 'create', s.managed[0]),
     attrs('', 'pods/exec', 'create', s.managed[0]),
     attrs('', 'pods', 'update', s.unmanaged),

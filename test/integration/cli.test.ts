@@ -22,6 +22,7 @@ import {
   workflowBundle,
   type TestTemporal,
 } from '../helpers/temporal.ts';
+import { deployedReleaseMocks } from '../helpers/deployed-release-mocks.ts';
 
 const testTemporal = useTestTemporal();
 let env: TestTemporal;
@@ -60,17 +61,7 @@ const activities = {
     req.healthUrl?.includes('unhealthy')
       ? { checked: true, via: 'url', ok: false, statusCode: 503, detail: 'answered 503' }
       : { checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' },
-  helmStatus: async () => ({
-    name: 'orchestrator',
-    namespace: 'orchestrator',
-    revision: 1,
-    status: 'deployed',
-    chart: 'orchestrator-0.1.0',
-    chartVersion: '0.1.0',
-    appVersion: '1.0.0',
-    updated: '',
-  }),
-  recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none' }),
+  ...deployedReleaseMocks(),
   helmGetValues: async () => ({ image: { tag: '1.0.0' } }),
   helmUpgradeInstall: async () => ({ changed: true, revision: 2, status: 'deployed', digest: 'd2' }),
   helmRollback: async () => ({ revision: 3 }),

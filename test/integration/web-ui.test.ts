@@ -15,6 +15,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { runTestWorker, uniqueTaskQueue } from '../helpers/temporal.ts';
 import { artifactsDir, useChromium, useTestWebUi } from '../helpers/web-ui.ts';
+import { deployedReleaseMocks } from '../helpers/deployed-release-mocks.ts';
 
 const webUi = useTestWebUi();
 const testCluster = useTestCluster();
@@ -121,17 +122,7 @@ function pausingUpgradeActivities(): object {
   let rollouts = 0;
   const counts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
   return {
-    helmStatus: async () => ({
-      name: 'orchestrator',
-      namespace: 'orchestrator',
-      revision,
-      status: 'deployed',
-      chart: 'orchestrator-0.1.0',
-      chartVersion: '0.1.0',
-      appVersion: '1.0.0',
-      updated: '',
-    }),
-    recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none' }),
+    ...deployedReleaseMocks(() => revision),
     helmUpgradeInstall: async () => ({
       changed: revision === 1,
       revision: (revision = 2),

@@ -94,12 +94,8 @@ test('deployPlatform writes a Secret with two keys', async () => {
 });
 
 test("one reconciler: deployPlatform turns the orchestrator's own off; a TaskRun gets one Job from the workflow controller", async () => {
-  const env = JSON.parse(
-    await deploymentField(cluster, namespace, '{.spec.template.spec.containers[0].env}', release),
-  ) as {
-    name: string;
-    value?: string;
-  }[];
+  const envJson = await deploymentField(cluster, namespace, '{.spec.template.spec.containers[0].env}', release);
+  const env = JSON.parse(envJson) as { name: string; value?: string }[];
   assert.equal(env.find((e) => e.name === 'TASKRUN_RECONCILER_ENABLED')?.value, 'false');
   const controller = await startControllerWorkflow(temporal, taskQueue, { namespace, resyncSeconds: 30 });
   try {

@@ -8,34 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { FORMAT_VERSION, signManifest, verifyManifest, type Manifest } from '../../activities/backup/manifest.ts';
+import { signManifest, verifyManifest } from '../../activities/backup/manifest.ts';
 import { crdDowngradeReason } from '../../activities/backup/restore.ts';
 import { MAX_MANIFEST_BYTES, openBackup } from '../../activities/backup/store.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import { restorePlatformInputSchema } from '../../contract/types/backup.ts';
 import { BACKUP_INVALID, BACKUP_NOT_FOUND } from '../../contract/failures.ts';
 import { parseInput } from '../../workflows/validate.ts';
+import { emptyBackupManifest } from '../helpers/backup-manifest.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'backup-hardening-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const KEY = 'k1';
-
-function manifest(id: string): Manifest {
-  return {
-    formatVersion: FORMAT_VERSION,
-    id,
-    createdAt: '2026-11-26T02:00:00.000Z',
-    cluster: 'https://127.0.0.1:6443',
-    namespace: 'orchestrator',
-    series: 'backupPlatform',
-    counts: {},
-    files: [],
-    helm: null,
-    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
-    recipients: [],
-    tools: {},
-  };
-}
 
 const invalid = (pattern: RegExp) => (err: unknown) =>
   err instanceof ApplicationFailure && err.type === BACKUP_INVALID && err.nonRetryable && pattern.test(err.message);
@@ -47,7 +31,7 @@ function backupDir(id: string): string {
 }
 
 test('a manifest must name the backup it is read as (a signed manifest copied under another id is refused)', async () => {
-  const text = JSON.stringify(signManifest(manifest('b1'), KEY));
+  const text = JSON.stringify(signManifest(emptyBackupManifest('b1'), KEY));
   assert.equal(verifyManifest(text, KEY, 'b1').id, 'b1');
   assert.throws(() => verifyManifest(text, KEY, 'b2'), invalid(/names backup b1, not b2/));
   writeFileSync(join(backupDir('b2'), 'manifest.json'), text);
@@ -64,7 +48,7 @@ test('manifest.json that is null or not an object is refused as BackupInvalid', 
 
 test('manifest.json that is a symlink, a FIFO, a directory or too large is refused at once', async () => {
   const target = join(root, 'elsewhere.json');
-  writeFileSync(target, JSON.stringify(signManifest(manifest('link'), KEY)));
+  writeFileSync(target, JSON.stringify(signManifest(emptyBackupManifest('link'), KEY)));
   symlinkSync(target, join(backupDir('link'), 'manifest.json'));
   await assert.rejects(openBackup(root, 'link', KEY), invalid(/manifest.json is a symlink/));
 

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import { backupActivities } from '../../activities/backup/index.ts';
 import { DEFAULT_BACKUP_KEYS } from '../../activities/backup/keys.ts';
-import { FORMAT_VERSION, signManifest, type Manifest } from '../../activities/backup/manifest.ts';
+import { signManifest } from '../../activities/backup/manifest.ts';
 import type { ActivityDeps } from '../../activities/deps.ts';
 import type { HelmDeps } from '../../activities/helm/deps.ts';
 import { parseWorkerConfig } from '../../worker/config.ts';
@@ -19,6 +19,7 @@ import { backupPlatformInputSchema, restorePlatformInputSchema } from '../../con
 import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { upgradePlatformInputSchema } from '../../contract/types/upgrade.ts';
 import { formatIssues } from '../../contract/format-issues.ts';
+import { emptyBackupManifest } from '../helpers/backup-manifest.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'backup-keys-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -28,22 +29,8 @@ process.env.BACKUP_KEYS_TEST_WORKER_KEY = 'key-of-the-worker';
 const include = { crds: true, secrets: true, configMaps: true, helmReleases: true, taskRuns: true };
 
 function writeSigned(id: string, key: string): void {
-  const manifest: Manifest = {
-    formatVersion: FORMAT_VERSION,
-    id,
-    createdAt: '2026-11-26T02:00:00.000Z',
-    cluster: 'https://127.0.0.1:6443',
-    namespace: 'orchestrator',
-    series: 'backupPlatform',
-    counts: {},
-    files: [],
-    helm: null,
-    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
-    recipients: [],
-    tools: {},
-  };
   mkdirSync(join(root, id));
-  writeFileSync(join(root, id, 'manifest.json'), JSON.stringify(signManifest(manifest, key)));
+  writeFileSync(join(root, id, 'manifest.json'), JSON.stringify(signManifest(emptyBackupManifest(id), key)));
 }
 
 const activities = (backupKeys?: ActivityDeps['backupKeys']) =>

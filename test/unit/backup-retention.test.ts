@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { FORMAT_VERSION, signManifest, type Manifest } from '../../activities/backup/manifest.ts';
+import { signManifest, type Manifest } from '../../activities/backup/manifest.ts';
 import {
   applyRetention,
   listBackups,
@@ -15,6 +15,7 @@ import {
   VERIFICATION_FILE,
   type StoredBackup,
 } from '../../activities/backup/store.ts';
+import { emptyBackupManifest } from '../helpers/backup-manifest.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'backup-retention-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -102,21 +103,8 @@ test('selection: without the protected backup in the store (or without its serie
   );
 });
 
-function manifest(id: string, namespace: string, series: string | undefined, createdAt: string): Manifest {
-  return {
-    formatVersion: FORMAT_VERSION,
-    id,
-    createdAt,
-    cluster: 'https://127.0.0.1:6443',
-    namespace,
-    ...(series ? { series } : {}),
-    counts: {},
-    files: [],
-    helm: null,
-    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
-    recipients: [],
-    tools: {},
-  };
+function manifest(id: string, namespace: string, series: string, createdAt: string): Manifest {
+  return emptyBackupManifest(id, { namespace, series, createdAt });
 }
 
 function put(root: string, m: Manifest | Record<string, unknown>, key = KEY, id = (m as Manifest).id): void {

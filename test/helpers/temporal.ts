@@ -126,6 +126,28 @@ export async function runTestWorker(
 }
 
 /**
+ * Runs `drive` while a worker with the real workflows and these activities serves a task queue of its
+ * own (given to `drive`); the worker stops when `drive` settles, so each test has the worker to itself.
+ * For the dev server of useTestTemporal or a TestWorkflowEnvironment (its namespace may be unset).
+ */
+export async function withTestWorker<T>(
+  temporal: { nativeConnection: NativeConnection; namespace?: string },
+  activities: object,
+  prefix: string,
+  drive: (taskQueue: string) => Promise<T>,
+): Promise<T> {
+  const taskQueue = uniqueTaskQueue(prefix);
+  const worker = await createRunbookWorker({
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace ?? 'default',
+    taskQueue,
+    activities,
+    workflowBundle: await workflowBundle(),
+  });
+  return worker.runUntil(() => drive(taskQueue));
+}
+
+/**
  * Registers every runbook's search attributes on a server that did not at launch (the time-skipping
  * test server: a runbook's upsert of an unknown one would fail its workflow task over and over).
  */

@@ -3,22 +3,25 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { HELM_RELEASE_LOCKED, INVALID_INPUT, WAIT_TIMEOUT } from '../../contract/failures.ts';
 import { decideUpdate, progressQuery, upgradeStateQuery, type UpgradeReport } from '../../contract/messages.ts';
 import { type UpgradePlatformInput } from '../../contract/types/upgrade.ts';
 import { UPGRADE_BACKUP_FAILED } from '../../contract/failures.ts';
 import { SECRET_REF_UNRESOLVED } from '../../contract/failures.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
+import { BACKUP_COUNTS, TEST_RECIPIENT, preUpgradeBackupMocks, writtenBackup } from '../helpers/backup-mocks.ts';
+import { deployedReleaseMocks } from '../helpers/deployed-release-mocks.ts';
+import { failsWith } from '../helpers/failing-activity.ts';
 import {
   startTimeSkipping,
   uniqueTaskQueue,
   useTestTemporal,
-  workflowBundle,
+  withTestWorker,
   type TestTemporal,
 } from '../helpers/temporal.ts';
+import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -27,9 +30,6 @@ interface Mock {
   activities: Record<string, (arg: never) => Promise<unknown>>;
 }
 
-const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
-const backupCounts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
-
 /** A release at revision 1 (image 1.0.0); `behaviour` overrides single activities. */
 function mockActivities(
   behaviour: Partial<Record<string, (arg: never, attempt: number) => Promise<unknown>>> = {},
@@ -37,17 +37,7 @@ function mockActivities(
   const calls: Mock['calls'] = [];
   let revision = 1;
   const defaults: Record<string, (arg: never, attempt: number) => Promise<unknown>> = {
-    helmStatus: async () => ({
-      name: 'orchestrator',
-      namespace: 'orchestrator',
-      revision,
-      status: 'deployed',
-      chart: 'orchestrator-0.1.0',
-      chartVersion: '0.1.0',
-      appVersion: '1.0.0',
-      updated: '',
-    }),
-    recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none' }),
+    ...deployedReleaseMocks(() => revision),
     helmGetValues: async () => ({ image: { repository: 'example/orchestrator', tag: '1.0.0' }, replicas: 1 }),
     helmUpgradeInstall: async () => ({
       changed: true,
@@ -61,27 +51,7 @@ function mockActivities(
     waitReleaseRollout: async () => [{ deployment: 'orchestrator', ready: 1, replicas: 1 }],
     probeOrchestrator: async () => ({ checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' }),
     // The pre-upgrade backup: no recipients configured unless a test says so; backupPlatform's activities.
-    defaultBackupRecipients: async () => ({
-      recipients: [],
-      source: 'ConfigMap orchestrator/backup-recipients (key recipients)',
-    }),
-    planBackup: async () => ({
-      namespace: 'orchestrator',
-      counts: backupCounts,
-      helmRelease: null,
-      volumeSnapshots: { pvcs: 0, snapshotted: 0 },
-    }),
-    writeBackup: async (arg: { workflowId: string }) => ({
-      id: arg.workflowId,
-      dir: `/b/${arg.workflowId}`,
-      createdAt: '2026-11-26T02:00:00Z',
-      cluster: 'https://k',
-      namespace: 'orchestrator',
-      counts: backupCounts,
-      files: [],
-      reused: false,
-      bytes: 100,
-    }),
+    ...preUpgradeBackupMocks(),
   };
   const attempts: Record<string, number> = {};
   const activities: Mock['activities'] = {};
@@ -109,22 +79,15 @@ const failFirst = (attempt: number) =>
 const baseInput: UpgradePlatformInput = { imageTag: '1.1.0', smokeTest: { healthUrl: 'http://127.0.0.1:9/health' } };
 
 async function withUpgrade<T>(
-  env: Pick<TestTemporal, 'client' | 'nativeConnection' | 'namespace'>,
+  env: Pick<TestTemporal, 'client' | 'nativeConnection'> & { namespace?: string },
   mock: Mock,
   input: unknown,
   drive: (handle: WorkflowHandle) => Promise<T>,
   workflowId = uniqueTaskQueue('upgradePlatform'),
 ): Promise<T> {
-  const taskQueue = uniqueTaskQueue('upgrade');
-  const worker = await createRunbookWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    activities: mock.activities,
-    workflowBundle: await workflowBundle(),
-  });
-  const handle = await env.client.workflow.start('upgradePlatform', { taskQueue, workflowId, args: [input] });
-  return worker.runUntil(drive(handle));
+  return withTestWorker(env, mock.activities, 'upgrade', async (taskQueue) =>
+    drive(await env.client.workflow.start('upgradePlatform', { taskQueue, workflowId, args: [input] })),
+  );
 }
 
 async function waitPaused(handle: WorkflowHandle): Promise<void> {
@@ -247,11 +210,7 @@ test('invalid updates are rejected and change nothing; a valid one is then accep
 test('invalid input fails at once, naming the fields, before any activity', async () => {
   const mock = mockActivities();
   await withUpgrade(await testTemporal(), mock, { imageTag: 'not a tag!', onFailure: 'shrug' }, async (h) => {
-    const err = await h.result().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof WorkflowFailedError);
+    const err = await workflowFailure(h);
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, INVALID_INPUT);
     assert.match(err.cause.message, /imageTag: must be a valid image tag/);
@@ -322,11 +281,7 @@ test("a pending release younger than helm's timeout is not recovered until its h
 });
 
 const failureOf = async (h: WorkflowHandle): Promise<ApplicationFailure> => {
-  const err = await h.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowFailedError, String(err));
+  const err = await workflowFailure(h);
   assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
   return err.cause;
 };
@@ -339,7 +294,7 @@ test('pre-upgrade backup: backupPlatform runs as child <id>-backup before helm; 
   const report = await withUpgrade(
     env,
     mock,
-    { ...baseInput, backup: { recipients: [RECIPIENT], include: { taskRuns: false } } },
+    { ...baseInput, backup: { recipients: [TEST_RECIPIENT], include: { taskRuns: false } } },
     async (h) => {
       const result = (await h.result()) as UpgradeReport;
       backupStep = (await h.query(progressQuery)).steps.find((s) => s.name === 'backup')?.detail;
@@ -353,7 +308,7 @@ test('pre-upgrade backup: backupPlatform runs as child <id>-backup before helm; 
   assert.deepEqual(report.backup, {
     backupId: `${workflowId}-backup`,
     workflowId: `${workflowId}-backup`,
-    counts: backupCounts,
+    counts: BACKUP_COUNTS,
     reused: false,
     createdAt: '2026-11-26T02:00:00Z',
   });
@@ -362,7 +317,7 @@ test('pre-upgrade backup: backupPlatform runs as child <id>-backup before helm; 
   assert.equal(write.workflowId, `${workflowId}-backup`);
   assert.deepEqual(
     [write.namespace, write.release, write.recipients, write.hmacKey],
-    ['orchestrator', 'orchestrator', [RECIPIENT], undefined],
+    ['orchestrator', 'orchestrator', [TEST_RECIPIENT], undefined],
   );
   assert.equal((write.include as Record<string, boolean>).taskRuns, false);
   assert.ok(names(mock).indexOf('writeBackup') < names(mock).indexOf('applyChartCrds'), names(mock).join());
@@ -376,18 +331,15 @@ test('pre-upgrade backup: backupPlatform runs as child <id>-backup before helm; 
 
 test('pre-upgrade backup: a failed backup stops the upgrade before helm runs; nothing is changed', async () => {
   const mock = mockActivities({
-    writeBackup: async () => {
-      throw ApplicationFailure.create({
-        type: SECRET_REF_UNRESOLVED,
-        message: 'environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker',
-        nonRetryable: true,
-      });
-    },
+    writeBackup: failsWith(
+      SECRET_REF_UNRESOLVED,
+      'environment variable RUNBOOK_BACKUP_HMAC_KEY is not set on the worker',
+    ),
   });
   const cause = await withUpgrade(
     await testTemporal(),
     mock,
-    { ...baseInput, backup: { recipients: [RECIPIENT] } },
+    { ...baseInput, backup: { recipients: [TEST_RECIPIENT] } },
     failureOf,
   );
   assert.equal(cause.type, UPGRADE_BACKUP_FAILED);
@@ -422,14 +374,14 @@ test("pre-upgrade backup without backup config: the nightly backup's recipients 
   const env = await testTemporal();
   const configured = mockActivities({
     defaultBackupRecipients: async () => ({
-      recipients: [RECIPIENT],
+      recipients: [TEST_RECIPIENT],
       source: 'RUNBOOK_BACKUP_RECIPIENTS of the worker',
     }),
   });
   const withKeys = await withUpgrade(env, configured, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.ok(withKeys.backup && 'backupId' in withKeys.backup, JSON.stringify(withKeys.backup));
   const write = configured.calls.find((c) => c.name === 'writeBackup')!.arg as Record<string, unknown>;
-  assert.deepEqual(write.recipients, [RECIPIENT]);
+  assert.deepEqual(write.recipients, [TEST_RECIPIENT]);
   assert.deepEqual(write.include, { crds: true, secrets: true, configMaps: true, helmReleases: true, taskRuns: true });
   assert.deepEqual(configured.calls.find((c) => c.name === 'defaultBackupRecipients')!.arg, {
     namespace: 'orchestrator',
@@ -444,7 +396,9 @@ test("pre-upgrade backup without backup config: the nightly backup's recipients 
   );
   assert.ok(!names(none).includes('writeBackup'));
 
-  const off = mockActivities({ defaultBackupRecipients: async () => ({ recipients: [RECIPIENT], source: 'env' }) });
+  const off = mockActivities({
+    defaultBackupRecipients: async () => ({ recipients: [TEST_RECIPIENT], source: 'env' }),
+  });
   const disabled = await withUpgrade(
     env,
     off,
@@ -458,24 +412,14 @@ test("pre-upgrade backup without backup config: the nightly backup's recipients 
 test('pre-upgrade backup: re-running an upgrade with the same workflow id reuses its backup id', async () => {
   const env = await testTemporal();
   const workflowId = uniqueTaskQueue('upgradePlatform');
-  const input = { ...baseInput, backup: { recipients: [RECIPIENT] } };
+  const input = { ...baseInput, backup: { recipients: [TEST_RECIPIENT] } };
   const written = new Set<string>();
   const reusing = () =>
     mockActivities({
       writeBackup: async (arg: { workflowId: string }) => {
         const reused = written.has(arg.workflowId);
         written.add(arg.workflowId);
-        return {
-          id: arg.workflowId,
-          dir: '/b',
-          createdAt: '2026-11-26T02:00:00Z',
-          cluster: 'https://k',
-          namespace: 'orchestrator',
-          counts: backupCounts,
-          files: [],
-          reused,
-          bytes: 100,
-        };
+        return writtenBackup(arg, { dir: '/b', reused });
       },
     });
   const first = await withUpgrade(env, reusing(), input, (h) => h.result() as Promise<UpgradeReport>, workflowId);
@@ -493,12 +437,7 @@ test('deadline: with no decision within 24 hours the paused upgrade rolls back (
   const env = await startTimeSkipping();
   after(() => env.teardown());
   const mock = mockActivities({ waitReleaseRollout: (_arg, attempt) => failFirst(attempt) });
-  const report = await withUpgrade(
-    { client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default' },
-    mock,
-    baseInput,
-    (h) => h.result() as Promise<UpgradeReport>,
-  );
+  const report = await withUpgrade(env, mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
   assert.equal(report.outcome, 'rolled-back');
   assert.equal(report.decisions[0]?.by, 'deadline');
   assert.match(report.decisions[0]?.reason ?? '', /no decision within 86400 s/);

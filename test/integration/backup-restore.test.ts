@@ -16,7 +16,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import { BACKUP_ID_LABEL, snapshotName } from '../../activities/backup/snapshots.ts';
-import { FORMAT_VERSION, helmValuesDigest, signManifest } from '../../activities/backup/manifest.ts';
+import { helmValuesDigest, signManifest } from '../../activities/backup/manifest.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { type BackupReport, type RestoreReport } from '../../contract/types/backup.ts';
@@ -30,6 +30,7 @@ import { historyText } from '../helpers/history-text.ts';
 import { deleteTaskRunCrd, getControllerConfigMap, installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
 import { setTaskRunStatus, taskRunObject, taskSpec } from '../helpers/taskrun-objects.ts';
 import { claimOn, volumeFor } from '../helpers/static-volume.ts';
+import { emptyBackupManifest } from '../helpers/backup-manifest.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -551,20 +552,12 @@ test('the nightly schedule, triggered from the client, produces a backup; retent
   );
   mkdirSync(join(store, 'old-scheduled'));
   const old = signManifest(
-    {
-      formatVersion: FORMAT_VERSION,
-      id: 'old-scheduled',
+    emptyBackupManifest('old-scheduled', {
       createdAt: '2020-01-01T00:00:00.000Z',
       cluster: 'x',
       namespace,
       series: scheduleId,
-      counts: {},
-      files: [],
-      helm: null,
-      volumeSnapshots: { pvcs: 0, snapshotted: 0 },
-      recipients: [],
-      tools: {},
-    },
+    }),
     process.env.BACKUP_TEST_HMAC_KEY!,
   );
   writeFileSync(join(store, 'old-scheduled', 'manifest.json'), JSON.stringify(old));

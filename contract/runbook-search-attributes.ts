@@ -13,6 +13,8 @@ export const RUNBOOK_SEARCH_ATTRIBUTES = {
   TargetNamespace: 'Keyword',
 } as const;
 
+const PAUSED = ['paused-for-decision', 'paused-for-approval'] as const;
+const FINAL = ['succeeded', 'rolled-back', 'aborted', 'mismatch', 'failed', 'cancelled'] as const;
 /**
  * running: acting; waiting-for-lease: in line for the maintenance lease; paused-for-decision /
  * paused-for-approval: waiting for an operator's update (decide; approve); then one final phase:
@@ -20,29 +22,11 @@ export const RUNBOOK_SEARCH_ATTRIBUTES = {
  * backup that differs), failed, cancelled. A terminated or timed-out run keeps its last phase: its
  * execution status tells (`runbook ps` shows it).
  */
-export const RUNBOOK_PHASES = [
-  'running',
-  'waiting-for-lease',
-  'paused-for-decision',
-  'paused-for-approval',
-  'succeeded',
-  'rolled-back',
-  'aborted',
-  'mismatch',
-  'failed',
-  'cancelled',
-] as const;
+export const RUNBOOK_PHASES = ['running', 'waiting-for-lease', ...PAUSED, ...FINAL] as const;
 export type RunbookPhase = (typeof RUNBOOK_PHASES)[number];
 
-export const PAUSED_PHASES: readonly RunbookPhase[] = ['paused-for-decision', 'paused-for-approval'];
-export const FINAL_PHASES: readonly RunbookPhase[] = [
-  'succeeded',
-  'rolled-back',
-  'aborted',
-  'mismatch',
-  'failed',
-  'cancelled',
-];
+export const PAUSED_PHASES: readonly RunbookPhase[] = PAUSED;
+export const FINAL_PHASES: readonly RunbookPhase[] = FINAL;
 
 export const runbookKindKey = defineSearchAttributeKey('RunbookKind', SearchAttributeType.KEYWORD);
 export const runbookPhaseKey = defineSearchAttributeKey('RunbookPhase', SearchAttributeType.KEYWORD);

@@ -7,7 +7,6 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ScheduleOverlapPolicy, WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
 import { upsertSchedule } from './upsert-schedule.ts';
 import {
   cleanupTaskRunsInputSchema,
@@ -19,21 +18,15 @@ import {
 } from '../contract/types/taskrun.ts';
 import { formatIssues } from '../contract/format-issues.ts';
 import { clientSettings, connectClient } from './connection.ts';
+import { searchAttributeCommands } from '../contract/runbook-search-attributes.ts';
+import {
+  INDEXED_VALUE_TYPES,
+  type IndexedValueType,
+  type SearchAttributeTypeName,
+} from '../contract/search-attribute-types.ts';
 
 export const CLEANUP_SCHEDULE = 'weekly-taskrun-cleanup';
 
-type IndexedValueType = temporal.api.enums.v1.IndexedValueType;
-export type SearchAttributeTypeName = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
-/** temporal.api.enums.v1.IndexedValueType numbers (@temporalio/proto is a dev dependency only). */
-const INDEXED_VALUE_TYPES: Record<SearchAttributeTypeName, number> = {
-  Text: 1,
-  Keyword: 2,
-  Int: 3,
-  Double: 4,
-  Bool: 5,
-  Datetime: 6,
-  KeywordList: 7,
-};
 const typeName = (n: number) => Object.entries(INDEXED_VALUE_TYPES).find(([, v]) => v === n)?.[0] ?? `type ${n}`;
 
 /**
@@ -47,9 +40,7 @@ export async function ensureSearchAttributes(
 ): Promise<{ added: string[]; present: string[] }> {
   const namespace = client.options.namespace;
   const operator = client.connection.operatorService;
-  const howto = `register them as an operator (${Object.entries(attributes)
-    .map(([n, t]) => `temporal operator search-attribute create --namespace ${namespace} --name ${n} --type ${t}`)
-    .join('; ')}), or run without them (--no-search-attributes)`;
+  const howto = `register them as an operator (${searchAttributeCommands(namespace, attributes).join('; ')}), or run without them (--no-search-attributes)`;
   const listed = await operator.listSearchAttributes({ namespace }).catch((err: Error) => {
     throw new Error(`cannot list the search attributes of Temporal namespace ${namespace}: ${err.message}; ${howto}`, {
       cause: err,
@@ -60,7 +51,7 @@ export async function ensureSearchAttributes(
   const present: string[] = [];
   for (const [name, type] of Object.entries(attributes)) {
     const have = known[name];
-    if (have === undefined) missing[name] = INDEXED_VALUE_TYPES[type] as IndexedValueType;
+    if (have === undefined) missing[name] = INDEXED_VALUE_TYPES[type];
     else if (have !== INDEXED_VALUE_TYPES[type])
       throw new Error(
         `search attribute ${name} exists in Temporal namespace ${namespace} with type ${typeName(have)}, not ${type}: the TaskRun controller cannot use it`,

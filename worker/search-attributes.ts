@@ -5,17 +5,7 @@
 // commands for an operator.
 import type { NativeConnection } from '@temporalio/worker';
 import { RUNBOOK_SEARCH_ATTRIBUTES, searchAttributeCommands } from '../contract/runbook-search-attributes.ts';
-
-/** temporal.api.enums.v1.IndexedValueType numbers (@temporalio/proto is a dev dependency only). */
-const INDEXED: Record<string, number> = {
-  Text: 1,
-  Keyword: 2,
-  Int: 3,
-  Double: 4,
-  Bool: 5,
-  Datetime: 6,
-  KeywordList: 7,
-};
+import { INDEXED_VALUE_TYPES, type IndexedValueType } from '../contract/search-attribute-types.ts';
 
 export async function ensureRunbookSearchAttributes(
   connection: Pick<NativeConnection, 'operatorService'>,
@@ -28,11 +18,11 @@ export async function ensureRunbookSearchAttributes(
     });
   });
   const known: Record<string, number> = { ...listed.systemAttributes, ...listed.customAttributes };
-  const missing: Record<string, number> = {};
+  const missing: Record<string, IndexedValueType> = {};
   for (const [name, type] of Object.entries(RUNBOOK_SEARCH_ATTRIBUTES)) {
     const have = known[name];
-    if (have === undefined) missing[name] = INDEXED[type]!;
-    else if (have !== INDEXED[type])
+    if (have === undefined) missing[name] = INDEXED_VALUE_TYPES[type];
+    else if (have !== INDEXED_VALUE_TYPES[type])
       throw new Error(
         `search attribute ${name} exists in Temporal namespace ${namespace} with another type (${have}), not ${type}: the runbooks cannot use it`,
       );
@@ -40,7 +30,7 @@ export async function ensureRunbookSearchAttributes(
   const added = Object.keys(missing);
   if (added.length) {
     await connection.operatorService
-      .addSearchAttributes({ namespace, searchAttributes: missing as never })
+      .addSearchAttributes({ namespace, searchAttributes: missing })
       .catch((err: Error) => {
         throw new Error(
           `search attributes ${added.join(', ')} are not registered in Temporal namespace ${namespace}, and the worker may not register them (${err.message}); ${howto}`,

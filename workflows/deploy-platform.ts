@@ -3,9 +3,6 @@
 // Plan first (server-side dry runs); with dryRun the plan is the result. Running it again on a
 // deployed platform changes nothing: every write is an apply, and Helm is skipped when the
 // release already runs the same chart and values.
-import { ApplicationFailure } from '@temporalio/workflow';
-import { SMOKE_TEST_FAILED } from '../contract/failures.ts';
-import { judgeHealthProbe } from './health-summary.ts';
 import { ProgressTracker } from './progress.ts';
 import { parseInput } from './validate.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
@@ -17,6 +14,7 @@ import {
   type DeployReport,
 } from '../contract/types/deploy.ts';
 import { helmChartArgs } from './helm-chart.ts';
+import { checkOrchestratorHealth, healthCheckText, unhealthyFailure } from './orchestrator-health.ts';
 import { mergeValues } from '../contract/merge-values.ts';
 
 const STEPS = ['validate', 'plan', 'namespaces', 'crds', 'secrets', 'helm', 'rollout', 'health', 'report'] as const;
@@ -142,25 +140,16 @@ async function healthStep(
   return progress.run(
     'health',
     async () => {
-      const probe = await kubeActs.probeOrchestrator({
+      const check = await checkOrchestratorHealth({
         namespace: opts.namespace,
         serviceName: opts.release,
         release: opts.release,
-        healthPath: '/health',
         ...(opts.healthUrl ? { healthUrl: opts.healthUrl } : {}),
       });
-      const check = judgeHealthProbe(probe);
-      if (!check.ok) {
-        throw ApplicationFailure.create({
-          type: SMOKE_TEST_FAILED,
-          message: `deployed, but the health check failed: ${check.detail}`,
-          nonRetryable: true,
-          details: [check],
-        });
-      }
+      if (!check.ok) throw unhealthyFailure(`deployed, but the health check failed: ${check.detail}`, check);
       return check;
     },
-    (h) => `${h.probe ?? 'probe'}: ${h.detail}`,
+    healthCheckText,
   );
 }
 

@@ -9,6 +9,7 @@ import { parseInput } from './validate.ts';
 import { RESTORE_INCOMPLETE } from '../contract/failures.ts';
 import { kubeActs, longActs } from './activity-proxies.ts';
 import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
+import { leaseText } from './maintenance-lease/inherit.ts';
 import {
   restorePlatformInputSchema,
   type HelmObjectsResult,
@@ -95,11 +96,7 @@ export async function restorePlatform(input: RestorePlatformInput): Promise<Rest
     opts.lease,
     { onWait: (text) => progress.note(text) },
     async (lease) => {
-      await progress.run(
-        'lease',
-        async () => lease,
-        (l) => `${l.leaseId} since ${l.grantedAt}${l.waitedSeconds ? ` (waited ${l.waitedSeconds} s)` : ''}`,
-      );
+      await progress.run('lease', async () => lease, leaseText);
       return restore();
     },
   );

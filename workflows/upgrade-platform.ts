@@ -21,10 +21,11 @@ import { kubeActs, longActs } from './activity-proxies.ts';
 import { helmChartArgs } from './helm-chart.ts';
 import { mergeValues } from '../contract/merge-values.ts';
 import { decideUpdate, upgradeStateQuery } from '../contract/messages.ts';
-import { HELM_RELEASE_LOCKED, INVALID_INPUT, SMOKE_TEST_FAILED } from '../contract/failures.ts';
-import { judgeHealthProbe } from './health-summary.ts';
+import { HELM_RELEASE_LOCKED, INVALID_INPUT } from '../contract/failures.ts';
+import { checkOrchestratorHealth, healthCheckText, unhealthyFailure } from './orchestrator-health.ts';
 import { backupPlatform } from './backup-platform.ts';
 import { withMaintenanceLease } from './maintenance-lease/acquire.ts';
+import { leaseText } from './maintenance-lease/inherit.ts';
 import type { BackupPlatformInput } from '../contract/types/backup.ts';
 import {
   decisionSchema,
@@ -70,11 +71,7 @@ export async function upgradePlatform(input: UpgradePlatformInput = {}): Promise
     opts.lease,
     { onWait: (text) => progress.note(text) },
     async (lease) => {
-      await progress.run(
-        'lease',
-        async () => lease,
-        (l) => `${l.leaseId} since ${l.grantedAt}${l.waitedSeconds ? ` (waited ${l.waitedSeconds} s)` : ''}`,
-      );
+      await progress.run('lease', async () => lease, leaseText);
       return upgradeHoldingLease(opts, progress, state, takeDecision);
     },
   );
@@ -300,25 +297,17 @@ async function attemptUpgrade(
       await progress.run(
         'smoke test',
         async () => {
-          const probe = await kubeActs.probeOrchestrator({
+          const check = await checkOrchestratorHealth({
             namespace: opts.namespace,
             serviceName: opts.release,
             release: opts.release,
-            healthPath: '/health',
             ...(opts.smokeTest.healthUrl ? { healthUrl: opts.smokeTest.healthUrl } : {}),
           });
-          const check = judgeHealthProbe(probe);
           report.smokeTest = check;
-          if (!check.ok)
-            throw ApplicationFailure.create({
-              type: SMOKE_TEST_FAILED,
-              message: `smoke test failed: ${check.detail}`,
-              nonRetryable: true,
-              details: [check],
-            });
+          if (!check.ok) throw unhealthyFailure(`smoke test failed: ${check.detail}`, check);
           return check;
         },
-        (c) => `${c.probe ?? 'probe'}: ${c.detail}`,
+        healthCheckText,
       );
     }
     return undefined;

@@ -7,10 +7,10 @@
 // so a name that resolves elsewhere later cannot slip through), cloud metadata endpoints always;
 // redirects are never followed; the report keeps the status code and the documented fields of the
 // body (status, version, timestamp), never the raw body.
-import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { INVALID_INPUT } from '../contract/failures.ts';
 import type { ServiceProbeReport } from '../contract/types/platform-health.ts';
@@ -76,19 +76,15 @@ export function hostRefusal(hostname: string, policy: ProbePolicy = {}): string 
 class ProbeRefused extends Error {}
 
 /** dns.lookup that refuses link-local/metadata results: every connection of the request goes through it. */
-function checkedLookup(policy: ProbePolicy) {
-  return (
-    hostname: string,
-    options: LookupOneOptions | LookupAllOptions,
-    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
-  ) => {
+function checkedLookup(policy: ProbePolicy): LookupFunction {
+  return (hostname, options, callback) => {
     const resolve = policy.resolve ?? ((host, opts, cb) => dnsLookup(host, { ...options, ...opts }, cb));
     resolve(hostname, { all: true }, (err, addresses) => {
       if (err) return callback(err, '');
       const list = addresses;
       const refused = list.map((a) => addressRefusal(a.address, policy)).find(Boolean);
       if (refused) return callback(new ProbeRefused(`${hostname} resolves to ${refused}`) as NodeJS.ErrnoException, '');
-      if ((options as LookupAllOptions).all) return callback(null, list);
+      if (options.all) return callback(null, list);
       return callback(null, list[0]!.address, list[0]!.family);
     });
   };
@@ -125,7 +121,7 @@ function get(url: URL, policy: ProbePolicy): Promise<{ response: IncomingMessage
       url,
       {
         method: 'GET',
-        lookup: checkedLookup(policy) as never,
+        lookup: checkedLookup(policy),
         timeout: PROBE_TIMEOUT_MS,
         headers: { accept: 'application/json' },
       },
@@ -220,16 +216,33 @@ const noService = (namespace: string, service: string, release?: string): Servic
   detail: `no Service ${namespace}/${service}${release ? ` (nor one Service of release ${release})` : ''}: nothing to probe`,
 });
 
-export async function probeServiceProxy(
-  kube: KubeClients,
-  namespace: string,
-  serviceName: string,
-  path: string,
-  release?: string,
-): Promise<ServiceProbeReport> {
-  const found = await findService(kube, namespace, serviceName, release);
-  if (!found) return noService(namespace, serviceName, release);
-  const service = found.metadata?.name ?? serviceName;
+/** The Service a probe targets, as findService found it, and its name. */
+interface FoundService {
+  namespace: string;
+  name: string;
+  service: V1Service;
+}
+
+/**
+ * A probe of the orchestrator's Service at `path`: `probe` runs on the Service findService finds
+ * (serviceName, else the release's one Service); when there is none, nothing is probed (checked: false).
+ */
+function serviceProbe(probe: (kube: KubeClients, found: FoundService, path: string) => Promise<ServiceProbeReport>) {
+  return async (
+    kube: KubeClients,
+    namespace: string,
+    serviceName: string,
+    path: string,
+    release?: string,
+  ): Promise<ServiceProbeReport> => {
+    const service = await findService(kube, namespace, serviceName, release);
+    if (!service) return noService(namespace, serviceName, release);
+    return probe(kube, { namespace, name: service.metadata?.name ?? serviceName, service }, path);
+  };
+}
+
+/** GET `path` of the Service through the API server's service proxy. */
+export const probeServiceProxy = serviceProbe(async (kube, { namespace, name: service }, path) => {
   const target = `service proxy ${namespace}/${service}${path}`;
   const timeout = new Promise<never>((_, reject) =>
     setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS).unref(),
@@ -266,7 +279,7 @@ export async function probeServiceProxy(
       detail: `${target} did not answer: ${reason}. No pod behind the Service answered HTTP (on the local kwok cluster pods are simulated and never answer; pass healthUrl to probe elsewhere)`,
     };
   }
-}
+});
 
 /**
  * The image tag that makes the local stand-in answer 503 {"status":"unhealthy"}: pods of it become
@@ -300,16 +313,7 @@ const podReady = (pod: V1Pod) =>
  * Only for the project's own local cluster (kwok: its pods never answer HTTP), where the worker runs
  * with --local-health-standin (RUNBOOK_LOCAL_HEALTH=1), as `npm start` starts it.
  */
-export async function probeLocalStandin(
-  kube: KubeClients,
-  namespace: string,
-  serviceName: string,
-  path: string,
-  release?: string,
-): Promise<ServiceProbeReport> {
-  const service = await findService(kube, namespace, serviceName, release);
-  if (!service) return noService(namespace, serviceName, release);
-  const name = service.metadata?.name ?? serviceName;
+export const probeLocalStandin = serviceProbe(async (kube, { namespace, name, service }, path) => {
   const target = `local stand-in for service proxy ${namespace}/${name}${path}`;
   const base = { checked: true, via: 'local-standin' as const, target };
   const selector = Object.entries(service.spec?.selector ?? {})
@@ -367,7 +371,7 @@ export async function probeLocalStandin(
       ? `${target} answered ${statusCode} (${from})`
       : `${target} answered ${statusCode}: unhealthy (${from}; the image tag ":${UNHEALTHY_IMAGE_TAG}" simulates an unhealthy platform)`,
   };
-}
+});
 
 /**
  * Why the local stand-in may not be used with this cluster, or undefined when it may: only a

@@ -3,9 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CleanupCriteria, CleanupDeletion, CleanupPlan, CleanupReport } from '../../contract/types/taskrun.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -41,15 +40,7 @@ test("cleanupTaskRuns: plan, then delete with the plan's criteria and time; coun
       };
     },
   };
-  const taskQueue = uniqueTaskQueue('cleanup-history');
-  const worker = await createRunbookWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    activities,
-    workflowBundle: await workflowBundle(),
-  });
-  await worker.runUntil(async () => {
+  await withTestWorker(env, activities, 'cleanup-history', async (taskQueue) => {
     const real = await env.client.workflow.start('cleanupTaskRuns', {
       taskQueue,
       workflowId: uniqueTaskQueue('cleanup'),

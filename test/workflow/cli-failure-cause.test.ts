@@ -3,32 +3,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { ApplicationFailure } from '@temporalio/common';
 import { progressQuery } from '../../contract/messages.ts';
 import { BACKUP_INVALID } from '../../contract/failures.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { failsWith } from '../helpers/failing-activity.ts';
+import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 const REASON = 'backup b1: taskRuns.jsonl.gz does not match its checksum in the manifest (corrupted or tampered with)';
 
 test('a tampered backup: the CLI and the progress step say why the restore was refused', async () => {
   const env = await testTemporal();
-  const taskQueue = uniqueTaskQueue('cli-failure');
-  const activities = {
-    verifyBackup: async () => {
-      throw ApplicationFailure.create({ type: BACKUP_INVALID, message: REASON, nonRetryable: true });
-    },
-  };
-  const worker = await createRunbookWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    activities,
-    workflowBundle: await workflowBundle(),
-  });
+  const activities = { verifyBackup: failsWith(BACKUP_INVALID, REASON) };
   const workflowId = uniqueTaskQueue('restore-tampered');
-  await worker.runUntil(async () => {
+  await withTestWorker(env, activities, 'cli-failure', async (taskQueue) => {
     const cli = await execa(
       process.execPath,
       [

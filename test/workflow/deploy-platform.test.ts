@@ -5,9 +5,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import type { DeployReport } from '../../contract/messages.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 const WRITES = ['ensureNamespaces', 'applyChartCrds', 'applySecrets', 'helmUpgradeInstall:write', 'waitReleaseRollout'];
@@ -70,15 +69,7 @@ function mockActivities(calls: string[], healthOk = true) {
 
 async function run(activities: object, input: unknown) {
   const temporal = await testTemporal();
-  const taskQueue = uniqueTaskQueue('deploy');
-  const worker = await createRunbookWorker({
-    connection: temporal.nativeConnection,
-    namespace: temporal.namespace,
-    taskQueue,
-    activities,
-    workflowBundle: await workflowBundle(),
-  });
-  return worker.runUntil(async () => {
+  return withTestWorker(temporal, activities, 'deploy', async (taskQueue) => {
     const handle = await temporal.client.workflow.start('deployPlatform', {
       taskQueue,
       workflowId: uniqueTaskQueue('deployPlatform'),

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { type WorkflowHandle } from '@temporalio/client';
 import { DRAIN_ABORTED, DRAIN_REFUSED, INVALID_INPUT, LEASE_TAKEN, WAIT_TIMEOUT } from '../../contract/failures.ts';
 import { failureCause } from '../../contract/failure-cause.ts';
 import { drainControlUpdate, drainStatusQuery } from '../../contract/drain-messages.ts';
@@ -13,6 +13,7 @@ import { progressQuery } from '../../contract/messages.ts';
 import type { DrainPlan, DrainReport, DrainRoundRequest, DrainRoundResult } from '../../contract/types/drain.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -107,12 +108,7 @@ async function start(
 }
 
 async function failure(h: WorkflowHandle) {
-  const err = await h.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowFailedError, `expected a failure, got ${String(err)}`);
-  return failureCause(err);
+  return failureCause(await workflowFailure(h));
 }
 
 /** Polls quickly: these tests run against mocked activities. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { BACKUP_NOT_FOUND, INVALID_INPUT, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 import { failureCause } from '../../contract/failure-cause.ts';
 import {
@@ -19,6 +19,7 @@ import type { BlastRadius, EvidenceSummary, IncidentInput, IncidentReport } from
 import type { DrainRoundRequest, DrainRoundResult } from '../../contract/types/drain.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -333,11 +334,7 @@ test('invalid input fails at once naming the field; nothing is read or changed',
       workflowId: uniqueTaskQueue('incident-invalid'),
       args: [args],
     });
-    const err = await h.result().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof WorkflowFailedError);
+    const err = await workflowFailure(h);
     const cause = failureCause(err);
     assert.equal(cause.type, INVALID_INPUT);
     return cause.message;

@@ -24,7 +24,6 @@ import type {
 } from '../../contract/types/rolling-maintenance.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import { failureCause } from '../../contract/failure-cause.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { runCli } from '../../client/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { recordHistory } from '../helpers/record-history.ts';
@@ -33,7 +32,7 @@ import {
   startTimeSkipping,
   uniqueTaskQueue,
   useTestTemporal,
-  workflowBundle,
+  withTestWorker,
   type MockActivities,
 } from '../helpers/temporal.ts';
 
@@ -500,20 +499,14 @@ async function onTimeSkipping<T>(
 ): Promise<T> {
   const env = await startTimeSkipping();
   try {
-    const taskQueue = uniqueTaskQueue('rolling-ts');
-    const worker = await createRunbookWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      activities: fake.activities,
-      workflowBundle: await workflowBundle(),
+    return await withTestWorker(env, fake.activities, 'rolling-ts', async (taskQueue) => {
+      const handle = await env.client.workflow.start('rollingNodeMaintenance', {
+        taskQueue,
+        workflowId: uniqueTaskQueue('rolling'),
+        args: [input],
+      });
+      return drive(handle, env);
     });
-    const handle = await env.client.workflow.start('rollingNodeMaintenance', {
-      taskQueue,
-      workflowId: uniqueTaskQueue('rolling'),
-      args: [input],
-    });
-    return await worker.runUntil(drive(handle, env));
   } finally {
     await env.teardown();
   }

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
 import { INVALID_INPUT, KUBE_FORBIDDEN, SECURITY_AUDIT_FAILED } from '../../contract/failures.ts';
 import { failureCause } from '../../contract/failure-cause.ts';
 import { progressQuery } from '../../contract/progress.ts';
@@ -20,6 +19,7 @@ import {
 } from '../../contract/types/security-audit.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue, type MockActivities } from '../helpers/temporal.ts';
 import { recordHistory } from '../helpers/record-history.ts';
+import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -187,11 +187,7 @@ test('a section that fails is named (report incomplete, its step failed) and the
 
 test('every section failed: the audit fails with SecurityAuditFailed naming each cause', async () => {
   const { h } = await audit({}, ['rbac', 'workloads', 'events']);
-  const err = await h.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowFailedError);
+  const err = await workflowFailure(h);
   const cause = failureCause(err);
   assert.equal(cause.type, SECURITY_AUDIT_FAILED);
   assert.match(cause.message, /rbac: list ClusterRoleBindings.*workloads: list pods.*secret events: list events/);
@@ -214,11 +210,7 @@ test(`more than ${MAX_FINDINGS} findings: the worst ${MAX_FINDINGS} are kept, th
 
 test('invalid input fails at once naming the fields, before any activity', async () => {
   const { h, calls } = await audit({}, [], { namespace: 'Bad_NS', eventsWindowMinutes: 0, extra: true } as never);
-  const err = await h.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowFailedError);
+  const err = await workflowFailure(h);
   const cause = failureCause(err);
   assert.equal(cause.type, INVALID_INPUT);
   assert.match(cause.message, /namespace/);

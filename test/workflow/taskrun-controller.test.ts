@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import { taskRunControllerQuery, taskRunQuery, type CleanupReport } from '../../contract/messages.ts';
@@ -25,10 +25,10 @@ import {
   type WatchResult,
 } from '../../contract/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
 
@@ -125,21 +125,13 @@ async function withController<T>(
   workflowId?: string,
 ): Promise<T> {
   const env = await testTemporal();
-  const taskQueue = uniqueTaskQueue('taskrun-wf');
-  const worker = await createRunbookWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    activities: fake.activities,
-    workflowBundle: await workflowBundle(),
-  });
   const namespace = typeof input.namespace === 'string' ? input.namespace : 'ns';
-  const handle = await env.client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId: workflowId ?? controllerWorkflowId(namespace),
-    args: [{ namespace, ...input }],
-  });
-  return worker.runUntil(async () => {
+  return withTestWorker(env, fake.activities, 'taskrun-wf', async (taskQueue) => {
+    const handle = await env.client.workflow.start('taskRunController', {
+      taskQueue,
+      workflowId: workflowId ?? controllerWorkflowId(namespace),
+      args: [{ namespace, ...input }],
+    });
     try {
       return await drive(handle);
     } finally {
@@ -553,11 +545,7 @@ test('search attributes: upserted only when the counts change, found by a list q
 test('invalid controller input fails at once, naming the fields', async () => {
   const fake = new Fake();
   await withController(fake, { namespace: 'Not A Name', chunkSize: 0 }, async (h) => {
-    const err = await h.result().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof WorkflowFailedError);
+    const err = await workflowFailure(h);
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, INVALID_INPUT);
     assert.match(err.cause.message, /namespace: .*; chunkSize/);
@@ -610,11 +598,7 @@ test('an invalid controller ConfigMap: the taskRunController query and the curre
 test('one controller per namespace: another workflow id, or carried state at a start, is refused at once, before any watch', async () => {
   const fake = new Fake();
   const failure = async (h: WorkflowHandleWithFirstExecutionRunId) => {
-    const err = await h.result().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof WorkflowFailedError);
+    const err = await workflowFailure(h);
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.nonRetryable, true);
     return err.cause;
@@ -650,21 +634,13 @@ test('cleanupTaskRuns: dryRun only plans; a real run deletes what the plan names
     ...fake.activities,
     deleteOldTaskRuns: async (input: CleanupCriteria) => (deletes.push(input), fake.activities.deleteOldTaskRuns()),
   };
-  const taskQueue = uniqueTaskQueue('cleanup-wf');
-  const worker = await createRunbookWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    activities,
-    workflowBundle: await workflowBundle(),
-  });
-  const run = (input: Record<string, unknown>) =>
-    env.client.workflow.execute('cleanupTaskRuns', {
-      taskQueue,
-      workflowId: uniqueTaskQueue('cleanup'),
-      args: [input],
-    }) as Promise<CleanupReport>;
-  await worker.runUntil(async () => {
+  await withTestWorker(env, activities, 'cleanup-wf', async (taskQueue) => {
+    const run = (input: Record<string, unknown>) =>
+      env.client.workflow.execute('cleanupTaskRuns', {
+        taskQueue,
+        workflowId: uniqueTaskQueue('cleanup'),
+        args: [input],
+      }) as Promise<CleanupReport>;
     const dry = await run({ dryRun: true });
     assert.deepEqual([dry.deleted, dry.samples.deleted], [1, ['old']]);
     assert.equal(deletes.length, 0);

@@ -11,8 +11,8 @@ import type { ActivityDeps } from '../../activities/deps.ts';
 import { platformHealthActivities } from '../../activities/platform-health.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import type { PlatformHealthReport } from '../../contract/messages.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { healthyClusterMocks } from '../helpers/healthy-cluster.ts';
+import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 const EXTRA = 'internal-detail-never-in-a-report';
@@ -43,22 +43,7 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 let probes = 0;
 const activities = {
-  describeCluster: async () => ({ server: 'https://127.0.0.1:1', context: 'test', version: 'v1.37.2' }),
-  checkNodes: async () => ({
-    total: 1,
-    ready: 1,
-    notReady: [],
-    cordoned: [],
-    nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }],
-  }),
-  checkPods: async (namespace: string) => ({
-    namespace,
-    namespaceExists: true,
-    total: 1,
-    ready: 1,
-    pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }],
-    requested: { cpuMillis: 0, memoryBytes: 0 },
-  }),
+  ...healthyClusterMocks(),
   countTaskRuns: async () => ({ crdInstalled: true, total: 0, byPhase: {} }),
   async probeOrchestrator(req: Parameters<ReturnType<typeof platformHealthActivities>['probeOrchestrator']>[0]) {
     probes++;
@@ -68,15 +53,7 @@ const activities = {
 
 async function run(healthUrl: string): Promise<{ report?: PlatformHealthReport; error?: unknown }> {
   const temporal = await testTemporal();
-  const taskQueue = uniqueTaskQueue('health-reach');
-  const worker = await createRunbookWorker({
-    connection: temporal.nativeConnection,
-    namespace: temporal.namespace,
-    taskQueue,
-    activities,
-    workflowBundle: await workflowBundle(),
-  });
-  return worker.runUntil(
+  return withTestWorker(temporal, activities, 'health-reach', (taskQueue) =>
     temporal.client.workflow
       .execute('platformHealth', {
         taskQueue,

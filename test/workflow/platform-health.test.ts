@@ -7,9 +7,9 @@ import type { Activities } from '../../activities/index.ts';
 import { KUBE_FORBIDDEN, KUBE_UNAVAILABLE, INVALID_INPUT } from '../../contract/failures.ts';
 import { progressQuery, type PlatformHealthReport } from '../../contract/messages.ts';
 import type { PlatformHealthInput } from '../../contract/types/platform-health.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { healthyClusterIdentity, healthyNodes, healthyPods } from '../helpers/healthy-cluster.ts';
+import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
 
 type HealthActivities = Pick<
   Activities,
@@ -20,28 +20,15 @@ function healthyActivities(calls: string[]): HealthActivities {
   return {
     async describeCluster() {
       calls.push('describeCluster');
-      return { server: 'https://127.0.0.1:1', context: 'test', version: 'v1.37.2' };
+      return healthyClusterIdentity();
     },
     async checkNodes() {
       calls.push('checkNodes');
-      return {
-        total: 1,
-        ready: 1,
-        notReady: [],
-        cordoned: [],
-        nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }],
-      };
+      return healthyNodes();
     },
     async checkPods(namespace) {
       calls.push(`checkPods:${namespace}`);
-      return {
-        namespace,
-        namespaceExists: true,
-        total: 1,
-        ready: 1,
-        pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }],
-        requested: { cpuMillis: 0, memoryBytes: 0 },
-      };
+      return healthyPods(namespace);
     },
     async countTaskRuns(namespace) {
       calls.push(`countTaskRuns:${namespace}`);
@@ -64,21 +51,13 @@ const testTemporal = useTestTemporal();
 
 async function run(activities: HealthActivities, input: PlatformHealthInput | Record<string, unknown>) {
   const temporal = await testTemporal();
-  const taskQueue = uniqueTaskQueue('health');
-  const worker = await createRunbookWorker({
-    connection: temporal.nativeConnection,
-    namespace: temporal.namespace,
-    taskQueue,
-    activities,
-    workflowBundle: await workflowBundle(),
-  });
-  const handle = await temporal.client.workflow.start('platformHealth', {
-    taskQueue,
-    workflowId: uniqueTaskQueue('platformHealth'),
-    args: [input],
-  });
   // Queries need a running worker, so the progress is read before the worker stops.
-  return worker.runUntil(async () => {
+  return withTestWorker(temporal, activities, 'health', async (taskQueue) => {
+    const handle = await temporal.client.workflow.start('platformHealth', {
+      taskQueue,
+      workflowId: uniqueTaskQueue('platformHealth'),
+      args: [input],
+    });
     const outcome = await handle.result().then(
       (report) => ({ report: report as PlatformHealthReport, error: undefined }),
       (error: unknown) => ({ report: undefined, error }),
@@ -140,11 +119,11 @@ test('a non-retryable failure (403) fails the runbook after one attempt and mark
 test('a retryable failure (API server unavailable) is retried and the runbook completes', async () => {
   const calls: string[] = [];
   const activities = healthyActivities(calls);
-  const healthyNodes = activities.checkNodes;
+  const checkNodes = activities.checkNodes;
   let attempts = 0;
   activities.checkNodes = async () => {
     if (++attempts === 1) throw ApplicationFailure.create({ type: KUBE_UNAVAILABLE, message: 'ECONNREFUSED' });
-    return healthyNodes();
+    return checkNodes();
   };
   const { report, error } = await run(activities, {});
   assert.equal(error, undefined);

@@ -1,8 +1,11 @@
 // Mocked activities of a platform release that is deployed and not stuck, for the tests that run the
-// upgrade runbooks without helm (the CLI and Web UI tests).
+// upgrade runbooks without helm (the CLI and Web UI tests, the upgrade workflow tests).
+import type { Activities } from '../../activities/index.ts';
 
 /** helmStatus: the orchestrator release, deployed, at `revision()`; recoverStuckRelease: nothing stuck. */
-export function deployedReleaseMocks(revision: () => number = () => 1) {
+export function deployedReleaseMocks(
+  revision: () => number = () => 1,
+): Pick<Activities, 'helmStatus' | 'recoverStuckRelease'> {
   return {
     helmStatus: async () => ({
       name: 'orchestrator',
@@ -14,6 +17,11 @@ export function deployedReleaseMocks(revision: () => number = () => 1) {
       appVersion: '1.0.0',
       updated: '',
     }),
-    recoverStuckRelease: async () => ({ recovered: false, previousStatus: 'deployed', action: 'none' }),
+    recoverStuckRelease: async () => ({
+      recovered: false,
+      previousStatus: 'deployed',
+      action: 'none',
+      detail: 'not stuck',
+    }),
   };
 }

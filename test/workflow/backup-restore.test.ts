@@ -8,13 +8,14 @@ import { progressQuery } from '../../contract/messages.ts';
 import { RESTORE_INCOMPLETE } from '../../contract/failures.ts';
 import { type BackupReport, type RestoreReport } from '../../contract/types/backup.ts';
 import { BACKUP_INVALID, VOLUME_SNAPSHOT_FAILED } from '../../contract/failures.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { BACKUP_COUNTS, TEST_RECIPIENT, writtenBackup } from '../helpers/backup-mocks.ts';
+import { plannedRestoreKinds, restoredObjectsMocks } from '../helpers/restore-mocks.ts';
+import { failsWith } from '../helpers/failing-activity.ts';
+import { recordedMocks, type RecordedMocks } from '../helpers/recorded-mocks.ts';
+import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
 
 const testTemporal = useTestTemporal();
 type Behaviour = (arg: never) => Promise<unknown>;
-const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
-const counts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
 const helmObjects = { releases: [{ name: 'orchestrator', revision: 2, objects: 7 }], total: 7, existing: 0 };
 const snapshot = {
   name: 'b1-workspace-12345678',
@@ -34,41 +35,28 @@ const volumesPlan = {
   ],
 };
 
-function mock(behaviour: Record<string, Behaviour> = {}) {
-  const calls: { name: string; arg: Record<string, unknown> }[] = [];
+function mock(behaviour: Record<string, Behaviour> = {}): RecordedMocks {
   const defaults: Record<string, Behaviour> = {
     planBackup: async () => ({
       namespace: 'orchestrator',
-      counts,
+      counts: BACKUP_COUNTS,
       helmRelease: { name: 'orchestrator', revision: 2, chart: 'orchestrator', chartVersion: '0.1.0' },
       volumeSnapshots: { pvcs: 1, snapshotted: 0, skippedReason: 'no VolumeSnapshot CRD' },
     }),
-    writeBackup: async (arg: { workflowId: string }) => ({
-      id: arg.workflowId,
-      dir: `/b/${arg.workflowId}`,
-      createdAt: '2026-11-26T02:00:00Z',
-      cluster: 'https://k',
-      namespace: 'orchestrator',
-      counts,
-      files: [],
-      reused: false,
-      bytes: 100,
-    }),
+    writeBackup: async (arg: { workflowId: string }) => writtenBackup(arg),
     applyBackupRetention: async () => ({ kept: ['b2'], deleted: ['b0', 'b1'] }),
     verifyBackup: async () => ({
       id: 'b1',
       createdAt: '2026-11-26T02:00:00Z',
       cluster: 'https://k',
       sourceNamespace: 'orchestrator',
-      counts,
+      counts: BACKUP_COUNTS,
       filesVerified: 5,
     }),
     planRestore: async (arg: { targetNamespace?: string; include: Record<string, boolean> }) => ({
       targetNamespace: arg.targetNamespace ?? 'orchestrator',
       namespaceExists: false,
-      kinds: Object.entries(counts)
-        .filter(([k]) => arg.include[k])
-        .map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })),
+      kinds: plannedRestoreKinds(arg.include),
       ...(arg.include.helmReleases ? { helmObjects } : {}),
     }),
     snapshotVolumes: async (arg: { volumeSnapshotClass: string }) => ({
@@ -93,26 +81,9 @@ function mock(behaviour: Record<string, Behaviour> = {}) {
       ],
     }),
     ensureNamespaces: async (names: string[]) => names.map((name) => ({ name, changed: true })),
-    restoreKind: async (arg: { kind: keyof typeof counts }) => ({
-      kind: arg.kind,
-      created: counts[arg.kind],
-      updated: 0,
-      skipped: 0,
-    }),
-    waitCrdsEstablished: async () => undefined,
-    countRestored: async (arg: { include: Record<string, boolean> }) =>
-      Object.entries(counts)
-        .filter(([k]) => arg.include[k])
-        .map(([kind, n]) => ({ kind, expected: n, found: n })),
+    ...restoredObjectsMocks(),
   };
-  const activities: Record<string, Behaviour> = {};
-  for (const name of Object.keys(defaults)) {
-    activities[name] = async (arg: never) => {
-      calls.push({ name, arg });
-      return (behaviour[name] ?? defaults[name]!)(arg);
-    };
-  }
-  return { calls, activities, names: () => calls.map((c) => c.name) };
+  return recordedMocks(defaults, behaviour);
 }
 
 async function run<T>(
@@ -122,15 +93,7 @@ async function run<T>(
   workflowId = uniqueTaskQueue(workflow),
 ): Promise<{ result: T; steps: string[] }> {
   const env = await testTemporal();
-  const taskQueue = uniqueTaskQueue('backup-wf');
-  const worker = await createRunbookWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    activities: m.activities,
-    workflowBundle: await workflowBundle(),
-  });
-  return worker.runUntil(async () => {
+  return withTestWorker(env, m.activities, 'backup-wf', async (taskQueue) => {
     const handle = await env.client.workflow.start(workflow, { taskQueue, workflowId, args: [input] });
     const result = (await handle.result()) as T;
     const steps = (await handle.query(progressQuery)).steps.map((s) => `${s.name}:${s.status}`);
@@ -154,7 +117,7 @@ test('backupPlatform: plan, capture with the workflow ID as backup id, retention
   const m = mock();
   const { result, steps } = await run<BackupReport>(
     'backupPlatform',
-    { recipients: [RECIPIENT], retention: { keepLast: 1 } },
+    { recipients: [TEST_RECIPIENT], retention: { keepLast: 1 } },
     m,
     'backup-wf-fixed-id',
   );
@@ -192,14 +155,14 @@ test('backupPlatform: with a VolumeSnapshotClass, PVCs are snapshotted before th
   const m = mock({
     planBackup: async () => ({
       namespace: 'orchestrator',
-      counts,
+      counts: BACKUP_COUNTS,
       helmRelease: null,
       volumeSnapshots: { pvcs: 2, snapshotted: 0, volumeSnapshotClass: 'csi-snap' },
     }),
   });
   const { result, steps } = await run<BackupReport>(
     'backupPlatform',
-    { recipients: [RECIPIENT], volumeSnapshotClass: 'csi-snap', timeoutSeconds: 300 },
+    { recipients: [TEST_RECIPIENT], volumeSnapshotClass: 'csi-snap', timeoutSeconds: 300 },
     m,
     'backup-wf-snap',
   );
@@ -223,7 +186,7 @@ test('backupPlatform: a snapshot that never gets ready fails the run before anyt
   const m = mock({
     planBackup: async () => ({
       namespace: 'orchestrator',
-      counts,
+      counts: BACKUP_COUNTS,
       helmRelease: null,
       volumeSnapshots: { pvcs: 1, snapshotted: 0, volumeSnapshotClass: 'csi-snap' },
     }),
@@ -236,7 +199,7 @@ test('backupPlatform: a snapshot that never gets ready fails the run before anyt
       });
     },
   });
-  const err = await failure('backupPlatform', { recipients: [RECIPIENT] }, m);
+  const err = await failure('backupPlatform', { recipients: [TEST_RECIPIENT] }, m);
   assert.equal(err.type, VOLUME_SNAPSHOT_FAILED);
   assert.equal(attempts, 1);
   assert.deepEqual(m.names(), ['planBackup', 'snapshotVolumes']);
@@ -244,7 +207,7 @@ test('backupPlatform: a snapshot that never gets ready fails the run before anyt
 
 test('backupPlatform: a volumeSnapshotClass that is not a name is an input error', async () => {
   const m = mock();
-  const err = await failure('backupPlatform', { recipients: [RECIPIENT], volumeSnapshotClass: 'Not_A_Name' }, m);
+  const err = await failure('backupPlatform', { recipients: [TEST_RECIPIENT], volumeSnapshotClass: 'Not_A_Name' }, m);
   assert.equal(err.type, INVALID_INPUT);
   assert.match(err.message, /volumeSnapshotClass: must be a VolumeSnapshotClass name/);
   assert.deepEqual(m.calls, []);
@@ -297,7 +260,7 @@ test('backupPlatform: bad fields are named; an unresolved HMAC key fails without
       });
     },
   });
-  const e2 = await failure('backupPlatform', { recipients: [RECIPIENT] }, unresolved);
+  const e2 = await failure('backupPlatform', { recipients: [TEST_RECIPIENT] }, unresolved);
   assert.equal(e2.type, SECRET_REF_UNRESOLVED);
   assert.equal(attempts, 1);
 });
@@ -351,9 +314,7 @@ test('restorePlatform: PVCs are recreated from snapshots after the ConfigMaps, b
       targetNamespace: 'orchestrator',
       namespaceExists: true,
       volumes: volumesPlan,
-      kinds: Object.entries(counts)
-        .filter(([k]) => arg.include[k])
-        .map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })),
+      kinds: plannedRestoreKinds(arg.include),
       helmObjects,
     }),
   });
@@ -379,13 +340,7 @@ test('restorePlatform: PVCs are recreated from snapshots after the ConfigMaps, b
 
 test('restorePlatform: a tampered backup is refused at verify; nothing is written', async () => {
   const m = mock({
-    verifyBackup: async () => {
-      throw ApplicationFailure.create({
-        type: BACKUP_INVALID,
-        message: 'backup b1: taskRuns.jsonl.gz does not match its checksum',
-        nonRetryable: true,
-      });
-    },
+    verifyBackup: failsWith(BACKUP_INVALID, 'backup b1: taskRuns.jsonl.gz does not match its checksum'),
   });
   const err = await failure('restorePlatform', { backupId: 'b1' }, m);
   assert.equal(err.type, BACKUP_INVALID);
@@ -460,6 +415,6 @@ test("restorePlatform: the cluster's own namespaces are refused as target before
 test("backupPlatform: the series of a run whose ID ends in a Schedule's or the CLI's time is that ID's stem", async () => {
   const stem = uniqueTaskQueue('team-backup');
   const m = mock();
-  await run<BackupReport>('backupPlatform', { recipients: [RECIPIENT] }, m, `${stem}-2026-11-28T12-00-00-000Z`);
+  await run<BackupReport>('backupPlatform', { recipients: [TEST_RECIPIENT] }, m, `${stem}-2026-11-28T12-00-00-000Z`);
   assert.equal(m.calls[1]!.arg.series, stem);
 });

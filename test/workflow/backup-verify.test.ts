@@ -5,57 +5,47 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, ChildWorkflowFailure } from '@temporalio/common';
 import { nightlyAction } from '../../client/schedules.ts';
 import { INVALID_INPUT, KUBE_INVALID } from '../../contract/failures.ts';
 import { progressQuery } from '../../contract/messages.ts';
 import { type BackupVerifyReport, type KindComparison } from '../../contract/types/backup-verify.ts';
 import { BACKUP_VERIFY_FAILED, BACKUP_VERIFY_MISMATCH } from '../../contract/failures.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
 import { recordHistory } from '../helpers/record-history.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { recordedMocks, type RecordedMocks } from '../helpers/recorded-mocks.ts';
+import { BACKUP_COUNTS, TEST_RECIPIENT, writtenBackup } from '../helpers/backup-mocks.ts';
+import { plannedRestoreKinds, restoredObjectsMocks } from '../helpers/restore-mocks.ts';
+import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
+import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
 type Behaviour = (arg: never) => Promise<unknown>;
-const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
-const counts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
-const input = { backup: { recipients: [RECIPIENT], retention: { keepLast: 3 } } };
+const input = { backup: { recipients: [TEST_RECIPIENT], retention: { keepLast: 3 } } };
 
-const kindResult = (kind: keyof typeof counts, over: Partial<KindComparison> = {}): KindComparison => ({
+const kindResult = (kind: keyof typeof BACKUP_COUNTS, over: Partial<KindComparison> = {}): KindComparison => ({
   kind,
-  backup: counts[kind],
-  restored: counts[kind],
-  matching: counts[kind],
+  backup: BACKUP_COUNTS[kind],
+  restored: BACKUP_COUNTS[kind],
+  matching: BACKUP_COUNTS[kind],
   missing: [],
   differing: [],
   extra: [],
   equal: true,
-  source: { count: counts[kind], changedSinceBackup: 0, addedSinceBackup: 0, removedSinceBackup: 0 },
+  source: { count: BACKUP_COUNTS[kind], changedSinceBackup: 0, addedSinceBackup: 0, removedSinceBackup: 0 },
   ...over,
 });
 
-function mock(behaviour: Record<string, Behaviour> = {}) {
-  const calls: { name: string; arg: Record<string, unknown> }[] = [];
+function mock(behaviour: Record<string, Behaviour> = {}): RecordedMocks {
   const defaults: Record<string, Behaviour> = {
     // backupPlatform's
     planBackup: async () => ({
       namespace: 'orchestrator',
-      counts,
+      counts: BACKUP_COUNTS,
       helmRelease: null,
       volumeSnapshots: { pvcs: 0, snapshotted: 0, skippedReason: 'no VolumeSnapshot CRD' },
     }),
-    writeBackup: async (arg: { workflowId: string }) => ({
-      id: arg.workflowId,
-      dir: `/b/${arg.workflowId}`,
-      createdAt: '2026-11-26T02:00:00Z',
-      cluster: 'https://k',
-      namespace: 'orchestrator',
-      counts,
-      files: [],
-      reused: false,
-      bytes: 100,
-    }),
+    writeBackup: async (arg: { workflowId: string }) => writtenBackup(arg),
     applyBackupRetention: async () => ({ kept: ['b2'], deleted: ['b0'] }),
     // restorePlatform's
     verifyBackup: async (arg: { backupId: string }) => ({
@@ -63,30 +53,18 @@ function mock(behaviour: Record<string, Behaviour> = {}) {
       createdAt: '2026-11-26T02:00:00Z',
       cluster: 'https://k',
       sourceNamespace: 'orchestrator',
-      counts,
+      counts: BACKUP_COUNTS,
       filesVerified: 5,
     }),
     planRestore: async (arg: { targetNamespace: string; include: Record<string, boolean> }) => ({
       targetNamespace: arg.targetNamespace,
       namespaceExists: true,
-      kinds: Object.entries(counts)
-        .filter(([k]) => arg.include[k])
-        .map(([kind, total]) => ({ kind, total, existing: 0, action: 'create' })),
+      kinds: plannedRestoreKinds(arg.include),
     }),
     ensureNamespaces: async (names: string[]) => names.map((name) => ({ name, changed: false })),
-    restoreKind: async (arg: { kind: keyof typeof counts }) => ({
-      kind: arg.kind,
-      created: counts[arg.kind],
-      updated: 0,
-      skipped: 0,
-    }),
-    waitCrdsEstablished: async () => undefined,
+    ...restoredObjectsMocks(),
     restoreHelmObjects: async () => ({ releases: [], created: 0, updated: 0, skipped: 0 }),
     restoreVolumes: async () => ({ created: [], skipped: [], unavailable: [] }),
-    countRestored: async (arg: { include: Record<string, boolean> }) =>
-      Object.entries(counts)
-        .filter(([k]) => arg.include[k])
-        .map(([kind, n]) => ({ kind, expected: n, found: n })),
     // backupAndVerify's
     prepareScratchNamespace: async (arg: { name: string }) => ({ name: arg.name, created: true }),
     compareRestoredBackup: async (arg: {
@@ -109,19 +87,7 @@ function mock(behaviour: Record<string, Behaviour> = {}) {
       verifiedAt: '2026-11-26T02:10:00Z',
     }),
   };
-  const activities: Record<string, Behaviour> = {};
-  for (const name of Object.keys(defaults)) {
-    activities[name] = async (arg: never) => {
-      calls.push({ name, arg });
-      return (behaviour[name] ?? defaults[name]!)(arg);
-    };
-  }
-  return {
-    calls,
-    activities,
-    names: () => calls.map((c) => c.name),
-    arg: (name: string) => calls.find((c) => c.name === name)?.arg,
-  };
+  return recordedMocks(defaults, behaviour);
 }
 
 /** Runs backupAndVerify on its own task queue; `drive` gets the handle (default: await the result). */
@@ -132,26 +98,9 @@ async function run<T>(
   workflowId = uniqueTaskQueue('backupAndVerify'),
 ): Promise<T> {
   const env = await testTemporal();
-  const taskQueue = uniqueTaskQueue('verify-wf');
-  const worker = await createRunbookWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    activities: m.activities,
-    workflowBundle: await workflowBundle(),
-  });
-  return worker.runUntil(async () =>
+  return withTestWorker(env, m.activities, 'verify-wf', async (taskQueue) =>
     drive(await env.client.workflow.start('backupAndVerify', { taskQueue, workflowId, args: [wfInput] })),
   );
-}
-
-async function failureOf(h: WorkflowHandle): Promise<WorkflowFailedError> {
-  const err = await h.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowFailedError, String(err));
-  return err;
 }
 
 const steps = async (h: WorkflowHandle) => (await h.query(progressQuery)).steps.map((s) => `${s.name}:${s.status}`);
@@ -247,17 +196,8 @@ test("series: a run started by a Schedule (or the CLI) gives its child backup th
   ] as const) {
     // The real activity makes the id safe as a directory name (backupIdFor): ':' is not allowed.
     const m = mock({
-      writeBackup: async (arg: { workflowId: string }) => ({
-        id: arg.workflowId.replace(/:/g, '-'),
-        dir: '/b',
-        createdAt: '2026-11-28T02:00:00Z',
-        cluster: 'https://k',
-        namespace: 'orchestrator',
-        counts,
-        files: [],
-        reused: false,
-        bytes: 100,
-      }),
+      writeBackup: async (arg: { workflowId: string }) =>
+        writtenBackup(arg, { id: arg.workflowId.replace(/:/g, '-'), dir: '/b', createdAt: '2026-11-28T02:00:00Z' }),
     });
     await run(input, m, (h) => h.result(), workflowId);
     assert.equal(m.arg('writeBackup')!.series, series);
@@ -294,7 +234,7 @@ test('mismatch: fails with BackupVerifyMismatch naming the differences; the repo
     }),
   });
   const { err, stepList } = await run(input, m, async (h) => {
-    const e = await failureOf(h);
+    const e = await workflowFailure(h);
     await recordHistory(h, 'backupAndVerify-mismatch');
     return { err: e, stepList: await steps(h) };
   });
@@ -325,7 +265,7 @@ test("a failed restore still deletes the scratch namespace; the error is the res
       return { kind: arg.kind, created: 1, updated: 0, skipped: 0 };
     },
   });
-  const err = await run(input, m, failureOf);
+  const err = await run(input, m, workflowFailure);
   assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
   assert.equal(err.cause.type, BACKUP_VERIFY_FAILED);
   assert.match(
@@ -352,7 +292,7 @@ test('cancelled during the restore: the scratch namespace is still deleted', asy
     for (let i = 0; i < 100 && !m.names().includes('restoreKind'); i++) await sleep(100);
     assert.ok(m.names().includes('restoreKind'), 'the restore never started');
     await h.cancel();
-    return failureOf(h);
+    return workflowFailure(h);
   });
   assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
   assert.deepEqual(
@@ -372,7 +312,7 @@ test('a scratch namespace that is not ours is refused; a refused cleanup does no
       "refusing to delete namespace team-a: it is not this verification's scratch namespace",
     ),
   });
-  const err = await run({ ...input, verify: { scratchNamespace: 'team-a' } }, m, failureOf);
+  const err = await run({ ...input, verify: { scratchNamespace: 'team-a' } }, m, workflowFailure);
   assert.ok(err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.type, BACKUP_VERIFY_FAILED);
   assert.match(
@@ -403,25 +343,25 @@ test('invalid input fails at once, naming the fields, before any activity', asyn
       verify: { scratchNamespace: 'orchestrator', identity: { env: 'no such var!' } },
     },
     m,
-    failureOf,
+    workflowFailure,
   );
   assert.ok(err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.type, INVALID_INPUT);
   assert.match(err.cause.message, /backup\.recipients: Secrets are never written in plain text/);
   assert.match(err.cause.message, /verify\.identity: is the worker's configuration now, not an input/);
-  const reserved = await run({ ...input, verify: { scratchNamespace: 'kube-system' } }, m, failureOf);
+  const reserved = await run({ ...input, verify: { scratchNamespace: 'kube-system' } }, m, workflowFailure);
   assert.match(String(reserved.cause?.message), /verify\.scratchNamespace: must not be one of default, kube-system/);
   const same = await run(
     { backup: { ...input.backup, namespace: 'team-a' }, verify: { scratchNamespace: 'team-a' } },
     m,
-    failureOf,
+    workflowFailure,
   );
   assert.match(String(same.cause?.message), /verify\.scratchNamespace: must differ from backup\.namespace/);
   assert.deepEqual(m.calls, []);
 });
 
 test('the nightly schedule starts backupPlatform, or backupAndVerify with RUNBOOK_BACKUP_VERIFY=1 or verify', () => {
-  const nightly = { recipients: [RECIPIENT], retention: { keepLast: 14 } };
+  const nightly = { recipients: [TEST_RECIPIENT], retention: { keepLast: 14 } };
   assert.deepEqual(nightlyAction({ input: nightly }, {}), { workflowType: 'backupPlatform', input: nightly });
   assert.deepEqual(nightlyAction({ input: nightly }, { RUNBOOK_BACKUP_VERIFY: '1' }), {
     workflowType: 'backupAndVerify',

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { leaseQuery, maintenanceLeaseId } from '../../contract/lease-messages.ts';
 import { progressQuery, type UpgradeReport } from '../../contract/messages.ts';
+import { deployedReleaseMocks } from '../helpers/deployed-release-mocks.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { runTestWorker, useTestTemporal, type MockActivities } from '../helpers/temporal.ts';
 
@@ -16,22 +17,7 @@ const testTemporal = useTestTemporal();
 function upgradeMocks(log: string[]): MockActivities {
   let revision = 1;
   return {
-    helmStatus: async () => ({
-      name: 'orchestrator',
-      namespace: 'orchestrator',
-      revision,
-      status: 'deployed',
-      chart: 'orchestrator-0.1.0',
-      chartVersion: '0.1.0',
-      appVersion: '1.0.0',
-      updated: '',
-    }),
-    recoverStuckRelease: async () => ({
-      recovered: false,
-      previousStatus: 'deployed',
-      action: 'none',
-      detail: 'not stuck',
-    }),
+    ...deployedReleaseMocks(() => revision),
     applyChartCrds: async () => [],
     waitCrdsEstablished: async () => undefined,
     helmUpgradeInstall: async (arg) => {

@@ -14,6 +14,7 @@ import { recordHistory } from '../helpers/record-history.ts';
 import { BACKUP_COUNTS, TEST_RECIPIENT, preUpgradeBackupMocks, writtenBackup } from '../helpers/backup-mocks.ts';
 import { deployedReleaseMocks } from '../helpers/deployed-release-mocks.ts';
 import { failsWith } from '../helpers/failing-activity.ts';
+import { recordedMocks, type MockBehaviour, type RecordedMocks } from '../helpers/recorded-mocks.ts';
 import {
   startTimeSkipping,
   uniqueTaskQueue,
@@ -25,18 +26,10 @@ import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
 
-interface Mock {
-  calls: { name: string; arg: unknown }[];
-  activities: Record<string, (arg: never) => Promise<unknown>>;
-}
-
 /** A release at revision 1 (image 1.0.0); `behaviour` overrides single activities. */
-function mockActivities(
-  behaviour: Partial<Record<string, (arg: never, attempt: number) => Promise<unknown>>> = {},
-): Mock {
-  const calls: Mock['calls'] = [];
+function mockActivities(behaviour: Partial<Record<string, MockBehaviour>> = {}): RecordedMocks {
   let revision = 1;
-  const defaults: Record<string, (arg: never, attempt: number) => Promise<unknown>> = {
+  const defaults: Record<string, MockBehaviour> = {
     ...deployedReleaseMocks(() => revision),
     helmGetValues: async () => ({ image: { repository: 'example/orchestrator', tag: '1.0.0' }, replicas: 1 }),
     helmUpgradeInstall: async () => ({
@@ -53,16 +46,7 @@ function mockActivities(
     // The pre-upgrade backup: no recipients configured unless a test says so; backupPlatform's activities.
     ...preUpgradeBackupMocks(),
   };
-  const attempts: Record<string, number> = {};
-  const activities: Mock['activities'] = {};
-  for (const name of Object.keys(defaults)) {
-    activities[name] = async (arg: never) => {
-      calls.push({ name, arg });
-      attempts[name] = (attempts[name] ?? 0) + 1;
-      return (behaviour[name] ?? defaults[name]!)(arg, attempts[name]!);
-    };
-  }
-  return { calls, activities };
+  return recordedMocks(defaults, behaviour);
 }
 
 const rolloutTimeout = () =>
@@ -80,7 +64,7 @@ const baseInput: UpgradePlatformInput = { imageTag: '1.1.0', smokeTest: { health
 
 async function withUpgrade<T>(
   env: Pick<TestTemporal, 'client' | 'nativeConnection'> & { namespace?: string },
-  mock: Mock,
+  mock: RecordedMocks,
   input: unknown,
   drive: (handle: WorkflowHandle) => Promise<T>,
   workflowId = uniqueTaskQueue('upgradePlatform'),
@@ -98,8 +82,6 @@ async function waitPaused(handle: WorkflowHandle): Promise<void> {
   throw new Error('the upgrade never paused');
 }
 
-const names = (mock: Mock) => mock.calls.map((c) => c.name);
-
 test("success: upgrade, rollout, smoke test; the new tag is merged (by the activity) over the recorded revision's values", async () => {
   const mock = mockActivities();
   const report = await withUpgrade(await testTemporal(), mock, baseInput, (h) => h.result() as Promise<UpgradeReport>);
@@ -113,8 +95,8 @@ test("success: upgrade, rollout, smoke test; the new tag is merged (by the activ
   // Only the input's change and the revision to merge it over travel through history, not the release's values.
   assert.deepEqual(upgrade.values, { image: { tag: '1.1.0' } });
   assert.equal(upgrade.baseValuesRevision, 1);
-  assert.ok(!names(mock).includes('helmGetValues'), 'the release values were read into history');
-  assert.ok(!names(mock).includes('helmRollback'));
+  assert.ok(!mock.names().includes('helmGetValues'), 'the release values were read into history');
+  assert.ok(!mock.names().includes('helmRollback'));
 });
 
 test('onFailure rollback: a rollout that never completes rolls back to the recorded revision', async () => {
@@ -161,7 +143,7 @@ test('pause -> retry: the operator retries and the upgrade completes without a s
     [2],
   );
   assert.equal(report.decisions[0]?.by, 'alice');
-  assert.equal(names(mock).filter((n) => n === 'helmUpgradeInstall').length, 2);
+  assert.equal(mock.names().filter((n) => n === 'helmUpgradeInstall').length, 2);
 });
 
 test('pause -> abort: nothing is rolled back, the report says aborted', async () => {
@@ -172,7 +154,7 @@ test('pause -> abort: nothing is rolled back, the report says aborted', async ()
     return h.result() as Promise<UpgradeReport>;
   });
   assert.equal(report.outcome, 'aborted');
-  assert.ok(!names(mock).includes('helmRollback'));
+  assert.ok(!mock.names().includes('helmRollback'));
   assert.equal(report.final.revision, 2);
 });
 
@@ -320,8 +302,8 @@ test('pre-upgrade backup: backupPlatform runs as child <id>-backup before helm; 
     ['orchestrator', 'orchestrator', [TEST_RECIPIENT], undefined],
   );
   assert.equal((write.include as Record<string, boolean>).taskRuns, false);
-  assert.ok(names(mock).indexOf('writeBackup') < names(mock).indexOf('applyChartCrds'), names(mock).join());
-  assert.ok(!names(mock).includes('defaultBackupRecipients'));
+  assert.ok(mock.names().indexOf('writeBackup') < mock.names().indexOf('applyChartCrds'), mock.names().join());
+  assert.ok(!mock.names().includes('defaultBackupRecipients'));
   const child = await env.client.workflow.getHandle(`${workflowId}-backup`).describe();
   assert.equal(child.status.name, 'COMPLETED');
   assert.equal(child.parentExecution?.workflowId, workflowId);
@@ -348,9 +330,9 @@ test('pre-upgrade backup: a failed backup stops the upgrade before helm runs; no
     /pre-upgrade backup \(child workflow .*-backup\) failed, nothing was upgraded: .*RUNBOOK_BACKUP_HMAC_KEY is not set/,
   );
   for (const acting of ['applyChartCrds', 'helmUpgradeInstall', 'helmRollback', 'waitReleaseRollout'])
-    assert.ok(!names(mock).includes(acting), `${acting} ran`);
+    assert.ok(!mock.names().includes(acting), `${acting} ran`);
   assert.deepEqual(
-    names(mock).filter((n) => n === 'writeBackup'),
+    mock.names().filter((n) => n === 'writeBackup'),
     ['writeBackup'],
   );
 });
@@ -394,7 +376,7 @@ test("pre-upgrade backup without backup config: the nightly backup's recipients 
     (without.backup as { skipped: string }).skipped,
     /no backup config in the input and no age recipients configured \(ConfigMap orchestrator\/backup-recipients/,
   );
-  assert.ok(!names(none).includes('writeBackup'));
+  assert.ok(!none.names().includes('writeBackup'));
 
   const off = mockActivities({
     defaultBackupRecipients: async () => ({ recipients: [TEST_RECIPIENT], source: 'env' }),
@@ -406,7 +388,7 @@ test("pre-upgrade backup without backup config: the nightly backup's recipients 
     (h) => h.result() as Promise<UpgradeReport>,
   );
   assert.deepEqual(disabled.backup, { skipped: 'disabled by the input (backup: false)' });
-  assert.ok(!names(off).includes('defaultBackupRecipients') && !names(off).includes('writeBackup'));
+  assert.ok(!off.names().includes('defaultBackupRecipients') && !off.names().includes('writeBackup'));
 });
 
 test('pre-upgrade backup: re-running an upgrade with the same workflow id reuses its backup id', async () => {

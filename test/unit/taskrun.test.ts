@@ -174,6 +174,27 @@ const snapshot = (taskRuns: ObservedTaskRun[], jobs: ObservedJob[] = []): WatchR
   config: DEFAULT_CONTROLLER_CONFIG,
 });
 const changes = (...c: WatchChange[]): WatchResult => ({ changes: c, cursor, config: DEFAULT_CONTROLLER_CONFIG });
+/** New TaskRuns `names` (no status yet). */
+const newTaskRuns = (names: string[]): WatchResult =>
+  changes(...names.map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: obs(n) })));
+/** The Jobs of `names`, no longer active; `finish` gives each one's outcome and details. */
+const finishedJobs = (names: string[], finish: (name: string) => Partial<ObservedJob>): WatchResult =>
+  changes(
+    ...names.map((n) => ({
+      kind: 'job' as const,
+      type: 'upsert' as const,
+      job: jobOf(n, { active: 0, ...finish(n) }),
+    })),
+  );
+/** New TaskRuns `names`, created a second apart in this order (the oldest first in line for a slot). */
+const createdInOrder = (names: string[]): WatchResult =>
+  changes(
+    ...names.map((n, i) => ({
+      kind: 'taskRun' as const,
+      type: 'upsert' as const,
+      taskRun: { ...obs(n), creationTimestamp: `2026-01-01T00:00:0${i}.000Z` },
+    })),
+  );
 /** One round as the controller runs it, every action succeeding. */
 function round(state: ReconcilerState, result: WatchResult): TaskRunAction[] {
   applyWatchResult(state, result, now);
@@ -295,21 +316,11 @@ test('a Job seen running, then absent from a snapshot: failed as "outcome not se
 test('finished TaskRuns leave the tracked state for a bounded recent list; already-finished ones are never tracked again', () => {
   const state = restoreState(undefined, 2);
   const names = ['a', 'b', 'c'];
-  round(state, changes(...names.map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: obs(n) }))));
+  round(state, newTaskRuns(names));
   assert.equal(state.tracked.size, 3);
   round(
     state,
-    changes(
-      ...names.map((n) => ({
-        kind: 'job' as const,
-        type: 'upsert' as const,
-        job: jobOf(n, {
-          active: 0,
-          outcome: n === 'b' ? ('Failed' as const) : ('Succeeded' as const),
-          message: 'boom',
-        }),
-      })),
-    ),
+    finishedJobs(names, (n) => ({ outcome: n === 'b' ? 'Failed' : 'Succeeded', message: 'boom' })),
   );
   assert.equal(state.tracked.size, 0);
   assert.deepEqual([...state.finished.keys()], ['b', 'c'], 'the newest 2');
@@ -368,20 +379,14 @@ test('a followed TaskRun seen with a final status (a write whose answer was lost
 test('the carried state stays bounded: 5,000 finished TaskRuns carry only the newest finishedHistory', () => {
   let state = restoreState(undefined, 500);
   const names = Array.from({ length: 5000 }, (_, i) => `task-${String(i).padStart(4, '0')}`);
-  round(state, changes(...names.map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: obs(n) }))));
+  round(state, newTaskRuns(names));
   assert.equal(state.tracked.size, 5000);
   // 5,000 unfinished ones fill the carry budget (the rest is re-derived from the watch's view after continue-as-new).
   const unfinished = JSON.stringify(carryState(state, cursor, 1)).length;
   assert.ok(unfinished <= CARRY_BUDGET_BYTES, `5,000 unfinished ones carried ${unfinished} bytes`);
   round(
     state,
-    changes(
-      ...names.map((n) => ({
-        kind: 'job' as const,
-        type: 'upsert' as const,
-        job: jobOf(n, { active: 0, outcome: 'Succeeded' as const, completionTime: now }),
-      })),
-    ),
+    finishedJobs(names, () => ({ outcome: 'Succeeded', completionTime: now })),
   );
   const carried = carryState(state, cursor, 1);
   const size = JSON.stringify(carried).length;
@@ -404,6 +409,15 @@ test('the carried state stays bounded: 5,000 finished TaskRuns carry only the ne
 });
 
 test('observeTaskRun: the fields the controller reads, times as ISO strings; absent, empty or mistyped fields are left out', () => {
+  // The spec fields the controller reads; the raw spec adds an empty agentImage and a field it does not know.
+  const readSpec = {
+    service: 's',
+    taskId: 't',
+    prompt: '',
+    promptRef: { name: 'p', key: 'k' },
+    resources: { requests: { cpu: '1' } },
+    workspaceClaim: 'ws',
+  };
   const raw = {
     metadata: {
       name: 'r',
@@ -413,16 +427,7 @@ test('observeTaskRun: the fields the controller reads, times as ISO strings; abs
       resourceVersion: '9',
       labels: { a: 'b' },
     },
-    spec: {
-      service: 's',
-      taskId: 't',
-      prompt: '',
-      agentImage: '',
-      promptRef: { name: 'p', key: 'k' },
-      resources: { requests: { cpu: '1' } },
-      workspaceClaim: 'ws',
-      extra: 1,
-    },
+    spec: { ...readSpec, agentImage: '', extra: 1 },
     status: {
       phase: 'Running',
       jobName: 'r-u',
@@ -437,14 +442,7 @@ test('observeTaskRun: the fields the controller reads, times as ISO strings; abs
     uid: 'u',
     generation: 3,
     creationTimestamp: '2026-01-01T00:00:00.000Z',
-    spec: {
-      service: 's',
-      taskId: 't',
-      prompt: '',
-      promptRef: { name: 'p', key: 'k' },
-      resources: { requests: { cpu: '1' } },
-      workspaceClaim: 'ws',
-    },
+    spec: readSpec,
     status: { phase: 'Running', jobName: 'r-u', startTime: '2026-01-01T00:01:00.000Z', observedGeneration: 0 },
   });
   const odd = observeTaskRun({
@@ -586,17 +584,7 @@ test('restore-pending TaskRuns take no slot; one restored over a followed TaskRu
 test('a Job the API server rejects for good fails its TaskRun with the reason; a TaskRun in back-off holds no slot', () => {
   const state = restoreState(undefined, 500);
   const cap = { maxConcurrentTasks: 1 };
-  applyWatchResult(
-    state,
-    changes(
-      ...['bad', 'good'].map((n, i) => ({
-        kind: 'taskRun' as const,
-        type: 'upsert' as const,
-        taskRun: { ...obs(n), creationTimestamp: `2026-01-01T00:00:0${i}.000Z` },
-      })),
-    ),
-    now,
-  );
+  applyWatchResult(state, createdInOrder(['bad', 'good']), now);
   const first = planRound(state.tracked, cap, now);
   assert.deepEqual(
     first.filter((a) => a.create).map((a) => a.name),
@@ -645,17 +633,7 @@ test('a Job the API server rejects for good fails its TaskRun with the reason; a
 
   // A transient error: the TaskRun waits for its retry without holding the slot.
   const s2 = restoreState(undefined, 500);
-  applyWatchResult(
-    s2,
-    changes(
-      ...['flaky', 'other'].map((n, i) => ({
-        kind: 'taskRun' as const,
-        type: 'upsert' as const,
-        taskRun: { ...obs(n), creationTimestamp: `2026-01-01T00:00:0${i}.000Z` },
-      })),
-    ),
-    now,
-  );
+  applyWatchResult(s2, createdInOrder(['flaky', 'other']), now);
   const r1 = planRound(s2.tracked, cap, now);
   applyResults(
     s2,

@@ -25,9 +25,11 @@ import {
   type WatchResult,
 } from '../../contract/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
+import { RESULT_BUDGET_BYTES } from '../../activities/taskrun/view.ts';
 import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { pageWatchResult } from '../helpers/paged-watch-result.ts';
 import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
@@ -56,12 +58,18 @@ class Fake {
   failCreate = new Set<string>();
   rejectCreate = new Set<string>();
   rv = 0;
+  /** The JSON size of the largest watch result returned. */
+  largestResultBytes = 0;
 
   push(result: Partial<WatchResult>): void {
     this.queue.push(result);
   }
   changes(...changes: WatchChange[]): void {
     this.push({ changes });
+  }
+  returned(result: WatchResult): WatchResult {
+    this.largestResultBytes = Math.max(this.largestResultBytes, JSON.stringify(result).length);
+    return result;
   }
   creates(): string[] {
     return this.applied.flatMap((a) => a.actions.filter((x) => x.create).map((x) => x.name));
@@ -77,10 +85,21 @@ class Fake {
       this.watches.push(input);
       const cursor = { taskRuns: String(++this.rv), jobs: String(this.rv), config: '1' };
       if (!input.cursor && !this.queue[0]?.snapshot)
-        return { snapshot: { taskRuns: [], jobs: [] }, changes: [], cursor, config: this.config, relisted: 'initial' };
+        return this.returned({
+          snapshot: { taskRuns: [], jobs: [] },
+          changes: [],
+          cursor,
+          config: this.config,
+          relisted: 'initial',
+        });
       const next = this.queue.shift();
       if (!next) await sleep(50);
-      return { changes: [], ...next, cursor, config: this.config };
+      // Paged like the real watch's results (under RESULT_BUDGET_BYTES with the cursor and config, a
+      // margin for the cursors of the pages to come); the rest is returned next, before anything queued.
+      const envelopeBytes = JSON.stringify({ cursor, config: this.config }).length + 64;
+      const [page, ...rest] = pageWatchResult({ changes: [], ...next }, RESULT_BUDGET_BYTES - envelopeBytes);
+      this.queue.unshift(...rest);
+      return this.returned({ ...page!, cursor, config: this.config });
     },
     applyTaskRunActions: async (input: ApplyActionsInput): Promise<ActionResult[]> => {
       this.applied.push(input);
@@ -473,6 +492,11 @@ test('5,000 finished TaskRuns: the carried state stays bounded, they are counted
     assert.equal(fake.applied.length, writes);
     assert.deepEqual(fake.creates().length, 5000);
   });
+  // The resync's list of 5,000 (about 1 MB) came in pages, as the real watch sends it.
+  assert.ok(
+    fake.largestResultBytes <= RESULT_BUDGET_BYTES,
+    `a watch result of ${fake.largestResultBytes} bytes (budget ${RESULT_BUDGET_BYTES})`,
+  );
 });
 
 test('search attributes: upserted only when the counts change, found by a list query, kept across continue-as-new', async () => {

@@ -22,6 +22,7 @@ import { applyObjects } from '../helpers/apply-objects.ts';
 import { crashWorkers, killAtBoundaries } from '../helpers/crash-workers.ts';
 import { createTaskRun, taskSpec } from '../helpers/taskrun-objects.ts';
 import { configMapOwnedBySecret } from '../helpers/owned-config-map.ts';
+import { controllerConfigMap, failFastControllerConfig } from '../helpers/controller-config-map.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -97,14 +98,7 @@ test('SIGKILL at every step boundary of restorePlatform: each object restored on
 
   // The target, watched by the TaskRun controller (on the worker that gets killed).
   await cluster.kubectl(['create', 'namespace', target]);
-  await applyObjects(cluster, {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'taskrun-controller-config', namespace: target },
-    data: {
-      'config.yaml': 'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 1000\n',
-    },
-  });
+  await applyObjects(cluster, controllerConfigMap(target, failFastControllerConfig(1000)));
   await startControllerWorkflow(temporal, taskQueue, { namespace: target });
 
   const started = Date.now();

@@ -7,16 +7,15 @@
 // largest payload in the controller's histories, target <= 512 KB), `peakRssBytes` (of this
 // process, which runs the worker; target <= 400 MB), the history length per run.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Watch } from '@kubernetes/client-node';
 import { AGENT_SELECTOR } from '../activities/kube/jobs.ts';
 import { TASKRUN } from '../activities/kube/taskruns.ts';
-import { controllerWorkflowId } from '../contract/types/taskrun.ts';
 import { workflowRunStats } from '../test/helpers/history-payloads.ts';
 import { startInformerController } from './baselines/informer-controller.ts';
-import { startBenchStack, startBenchWorker } from './stack.ts';
+import { runBench } from './stack.ts';
+import { controllerNamespace, createTaskRunBurst, startOurController, startTaskRunBench } from './taskrun-load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,45 +28,9 @@ const { values } = parseArgs({
 const N = Number(values.taskruns);
 const CAP = Number(values['max-concurrent']);
 const TIMEOUT_MS = Number(values.timeout) * 1000;
-const log = (line: string) => console.error(`bench: ${line}`);
-const crdFile = fileURLToPath(new URL('../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 
-const stack = await startBenchStack('reconcile-scale', 3);
-const { temporal, cluster, kube, k } = stack;
-await k(['apply', '--server-side', '-f', crdFile]);
-await k(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
-
-const { client, taskQueue, stop: stopWorker } = await startBenchWorker(stack, 'bench-reconcile-scale');
-
-async function namespaceWith(name: string): Promise<string> {
-  await k(['create', 'namespace', name]);
-  await k(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'taskrun-controller-config', namespace: name },
-      data: {
-        'config.yaml': `agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: ${CAP}\n`,
-      },
-    }),
-  );
-  return name;
-}
-
-const createTaskRun = (namespace: string, name: string) =>
-  kube.custom.createNamespacedCustomObject({
-    group: TASKRUN.group,
-    version: TASKRUN.version,
-    plural: TASKRUN.plural,
-    namespace,
-    body: {
-      apiVersion: 'orchestrator.io/v1',
-      kind: 'TaskRun',
-      metadata: { name, namespace },
-      spec: { service: 'bench', taskId: name, prompt: `bench task ${name}` },
-    },
-  });
+const { stack, worker } = await startTaskRunBench('reconcile-scale');
+const { temporal, kube, k, log } = stack;
 
 /** Watches a namespace's objects at `path`; calls `seen` for each event. Resumed when the watch ends. */
 function follow(
@@ -120,12 +83,7 @@ async function drain(label: string, ns: string): Promise<Run> {
   );
   await sleep(500);
   const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 50 }, async () => {
-      for (let i = next++; i < N; i = next++) await createTaskRun(ns, `t-${i}`);
-    }),
-  );
+  await createTaskRunBurst(stack, ns, 't-', N);
   const createSeconds = (performance.now() - t0) / 1000;
   log(`${label}: ${N} TaskRuns created in ${createSeconds.toFixed(1)} s`);
   let lastLog = performance.now();
@@ -150,22 +108,15 @@ async function drain(label: string, ns: string): Promise<Run> {
   return r;
 }
 
-let exit = 0;
-try {
-  const baselineNs = await namespaceWith(`scale-baseline-${randomUUID().slice(0, 4)}`);
+await runBench(stack, worker, async () => {
+  const baselineNs = await controllerNamespace(stack, `scale-baseline-${randomUUID().slice(0, 4)}`, CAP);
   const baselineController = await startInformerController(kube, baselineNs, { maxConcurrentTasks: CAP });
   // Stopped also when it fails: its informers restart forever and keep the process alive.
   const baseline = await drain('baseline', baselineNs).finally(() => baselineController.stop());
   await k(['delete', 'namespace', baselineNs, '--wait=false']);
 
-  const ns = await namespaceWith(`scale-ours-${randomUUID().slice(0, 4)}`);
-  const handle = await client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId: controllerWorkflowId(ns),
-    args: [{ namespace: ns }],
-  });
-  for (let i = 0; i < 400 && (await handle.query<{ rounds: number }>('taskRunController')).rounds < 1; i++)
-    await sleep(50);
+  const ns = await controllerNamespace(stack, `scale-ours-${randomUUID().slice(0, 4)}`, CAP);
+  const handle = await startOurController(worker, ns, 20);
   let peakRssBytes = process.memoryUsage().rss;
   const sampler = setInterval(() => {
     peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
@@ -175,7 +126,7 @@ try {
   await handle.terminate('bench done');
   const stats = await workflowRunStats({ address: temporal.address }, handle.workflowId, handle.firstExecutionRunId);
   const ratio = +(ours.totalSeconds / baseline.totalSeconds).toFixed(3);
-  const result = {
+  return {
     bench: 'reconcile-scale',
     taskRuns: N,
     maxConcurrentTasks: CAP,
@@ -191,13 +142,4 @@ try {
     targets: { ratio: 1.2, maxPayloadBytes: 512 * 1024, peakRssBytes: 400 * 1024 * 1024 },
     pass: ratio <= 1.2 && stats.maxPayloadBytes <= 512 * 1024 && peakRssBytes <= 400 * 1024 * 1024,
   };
-  console.log(JSON.stringify(result));
-} catch (err) {
-  log(`failed: ${(err as Error).stack ?? String(err)}`);
-  exit = 1;
-} finally {
-  await stopWorker();
-  await cluster.delete();
-  await temporal.stop();
-}
-process.exitCode = exit;
+});

@@ -7,16 +7,20 @@
 //           call returned) -> Job ADDED on a watch; p50/p99. Target: p99 <= 1 s.
 // Prints one JSON line last.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Watch } from '@kubernetes/client-node';
 import { type KubeClients } from '../activities/kube/client.ts';
 import { AGENT_SELECTOR } from '../activities/kube/jobs.ts';
-import { TASKRUN } from '../activities/kube/taskruns.ts';
-import { controllerWorkflowId } from '../contract/types/taskrun.ts';
 import { startInformerController, type BaselineController } from './baselines/informer-controller.ts';
-import { startBenchStack, startBenchWorker } from './stack.ts';
+import { runBench } from './stack.ts';
+import {
+  controllerNamespace,
+  createBenchTaskRun,
+  createTaskRunBurst,
+  startOurController,
+  startTaskRunBench,
+} from './taskrun-load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,64 +36,21 @@ if (values.only && !['burst', 'stream'].includes(values.only))
 const BURST = Number(values.burst);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
-const log = (line: string) => console.error(`bench: ${line}`);
-const crdFile = fileURLToPath(new URL('../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 
-const stack = await startBenchStack('reconcile', 3);
-const { temporal, cluster, kube, k } = stack;
-await k(['apply', '--server-side', '-f', crdFile]);
-await k(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
-
-const { client, taskQueue, stop: stopWorker } = await startBenchWorker(stack, 'bench-reconcile');
-
-async function namespaceWith(name: string): Promise<string> {
-  await k(['create', 'namespace', name]);
-  await k(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'taskrun-controller-config', namespace: name },
-      data: {
-        'config.yaml':
-          'agent:\n  image: example/claude-agent:1.0.0\njob:\n  backoffLimit: 0\nmaxConcurrentTasks: 100000\n',
-      },
-    }),
-  );
-  return name;
-}
+const { stack, worker } = await startTaskRunBench('reconcile');
+const { kube, log } = stack;
+/** A namespace of one load, whose controller may run every TaskRun at once. */
+const namespaceWith = (name: string) => controllerNamespace(stack, name, 100000);
 
 type Controller = { stop(): Promise<void> };
 async function startOurs(namespace: string): Promise<Controller> {
-  const handle = await client.workflow.start('taskRunController', {
-    taskQueue,
-    workflowId: controllerWorkflowId(namespace),
-    args: [{ namespace }],
-  });
-  // Ready once its first (snapshot) round is done.
-  for (let i = 0; i < 200 && (await handle.query<{ rounds: number }>('taskRunController')).rounds < 1; i++)
-    await sleep(50);
+  const handle = await startOurController(worker, namespace, 10);
   return { stop: () => handle.terminate('bench done').then(() => undefined) };
 }
 async function startBaseline(namespace: string): Promise<Controller> {
   const c: BaselineController = await startInformerController(kube, namespace);
   return c;
 }
-
-const taskRunBody = (namespace: string, name: string) => ({
-  apiVersion: 'orchestrator.io/v1',
-  kind: 'TaskRun',
-  metadata: { name, namespace },
-  spec: { service: 'bench', taskId: name, prompt: `bench task ${name}` },
-});
-const createTaskRun = (namespace: string, name: string) =>
-  kube.custom.createNamespacedCustomObject({
-    group: TASKRUN.group,
-    version: TASKRUN.version,
-    plural: TASKRUN.plural,
-    namespace,
-    body: taskRunBody(namespace, name),
-  });
 
 /** Watches agent Jobs of a namespace; records when each Job (by task-id label) was first seen. */
 async function watchJobs(kc: KubeClients, namespace: string) {
@@ -113,12 +74,7 @@ async function burst(label: string, start: (ns: string) => Promise<Controller>):
   const controller = await start(ns);
   const jobs = await watchJobs(kube, ns);
   const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 50 }, async () => {
-      for (let i = next++; i < BURST; i = next++) await createTaskRun(ns, `b-${i}`);
-    }),
-  );
+  await createTaskRunBurst(stack, ns, 'b-', BURST);
   while (jobs.seen.size < BURST) {
     if (performance.now() - t0 > 300_000) throw new Error(`${label}: only ${jobs.seen.size} Jobs after 300 s`);
     await sleep(20);
@@ -151,7 +107,7 @@ async function stream(
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     const name = `s-${i}`;
-    pending.push(createTaskRun(ns, name).then(() => created.set(name, performance.now())));
+    pending.push(createBenchTaskRun(stack, ns, name).then(() => created.set(name, performance.now())));
   }
   await Promise.all(pending);
   const deadline = performance.now() + 120_000;
@@ -166,8 +122,7 @@ async function stream(
   return r;
 }
 
-let exit = 0;
-try {
+await runBench(stack, worker, async () => {
   const runBurst = values.only !== 'stream';
   const runStream = values.only !== 'burst';
   const burstBaseline = runBurst ? await burst('baseline', startBaseline) : NaN;
@@ -181,7 +136,7 @@ try {
   });
   const burstOk = !runBurst || burstOurs / burstBaseline <= 1.5;
   const streamOk = !streamOurs || streamOurs.p99 <= 1;
-  const result = {
+  return {
     bench: 'reconcile',
     ...(runBurst
       ? {
@@ -209,13 +164,4 @@ try {
     ...(values.only ? { only: values.only } : {}),
     pass: burstOk && streamOk,
   };
-  console.log(JSON.stringify(result));
-} catch (err) {
-  log(`failed: ${(err as Error).stack ?? String(err)}`);
-  exit = 1;
-} finally {
-  await stopWorker();
-  await cluster.delete();
-  await temporal.stop();
-}
-process.exitCode = exit;
+});

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { Logger } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
@@ -52,7 +53,7 @@ export interface BenchWorker {
 export async function startBenchWorker(stack: BenchStack, taskQueue: string): Promise<BenchWorker> {
   const connection = await Connection.connect({ address: stack.temporal.address });
   const nativeConnection = await NativeConnection.connect({ address: stack.temporal.address });
-  const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never;
+  const quiet: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
   const worker = await createRunbookWorker({
     connection: nativeConnection,
     namespace: 'default',
@@ -81,4 +82,21 @@ export async function startBenchWorker(stack: BenchStack, taskQueue: string): Pr
       await connection.close();
     },
   };
+}
+
+/**
+ * Runs the benchmark and prints its result as stdout's last line; a failure is logged and exits 1.
+ * Either way the worker and the stack are stopped.
+ */
+export async function runBench(stack: BenchStack, worker: BenchWorker, bench: () => Promise<object>): Promise<void> {
+  try {
+    console.log(JSON.stringify(await bench()));
+  } catch (err) {
+    stack.log(`failed: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  } finally {
+    await worker.stop();
+    await stack.cluster.delete();
+    await stack.temporal.stop();
+  }
 }

@@ -71,7 +71,7 @@ export async function startInformerController(
         version: TASKRUN.version,
         plural: TASKRUN.plural,
         namespace,
-      }) as never,
+      }),
   );
   const admit = () => {
     while (active < cap && waiting.length) {
@@ -101,7 +101,7 @@ export async function startInformerController(
   const jobs = makeInformer<V1Job>(
     kube.config,
     `/apis/batch/v1/namespaces/${namespace}/jobs`,
-    () => batchApi(kube).listNamespacedJob({ namespace, labelSelector: AGENT_SELECTOR }) as never,
+    () => batchApi(kube).listNamespacedJob({ namespace, labelSelector: AGENT_SELECTOR }),
     AGENT_SELECTOR,
   );
   const onJob = (job: V1Job) => {

@@ -8,7 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DrainReport } from '../contract/types/drain.ts';
-import { startBenchStack, startBenchWorker } from './stack.ts';
+import { kwokNode, onTaintedNodes } from '../test/helpers/kwok-nodes.ts';
+import { deployment } from '../test/helpers/workloads.ts';
+import { runBench, startBenchStack, startBenchWorker } from './stack.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '3' }, pods: { type: 'string', default: '100' } },
@@ -16,42 +18,22 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 const PODS = Number(values.pods);
 const UNDER_PDB = Math.round(PODS * 0.6);
-const log = (line: string) => console.error(`bench: ${line}`);
 const LABEL = 'bench.platform-runbooks.io/drain';
 
 const stack = await startBenchStack('drain', 1);
-const { temporal, cluster, kube, k } = stack;
+const { kube, k, log } = stack;
 
-const { client, taskQueue, stop: stopWorker } = await startBenchWorker(stack, 'bench-drain');
+const worker = await startBenchWorker(stack, 'bench-drain');
+const { client, taskQueue } = worker;
 
-const node = (name: string, run: string, unschedulable: boolean) => ({
-  apiVersion: 'v1',
-  kind: 'Node',
-  metadata: {
-    name,
-    labels: { 'kubernetes.io/hostname': name, [LABEL]: run, type: 'kwok' },
-    annotations: { 'kwok.x-k8s.io/node': 'fake' },
-  },
-  spec: { unschedulable, taints: [{ key: LABEL, value: run, effect: 'NoSchedule' }] },
-});
+/** A run's nodes are tainted (and labelled) LABEL=<run>: only the run's own pods land there. */
+const taintOf = (run: string) => ({ key: LABEL, value: run });
+const node = (name: string, run: string, unschedulable: boolean) =>
+  kwokNode(name, taintOf(run), { labelled: true, unschedulable });
 const podSpec = (run: string) => ({
-  nodeSelector: { [LABEL]: run },
-  tolerations: [
-    { key: LABEL, operator: 'Equal', value: run, effect: 'NoSchedule' },
-    { key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' },
-  ],
+  ...onTaintedNodes(taintOf(run)),
   terminationGracePeriodSeconds: 0,
   containers: [{ name: 'app', image: 'example/app:1' }],
-});
-const deployment = (namespace: string, run: string, name: string, replicas: number) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace },
-  spec: {
-    replicas,
-    selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: podSpec(run) },
-  },
 });
 
 async function readyOn(namespace: string, nodeName: string): Promise<number> {
@@ -80,9 +62,9 @@ async function setup(run: string): Promise<{ src: string; namespace: string }> {
       apiVersion: 'v1',
       kind: 'List',
       items: [
-        deployment(namespace, run, 'guarded', UNDER_PDB),
-        deployment(namespace, run, 'web', Math.ceil(rest / 2)),
-        deployment(namespace, run, 'worker', Math.floor(rest / 2)),
+        deployment('guarded', namespace, UNDER_PDB, podSpec(run)),
+        deployment('web', namespace, Math.ceil(rest / 2), podSpec(run)),
+        deployment('worker', namespace, Math.floor(rest / 2), podSpec(run)),
         {
           apiVersion: 'policy/v1',
           kind: 'PodDisruptionBudget',
@@ -147,8 +129,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-let exit = 0;
-try {
+await runBench(stack, worker, async () => {
   const times: { drainNode: number[]; kubectl: number[] } = { drainNode: [], kubectl: [] };
   for (let i = 0; i < RUNS * 2; i++) {
     // Alternating, and each tool goes first in every other pair.
@@ -166,28 +147,18 @@ try {
   const ours = median(times.drainNode);
   const theirs = median(times.kubectl);
   const ratio = ours / theirs;
-  console.log(
-    JSON.stringify({
-      bench: 'drain',
-      pods: PODS,
-      underPdb: UNDER_PDB,
-      pdbMaxUnavailable: 6,
-      runs: RUNS,
-      drainNodeSeconds: times.drainNode.map((s) => Number(s.toFixed(2))),
-      kubectlSeconds: times.kubectl.map((s) => Number(s.toFixed(2))),
-      drainNodeMedian: Number(ours.toFixed(2)),
-      kubectlMedian: Number(theirs.toFixed(2)),
-      ratio: Number(ratio.toFixed(3)),
-      target: 0.9,
-      pass: ratio <= 0.9,
-    }),
-  );
-} catch (err) {
-  log(`failed: ${(err as Error).stack ?? String(err)}`);
-  exit = 1;
-} finally {
-  await stopWorker();
-  await cluster.delete();
-  await temporal.stop();
-}
-process.exitCode = exit;
+  return {
+    bench: 'drain',
+    pods: PODS,
+    underPdb: UNDER_PDB,
+    pdbMaxUnavailable: 6,
+    runs: RUNS,
+    drainNodeSeconds: times.drainNode.map((s) => Number(s.toFixed(2))),
+    kubectlSeconds: times.kubectl.map((s) => Number(s.toFixed(2))),
+    drainNodeMedian: Number(ours.toFixed(2)),
+    kubectlMedian: Number(theirs.toFixed(2)),
+    ratio: Number(ratio.toFixed(3)),
+    target: 0.9,
+    pass: ratio <= 0.9,
+  };
+});

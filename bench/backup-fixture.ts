@@ -11,7 +11,8 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { createActivities } from '../activities/index.ts';
 import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
-import { TASKRUN } from '../activities/kube/taskruns.ts';
+import { forEachConcurrently } from '../activities/concurrency.ts';
+import { createTaskRun } from '../test/helpers/taskrun-objects.ts';
 import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
 import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
 import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
@@ -55,7 +56,7 @@ export async function startBenchStack(): Promise<BenchStack> {
   const identity = await generateX25519Identity();
   process.env.RUNBOOK_BACKUP_HMAC_KEY = randomBytes(32).toString('hex');
   process.env.RUNBOOK_BACKUP_AGE_IDENTITY = identity;
-  process.env.BENCH_API_KEY = randomBytes(16).toString('hex');
+  process.env.RUNBOOK_SECRET_BENCH_API_KEY = randomBytes(16).toString('hex');
   const store = join(dir, 'backups');
   const connection = await Connection.connect({ address: temporal.address });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
@@ -109,7 +110,12 @@ export async function seedPlatform(stack: BenchStack, namespace: string, count: 
   await stack.execute('deployPlatform', {
     namespace,
     skipHealthCheck: true,
-    secrets: [{ name: 'orchestrator-secrets', keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'BENCH_API_KEY' } }] }],
+    secrets: [
+      {
+        name: 'orchestrator-secrets',
+        keys: [{ key: 'ANTHROPIC_API_KEY', from: { env: 'RUNBOOK_SECRET_BENCH_API_KEY' } }],
+      },
+    ],
   });
   await createTaskRuns(stack.kube, namespace, count);
   log(`seeded ${namespace}: platform + ${count} TaskRuns in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -117,40 +123,25 @@ export async function seedPlatform(stack: BenchStack, namespace: string, count: 
 
 const PHASES = ['Succeeded', 'Failed', 'Running', 'Pending'];
 
+/** `count` TaskRuns of 20 services, each with a status (a quarter each Succeeded, Failed, Running, Pending); 32 at a time. */
 export async function createTaskRuns(kube: KubeClients, namespace: string, count: number): Promise<void> {
-  let next = 0;
-  const one = async () => {
-    while (next < count) {
-      const i = next++;
-      const name = `task-${String(i).padStart(5, '0')}`;
-      const created = (await kube.custom.createNamespacedCustomObject({
-        group: TASKRUN.group,
-        version: TASKRUN.version,
-        plural: TASKRUN.plural,
-        namespace,
-        body: {
-          apiVersion: 'orchestrator.io/v1',
-          kind: 'TaskRun',
-          metadata: { name, namespace, labels: { service: `svc-${i % 20}` } },
-          spec: {
-            service: `svc-${i % 20}`,
-            taskId: name,
-            prompt: `Fix the flaky test number ${i} in the service and open a pull request with the change.`,
-          },
-        },
-      })) as Record<string, unknown>;
-      const phase = PHASES[i % PHASES.length]!;
-      await kube.custom.replaceNamespacedCustomObjectStatus({
-        group: TASKRUN.group,
-        version: TASKRUN.version,
-        plural: TASKRUN.plural,
-        namespace,
-        name,
-        body: { ...created, status: { phase, ...(phase !== 'Pending' ? { jobName: `${name}-job` } : {}) } },
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, one));
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  await forEachConcurrently(indexes, 32, async (i) => {
+    const name = `task-${String(i).padStart(5, '0')}`;
+    const service = `svc-${i % 20}`;
+    const phase = PHASES[i % PHASES.length]!;
+    await createTaskRun(
+      { kube },
+      namespace,
+      { name, labels: { service } },
+      {
+        service,
+        taskId: name,
+        prompt: `Fix the flaky test number ${i} in the service and open a pull request with the change.`,
+      },
+      { phase, ...(phase !== 'Pending' ? { jobName: `${name}-job` } : {}) },
+    );
+  });
 }
 
 export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; result: T }> {

@@ -61,26 +61,26 @@ run_timed() {
 
 done_line() { echo "install-tools: $1 $2 ready ($3)"; }
 
-install_temporal() {
-  local dir=$tools/temporal-$TEMPORAL_VERSION
-  if [ -x "$dir/temporal" ]; then link temporal "$dir/temporal"; done_line temporal $TEMPORAL_VERSION cached; return; fi
-  if on_path_matches temporal "temporal version $TEMPORAL_VERSION" --version; then done_line temporal $TEMPORAL_VERSION "on PATH"; return; fi
+# install_go_binary NAME VERSION PACKAGE VERSION-VAR PATTERN VERSION-ARGS...: the cached build, else NAME on
+# PATH when `NAME VERSION-ARGS` prints PATTERN, else `go install PACKAGE` with VERSION stamped into VERSION-VAR
+install_go_binary() {
+  local name=$1 version=$2 package=$3 version_var=$4 pattern=$5; shift 5
+  local dir=$tools/$name-$version
+  if [ -x "$dir/$name" ]; then link "$name" "$dir/$name"; done_line "$name" "$version" cached; return; fi
+  if on_path_matches "$name" "$pattern" "$@"; then done_line "$name" "$version" "on PATH"; return; fi
   need_go
-  run_timed temporal $TEMPORAL_VERSION env GOBIN="$dir" go install \
-    -ldflags "-X github.com/temporalio/cli/temporalcli.Version=$TEMPORAL_VERSION" \
-    "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_VERSION"
-  link temporal "$dir/temporal"
+  run_timed "$name" "$version" env GOBIN="$dir" go install -ldflags "-X $version_var=$version" "$package"
+  link "$name" "$dir/$name"
+}
+
+install_temporal() {
+  install_go_binary temporal $TEMPORAL_VERSION "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_VERSION" \
+    github.com/temporalio/cli/temporalcli.Version "temporal version $TEMPORAL_VERSION" --version
 }
 
 install_helm() {
-  local dir=$tools/helm-$HELM_VERSION
-  if [ -x "$dir/helm" ]; then link helm "$dir/helm"; done_line helm $HELM_VERSION cached; return; fi
-  if on_path_matches helm "$HELM_VERSION" version --short; then done_line helm $HELM_VERSION "on PATH"; return; fi
-  need_go
-  run_timed helm $HELM_VERSION env GOBIN="$dir" go install \
-    -ldflags "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
-    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
-  link helm "$dir/helm"
+  install_go_binary helm $HELM_VERSION "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
+    helm.sh/helm/v4/internal/version.version "$HELM_VERSION" version --short
 }
 
 install_kwok() {

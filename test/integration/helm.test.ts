@@ -23,6 +23,7 @@ import { clusterArgs, helmEnv } from '../../activities/helm/run.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
 import { HELM_INVALID, HELM_RELEASE_LOCKED, HELM_TIMEOUT, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { ORCHESTRATOR_CHART_OBJECTS } from '../helpers/chart-objects.ts';
 
 const chart = fileURLToPath(new URL('../../charts/orchestrator', import.meta.url));
 const release = 'orchestrator';
@@ -180,14 +181,7 @@ test('install, idempotent re-run, upgrade, dry run, history and values', async (
   assert.equal(plan.changed, true);
   assert.equal(plan.revision, 1);
   assert.equal(plan.dryRun, 'server');
-  assert.deepEqual([...plan.objects!].sort(), [
-    'ConfigMap/taskrun-controller-config',
-    'Deployment/orchestrator',
-    'Role/orchestrator',
-    'RoleBinding/orchestrator',
-    'Service/orchestrator',
-    'ServiceAccount/orchestrator',
-  ]);
+  assert.deepEqual([...plan.objects!].sort(), ORCHESTRATOR_CHART_OBJECTS);
   assert.equal((await s.helm.helmUpgradeInstall({ ...upgradeArgs(s, '1.0.0'), dryRun: true })).changed, false);
   assert.equal((await s.helm.helmHistory(s.ref)).length, 1);
 

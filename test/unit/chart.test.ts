@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
+import { ORCHESTRATOR_CHART_OBJECTS } from '../helpers/chart-objects.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const chartDir = join(repoRoot, 'charts', 'orchestrator');
@@ -144,14 +145,7 @@ void test('helm lint is clean with values-production.yaml', () => {
 
 void test('renders the platform objects, all namespaced in the release namespace with standard labels', () => {
   const manifests = render();
-  assert.deepEqual(manifests.map(idOf).sort(), [
-    'ConfigMap/taskrun-controller-config',
-    'Deployment/orchestrator',
-    'Role/orchestrator',
-    'RoleBinding/orchestrator',
-    'Service/orchestrator',
-    'ServiceAccount/orchestrator',
-  ]);
+  assert.deepEqual(manifests.map(idOf).sort(), ORCHESTRATOR_CHART_OBJECTS);
   for (const m of manifests) {
     assert.equal(m.metadata.namespace, namespace, `${idOf(m)} namespace`);
     assert.deepEqual(

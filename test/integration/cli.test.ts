@@ -23,6 +23,7 @@ import {
   type TestTemporal,
 } from '../helpers/temporal.ts';
 import { deployedReleaseMocks } from '../helpers/deployed-release-mocks.ts';
+import { healthyClusterIdentity, healthyNodes, healthyPods } from '../helpers/healthy-cluster.ts';
 
 const testTemporal = useTestTemporal();
 let env: TestTemporal;
@@ -31,14 +32,8 @@ const dir = mkdtempSync(join(tmpdir(), 'runbook-cli-'));
 
 const activities = {
   // platformHealth: healthy, except namespace "forbidden" (a 403: the runbook fails).
-  describeCluster: async () => ({ server: 'https://127.0.0.1:1', context: 'test', version: 'v1.37.2' }),
-  checkNodes: async () => ({
-    total: 1,
-    ready: 1,
-    notReady: [],
-    cordoned: [],
-    nodes: [{ name: 'n1', ready: true, cordoned: false, allocatable: { cpu: '1', memory: '1Gi', pods: '110' } }],
-  }),
+  describeCluster: async () => healthyClusterIdentity(),
+  checkNodes: async () => healthyNodes(),
   checkPods: async (namespace: string) => {
     if (namespace === 'forbidden')
       throw ApplicationFailure.create({
@@ -46,14 +41,7 @@ const activities = {
         nonRetryable: true,
         message: 'pods is forbidden: User "runbooks" cannot list pods in namespace "forbidden"',
       });
-    return {
-      namespace,
-      namespaceExists: true,
-      total: 1,
-      ready: 1,
-      pods: [{ name: 'p', phase: 'Running', ready: true, restarts: 0 }],
-      requested: { cpuMillis: 0, memoryBytes: 0 },
-    };
+    return healthyPods(namespace);
   },
   countTaskRuns: async () => ({ crdInstalled: true, total: 0, byPhase: {} }),
   // upgradePlatform: the smoke test answers 503 for image tag "unhealthy" (the upgrade pauses for decide).

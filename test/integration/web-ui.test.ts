@@ -15,6 +15,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { runTestWorker, uniqueTaskQueue } from '../helpers/temporal.ts';
 import { artifactsDir, useChromium, useTestWebUi } from '../helpers/web-ui.ts';
+import { preUpgradeBackupMocks } from '../helpers/backup-mocks.ts';
 import { deployedReleaseMocks } from '../helpers/deployed-release-mocks.ts';
 
 const webUi = useTestWebUi();
@@ -120,7 +121,6 @@ async function textOfFrames(on: Page, marker: string): Promise<string | undefine
 function pausingUpgradeActivities(): object {
   let revision = 1;
   let rollouts = 0;
-  const counts = { crds: 1, secrets: 2, helmReleases: 1, configMaps: 1, taskRuns: 3 };
   return {
     ...deployedReleaseMocks(() => revision),
     helmUpgradeInstall: async () => ({
@@ -142,27 +142,7 @@ function pausingUpgradeActivities(): object {
       return [{ deployment: 'orchestrator', ready: 1, replicas: 1 }];
     },
     probeOrchestrator: async () => ({ checked: true, via: 'url', ok: true, statusCode: 200, detail: 'answered 200' }),
-    defaultBackupRecipients: async () => ({
-      recipients: [],
-      source: 'ConfigMap orchestrator/backup-recipients (key recipients)',
-    }),
-    planBackup: async () => ({
-      namespace: 'orchestrator',
-      counts,
-      helmRelease: null,
-      volumeSnapshots: { pvcs: 0, snapshotted: 0 },
-    }),
-    writeBackup: async (arg: { workflowId: string }) => ({
-      id: arg.workflowId,
-      dir: `/b/${arg.workflowId}`,
-      createdAt: '2026-11-26T02:00:00Z',
-      cluster: 'https://k',
-      namespace: 'orchestrator',
-      counts,
-      files: [],
-      reused: false,
-      bytes: 100,
-    }),
+    ...preUpgradeBackupMocks(),
   };
 }
 

@@ -24,8 +24,7 @@ import { incidentInputSchema } from '../../contract/types/incident.ts';
 import { rollingNodeMaintenanceInputSchema } from '../../contract/types/rolling-maintenance.ts';
 import { securityAuditInputSchema } from '../../contract/types/security-audit.ts';
 import { RUNBOOKS as RUNBOOK_MAP } from '../../contract/runbooks.ts';
-import { createRunbookWorker } from '../../worker/worker.ts';
-import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
+import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
 import { recordReliability } from './report.ts';
 
 const testTemporal = useTestTemporal();
@@ -147,16 +146,8 @@ test(`${WANTED} generated invalid inputs fail at once, naming the field, before 
       },
     ]),
   );
-  const taskQueue = uniqueTaskQueue('bad-input');
-  const worker = await createRunbookWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    activities,
-    workflowBundle: await workflowBundle(),
-  });
   const unclear: string[] = [];
-  await worker.runUntil(async () => {
+  await withTestWorker(env, activities, 'bad-input', async (taskQueue) => {
     for (let i = 0; i < cases.length; i += 25) {
       await Promise.all(
         cases.slice(i, i + 25).map(async (c) => {

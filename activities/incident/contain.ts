@@ -1,7 +1,7 @@
 // Containment and its compensations. Each action leaves a mark on the object it changed (the
 // incident id and what it found), so a retried or re-run action records what was there before the
 // incident, not what the first attempt left (a Deployment already at 0, a key already blank).
-import { NetworkingV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { NetworkingV1Api, PatchStrategy, setHeaderOptions, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { INCIDENT_LABEL, incidentLabelValue, incidentPolicyName } from '../../contract/types/incident.ts';
 import type { KubeClients } from '../kube/client.ts';
 import { kubeCall } from '../errors.ts';
@@ -139,19 +139,18 @@ export async function applyDenyAll(
 ): Promise<{ name: string }> {
   const name = incidentPolicyName(req.incidentId);
   const matchLabels = equalitySelector(req.podSelector);
-  await applyObjects(kube, [
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name, namespace: req.namespace, labels: { [INCIDENT_LABEL]: incidentLabelValue(req.incidentId) } },
-      spec: {
-        podSelector: matchLabels ? { matchLabels } : {},
-        policyTypes: ['Ingress', 'Egress'],
-        ingress: [],
-        egress: [],
-      },
-    } as never,
-  ]);
+  const policy: V1NetworkPolicy = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace: req.namespace, labels: { [INCIDENT_LABEL]: incidentLabelValue(req.incidentId) } },
+    spec: {
+      podSelector: matchLabels ? { matchLabels } : {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [],
+      egress: [],
+    },
+  };
+  await applyObjects(kube, [policy]);
   return { name };
 }
 

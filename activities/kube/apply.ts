@@ -27,7 +27,7 @@ async function currentResourceVersion(kube: KubeClients, obj: KubernetesObject):
       kind: obj.kind!,
       metadata: { name: obj.metadata!.name!, namespace: obj.metadata?.namespace },
     };
-    return (await kube.objects.read(header as never)).metadata?.resourceVersion;
+    return (await kube.objects.read(header)).metadata?.resourceVersion;
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@ import {
   type V1ConfigMap,
   type V1EnvVar,
   type V1Job,
+  type V1ResourceRequirements,
   type V1Volume,
   type V1VolumeMount,
 } from '@kubernetes/client-node';
@@ -122,7 +123,8 @@ export function agentJob(taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec
               image: spec.agentImage ?? config.agent.image,
               ...(config.agent.imagePullPolicy ? { imagePullPolicy: config.agent.imagePullPolicy } : {}),
               env,
-              ...(resources ? { resources: resources as never } : {}),
+              // A quantity may be a JSON number (cpu: 1); client-node types quantities as strings only.
+              ...(resources ? { resources: resources as V1ResourceRequirements } : {}),
               volumeMounts: mounts,
             },
           ],

@@ -2,6 +2,7 @@
 // never returned, logged or put into an error message.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import type { V1Secret } from '@kubernetes/client-node';
 import { SECRET_REF_UNRESOLVED } from '../../contract/failures.ts';
 import type { SecretKeyRef, SecretSource } from '../../contract/types/secret-ref.ts';
 import type { KubeClients } from './client.ts';
@@ -75,14 +76,14 @@ export async function applySecretKeys(
   const keys = values.map(({ key, value }) => ({ key, fingerprint: fingerprint(value) }));
   let changed: SecretKeysResult['changed'] = dryRun ? 'dry-run' : false;
   for (const { key, value } of values) {
-    const secret = {
+    const secret: V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { namespace, name },
       type: 'Opaque',
       data: { [key]: Buffer.from(value, 'utf8').toString('base64') },
     };
-    const [applied] = await applyObjects(kube, [secret as never], dryRun, secretKeyFieldManager(key));
+    const [applied] = await applyObjects(kube, [secret], dryRun, secretKeyFieldManager(key));
     if (applied!.changed === true) changed = true;
   }
   return { namespace, name, keys, changed };

@@ -3,7 +3,7 @@
 // manifest; they are applied server-side with Helm's own field manager ("helm", as Helm 4 applies), so a
 // later `helm upgrade` owns the same fields and continues the revisions.
 import { gunzipSync } from 'node:zlib';
-import { PatchStrategy, type KubernetesObject, type V1APIResourceList } from '@kubernetes/client-node';
+import { PatchStrategy, type KubernetesObject, type V1APIResourceList, type V1Secret } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseAllDocuments } from 'yaml';
 import { type HelmObjectsPlan, type HelmObjectsResult } from '../../contract/types/backup.ts';
@@ -23,6 +23,9 @@ export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace
 
 type Obj = KubernetesObject & Record<string, unknown>;
 
+/** A release record (a sh.helm.release.v1.* Secret), as far as decoding it reads. */
+export type ReleaseRecord = Pick<V1Secret, 'metadata' | 'data'>;
+
 export interface ReleaseRevision {
   name: string;
   revision: number;
@@ -33,7 +36,7 @@ export interface ReleaseRevision {
 
 /** Decodes a release record Secret: data.release is base64 (the Secret's) of base64(gzip(JSON)). */
 export function decodeReleaseRecord(
-  secret: { metadata?: { name?: string }; data?: Record<string, string> },
+  secret: ReleaseRecord,
   what = secret.metadata?.name ?? 'release record',
 ): ReleaseRevision {
   const payload = secret.data?.release;
@@ -61,10 +64,7 @@ export function decodeReleaseRecord(
 }
 
 /** The user-supplied values of a release record (its config; none stored: {}). */
-export function releaseConfig(secret: {
-  metadata?: { name?: string };
-  data?: Record<string, string>;
-}): Record<string, unknown> {
+export function releaseConfig(secret: ReleaseRecord): Record<string, unknown> {
   const what = secret.metadata?.name ?? 'release record';
   try {
     let raw = Buffer.from(Buffer.from(secret.data?.release ?? '', 'base64').toString('utf8'), 'base64');
@@ -77,9 +77,7 @@ export function releaseConfig(secret: {
 }
 
 /** Per release name, its deployed revision (the newest, should there be several). */
-export function deployedRevisions(
-  records: { metadata?: { name?: string }; data?: Record<string, string> }[],
-): ReleaseRevision[] {
+export function deployedRevisions(records: ReleaseRecord[]): ReleaseRevision[] {
   const byName = new Map<string, ReleaseRevision>();
   for (const record of records) {
     const rev = decodeReleaseRecord(record);
@@ -189,14 +187,14 @@ export interface PreparedObject {
 /** Every object to apply, prepared for the target namespace. */
 export async function releaseObjects(
   kube: KubeClients,
-  records: Obj[],
+  records: ReleaseRecord[],
   sourceNamespace: string,
   targetNamespace: string,
 ): Promise<{ releases: HelmObjectsPlan['releases']; objects: PreparedObject[] }> {
   const scopes = new ScopeResolver(kube);
   const releases: HelmObjectsPlan['releases'] = [];
   const objects: PreparedObject[] = [];
-  for (const rev of deployedRevisions(records as never)) {
+  for (const rev of deployedRevisions(records)) {
     const list = manifestObjects(rev.manifest);
     releases.push({ name: rev.name, revision: rev.revision, objects: list.length });
     for (const o of list) {
@@ -252,7 +250,7 @@ export function adoptedManagedFields(entries: ManagedFieldsEntry[] | undefined):
 
 export async function planHelmObjects(
   kube: KubeClients,
-  records: Obj[],
+  records: ReleaseRecord[],
   sourceNamespace: string,
   targetNamespace: string,
 ): Promise<HelmObjectsPlan> {
@@ -268,7 +266,7 @@ export async function planHelmObjects(
  */
 export async function applyHelmObjects(
   kube: KubeClients,
-  records: Obj[],
+  records: ReleaseRecord[],
   sourceNamespace: string,
   targetNamespace: string,
   existing: 'skip' | 'update',
@@ -320,7 +318,7 @@ export async function applyHelmObjects(
 /** How many of the release objects exist in the target. */
 export async function countHelmObjects(
   kube: KubeClients,
-  records: Obj[],
+  records: ReleaseRecord[],
   sourceNamespace: string,
   targetNamespace: string,
 ): Promise<{ expected: number; found: number }> {

@@ -1,7 +1,12 @@
 // restorePlatform's activities: verify a backup completely before anything is written, plan what a
 // restore would do, restore one kind at a time (create; an existing object is skipped or updated),
 // and count what is there afterwards.
-import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   CLUSTER_NAMESPACES,
@@ -90,9 +95,7 @@ export async function verifyBackup(deps: ActivityDeps, ref: BackupRef): Promise<
       const objects = await loadKind(deps, ref, dir, manifest, info.kind, identity);
       // The manifest holds the values' digest only: the values are in the (now decrypted) release records.
       const mismatch =
-        info.kind === 'helmReleases' && manifest.helm
-          ? helmValuesMismatch(manifest.helm, objects as never[])
-          : undefined;
+        info.kind === 'helmReleases' && manifest.helm ? helmValuesMismatch(manifest.helm, objects) : undefined;
       if (mismatch)
         throw ApplicationFailure.create({
           type: BACKUP_INVALID,
@@ -261,10 +264,14 @@ async function createOne(
     const stored = await kubeCall(what, async () => {
       // The project's field manager, as for every other write (deployPlatform's applies own the same fields).
       const fieldManager = FIELD_MANAGER;
+      // A backed-up CRD is the API server's object as capture read it (spec and all); Obj, any backed-up
+      // object, does not name the spec the CRD type requires.
       if (kind === 'crds')
-        return kube.apiextensions.createCustomResourceDefinition({ body: body as never, fieldManager });
-      if (kind === 'configMaps')
-        return kube.core.createNamespacedConfigMap({ namespace: ns, body: body as never, fieldManager });
+        return kube.apiextensions.createCustomResourceDefinition({
+          body: body as V1CustomResourceDefinition,
+          fieldManager,
+        });
+      if (kind === 'configMaps') return kube.core.createNamespacedConfigMap({ namespace: ns, body, fieldManager });
       if (kind === 'taskRuns')
         return kube.custom.createNamespacedCustomObject({
           group: TASKRUN.group,
@@ -275,7 +282,7 @@ async function createOne(
           fieldManager,
           fieldValidation: TRUSTED,
         });
-      return kube.core.createNamespacedSecret({ namespace: ns, body: body as never, fieldManager });
+      return kube.core.createNamespacedSecret({ namespace: ns, body, fieldManager });
     });
     return { outcome: 'created', stored: stored as Obj };
   } catch (err) {

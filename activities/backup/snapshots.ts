@@ -298,7 +298,7 @@ export function pvcFromSnapshot(r: VolumeSnapshotRecord, namespace: string) {
       ...(r.volumeMode ? { volumeMode: r.volumeMode } : {}),
       dataSource: { apiGroup: SNAPSHOT_GROUP, kind: 'VolumeSnapshot', name: r.name },
     },
-  };
+  } satisfies V1PersistentVolumeClaim;
 }
 
 /** Read-only: which PVCs a restore would recreate, which exist, and which snapshots are gone. */
@@ -348,7 +348,7 @@ export async function restoreVolumes(
     try {
       await kube.core.createNamespacedPersistentVolumeClaim({
         namespace: targetNamespace,
-        body: pvcFromSnapshot(r, targetNamespace) as never,
+        body: pvcFromSnapshot(r, targetNamespace),
         fieldManager: 'platform-runbooks',
       });
       result.created.push(r.pvc);

@@ -21,7 +21,7 @@ import { ageEncrypt } from './age.ts';
 import { readConfigMaps, readCrd, readSecrets, readTaskRuns, type CaptureScope } from './capture.ts';
 import { volumeSnapshotPlan } from './snapshots.ts';
 import { encodeJsonLines, sha256 } from './codec.ts';
-import { decodeReleaseRecord, releaseConfig } from './helm-objects.ts';
+import { decodeReleaseRecord, releaseConfig, type ReleaseRecord } from './helm-objects.ts';
 import {
   FORMAT_VERSION,
   helmValuesDigest,
@@ -102,10 +102,7 @@ export async function helmSummary(
  * config: the user-supplied values). A message when they differ; nothing to check for manifests
  * without a digest, or when the backup holds no record of that revision.
  */
-export function helmValuesMismatch(
-  summary: HelmReleaseSummary,
-  records: { metadata?: { name?: string }; data?: Record<string, string> }[],
-): string | undefined {
+export function helmValuesMismatch(summary: HelmReleaseSummary, records: ReleaseRecord[]): string | undefined {
   if (typeof summary.valuesSha256 !== 'string') return undefined;
   for (const record of records) {
     const rev = decodeReleaseRecord(record);

@@ -50,7 +50,7 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Node
       mixin: activityLogFields,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
-    destination as never,
+    destination,
   );
 }
 

@@ -1,5 +1,6 @@
 // Reads what a backup captures from the cluster: the TaskRun CRD, the namespace's ConfigMaps and
-// Secrets, the Helm release records and all TaskRuns (paginated). Objects are stripped of
+// Secrets, the Helm release records and all TaskRuns (page by page, handed on as they come: a
+// namespace's TaskRuns are never all in memory). Objects are stripped of
 // server-set fields so they can be created again elsewhere.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { heartbeat } from '../activity-context.ts';
@@ -108,15 +109,33 @@ export async function readConfigMaps(kube: KubeClients, scope: CaptureScope): Pr
     .map((c) => cleanObject({ ...c, apiVersion: 'v1', kind: 'ConfigMap' } as Obj, false));
 }
 
-export async function readTaskRuns(kube: KubeClients, scope: CaptureScope): Promise<Obj[]> {
-  const { items } = await listTaskRuns<Obj>(kube, scope.namespace, {
+/**
+ * Every TaskRun, page by page, to `write` (cleaned, with status): the next page is listed once the last is
+ * written, so no more than a page is held. The number written.
+ */
+export async function captureTaskRuns(
+  kube: KubeClients,
+  scope: CaptureScope,
+  write: (page: Obj[]) => Promise<void>,
+): Promise<number> {
+  const apiVersion = `${TASKRUN.group}/${TASKRUN.version}`;
+  const list = await listTaskRuns<Obj>(kube, scope.namespace, {
     crdMissing: 'empty',
+    keep: false,
     ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
-    onPage: () => heartbeat({ listing: `TaskRuns in ${scope.namespace}` }),
+    onPage: async (items) => {
+      await write(items.map((t) => cleanObject({ ...t, apiVersion, kind: 'TaskRun' }, true)));
+      heartbeat({ listing: `TaskRuns in ${scope.namespace}` });
+    },
   });
-  return items.map((t) =>
-    cleanObject({ ...t, apiVersion: `${TASKRUN.group}/${TASKRUN.version}`, kind: 'TaskRun' }, true),
-  );
+  return list.count;
+}
+
+/** Every TaskRun at once (a backup's verification compares them as digests); a backup writes them with captureTaskRuns. */
+export async function readTaskRuns(kube: KubeClients, scope: CaptureScope): Promise<Obj[]> {
+  const all: Obj[] = [];
+  await captureTaskRuns(kube, scope, async (page) => void all.push(...page));
+  return all;
 }
 
 /**

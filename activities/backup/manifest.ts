@@ -88,7 +88,12 @@ export function verifyManifest(text: string, key: string, id: string): Manifest 
 
 /** Checks one file against its manifest entry. */
 export function verifyFile(info: BackupFileInfo, data: Uint8Array, id: string): void {
-  if (data.length !== info.size || sha256(data) !== info.sha256) {
+  verifyFileDigest(info, { size: data.length, sha256: sha256(data) }, id);
+}
+
+/** Checks one file's size and sha256 (read as a stream) against its manifest entry. */
+export function verifyFileDigest(info: BackupFileInfo, digest: { size: number; sha256: string }, id: string): void {
+  if (digest.size !== info.size || digest.sha256 !== info.sha256) {
     throw invalid(
       `backup ${id}: ${info.file} does not match its checksum in the manifest (corrupted or tampered with)`,
     );

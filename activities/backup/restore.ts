@@ -21,7 +21,7 @@ import { INVALID_INPUT } from '../../contract/failures.ts';
 import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
-import { forEachConcurrently } from '../concurrency.ts';
+import { forEachStreamed } from '../stream-concurrency.ts';
 import { isStatus, kubeCall, toKubeFailure } from '../errors.ts';
 import { FIELD_MANAGER } from '../kube/apply.ts';
 import type { KubeClients } from '../kube/client.ts';
@@ -30,9 +30,9 @@ import { listTaskRuns, TASKRUN } from '../kube/taskruns.ts';
 import { ageDecrypt } from './age.ts';
 import { resolveHmacKey, resolveIdentity } from './keys.ts';
 import { crdExists, namespaceExists } from '../kube/exists.ts';
-import { decodeJsonLines } from './codec.ts';
+import { decodeJsonLines, decodeJsonLinesStream } from './codec.ts';
 import type { Manifest } from './manifest.ts';
-import { openBackup, readBackupFile, storeRoot } from './store.ts';
+import { backupFileChunks, openBackup, readBackupFile, storeRoot, verifyBackupFile } from './store.ts';
 import { helmValuesMismatch } from './write.ts';
 
 export interface BackupRef {
@@ -82,6 +82,48 @@ export async function loadKind(
   return objects;
 }
 
+/**
+ * The objects of one kind, one at a time as the file is read (a kind's objects are never all in memory):
+ * checksum-verified first (backupFileChunks); the count is checked at the end. The encrypted kinds (a
+ * namespace's Secrets and release records) are decrypted whole (loadKind).
+ */
+export async function* kindObjects(
+  deps: ActivityDeps,
+  ref: BackupRef,
+  dir: string,
+  manifest: Manifest,
+  kind: BackupKind,
+  identity?: string,
+): AsyncGenerator<Obj> {
+  const info = manifest.files.find((f) => f.kind === kind);
+  if (!info) return;
+  if (info.encrypted) {
+    yield* await loadKind(deps, ref, dir, manifest, kind, identity);
+    return;
+  }
+  const invalid = (message: string) =>
+    ApplicationFailure.create({
+      type: BACKUP_INVALID,
+      nonRetryable: true,
+      message: `backup ${ref.backupId}: ${message}`,
+    });
+  let count = 0;
+  const objects = decodeJsonLinesStream<Obj>(backupFileChunks(dir, info, ref.backupId));
+  for (;;) {
+    let next: IteratorResult<Obj>;
+    try {
+      next = await objects.next();
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err; // the checksum's
+      throw invalid(`${info.file} does not decode`);
+    }
+    if (next.done) break;
+    count++;
+    yield next.value;
+  }
+  if (count !== info.count) throw invalid(`${info.file} holds ${count} objects, the manifest says ${info.count}`);
+}
+
 const kindsOf = (ref: BackupRef, m: Manifest) => m.files.map((f) => f.kind).filter((k) => ref.include[k]);
 
 /** HMAC, every checksum, and that every encrypted file decrypts: nothing is written before this passes. */
@@ -90,8 +132,12 @@ export async function verifyBackup(deps: ActivityDeps, ref: BackupRef): Promise<
   const needsIdentity = manifest.files.some((f) => f.encrypted && ref.include[f.kind]);
   const identity = needsIdentity ? await resolveIdentity(deps) : undefined;
   for (const info of manifest.files) {
-    if (info.encrypted && !ref.include[info.kind]) await readBackupFile(dir, info, ref.backupId);
-    else {
+    if (info.encrypted && !ref.include[info.kind]) await verifyBackupFile(dir, info, ref.backupId);
+    else if (!info.encrypted) {
+      // Every line decodes and the count is the manifest's: read through, one object at a time.
+      const objects = kindObjects(deps, ref, dir, manifest, info.kind);
+      while (!(await objects.next()).done);
+    } else {
       const objects = await loadKind(deps, ref, dir, manifest, info.kind, identity);
       // The manifest holds the values' digest only: the values are in the (now decrypted) release records.
       const mismatch =
@@ -120,30 +166,19 @@ function retarget(obj: Obj, kind: BackupKind, namespace: string): Obj {
   return kind === 'crds' ? obj : { ...obj, metadata: { ...obj.metadata, namespace } };
 }
 
-/** Names of the objects of a kind that exist in the target namespace. */
-async function existingNames(
-  kube: KubeClients,
-  kind: BackupKind,
-  namespace: string,
-  names: string[],
-): Promise<Set<string>> {
-  if (kind === 'crds') {
-    const found = new Set<string>();
-    for (const name of names) if (await crdExists(kube, name)) found.add(name);
-    return found;
-  }
-  if (!(await namespaceExists(kube, namespace))) return new Set();
-  const wanted = new Set(names);
+/** Names of the objects of a kind in the target namespace, listed page by page (names only). */
+async function targetNames(kube: KubeClients, kind: Exclude<BackupKind, 'crds'>, namespace: string) {
+  const found = new Set<string>();
+  const add = (items: { metadata?: { name?: string } }[]) => {
+    for (const i of items) if (i.metadata?.name) found.add(i.metadata.name);
+    heartbeat({ listing: kind });
+  };
   if (kind === 'taskRuns') {
     // A missing CRD (not there yet): no TaskRun exists.
-    const found = new Set<string>();
     await listTaskRuns<{ metadata?: { name?: string } }>(kube, namespace, {
       crdMissing: 'empty',
       keep: false,
-      onPage: (items) => {
-        for (const i of items) if (wanted.has(i.metadata?.name ?? '')) found.add(i.metadata!.name!);
-        heartbeat({ listing: kind });
-      },
+      onPage: add,
     });
     return found;
   }
@@ -152,16 +187,39 @@ async function existingNames(
   ): Promise<{ items: { metadata?: { name?: string } }[]; metadata?: { _continue?: string } }> => {
     const common = { namespace, limit: PAGE_SIZE, _continue: cont };
     if (kind === 'configMaps') return kube.core.listNamespacedConfigMap(common);
-    return kube.core.listNamespacedSecret(common);
+    return kube.core.listNamespacedSecret(common); // Secrets, and the Helm release records (Secrets too)
   };
-  const items = await kubeCall(`list ${kind} in ${namespace}`, () =>
+  await kubeCall(`list ${kind} in ${namespace}`, () =>
     listAllPages(async (cont) => {
       const p = await page(cont);
-      heartbeat({ listing: kind });
-      return p;
+      add(p.items);
+      return { items: [] };
     }),
   );
-  return new Set(items.map((i) => i.metadata?.name ?? '').filter((n) => wanted.has(n)));
+  return found;
+}
+
+/** How many of a kind's backed-up objects exist in the target namespace (the backup read as a stream). */
+async function countExisting(
+  deps: ActivityDeps,
+  ref: BackupRef,
+  dir: string,
+  manifest: Manifest,
+  kind: BackupKind,
+  namespace: string,
+): Promise<number> {
+  const { kube } = deps;
+  let exists: (name: string) => Promise<boolean> | boolean;
+  if (kind === 'crds') exists = (name) => crdExists(kube, name);
+  else {
+    if (!(await namespaceExists(kube, namespace))) return 0;
+    const names = await targetNames(kube, kind, namespace);
+    if (!names.size) return 0;
+    exists = (name) => names.has(name);
+  }
+  let found = 0;
+  for await (const o of kindObjects(deps, ref, dir, manifest, kind)) if (await exists(o.metadata?.name ?? '')) found++;
+  return found;
 }
 
 /** The input's schema refuses them already; a backup of one of them (the default target) is refused here. */
@@ -183,18 +241,12 @@ export async function planRestore(
   refuseClusterNamespace(targetNamespace, ref.targetNamespace === undefined);
   const kinds: RestorePlan['kinds'] = [];
   for (const kind of kindsOf(ref, manifest)) {
-    const objects = await loadKind(deps, ref, dir, manifest, kind);
-    const existing = (
-      await existingNames(
-        deps.kube,
-        kind,
-        targetNamespace,
-        objects.map((o) => o.metadata?.name ?? ''),
-      )
-    ).size;
+    // verifyBackup counted every file's objects: the manifest's count is the file's.
+    const total = manifest.files.find((f) => f.kind === kind)!.count;
+    const existing = await countExisting(deps, ref, dir, manifest, kind, targetNamespace);
     kinds.push({
       kind,
-      total: objects.length,
+      total,
       existing,
       action: existing === 0 ? 'create' : ref.existing === 'update' ? 'create-or-update' : 'create-or-skip',
     });
@@ -437,9 +489,9 @@ export async function restoreKind(
 ): Promise<KindRestoreResult> {
   refuseClusterNamespace(req.targetNamespace, false);
   const { dir, manifest } = await open(deps, req);
-  const objects = (await loadKind(deps, req, dir, manifest, req.kind)).map((o) =>
-    retarget(o, req.kind, req.targetNamespace),
-  );
+  // Read as the writes go: no more objects held than writes in flight.
+  const objects = kindObjects(deps, req, dir, manifest, req.kind);
+  const total = manifest.files.find((f) => f.kind === req.kind)?.count ?? 0;
   const result: KindRestoreResult = {
     kind: req.kind,
     created: 0,
@@ -450,10 +502,11 @@ export async function restoreKind(
   const done = () => result.created + result.updated + result.skipped;
   // Heartbeat on a clock, not per N objects: a slow API server must not look like a dead worker
   // (a heartbeat timeout would start a second attempt while this one still runs).
-  const timer = setInterval(() => heartbeat({ kind: req.kind, done: done(), of: objects.length }), 5000);
+  const timer = setInterval(() => heartbeat({ kind: req.kind, done: done(), of: total }), 5000);
   const signal = cancellationSignal();
-  const restoreOne = async (obj: (typeof objects)[number]) => {
+  const restoreOne = async (backedUp: Obj) => {
     signal?.throwIfAborted();
+    const obj = retarget(backedUp, req.kind, req.targetNamespace);
     const { outcome, stored, notUpdated } = await createOne(deps.kube, req.kind, obj, req.existing);
     if (notUpdated) {
       (result.notUpdated ??= []).push({ name: obj.metadata?.name ?? '', reason: notUpdated });
@@ -471,8 +524,8 @@ export async function restoreKind(
     result[outcome]++;
   };
   try {
-    heartbeat({ kind: req.kind, done: 0, of: objects.length });
-    await forEachConcurrently(objects, CONCURRENCY, restoreOne);
+    heartbeat({ kind: req.kind, done: 0, of: total });
+    await forEachStreamed(objects, CONCURRENCY, restoreOne);
   } finally {
     clearInterval(timer);
   }
@@ -487,14 +540,8 @@ export async function countRestored(
   const { dir, manifest } = await open(deps, req);
   const counts = [];
   for (const kind of kindsOf(req, manifest)) {
-    const objects = await loadKind(deps, req, dir, manifest, kind);
-    const found = await existingNames(
-      deps.kube,
-      kind,
-      req.targetNamespace,
-      objects.map((o) => o.metadata?.name ?? ''),
-    );
-    counts.push({ kind, expected: objects.length, found: found.size });
+    const expected = manifest.files.find((f) => f.kind === kind)!.count;
+    counts.push({ kind, expected, found: await countExisting(deps, req, dir, manifest, kind, req.targetNamespace) });
   }
   return counts;
 }

@@ -1,7 +1,7 @@
 // The backup store: one directory per backup under the store root. A backup is written into a
 // temporary directory and renamed into place, so a directory named <id> is always complete.
 import { constants, existsSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
@@ -9,7 +9,7 @@ import { type BackupFileInfo, type Retention } from '../../contract/types/backup
 import { BACKUP_INVALID, BACKUP_NOT_FOUND } from '../../contract/failures.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { hmacSha256, macEquals } from './codec.ts';
-import { MANIFEST_FILE, verifyFile, verifyManifest, type Manifest } from './manifest.ts';
+import { MANIFEST_FILE, verifyFile, verifyFileDigest, verifyManifest, type Manifest } from './manifest.ts';
 
 export const DEFAULT_BACKUP_DIR = '.data/backups';
 
@@ -48,6 +48,28 @@ export class UnsafeFileError extends Error {}
  * (a FIFO swapped in meanwhile never blocks the open) and checked again on the descriptor.
  */
 export async function readRegularFile(path: string, limit: number): Promise<Buffer> {
+  const handle = await openRegularFile(path, limit);
+  try {
+    const size = (await handle.stat()).size;
+    const buf = Buffer.alloc(size + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > size) throw new UnsafeFileError(`${basename(path)} grew while it was read`);
+    }
+    return buf.subarray(0, n);
+  } catch (err) {
+    if (err instanceof UnsafeFileError) throw err;
+    throw new UnsafeFileError(`${basename(path)} cannot be read (${(err as Error).message})`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Opens a regular file of at most `limit` bytes, with readRegularFile's checks; the caller closes it. */
+export async function openRegularFile(path: string, limit: number): Promise<FileHandle> {
   const s = await lstat(path);
   const kind = (st: { isFile(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean }) =>
     st.isSymbolicLink() ? 'a symlink' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
@@ -65,20 +87,10 @@ export async function readRegularFile(path: string, limit: number): Promise<Buff
     const st = await handle.stat();
     if (!st.isFile()) throw new UnsafeFileError(`${basename(path)} is ${kind(st)}`);
     if (st.size > limit) throw new UnsafeFileError(`${basename(path)} is larger than ${limit} bytes (${st.size})`);
-    const buf = Buffer.alloc(st.size + 1);
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n > st.size) throw new UnsafeFileError(`${basename(path)} grew while it was read`);
-    }
-    return buf.subarray(0, n);
+    return handle;
   } catch (err) {
-    if (err instanceof UnsafeFileError) throw err;
-    throw new UnsafeFileError(`${basename(path)} cannot be read (${(err as Error).message})`);
-  } finally {
     await handle.close();
+    throw err;
   }
 }
 
@@ -125,12 +137,68 @@ export async function readBackupFile(dir: string, info: BackupFileInfo, id: stri
   return data;
 }
 
+const CHUNK = 256 * 1024;
+
+/** The bytes of an open file in chunks, from its start; never more than `limit` + 1 of them. */
+async function* chunksOf(handle: FileHandle, limit: number): AsyncGenerator<Uint8Array> {
+  for (let position = 0; position <= limit;) {
+    const buf = Buffer.alloc(Math.min(CHUNK, limit + 1 - position));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buf.subarray(0, bytesRead);
+  }
+}
+
+async function digestOf(chunks: AsyncIterable<Uint8Array>): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const c of chunks) {
+    hash.update(c);
+    size += c.length;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+/**
+ * The bytes of one file of a verified backup as a stream, never all at once: its size and sha256 are
+ * checked against the manifest by a first read of the open file before a byte is handed out, and again by
+ * the second read that hands them out (a file changed in between fails at its end). A file that cannot be
+ * opened safely reads as nothing: a checksum mismatch, as readBackupFile.
+ */
+export async function* backupFileChunks(dir: string, info: BackupFileInfo, id: string): AsyncGenerator<Uint8Array> {
+  const handle = await openRegularFile(join(dir, info.file), info.size).catch(() => undefined);
+  if (!handle) {
+    verifyFile(info, Buffer.alloc(0), id);
+    return;
+  }
+  try {
+    verifyFileDigest(info, await digestOf(chunksOf(handle, info.size)), id);
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const c of chunksOf(handle, info.size)) {
+      hash.update(c);
+      size += c.length;
+      yield c;
+    }
+    verifyFileDigest(info, { size, sha256: hash.digest('hex') }, id);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Checks one file of a backup against the manifest, reading it as a stream. */
+export async function verifyBackupFile(dir: string, info: BackupFileInfo, id: string): Promise<void> {
+  const chunks = backupFileChunks(dir, info, id);
+  while (!(await chunks.next()).done); // each chunk is hashed as it is read, and dropped
+}
+
 /** Is there a complete, authentic backup at <root>/<id>? */
 export async function existingBackup(root: string, id: string, hmacKey: string): Promise<Manifest | undefined> {
   if (!existsSync(join(backupPath(root, id), MANIFEST_FILE))) return undefined;
   try {
     const { dir, manifest } = await openBackup(root, id, hmacKey);
-    for (const f of manifest.files) await readBackupFile(dir, f, id);
+    for (const f of manifest.files) await verifyBackupFile(dir, f, id);
     return manifest;
   } catch {
     return undefined;

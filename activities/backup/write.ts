@@ -1,7 +1,9 @@
 // backupPlatform's acting activity: capture -> encode per kind -> encrypt the secret-bearing kinds ->
-// manifest (signed) -> temp dir -> atomic rename. A backup with this id that already verifies is
+// manifest (signed) -> temp dir -> atomic rename. TaskRuns go to their file page by page as they are
+// listed (never all in memory); the other kinds are a namespace's few objects, encoded whole. A backup with this id that already verifies is
 // reused, so a retried activity or a re-run workflow never writes a second copy.
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -15,12 +17,13 @@ import {
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import type { ActivityDeps } from '../deps.ts';
 import type { HelmDeps } from '../helm/deps.ts';
+import type { KubeClients } from '../kube/client.ts';
 import { helmGetValues, helmHistory, helmStatus } from '../helm/release.ts';
 import { heartbeat } from '../activity-context.ts';
 import { ageEncrypt } from './age.ts';
-import { readConfigMaps, readCrd, readSecrets, readTaskRuns, type CaptureScope } from './capture.ts';
+import { captureTaskRuns, readConfigMaps, readCrd, readSecrets, type CaptureScope } from './capture.ts';
 import { volumeSnapshotPlan } from './snapshots.ts';
-import { encodeJsonLines, sha256 } from './codec.ts';
+import { encodeJsonLines, JsonLinesWriter, sha256 } from './codec.ts';
 import { decodeReleaseRecord, releaseConfig, type ReleaseRecord } from './helm-objects.ts';
 import {
   FORMAT_VERSION,
@@ -127,6 +130,34 @@ async function toolVersions(deps: ActivityDeps): Promise<Record<string, string>>
   return versions;
 }
 
+/** A list whose continue token expired (410) while TaskRuns were written: the file is written again from the start. */
+const EXPIRED_RESTARTS = 2;
+
+/** The TaskRuns' file (never encrypted), written page by page as they are listed. */
+async function writeTaskRuns(kube: KubeClients, scope: CaptureScope, dir: string): Promise<BackupFileInfo> {
+  const file = fileName('taskRuns');
+  for (let restarts = 0; ; restarts++) {
+    const writer = new JsonLinesWriter(join(dir, file));
+    try {
+      await captureTaskRuns(kube, scope, (page) => writer.write(page));
+      const written = await writer.close();
+      heartbeat({ written: file });
+      return {
+        kind: 'taskRuns',
+        file,
+        size: written.size,
+        sha256: written.sha256,
+        encrypted: false,
+        count: written.count,
+      };
+    } catch (err) {
+      await writer.close().catch(() => undefined);
+      const expired = (err as ApplicationFailure).details?.[0] as { httpStatus?: number } | undefined;
+      if (expired?.httpStatus !== 410 || restarts >= EXPIRED_RESTARTS) throw err;
+    }
+  }
+}
+
 export async function writeBackup(
   deps: ActivityDeps,
   helm: HelmDeps,
@@ -146,7 +177,8 @@ export async function writeBackup(
     });
   }
 
-  // The reads are independent: run them together (helm runs as separate processes meanwhile).
+  // The reads are independent: run them together (helm runs as separate processes meanwhile). TaskRuns go
+  // to their file page by page as they are listed; the other kinds are a namespace's few objects.
   const { kube } = deps;
   const meta = Promise.all([
     req.include.helmReleases ? helmSummary(helm, req.release, req.namespace) : null,
@@ -154,24 +186,28 @@ export async function writeBackup(
     toolVersions(deps),
   ]);
   meta.catch(() => undefined); // awaited below; a failure of the capture must not leave it unhandled
-  const [crds, secrets, configMaps, taskRuns] = await Promise.all([
-    req.include.crds ? readCrd(kube) : undefined,
-    req.include.secrets || req.include.helmReleases ? readSecrets(kube, req) : undefined,
-    req.include.configMaps ? readConfigMaps(kube, req) : undefined,
-    req.include.taskRuns ? readTaskRuns(kube, req) : undefined,
-  ]);
-  const objects: Partial<Record<BackupKind, KubernetesObject[]>> = {
-    ...(crds ? { crds } : {}),
-    ...(secrets && req.include.secrets ? { secrets: secrets.secrets } : {}),
-    ...(secrets && req.include.helmReleases ? { helmReleases: secrets.helmReleases } : {}),
-    ...(configMaps ? { configMaps } : {}),
-    ...(taskRuns ? { taskRuns } : {}),
-  };
-  const [helmRelease, volumeSnapshots, tools] = await meta;
-  heartbeat({ captured: Object.fromEntries(Object.entries(objects).map(([k, v]) => [k, v.length])) });
-
   const tmp = await tempDir(root, req.backupId);
   try {
+    const [crds, secrets, configMaps, taskRuns] = await Promise.all([
+      req.include.crds ? readCrd(kube) : undefined,
+      req.include.secrets || req.include.helmReleases ? readSecrets(kube, req) : undefined,
+      req.include.configMaps ? readConfigMaps(kube, req) : undefined,
+      req.include.taskRuns ? writeTaskRuns(kube, req, tmp) : undefined,
+    ]);
+    const objects: Partial<Record<BackupKind, KubernetesObject[]>> = {
+      ...(crds ? { crds } : {}),
+      ...(secrets && req.include.secrets ? { secrets: secrets.secrets } : {}),
+      ...(secrets && req.include.helmReleases ? { helmReleases: secrets.helmReleases } : {}),
+      ...(configMaps ? { configMaps } : {}),
+    };
+    const [helmRelease, volumeSnapshots, tools] = await meta;
+    heartbeat({
+      captured: {
+        ...Object.fromEntries(Object.entries(objects).map(([k, v]) => [k, v.length])),
+        ...(taskRuns ? { taskRuns: taskRuns.count } : {}),
+      },
+    });
+
     const files: BackupFileInfo[] = [];
     for (const [kind, list] of Object.entries(objects) as [BackupKind, KubernetesObject[]][]) {
       const encrypted = ENCRYPTED_KINDS.includes(kind);
@@ -182,6 +218,7 @@ export async function writeBackup(
       files.push({ kind, file, size: data.length, sha256: sha256(data), encrypted, count: list.length });
       heartbeat({ written: file });
     }
+    if (taskRuns) files.push(taskRuns);
     const manifest = signManifest(
       {
         formatVersion: FORMAT_VERSION,

@@ -120,14 +120,24 @@ const POOLED = Symbol('platform-runbooks.pooled');
  * client-node 2.0.1 builds a new undici Agent (so a new TCP + TLS connection) for every API call:
  * its KubeConfig caches the https.Agent of watches but not createDispatcher's result. Caching that
  * per cluster and user keeps connections alive; on the local cluster 1,000 creates (16 in flight)
- * take 1.6 s instead of 5.4 s. Guarded: a client-node without the method is left as it is.
+ * take 1.6 s instead of 5.4 s. The connections speak HTTP/1.1 unless `http2` (see ConnectionOptions).
+ * Guarded: a client-node without the method is left as it is.
  */
-export function reuseConnections(config: KubeConfig): void {
+export function reuseConnections(config: KubeConfig, options: ConnectionOptions = {}): void {
   const target = config as unknown as {
     createDispatcher?: (cluster: Cluster | null, options: unknown) => unknown;
+    createDispatcherOptions?: (cluster: Cluster | null, options: unknown) => { type: string; connect?: object };
     [POOLED]?: true;
   };
   if (typeof target.createDispatcher !== 'function' || target[POOLED]) return;
+  if (!options.http2 && typeof target.createDispatcherOptions === 'function') {
+    // undici offers h2 in ALPN unless its connector is told not to (createDispatcher builds it from `connect`).
+    const build = target.createDispatcherOptions.bind(config);
+    target.createDispatcherOptions = (cluster, agentOptions) => {
+      const built = build(cluster, agentOptions);
+      return built.type === 'agent' ? { ...built, connect: { ...built.connect, allowH2: false } } : built;
+    };
+  }
   const create = target.createDispatcher.bind(config);
   const dispatchers = new Map<string, unknown>();
   target.createDispatcher = (cluster, options) => {
@@ -138,8 +148,18 @@ export function reuseConnections(config: KubeConfig): void {
   target[POOLED] = true;
 }
 
+export interface ConnectionOptions {
+  /**
+   * HTTP/2, all calls on one connection (undici's default since v7), instead of HTTP/1.1 with a
+   * kept-alive connection per call in flight. HTTP/1.1 is the default: on the local cluster, 5,000
+   * TaskRun creates with 48 in flight grew the worker's RSS by 182 MiB over HTTP/2 and by 19 MiB over
+   * HTTP/1.1 (status writes 49 vs 12, patches 99 vs 0), at the same CPU (`npm run bench -- restore-steps`).
+   */
+  http2?: boolean;
+}
+
 /** The same cluster and user, as a KubeConfig whose API calls share kept-alive connections. */
-function pooledCopy(config: KubeConfig): KubeConfig {
+function pooledCopy(config: KubeConfig, options: ConnectionOptions): KubeConfig {
   const copy = new KubeConfig();
   copy.loadFromOptions({
     clusters: config.getClusters(),
@@ -147,7 +167,7 @@ function pooledCopy(config: KubeConfig): KubeConfig {
     contexts: config.getContexts(),
     currentContext: config.getCurrentContext(),
   });
-  reuseConnections(copy);
+  reuseConnections(copy, options);
   return copy;
 }
 
@@ -156,8 +176,8 @@ function pooledCopy(config: KubeConfig): KubeConfig {
  * informers): a watch on a pooled connection was seen to end early while other calls ran on the
  * pool, and a long-lived stream gains nothing from sharing a connection.
  */
-export function makeKubeClients(config: KubeConfig): KubeClients {
-  const api = pooledCopy(config);
+export function makeKubeClients(config: KubeConfig, options: ConnectionOptions = {}): KubeClients {
+  const api = pooledCopy(config, options);
   return {
     config,
     core: api.makeApiClient(CoreV1Api),

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { makeKubeClients } from '../../activities/kube/client.ts';
+import { makeKubeClients, reuseConnections } from '../../activities/kube/client.ts';
 
 async function countingApiServer(): Promise<{ server: Server; url: string; connections: () => number }> {
   let connections = 0;
@@ -74,4 +74,20 @@ test('a watch keeps its own connection and stays open while API calls run', asyn
   assert.equal(watchClosed, false);
   assert.ok(connections <= 3, `${connections} connections: the watch's, and at most 2 for 10 calls`);
   watch.abort();
+});
+
+test('pooled API calls offer only HTTP/1.1 over TLS unless http2 is asked for (HTTP/2 grew the RSS of many calls in flight)', () => {
+  type Built = { type: string; connect?: { allowH2?: boolean; ca?: unknown } };
+  const dispatcherOptions = (options?: { http2?: boolean }): Built => {
+    const config = kubeConfigFor('https://127.0.0.1:6443');
+    reuseConnections(config, options);
+    const build = (config as unknown as { createDispatcherOptions(c: unknown, o: unknown): Built })
+      .createDispatcherOptions;
+    return build.call(config, config.getCurrentCluster(), { ca: Buffer.from('ca') });
+  };
+  const http1 = dispatcherOptions();
+  assert.equal(http1.type, 'agent');
+  assert.equal(http1.connect?.allowH2, false);
+  assert.deepEqual(http1.connect?.ca, Buffer.from('ca'));
+  assert.equal(dispatcherOptions({ http2: true }).connect?.allowH2, undefined);
 });

@@ -1,23 +1,20 @@
 // The stack both backup benchmarks run on: their own Temporal dev server and local cluster (temp
-// dirs, deleted afterwards), an in-process worker with the real activities, the platform deployed by
-// deployPlatform, and N TaskRuns with status created concurrently.
-import { mkdtempSync, rmSync } from 'node:fs';
+// dirs, deleted afterwards), the real worker as its own process (worker/main.ts: its peak RSS is the
+// worker's alone), the platform deployed by deployPlatform, and N TaskRuns with status created concurrently.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { createActivities } from '../activities/index.ts';
 import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
 import { forEachConcurrently } from '../activities/concurrency.ts';
 import { createTaskRun } from '../test/helpers/taskrun-objects.ts';
-import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
+import { workflowRunStats } from '../test/helpers/history-payloads.ts';
+import { startWorkerProcess } from '../test/helpers/worker-process.ts';
+import { ensureTools } from '../scripts/stack/tools.ts';
 import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
 import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
-import { createLogger } from '../worker/logger.ts';
-import { createRunbookWorker } from '../worker/worker.ts';
 
 export interface BenchStack {
   dir: string;
@@ -28,15 +25,34 @@ export interface BenchStack {
   store: string;
   recipient: string;
   kubectl(args: string[], input?: string): Promise<string>;
-  execute<T>(workflow: string, input: unknown): Promise<T>;
+  /** Runs a workflow to its end (workflowId: a fresh one when not given). */
+  execute<T>(workflow: string, input: unknown, workflowId?: string): Promise<T>;
+  /** The worker process: its peak RSS since the last reset, its CPU seconds. */
+  worker: { pid: number; resetPeakRss(): void; peakRssBytes(): number; rssBytes(): number; cpuSeconds(): number };
+  /** The largest payload (an activity's input or result, a workflow's) in a workflow's history. */
+  maxPayloadBytes(workflowId: string): Promise<number>;
   close(): Promise<void>;
 }
 
+/** VmHWM (peak resident set) or VmRSS (resident set now) of a process, from /proc/PID/status. */
+export function rssOf(pid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
+  const kb = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (!kb) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(kb) * 1024;
+}
+
+/** CPU seconds (user + system) of a process, from /proc/PID/stat (clock ticks of 1/100 s). */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The machine's load averages (1, 5, 15 min): the machine is shared, every number goes with them. */
+export const loadAverages = (): number[] => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+
 export const log = (line: string) => console.error(`bench: ${line}`);
-const repo = fileURLToPath(new URL('..', import.meta.url));
 
 export async function startBenchStack(): Promise<BenchStack> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   await ensureTools(['temporal', 'helm', 'kwok', 'etcd', 'kubernetes'], { progressTo: 'stderr' });
   const dir = mkdtempSync(join(tmpdir(), 'runbooks-bench-'));
   const temporal = await startDevServer({ logFile: join(dir, 'temporal.log') }).catch((err: unknown) => {
@@ -58,24 +74,21 @@ export async function startBenchStack(): Promise<BenchStack> {
   process.env.RUNBOOK_BACKUP_AGE_IDENTITY = identity;
   process.env.RUNBOOK_SECRET_BENCH_API_KEY = randomBytes(16).toString('hex');
   const store = join(dir, 'backups');
-  const connection = await Connection.connect({ address: temporal.address });
-  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const client = new Client({ connection });
   const taskQueue = 'bench';
-  const worker = await createRunbookWorker({
-    connection: nativeConnection,
-    namespace: 'default',
+  // The worker inherits this environment (the keys above) and writes its backups into the store.
+  const worker = await startWorkerProcess({
+    temporalAddress: temporal.address,
+    kubeconfigPath: cluster.kubeconfigPath,
     taskQueue,
-    activities: createActivities({
-      kube,
-      kubeTarget: { kubeconfigPath: cluster.kubeconfigPath },
-      helmBin: toolPath('helm'),
-      workdir: repo,
-      backupDir: store,
-      logger: createLogger('warn'),
-    }),
+    env: { RUNBOOK_BACKUP_DIR: store },
+  }).catch(async (err: unknown) => {
+    await cluster.delete();
+    await temporal.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   });
-  const running = worker.run();
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
   let n = 0;
   return {
     dir,
@@ -86,16 +99,27 @@ export async function startBenchStack(): Promise<BenchStack> {
     store,
     recipient: await identityToRecipient(identity),
     kubectl: (args, input) => kubectl(cluster.kubeconfigPath, args, input),
-    execute: async <T>(workflow: string, input: unknown) =>
+    execute: async <T>(workflow: string, input: unknown, workflowId?: string) =>
       (await client.workflow.execute(workflow, {
         taskQueue,
-        workflowId: `${workflow}-${++n}-${randomUUID().slice(0, 6)}`,
+        workflowId: workflowId ?? `${workflow}-${++n}-${randomUUID().slice(0, 6)}`,
         args: [input],
       })) as T,
+    worker: {
+      pid: worker.pid,
+      // Writing 5 to clear_refs sets VmHWM back to the current RSS (Linux 4.0+).
+      resetPeakRss: () => writeFileSync(`/proc/${worker.pid}/clear_refs`, '5'),
+      peakRssBytes: () => rssOf(worker.pid),
+      rssBytes: () => rssOf(worker.pid, 'VmRSS'),
+      cpuSeconds: () => cpuSecondsOf(worker.pid),
+    },
+    maxPayloadBytes: async (workflowId) => {
+      const { runId } = await client.workflow.getHandle(workflowId).describe();
+      return (await workflowRunStats({ address: temporal.address }, workflowId, runId)).maxPayloadBytes;
+    },
     close: async () => {
-      worker.shutdown();
-      await running;
-      await nativeConnection.close();
+      await worker.kill('SIGTERM');
+      rmSync(dirname(worker.logFile), { recursive: true, force: true });
       await connection.close();
       await cluster.delete();
       await temporal.stop();

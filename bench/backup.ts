@@ -1,7 +1,9 @@
 // `npm run bench -- backup [--taskruns N] [--runs R]`: backupPlatform against the operations guide's
 // script (bench/baselines/backup-platform.sh) on the same cluster with N TaskRuns (default 10,000),
-// alternating, R runs each (default 3). Prints one JSON line last: medians and the ratios
-// (targets: time and bytes <= 0.5x the script's).
+// alternating, R runs each (default 3). Prints one JSON line last: medians and the ratios (targets:
+// time <= 0.3x and bytes <= 0.5x the script's), the worker's peak RSS during a backup (VmHWM of the
+// worker process, reset before each; target <= 400 MB), the largest payload in the backups' histories
+// (target <= 256 KB), and the machine's load averages before and after (the machine is shared).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +12,7 @@ import { execa } from 'execa';
 import { toolPath } from '../scripts/stack/tools.ts';
 import { kubeCacheDir } from '../scripts/stack/local-cluster.ts';
 import type { BackupReport } from '../contract/types/backup.ts';
-import { log, median, seedPlatform, startBenchStack, timed } from './backup-fixture.ts';
+import { loadAverages, log, median, seedPlatform, startBenchStack, timed } from './backup-fixture.ts';
 
 const { values } = parseArgs({
   options: { taskruns: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' } },
@@ -25,10 +27,13 @@ const dirBytes = (dir: string): number => readdirSync(dir).reduce((n, f) => n + 
 const stack = await startBenchStack();
 try {
   await seedPlatform(stack, namespace, taskRuns);
+  const loadBefore = loadAverages();
   const scriptTimes: number[] = [];
   const ourTimes: number[] = [];
   let scriptBytes = 0;
   let ourBytes = 0;
+  let peakRssBytes = 0;
+  let maxPayloadBytes = 0;
   for (let r = 0; r < runs; r++) {
     const out = join(stack.dir, `script-${r}`);
     const s = await timed(() =>
@@ -45,13 +50,20 @@ try {
     );
     scriptTimes.push(s.seconds);
     scriptBytes = dirBytes(out);
+    const workflowId = `backup-bench-${r + 1}-${Date.now()}`;
+    stack.worker.resetPeakRss();
+    const rssBefore = stack.worker.rssBytes();
     const o = await timed(() =>
-      stack.execute<BackupReport>('backupPlatform', { namespace, recipients: [stack.recipient] }),
+      stack.execute<BackupReport>('backupPlatform', { namespace, recipients: [stack.recipient] }, workflowId),
     );
+    const rss = stack.worker.peakRssBytes();
+    const payload = await stack.maxPayloadBytes(workflowId);
+    peakRssBytes = Math.max(peakRssBytes, rss);
+    maxPayloadBytes = Math.max(maxPayloadBytes, payload);
     ourTimes.push(o.seconds);
     ourBytes = dirBytes(o.result.backup.dir);
     log(
-      `run ${r + 1}: script ${s.seconds.toFixed(2)} s ${scriptBytes} B; backupPlatform ${o.seconds.toFixed(2)} s ${ourBytes} B (${JSON.stringify(o.result.backup.counts)})`,
+      `run ${r + 1}: script ${s.seconds.toFixed(2)} s ${scriptBytes} B; backupPlatform ${o.seconds.toFixed(2)} s ${ourBytes} B (${JSON.stringify(o.result.backup.counts)}), worker peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB (${(rssBefore / 2 ** 20).toFixed(0)} MiB before), largest payload ${payload} B; load ${loadAverages().join(' ')}`,
     );
   }
   const result = {
@@ -64,6 +76,11 @@ try {
     backupBytes: ourBytes,
     timeRatio: +(median(ourTimes) / median(scriptTimes)).toFixed(3),
     bytesRatio: +(ourBytes / scriptBytes).toFixed(3),
+    peakRssBytes,
+    maxPayloadBytes,
+    loadBefore,
+    loadAfter: loadAverages(),
+    targets: { timeRatio: 0.3, bytesRatio: 0.5, peakRssBytes: 400 * 2 ** 20, maxPayloadBytes: 256 * 1024 },
   };
   console.log(JSON.stringify(result));
 } finally {

@@ -1,10 +1,12 @@
-// `npm run bench -- restore [--taskruns N]`: restorePlatform of a backup with N TaskRuns (default
-// 10,000, the issue's size; about 4 minutes, mostly kubectl) plus the platform objects into an empty
-// namespace, against `kubectl apply -f` of the same objects into another empty namespace (and
-// `kubectl apply --server-side`, for orientation), in the same run. Prints one JSON line last
-// (target: restore <= 0.5x kubectl apply). Measured here: 10,000 -> 0.32x (31 s vs 97 s); 2,000 ->
-// 0.50-0.56x. Ours writes twice per TaskRun (object, then status) at about 3 ms a TaskRun; kubectl
-// applies one object at a time, 7.5 ms each at 2,000 and 9.7 ms at 10,000.
+// `npm run bench -- restore [--taskruns N] [--runs R]`: restorePlatform of a backup with N TaskRuns (default
+// 10,000, the issue's size) plus the platform objects into an empty namespace, against `kubectl apply -f` of
+// the same objects into another empty namespace and `kubectl apply --server-side`, alternating, R runs each
+// (default 3; every run into fresh namespaces). Prints one JSON line last: medians and ratios (targets:
+// restore <= 0.4x kubectl apply and <= 0.6x kubectl apply --server-side), the worker's peak RSS during a
+// restore (VmHWM of the worker process, reset before each; target <= 400 MB), the largest payload in the
+// restores' histories (target <= 256 KB), and the machine's load averages (the machine is shared).
+// Ours writes three times per TaskRun (object, status, then the restore-pending annotation's removal);
+// kubectl applies one object at a time. `npm run bench -- restore-steps` times those writes one by one.
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,10 +16,13 @@ import { decodeJsonLines } from '../activities/backup/codec.ts';
 import type { Manifest } from '../activities/backup/manifest.ts';
 import type { BackupReport, RestoreReport } from '../contract/types/backup.ts';
 import { progressQuery, type Step } from '../contract/messages.ts';
-import { log, seedPlatform, startBenchStack, timed } from './backup-fixture.ts';
+import { loadAverages, log, median, seedPlatform, startBenchStack, timed } from './backup-fixture.ts';
 
-const { values } = parseArgs({ options: { taskruns: { type: 'string', default: '10000' } } });
+const { values } = parseArgs({
+  options: { taskruns: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' } },
+});
 const taskRuns = Number(values.taskruns);
+const runs = Number(values.runs);
 const source = 'orchestrator';
 
 const stack = await startBenchStack();
@@ -36,69 +41,90 @@ try {
     if (f.encrypted) data = await ageDecrypt(data, process.env.RUNBOOK_BACKUP_AGE_IDENTITY!, f.file);
     objects.push(...decodeJsonLines<{ metadata: Record<string, unknown> }>(data));
   }
-  const applyFile = (ns: string) => {
+  const kubectlApply = async (ns: string, extra: string[]) => {
     const file = join(stack.dir, `${ns}.yaml`);
     writeFileSync(
       file,
       objects.map((o) => stringify({ ...o, metadata: { ...o.metadata, namespace: ns } })).join('---\n'),
       { mode: 0o600 },
     );
-    return file;
-  };
-  const kubectlApply = async (ns: string, extra: string[]) => {
-    const file = applyFile(ns);
     await stack.kubectl(['create', 'namespace', ns]);
     const t = await timed(() => stack.kubectl(['apply', ...extra, '-f', file]));
     rmSync(file);
     return t.seconds;
   };
 
-  const kubectlSeconds = await kubectlApply('kubectl-target', []);
-  log(`kubectl apply -f: ${objects.length} objects in ${kubectlSeconds.toFixed(2)} s`);
-  const ssaSeconds = await kubectlApply('kubectl-ssa-target', ['--server-side']);
-  log(`kubectl apply --server-side -f: ${ssaSeconds.toFixed(2)} s`);
-  const workflowId = `restore-bench-${Date.now()}`;
-  const cpuBefore = process.cpuUsage();
-  const ours = await timed(
-    async () =>
-      (await stack.client.workflow.execute('restorePlatform', {
-        taskQueue: stack.taskQueue,
-        workflowId,
-        args: [{ backupId: backup.backupId, targetNamespace: 'restore-target' }],
-      })) as RestoreReport,
-  );
-  // Retried activities distort the time: say so.
-  for (const e of (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []) {
-    const started = e.activityTaskStartedEventAttributes;
-    if (started?.attempt && started.attempt > 1)
-      log(`an activity ran ${started.attempt} attempts; last failure: ${started.lastFailure?.message ?? '?'}`);
-  }
-  const cpu = process.cpuUsage(cpuBefore);
-  log(`restorePlatform: CPU of this process (worker + activities) ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`);
-  log(
-    `restorePlatform: ${ours.seconds.toFixed(2)} s (${ours.result.restored.map((r) => `${r.kind} ${r.created}+${r.skipped}`).join(', ')})`,
-  );
-  const steps = (await stack.client.workflow.getHandle(workflowId).query(progressQuery)).steps;
-  const ms = (s: Step) => (s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : 0);
-  log(
-    `restorePlatform steps (ms): ${steps
-      .filter((s) => s.status === 'succeeded')
-      .map((s) => `${s.name} ${ms(s)}`)
-      .join(', ')}`,
-  );
-  const restoredTaskRuns = ours.result.verify?.find((v) => v.kind === 'taskRuns')?.found ?? 0;
+  const kubectlTimes: number[] = [];
+  const ssaTimes: number[] = [];
+  const ourTimes: number[] = [];
+  let peakRssBytes = 0;
+  let maxPayloadBytes = 0;
+  let restoredTaskRuns = 0;
+  const loadBefore = loadAverages();
+  for (let r = 1; r <= runs; r++) {
+    kubectlTimes.push(await kubectlApply(`kubectl-target-${r}`, []));
+    log(`run ${r}: kubectl apply -f: ${objects.length} objects in ${kubectlTimes.at(-1)!.toFixed(2)} s`);
+    ssaTimes.push(await kubectlApply(`kubectl-ssa-target-${r}`, ['--server-side']));
+    log(`run ${r}: kubectl apply --server-side -f: ${ssaTimes.at(-1)!.toFixed(2)} s`);
 
+    const workflowId = `restore-bench-${r}-${Date.now()}`;
+    const cpuBefore = stack.worker.cpuSeconds();
+    stack.worker.resetPeakRss();
+    const rssBefore = stack.worker.rssBytes();
+    const ours = await timed(() =>
+      stack.execute<RestoreReport>(
+        'restorePlatform',
+        { backupId: backup.backupId, targetNamespace: `restore-target-${r}` },
+        workflowId,
+      ),
+    );
+    const rss = stack.worker.peakRssBytes();
+    const cpu = stack.worker.cpuSeconds() - cpuBefore;
+    ourTimes.push(ours.seconds);
+    // Retried activities distort the time: say so.
+    for (const e of (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []) {
+      const started = e.activityTaskStartedEventAttributes;
+      if (started?.attempt && started.attempt > 1)
+        log(`an activity ran ${started.attempt} attempts; last failure: ${started.lastFailure?.message ?? '?'}`);
+    }
+    const payload = await stack.maxPayloadBytes(workflowId);
+    peakRssBytes = Math.max(peakRssBytes, rss);
+    maxPayloadBytes = Math.max(maxPayloadBytes, payload);
+    restoredTaskRuns = ours.result.verify?.find((v) => v.kind === 'taskRuns')?.found ?? 0;
+    const steps = (await stack.client.workflow.getHandle(workflowId).query(progressQuery)).steps;
+    const ms = (s: Step) => (s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : 0);
+    log(
+      `run ${r}: restorePlatform ${ours.seconds.toFixed(2)} s (${ours.result.restored.map((x) => `${x.kind} ${x.created}+${x.skipped}`).join(', ')}); worker CPU ${cpu.toFixed(2)} s, peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB (${(rssBefore / 2 ** 20).toFixed(0)} MiB before), largest payload ${payload} B; load ${loadAverages().join(' ')}`,
+    );
+    log(
+      `run ${r}: restorePlatform steps (ms): ${steps
+        .filter((s) => s.status === 'succeeded')
+        .map((s) => `${s.name} ${ms(s)}`)
+        .join(', ')}`,
+    );
+  }
+
+  const [ourMedian, kubectlMedian, ssaMedian] = [median(ourTimes), median(kubectlTimes), median(ssaTimes)];
   console.log(
     JSON.stringify({
       bench: 'restore',
       taskRuns,
+      runs,
       objects: objects.length,
       restoredTaskRuns,
-      restoreSeconds: +ours.seconds.toFixed(3),
-      kubectlApplySeconds: +kubectlSeconds.toFixed(3),
-      kubectlServerSideSeconds: +ssaSeconds.toFixed(3),
-      ratio: +(ours.seconds / kubectlSeconds).toFixed(3),
-      ratioServerSide: +(ours.seconds / ssaSeconds).toFixed(3),
+      restoreSeconds: +ourMedian.toFixed(3),
+      kubectlApplySeconds: +kubectlMedian.toFixed(3),
+      kubectlServerSideSeconds: +ssaMedian.toFixed(3),
+      ratio: +(ourMedian / kubectlMedian).toFixed(3),
+      ratioServerSide: +(ourMedian / ssaMedian).toFixed(3),
+      restoreTimes: ourTimes.map((t) => +t.toFixed(2)),
+      kubectlApplyTimes: kubectlTimes.map((t) => +t.toFixed(2)),
+      kubectlServerSideTimes: ssaTimes.map((t) => +t.toFixed(2)),
+      peakRssBytes,
+      maxPayloadBytes,
+      loadBefore,
+      loadAfter: loadAverages(),
+      targets: { ratio: 0.4, ratioServerSide: 0.6, peakRssBytes: 400 * 2 ** 20, maxPayloadBytes: 256 * 1024 },
     }),
   );
 } finally {

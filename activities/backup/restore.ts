@@ -479,7 +479,9 @@ async function clearRestorePending(kube: KubeClients, stored: Obj): Promise<void
 /**
  * Writes in flight. The local cluster tops out near 500 writes a second (TaskRuns: 2,000 creates +
  * 2,000 status writes in 7.6 s at 48 and at 96; 16 took 10 s); the API server's default
- * max-mutating-requests-inflight is 200.
+ * max-mutating-requests-inflight is 200. A TaskRun is three writes, each CPU-bound in kube-apiserver
+ * (10,000 each: create ~2 ms, status PUT ~3 ms, annotation merge patch ~3 ms of its CPU; a status merge
+ * patch or JSON patch costs more; 96 in flight is no faster than 48: `npm run bench -- restore-steps`).
  */
 const CONCURRENCY = 48;
 

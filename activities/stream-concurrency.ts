@@ -20,6 +20,7 @@ export async function forEachStreamed<T>(
           ended = true;
           return;
         }
+        if (failed) return; // another lane failed while this one waited for its item
         await fn(next.value);
       } catch (err) {
         failed = true;

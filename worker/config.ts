@@ -37,7 +37,29 @@ export interface WorkerConfig {
   localHealthStandin: boolean;
   /** A healthUrl may reach link-local addresses (cloud metadata endpoints never). */
   probeAllowLinkLocal: boolean;
+  /** How much the worker holds at once: the README's "Worker sizing" table measures each. */
+  sizing: WorkerSizing;
 }
+
+export interface WorkerSizing {
+  /** Workflows kept in the sticky cache (the rest replay their history on their next task). */
+  maxCachedWorkflows: number;
+  /** Threads that run workflow code (each is a V8 isolate: about 90 MB more each). */
+  workflowThreads: number;
+  /** Activities run at once (the SDK's default, 100). */
+  maxConcurrentActivities: number;
+}
+
+/**
+ * The defaults: the SDK's, except the cache. The SDK sizes it from the heap limit (about 2,400
+ * workflows under Node's 4 GB default); 250 bounds what a busy worker can grow to while holding
+ * every long-running workflow (TaskRun controllers, paused upgrades, the lease) many times over.
+ */
+export const DEFAULT_WORKER_SIZING: WorkerSizing = {
+  maxCachedWorkflows: 250,
+  workflowThreads: 1,
+  maxConcurrentActivities: 100,
+};
 
 export interface TemporalTls {
   clientCertPath?: string;
@@ -87,6 +109,12 @@ Options (environment variable in brackets):
                            hosts are refused always; redirects are never followed)
   --file-roots LIST        directories that input chart paths and valuesFiles must lie in, symlinks
                            resolved [RUNBOOK_FILE_ROOTS] (default charts,values)
+  --max-cached-workflows N workflows kept in memory between tasks [RUNBOOK_MAX_CACHED_WORKFLOWS]
+                           (default 250; at least 2: fewer replay their history on every task)
+  --workflow-threads N     threads running workflow code [RUNBOOK_WORKFLOW_THREADS] (default 1; each
+                           one more costs about 90 MB)
+  --max-concurrent-activities N
+                           activities run at once [RUNBOOK_MAX_CONCURRENT_ACTIVITIES] (default 100)
   --log-level LEVEL        trace|debug|info|warn|error [LOG_LEVEL] (default info)
   -h, --help               this help
 `;
@@ -124,6 +152,9 @@ export function parseWorkerConfig(
       'secret-namespaces': { type: 'string' },
       'local-health-standin': { type: 'boolean' },
       'probe-allow-link-local': { type: 'boolean' },
+      'max-cached-workflows': { type: 'string' },
+      'workflow-threads': { type: 'string' },
+      'max-concurrent-activities': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -175,6 +206,30 @@ export function parseWorkerConfig(
     ),
   };
 
+  const sizing: WorkerSizing = {
+    maxCachedWorkflows: intOption(
+      '--max-cached-workflows',
+      values['max-cached-workflows'] ?? env.RUNBOOK_MAX_CACHED_WORKFLOWS,
+      DEFAULT_WORKER_SIZING.maxCachedWorkflows,
+      2,
+      100_000,
+    ),
+    workflowThreads: intOption(
+      '--workflow-threads',
+      values['workflow-threads'] ?? env.RUNBOOK_WORKFLOW_THREADS,
+      DEFAULT_WORKER_SIZING.workflowThreads,
+      1,
+      32,
+    ),
+    maxConcurrentActivities: intOption(
+      '--max-concurrent-activities',
+      values['max-concurrent-activities'] ?? env.RUNBOOK_MAX_CONCURRENT_ACTIVITIES,
+      DEFAULT_WORKER_SIZING.maxConcurrentActivities,
+      1,
+      10_000,
+    ),
+  };
+
   return {
     temporalAddress: values['temporal-address'] ?? env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     temporalNamespace: values.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
@@ -201,7 +256,17 @@ export function parseWorkerConfig(
     localHealthStandin: values['local-health-standin'] ?? ['1', 'true'].includes(env.RUNBOOK_LOCAL_HEALTH ?? ''),
     probeAllowLinkLocal:
       values['probe-allow-link-local'] ?? ['1', 'true'].includes(env.RUNBOOK_PROBE_ALLOW_LINK_LOCAL ?? ''),
+    sizing,
   };
+}
+
+/** An integer option in [min, max]; absent or empty: the default. */
+function intOption(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max)
+    throw new Error(`${flag}: ${JSON.stringify(value)} is not a whole number from ${min} to ${max}`);
+  return n;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

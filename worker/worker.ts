@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { runbookMetricsSinks } from './runbook-metrics.ts';
+import type { WorkerSizing } from './config.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Workflow interceptor modules: every runbook's final phase and run metric (bundled with the workflows). */
@@ -19,6 +20,8 @@ export interface RunbookWorkerOptions {
   /** A prebuilt bundle (tests build it once per file, with workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS); otherwise the workflows are bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
+  /** The worker process's sizing (worker/config.ts); tests leave it out and get the SDK's defaults. */
+  sizing?: WorkerSizing;
 }
 
 export async function createRunbookWorker(opts: RunbookWorkerOptions): Promise<Worker> {
@@ -32,5 +35,16 @@ export async function createRunbookWorker(opts: RunbookWorkerOptions): Promise<W
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: RUNBOOK_WORKFLOW_INTERCEPTORS } }),
     ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.sizing ? sizingOptions(opts.sizing) : {}),
   });
+}
+
+function sizingOptions(sizing: WorkerSizing): Partial<WorkerOptions> {
+  return {
+    maxCachedWorkflows: sizing.maxCachedWorkflows,
+    workflowThreadPoolSize: sizing.workflowThreads,
+    maxConcurrentActivityTaskExecutions: sizing.maxConcurrentActivities,
+    // The SDK's 40 workflow tasks at once, but never more than the cache holds (the SDK requires it).
+    maxConcurrentWorkflowTaskExecutions: Math.min(40, sizing.maxCachedWorkflows),
+  };
 }

@@ -148,3 +148,28 @@ test('/health says the worker runs; /ready waits until it polls its task queue',
     server.close();
   }
 });
+
+test('sizing: defaults, then environment, then flags; bad values are clear errors', () => {
+  const byDefault = parseWorkerConfig(['--kubeconfig', '/k'], {});
+  assert.ok(byDefault !== 'help');
+  assert.deepEqual(byDefault.sizing, { maxCachedWorkflows: 250, workflowThreads: 1, maxConcurrentActivities: 100 });
+  const configured = parseWorkerConfig(['--kubeconfig', '/k', '--max-cached-workflows', '40'], {
+    RUNBOOK_MAX_CACHED_WORKFLOWS: '500',
+    RUNBOOK_WORKFLOW_THREADS: '2',
+    RUNBOOK_MAX_CONCURRENT_ACTIVITIES: '20',
+  });
+  assert.ok(configured !== 'help');
+  assert.deepEqual(configured.sizing, { maxCachedWorkflows: 40, workflowThreads: 2, maxConcurrentActivities: 20 });
+  assert.throws(
+    () => parseWorkerConfig(['--kubeconfig', '/k'], { RUNBOOK_MAX_CACHED_WORKFLOWS: '1' }),
+    /--max-cached-workflows: "1" is not a whole number from 2 to 100000/,
+  );
+  assert.throws(
+    () => parseWorkerConfig(['--kubeconfig', '/k', '--workflow-threads', '1.5'], {}),
+    /--workflow-threads: "1.5" is not a whole number from 1 to 32/,
+  );
+  assert.throws(
+    () => parseWorkerConfig(['--kubeconfig', '/k', '--max-concurrent-activities', 'lots'], {}),
+    /--max-concurrent-activities: "lots" is not a whole number/,
+  );
+});

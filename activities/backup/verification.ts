@@ -12,11 +12,12 @@ import type { ActivityDeps } from '../deps.ts';
 import { heartbeat, pollUntil } from '../activity-context.ts';
 import { readIfExists, unlessStatus } from '../kube/exists.ts';
 import type { KubeClients } from '../kube/client.ts';
-import { ageDecrypt, parseRecipients } from './age.ts';
+import { parseRecipients } from './age.ts';
 import { resolveHmacKey, resolveIdentity } from './keys.ts';
-import { readConfigMaps, readSecrets, readTaskRuns } from './capture.ts';
-import { canonicalJson, decodeJsonLines } from './codec.ts';
-import { openBackup, readBackupFile, storeRoot } from './store.ts';
+import { captureTaskRuns, readConfigMaps, readSecrets } from './capture.ts';
+import { canonicalJson } from './codec.ts';
+import { kindObjects } from './restore.ts';
+import { openBackup, storeRoot } from './store.ts';
 
 /** Labels of a scratch namespace: only a namespace carrying its owner's token is ever deleted. */
 export const SCRATCH_LABEL = 'platform-runbooks.io/scratch';
@@ -71,7 +72,14 @@ async function namespaceDigests(
   }
   if (kinds.includes('configMaps'))
     result.set('configMaps', digestsOf('configMaps', await readConfigMaps(kube, scope)));
-  if (kinds.includes('taskRuns')) result.set('taskRuns', digestsOf('taskRuns', await readTaskRuns(kube, scope)));
+  if (kinds.includes('taskRuns')) {
+    // Page by page: digests are kept, the TaskRuns are not.
+    const digests: Digests = new Map();
+    await captureTaskRuns(kube, scope, async (page) => {
+      for (const o of page) digests.set(o.metadata?.name ?? '', objectDigest('taskRuns', o));
+    });
+    result.set('taskRuns', digests);
+  }
   heartbeat({ fingerprinted: namespace });
   return result;
 }
@@ -118,12 +126,12 @@ export async function compareRestoredBackup(deps: ActivityDeps, req: CompareRequ
   const backup = new Map<BackupKind, Digests>();
   for (const kind of kinds) {
     const info = manifest.files.find((f) => f.kind === kind)!;
-    let data: Uint8Array = await readBackupFile(dir, info, req.backupId);
-    if (info.encrypted) {
-      identity ??= await resolveIdentity(deps);
-      data = await ageDecrypt(data, identity, `backup ${req.backupId}: ${info.file}`);
-    }
-    backup.set(kind, digestsOf(kind, decodeJsonLines<Obj>(data)));
+    if (info.encrypted) identity ??= await resolveIdentity(deps);
+    // Read as a stream (the encrypted kinds, a namespace's few objects, are decrypted whole): digests are kept.
+    const digests: Digests = new Map();
+    for await (const o of kindObjects(deps, req, dir, manifest, kind, identity))
+      digests.set(o.metadata?.name ?? '', objectDigest(kind, o as Obj));
+    backup.set(kind, digests);
     heartbeat({ read: info.file });
   }
   const restored = await namespaceDigests(deps.kube, req.targetNamespace, kinds);

@@ -212,6 +212,19 @@ export async function tempDir(root: string, id: string): Promise<string> {
   return dir;
 }
 
+/**
+ * Removes the temp directories that earlier attempts of backup `id` left (a SIGKILLed worker never ran
+ * their cleanup). Only this id's: `.tmp-<id>-` then exactly the eight hex digits tempDir appends.
+ */
+export async function removeAbandonedTempDirs(root: string, id: string): Promise<void> {
+  if (!existsSync(root)) return;
+  const prefix = `.tmp-${id}-`;
+  for (const entry of await readdir(root)) {
+    if (entry.startsWith(prefix) && /^[0-9a-f]{8}$/.test(entry.slice(prefix.length)))
+      await rm(join(root, entry), { recursive: true, force: true });
+  }
+}
+
 export async function writeFileIn(dir: string, name: string, data: Uint8Array | string): Promise<void> {
   await writeFile(join(dir, name), data, { mode: 0o600 });
 }

@@ -33,7 +33,7 @@ import {
   type HelmReleaseSummary,
   type Manifest,
 } from './manifest.ts';
-import { existingBackup, publish, storeRoot, tempDir, writeFileIn } from './store.ts';
+import { existingBackup, publish, removeAbandonedTempDirs, storeRoot, tempDir, writeFileIn } from './store.ts';
 
 export interface WriteBackupRequest extends CaptureScope {
   backupId: string;
@@ -165,6 +165,7 @@ export async function writeBackup(
   req: WriteBackupRequest,
 ): Promise<BackupSummary> {
   const root = storeRoot(deps);
+  await removeAbandonedTempDirs(root, req.backupId);
   const found = await existingBackup(root, req.backupId, hmacKey);
   if (found) return summarize(`${root}/${req.backupId}`, found, true);
   const needsKey = ENCRYPTED_KINDS.some((k) => req.include[k]);

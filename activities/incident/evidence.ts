@@ -20,6 +20,7 @@ import {
   publish,
   readRegularFile,
   readSmallRegularFile,
+  removeAbandonedTempDirs,
   tempDir,
   writeFileIn,
   MAX_MANIFEST_BYTES,
@@ -118,6 +119,7 @@ export async function writeEvidence(
 ): Promise<EvidenceSummary> {
   const root = incidentsRoot(deps);
   const dir = incidentPath(deps, req.incidentId);
+  await removeAbandonedTempDirs(root, req.incidentId);
   const found = await existingEvidence(dir, req.incidentId, hmacKey);
   if (found) return found;
   if (!req.recipients.length)

@@ -4,7 +4,7 @@
 // results do not grow with N. The streamed file is the format of before, and is checked before any write.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,4 +206,31 @@ test('a TaskRuns file changed after the backup is refused before a single TaskRu
       /does not match its checksum/.test(err.message),
   );
   assert.equal(cluster.created.size, 0);
+});
+
+test("a retried writeBackup removes its crashed attempt's temp directory, and no other backup's", async () => {
+  const cluster = fakeCluster(10, {});
+  const backupDir = join(root, 'store-retried');
+  const deps = {
+    kube: cluster.kube,
+    logger: createLogger('error'),
+    kubeTarget: { kubeconfigPath: '/nonexistent' },
+    helmBin: '/nonexistent/helm',
+    workdir: root,
+    backupDir,
+    backupKeys: { hmacKey: { env: 'BACKUP_STREAMING_TEST_KEY' } },
+  } as ActivityDeps;
+  // What a SIGKILLed attempt leaves (its catch never ran), and a write of another backup whose id starts alike.
+  mkdirSync(join(backupDir, '.tmp-nightly-0a1b2c3d'), { recursive: true });
+  writeFileSync(join(backupDir, '.tmp-nightly-0a1b2c3d', 'taskRuns.jsonl.gz'), 'partial');
+  mkdirSync(join(backupDir, '.tmp-nightly-2-4e5f6a7b'));
+  await writeBackup(deps, {} as HelmDeps, 'k1', {
+    backupId: 'nightly',
+    include: onlyTaskRuns,
+    namespace: 'source',
+    release: 'orchestrator',
+    recipients: [],
+    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
+  });
+  assert.deepEqual(readdirSync(backupDir).sort(), ['.tmp-nightly-2-4e5f6a7b', 'nightly']);
 });

@@ -102,18 +102,23 @@ function fakeCluster(count: number, heap: { current?: HeapPeak }) {
   return { kube, created, maxInFlight: () => maxInFlight };
 }
 
-async function backupAndRestore(count: number) {
-  const heap: { current?: HeapPeak } = {};
-  const cluster = fakeCluster(count, heap);
-  const deps = {
-    kube: cluster.kube,
+/** The activities' deps over a fake cluster, with their backup store in <root>/<store>. */
+function storeDeps(kube: KubeClients, store: string): ActivityDeps {
+  return {
+    kube,
     logger: createLogger('error'),
     kubeTarget: { kubeconfigPath: '/nonexistent' },
     helmBin: '/nonexistent/helm',
     workdir: root,
-    backupDir: join(root, `store-${count}`),
+    backupDir: join(root, store),
     backupKeys: { hmacKey: { env: 'BACKUP_STREAMING_TEST_KEY' } },
   } as ActivityDeps;
+}
+
+async function backupAndRestore(count: number) {
+  const heap: { current?: HeapPeak } = {};
+  const cluster = fakeCluster(count, heap);
+  const deps = storeDeps(cluster.kube, `store-${count}`);
   const ref = { backupId: `b-${count}`, include: onlyTaskRuns };
 
   heap.current = new HeapPeak();
@@ -177,15 +182,7 @@ test('a streamed TaskRuns file is the format of before both ways (old backups re
 test('a TaskRuns file changed after the backup is refused before a single TaskRun is written', async () => {
   const heap = {};
   const cluster = fakeCluster(600, heap);
-  const deps = {
-    kube: cluster.kube,
-    logger: createLogger('error'),
-    kubeTarget: { kubeconfigPath: '/nonexistent' },
-    helmBin: '/nonexistent/helm',
-    workdir: root,
-    backupDir: join(root, 'store-tampered'),
-    backupKeys: { hmacKey: { env: 'BACKUP_STREAMING_TEST_KEY' } },
-  } as ActivityDeps;
+  const deps = storeDeps(cluster.kube, 'store-tampered');
   const ref = { backupId: 'tampered', include: onlyTaskRuns };
   const summary = await writeBackup(deps, {} as HelmDeps, 'k1', {
     ...ref,
@@ -210,16 +207,8 @@ test('a TaskRuns file changed after the backup is refused before a single TaskRu
 
 test("a retried writeBackup removes its crashed attempt's temp directory, and no other backup's", async () => {
   const cluster = fakeCluster(10, {});
+  const deps = storeDeps(cluster.kube, 'store-retried');
   const backupDir = join(root, 'store-retried');
-  const deps = {
-    kube: cluster.kube,
-    logger: createLogger('error'),
-    kubeTarget: { kubeconfigPath: '/nonexistent' },
-    helmBin: '/nonexistent/helm',
-    workdir: root,
-    backupDir,
-    backupKeys: { hmacKey: { env: 'BACKUP_STREAMING_TEST_KEY' } },
-  } as ActivityDeps;
   // What a SIGKILLed attempt leaves (its catch never ran), and a write of another backup whose id starts alike.
   mkdirSync(join(backupDir, '.tmp-nightly-0a1b2c3d'), { recursive: true });
   writeFileSync(join(backupDir, '.tmp-nightly-0a1b2c3d', 'taskRuns.jsonl.gz'), 'partial');

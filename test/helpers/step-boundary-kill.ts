@@ -2,11 +2,13 @@
 // it is reached (e.g. the k-th ActivityTaskCompleted is in the history), SIGKILL the worker process,
 // start a new one, and go on to the next point with it. The last worker finishes the run.
 // A kill lands right after a step finished, usually while the next activity already runs on the dead
-// worker: that activity is retried on the new worker after its timeout (so each kill also tests that
-// the next step's activity is safe to retry after a crash midway).
+// worker: that attempt is failed at once (failDeadWorkersActivities, as its timeout would later) and
+// retried on the new worker (so each kill also tests that the next step's activity is safe to retry
+// after a crash midway).
 import type { WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { failDeadWorkersActivities } from './dead-worker.ts';
 import type { WorkerProcess } from './worker-process.ts';
 
 const EventType = proto.temporal.api.enums.v1.EventType;
@@ -74,6 +76,7 @@ export async function killAtEachPoint(opts: {
       await sleep(50);
     }
     await current.kill('SIGKILL');
+    await failDeadWorkersActivities(opts.handle);
     run.killedAt.push(point.name);
     run.completedAtKill.push(await completedActivities(opts.handle));
     current = await opts.startWorker();

@@ -1,5 +1,5 @@
 // The real worker as a separate process (worker/main.ts), so that a test can SIGKILL it.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +54,6 @@ export async function startWorkerProcess(opts: {
     () => (exited = true),
   );
   // Ready when the worker logs that it started (it bundles the workflows first).
-  const { readFileSync } = await import('node:fs');
   for (let i = 0; i < 600; i++) {
     const log = (() => {
       try {
@@ -71,8 +70,44 @@ export async function startWorkerProcess(opts: {
     pid: child.pid!,
     logFile,
     kill: async (signal) => {
+      // A SIGKILL takes the worker's child processes (helm) with it, as a pod's death does.
+      const descendants = signal === 'SIGKILL' ? descendantsOf(child.pid!) : [];
       child.kill(signal);
+      for (const pid of descendants) killQuietly(pid);
       await child;
     },
   };
+}
+
+/** The pids of a process's children, their children and so on (from /proc). */
+function descendantsOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      // Fields after the command (which is in parentheses and may hold spaces): state, then the parent's pid.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // It exited while we read.
+    }
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      found.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }

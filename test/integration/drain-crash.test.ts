@@ -12,6 +12,7 @@ import { applyObjects } from '../helpers/apply-objects.ts';
 import { crashWorkers } from '../helpers/crash-workers.ts';
 import { addNodes, kwokNode, onTaintedNodes } from '../helpers/kwok-nodes.ts';
 import { deployment } from '../helpers/workloads.ts';
+import { failDeadWorkersActivities } from '../helpers/dead-worker.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -57,6 +58,7 @@ test('SIGKILL mid-drain: a second worker completes it; the node ends cordoned an
     60_000,
   );
   await first.kill('SIGKILL');
+  await failDeadWorkersActivities(handle);
   // Room for the budget: three more replicas (on node B) let the old ones go one by one.
   await kubectl(['scale', 'deployment/web', '-n', id, '--replicas=6']);
   await workers.start();

@@ -10,6 +10,7 @@ import { useTestCluster } from '../helpers/cluster.ts';
 import { TARGET, nodeFacts, rollingInput, rollingSetup, upgradeNode, upgradeDue } from '../helpers/rolling-nodes.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { crashWorkers } from '../helpers/crash-workers.ts';
+import { failDeadWorkersActivities } from '../helpers/dead-worker.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -35,6 +36,7 @@ test('SIGKILL mid-rolling-maintenance: a second worker completes it; every node 
   await upgrade(names[0]!);
   await waiting(names[1]!);
   await first.kill('SIGKILL');
+  await failDeadWorkersActivities(h);
   // Without a worker the node stays drained and cordoned; the second worker picks the run up.
   assert.equal((await nodeFacts(cluster, names[1]!)).cordoned, true);
   await workers.start();

@@ -9,6 +9,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { crashWorkers } from '../helpers/crash-workers.ts';
+import { failDeadWorkersActivities } from '../helpers/dead-worker.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -59,6 +60,7 @@ test('SIGKILL during a burst of 100 TaskRuns: a new worker finishes them, each w
     20,
   );
   await first.kill('SIGKILL');
+  await failDeadWorkersActivities(handle);
   t.diagnostic(`SIGKILL with ${atKill} of ${COUNT} Jobs created`);
   assert.ok(atKill < COUNT, `all ${atKill} Jobs existed before the kill: the crash came too late to test anything`);
 

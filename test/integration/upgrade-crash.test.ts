@@ -12,6 +12,7 @@ import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal.ts';
 import { recordReliability } from '../reliability/report.ts';
 import { deploymentImage, helmHistory } from '../helpers/release-state.ts';
 import { crashWorkers } from '../helpers/crash-workers.ts';
+import { failDeadWorkersActivities } from '../helpers/dead-worker.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -77,7 +78,8 @@ test('SIGKILL while helm runs: the stuck release is recovered and the upgrade co
     50,
   );
   await first.kill('SIGKILL');
-  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  assert.deepEqual(await helmPids(namespace), [], `helm (${pids.join(', ')}) died with the worker`);
+  await failDeadWorkersActivities(handle);
   assert.equal((await helmHistory(cluster, namespace, release)).at(-1)?.status, 'pending-upgrade');
 
   await workers.start();
@@ -110,6 +112,7 @@ test('SIGKILL right after helm finished: the retried step finds the release at t
     50,
   );
   await first.kill('SIGKILL');
+  await failDeadWorkersActivities(handle);
   await workers.start();
   const report = (await handle.result()) as UpgradeReport;
   assert.equal(report.outcome, 'succeeded');

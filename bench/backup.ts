@@ -25,6 +25,8 @@ const namespace = 'orchestrator';
 const dirBytes = (dir: string): number => readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
 
 const stack = await startBenchStack();
+// Printed after the stack stopped: whatever it logs while stopping comes before the JSON line.
+let resultLine: string | undefined;
 try {
   await seedPlatform(stack, namespace, taskRuns);
   const loadBefore = loadAverages();
@@ -82,7 +84,8 @@ try {
     loadAfter: loadAverages(),
     targets: { timeRatio: 0.3, bytesRatio: 0.5, peakRssBytes: 400 * 2 ** 20, maxPayloadBytes: 256 * 1024 },
   };
-  console.log(JSON.stringify(result));
+  resultLine = JSON.stringify(result);
 } finally {
   await stack.close();
 }
+if (resultLine) console.log(resultLine);

@@ -96,6 +96,8 @@ async function namespace(): Promise<string> {
   return name;
 }
 
+// Printed after the stack stopped: whatever it logs while stopping comes before the JSON line.
+let resultLine: string | undefined;
 try {
   await kubectl(cluster.kubeconfigPath, ['apply', '--server-side', '-f', TASKRUN_CRD_FILE]);
   await kubectl(cluster.kubeconfigPath, ['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io']);
@@ -199,8 +201,9 @@ try {
     for (const limit of concurrencies) results[`create-${limit}`] = (await create(limit)).r;
     results['create-strict-48'] = (await create(48, 'Strict')).r;
   }
-  console.log(JSON.stringify({ bench: 'restore-steps', taskRuns: n, ...results }));
+  resultLine = JSON.stringify({ bench: 'restore-steps', taskRuns: n, ...results });
 } finally {
   await cluster.delete();
   rmSync(dir, { recursive: true, force: true });
 }
+if (resultLine) console.log(resultLine);

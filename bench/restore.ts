@@ -31,6 +31,8 @@ const runs = Number(values.runs);
 const source = 'orchestrator';
 
 const stack = await startBenchStack();
+// Printed after the stack stopped: whatever it logs while stopping comes before the JSON line.
+let resultLine: string | undefined;
 try {
   await seedPlatform(stack, source, taskRuns);
   // The backup restored, measured as the backup bench measures it (its time, the worker's peak RSS, the largest payload).
@@ -123,29 +125,28 @@ try {
   const ourMedian = median(ourTimes);
   const [kubectlMedian, ssaMedian] =
     values.baselines === 'none' ? [NaN, NaN] : [median(kubectlTimes), median(ssaTimes)];
-  console.log(
-    JSON.stringify({
-      bench: 'restore',
-      taskRuns,
-      runs,
-      objects: objects.length,
-      restoredTaskRuns,
-      restoreSeconds: +ourMedian.toFixed(3),
-      kubectlApplySeconds: +kubectlMedian.toFixed(3),
-      kubectlServerSideSeconds: +ssaMedian.toFixed(3),
-      ratio: +(ourMedian / kubectlMedian).toFixed(3),
-      ratioServerSide: +(ourMedian / ssaMedian).toFixed(3),
-      restoreTimes: ourTimes.map((t) => +t.toFixed(2)),
-      kubectlApplyTimes: kubectlTimes.map((t) => +t.toFixed(2)),
-      kubectlServerSideTimes: ssaTimes.map((t) => +t.toFixed(2)),
-      peakRssBytes,
-      maxPayloadBytes,
-      backup: backupRun,
-      loadBefore,
-      loadAfter: loadAverages(),
-      targets: { ratio: 0.4, ratioServerSide: 0.6, peakRssBytes: 400 * 2 ** 20, maxPayloadBytes: 256 * 1024 },
-    }),
-  );
+  resultLine = JSON.stringify({
+    bench: 'restore',
+    taskRuns,
+    runs,
+    objects: objects.length,
+    restoredTaskRuns,
+    restoreSeconds: +ourMedian.toFixed(3),
+    kubectlApplySeconds: +kubectlMedian.toFixed(3),
+    kubectlServerSideSeconds: +ssaMedian.toFixed(3),
+    ratio: +(ourMedian / kubectlMedian).toFixed(3),
+    ratioServerSide: +(ourMedian / ssaMedian).toFixed(3),
+    restoreTimes: ourTimes.map((t) => +t.toFixed(2)),
+    kubectlApplyTimes: kubectlTimes.map((t) => +t.toFixed(2)),
+    kubectlServerSideTimes: ssaTimes.map((t) => +t.toFixed(2)),
+    peakRssBytes,
+    maxPayloadBytes,
+    backup: backupRun,
+    loadBefore,
+    loadAfter: loadAverages(),
+    targets: { ratio: 0.4, ratioServerSide: 0.6, peakRssBytes: 400 * 2 ** 20, maxPayloadBytes: 256 * 1024 },
+  });
 } finally {
   await stack.close();
 }
+if (resultLine) console.log(resultLine);

@@ -85,18 +85,19 @@ export async function startBenchWorker(stack: BenchStack, taskQueue: string): Pr
 }
 
 /**
- * Runs the benchmark and prints its result as stdout's last line; a failure is logged and exits 1.
- * Either way the worker and the stack are stopped.
+ * Runs the benchmark and prints its result as stdout's last line, after the worker and the stack
+ * have stopped (whatever they log while stopping comes before it); a failure is logged and exits 1.
  */
 export async function runBench(stack: BenchStack, worker: BenchWorker, bench: () => Promise<object>): Promise<void> {
+  let result: object | undefined;
   try {
-    console.log(JSON.stringify(await bench()));
+    result = await bench();
   } catch (err) {
     stack.log(`failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;
-  } finally {
-    await worker.stop();
-    await stack.cluster.delete();
-    await stack.temporal.stop();
   }
+  for (const stop of [() => worker.stop(), () => stack.cluster.delete(), () => stack.temporal.stop()]) {
+    await stop().catch((err: unknown) => stack.log(`stopping: ${String(err)}`));
+  }
+  if (result) console.log(JSON.stringify(result));
 }

@@ -17,6 +17,7 @@ import { execa, type ResultPromise } from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import { forEachConcurrently } from '../activities/concurrency.ts';
 import { toolPath } from '../scripts/stack/tools.ts';
+import { workerProcessEnv } from '../worker/process-env.ts';
 import { runBench, startBenchStack, type BenchWorker } from './stack.ts';
 import { controllerNamespace, createTaskRunBurst, startOurController } from './taskrun-load.ts';
 
@@ -164,7 +165,14 @@ async function workerRound(round: number): Promise<WorkerSample> {
       '--log-level',
       'info',
     ],
-    { cwd: repo, reject: false, stdout: { file: logFile }, stderr: { file: logFile }, cleanup: true },
+    {
+      cwd: repo,
+      reject: false,
+      stdout: { file: logFile },
+      stderr: { file: logFile },
+      cleanup: true,
+      env: workerProcessEnv(),
+    },
   );
   try {
     await waitForLog(child, logFile, '"msg":"worker started"', 'the worker');

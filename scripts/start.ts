@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { workerProcessEnv } from '../worker/process-env.ts';
 import { execa, type ResultPromise } from 'execa';
 import { ensureTools, toolPath } from './stack/tools.ts';
 import { startDevServer, type DevServer } from './stack/temporal-dev-server.ts';
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
       helmBin: toolPath('helm'),
       localCluster: cluster !== undefined,
     });
-    worker = execa(process.execPath, args, { cwd: repo, stdio: 'inherit', reject: false });
+    worker = execa(process.execPath, args, { cwd: repo, stdio: 'inherit', reject: false, env: workerProcessEnv() });
     const probe = cluster
       ? 'local stand-in (kwok pods never answer HTTP; image tag :unhealthy answers 503)'
       : 'service proxy';

@@ -125,7 +125,7 @@ try {
       healthProbe: config.localHealthStandin
         ? "local-standin (local kwok cluster: /health answered from the Ready pods' image; tag :unhealthy answers 503)"
         : 'service-proxy',
-      sizing: config.sizing,
+      sizing: { ...config.sizing, mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? 'glibc default' },
     },
     'worker started',
   );

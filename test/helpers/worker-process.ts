@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { toolPath } from '../../scripts/stack/tools.ts';
+import { workerProcessEnv } from '../../worker/process-env.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -44,7 +45,7 @@ export async function startWorkerProcess(opts: {
       reject: false,
       stdout: { file: logFile },
       stderr: { file: logFile },
-      env: opts.env ?? {},
+      env: { ...workerProcessEnv(), ...opts.env },
       cleanup: true,
     },
   );

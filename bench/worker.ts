@@ -16,8 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import { forEachConcurrently } from '../activities/concurrency.ts';
-import { toolPath } from '../scripts/stack/tools.ts';
-import { workerProcessEnv } from '../worker/process-env.ts';
+import { startWorkerProcess, waitForLogLine } from '../test/helpers/worker-process.ts';
 import { runBench, startBenchStack, type BenchWorker } from './stack.ts';
 import { controllerNamespace, createTaskRunBurst, startOurController } from './taskrun-load.ts';
 
@@ -50,28 +49,6 @@ const median = (xs: number[]) => {
 };
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
-/** Waits until the child wrote `marker` to its log file (or exited). */
-async function waitForLog(child: ResultPromise, logFile: string, marker: string, what: string): Promise<void> {
-  let exited = false;
-  child.then(
-    () => (exited = true),
-    () => (exited = true),
-  );
-  for (let i = 0; i < 1200; i++) {
-    const log = (() => {
-      try {
-        return readFileSync(logFile, 'utf8');
-      } catch {
-        return '';
-      }
-    })();
-    if (log.includes(marker)) return;
-    if (exited) throw new Error(`${what} exited before it started:\n${log}`);
-    await sleep(100);
-  }
-  throw new Error(`${what} did not start within 120 s`);
-}
-
 async function stopChild(child: ResultPromise): Promise<void> {
   child.kill('SIGINT');
   const stopped = await Promise.race([
@@ -102,7 +79,7 @@ async function baselineIdle(round: number): Promise<number> {
     { cwd: repo, reject: false, stdout: { file: logFile }, stderr: { file: logFile }, cleanup: true },
   );
   try {
-    await waitForLog(child, logFile, 'ready', 'the minimal SDK worker');
+    await waitForLogLine(child, logFile, 'ready', 'the minimal SDK worker');
     await sleep(SETTLE_MS);
     return memoryOf(child.pid!).rss;
   } finally {
@@ -145,43 +122,22 @@ interface WorkerSample {
 
 /** The real worker: idle, then the workload (a controller with TaskRuns + short runs), then settled again. */
 async function workerRound(round: number): Promise<WorkerSample> {
-  const logFile = join(logDir, `worker-${round}.log`);
   const taskQueue = `bench-worker-${round}`;
-  const child = execa(
-    process.execPath,
-    [
-      'worker/main.ts',
-      '--kubeconfig',
-      cluster.kubeconfigPath,
-      '--helm-bin',
-      toolPath('helm'),
-      '--temporal-address',
-      temporal.address,
-      '--http-port',
-      '0',
-      '--task-queue',
-      taskQueue,
-      '--local-health-standin',
-      '--log-level',
-      'info',
-    ],
-    {
-      cwd: repo,
-      reject: false,
-      stdout: { file: logFile },
-      stderr: { file: logFile },
-      cleanup: true,
-      env: workerProcessEnv(),
-    },
-  );
+  // Started as npm start starts it (worker/process-env.ts), with the local cluster's /health stand-in.
+  const child = await startWorkerProcess({
+    temporalAddress: temporal.address,
+    kubeconfigPath: cluster.kubeconfigPath,
+    taskQueue,
+    args: ['--local-health-standin'],
+    logDir,
+  });
   try {
-    await waitForLog(child, logFile, '"msg":"worker started"', 'the worker');
-    const started = readFileSync(logFile, 'utf8')
+    const started = readFileSync(child.logFile, 'utf8')
       .split('\n')
       .find((l) => l.includes('"msg":"worker started"'));
     const options = (JSON.parse(started!) as { sizing?: object }).sizing ?? {};
     await sleep(SETTLE_MS);
-    const idle = memoryOf(child.pid!).rss;
+    const idle = memoryOf(child.pid).rss;
     log(`round ${round}: the worker idles at ${mb(idle)} (${JSON.stringify(options)})`);
 
     const t0 = performance.now();
@@ -200,7 +156,7 @@ async function workerRound(round: number): Promise<WorkerSample> {
     }
     const workloadSeconds = (performance.now() - t0) / 1000;
     await sleep(SETTLE_MS);
-    const after = memoryOf(child.pid!);
+    const after = memoryOf(child.pid);
     log(
       `round ${round}: ${RUNS} runs + ${TASKRUNS} TaskRuns in ${workloadSeconds.toFixed(0)} s; after: ${mb(after.rss)}, peak ${mb(after.hwm)}`,
     );
@@ -208,7 +164,7 @@ async function workerRound(round: number): Promise<WorkerSample> {
     await k(['delete', 'namespace', namespace, `${namespace}-deploy`, '--wait=false']).catch(() => undefined);
     return { idle, afterWorkload: after.rss, peak: after.hwm, workloadSeconds, options };
   } finally {
-    await stopChild(child);
+    await child.kill('SIGINT');
   }
 }
 

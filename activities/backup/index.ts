@@ -50,7 +50,7 @@ type TargetRef = BackupRef & { targetNamespace: string };
 async function releaseRecords(deps: ActivityDeps, ref: BackupRef) {
   const { dir, manifest } = await open(deps, ref);
   if (!ref.include.helmReleases || !manifest.files.some((f) => f.kind === 'helmReleases')) return undefined;
-  return { manifest, records: await loadKind(deps, ref, dir, manifest, 'helmReleases') };
+  return { manifest, records: await loadKind(deps, ref, { dir, manifest }, 'helmReleases') };
 }
 
 async function recipientsOf(deps: ActivityDeps, req: BackupRequest): Promise<string[]> {

@@ -42,7 +42,13 @@ export interface BackupRef {
 
 type Obj = KubernetesObject & { status?: unknown };
 
-export async function open(deps: ActivityDeps, ref: BackupRef): Promise<{ dir: string; manifest: Manifest }> {
+/** A backup's directory and its authenticated manifest. */
+export interface OpenedBackup {
+  dir: string;
+  manifest: Manifest;
+}
+
+export async function open(deps: ActivityDeps, ref: BackupRef): Promise<OpenedBackup> {
   const key = await resolveHmacKey(deps);
   return openBackup(storeRoot(deps), ref.backupId, key);
 }
@@ -51,8 +57,7 @@ export async function open(deps: ActivityDeps, ref: BackupRef): Promise<{ dir: s
 export async function loadKind(
   deps: ActivityDeps,
   ref: BackupRef,
-  dir: string,
-  manifest: Manifest,
+  { dir, manifest }: OpenedBackup,
   kind: BackupKind,
   identity?: string,
 ): Promise<Obj[]> {
@@ -90,15 +95,14 @@ export async function loadKind(
 export async function* kindObjects(
   deps: ActivityDeps,
   ref: BackupRef,
-  dir: string,
-  manifest: Manifest,
+  { dir, manifest }: OpenedBackup,
   kind: BackupKind,
   identity?: string,
 ): AsyncGenerator<Obj> {
   const info = manifest.files.find((f) => f.kind === kind);
   if (!info) return;
   if (info.encrypted) {
-    yield* await loadKind(deps, ref, dir, manifest, kind, identity);
+    yield* await loadKind(deps, ref, { dir, manifest }, kind, identity);
     return;
   }
   const invalid = (message: string) =>
@@ -135,10 +139,10 @@ export async function verifyBackup(deps: ActivityDeps, ref: BackupRef): Promise<
     if (info.encrypted && !ref.include[info.kind]) await verifyBackupFile(dir, info, ref.backupId);
     else if (!info.encrypted) {
       // Every line decodes and the count is the manifest's: read through, one object at a time.
-      const objects = kindObjects(deps, ref, dir, manifest, info.kind);
+      const objects = kindObjects(deps, ref, { dir, manifest }, info.kind);
       while (!(await objects.next()).done);
     } else {
-      const objects = await loadKind(deps, ref, dir, manifest, info.kind, identity);
+      const objects = await loadKind(deps, ref, { dir, manifest }, info.kind, identity);
       // The manifest holds the values' digest only: the values are in the (now decrypted) release records.
       const mismatch =
         info.kind === 'helmReleases' && manifest.helm ? helmValuesMismatch(manifest.helm, objects) : undefined;
@@ -218,7 +222,8 @@ async function countExisting(
     exists = (name) => names.has(name);
   }
   let found = 0;
-  for await (const o of kindObjects(deps, ref, dir, manifest, kind)) if (await exists(o.metadata?.name ?? '')) found++;
+  for await (const o of kindObjects(deps, ref, { dir, manifest }, kind))
+    if (await exists(o.metadata?.name ?? '')) found++;
   return found;
 }
 
@@ -492,7 +497,7 @@ export async function restoreKind(
   refuseClusterNamespace(req.targetNamespace, false);
   const { dir, manifest } = await open(deps, req);
   // Read as the writes go: no more objects held than writes in flight.
-  const objects = kindObjects(deps, req, dir, manifest, req.kind);
+  const objects = kindObjects(deps, req, { dir, manifest }, req.kind);
   const total = manifest.files.find((f) => f.kind === req.kind)?.count ?? 0;
   const result: KindRestoreResult = {
     kind: req.kind,

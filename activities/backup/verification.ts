@@ -129,7 +129,7 @@ export async function compareRestoredBackup(deps: ActivityDeps, req: CompareRequ
     if (info.encrypted) identity ??= await resolveIdentity(deps);
     // Read as a stream (the encrypted kinds, a namespace's few objects, are decrypted whole): digests are kept.
     const digests: Digests = new Map();
-    for await (const o of kindObjects(deps, req, dir, manifest, kind, identity))
+    for await (const o of kindObjects(deps, req, { dir, manifest }, kind, identity))
       digests.set(o.metadata?.name ?? '', objectDigest(kind, o as Obj));
     backup.set(kind, digests);
     heartbeat({ read: info.file });

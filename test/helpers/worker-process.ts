@@ -20,9 +20,15 @@ export async function startWorkerProcess(opts: {
   kubeconfigPath: string;
   taskQueue: string;
   env?: Record<string, string>;
+  /** More worker flags (e.g. --local-health-standin). */
+  args?: string[];
+  /** Where the log goes (default: under TEST_LOG_DIR in a full run, where the leak scan reads the worker logs). */
+  logDir?: string;
 }): Promise<WorkerProcess> {
-  // Under TEST_LOG_DIR in a full run, where the leak scan reads the worker logs.
-  const logFile = join(mkdtempSync(join(process.env.TEST_LOG_DIR ?? tmpdir(), 'runbooks-worker-')), 'worker.log');
+  const logFile = join(
+    mkdtempSync(join(opts.logDir ?? process.env.TEST_LOG_DIR ?? tmpdir(), 'runbooks-worker-')),
+    'worker.log',
+  );
   const child: ResultPromise = execa(
     process.execPath,
     [
@@ -39,6 +45,7 @@ export async function startWorkerProcess(opts: {
       '0',
       '--log-level',
       'info',
+      ...(opts.args ?? []),
     ],
     {
       cwd: repo,
@@ -49,24 +56,8 @@ export async function startWorkerProcess(opts: {
       cleanup: true,
     },
   );
-  let exited = false;
-  child.then(
-    () => (exited = true),
-    () => (exited = true),
-  );
   // Ready when the worker logs that it started (it bundles the workflows first).
-  for (let i = 0; i < 600; i++) {
-    const log = (() => {
-      try {
-        return readFileSync(logFile, 'utf8');
-      } catch {
-        return '';
-      }
-    })();
-    if (log.includes('"msg":"worker started"')) break;
-    if (exited) throw new Error(`worker exited early:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForLogLine(child, logFile, '"msg":"worker started"', 'the worker');
   return {
     pid: child.pid!,
     logFile,
@@ -111,4 +102,26 @@ function killQuietly(pid: number): void {
   } catch {
     // Already gone.
   }
+}
+
+/** Waits until a child process wrote `marker` to its log file; fails when it exits first or after 120 s. */
+export async function waitForLogLine(child: ResultPromise, logFile: string, marker: string, what: string) {
+  let exited = false;
+  child.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
+  for (let i = 0; i < 1200; i++) {
+    const log = (() => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+    if (log.includes(marker)) return;
+    if (exited) throw new Error(`${what} exited before it started:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not start within 120 s`);
 }

@@ -115,6 +115,18 @@ function storeDeps(kube: KubeClients, store: string): ActivityDeps {
   } as ActivityDeps;
 }
 
+/** writeBackup of the fake cluster's `source` namespace, TaskRuns only. */
+function backUpTaskRuns(deps: ActivityDeps, backupId: string) {
+  return writeBackup(deps, {} as HelmDeps, 'k1', {
+    backupId,
+    include: onlyTaskRuns,
+    namespace: 'source',
+    release: 'orchestrator',
+    recipients: [],
+    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
+  });
+}
+
 async function backupAndRestore(count: number) {
   const heap: { current?: HeapPeak } = {};
   const cluster = fakeCluster(count, heap);
@@ -122,13 +134,7 @@ async function backupAndRestore(count: number) {
   const ref = { backupId: `b-${count}`, include: onlyTaskRuns };
 
   heap.current = new HeapPeak();
-  const summary = await writeBackup(deps, {} as HelmDeps, 'k1', {
-    ...ref,
-    namespace: 'source',
-    release: 'orchestrator',
-    recipients: [],
-    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
-  });
+  const summary = await backUpTaskRuns(deps, ref.backupId);
   const backupPeak = heap.current.peak;
 
   const verified = await verifyBackup(deps, ref);
@@ -184,13 +190,7 @@ test('a TaskRuns file changed after the backup is refused before a single TaskRu
   const cluster = fakeCluster(600, heap);
   const deps = storeDeps(cluster.kube, 'store-tampered');
   const ref = { backupId: 'tampered', include: onlyTaskRuns };
-  const summary = await writeBackup(deps, {} as HelmDeps, 'k1', {
-    ...ref,
-    namespace: 'source',
-    release: 'orchestrator',
-    recipients: [],
-    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
-  });
+  const summary = await backUpTaskRuns(deps, ref.backupId);
   const file = join(summary.dir, 'taskRuns.jsonl.gz');
   const bytes = readFileSync(file);
   bytes[bytes.length - 20]! ^= 1; // same size, another sha256
@@ -213,13 +213,6 @@ test("a retried writeBackup removes its crashed attempt's temp directory, and no
   mkdirSync(join(backupDir, '.tmp-nightly-0a1b2c3d'), { recursive: true });
   writeFileSync(join(backupDir, '.tmp-nightly-0a1b2c3d', 'taskRuns.jsonl.gz'), 'partial');
   mkdirSync(join(backupDir, '.tmp-nightly-2-4e5f6a7b'));
-  await writeBackup(deps, {} as HelmDeps, 'k1', {
-    backupId: 'nightly',
-    include: onlyTaskRuns,
-    namespace: 'source',
-    release: 'orchestrator',
-    recipients: [],
-    volumeSnapshots: { pvcs: 0, snapshotted: 0 },
-  });
+  await backUpTaskRuns(deps, 'nightly');
   assert.deepEqual(readdirSync(backupDir).sort(), ['.tmp-nightly-2-4e5f6a7b', 'nightly']);
 });

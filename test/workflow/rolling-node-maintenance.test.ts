@@ -288,11 +288,13 @@ test('decide: a failed health check pauses the run; retry resumes at the health 
   assert.equal(fake.calls.filter((c) => c === 'planDrain n1').length, drainsBefore, 'the retry did not drain again');
   // n2: not Ready after the uncordon -> paused -> skip.
   fake.nodes.get('n2')!.ready = false;
+  // Paused on n2, not only failed: the run reads the node before it waits for a decision.
   await until(
-    'n2 failed at ready',
+    'n2 failed at ready, waiting for a decision',
     async () => {
-      const n = await nodeState(h, 'n2');
-      return n.phase === 'failed' && n.step === 'ready';
+      const s = await state(h);
+      const n = s.nodes.find((x) => x.node === 'n2')!;
+      return n.phase === 'failed' && n.step === 'ready' && s.paused?.node === 'n2';
     },
     30_000,
   );

@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import type { Logger } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
 import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
 import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
 import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
 import { createLogger } from '../worker/logger.ts';
-import { createRunbookWorker, RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH } from '../worker/worker.ts';
+import { createRunbookWorker } from '../worker/worker.ts';
+import { workflowBundlePath } from '../worker/workflow-bundle.ts';
 
 export interface BenchStack {
   dir: string;
@@ -53,16 +53,11 @@ export interface BenchWorker {
 export async function startBenchWorker(stack: BenchStack, taskQueue: string): Promise<BenchWorker> {
   const connection = await Connection.connect({ address: stack.temporal.address });
   const nativeConnection = await NativeConnection.connect({ address: stack.temporal.address });
-  const quiet: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
   const worker = await createRunbookWorker({
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    workflowBundle: await bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS,
-      logger: quiet,
-    }),
+    workflowBundle: { codePath: await workflowBundlePath() },
     activities: createActivities({
       kube: stack.kube,
       kubeTarget: { kubeconfigPath: stack.cluster.kubeconfigPath },

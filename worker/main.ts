@@ -20,7 +20,7 @@ const { createActivities } = await import('../activities/index.ts');
 const { localStandinRefusal } = await import('../activities/health-probe.ts');
 const { NativeConnection } = await import('@temporalio/worker');
 const { createRunbookWorker } = await import('./worker.ts');
-const { bundleInChildProcess } = await import('./workflow-bundle.ts');
+const { workflowBundlePath } = await import('./workflow-bundle.ts');
 const { startHttpServer } = await import('./http.ts');
 const { registry } = await import('../activities/metrics.ts');
 const { ensureRunbookSearchAttributes } = await import('./search-attributes.ts');
@@ -82,12 +82,12 @@ try {
     );
   // runbook_paused and runbook_taskrun_controllers_running are read from visibility at scrape time.
   observeVisibility(new Client({ connection, namespace: config.temporalNamespace }));
-  const bundle = await bundleInChildProcess();
+  const codePath = await workflowBundlePath();
   const worker = await createRunbookWorker({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    workflowBundle: { codePath: bundle.codePath },
+    workflowBundle: { codePath },
     sizing: config.sizing,
     activities: createActivities({
       kube,
@@ -101,7 +101,7 @@ try {
       probeAllowLinkLocal: config.probeAllowLinkLocal,
       logger: logger.child({ component: 'activities' }),
     }),
-  }).finally(() => bundle.remove());
+  });
   const http = await startHttpServer(config.httpPort, config.httpHost, metricsWithSdk(registry, sdkMetricsAddress), {
     workerState: () => worker.getState(),
     polling: () => {

@@ -6,18 +6,13 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  bundleWorkflowCode,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startDevServer } from '../../scripts/stack/temporal-dev-server.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../contract/runbook-search-attributes.ts';
 import type { Activities } from '../../activities/index.ts';
-import { RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH, createRunbookWorker } from '../../worker/worker.ts';
+import { createRunbookWorker } from '../../worker/worker.ts';
+import { workflowBundlePath } from '../../worker/workflow-bundle.ts';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { toolPath } from '../../scripts/stack/tools.ts';
 
@@ -77,20 +72,13 @@ Runtime.install({
   }),
 });
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let bundle: Promise<{ codePath: string }> | undefined;
 
-/** The workflow bundle, built once per test file (bundling takes seconds). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: RUNBOOK_WORKFLOW_INTERCEPTORS,
-    logger: quietBundlerLogger,
-  });
+/** The worker's workflow bundle (worker/workflow-bundle.ts: built once, then from its cache). */
+export function workflowBundle(): Promise<{ codePath: string }> {
+  bundle ??= workflowBundlePath().then((codePath) => ({ codePath }));
   return bundle;
 }
-
-const noop = () => undefined;
-const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
 
 /** A task queue no other test uses, so that workers of different tests never steal tasks. */
 export function uniqueTaskQueue(prefix: string): string {

@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'runbooks-reliability-'));
 const tapFile = join(dir, 'results.tap');
 const run = spawnSync(process.execPath, ['scripts/test.ts', ...patterns], {
   stdio: ['ignore', process.stderr, process.stderr],
-  env: { ...process.env, RELIABILITY_REPORT_DIR: dir, TEST_TAP_FILE: tapFile },
+  env: { ...process.env, RELIABILITY_REPORT_DIR: dir, TEST_TAP_FILE: tapFile, CRASH_TESTS_REAL_TIMEOUTS: '1' },
 });
 
 const totals = { runs: 0, crashes: 0, lost: 0, duplicates: 0, leaks: 0, unclearErrors: 0, failed: 0 };

@@ -74,49 +74,29 @@ interface TestGroup {
   concurrency: number;
 }
 
-/**
- * How a test file that uses the local cluster shares it, from its first lines:
- * `// test-isolation: exclusive (why)`: it changes what other files rely on (cluster-wide objects,
- * nodes), so it runs alone; `// test-isolation: serial NAME (why)`: it uses a fixed resource (e.g. the
- * namespace orchestrator) that the other files of that NAME use too, so those run one at a time,
- * beside the rest; otherwise it keeps to its own namespaces and workflow ids.
- */
-function isolationOf(file: string): { exclusive: true } | { serial: string } | undefined {
-  const head = readFileSync(file, 'utf8').split('\n').slice(0, 20).join('\n');
-  if (/^\/\/ test-isolation: exclusive/m.test(head)) return { exclusive: true };
-  const serial = /^\/\/ test-isolation: serial ([a-z0-9-]+)/m.exec(head);
-  return serial ? { serial: serial[1]! } : undefined;
+/** A test file that changes what other files rely on (cluster-wide objects, nodes, a fixed namespace) says so in its first lines. */
+function isExclusive(file: string): boolean {
+  return /^\/\/ test-isolation: exclusive/m.test(readFileSync(file, 'utf8').split('\n').slice(0, 20).join('\n'));
 }
 
 /**
- * The files that use the local cluster (test/integration) run in two phases: the exclusive ones one
- * at a time, then the others: the shared ones two at a time, and beside them each serial NAME's files
- * one at a time. Beside the first phase, the files that need the dev server only (unit, workflow,
- * replay, generated inputs: each on task queues of its own) run two at a time. Files named on the
- * command line run one at a time.
+ * The files that use the local cluster (test/integration) run in two phases: those marked
+ * `// test-isolation: exclusive` one at a time, then the others (own namespaces, own workflow ids)
+ * two at a time. Beside them, the files that need the dev server only (unit, workflow, replay,
+ * generated inputs: each on task queues of its own) run two at a time. Files named on the command
+ * line run one at a time.
  */
 function testPhases(): TestGroup[][] {
   if (patterns !== DEFAULT_PATTERNS) return [[{ name: 'tests', files: patterns, concurrency: 1 }]];
   const all = globSync('test/**/*.test.ts').sort();
   const cluster = all.filter((f) => f.startsWith('test/integration/'));
-  const isolation = new Map(cluster.map((f) => [f, isolationOf(f)]));
-  const exclusive: string[] = [];
-  const shared: string[] = [];
-  const serial = new Map<string, string[]>();
-  for (const [file, how] of isolation) {
-    if (!how) shared.push(file);
-    else if ('exclusive' in how) exclusive.push(file);
-    else serial.set(how.serial, [...(serial.get(how.serial) ?? []), file]);
-  }
+  const exclusive = cluster.filter(isExclusive);
   return [
     [
       { name: 'cluster', files: exclusive, concurrency: 1 },
       { name: 'temporal', files: all.filter((f) => !cluster.includes(f)), concurrency: 2 },
     ],
-    [
-      { name: 'cluster', files: shared, concurrency: 2 },
-      ...[...serial].map(([name, files]) => ({ name: `cluster:${name}`, files, concurrency: 1 })),
-    ],
+    [{ name: 'cluster', files: cluster.filter((f) => !exclusive.includes(f)), concurrency: 2 }],
   ];
 }
 

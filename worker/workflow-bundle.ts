@@ -6,7 +6,7 @@
 // Built bundles are kept in a cache outside the repo, named by the hash of everything they are
 // built from: a worker (re)start, and each test file, loads one instead of bundling for seconds.
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,7 @@ const BUNDLER_FILES = [
   'worker/worker.ts',
   'package-lock.json',
 ];
-/** Bundles kept; older ones (other checkouts, earlier sources) are deleted when a new one is written. */
+/** Bundles kept; the least recently used (other checkouts, earlier sources) are deleted when a new one is written. */
 const KEPT_BUNDLES = 8;
 
 /** The cache of built bundles: $PLATFORM_RUNBOOKS_CACHE (the tools' cache) or ~/.cache/platform-runbooks. */
@@ -71,7 +71,10 @@ function tsFilesUnder(dir: string): string[] {
  */
 export async function workflowBundlePath(cacheDir = bundleCacheDir()): Promise<string> {
   const codePath = join(cacheDir, `workflows-${bundleKey()}.js`);
-  if (existsSync(codePath)) return codePath;
+  if (existsSync(codePath)) {
+    utimesSync(codePath, new Date(), new Date()); // recently used: pruned last
+    return codePath;
+  }
   mkdirSync(cacheDir, { recursive: true });
   const tmp = `${codePath}.${randomUUID().slice(0, 8)}.tmp`;
   const child = await execa(process.execPath, [BUNDLER_SCRIPT, tmp], { reject: false, all: true });

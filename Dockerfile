@@ -30,7 +30,8 @@ ENV NODE_ENV=production \
     RUNBOOK_HELM_BIN=/usr/local/bin/helm \
     RUNBOOK_BACKUP_DIR=/data/backups \
     RUNBOOK_HTTP_HOST=0.0.0.0 \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=1 \
+    MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=helm /helm /usr/local/bin/helm
 COPY --from=deps /app/node_modules ./node_modules

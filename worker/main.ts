@@ -125,7 +125,11 @@ try {
       healthProbe: config.localHealthStandin
         ? "local-standin (local kwok cluster: /health answered from the Ready pods' image; tag :unhealthy answers 503)"
         : 'service-proxy',
-      sizing: { ...config.sizing, mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? 'glibc default' },
+      sizing: {
+        ...config.sizing,
+        mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? 'glibc default',
+        mallocTrimThreshold: process.env.MALLOC_TRIM_THRESHOLD_ ?? 'glibc default',
+      },
     },
     'worker started',
   );

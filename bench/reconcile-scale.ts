@@ -70,6 +70,8 @@ interface Run {
 async function drain(label: string, ns: string): Promise<Run> {
   let firstJob = 0;
   const succeeded = new Set<string>();
+  // Every TaskRun's Job succeeds here: a Failed one is a controller bug, named at once (not a timeout later).
+  const failed = new Map<string, string>();
   const jobs = follow(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: AGENT_SELECTOR }, (type) => {
     if (type === 'ADDED' && !firstJob) firstJob = performance.now();
   });
@@ -78,7 +80,9 @@ async function drain(label: string, ns: string): Promise<Run> {
     {},
     (_type, obj) => {
       const name = (obj.metadata as { name?: string } | undefined)?.name;
-      if (name && (obj.status as { phase?: string } | undefined)?.phase === 'Succeeded') succeeded.add(name);
+      const status = obj.status as { phase?: string; message?: string } | undefined;
+      if (name && status?.phase === 'Succeeded') succeeded.add(name);
+      if (name && status?.phase === 'Failed') failed.set(name, status.message ?? '');
     },
   );
   await sleep(500);
@@ -88,6 +92,10 @@ async function drain(label: string, ns: string): Promise<Run> {
   log(`${label}: ${N} TaskRuns created in ${createSeconds.toFixed(1)} s`);
   let lastLog = performance.now();
   while (succeeded.size < N) {
+    if (failed.size) {
+      const [name, why] = [...failed][0]!;
+      throw new Error(`${label}: ${failed.size} TaskRuns Failed (${[...failed.keys()].join(', ')}); ${name}: ${why}`);
+    }
     if (performance.now() - t0 > TIMEOUT_MS)
       throw new Error(`${label}: only ${succeeded.size} of ${N} Succeeded after ${TIMEOUT_MS / 1000} s`);
     if (performance.now() - lastLog > 30_000) {

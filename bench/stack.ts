@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
 import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
@@ -28,7 +28,11 @@ export interface BenchStack {
 
 export async function startBenchStack(name: string, nodes: number): Promise<BenchStack> {
   const log = (line: string) => console.error(`bench: ${line}`);
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // The SDK core's own log lines too (they go to stdout by default): stderr, so stdout ends with the JSON line.
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => console.error(`temporal ${entry.level}: ${entry.message}`)),
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
   await ensureTools(['temporal', 'kwok', 'etcd', 'kubernetes', 'helm']);
   const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
   const temporal = process.env.BENCH_TEMPORAL_ADDRESS

@@ -241,6 +241,8 @@ export interface TrackedTaskRun {
   lastError?: string;
   /** Why the Job is gone before its outcome was seen: the TaskRun fails with this message. */
   jobLost?: string;
+  /** Workflow time at which this controller created (or found) its Job, until a watch result shows the Job. */
+  jobCreatedAt?: string;
   /** The API server rejected its ConfigMap or Job for good (the reason): it fails, never tried again. */
   rejected?: string;
   createdAt?: string;

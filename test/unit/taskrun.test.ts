@@ -672,3 +672,25 @@ test('a Job seen for a TaskRun whose creation was rejected (its ConfigMap was, t
   assert.match(action!.status!.message, /Request entity too large/);
   assert.equal(action!.status!.conditions.find((c) => c.type === 'Complete')?.reason, 'JobRejected');
 });
+
+test('a Job this controller just created is not lost when a snapshot is listed before the watch saw it; once the grace is over it is', () => {
+  const at = (seconds: number) => new Date(Date.parse(now) + seconds * 1000).toISOString();
+  const state = restoreState(undefined, 500);
+  applyWatchResult(state, snapshot([obs('x')]), at(0));
+  const create = planRound(state.tracked, { maxConcurrentTasks: 10 }, at(0));
+  assert.deepEqual(
+    create.filter((a) => a.create).map((a) => a.name),
+    ['x'],
+  );
+  applyResults(state, create, [{ name: 'x', job: 'created', status: 'written' }], at(0));
+  // A snapshot from the worker's view 250 ms later (a new run): the TaskRun names its Job, the Job's event is not in yet.
+  const named = obs('x', { phase: 'Pending', jobName: jobNameFor('x', 'uid-x') });
+  applyWatchResult(state, snapshot([named]), at(0.25));
+  const early = planRound(state.tracked, { maxConcurrentTasks: 10 }, at(0.25));
+  assert.ok(!early.some((a) => a.status?.phase === 'Failed' || a.create), 'neither failed nor created again');
+  // Still absent from a snapshot well after its creation: it was deleted before the watch ever saw it.
+  applyWatchResult(state, snapshot([named]), at(120));
+  const late = planRound(state.tracked, { maxConcurrentTasks: 10 }, at(120));
+  assert.equal(late.find((a) => a.name === 'x')?.status?.phase, 'Failed');
+  assert.ok(!late.some((a) => a.create), 'never a second Job');
+});

@@ -245,12 +245,21 @@ function upsertJob(state: TaskRunState, job: ObservedJob): void {
   t.jobCreated = true;
   delete t.pendingSpec;
   delete t.jobLost;
+  delete t.jobCreatedAt;
 }
 
 /** Messages of a TaskRun whose Job went away before its outcome was seen (it fails; never a second Job). */
 export const JOB_DELETED = 'the agent Job was deleted before it finished';
 export const jobUnseen = (jobName: string) =>
   `the agent Job ${jobName} no longer exists and its outcome was not seen: it was deleted, or finished and was removed (ttlSecondsAfterFinished), while the controller was not watching; create a new TaskRun to run the task again`;
+
+/**
+ * How long a Job this controller created may be missing from a snapshot before it counts as lost: a
+ * snapshot of the worker's view can be taken before the Job's watch event arrived (a 2,000-TaskRun
+ * bench saw 6 TaskRuns failed as JobLost 250 ms after their Job was created). A Job deleted before
+ * any watch saw it is found lost by the first snapshot after this.
+ */
+const UNSEEN_JOB_GRACE_MS = 60_000;
 
 export interface WatchOptions {
   /** TaskRuns whose Job was created while the watch ran: a snapshot may have been listed before them. */
@@ -281,6 +290,8 @@ export function applyWatchResult(
       const job = jobsByOwner.get(`${t.name}/${t.uid}`);
       if (job) upsertJob(state.tracked, job);
       else if (options.createdMeanwhile?.has(t.name)) continue;
+      // Created by us moments ago: the worker's view may not have its event yet (a new run's first snapshot).
+      else if (t.jobCreatedAt && Date.parse(now) - Date.parse(t.jobCreatedAt) < UNSEEN_JOB_GRACE_MS) continue;
       else if (t.job) jobGone(t, jobUnseen(t.jobName));
       // Created (status.jobName) but never seen, e.g. deleted while the controller was down.
       else if (t.jobCreated && !isTerminal(t.phase)) t.jobLost = jobUnseen(t.jobName);
@@ -529,6 +540,7 @@ export function applyResults(
     }
     if (r.job === 'created' || r.job === 'existing') {
       t.jobCreated = true;
+      if (!t.job) t.jobCreatedAt = now;
       delete t.pendingSpec;
     }
     if (r.status === 'written' && action.status) {
@@ -551,6 +563,7 @@ export function applyResults(
       // refused, and the activity deleted it.
       t.rejected = r.rejected;
       t.jobCreated = false;
+      delete t.jobCreatedAt;
       delete t.job;
       delete t.pendingSpec;
     }

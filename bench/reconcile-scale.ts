@@ -4,15 +4,18 @@
 // Succeeded. The same load against the informer baseline (bench/baselines/informer-controller.ts,
 // with the same cap) on the same fresh cluster and dev server. Prints one JSON line last: time to
 // the first Job, total time and its `ratio` to the baseline (target <= 1.2), `maxPayloadBytes` (the
-// largest payload in the controller's histories, target <= 512 KB), `peakRssBytes` (of this
-// process, which runs the worker; target <= 400 MB), the history length per run.
+// largest payload in the controller's histories, target <= 512 KB), `peakRssBytes` (of the worker
+// process that runs our controller, started as npm start starts it; target <= 400 MB), the history
+// length per run.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Watch } from '@kubernetes/client-node';
 import { AGENT_SELECTOR } from '../activities/kube/jobs.ts';
 import { TASKRUN } from '../activities/kube/taskruns.ts';
 import { workflowRunStats } from '../test/helpers/history-payloads.ts';
+import { startWorkerProcess } from '../test/helpers/worker-process.ts';
 import { startInformerController } from './baselines/informer-controller.ts';
 import { runBench } from './stack.ts';
 import { controllerNamespace, createTaskRunBurst, startOurController, startTaskRunBench } from './taskrun-load.ts';
@@ -59,6 +62,12 @@ function follow(
       abort?.abort();
     },
   };
+}
+
+/** VmHWM: the most memory the process has held since it started. */
+function peakRssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
 }
 
 interface Run {
@@ -124,14 +133,18 @@ await runBench(stack, worker, async () => {
   await k(['delete', 'namespace', baselineNs, '--wait=false']);
 
   const ns = await controllerNamespace(stack, `scale-ours-${randomUUID().slice(0, 4)}`, CAP);
-  const handle = await startOurController(worker, ns, 20);
-  let peakRssBytes = process.memoryUsage().rss;
-  const sampler = setInterval(() => {
-    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
-  }, 250);
-  const ours = await drain('ours', ns);
-  clearInterval(sampler);
-  await handle.terminate('bench done');
+  // Our controller runs on the real worker process (as npm start runs it), alone: its peak RSS is the worker's.
+  const taskQueue = `bench-reconcile-scale-${randomUUID().slice(0, 4)}`;
+  const proc = await startWorkerProcess({
+    temporalAddress: temporal.address,
+    kubeconfigPath: stack.cluster.kubeconfigPath,
+    taskQueue,
+    logDir: stack.dir,
+  });
+  const handle = await startOurController({ ...worker, taskQueue }, ns, 20);
+  const ours = await drain('ours', ns).finally(() => handle.terminate('bench done').catch(() => undefined));
+  const peakRssBytes = peakRssOf(proc.pid);
+  await proc.kill('SIGTERM');
   const stats = await workflowRunStats({ address: temporal.address }, handle.workflowId, handle.firstExecutionRunId);
   const ratio = +(ours.totalSeconds / baseline.totalSeconds).toFixed(3);
   return {

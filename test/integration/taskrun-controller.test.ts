@@ -377,7 +377,9 @@ test('search attributes: ensured idempotently, upserted by the controller, found
     });
   await applyObjects(cluster, taskRun('sa-1', { agentImage: 'example/claude-agent:broken' }));
   await waitPhase(cluster, 'sa-1', 'Running');
-  const found = await listed('TaskRunsActive > 0');
+  // The TaskRun's status can show Running before the controller's state does (the status write
+  // completes, then a workflow task counts it), so wait for the attributes of the Running TaskRun.
+  const found = await listed('TaskRunsActive = 1 AND TaskRunsPending = 0');
   assert.equal(found.status.name, 'RUNNING');
   const d = await controller.describe();
   assert.equal(d.typedSearchAttributes.get(defineSearchAttributeKey('TaskRunsActive', SearchAttributeType.INT)), 1);

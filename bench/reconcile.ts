@@ -2,9 +2,10 @@
 // (taskRunController workflow, in-process worker) against a minimal informer-based controller
 // (bench/baselines/informer-controller.ts), on the same fresh local cluster and dev server.
 //   burst:  N TaskRuns (default 1,000) created at once (50 in flight); seconds until every Job exists.
-//           Target: ours <= 1.5x the baseline.
+//           Target: ours <= 1.2x the baseline.
 //   stream: R TaskRuns a second (default 20) for S seconds (default 60); TaskRun created (the create
-//           call returned) -> Job ADDED on a watch; p50/p99. Target: p99 <= 1 s.
+//           call returned) -> Job ADDED on a watch; p50/p99. Target: p99 <= 300 ms at 20/s, <= 1 s
+//           beyond (100/s).
 // Prints one JSON line last.
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -134,8 +135,10 @@ await runBench(stack, worker, async () => {
     p99Ms: Math.round(r.p99 * 1000),
     maxMs: Math.round(r.max * 1000),
   });
-  const burstOk = !runBurst || burstOurs / burstBaseline <= 1.5;
-  const streamOk = !streamOurs || streamOurs.p99 <= 1;
+  const burstTarget = 1.2;
+  const targetP99Ms = RATE > 20 ? 1000 : 300;
+  const burstOk = !runBurst || burstOurs / burstBaseline <= burstTarget;
+  const streamOk = !streamOurs || streamOurs.p99 * 1000 <= targetP99Ms;
   return {
     bench: 'reconcile',
     ...(runBurst
@@ -145,7 +148,7 @@ await runBench(stack, worker, async () => {
             oursSeconds: +burstOurs.toFixed(3),
             baselineSeconds: +burstBaseline.toFixed(3),
             ratio: +(burstOurs / burstBaseline).toFixed(3),
-            target: 1.5,
+            target: burstTarget,
           },
         }
       : {}),
@@ -157,7 +160,7 @@ await runBench(stack, worker, async () => {
             ours: ms(streamOurs),
             baseline: ms(streamBaseline),
             p99Ratio: +(streamOurs.p99 / streamBaseline.p99).toFixed(3),
-            targetP99Ms: 1000,
+            targetP99Ms,
           },
         }
       : {}),

@@ -11,7 +11,9 @@ export function taskRunActivities(deps: ActivityDeps, metrics: TaskRunMetrics = 
     async watchTaskRunChanges(input: WatchInput) {
       metrics.activeTasks.set({ namespace: input.namespace }, input.activeTasks);
       // The view's differences only: the full list stays on this worker (view-watch.ts).
-      return watchTaskRunView(deps.kube, input);
+      return watchTaskRunView(deps.kube, input, {
+        onJobCreated: () => metrics.jobsCreated.inc({ namespace: input.namespace }),
+      });
     },
     async applyTaskRunActions(input: ApplyActionsInput) {
       return applyTaskRunActions(deps.kube, input, metrics);

@@ -3,16 +3,19 @@
 // cache is keyed by namespace and controller workflow id and remembers the workflow run it serves:
 // a new run (continue-as-new), a result the workflow did not acknowledge, or a cache this worker
 // does not have (restart, another worker) sends the view afresh as a snapshot, so nothing that is
-// only on the worker is ever needed for correctness.
+// only on the worker is ever needed for correctness. Within the workflow's budget it creates the
+// Jobs of new TaskRuns itself before it returns (the hot path, hot-path.ts).
 import { randomInt } from 'node:crypto';
 import type { KubeClients } from '../kube/client.ts';
-import { currentContext } from '../activity-context.ts';
+import { cancellationSignal, currentContext } from '../activity-context.ts';
+import { createJobsAhead } from './hot-path.ts';
 import { watchTaskRunChanges, type WatchOptions } from './watch.ts';
 import {
   DEFAULT_VIEW_WINDOW,
   diffView,
   emptyView,
   foldRaw,
+  jobsToCreateAhead,
   RESULT_BUDGET_BYTES,
   viewPending,
   type NamespaceView,
@@ -35,6 +38,8 @@ const MAX_VIEWS = 16;
 
 export interface ViewWatchOptions extends WatchOptions {
   budgetBytes?: number;
+  /** A Job the hot path created (taskrun_jobs_created_total). */
+  onJobCreated?: () => void;
 }
 
 /** For tests: forget every view. */
@@ -75,8 +80,12 @@ export async function watchTaskRunView(
   for (const [k, e] of cache)
     if (cache.size > MAX_VIEWS && k !== key && e.usedAt < Date.now() - 60_000) cache.delete(k);
 
+  // The hot path runs on the config the budget was computed with (a changed one returns to the workflow first).
+  const budget = input.createBudget ?? 0;
+  const hotPathOn = () => budget > 0 && input.config?.resourceVersion === entry!.config.resourceVersion;
+  const hotPathDue = () => hotPathOn() && jobsToCreateAhead(entry!.view, budget, 1).length > 0;
   // Watch until the view has something to send (or the wait is over); changes outside it (queued TaskRuns) only update the cache.
-  while (!reset && !viewPending(entry.view, window)) {
+  while (!reset && !viewPending(entry.view, window) && !hotPathDue()) {
     const left = Math.ceil((deadline - Date.now()) / 1000);
     const raw = await watchTaskRunChanges(
       kube,
@@ -101,6 +110,17 @@ export async function watchTaskRunView(
     foldRaw(entry.view, raw);
     const configChanged = input.config !== undefined && raw.config.resourceVersion !== input.config.resourceVersion;
     if (configChanged || Date.now() >= deadline - 500) break;
+  }
+  if (!reset && hotPathOn()) {
+    const view = entry;
+    await createJobsAhead(kube, view.view, {
+      namespace: input.namespace,
+      config: view.config,
+      budget,
+      stillOwner: () => view.owner === owner,
+      signal: cancellationSignal(),
+      ...(options.onJobCreated ? { onCreated: options.onJobCreated } : {}),
+    });
   }
   const diff = diffView(entry.view, { window, budgetBytes, reset });
   return {

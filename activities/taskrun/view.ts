@@ -35,6 +35,8 @@ export interface NamespaceView {
   finishedTold: Map<string, string>;
   /** Sequence number of the last result (the workflow acknowledges it in its next request). */
   seq: number;
+  /** TaskRuns (`name/uid`) whose hot-path creation failed: the workflow creates their Jobs (and reports why not). */
+  handedOver: Set<string>;
 }
 
 export const emptyView = (): NamespaceView => ({
@@ -43,6 +45,7 @@ export const emptyView = (): NamespaceView => ({
   sent: new Map(),
   finishedTold: new Map(),
   seq: 0,
+  handedOver: new Set(),
 });
 
 const ownerKey = (name: string, uid: string) => `${name}/${uid}`;
@@ -55,6 +58,9 @@ export function foldRaw(view: NamespaceView, raw: Pick<WatchResult, 'snapshot' |
     // A finished Job the list no longer has (TTL) keeps its outcome for a sent TaskRun not yet told.
     const kept = [...view.jobs].filter(([, j]) => j.outcome && view.sent.has(j.ownerName));
     view.jobs = new Map([...kept, ...raw.snapshot.jobs.map((j) => [ownerKey(j.ownerName, j.ownerUid), j] as const)]);
+    for (const key of view.handedOver)
+      if (view.taskRuns.get(key.slice(0, key.indexOf('/')))?.uid !== key.slice(key.indexOf('/') + 1))
+        view.handedOver.delete(key);
   }
   for (const c of raw.changes) {
     if (c.kind === 'taskRun') {
@@ -74,6 +80,39 @@ const jobOf = (view: NamespaceView, t: ObservedTaskRun) => view.jobs.get(ownerKe
 /** Has (or had) a Job: counts against maxConcurrentTasks, or must be told that its Job is lost. */
 const hasJob = (view: NamespaceView, t: ObservedTaskRun) => Boolean(jobOf(view, t) || t.status?.jobName);
 const waiting = (view: NamespaceView, t: ObservedTaskRun) => !terminal(t) && !t.restorePending && !hasJob(view, t);
+
+/**
+ * The TaskRuns whose Jobs the watch creates itself (the hot path): the oldest jobless pending ones
+ * the workflow has not been sent, within `budget` (hotPathBudget: the workflow's free slots minus
+ * the TaskRuns it will create Jobs for) less the unsent ones that have a Job already (created by an
+ * earlier call whose result has not gone out, or by a crashed attempt), and at most `max`.
+ */
+export function jobsToCreateAhead(view: NamespaceView, budget: number, max: number): ObservedTaskRun[] {
+  let unsentWithJob = 0;
+  const candidates: ObservedTaskRun[] = [];
+  for (const t of view.taskRuns.values()) {
+    if (view.sent.has(t.name) || terminal(t) || t.restorePending) continue;
+    if (hasJob(view, t)) unsentWithJob++;
+    else if (!view.handedOver.has(ownerKey(t.name, t.uid))) candidates.push(t);
+  }
+  const free = Math.min(max, budget - unsentWithJob);
+  if (free <= 0) return [];
+  return candidates.sort(byAge).slice(0, free);
+}
+
+/** Records the Job the hot path created (or found): sent with its TaskRun until the watch reports the Job itself. */
+export function recordCreatedJob(view: NamespaceView, t: ObservedTaskRun, jobName: string): void {
+  const key = ownerKey(t.name, t.uid);
+  if (!view.jobs.has(key)) view.jobs.set(key, { name: jobName, ownerName: t.name, ownerUid: t.uid, active: 0 });
+}
+
+/** The hot path could not create this TaskRun's Job: the workflow does, in its turn (with its retries and rejections). */
+export function handOver(view: NamespaceView, t: ObservedTaskRun): void {
+  view.handedOver.add(ownerKey(t.name, t.uid));
+}
+
+const byAge = (a: ObservedTaskRun, b: ObservedTaskRun) =>
+  (a.creationTimestamp ?? '').localeCompare(b.creationTimestamp ?? '') || a.name.localeCompare(b.name);
 
 export interface ViewOptions {
   /** Jobless pending TaskRuns in the view at most. */
@@ -182,9 +221,7 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
   }
   const queue = [...view.taskRuns.values()].filter((t) => waiting(view, t) && !view.sent.has(t.name));
   if (!more && inWindow < opts.window) {
-    queue.sort(
-      (a, b) => (a.creationTimestamp ?? '').localeCompare(b.creationTimestamp ?? '') || a.name.localeCompare(b.name),
-    );
+    queue.sort(byAge);
     for (const t of queue.slice(0, opts.window - inWindow)) if (!send(t)) break;
   }
   let queued = 0;

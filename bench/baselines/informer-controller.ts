@@ -13,7 +13,7 @@ import type { KubeClients } from '../../activities/kube/client.ts';
 import { AGENT_SELECTOR, batchApi, ensureAgentJob, observeJob } from '../../activities/kube/jobs.ts';
 import { TASKRUN } from '../../activities/kube/taskruns.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
-import { jobNameFor } from '../../workflows/taskrun-controller/reconcile.ts';
+import { jobNameFor } from '../../contract/taskrun-job-name.ts';
 import type { TaskRunSpec } from '../../contract/types/taskrun.ts';
 
 interface TaskRunObj extends KubernetesObject {

@@ -153,6 +153,13 @@ export interface WatchInput {
   ack?: number;
   /** Jobless pending TaskRuns the view holds at most (the rest wait on the worker, `queued`). */
   window?: number;
+  /**
+   * The hot path: Jobs the watch may create itself, before the workflow hears of their TaskRuns
+   * (the oldest jobless pending ones it has not sent yet), so that a new TaskRun's Job does not
+   * wait for a workflow task and an activity. The workflow's free slots minus the TaskRuns it will
+   * create Jobs for itself; 0 or absent when suspended. See hotPathBudget (reconcile.ts).
+   */
+  createBudget?: number;
 }
 
 export interface WatchResult {

@@ -26,6 +26,7 @@ import {
   applyWatchResult,
   carryState,
   countByPhase,
+  hotPathBudget,
   type ReconcilerState,
 } from './reconcile.ts';
 import { PipelineScheduler } from './scheduler.ts';
@@ -51,8 +52,9 @@ const watchActs = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '10 seconds',
   retry, // no maximumAttempts: a watch is retried until the API server answers again
-  // Cancelled before continue-as-new: the next run watches again from the carried cursor.
-  cancellationType: ActivityCancellationType.TRY_CANCEL,
+  // Cancelled before continue-as-new (the next run watches again from the carried cursor) and on
+  // suspension, which must know when the watch has stopped: it may be creating Jobs (the hot path).
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 /** One run of the controller (continue-as-new starts the next from what it carries). */
@@ -98,6 +100,8 @@ export function watchRequest(run: ControllerRun, now = Date.now()): WatchInput {
       : { maxWaitSeconds: run.opts.resyncSeconds }),
     activeTasks: activeCount(run.state.tracked),
     ...(run.config ? { config: run.config } : {}),
+    // Suspended: the watch creates no Job either.
+    ...(run.config && !run.suspended ? { createBudget: hotPathBudget(run.state.tracked, run.config) } : {}),
     ...(run.ack !== undefined ? { ack: run.ack } : {}),
     window: VIEW_WINDOW,
   };
@@ -204,6 +208,8 @@ export async function pipeline(run: ControllerRun): Promise<never> {
     chunkSize: opts.chunkSize,
   });
   let watchScope: CancellationScope | undefined;
+  /** The watch in flight may create Jobs (it was given a hot-path budget). */
+  let hotWatch = false;
   let wake = false;
 
   // Suspension (incident containment): once acknowledged, no Job creation is in flight and none starts.
@@ -212,7 +218,13 @@ export async function pipeline(run: ControllerRun): Promise<never> {
       ? (run.suspended ?? { by: s.by, reason: s.reason, since: new Date().toISOString() })
       : undefined;
     wake = true;
-    if (s.suspend) await condition(() => scheduler.idle);
+    if (s.suspend) {
+      // A watch with a hot-path budget is stopped (its cancellation completes once its creations
+      // have); the next one is started without a budget.
+      if (hotWatch) watchScope?.cancel();
+      await condition(() => scheduler.idle && !hotWatch);
+      wake = true;
+    }
     if (s.replyTo) {
       await getExternalWorkflowHandle(s.replyTo)
         .signal(controllerSuspensionAck, {
@@ -230,12 +242,22 @@ export async function pipeline(run: ControllerRun): Promise<never> {
     // A relist is due: its snapshot replaces the cursor (and a continue-as-new meanwhile lists too).
     if (!request.cursor) delete run.cursor;
     scheduler.watchStarted();
-    watchScope = new CancellationScope();
-    watchScope
+    hotWatch = (request.createBudget ?? 0) > 0;
+    const scope = new CancellationScope();
+    watchScope = scope;
+    scope
       .run(() => watchActs.watchTaskRunChanges(request))
       .then(
-        (result) => scheduler.watchReturned(result),
-        (err: unknown) => (isCancellation(err) ? scheduler.watchCancelled() : scheduler.watchFailed(err)),
+        (result) => {
+          hotWatch = false;
+          scheduler.watchReturned(result);
+        },
+        (err: unknown) => {
+          hotWatch = false;
+          // A cancelled watch can also end in a timeout (its worker died meanwhile): still a cancellation.
+          if (isCancellation(err) || scope.consideredCancelled) scheduler.watchCancelled();
+          else scheduler.watchFailed(err);
+        },
       );
   };
 

@@ -18,20 +18,13 @@ import {
   type WatchCursor,
   type WatchResult,
 } from '../../contract/types/taskrun.ts';
+import { jobNameFor } from '../../contract/taskrun-job-name.ts';
 
 export type TaskRunState = Map<string, TrackedTaskRun>;
 
 export const isTerminal = (phase: TaskRunPhase) => TERMINAL_PHASES.includes(phase);
 
-/**
- * The agent Job's (and task ConfigMap's) name: derived from the TaskRun's name and uid, so every
- * retry or restarted controller computes the same one, and a recreated TaskRun gets a new one.
- * At most 62 characters (a Job's name is also its pods' job-name label value).
- */
-export function jobNameFor(taskRunName: string, uid: string): string {
-  const base = taskRunName.replace(/\./g, '-').slice(0, 53).replace(/-+$/, '');
-  return `${base}-${uid.replace(/-/g, '').slice(0, 8)}`;
-}
+export { jobNameFor };
 
 /**
  * What the reconciler knows. Only unfinished TaskRuns are followed (`tracked`); a finished one
@@ -475,6 +468,22 @@ export function activeCount(state: TaskRunState): number {
   return n;
 }
 
+/** Has no Job yet and will get one from this workflow (planRound) when a slot is free. */
+const waitingForJob = (t: TrackedTaskRun) =>
+  !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec !== undefined && !t.restorePending && !t.rejected;
+
+/**
+ * The watch's hot-path budget (WatchInput.createBudget): the free slots minus every TaskRun this
+ * workflow will create a Job for itself (in flight, backing off, or waiting), so that the Jobs the
+ * watch creates and the ones planRound creates never pass maxConcurrentTasks together, and the
+ * TaskRuns known here keep their turn before newer ones.
+ */
+export function hotPathBudget(state: TaskRunState, config: Pick<ControllerConfig, 'maxConcurrentTasks'>): number {
+  let reserved = 0;
+  for (const t of state.values()) if (waitingForJob(t)) reserved++;
+  return Math.max(0, config.maxConcurrentTasks - activeCount(state) - reserved);
+}
+
 /**
  * The actions of one round: Job creations (oldest first, within the cap) and status writes that
  * differ. `busy`: TaskRuns with writes in flight get no action; their creations count against the cap.
@@ -487,8 +496,6 @@ export function planRound(
   busy: ReadonlySet<string> = new Set(),
   backoff: ReadonlySet<string> = new Set(),
 ): TaskRunAction[] {
-  const waitingForJob = (t: TrackedTaskRun) =>
-    !t.jobCreated && !isTerminal(t.phase) && t.pendingSpec !== undefined && !t.restorePending && !t.rejected;
   const waiting = [...state.values()]
     .filter((t) => waitingForJob(t) && !busy.has(t.name) && !backoff.has(t.name))
     .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name));

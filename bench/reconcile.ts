@@ -116,6 +116,11 @@ async function stream(
   jobs.stop();
   await controller.stop();
   const latencies = [...created].map(([name, at]) => ((jobs.seen.get(name) ?? Infinity) - at) / 1000);
+  const slowest = [...created]
+    .map(([name, at]) => [name, (jobs.seen.get(name) ?? Infinity) - at] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10);
+  log(`stream ${label}: slowest ${slowest.map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`).join(', ')}`);
   const r = { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(...latencies), n: latencies.length };
   log(
     `stream ${label}: ${r.n} TaskRuns at ${RATE}/s: p50 ${(r.p50 * 1000).toFixed(0)} ms, p99 ${(r.p99 * 1000).toFixed(0)} ms, max ${(r.max * 1000).toFixed(0)} ms`,

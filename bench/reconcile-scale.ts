@@ -7,6 +7,10 @@
 // largest payload in the controller's histories, target <= 512 KB), `peakRssBytes` (of the worker
 // process that runs our controller, started as npm start starts it; target <= 400 MB), the history
 // length per run.
+//   --at-rest N: instead, a namespace with N finished TaskRuns (default size 50,000) at rest: our
+// controller (resync every 20 s) for three resyncs; the time to its first round (the relist), the
+// worker's peak RSS, the largest payload, history events a minute; it must follow none of them and
+// create no Job.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,6 +23,9 @@ import { startWorkerProcess } from '../test/helpers/worker-process.ts';
 import { startInformerController } from './baselines/informer-controller.ts';
 import { runBench } from './stack.ts';
 import { controllerNamespace, createTaskRunBurst, startOurController, startTaskRunBench } from './taskrun-load.ts';
+import { createTaskRun } from '../test/helpers/taskrun-objects.ts';
+import { forEachConcurrently } from '../activities/concurrency.ts';
+import { taskRunControllerQuery } from '../contract/messages.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +33,7 @@ const { values } = parseArgs({
     'max-concurrent': { type: 'string', default: '200' },
     /** Give up on a controller after this many seconds. */
     timeout: { type: 'string', default: '1800' },
+    'at-rest': { type: 'string' },
   },
 });
 const N = Number(values.taskruns);
@@ -125,15 +133,8 @@ async function drain(label: string, ns: string): Promise<Run> {
   return r;
 }
 
-await runBench(stack, worker, async () => {
-  const baselineNs = await controllerNamespace(stack, `scale-baseline-${randomUUID().slice(0, 4)}`, CAP);
-  const baselineController = await startInformerController(kube, baselineNs, { maxConcurrentTasks: CAP });
-  // Stopped also when it fails: its informers restart forever and keep the process alive.
-  const baseline = await drain('baseline', baselineNs).finally(() => baselineController.stop());
-  await k(['delete', 'namespace', baselineNs, '--wait=false']);
-
-  const ns = await controllerNamespace(stack, `scale-ours-${randomUUID().slice(0, 4)}`, CAP);
-  // Our controller runs on the real worker process (as npm start runs it), alone: its peak RSS is the worker's.
+/** Our controller on the real worker process (as npm start runs it), alone: its peak RSS is the worker's. */
+async function startOursOnWorkerProcess(ns: string, waitSeconds: number, options: { resyncSeconds?: number } = {}) {
   const taskQueue = `bench-reconcile-scale-${randomUUID().slice(0, 4)}`;
   const proc = await startWorkerProcess({
     temporalAddress: temporal.address,
@@ -141,7 +142,79 @@ await runBench(stack, worker, async () => {
     taskQueue,
     logDir: stack.dir,
   });
-  const handle = await startOurController({ ...worker, taskQueue }, ns, 20);
+  const handle = await startOurController({ ...worker, taskQueue }, ns, waitSeconds, options);
+  return { proc, handle };
+}
+
+/** --at-rest: N finished TaskRuns, the controller over three resyncs. */
+async function atRest(n: number) {
+  const RESYNC = 20;
+  const ns = await controllerNamespace(stack, `rest-ours-${randomUUID().slice(0, 4)}`, CAP);
+  const t0 = performance.now();
+  await forEachConcurrently(
+    Array.from({ length: n }, (_, i) => i),
+    32,
+    (i) => {
+      const name = `done-${i}`;
+      const phase = i % 4 === 3 ? 'Failed' : 'Succeeded';
+      return createTaskRun(
+        stack,
+        ns,
+        { name },
+        { service: 'bench', taskId: name, prompt: `bench task ${name}` },
+        {
+          phase,
+          jobName: `${name}-job`,
+          completionTime: new Date().toISOString(),
+        },
+      );
+    },
+  );
+  log(`at rest: ${n} finished TaskRuns created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const started = performance.now();
+  const { proc, handle } = await startOursOnWorkerProcess(ns, 600, { resyncSeconds: RESYNC });
+  const firstRoundSeconds = +((performance.now() - started) / 1000).toFixed(2);
+  log(`at rest: first round after ${firstRoundSeconds} s; watching three resyncs`);
+  const idleFrom = Date.now();
+  await sleep(3 * RESYNC * 1000 + 5000);
+  const summary = await handle.query(taskRunControllerQuery);
+  const jobs = JSON.parse(await k(['get', 'jobs', '-n', ns, '-l', AGENT_SELECTOR, '-o', 'json'])) as {
+    items: unknown[];
+  };
+  const peakRssBytes = peakRssOf(proc.pid);
+  await handle.terminate('bench done').catch(() => undefined);
+  await proc.kill('SIGTERM');
+  const stats = await workflowRunStats({ address: temporal.address }, handle.workflowId, handle.firstExecutionRunId);
+  const minutes = (Date.now() - idleFrom) / 60_000;
+  const ok = summary.tracked === 0 && jobs.items.length === 0;
+  if (!ok) log(`at rest: the controller follows ${summary.tracked} TaskRuns and made ${jobs.items.length} Jobs`);
+  return {
+    bench: 'reconcile-scale',
+    atRest: n,
+    resyncSeconds: RESYNC,
+    firstRoundSeconds,
+    tracked: summary.tracked,
+    jobsCreated: jobs.items.length,
+    maxPayloadBytes: stats.maxPayloadBytes,
+    peakRssBytes,
+    runs: stats.runs,
+    historyLengths: stats.historyLengths,
+    historyEventsPerMinute: +(stats.historyLengths.reduce((a, b) => a + b, 0) / minutes).toFixed(1),
+    targets: { maxPayloadBytes: 512 * 1024, peakRssBytes: 400 * 1024 * 1024 },
+    pass: ok && stats.maxPayloadBytes <= 512 * 1024 && peakRssBytes <= 400 * 1024 * 1024,
+  };
+}
+
+await runBench(stack, worker, async () => {
+  if (values['at-rest'] !== undefined) return atRest(Number(values['at-rest'] || 50_000));
+  const baselineNs = await controllerNamespace(stack, `scale-baseline-${randomUUID().slice(0, 4)}`, CAP);
+  const baselineController = await startInformerController(kube, baselineNs, { maxConcurrentTasks: CAP });
+  // Stopped also when it fails: its informers restart forever and keep the process alive.
+  const baseline = await drain('baseline', baselineNs).finally(() => baselineController.stop());
+  await k(['delete', 'namespace', baselineNs, '--wait=false']);
+
+  const ns = await controllerNamespace(stack, `scale-ours-${randomUUID().slice(0, 4)}`, CAP);
+  const { proc, handle } = await startOursOnWorkerProcess(ns, 20);
   const ours = await drain('ours', ns).finally(() => handle.terminate('bench done').catch(() => undefined));
   const peakRssBytes = peakRssOf(proc.pid);
   await proc.kill('SIGTERM');

@@ -48,11 +48,12 @@ export async function startOurController(
   worker: BenchWorker,
   namespace: string,
   waitSeconds: number,
+  options: { resyncSeconds?: number } = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const handle = await worker.client.workflow.start('taskRunController', {
     taskQueue: worker.taskQueue,
     workflowId: controllerWorkflowId(namespace),
-    args: [{ namespace }],
+    args: [{ namespace, ...options }],
   });
   for (let i = 0; i < waitSeconds * 20 && (await handle.query<{ rounds: number }>('taskRunController')).rounds < 1; i++)
     await sleep(50);

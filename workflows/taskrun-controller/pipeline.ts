@@ -199,6 +199,9 @@ const MAX_ACTIONS_IN_FLIGHT = 100;
  */
 const RETRY_AFTER_MS = 5000;
 
+/** Before continue-as-new, how long a watch in flight may take to return by itself before it is cancelled. */
+const WATCH_RETURN_WAIT = '2 seconds';
+
 /** Watches and writes until continue-as-new is due, then continues as new. */
 export async function pipeline(run: ControllerRun): Promise<never> {
   const { state, opts } = run;
@@ -302,8 +305,10 @@ export async function pipeline(run: ControllerRun): Promise<never> {
     if (continueAsNewDue(run)) {
       // No activity may be in flight when the run continues as new: one that completes during that
       // workflow task fails it (UnhandledCommand), and the retried task replays the whole history
-      // (5.4 s at 4,100 events: a stream bench's TaskRuns waited that long for their Jobs).
-      if (scheduler.watching) watchScope?.cancel();
+      // (5.4 s at 4,100 events: a stream bench's TaskRuns waited that long for their Jobs). A busy
+      // watch returns within moments; a quiet one is cancelled, which reaches it with its next
+      // heartbeat (seconds). What a watch returns now is not lost: the next run gets the view afresh.
+      if (scheduler.watching && !(await condition(() => !scheduler.watching, WATCH_RETURN_WAIT))) watchScope?.cancel();
       await condition(() => scheduler.idle && !scheduler.watching);
       return carryOn(run);
     }

@@ -28,10 +28,9 @@ export interface HotPathOptions {
   onCreated?: () => void;
 }
 
-/** Creates the Jobs the budget allows; returns how many TaskRuns got one. A failure hands the TaskRun over to the workflow. */
-export async function createJobsAhead(kube: KubeClients, view: NamespaceView, opts: HotPathOptions): Promise<number> {
+/** Creates the Jobs the budget allows, recording them in the view. A failure hands the TaskRun over to the workflow. */
+export async function createJobsAhead(kube: KubeClients, view: NamespaceView, opts: HotPathOptions): Promise<void> {
   const ahead = jobsToCreateAhead(view, opts.budget, HOT_PATH_MAX_PER_CALL);
-  let done = 0;
   await forEachConcurrently(ahead, IN_FLIGHT, async (t) => {
     // Suspended (the activity is cancelled) or superseded: nothing more starts.
     if (opts.signal?.aborted || !opts.stillOwner()) return;
@@ -46,7 +45,6 @@ export async function createJobsAhead(kube: KubeClients, view: NamespaceView, op
       );
       recordCreatedJob(view, t, jobName);
       if (job === 'created') opts.onCreated?.();
-      done++;
     } catch {
       // Rejected for good, or the API server is struggling: the workflow's apply path reports or retries it.
       handOver(view, t);
@@ -54,5 +52,4 @@ export async function createJobsAhead(kube: KubeClients, view: NamespaceView, op
     heartbeat();
   });
   opts.signal?.throwIfAborted();
-  return done;
 }

@@ -35,8 +35,8 @@ export interface NamespaceView {
   finishedTold: Map<string, string>;
   /** Sequence number of the last result (the workflow acknowledges it in its next request). */
   seq: number;
-  /** TaskRuns (`name/uid`) whose hot-path creation failed: the workflow creates their Jobs (and reports why not). */
-  handedOver: Set<string>;
+  /** TaskRuns (name -> uid) whose hot-path creation failed: the workflow creates their Jobs (and reports why not). */
+  handedOver: Map<string, string>;
 }
 
 export const emptyView = (): NamespaceView => ({
@@ -45,7 +45,7 @@ export const emptyView = (): NamespaceView => ({
   sent: new Map(),
   finishedTold: new Map(),
   seq: 0,
-  handedOver: new Set(),
+  handedOver: new Map(),
 });
 
 const ownerKey = (name: string, uid: string) => `${name}/${uid}`;
@@ -58,9 +58,7 @@ export function foldRaw(view: NamespaceView, raw: Pick<WatchResult, 'snapshot' |
     // A finished Job the list no longer has (TTL) keeps its outcome for a sent TaskRun not yet told.
     const kept = [...view.jobs].filter(([, j]) => j.outcome && view.sent.has(j.ownerName));
     view.jobs = new Map([...kept, ...raw.snapshot.jobs.map((j) => [ownerKey(j.ownerName, j.ownerUid), j] as const)]);
-    for (const key of view.handedOver)
-      if (view.taskRuns.get(key.slice(0, key.indexOf('/')))?.uid !== key.slice(key.indexOf('/') + 1))
-        view.handedOver.delete(key);
+    for (const [name, uid] of view.handedOver) if (view.taskRuns.get(name)?.uid !== uid) view.handedOver.delete(name);
   }
   for (const c of raw.changes) {
     if (c.kind === 'taskRun') {
@@ -93,7 +91,7 @@ export function jobsToCreateAhead(view: NamespaceView, budget: number, max: numb
   for (const t of view.taskRuns.values()) {
     if (view.sent.has(t.name) || terminal(t) || t.restorePending) continue;
     if (hasJob(view, t)) unsentWithJob++;
-    else if (!view.handedOver.has(ownerKey(t.name, t.uid))) candidates.push(t);
+    else if (view.handedOver.get(t.name) !== t.uid) candidates.push(t);
   }
   const free = Math.min(max, budget - unsentWithJob);
   if (free <= 0) return [];
@@ -108,7 +106,7 @@ export function recordCreatedJob(view: NamespaceView, t: ObservedTaskRun, jobNam
 
 /** The hot path could not create this TaskRun's Job: the workflow does, in its turn (with its retries and rejections). */
 export function handOver(view: NamespaceView, t: ObservedTaskRun): void {
-  view.handedOver.add(ownerKey(t.name, t.uid));
+  view.handedOver.set(t.name, t.uid);
 }
 
 const byAge = (a: ObservedTaskRun, b: ObservedTaskRun) =>

@@ -39,6 +39,11 @@ export interface ListTaskRunsOptions<T> {
   onPage?: (items: T[]) => void | Promise<void>;
   /** Collect the items into the result (default true). */
   keep?: boolean;
+  /**
+   * With onPage: the continue token expired and the list starts again from the first page; the
+   * caller forgets the pages it was given. Without it, an expired token fails a list given onPage.
+   */
+  onRestart?: () => void;
   /** A missing CRD (404): 'throw' (default) a classified failure, or answer an empty list with crdInstalled false. */
   crdMissing?: 'throw' | 'empty';
 }
@@ -102,7 +107,10 @@ export async function listTaskRuns<T = TaskRunObject>(
     } catch (err) {
       if (isStatus(err, 404) && !cont && options.crdMissing === 'empty') return { ...out, crdInstalled: false };
       // The continue token expired (etcd compacted past the list's revision): list again from the start.
-      if (isStatus(err, 410) && cont && !options.onPage && restarts < EXPIRED_RESTARTS) continue;
+      if (isStatus(err, 410) && cont && (!options.onPage || options.onRestart) && restarts < EXPIRED_RESTARTS) {
+        options.onRestart?.();
+        continue;
+      }
       throw toKubeFailure(err, what);
     }
   }

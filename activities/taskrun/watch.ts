@@ -142,8 +142,21 @@ async function snapshot(
   input: WatchInput,
   options: WatchOptions,
 ): Promise<Pick<WatchResult, 'snapshot' | 'cursor' | 'config'>> {
+  // Each page is reduced to what the controller reads as it arrives: the raw objects (managedFields and
+  // all) of a 50,000-TaskRun namespace are never held at once.
+  const observed: ObservedTaskRun[] = [];
   const [taskRuns, jobs, config] = await Promise.all([
-    listTaskRuns<RawTaskRun>(kube, input.namespace, { pageSize: options.pageSize ?? PAGE_SIZE, crdMissing: 'empty' }),
+    listTaskRuns<RawTaskRun>(kube, input.namespace, {
+      pageSize: options.pageSize ?? PAGE_SIZE,
+      crdMissing: 'empty',
+      keep: false,
+      onPage: (items) => {
+        for (const item of items) observed.push(observeTaskRun(item));
+      },
+      onRestart: () => {
+        observed.length = 0;
+      },
+    }),
     listAgentJobs(kube, input.namespace),
     listControllerConfig(kube, input.namespace, input.configMapName, input.config),
   ]);
@@ -155,7 +168,7 @@ async function snapshot(
     });
   return {
     snapshot: {
-      taskRuns: taskRuns.items.map(observeTaskRun),
+      taskRuns: observed,
       jobs: jobs.items.map(observeJob).filter((j) => j !== undefined),
     },
     cursor: { taskRuns: taskRuns.resourceVersion, jobs: jobs.resourceVersion, config: config.resourceVersion },

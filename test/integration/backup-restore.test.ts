@@ -19,6 +19,7 @@ import { BACKUP_ID_LABEL, snapshotName } from '../../activities/backup/snapshots
 import { helmValuesDigest, signManifest } from '../../activities/backup/manifest.ts';
 import { ensureNightlyBackupSchedule } from '../../client/schedules.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
+import { binaryStdout } from '../helpers/binary-stdout.ts';
 import { type BackupReport, type RestoreReport } from '../../contract/types/backup.ts';
 import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
@@ -282,11 +283,9 @@ test('backupPlatform writes an authenticated, encrypted backup; a re-run with th
   assert.ok(!(await historyText(temporal.client, workflowId)).includes(SECRET_VALUE));
   const keyFile = join(store, '..', `${backup.backupId}-key.txt`);
   writeFileSync(keyFile, identity, { mode: 0o600 });
-  const plain = await execa(toolPath('age'), ['-d', '-i', keyFile, join(dir, 'secrets.jsonl.gz.age')], {
-    encoding: 'buffer',
-  });
+  const plain = await binaryStdout(toolPath('age'), ['-d', '-i', keyFile, join(dir, 'secrets.jsonl.gz.age')]);
   rmSync(keyFile);
-  const secret = JSON.parse(gunzipSync(plain.stdout).toString()) as { data: Record<string, string> };
+  const secret = JSON.parse(gunzipSync(plain).toString()) as { data: Record<string, string> };
   assert.equal(Buffer.from(secret.data.ANTHROPIC_API_KEY!, 'base64').toString(), SECRET_VALUE);
 
   // A new run of the same workflow ID (the server allows it once the first closed).

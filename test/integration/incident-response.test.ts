@@ -13,13 +13,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import type { WorkflowHandle } from '@temporalio/client';
 import { approveUpdate, incidentStateQuery, recoverUpdate } from '../../contract/incident-messages.ts';
 import { INCIDENT_LABEL, type IncidentReport } from '../../contract/types/incident.ts';
 import { SIMULATED_POD_LOG, SIMULATED_PREVIOUS_POD_LOG } from '../../scripts/stack/local-cluster.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
+import { binaryStdout } from '../helpers/binary-stdout.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { installTaskRunCrd, startControllerWorkflow } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -132,8 +132,7 @@ before(async () => {
 async function decryptAge(file: string): Promise<Buffer> {
   const keyFile = join(store, 'identity.txt');
   writeFileSync(keyFile, `${identity}\n`, { mode: 0o600 });
-  const out = await execa(toolPath('age'), ['-d', '-i', keyFile, file], { encoding: 'buffer' });
-  return gunzipSync(out.stdout);
+  return gunzipSync(await binaryStdout(toolPath('age'), ['-d', '-i', keyFile, file]));
 }
 
 test('an incident end to end: evidence, approved containment, recovery, integrity, report', async () => {

@@ -21,6 +21,7 @@ import {
 import { customObjectPage } from '../../activities/kube/paginate.ts';
 import { applyRetention, backupIdFor, listBackups, selectExpired } from '../../activities/backup/store.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
+import { binaryStdout } from '../helpers/binary-stdout.ts';
 import { BACKUP_INVALID } from '../../contract/failures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'backup-format-'));
@@ -104,8 +105,8 @@ test('age interop: our file decrypts with `age -d -i`', async () => {
     file,
     await ageEncrypt(encodeJsonLines([{ kind: 'Secret', data: { k: 'dg==' } }]), [await identityToRecipient(identity)]),
   );
-  const out = await execa(toolPath('age'), ['-d', '-i', keyFile, file], { encoding: 'buffer' });
-  assert.deepEqual(JSON.parse(gunzipSync(out.stdout).toString()), { kind: 'Secret', data: { k: 'dg==' } });
+  const out = await binaryStdout(toolPath('age'), ['-d', '-i', keyFile, file]);
+  assert.deepEqual(JSON.parse(gunzipSync(out).toString()), { kind: 'Secret', data: { k: 'dg==' } });
 });
 
 test('age interop: a file encrypted by `age -r` (key from age-keygen) decrypts with our code', async () => {
@@ -115,8 +116,14 @@ test('age interop: a file encrypted by `age -r` (key from age-keygen) decrypts w
   const recipient = (await execa(toolPath('age-keygen'), ['-y', keyFile])).stdout.trim();
   const plain = join(dir, 'plain');
   writeFileSync(plain, 'from the age cli');
-  const sealed = await execa(toolPath('age'), ['-r', recipient, plain], { encoding: 'buffer' });
-  assert.equal(Buffer.from(await ageDecrypt(sealed.stdout, identityText, 'f')).toString(), 'from the age cli');
+  const sealed = await binaryStdout(toolPath('age'), ['-r', recipient, plain]);
+  assert.equal(Buffer.from(await ageDecrypt(sealed, identityText, 'f')).toString(), 'from the age cli');
+});
+
+test('binaryStdout keeps a final newline byte (execa strips it by default, also from a Buffer)', async () => {
+  assert.deepEqual([...(await binaryStdout('printf', ['a\\n']))], [0x61, 0x0a]);
+  const stripped = await execa('printf', ['a\\n'], { encoding: 'buffer' });
+  assert.deepEqual([...stripped.stdout], [0x61], 'what the age tests lost one time in 256');
 });
 
 test('backup ids: a safe workflow ID is kept, anything else is made safe and stays unique', () => {

@@ -122,4 +122,25 @@ test('listTaskRuns: all pages, the resourceVersion, streaming pages, one page wi
     expiring.calls.map((c) => c._continue ?? ''),
     ['', '3', '', '3', '6'],
   );
+
+  // Streamed: the pages given before the expiry are forgotten (onRestart), every item arrives once after it.
+  const streaming = fakeKube(8, (req, n) =>
+    req._continue && n === 2 ? new ApiException(410, 'Expired', '{"message":"continue token expired"}', {}) : undefined,
+  );
+  let names: string[] = [];
+  await listTaskRuns(streaming.kube, 'ns', {
+    pageSize: 3,
+    keep: false,
+    onPage: (items) => void names.push(...items.map((t) => t.metadata.name)),
+    onRestart: () => (names = []),
+  });
+  assert.deepEqual(
+    names,
+    Array.from({ length: 8 }, (_, i) => `tr-${i}`),
+  );
+  // Without onRestart a streamed list cannot take its pages back: the expiry fails it.
+  const failing = fakeKube(8, (req, n) =>
+    req._continue && n === 2 ? new ApiException(410, 'Expired', '{"message":"continue token expired"}', {}) : undefined,
+  );
+  await assert.rejects(listTaskRuns(failing.kube, 'ns', { pageSize: 3, keep: false, onPage: () => undefined }));
 });

@@ -39,7 +39,7 @@ export async function createRunbookWorker(opts: RunbookWorkerOptions): Promise<W
     // A cancellation reaches an activity only in the answer to a heartbeat the worker sends, and the
     // SDK sends them at most every 0.8 x heartbeatTimeout (8 s for the TaskRun watch): suspending the
     // controller and its continue-as-new wait for the watch to stop, so they would wait that long.
-    maxHeartbeatThrottleInterval: '2 seconds',
+    maxHeartbeatThrottleInterval: '1 second',
   });
 }
 

@@ -238,7 +238,7 @@ async function collect(
     const beat = setInterval(() => {
       if (!changes.length) delivered = { ...cursor };
       heartbeat({ cursor: delivered, pending: changes.length });
-    }, 2000);
+    }, 1000);
     signal?.addEventListener('abort', () => finish(signal.reason), { once: true });
     const onChange = (change: WatchChange) => {
       changes.push(change);

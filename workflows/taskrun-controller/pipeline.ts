@@ -200,7 +200,7 @@ const MAX_ACTIONS_IN_FLIGHT = 100;
 const RETRY_AFTER_MS = 5000;
 
 /** Before continue-as-new, how long a watch in flight may take to return by itself before it is cancelled. */
-const WATCH_RETURN_WAIT = '2 seconds';
+const WATCH_RETURN_WAIT = '500 milliseconds';
 
 /** Watches and writes until continue-as-new is due, then continues as new. */
 export async function pipeline(run: ControllerRun): Promise<never> {

@@ -10,8 +10,8 @@ import { heartbeat } from '../activity-context.ts';
 import type { TaskRunMetrics } from '../metrics.ts';
 import type { ActionResult, ApplyActionsInput, TaskRunAction, TaskRunStatus } from '../../contract/types/taskrun.ts';
 
-/** Writes in flight per call (the reconciler keeps at most 100 TaskRuns in flight across its calls). */
-const IN_FLIGHT = 50;
+/** Writes in flight per call (the reconciler keeps at most 100 TaskRuns in flight across its calls); the hot path's too. */
+export const IN_FLIGHT = 50;
 
 export async function writeTaskRunStatus(
   kube: KubeClients,

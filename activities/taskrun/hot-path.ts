@@ -8,14 +8,13 @@ import type { KubeClients } from '../kube/client.ts';
 import { ensureAgentJob } from '../kube/jobs.ts';
 import { forEachConcurrently } from '../concurrency.ts';
 import { heartbeat } from '../activity-context.ts';
+import { IN_FLIGHT } from './apply.ts';
 import { jobsToCreateAhead, handOver, recordCreatedJob, type NamespaceView } from './view.ts';
 import { jobNameFor } from '../../contract/taskrun-job-name.ts';
 import type { ControllerConfig } from '../../contract/types/taskrun.ts';
 
 /** Jobs one watch call creates at most: its result (TaskRun + Job, ~1 KB each) stays well under the budget. */
 export const HOT_PATH_MAX_PER_CALL = 100;
-/** Creations in flight (as in the apply activity). */
-const IN_FLIGHT = 50;
 
 export interface HotPathOptions {
   namespace: string;

@@ -137,9 +137,11 @@ test('Jobs created while a watch runs are reported for its snapshot; a new watch
 
 test('a failed watch is thrown by take; a cancelled one is not', () => {
   const s = new PipelineScheduler({ maxInFlight: 100, retryAfterMs: 5000, chunkSize: 50 });
-  s.watchStarted();
+  s.watchStarted(true);
+  assert.equal(s.watchCreatesJobs, true);
   s.watchCancelled();
   assert.equal(s.watching, false);
+  assert.equal(s.watchCreatesJobs, false);
   assert.equal(s.ready, false);
   s.watchStarted();
   s.watchFailed(new Error('CRD missing'));

@@ -211,8 +211,6 @@ export async function pipeline(run: ControllerRun): Promise<never> {
     chunkSize: opts.chunkSize,
   });
   let watchScope: CancellationScope | undefined;
-  /** The watch in flight may create Jobs (it was given a hot-path budget). */
-  let hotWatch = false;
   let wake = false;
 
   // Suspension (incident containment): once acknowledged, no Job creation is in flight and none starts.
@@ -224,8 +222,8 @@ export async function pipeline(run: ControllerRun): Promise<never> {
     if (s.suspend) {
       // A watch with a hot-path budget is stopped (its cancellation completes once its creations
       // have); the next one is started without a budget.
-      if (hotWatch) watchScope?.cancel();
-      await condition(() => scheduler.idle && !hotWatch);
+      if (scheduler.watchCreatesJobs) watchScope?.cancel();
+      await condition(() => scheduler.idle && !scheduler.watchCreatesJobs);
       wake = true;
     }
     if (s.replyTo) {
@@ -244,19 +242,14 @@ export async function pipeline(run: ControllerRun): Promise<never> {
     const request = watchRequest(run);
     // A relist is due: its snapshot replaces the cursor (and a continue-as-new meanwhile lists too).
     if (!request.cursor) delete run.cursor;
-    scheduler.watchStarted();
-    hotWatch = (request.createBudget ?? 0) > 0;
+    scheduler.watchStarted((request.createBudget ?? 0) > 0);
     const scope = new CancellationScope();
     watchScope = scope;
     scope
       .run(() => watchActs.watchTaskRunChanges(request))
       .then(
-        (result) => {
-          hotWatch = false;
-          scheduler.watchReturned(result);
-        },
+        (result) => scheduler.watchReturned(result),
         (err: unknown) => {
-          hotWatch = false;
           // A cancelled watch can also end in a timeout (its worker died meanwhile): still a cancellation.
           if (isCancellation(err) || scope.consideredCancelled) scheduler.watchCancelled();
           else scheduler.watchFailed(err);

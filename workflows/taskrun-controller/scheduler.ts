@@ -17,6 +17,8 @@ export interface SchedulerLimits {
 export class PipelineScheduler {
   /** A watch activity is running. */
   watching = false;
+  /** The running watch may create Jobs (it was given a hot-path budget): a suspension must stop it first. */
+  watchCreatesJobs = false;
   private readonly watched: WatchResult[] = [];
   private failure: { err: unknown } | undefined;
   /** Jobs created while the current watch ran: a snapshot it returns may have been listed before them. */
@@ -39,24 +41,30 @@ export class PipelineScheduler {
     this.limits = limits;
   }
 
-  watchStarted(): void {
+  watchStarted(createsJobs = false): void {
     this.watching = true;
+    this.watchCreatesJobs = createsJobs;
     this.created = new Set();
   }
 
   watchReturned(result: WatchResult): void {
-    this.watching = false;
+    this.watchEnded();
     this.watched.push(result);
   }
 
   /** A watch that failed for good (not a cancellation): the loop throws it. */
   watchFailed(err: unknown): void {
-    this.watching = false;
+    this.watchEnded();
     this.failure = { err };
   }
 
   watchCancelled(): void {
+    this.watchEnded();
+  }
+
+  private watchEnded(): void {
     this.watching = false;
+    this.watchCreatesJobs = false;
   }
 
   get createdMeanwhile(): ReadonlySet<string> {

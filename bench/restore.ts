@@ -5,7 +5,7 @@
 // restore <= 0.4x kubectl apply and <= 0.6x kubectl apply --server-side), the worker's peak RSS during a
 // restore (VmHWM of the worker process, reset before each; target <= 400 MB), the largest payload in the
 // restores' histories (target <= 256 KB), and the machine's load averages (the machine is shared).
-// Ours writes three times per TaskRun (object, status, then the restore-pending annotation's removal);
+// Ours writes twice per TaskRun (the object, marked restored-from, then its status);
 // kubectl applies one object at a time. `npm run bench -- restore-steps` times those writes one by one.
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -18,7 +18,7 @@ import {
 } from '../../contract/types/backup.ts';
 import { BACKUP_INVALID } from '../../contract/failures.ts';
 import { INVALID_INPUT } from '../../contract/failures.ts';
-import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
+import { RESTORE_PENDING_ANNOTATION, RESTORED_FROM_ANNOTATION } from '../../contract/types/taskrun.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { cancellationSignal, heartbeat } from '../activity-context.ts';
 import { forEachStreamed } from '../stream-concurrency.ts';
@@ -285,38 +285,50 @@ const DROPPED_METADATA = [
   'finalizers',
 ] as const;
 
-/** What a restore sends for a backed-up object: without status (a subresource) and DROPPED_METADATA; TaskRuns marked restore-pending. */
-export function restoreBody(obj: Obj, kind: BackupKind): Obj {
+/** A TaskRun's backed-up phase: it is marked restored-from and gets its status written after the create. */
+const phaseOf = (obj: Obj) => (obj.status as { phase?: unknown } | undefined)?.phase;
+
+/**
+ * What a restore sends for a backed-up object: without status (a subresource) and DROPPED_METADATA. A
+ * TaskRun with a phase is marked restored-from the backup (the controller leaves it alone until its status,
+ * written next, has a phase); one applied over an existing TaskRun (its status has a phase already) is also
+ * marked restore-pending until the status write is done. A TaskRun without a phase is a new task to the
+ * controller, as it was in the source.
+ */
+export function restoreBody(obj: Obj, kind: BackupKind, taskRun?: { backupId: string; updating?: boolean }): Obj {
   const { status: _s, ...rest } = obj;
   const metadata: Record<string, unknown> = { ...obj.metadata };
   for (const field of DROPPED_METADATA) delete metadata[field];
-  // The TaskRun controller takes no action on a TaskRun with this annotation: no Job is started for a
-  // task that had finished before its status is back. Removed once the status is written.
-  if (kind === 'taskRuns')
+  if (kind === 'taskRuns' && taskRun && phaseOf(obj) !== undefined)
     metadata.annotations = {
       ...(metadata.annotations as Record<string, string> | undefined),
-      [RESTORE_PENDING_ANNOTATION]: 'true',
+      [RESTORED_FROM_ANNOTATION]: taskRun.backupId,
+      ...(taskRun.updating ? { [RESTORE_PENDING_ANNOTATION]: 'true' } : {}),
     };
   return { ...rest, metadata } as Obj;
 }
 
-const restorePending = (o: Obj | undefined) => o?.metadata?.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined;
+const annotation = (o: Obj | undefined, key: string) => o?.metadata?.annotations?.[key];
+/** Marked restore-pending (an update, or a restore of an earlier version) or restored-from without a phase yet. */
+const restoreUnfinished = (o: Obj) =>
+  annotation(o, RESTORE_PENDING_ANNOTATION) !== undefined ||
+  (annotation(o, RESTORED_FROM_ANNOTATION) !== undefined && phaseOf(o) === undefined);
 
 /**
- * Creates one object; on 409 skips it, or updates it by server-side apply. A TaskRun that exists with the
- * restore-pending annotation was created by an earlier attempt (or run) of a restore that did not finish
- * it: it is handed back as created, to get its status and lose the annotation. Any other existing
- * TaskRun is skipped (existing: skip) and left alone.
+ * Creates one object; on 409 skips it, or updates it by server-side apply. A TaskRun that exists and that
+ * the restore has not finished (restoreUnfinished) was created by an earlier attempt (or run) of a restore:
+ * it is handed back as created, to get its status (and lose restore-pending). Any other existing TaskRun
+ * is skipped (existing: skip) and left alone.
  */
 async function createOne(
   kube: KubeClients,
   kind: BackupKind,
   obj: Obj,
-  existing: 'skip' | 'update',
+  { existing, backupId }: { existing: 'skip' | 'update'; backupId: string },
 ): Promise<{ outcome: 'created' | 'updated' | 'skipped'; stored?: Obj; notUpdated?: string }> {
   const ns = obj.metadata?.namespace ?? '';
   const what = `restore ${obj.kind} ${ns ? `${ns}/` : ''}${obj.metadata?.name}`;
-  const body = restoreBody(obj, kind);
+  const body = restoreBody(obj, kind, { backupId });
   try {
     const stored = await kubeCall(what, async () => {
       // The project's field manager, as for every other write (deployPlatform's applies own the same fields).
@@ -356,7 +368,7 @@ async function createOne(
         name: obj.metadata!.name!,
       }),
     )) as Obj;
-    if (restorePending(current)) return { outcome: 'created', stored: current };
+    if (restoreUnfinished(current)) return { outcome: 'created', stored: current };
   }
   if (existing === 'skip') return { outcome: 'skipped' };
   if (kind === 'crds') {
@@ -366,8 +378,9 @@ async function createOne(
     const reason = crdDowngradeReason(current as CrdLike, obj as CrdLike);
     if (reason) return { outcome: 'skipped', notUpdated: reason };
   }
+  const update = kind === 'taskRuns' ? restoreBody(obj, kind, { backupId, updating: true }) : body;
   const stored = await kubeCall(what, () =>
-    kube.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+    kube.objects.patch(update, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
   );
   return { outcome: 'updated', stored: stored as Obj };
 }
@@ -461,7 +474,7 @@ async function restoreStatus(kube: KubeClients, stored: Obj, status: unknown): P
   }
 }
 
-/** The TaskRun is complete (status written): the controller may act on it again. */
+/** The updated TaskRun is complete (status written): the controller may act on it again. */
 async function clearRestorePending(kube: KubeClients, stored: Obj): Promise<void> {
   const ns = stored.metadata!.namespace!;
   const name = stored.metadata!.name!;
@@ -484,9 +497,9 @@ async function clearRestorePending(kube: KubeClients, stored: Obj): Promise<void
 /**
  * Writes in flight. The local cluster tops out near 500 writes a second (TaskRuns: 2,000 creates +
  * 2,000 status writes in 7.6 s at 48 and at 96; 16 took 10 s); the API server's default
- * max-mutating-requests-inflight is 200. A TaskRun is three writes, each CPU-bound in kube-apiserver
- * (10,000 each: create ~2 ms, status PUT ~3 ms, annotation merge patch ~3 ms of its CPU; a status merge
- * patch or JSON patch costs more; 96 in flight is no faster than 48: `npm run bench -- restore-steps`).
+ * max-mutating-requests-inflight is 200. A TaskRun is two writes (three when it updates an existing one),
+ * each CPU-bound in kube-apiserver (10,000 each: create ~2 ms, status PUT ~3 ms of its CPU; a status merge
+ * patch costs more; 96 in flight is no faster than 48: `npm run bench -- restore-steps`).
  */
 const CONCURRENCY = 48;
 
@@ -514,7 +527,7 @@ export async function restoreKind(
   const restoreOne = async (backedUp: Obj) => {
     signal?.throwIfAborted();
     const obj = retarget(backedUp, req.kind, req.targetNamespace);
-    const { outcome, stored, notUpdated } = await createOne(deps.kube, req.kind, obj, req.existing);
+    const { outcome, stored, notUpdated } = await createOne(deps.kube, req.kind, obj, req);
     if (notUpdated) {
       (result.notUpdated ??= []).push({ name: obj.metadata?.name ?? '', reason: notUpdated });
       deps.logger.warn(
@@ -523,10 +536,11 @@ export async function restoreKind(
       );
     }
     if (req.kind === 'taskRuns' && stored) {
-      // Status first, then the annotation: a retry finds the annotation and writes both again.
-      if (obj.status !== undefined) await restoreStatus(deps.kube, stored, obj.status);
-      if (restorePending(stored) || outcome !== 'skipped') await clearRestorePending(deps.kube, stored);
-      if (obj.status !== undefined) result.statusRestored!++;
+      // Status first, then restore-pending's removal: a retry finds the mark and writes both again.
+      const withPhase = phaseOf(obj) !== undefined;
+      if (withPhase) await restoreStatus(deps.kube, stored, obj.status);
+      if (annotation(stored, RESTORE_PENDING_ANNOTATION) !== undefined) await clearRestorePending(deps.kube, stored);
+      if (withPhase) result.statusRestored!++;
     }
     result[outcome]++;
   };

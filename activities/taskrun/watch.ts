@@ -15,6 +15,7 @@ import { KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 import { z } from 'zod';
 import {
   RESTORE_PENDING_ANNOTATION,
+  RESTORED_FROM_ANNOTATION,
   TASKRUN_PHASES,
   type ControllerConfig,
   type ObservedTaskRun,
@@ -97,9 +98,14 @@ export function observeTaskRun(raw: unknown): ObservedTaskRun {
     ...(metadata.creationTimestamp ? { creationTimestamp: metadata.creationTimestamp } : {}),
     spec: { service, taskId, ...(prompt !== undefined ? { prompt } : {}), ...present(rest) },
     ...(Object.keys(observed).length ? { status: observed } : {}),
-    ...(metadata.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined ? { restorePending: true as const } : {}),
+    ...(beingRestored(metadata.annotations, observed.phase) ? { restorePending: true as const } : {}),
   };
 }
+
+/** The restore is still writing it: marked for an update, or created from a backup and its phase not written yet. */
+const beingRestored = (annotations: Record<string, string> | undefined, phase: string | undefined) =>
+  annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined ||
+  (annotations?.[RESTORED_FROM_ANNOTATION] !== undefined && phase === undefined);
 
 class GoneError extends Error {}
 

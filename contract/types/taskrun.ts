@@ -8,8 +8,15 @@ export type TaskRunPhase = (typeof TASKRUN_PHASES)[number];
 export const TERMINAL_PHASES: readonly TaskRunPhase[] = ['Succeeded', 'Failed'];
 
 /**
- * Set by the restore on TaskRuns it creates, removed once it has written their backed-up status
- * (status subresource). The controller takes no action for a TaskRun carrying it.
+ * Set by the restore on the TaskRuns it creates with a backed-up phase (value: the backup's id). Until
+ * their status has a phase (the restore writes it through the status subresource right after the
+ * create), the controller takes no action for them; afterwards the annotation only says where they came from.
+ */
+export const RESTORED_FROM_ANNOTATION = 'platform-runbooks.io/restored-from';
+
+/**
+ * Set by the restore on an existing TaskRun it updates (its status has a phase already), removed once it
+ * has written the backed-up status. The controller takes no action for a TaskRun carrying it.
  */
 export const RESTORE_PENDING_ANNOTATION = 'platform-runbooks.io/restore-pending';
 
@@ -77,7 +84,7 @@ export interface ObservedTaskRun {
   spec: TaskRunSpec;
   /** The stored status (e.g. after a controller restart), conditions left out. */
   status?: Partial<Omit<TaskRunStatus, 'conditions'>>;
-  /** It carries RESTORE_PENDING_ANNOTATION: the restore has not finished writing it; no action. */
+  /** The restore has not finished writing it (RESTORE_PENDING_ANNOTATION, or RESTORED_FROM_ANNOTATION without a phase): no action. */
   restorePending?: true;
 }
 
@@ -255,7 +262,7 @@ export interface TrackedTaskRun {
   createdAt?: string;
   /** Workflow time at which its final status was written (finished TaskRuns only). */
   finishedAt?: string;
-  /** Being restored (RESTORE_PENDING_ANNOTATION): no Job, ConfigMap or status write until the annotation goes. */
+  /** Being restored (see ObservedTaskRun.restorePending): no Job, ConfigMap or status write until the restore is done with it. */
   restorePending?: true;
 }
 

@@ -1,9 +1,9 @@
 // test-isolation: exclusive (replaces the cluster-wide TaskRun CRD with other versions)
 // What a restore writes besides the objects' content: no ownerReferences or finalizers (the garbage
 // collector would delete a restored object whose owner is not in the target; a finalizer of an operator
-// that is not there blocks deletion forever), and TaskRuns that keep their backed-up status (created with
-// the restore-pending annotation, which the TaskRun controller leaves alone, then status, then the
-// annotation removed), also when a controller watches the target namespace.
+// that is not there blocks deletion forever), and TaskRuns that keep their backed-up status (created
+// marked restored-from the backup, which the TaskRun controller leaves alone until the status has a
+// phase, then the status), also when a controller watches the target namespace.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import type { BackupReport, RestoreReport } from '../../contract/types/backup.ts';
-import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
+import { RESTORE_PENDING_ANNOTATION, RESTORED_FROM_ANNOTATION } from '../../contract/types/taskrun.ts';
 import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
@@ -120,9 +120,9 @@ const taskRuns = async (ns: string) =>
   new Map((await getJson<{ items: Obj[] }>(['get', 'taskruns', '-n', ns])).items.map((t) => [t.metadata.name, t]));
 
 /**
- * Plays a TaskRun controller watching the namespace: a TaskRun without status and without the
- * restore-pending annotation is a new task: it starts a Job for it and writes status Running (as the
- * real controller does). Returns the names it started.
+ * Plays a TaskRun controller watching the namespace: a TaskRun without a phase and without the restore's
+ * marks (restore-pending, restored-from) is a new task: it starts a Job for it and writes status Running
+ * (as the real controller does). Returns the names it started.
  */
 async function simulateController(ns: string): Promise<{ started: Set<string>; stop: () => void }> {
   const started = new Set<string>();
@@ -134,6 +134,7 @@ async function simulateController(ns: string): Promise<{ started: Set<string>; s
       if (
         obj.metadata.annotations?.[RESTORE_PENDING_ANNOTATION] !== undefined ||
         obj.status?.phase ||
+        obj.metadata.annotations?.[RESTORED_FROM_ANNOTATION] !== undefined ||
         started.has(obj.metadata.name)
       )
         return;
@@ -189,14 +190,14 @@ test('restored objects carry no ownerReferences or finalizers: the garbage colle
   assert.equal((await getJson<Obj>(['get', 'configmap', 'owned', '-n', source])).metadata.ownerReferences?.length, 1);
 });
 
-test('restored TaskRuns keep their backed-up status under a watching controller; none is started again; no restore-pending annotation remains', async () => {
+test('restored TaskRuns keep their backed-up status under a watching controller; none is started again; they name their backup', async () => {
   const before_ = await taskRuns(source);
   await cluster.kubectl(['create', 'namespace', target2]);
-  // An earlier attempt created this one (annotation, no status yet); this one was there before the restore (left alone).
+  // An earlier attempt created this one (marked, no status yet); this one was there before the restore (left alone).
   await createTaskRun(
     cluster,
     target2,
-    { name: 'done-0', annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } },
+    { name: 'done-0', annotations: { [RESTORED_FROM_ANNOTATION]: backup.backupId } },
     taskSpec('done-0'),
   );
   await createTaskRun(
@@ -221,8 +222,11 @@ test('restored TaskRuns keep their backed-up status under a watching controller;
   for (const [name, original] of before_) {
     const restored = after.get(name)!;
     assert.equal(restored.metadata.annotations?.[RESTORE_PENDING_ANNOTATION], undefined, name);
+    const from = restored.metadata.annotations?.[RESTORED_FROM_ANNOTATION];
     if (name === 'done-1') assert.deepEqual(restored.status, { phase: 'Failed', message: 'its own' });
     else if (name !== 'not-started') assert.deepEqual(restored.status, original.status, name);
+    // A TaskRun the restore wrote a phase for names the backup; one without a phase is a new TaskRun.
+    assert.equal(from, name === 'done-1' || name === 'not-started' ? undefined : backup.backupId, name);
   }
   // Only the TaskRun that had never started is a new task for the controller (once its restore finished).
   assert.deepEqual([...controller.started], ['not-started']);

@@ -2,11 +2,11 @@
 // platform-runbooks.io/restore-pending get no Job, ConfigMap or status while they carry it (also
 // after the restore wrote their status); once it is removed, the status the restore wrote decides:
 // a final one stays, a Running one whose Job does not exist fails as JobLost, one without a status
-// gets its Job.
+// gets its Job. The same for TaskRuns created marked restored-from a backup, until their status has a phase.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
+import { RESTORE_PENDING_ANNOTATION, RESTORED_FROM_ANNOTATION } from '../../contract/types/taskrun.ts';
 import { useTestCluster, uniqueNamespace, type TestCluster } from '../helpers/cluster.ts';
 import { useTestTemporal } from '../helpers/temporal.ts';
 import { startTaskRunController } from '../helpers/taskrun.ts';
@@ -105,4 +105,47 @@ test('restore-pending TaskRuns get nothing until the annotation goes; then their
     'agent Job r-done-0ldj0b00 completed',
     'a final status is never rewritten',
   );
+});
+
+test('TaskRuns restored-from a backup get nothing until their status has a phase; then it decides', async () => {
+  const cluster = await testCluster();
+  const restored = (name: string) => ({
+    apiVersion: 'orchestrator.io/v1',
+    kind: 'TaskRun',
+    metadata: { name, namespace, annotations: { [RESTORED_FROM_ANNOTATION]: 'backup-1' } },
+    spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
+  });
+  const names = ['f-running', 'f-done', 'f-pending'];
+  await applyObjects(cluster, ...names.map(restored));
+  await sleep(5000); // several watch rounds
+  for (const name of names) {
+    assert.equal(await jobsOf(cluster, name), '', `no Job or ConfigMap for ${name} before its status`);
+    assert.equal((await get(cluster, name)).status, undefined, `no status written for ${name}`);
+  }
+
+  // The restore writes the backed-up statuses: from then on the controller follows them.
+  await setTaskRunStatus(cluster, namespace, 'f-running', {
+    phase: 'Running',
+    jobName: 'f-running-0ldj0b00',
+    startTime: '2026-01-01T00:00:00Z',
+  });
+  await setTaskRunStatus(cluster, namespace, 'f-done', {
+    phase: 'Succeeded',
+    jobName: 'f-done-0ldj0b00',
+    completionTime: '2026-01-01T00:05:00Z',
+    message: 'agent Job f-done-0ldj0b00 completed',
+  });
+  await setTaskRunStatus(cluster, namespace, 'f-pending', { phase: 'Pending' });
+  await eventually('f-pending (restored Pending) gets its Job', async () =>
+    (await jobsOf(cluster, 'f-pending')).includes('job.batch/') ? true : undefined,
+  );
+  const lost = await eventually('f-running Failed (JobLost)', async () => {
+    const tr = await get(cluster, 'f-running');
+    return tr.status?.phase === 'Failed' ? tr : undefined;
+  });
+  assert.equal(lost.status?.conditions?.find((c) => c.type === 'Complete')?.reason, 'JobLost');
+  await sleep(2000);
+  assert.equal(await jobsOf(cluster, 'f-running'), '', 'never a Job for a restored Running TaskRun');
+  assert.equal(await jobsOf(cluster, 'f-done'), '');
+  assert.equal((await get(cluster, 'f-done')).status?.message, 'agent Job f-done-0ldj0b00 completed');
 });

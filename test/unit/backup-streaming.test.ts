@@ -60,6 +60,7 @@ function fakeCluster(count: number, heap: { current?: HeapPeak }) {
   let inFlight = 0;
   let maxInFlight = 0;
   let writes = 0;
+  const writesOf = { create: 0, status: 0, patch: 0 };
   const taskRun = (i: number) => ({
     apiVersion: 'orchestrator.io/v1alpha1',
     kind: 'TaskRun',
@@ -87,6 +88,7 @@ function fakeCluster(count: number, heap: { current?: HeapPeak }) {
         return { items, metadata: { resourceVersion: '1', ...(to < count ? { continue: String(to) } : {}) } };
       },
       async createNamespacedCustomObject(req: { body: { metadata: { name: string; namespace: string } } }) {
+        writesOf.create++;
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
         await new Promise((r) => setImmediate(r));
@@ -95,11 +97,11 @@ function fakeCluster(count: number, heap: { current?: HeapPeak }) {
         created.add(req.body.metadata.name);
         return { metadata: { ...req.body.metadata, resourceVersion: '2' } };
       },
-      replaceNamespacedCustomObjectStatus: async () => ({}),
-      patchNamespacedCustomObject: async () => ({}),
+      replaceNamespacedCustomObjectStatus: async () => void writesOf.status++,
+      patchNamespacedCustomObject: async () => void writesOf.patch++,
     },
   } as unknown as KubeClients;
-  return { kube, created, maxInFlight: () => maxInFlight };
+  return { kube, created, writesOf, maxInFlight: () => maxInFlight };
 }
 
 /** The activities' deps over a fake cluster, with their backup store in <root>/<store>. */
@@ -159,6 +161,8 @@ test('backup and restore of 10,000 TaskRuns hold about a page of them at a time,
   assert.equal(big.restored.created, n);
   assert.equal(big.restored.statusRestored, n);
   assert.equal(big.cluster.created.size, n);
+  // Two writes a TaskRun: the object (marked restored-from) and its status; nothing to remove afterwards.
+  assert.deepEqual(big.cluster.writesOf, { create: n, status: n, patch: 0 });
   assert.deepEqual(big.counts, [{ kind: 'taskRuns', expected: n, found: n }]);
   assert.ok(big.cluster.maxInFlight() <= 48, `at most 48 writes in flight (${big.cluster.maxInFlight()})`);
 

@@ -23,7 +23,7 @@ import type {
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { agentJob, observeJob } from '../../activities/kube/jobs.ts';
 import { observeTaskRun } from '../../activities/taskrun/watch.ts';
-import { RESTORE_PENDING_ANNOTATION } from '../../contract/types/taskrun.ts';
+import { RESTORE_PENDING_ANNOTATION, RESTORED_FROM_ANNOTATION } from '../../contract/types/taskrun.ts';
 
 test('jobNameFor: deterministic, at most 62 characters, a valid name, different for a recreated TaskRun', () => {
   const uid = '0f8e4c2a-1111-2222-3333-444455556666';
@@ -471,6 +471,18 @@ test('observeTaskRun carries the restore-pending annotation', () => {
     undefined,
   );
   assert.equal(observeTaskRun({ metadata: { name: 'r', uid: 'u' } }).restorePending, undefined);
+});
+
+test('observeTaskRun: a TaskRun restored-from a backup is being restored until its status has a phase', () => {
+  const raw = (status?: object) => ({
+    metadata: { name: 'r', uid: 'u', annotations: { [RESTORED_FROM_ANNOTATION]: 'b-1' } },
+    spec: { service: 's', taskId: 't' },
+    ...(status ? { status } : {}),
+  });
+  assert.equal(observeTaskRun(raw()).restorePending, true);
+  assert.equal(observeTaskRun(raw({ message: 'x' })).restorePending, true);
+  for (const phase of ['Pending', 'Running', 'Succeeded', 'Failed'])
+    assert.equal(observeTaskRun(raw({ phase })).restorePending, undefined, phase);
 });
 
 test('a restored TaskRun gets nothing (no Job, no ConfigMap, no status) while it carries restore-pending; then the status the restore wrote decides', () => {

@@ -16,6 +16,7 @@ import {
   KubernetesObjectApi,
   VersionApi,
 } from '@kubernetes/client-node';
+import { kubeJsonCall, type KubeJsonCall } from './json-call.ts';
 
 export interface KubeTarget {
   /** Path of the kubeconfig file (in a pod: the one written by writeInClusterKubeconfig, for helm). */
@@ -87,6 +88,8 @@ export interface KubeClients {
   custom: CustomObjectsApi;
   objects: KubernetesObjectApi;
   version: VersionApi;
+  /** Lean JSON calls on the same connections, for hot loops (json-call.ts). */
+  json: KubeJsonCall;
 }
 
 export function loadKubeConfig(target: KubeTarget): KubeConfig {
@@ -187,5 +190,6 @@ export function makeKubeClients(config: KubeConfig, options: ConnectionOptions =
     custom: api.makeApiClient(CustomObjectsApi),
     objects: KubernetesObjectApi.makeApiClient(api),
     version: api.makeApiClient(VersionApi),
+    json: kubeJsonCall(api),
   };
 }

@@ -12,6 +12,10 @@ export const TASKRUN = {
   crdName: 'taskruns.orchestrator.io',
 } as const;
 
+/** The REST path of a namespace's TaskRuns, or of one of them (for kube.json calls). */
+export const taskRunPath = (namespace: string, name?: string) =>
+  `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${namespace}/${TASKRUN.plural}${name === undefined ? '' : `/${name}`}`;
+
 export interface TaskRunObject {
   metadata: {
     name: string;

@@ -22,6 +22,7 @@ import { toolPath } from '../../scripts/stack/tools.ts';
 import { binaryStdout } from '../helpers/binary-stdout.ts';
 import { type BackupReport, type RestoreReport } from '../../contract/types/backup.ts';
 import { BACKUP_INVALID } from '../../contract/failures.ts';
+import { RESTORED_FROM_ANNOTATION } from '../../contract/types/taskrun.ts';
 import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
@@ -134,6 +135,21 @@ interface Snapshot {
 
 /** Every object that a backup holds, without server-set fields, by name. */
 type K8sObject = { metadata: { name: string; labels?: unknown; annotations?: unknown } } & Record<string, unknown>;
+
+/** The backed-up TaskRuns as a restore writes them: each one with a phase marked restored-from the backup. */
+function restoredFrom(taskRuns: Record<string, unknown>, backupId: string): Record<string, unknown> {
+  const mark = (t: K8sObject & { status?: { phase?: string } }) =>
+    t.status?.phase
+      ? {
+          ...t,
+          metadata: {
+            ...t.metadata,
+            annotations: { ...(t.metadata.annotations as object), [RESTORED_FROM_ANNOTATION]: backupId },
+          },
+        }
+      : t;
+  return Object.fromEntries(Object.entries(taskRuns).map(([name, t]) => [name, mark(t as K8sObject)]));
+}
 
 /** Every object that a backup holds, without server-set fields, by name. */
 async function snapshot(ns: string): Promise<Snapshot> {
@@ -443,7 +459,7 @@ test('after the namespace and the CRD are deleted, restorePlatform brings back e
   assert.deepEqual(after.crd, before_.crd);
   assert.deepEqual(after.secrets, before_.secrets);
   assert.deepEqual(after.configMaps, before_.configMaps);
-  assert.deepEqual(after.taskRuns, before_.taskRuns);
+  assert.deepEqual(after.taskRuns, restoredFrom(before_.taskRuns, backup.backupId));
   assert.deepEqual(after.helmHistory, before_.helmHistory);
   // The release's objects are back (not only its records), with the same spec, applied as Helm applies.
   assert.ok(
@@ -536,7 +552,7 @@ test('a restore into another namespace (remap) with existing=update', async () =
   assert.deepEqual(Object.keys(copy.helmObjects).sort(), Object.keys(before_.helmObjects).sort());
   for (const obj of Object.values(copy.helmObjects) as { metadata: { annotations: Record<string, string> } }[])
     assert.equal(obj.metadata.annotations['meta.helm.sh/release-namespace'], target);
-  assert.deepEqual(copy.taskRuns, before_.taskRuns);
+  assert.deepEqual(copy.taskRuns, restoredFrom(before_.taskRuns, backup.backupId));
   assert.deepEqual(copy.secrets, before_.secrets);
 });
 

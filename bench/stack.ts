@@ -10,7 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } f
 import { createActivities } from '../activities/index.ts';
 import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube/client.ts';
 import { startDevServer } from '../scripts/stack/temporal-dev-server.ts';
-import { createLocalCluster, kubectl } from '../scripts/stack/local-cluster.ts';
+import { createLocalCluster, kubectl, type CreateClusterOptions } from '../scripts/stack/local-cluster.ts';
 import { ensureTools, toolPath } from '../scripts/stack/tools.ts';
 import { createLogger } from '../worker/logger.ts';
 import { createRunbookWorker } from '../worker/worker.ts';
@@ -26,7 +26,11 @@ export interface BenchStack {
   log(line: string): void;
 }
 
-export async function startBenchStack(name: string, nodes: number): Promise<BenchStack> {
+export async function startBenchStack(
+  name: string,
+  nodes: number,
+  clusterOptions: Pick<CreateClusterOptions, 'controllerManagerQps'> = {},
+): Promise<BenchStack> {
   const log = (line: string) => console.error(`bench: ${line}`);
   // The SDK core's own log lines too (they go to stdout by default): stderr, so stdout ends with the JSON line.
   Runtime.install({
@@ -40,7 +44,12 @@ export async function startBenchStack(name: string, nodes: number): Promise<Benc
     : await startDevServer({ logFile: join(dir, 'temporal.log') });
   const cluster = process.env.BENCH_KUBECONFIG
     ? { kubeconfigPath: process.env.BENCH_KUBECONFIG, delete: async () => undefined }
-    : await createLocalCluster({ name: `bench-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster'), nodes });
+    : await createLocalCluster({
+        name: `bench-${randomUUID().slice(0, 6)}`,
+        dataDir: join(dir, 'cluster'),
+        nodes,
+        ...clusterOptions,
+      });
   log(`stack up: Temporal ${temporal.address}, cluster ${cluster.kubeconfigPath}`);
   const kube = makeKubeClients(loadKubeConfig({ kubeconfigPath: cluster.kubeconfigPath }));
   return { dir, temporal, cluster, kube, k: (args, input) => kubectl(cluster.kubeconfigPath, args, input), log };

@@ -15,8 +15,11 @@ import { startBenchStack, startBenchWorker, type BenchStack, type BenchWorker } 
 const crdFile = fileURLToPath(new URL('../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 
 /** A fresh stack (3 nodes) with the TaskRun CRD established, and the real worker on task queue bench-<name>. */
-export async function startTaskRunBench(name: string): Promise<{ stack: BenchStack; worker: BenchWorker }> {
-  const stack = await startBenchStack(name, 3);
+export async function startTaskRunBench(
+  name: string,
+  cluster: Parameters<typeof startBenchStack>[2] = {},
+): Promise<{ stack: BenchStack; worker: BenchWorker }> {
+  const stack = await startBenchStack(name, 3, cluster);
   await stack.k(['apply', '--server-side', '-f', crdFile]);
   await stack.k(['wait', '--for=condition=Established', 'crd/taskruns.orchestrator.io', '--timeout=60s']);
   return { stack, worker: await startBenchWorker(stack, `bench-${name}`) };

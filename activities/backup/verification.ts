@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { INVALID_INPUT, KUBE_CONFLICT, WAIT_TIMEOUT } from '../../contract/failures.ts';
 import type { BackupKind } from '../../contract/types/backup.ts';
 import type { KindComparison, RestoreComparison } from '../../contract/types/backup-verify.ts';
+import { RESTORED_FROM_ANNOTATION } from '../../contract/types/taskrun.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { heartbeat, pollUntil } from '../activity-context.ts';
 import { readIfExists, unlessStatus } from '../kube/exists.ts';
@@ -31,12 +32,17 @@ const MAX_NAMES = 10;
 
 type Obj = KubernetesObject & Record<string, unknown>;
 
-/** sha256 of what a restore must reproduce: labels, annotations, and the kind's content (Secret data included, as a hash only). */
+/**
+ * sha256 of what a restore must reproduce: labels, annotations, and the kind's content (Secret data
+ * included, as a hash only). A TaskRun's restored-from annotation is the restore's own mark (it names the
+ * backup), left out on both sides.
+ */
 export function objectDigest(kind: BackupKind, obj: Obj): string {
   const { labels, annotations } = obj.metadata ?? {};
+  const { [RESTORED_FROM_ANNOTATION]: _mark, ...kept } = annotations ?? {};
   const content = {
     labels: labels ?? {},
-    annotations: annotations ?? {},
+    annotations: kind === 'taskRuns' ? kept : (annotations ?? {}),
     type: obj.type,
     immutable: obj.immutable,
     data: obj.data ?? {},

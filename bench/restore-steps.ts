@@ -1,11 +1,11 @@
-// `npm run bench -- restore-steps [--taskruns N] [--concurrency 16,48,96] [--protocols h2,h1,json]`: where a TaskRun restore's time
-// goes. On a local cluster with the TaskRun CRD, N TaskRuns are written the way restoreKind writes them
-// (create marked restored-from its backup, status write), one step at a time over
+// `npm run bench -- restore-steps [--taskruns N] [--concurrency 16,48,96] [--protocols h2,h1,json]`: where
+// a TaskRun restore's time goes. On a local cluster with the TaskRun CRD, N TaskRuns are written the way
+// restoreKind writes them (create marked restored-from its backup, status write), one step at a time over
 // all N, each timed with the CPU it took here (client) and in kube-apiserver and etcd (from /proc: on a
 // shared machine the CPU seconds say more than the wall time); then the same writes in other forms (status
-// PUT without managedFields, status merge patch; the restore-pending annotation's removal, which only an update
-// of an existing TaskRun needs, as merge and JSON patch), and creates per concurrency and with strict field
-// validation. Prints one JSON line last.
+// PUT without managedFields, status merge patch; the restore-pending annotation's removal, which only an
+// update of an existing TaskRun needs, as merge and JSON patch), and creates per concurrency and with strict
+// field validation. Prints one JSON line last.
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

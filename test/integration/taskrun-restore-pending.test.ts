@@ -12,7 +12,7 @@ import { useTestTemporal } from '../helpers/temporal.ts';
 import { startTaskRunController } from '../helpers/taskrun.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
-import { setTaskRunStatus } from '../helpers/taskrun-objects.ts';
+import { setTaskRunStatus, taskRunObject } from '../helpers/taskrun-objects.ts';
 
 const testTemporal = useTestTemporal();
 const testCluster = useTestCluster();
@@ -30,6 +30,10 @@ const jobsOf = async (cluster: TestCluster, name: string) =>
     await cluster.kubectl(['get', 'jobs,configmaps', '-n', namespace, '-l', `task-id=task-${name}`, '-o', 'name'])
   ).trim();
 
+/** A TaskRun of this file's namespace with the restore's `annotations` (none: a plain one). */
+const markedTaskRun = (name: string, annotations: Record<string, string>) =>
+  taskRunObject({ name, namespace, annotations }, { service: 'svc', taskId: `task-${name}`, prompt: 'p' });
+
 before(async () => {
   await startTaskRunController(await testCluster(), await testTemporal(), {
     namespace,
@@ -41,16 +45,11 @@ before(async () => {
 
 test('restore-pending TaskRuns get nothing until the annotation goes; then their restored status decides', async () => {
   const cluster = await testCluster();
-  const restored = (name: string) => ({
-    apiVersion: 'orchestrator.io/v1',
-    kind: 'TaskRun',
-    metadata: { name, namespace, annotations: { [RESTORE_PENDING_ANNOTATION]: 'true' } },
-    spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
-  });
+  const restored = (name: string) => markedTaskRun(name, { [RESTORE_PENDING_ANNOTATION]: 'true' });
   const names = ['r-new', 'r-running', 'r-done'];
   await applyObjects(cluster, ...names.map(restored));
   // A TaskRun without the annotation shows the controller is at work meanwhile.
-  await applyObjects(cluster, { ...restored('plain'), metadata: { name: 'plain', namespace } });
+  await applyObjects(cluster, markedTaskRun('plain', {}));
   await eventually('plain gets its Job', async () =>
     (await get(cluster, 'plain')).status?.jobName ? true : undefined,
   );
@@ -109,12 +108,7 @@ test('restore-pending TaskRuns get nothing until the annotation goes; then their
 
 test('TaskRuns restored-from a backup get nothing until their status has a phase; then it decides', async () => {
   const cluster = await testCluster();
-  const restored = (name: string) => ({
-    apiVersion: 'orchestrator.io/v1',
-    kind: 'TaskRun',
-    metadata: { name, namespace, annotations: { [RESTORED_FROM_ANNOTATION]: 'backup-1' } },
-    spec: { service: 'svc', taskId: `task-${name}`, prompt: 'p' },
-  });
+  const restored = (name: string) => markedTaskRun(name, { [RESTORED_FROM_ANNOTATION]: 'backup-1' });
   const names = ['f-running', 'f-done', 'f-pending'];
   await applyObjects(cluster, ...names.map(restored));
   await sleep(5000); // several watch rounds

@@ -15,7 +15,7 @@ import {
   diffView,
   emptyView,
   foldRaw,
-  jobsToCreateAhead,
+  canCreateAhead,
   RESULT_BUDGET_BYTES,
   viewPending,
   type NamespaceView,
@@ -83,7 +83,7 @@ export async function watchTaskRunView(
   // The hot path runs on the config the budget was computed with (a changed one returns to the workflow first).
   const budget = input.createBudget ?? 0;
   const hotPathOn = () => budget > 0 && input.config?.resourceVersion === entry!.config.resourceVersion;
-  const hotPathDue = () => hotPathOn() && jobsToCreateAhead(entry!.view, budget, 1).length > 0;
+  const hotPathDue = () => hotPathOn() && canCreateAhead(entry!.view, budget);
   // Watch until the view has something to send (or the wait is over); changes outside it (queued TaskRuns) only update the cache.
   while (!reset && !viewPending(entry.view, window) && !hotPathDue()) {
     const left = Math.ceil((deadline - Date.now()) / 1000);

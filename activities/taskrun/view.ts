@@ -19,15 +19,24 @@ export const RESULT_BUDGET_BYTES = 256 * 1024;
 
 interface Sent {
   uid: string;
-  /** What was sent of it: its JSON. */
+  /** What was sent of it: its JSON, and the object itself (the same object has not changed: foldRaw replaces, never edits). */
   fp: string;
-  /** Its Job as sent: its name and JSON (a Job that goes is reported once). */
+  ref: ObservedTaskRun;
+  /** Its Job as sent: its name, JSON and object (a Job that goes is reported once). */
   job?: string;
   jobFp?: string;
+  jobRef?: ObservedJob;
 }
 
 export interface NamespaceView {
   taskRuns: Map<string, ObservedTaskRun>;
+  /**
+   * The names of the TaskRuns the controller acts on (unfinished, not being restored), split by
+   * whether they have a Job: what each pass reads, kept by `reindex` as things change, so that a
+   * pass costs the live TaskRuns, not the finished ones that pile up by the thousand.
+   */
+  jobless: Set<string>;
+  withJob: Set<string>;
   /** Agent Jobs by owner `name/uid` (one per TaskRun: the name is derived from it). */
   jobs: Map<string, ObservedJob>;
   sent: Map<string, Sent>;
@@ -41,6 +50,8 @@ export interface NamespaceView {
 
 export const emptyView = (): NamespaceView => ({
   taskRuns: new Map(),
+  jobless: new Set(),
+  withJob: new Set(),
   jobs: new Map(),
   sent: new Map(),
   finishedTold: new Map(),
@@ -59,19 +70,33 @@ export function foldRaw(view: NamespaceView, raw: Pick<WatchResult, 'snapshot' |
     const kept = [...view.jobs].filter(([, j]) => j.outcome && view.sent.has(j.ownerName));
     view.jobs = new Map([...kept, ...raw.snapshot.jobs.map((j) => [ownerKey(j.ownerName, j.ownerUid), j] as const)]);
     for (const [name, uid] of view.handedOver) if (view.taskRuns.get(name)?.uid !== uid) view.handedOver.delete(name);
+    view.jobless.clear();
+    view.withJob.clear();
+    for (const name of view.taskRuns.keys()) reindex(view, name);
   }
   for (const c of raw.changes) {
     if (c.kind === 'taskRun') {
       if (c.type === 'upsert') view.taskRuns.set(c.taskRun.name, c.taskRun);
       else if (view.taskRuns.get(c.name)?.uid === c.uid) view.taskRuns.delete(c.name);
+      reindex(view, c.type === 'upsert' ? c.taskRun.name : c.name);
     } else if (c.type === 'upsert') {
       view.jobs.set(ownerKey(c.job.ownerName, c.job.ownerUid), c.job);
+      reindex(view, c.job.ownerName);
     } else {
       const key = ownerKey(c.ownerName, c.ownerUid);
       // A watch delivers a Job's outcome before its deletion: a finished one is kept until its TaskRun is told.
       if (view.jobs.get(key)?.name === c.name && !view.jobs.get(key)?.outcome) view.jobs.delete(key);
+      reindex(view, c.ownerName);
     }
   }
+}
+
+/** Puts a TaskRun name in the index that its TaskRun and Job now say (or in none). */
+function reindex(view: NamespaceView, name: string): void {
+  const t = view.taskRuns.get(name);
+  view.jobless.delete(name);
+  view.withJob.delete(name);
+  if (t && !terminal(t) && !t.restorePending) (hasJob(view, t) ? view.withJob : view.jobless).add(name);
 }
 
 const jobOf = (view: NamespaceView, t: ObservedTaskRun) => view.jobs.get(ownerKey(t.name, t.uid));
@@ -86,22 +111,34 @@ const waiting = (view: NamespaceView, t: ObservedTaskRun) => !terminal(t) && !t.
  * earlier call whose result has not gone out, or by a crashed attempt), and at most `max`.
  */
 export function jobsToCreateAhead(view: NamespaceView, budget: number, max: number): ObservedTaskRun[] {
-  let unsentWithJob = 0;
-  const candidates: ObservedTaskRun[] = [];
-  for (const t of view.taskRuns.values()) {
-    if (view.sent.has(t.name) || terminal(t) || t.restorePending) continue;
-    if (hasJob(view, t)) unsentWithJob++;
-    else if (view.handedOver.get(t.name) !== t.uid) candidates.push(t);
-  }
-  const free = Math.min(max, budget - unsentWithJob);
+  const free = Math.min(max, freeForHotPath(view, budget));
   if (free <= 0) return [];
-  return candidates.sort(byAge).slice(0, free);
+  const candidates: ObservedTaskRun[] = [];
+  for (const name of view.jobless) if (hotPathMayCreate(view, name)) candidates.push(view.taskRuns.get(name)!);
+  return oldest(candidates, free);
 }
+
+/** jobsToCreateAhead would create at least one Job (checked as each watch batch arrives: stops at the first). */
+export function canCreateAhead(view: NamespaceView, budget: number): boolean {
+  if (freeForHotPath(view, budget) <= 0) return false;
+  for (const name of view.jobless) if (hotPathMayCreate(view, name)) return true;
+  return false;
+}
+
+function freeForHotPath(view: NamespaceView, budget: number): number {
+  let unsentWithJob = 0;
+  for (const name of view.withJob) if (!view.sent.has(name)) unsentWithJob++;
+  return budget - unsentWithJob;
+}
+
+const hotPathMayCreate = (view: NamespaceView, name: string) =>
+  !view.sent.has(name) && view.handedOver.get(name) !== view.taskRuns.get(name)!.uid;
 
 /** Records the Job the hot path created (or found): sent with its TaskRun until the watch reports the Job itself. */
 export function recordCreatedJob(view: NamespaceView, t: ObservedTaskRun, jobName: string): void {
   const key = ownerKey(t.name, t.uid);
   if (!view.jobs.has(key)) view.jobs.set(key, { name: jobName, ownerName: t.name, ownerUid: t.uid, active: 0 });
+  reindex(view, t.name);
 }
 
 /** The hot path could not create this TaskRun's Job: the workflow does, in its turn (with its retries and rejections). */
@@ -109,8 +146,29 @@ export function handOver(view: NamespaceView, t: ObservedTaskRun): void {
   view.handedOver.set(t.name, t.uid);
 }
 
+// Plain code-unit order: timestamps are ISO strings, names DNS labels (localeCompare cost ~1 µs a call).
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byAge = (a: ObservedTaskRun, b: ObservedTaskRun) =>
-  (a.creationTimestamp ?? '').localeCompare(b.creationTimestamp ?? '') || a.name.localeCompare(b.name);
+  compare(a.creationTimestamp ?? '', b.creationTimestamp ?? '') || compare(a.name, b.name);
+
+/** The k oldest, oldest first, without sorting them all (thousands wait; a few hundred are taken). */
+export function oldest(items: ObservedTaskRun[], k: number): ObservedTaskRun[] {
+  if (items.length <= k) return items.sort(byAge);
+  const top: ObservedTaskRun[] = [];
+  for (const t of items) {
+    if (top.length === k && byAge(t, top[k - 1]!) >= 0) continue;
+    let lo = 0;
+    let hi = top.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byAge(top[mid]!, t) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    top.splice(lo, 0, t);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
 
 export interface ViewOptions {
   /** Jobless pending TaskRuns in the view at most. */
@@ -153,10 +211,14 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
   /** Sends a TaskRun (and its Job): false when the budget is spent. */
   const send = (t: ObservedTaskRun): boolean => {
     const job = jobOf(view, t);
+    const before = view.sent.get(t.name)?.uid === t.uid ? view.sent.get(t.name) : undefined;
+    if (before && before.ref === t && before.jobRef === job) return true;
     const fp = JSON.stringify(t);
     const jobFp = job ? JSON.stringify(job) : undefined;
-    const before = view.sent.get(t.name)?.uid === t.uid ? view.sent.get(t.name) : undefined;
-    if (before && before.fp === fp && before.jobFp === jobFp) return true;
+    if (before && before.fp === fp && before.jobFp === jobFp) {
+      view.sent.set(t.name, { ...before, ref: t, ...(job ? { jobRef: job } : {}) });
+      return true;
+    }
     // Only what changed: a TaskRun re-sent with a stale status would be followed again after it finished.
     const items: unknown[] = opts.reset
       ? [t, ...(job ? [job] : [])]
@@ -180,7 +242,7 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
     if (terminal(t)) {
       view.sent.delete(t.name); // told: it leaves the view
       view.finishedTold.set(t.name, t.uid);
-    } else view.sent.set(t.name, { uid: t.uid, fp, ...(job ? { job: job.name, jobFp } : {}) });
+    } else view.sent.set(t.name, { uid: t.uid, fp, ref: t, ...(job ? { job: job.name, jobFp, jobRef: job } : {}) });
     return true;
   };
 
@@ -206,9 +268,9 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
   }
   // TaskRuns with a Job (or one named in their status) that are not in the view yet.
   if (!more) {
-    for (const t of view.taskRuns.values()) {
-      if (view.sent.has(t.name) || terminal(t) || t.restorePending || !hasJob(view, t)) continue;
-      if (!send(t)) break;
+    for (const name of view.withJob) {
+      if (view.sent.has(name)) continue;
+      if (!send(view.taskRuns.get(name)!)) break;
     }
   }
   // The head of the queue: the oldest jobless pending ones, up to the window.
@@ -217,13 +279,16 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
     const t = view.taskRuns.get(name);
     if (t && waiting(view, t)) inWindow++;
   }
-  const queue = [...view.taskRuns.values()].filter((t) => waiting(view, t) && !view.sent.has(t.name));
-  if (!more && inWindow < opts.window) {
-    queue.sort(byAge);
-    for (const t of queue.slice(0, opts.window - inWindow)) if (!send(t)) break;
-  }
   let queued = 0;
-  for (const t of queue) if (!view.sent.has(t.name)) queued++;
+  for (const name of view.jobless) if (!view.sent.has(name)) queued++;
+  if (!more && inWindow < opts.window && queued > 0) {
+    const queue: ObservedTaskRun[] = [];
+    for (const name of view.jobless) if (!view.sent.has(name)) queue.push(view.taskRuns.get(name)!);
+    for (const t of oldest(queue, opts.window - inWindow)) {
+      if (!send(t)) break;
+      queued--;
+    }
+  }
   view.seq++;
   return {
     ...(opts.reset ? { snapshot: { taskRuns: snapTaskRuns, jobs: snapJobs, view: true as const } } : {}),
@@ -241,13 +306,12 @@ export function viewPending(view: NamespaceView, window: number): boolean {
     const t = view.taskRuns.get(name);
     if (!t || t.uid !== s.uid) return true;
     const job = jobOf(view, t);
-    if (JSON.stringify(t) !== s.fp || (job ? JSON.stringify(job) : undefined) !== s.jobFp) return true;
+    if (t !== s.ref && JSON.stringify(t) !== s.fp) return true;
+    if (job !== s.jobRef && (job ? JSON.stringify(job) : undefined) !== s.jobFp) return true;
     if (waiting(view, t)) inWindow++;
   }
   for (const [name, uid] of view.finishedTold) if (view.taskRuns.get(name)?.uid !== uid) return true;
-  for (const t of view.taskRuns.values()) {
-    if (view.sent.has(t.name) || terminal(t) || t.restorePending) continue;
-    if (hasJob(view, t) || inWindow < window) return true;
-  }
+  for (const name of view.withJob) if (!view.sent.has(name)) return true;
+  if (inWindow < window) for (const name of view.jobless) if (!view.sent.has(name)) return true;
   return false;
 }

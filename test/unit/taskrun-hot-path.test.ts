@@ -61,7 +61,7 @@ test('jobsToCreateAhead: the oldest jobless pending TaskRuns not sent yet, withi
     snapshot: { taskRuns: [sentWaiting, unsentWithJob, finished, restoring, handedOver, ...newer], jobs: [] },
     changes: [],
   });
-  view.sent.set(sentWaiting.name, { uid: sentWaiting.uid, fp: JSON.stringify(sentWaiting) });
+  view.sent.set(sentWaiting.name, { uid: sentWaiting.uid, fp: JSON.stringify(sentWaiting), ref: sentWaiting });
   recordCreatedJob(view, unsentWithJob, jobNameFor(unsentWithJob.name, unsentWithJob.uid));
   handOver(view, handedOver);
 

@@ -1,12 +1,24 @@
 // `npm test` after lint and typecheck: builds the pinned tools if needed, starts ONE Temporal dev
 // server (in memory) and ONE local cluster for the whole run, on free ports in a temp dir, runs
-// every test file with node's test runner, scans for leaked secret values (secret-scan.ts), and
-// tears the stack down. Test files can also run alone (`npx node --test FILE`): they then start
-// their own stack (and skip the leak scan, which needs the whole run's secrets).
-import { appendFileSync, cpSync, existsSync, globSync, readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+// every test file with node's test runner (one process per file, side by side as
+// stack/test-schedule.ts decides), scans for leaked secret values (secret-scan.ts), and tears the
+// stack down. A skipped or todo test fails the run. Files named on the command line run one at a
+// time. Test files can also run alone (`npx node --test FILE`): they then start their own stack
+// (and skip the leak scan, which needs the whole run's secrets).
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  globSync,
+  readFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
@@ -14,6 +26,8 @@ import { ensureTools } from './stack/tools.ts';
 import { startDevServer } from './stack/temporal-dev-server.ts';
 import { createLocalCluster } from './stack/local-cluster.ts';
 import { findLeaks, readSecrets, scanFiles, scanHistories, type Leak } from './stack/secret-scan.ts';
+import { queueOrder, startable, testFile, type TestFile } from './stack/test-schedule.ts';
+import { cacheRoot } from './stack/cache-dir.ts';
 
 const DEFAULT_PATTERNS = ['test/**/*.test.ts'];
 const patterns = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT_PATTERNS;
@@ -44,8 +58,11 @@ try {
       TEST_SECRETS_FILE: secretsFile,
       TEST_LOG_DIR: workerLogs,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // Node's compile cache (type-stripped and compiled modules): every test file, worker and CLI
+      // process loads the same few hundred modules; from the cache in about half the CPU time.
+      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(cacheRoot(), 'node-compile-cache'),
     };
-    const run = await runPhases(env);
+    const run = await runTests(env);
     exitCode = run.exitCode ?? 1;
     const leaks = await scanForLeaks(temporal.address, run.output);
     if (leaks.length) exitCode = 1;
@@ -68,67 +85,110 @@ else console.log(`test: failures; stack logs kept in ${dir}`);
 console.log(`test: ${exitCode === 0 ? 'passed' : 'FAILED'} in ${elapsed()}`);
 process.exitCode = exitCode;
 
-interface TestGroup {
-  name: string;
-  files: string[];
-  concurrency: number;
+/** Runs the files named on the command line one at a time, or every test file as test-schedule.ts decides. */
+async function runTests(env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+  if (patterns !== DEFAULT_PATTERNS) return runGroup(patterns, env);
+  const durations = readDurations();
+  let waiting = queueOrder(globSync('test/**/*.test.ts').map((f) => testFile(f, durations[f])));
+  const running = new Set<TestFile>();
+  const results: FileResult[] = [];
+  await new Promise<void>((done, fail) => {
+    const pump = () => {
+      for (const file of startable(waiting, [...running])) {
+        waiting = waiting.filter((f) => f !== file);
+        running.add(file);
+        void runFile(file, env).then((result) => {
+          results.push(result);
+          running.delete(file);
+          pump();
+        }, fail);
+      }
+      if (running.size) return;
+      if (waiting.length) fail(new Error(`test: no test file can start (${waiting.length} waiting)`));
+      else done();
+    };
+    pump();
+  });
+  writeDurations(Object.fromEntries(results.map((r) => [r.file.path, r.seconds])));
+  return summarize(results);
 }
 
-/** A test file that changes what other files rely on (cluster-wide objects, nodes, a fixed namespace) says so in its first lines. */
-function isExclusive(file: string): boolean {
-  return /^\/\/ test-isolation: exclusive/m.test(readFileSync(file, 'utf8').split('\n').slice(0, 20).join('\n'));
+interface FileResult {
+  file: TestFile;
+  exitCode: number;
+  seconds: number;
+  output: string;
+  counts: Record<string, number>;
 }
 
-/**
- * The files that use the local cluster (test/integration) run in two phases: those marked
- * `// test-isolation: exclusive` one at a time, then the others (own namespaces, own workflow ids)
- * two at a time. Beside them, the files that need the dev server only (unit, workflow, replay,
- * generated inputs: each on task queues of its own) run two at a time. Files named on the command
- * line run one at a time.
- */
-function testPhases(): TestGroup[][] {
-  if (patterns !== DEFAULT_PATTERNS) return [[{ name: 'tests', files: patterns, concurrency: 1 }]];
-  const all = globSync('test/**/*.test.ts').sort();
-  const cluster = all.filter((f) => f.startsWith('test/integration/'));
-  const exclusive = cluster.filter(isExclusive);
-  return [
-    [
-      { name: 'cluster', files: exclusive, concurrency: 1 },
-      { name: 'temporal', files: all.filter((f) => !cluster.includes(f)), concurrency: 2 },
-    ],
-    [{ name: 'cluster', files: cluster.filter((f) => !exclusive.includes(f)), concurrency: 2 }],
-  ];
+/** One test file in a `node --test` of its own; its lines are printed as they come, prefixed with its name. */
+async function runFile(file: TestFile, env: Record<string, string>): Promise<FileResult> {
+  const name = basename(file.path).replace(/\.test\.ts$/, '');
+  const start = performance.now();
+  const { exitCode, output } = await runGroup([file.path], env, name);
+  const counts: Record<string, number> = {};
+  for (const [, key, n] of output.matchAll(/^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm))
+    counts[key!] = Number(n);
+  const seconds = (performance.now() - start) / 1000;
+  console.log(`test: ${file.path} ${exitCode === 0 ? 'passed' : 'FAILED'} in ${seconds.toFixed(1)}s (${elapsed()})`);
+  return { file, exitCode, seconds, output, counts };
 }
 
-/** Runs the phases one after the other; the groups of a phase side by side. */
-async function runPhases(env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
-  const results: { exitCode: number; output: string }[] = [];
-  const [first, ...rest] = testPhases();
-  // The Temporal-only group of the first phase keeps running through the later phases.
-  const firstRuns = first!.map((group) => runGroup(group, env));
-  await firstRuns[0];
-  for (const phase of rest) results.push(...(await Promise.all(phase.map((group) => runGroup(group, env)))));
-  results.push(...(await Promise.all(firstRuns)));
-  return { exitCode: results.some((r) => r.exitCode !== 0) ? 1 : 0, output: results.map((r) => r.output).join('\n') };
+/** Totals over the files; the failed ones and the slowest named. */
+function summarize(results: FileResult[]): { exitCode: number; output: string } {
+  const total = (key: string) => results.reduce((n, r) => n + (r.counts[key] ?? 0), 0);
+  const failed = results.filter((r) => r.exitCode !== 0);
+  const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
+  console.log(
+    `test: ${results.length} files, ${total('tests')} tests: ${total('pass')} passed, ${total('fail')} failed, ` +
+      `${total('cancelled')} cancelled, ${total('skipped')} skipped, ${total('todo')} todo`,
+  );
+  console.log(`test: slowest files: ${slowest.map((r) => `${r.file.path} ${r.seconds.toFixed(0)}s`).join(', ')}`);
+  for (const r of failed) console.log(`test: FAILED: ${r.file.path} (exit code ${r.exitCode})`);
+  // A skipped test is not a passed one (a test that lacks a tool must fail, not skip).
+  const skippedAny = total('skipped') + total('todo') + total('cancelled') > 0;
+  if (skippedAny) console.log('test: FAILED: skipped, todo or cancelled tests (see above)');
+  return {
+    exitCode: failed.length || skippedAny ? 1 : 0,
+    output: results.map((r) => r.output).join('\n'),
+  };
 }
 
-/** Runs one group's files with node's test runner; its lines are printed as they come, prefixed with its name. */
-async function runGroup(group: TestGroup, env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+/** The last run's duration of each file: the scheduler starts the longest first. */
+const durationsFile = join(cacheRoot(), 'test-durations.json');
+function readDurations(): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(durationsFile, 'utf8')) as Record<string, number>;
+  } catch {
+    return {};
+  }
+}
+function writeDurations(durations: Record<string, number>): void {
+  mkdirSync(dirname(durationsFile), { recursive: true });
+  writeFileSync(durationsFile, `${JSON.stringify({ ...readDurations(), ...durations }, null, 1)}\n`);
+}
+
+/** Runs files with node's test runner, one at a time; its lines are printed as they come, prefixed with `name`. */
+async function runGroup(
+  files: string[],
+  env: Record<string, string>,
+  name?: string,
+): Promise<{ exitCode: number; output: string }> {
   // TEST_TAP_FILE (npm run reliability): a TAP copy of the results, to count failures.
   const tap = process.env.TEST_TAP_FILE
     ? [
         '--test-reporter-destination=stdout',
         '--test-reporter=tap',
-        `--test-reporter-destination=${process.env.TEST_TAP_FILE}${group.name === 'tests' ? '' : `.${group.name}`}`,
+        `--test-reporter-destination=${process.env.TEST_TAP_FILE}${name ? `.${name}` : ''}`,
       ]
     : [];
-  const child = execa(
-    process.execPath,
-    ['--test', `--test-concurrency=${group.concurrency}`, '--test-reporter=spec', ...tap, ...group.files],
-    { all: true, reject: false, env },
-  );
+  const child = execa(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...tap, ...files], {
+    all: true,
+    reject: false,
+    env,
+  });
   const lines: string[] = [];
-  const prefix = group.name === 'tests' ? '' : `[${group.name}] `;
+  const prefix = name ? `[${name}] ` : '';
   createInterface({ input: child.all! }).on('line', (line) => {
     lines.push(line);
     console.log(`${prefix}${line}`);

@@ -1,4 +1,3 @@
-// test-isolation: exclusive (applies the cluster-wide TaskRun CRD and makes scratch namespaces)
 // backupAndVerify end to end: real dev server, in-process worker with real activities, real local cluster.
 // A namespace with ConfigMaps, Secrets and TaskRuns (with status) is backed up, restored into a scratch
 // namespace, compared object by object, and the scratch namespace is gone afterwards. Then the comparison
@@ -31,7 +30,7 @@ import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { startWorkerStack } from '../helpers/worker-stack.ts';
 import { historyText } from '../helpers/history-text.ts';
-import { deleteTaskRunCrd, installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
+import { installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
 import { taskRunObject, taskSpec } from '../helpers/taskrun-objects.ts';
 
 const testTemporal = useTestTemporal();
@@ -56,11 +55,8 @@ before(async () => {
   recipient = await identityToRecipient(identity);
   const stack = { prefix: 'verify', deps: { backupDir: store, backupKeys: { hmacKey, identity: identityRef } } };
   ({ temporal, cluster, taskQueue, deps } = await startWorkerStack(testTemporal, testCluster, stack));
-  // TaskRuns need the CRD: applied if missing, and removed again afterwards in that case.
-  if (!(await taskRunCrdExists(cluster))) {
-    await installTaskRunCrd(cluster, 'platform-runbooks');
-    cluster.defer(() => deleteTaskRunCrd(cluster));
-  }
+  // TaskRuns need the CRD: applied if missing, and left in place (files beside this one use it too).
+  if (!(await taskRunCrdExists(cluster))) await installTaskRunCrd(cluster, 'platform-runbooks');
   cluster.defer(async () => {
     for (const ns of [namespace, `${namespace}-copy`])
       await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);

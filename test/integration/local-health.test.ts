@@ -1,4 +1,4 @@
-// test-isolation: exclusive (deploys into the fixed namespace orchestrator)
+// test-isolation: serial namespace-orchestrator (deploys into the fixed namespace orchestrator)
 // The local stack's health stand-in end to end: the real worker process with RUNBOOK_LOCAL_HEALTH=1
 // (as `npm start` runs it on its local cluster), driven by the commands `npm start` prints, run as
 // printed through the CLI (`npm run runbook -- start ...`), with the README's inputs: deploy, health,

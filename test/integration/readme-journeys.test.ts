@@ -1,4 +1,4 @@
-// test-isolation: exclusive (the README's tour: namespace orchestrator, the nightly-backup schedule, taskrun-controller-orchestrator)
+// test-isolation: serial namespace-orchestrator (the README's tour: namespace orchestrator and its controller, namespace scratch)
 // The README's tour, run as written: every command of the code blocks that README.md marks with
 // `<!-- journey -->` (`<!-- journey: terminal 1 -->`: the terminal that runs `npm start`), in order,
 // each through bash in its terminal's session (its exports carry to the next command), against this

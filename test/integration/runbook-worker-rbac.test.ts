@@ -1,4 +1,3 @@
-// test-isolation: exclusive (cordons a node for a moment; helm may create the cluster-wide TaskRun CRD)
 // The worker chart's RBAC on the local cluster: installed with helm, then asked with
 // SubjectAccessReview, as the worker's ServiceAccount, whether every right in
 // charts/runbook-worker/permissions.yaml is allowed (cluster rules cluster-wide, managed rules in
@@ -17,6 +16,7 @@ import { execa } from 'execa';
 import { parse } from 'yaml';
 import { makeKubeClients, type KubeClients } from '../../activities/kube/client.ts';
 import { cordonNode, planDrain, uncordonNode } from '../../activities/drain/index.ts';
+import { addNodes, kwokNode } from '../helpers/kwok-nodes.ts';
 import { platformHealthActivities } from '../../activities/platform-health.ts';
 import { createLogger } from '../../worker/logger.ts';
 import { toolPath } from '../../scripts/stack/tools.ts';
@@ -296,10 +296,12 @@ void test("as the worker's ServiceAccount, the health and drain activities run (
     logger: createLogger('warn'),
   });
   assert.match((await health.describeCluster()).version, /^v1\./);
+  // A node of this test's own to cordon: other files' pods and drains run on theirs meanwhile.
+  const node = `rbac-${s.namespace}`;
+  await addNodes(s.cluster, [kwokNode(node, { key: 'rbac-test', value: s.namespace })]);
   const nodes = await health.checkNodes();
   await health.checkPods(s.managed[0]!);
   await health.countTaskRuns(s.managed[0]!);
-  const node = (await s.cluster.kube.core.listNode()).items[0]!.metadata!.name!;
   assert.ok(JSON.stringify(nodes).includes(node));
   const plan = await planDrain(kube, {
     node,

@@ -155,17 +155,17 @@ function summarize(results: FileResult[]): { exitCode: number; output: string } 
 }
 
 /** The last run's duration of each file: the scheduler starts the longest first. */
-const durationsFile = join(cacheRoot(), 'test-durations.json');
+const durationsFile = () => join(cacheRoot(), 'test-durations.json');
 function readDurations(): Record<string, number> {
   try {
-    return JSON.parse(readFileSync(durationsFile, 'utf8')) as Record<string, number>;
+    return JSON.parse(readFileSync(durationsFile(), 'utf8')) as Record<string, number>;
   } catch {
     return {};
   }
 }
 function writeDurations(durations: Record<string, number>): void {
-  mkdirSync(dirname(durationsFile), { recursive: true });
-  writeFileSync(durationsFile, `${JSON.stringify({ ...readDurations(), ...durations }, null, 1)}\n`);
+  mkdirSync(dirname(durationsFile()), { recursive: true });
+  writeFileSync(durationsFile(), `${JSON.stringify({ ...readDurations(), ...durations }, null, 1)}\n`);
 }
 
 /** Runs files with node's test runner, one at a time; its lines are printed as they come, prefixed with `name`. */

@@ -246,8 +246,9 @@ void test("as the worker's ServiceAccount, helm installs, upgrades and uninstall
   const s = await install();
   const ns = s.managed[0]!;
   const as = ['--kube-as-user', s.user, ...s.groups.flatMap((g) => ['--kube-as-group', g])];
-  // The CRD is the cluster's (other files apply it): helm skips an existing one, creates a missing one.
-  await helm(s.cluster, ['install', 'orchestrator', platformChart, '-n', ns, ...as]);
+  // --skip-crds, as deployPlatform installs (activities/helm/upgrade.ts): the runbook applies the CRD
+  // itself as its one field manager, and helm's own apply of it conflicts with that owner's fields.
+  await helm(s.cluster, ['install', 'orchestrator', platformChart, '-n', ns, '--skip-crds', ...as]);
   await helm(s.cluster, [
     'upgrade',
     'orchestrator',
@@ -265,7 +266,17 @@ void test("as the worker's ServiceAccount, helm installs, upgrades and uninstall
   // And not in a namespace it does not manage.
   const refused = await execa(
     helmBin,
-    ['install', 'orchestrator', platformChart, '-n', s.unmanaged, ...as, '--kubeconfig', s.cluster.kubeconfigPath],
+    [
+      'install',
+      'orchestrator',
+      platformChart,
+      '-n',
+      s.unmanaged,
+      '--skip-crds',
+      ...as,
+      '--kubeconfig',
+      s.cluster.kubeconfigPath,
+    ],
     { env: helmProcessEnv, extendEnv: false, reject: false, timeout: 120_000 },
   );
   assert.notEqual(refused.exitCode, 0);

@@ -1,4 +1,4 @@
-// `npm run bench -- reconcile-scale [--taskruns N] [--max-concurrent M]`: N TaskRuns (default
+// `npm run bench -- reconcile-scale [--taskruns N] [--max-concurrent M] [--cpu-prof DIR]`: N TaskRuns (default
 // 10,000) created at once (50 in flight) while the controller runs with maxConcurrentTasks M
 // (default 200), so most wait as Pending; kwok runs their Jobs to completion; until all N are
 // Succeeded. The same load against the informer baseline (bench/baselines/informer-controller.ts,
@@ -34,6 +34,8 @@ const { values } = parseArgs({
     /** Give up on a controller after this many seconds. */
     timeout: { type: 'string', default: '1800' },
     'at-rest': { type: 'string' },
+    /** Write the CPU profiles of our worker process (main and workflow threads) to this directory. */
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.taskruns);
@@ -143,6 +145,7 @@ async function startOursOnWorkerProcess(ns: string, waitSeconds: number, options
     kubeconfigPath: stack.cluster.kubeconfigPath,
     taskQueue,
     logDir: stack.dir,
+    ...(values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] } : {}),
   });
   const handle = await startOurController({ ...worker, taskQueue }, ns, waitSeconds, options);
   return { proc, handle };

@@ -214,7 +214,7 @@ async function collect(
   // The cursor up to which no change is pending: safe to resume from after a crash.
   let delivered: WatchCursor = { ...from };
   const signal = cancellationSignal();
-  const watcher = new Watch(kube.config);
+  const watcher = new Watch(kube.watches);
   if (options.idleTimeoutMs)
     (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.idleTimeoutMs;
   const aborts: AbortController[] = [];

@@ -22,6 +22,8 @@ export async function startWorkerProcess(opts: {
   env?: Record<string, string>;
   /** More worker flags (e.g. --local-health-standin). */
   args?: string[];
+  /** Node flags before the script (a bench's --cpu-prof). */
+  nodeArgs?: string[];
   /** Where the log goes (default: under TEST_LOG_DIR in a full run, where the leak scan reads the worker logs). */
   logDir?: string;
 }): Promise<WorkerProcess> {
@@ -32,6 +34,7 @@ export async function startWorkerProcess(opts: {
   const child: ResultPromise = execa(
     process.execPath,
     [
+      ...(opts.nodeArgs ?? []),
       'worker/main.ts',
       '--kubeconfig',
       opts.kubeconfigPath,

@@ -3,6 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createServer, type Server } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { makeKubeClients, reuseConnections } from '../../activities/kube/client.ts';
@@ -90,4 +95,54 @@ test('pooled API calls offer only HTTP/1.1 over TLS unless http2 is asked for (H
   assert.equal(http1.connect?.allowH2, false);
   assert.deepEqual(http1.connect?.ca, Buffer.from('ca'));
   assert.equal(dispatcherOptions({ http2: true }).connect?.allowH2, undefined);
+});
+
+test('watches share one HTTP/2 connection: ten watches started and ended in turn open one TLS connection', async (t) => {
+  // A self-signed certificate for a loopback HTTPS server that speaks HTTP/2 (as kube-apiserver does).
+  const dir = mkdtempSync(join(tmpdir(), 'watch-h2-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await execa('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-days',
+    '1',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
+  ]);
+  let connections = 0;
+  const server = createSecureServer(
+    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), allowHTTP1: true },
+    (req, res) => {
+      res.setHeader('content-type', 'application/json');
+      // A watch: one event, then the stream stays open until the client ends it.
+      res.write(`${JSON.stringify({ type: 'ADDED', object: { kind: 'ConfigMap', metadata: { name: 'a' } } })}\n`);
+    },
+  );
+  server.on('secureConnection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const kube = makeKubeClients(kubeConfigFor(`https://127.0.0.1:${(server.address() as AddressInfo).port}`));
+
+  for (let i = 0; i < 10; i++) {
+    let seen: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (seen = resolve));
+    const watch = await new Watch(kube.watches).watch(
+      '/api/v1/configmaps',
+      {},
+      () => seen(),
+      () => undefined,
+    );
+    await first;
+    watch.abort();
+  }
+  assert.equal(connections, 1, `${connections} TLS connections for 10 watches`);
 });

@@ -330,71 +330,26 @@ function condition(
   return { ...c, lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : now };
 }
 
+/** A status without its conditions: what sameStatus compares (planRound computes it for every followed TaskRun each round). */
+type StatusFields = Omit<TaskRunStatus, 'conditions'>;
+
 /** The status this TaskRun should have, from what is known about it and its Job. */
 export function desiredStatus(t: TrackedTaskRun, waitingFor: string | undefined, now: string): TaskRunStatus {
-  const phase = desiredPhase(t);
-  const prev = t.written?.conditions;
+  const fields = desiredFields(t, waitingFor, now);
+  return { ...fields, conditions: desiredConditions(t, fields.phase, waitingFor, now) };
+}
+
+function desiredFields(t: TrackedTaskRun, waitingFor: string | undefined, now: string): StatusFields {
   const gen = t.generation;
-  if (t.rejected) return rejectedStatus(t, now);
-  const conditions: StatusCondition[] = [
-    t.jobCreated
-      ? condition(
-          prev,
-          {
-            type: 'JobCreated',
-            status: 'True',
-            reason: 'Created',
-            message: `agent Job ${t.jobName}`,
-            observedGeneration: gen,
-          },
-          now,
-        )
-      : condition(
-          prev,
-          {
-            type: 'JobCreated',
-            status: 'False',
-            reason: 'Waiting',
-            message: waitingFor ?? 'creating the agent Job',
-            observedGeneration: gen,
-          },
-          now,
-        ),
-  ];
-  if (phase !== 'Pending') {
-    conditions.push(
-      condition(
-        prev,
-        {
-          type: 'Started',
-          status: 'True',
-          reason: 'JobStarted',
-          message: 'the agent Job started',
-          observedGeneration: gen,
-        },
-        now,
-      ),
-    );
-  }
-  if (isTerminal(phase)) {
-    const ok = phase === 'Succeeded';
-    const lost = !t.job && Boolean(t.jobLost);
-    conditions.push(
-      condition(
-        prev,
-        {
-          type: 'Complete',
-          status: ok ? 'True' : 'False',
-          reason: ok ? 'JobSucceeded' : lost ? 'JobLost' : 'JobFailed',
-          message: ok
-            ? 'the agent Job completed'
-            : (t.job?.message ?? t.jobLost ?? t.lastError ?? 'the agent Job failed'),
-          observedGeneration: gen,
-        },
-        now,
-      ),
-    );
-  }
+  if (t.rejected)
+    return {
+      phase: 'Failed',
+      jobName: '',
+      completionTime: t.written?.completionTime ?? now,
+      message: rejectedMessage(t.rejected),
+      observedGeneration: gen,
+    };
+  const phase = desiredPhase(t);
   const message =
     phase === 'Pending'
       ? t.jobCreated
@@ -416,40 +371,53 @@ export function desiredStatus(t: TrackedTaskRun, waitingFor: string | undefined,
     ...(completionTime ? { completionTime } : {}),
     message,
     observedGeneration: gen,
-    conditions,
   };
+}
+
+function desiredConditions(
+  t: TrackedTaskRun,
+  phase: TaskRunPhase,
+  waitingFor: string | undefined,
+  now: string,
+): StatusCondition[] {
+  const prev = t.written?.conditions;
+  const observedGeneration = t.generation;
+  const at = (c: Omit<StatusCondition, 'lastTransitionTime' | 'observedGeneration'>) =>
+    condition(prev, { ...c, observedGeneration }, now);
+  if (t.rejected)
+    return [
+      at({ type: 'JobCreated', status: 'False', reason: 'Rejected', message: t.rejected }),
+      at({ type: 'Complete', status: 'False', reason: 'JobRejected', message: rejectedMessage(t.rejected) }),
+    ];
+  const conditions = [
+    t.jobCreated
+      ? at({ type: 'JobCreated', status: 'True', reason: 'Created', message: `agent Job ${t.jobName}` })
+      : at({ type: 'JobCreated', status: 'False', reason: 'Waiting', message: waitingFor ?? 'creating the agent Job' }),
+  ];
+  if (phase !== 'Pending')
+    conditions.push(at({ type: 'Started', status: 'True', reason: 'JobStarted', message: 'the agent Job started' }));
+  if (isTerminal(phase)) {
+    const ok = phase === 'Succeeded';
+    const lost = !t.job && Boolean(t.jobLost);
+    conditions.push(
+      at({
+        type: 'Complete',
+        status: ok ? 'True' : 'False',
+        reason: ok ? 'JobSucceeded' : lost ? 'JobLost' : 'JobFailed',
+        message: ok
+          ? 'the agent Job completed'
+          : (t.job?.message ?? t.jobLost ?? t.lastError ?? 'the agent Job failed'),
+      }),
+    );
+  }
+  return conditions;
 }
 
 /** The API server rejected the TaskRun's ConfigMap or Job for good: Failed with its reason, no Job. */
 export const rejectedMessage = (reason: string) =>
   `the API server rejected the agent Job (or its task ConfigMap), so it will never run: ${reason}; fix the TaskRun's spec (or the controller config) and create a new TaskRun`;
 
-function rejectedStatus(t: TrackedTaskRun, now: string): TaskRunStatus {
-  const prev = t.written?.conditions;
-  const message = rejectedMessage(t.rejected!);
-  const gen = t.generation;
-  return {
-    phase: 'Failed',
-    jobName: '',
-    completionTime: t.written?.completionTime ?? now,
-    message,
-    observedGeneration: gen,
-    conditions: [
-      condition(
-        prev,
-        { type: 'JobCreated', status: 'False', reason: 'Rejected', message: t.rejected!, observedGeneration: gen },
-        now,
-      ),
-      condition(
-        prev,
-        { type: 'Complete', status: 'False', reason: 'JobRejected', message, observedGeneration: gen },
-        now,
-      ),
-    ],
-  };
-}
-
-function sameStatus(a: TaskRunStatus | undefined, b: TaskRunStatus): boolean {
+function sameStatus(a: TaskRunStatus | undefined, b: StatusFields): boolean {
   return (
     Boolean(a) &&
     a!.phase === b.phase &&
@@ -523,8 +491,9 @@ export function planRound(
     const waitingFor = !t.jobCreated
       ? `waiting for a free slot (maxConcurrentTasks ${config.maxConcurrentTasks})`
       : undefined;
-    const status = desiredStatus(t, waitingFor, now);
-    if (!sameStatus(t.written, status)) actions.push({ name: t.name, uid: t.uid, jobName: t.jobName, status });
+    // Conditions are built only for a status that changed (most followed TaskRuns' did not).
+    if (!sameStatus(t.written, desiredFields(t, waitingFor, now)))
+      actions.push({ name: t.name, uid: t.uid, jobName: t.jobName, status: desiredStatus(t, waitingFor, now) });
   }
   return actions;
 }

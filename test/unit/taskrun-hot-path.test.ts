@@ -14,6 +14,7 @@ import {
   RESULT_BUDGET_BYTES,
 } from '../../activities/taskrun/view.ts';
 import {
+  activeCount,
   applyResults,
   applyWatchResult,
   carryState,
@@ -90,6 +91,23 @@ test('hotPathBudget: free slots less every TaskRun the workflow will create a Jo
   );
   assert.equal(hotPathBudget(state.tracked, { maxConcurrentTasks: 10 }), 10 - 2 - 3);
   assert.equal(hotPathBudget(state.tracked, { maxConcurrentTasks: 4 }), 0, 'never negative');
+  // A Job that finished frees its slot at once, before the TaskRun's final status is written (as an informer's would).
+  applyWatchResult(
+    state,
+    {
+      changes: [{ kind: 'job', type: 'upsert', job: { ...jobOf(taskRun(0)), active: 0, outcome: 'Succeeded' } }],
+      cursor: { taskRuns: '2', jobs: '2', config: '1' },
+      config: DEFAULT_CONTROLLER_CONFIG,
+    },
+    at(11),
+  );
+  assert.equal(activeCount(state.tracked), 1);
+  assert.equal(hotPathBudget(state.tracked, { maxConcurrentTasks: 10 }), 10 - 1 - 3);
+  assert.equal(
+    planRound(state.tracked, { maxConcurrentTasks: 4 }, at(11)).filter((a) => a.create).length,
+    3,
+    'the three jobless ones get the three free slots',
+  );
 
   const run: ControllerRun = {
     opts: { namespace: 'ns', configMapName: 'cfg', resyncSeconds: 300 } as ControllerRun['opts'],
@@ -100,7 +118,7 @@ test('hotPathBudget: free slots less every TaskRun the workflow will create a Jo
     runs: 1,
     lastSnapshot: Date.now(),
   };
-  assert.equal(watchRequest(run).createBudget, 5);
+  assert.equal(watchRequest(run).createBudget, 6);
   run.suspended = { by: 'incident', reason: 'test', since: at(0) };
   assert.equal(watchRequest(run).createBudget, undefined, 'suspended: the watch creates no Job');
 });

@@ -36,8 +36,13 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>();
 const MAX_VIEWS = 16;
 
+/** How long a watch call keeps collecting once it has something to return (see the linger below). */
+export const LINGER_MS = 200;
+
 export interface ViewWatchOptions extends WatchOptions {
   budgetBytes?: number;
+  /** LINGER_MS; tests of exact batches use 0. */
+  lingerMs?: number;
   /** A Job the hot path created (taskrun_jobs_created_total). */
   onJobCreated?: () => void;
 }
@@ -111,8 +116,9 @@ export async function watchTaskRunView(
     const configChanged = input.config !== undefined && raw.config.resourceVersion !== input.config.resourceVersion;
     if (configChanged || Date.now() >= deadline - 500) break;
   }
-  if (!reset && hotPathOn()) {
-    const view = entry;
+  const createAhead = async () => {
+    if (reset || !hotPathOn()) return;
+    const view = entry!;
     await createJobsAhead(kube, view.view, {
       namespace: input.namespace,
       config: view.config,
@@ -121,6 +127,30 @@ export async function watchTaskRunView(
       signal: cancellationSignal(),
       ...(options.onJobCreated ? { onCreated: options.onJobCreated } : {}),
     });
+  };
+  await createAhead();
+  // Linger: keep watching a little before returning (new TaskRuns still get their Jobs at once), so
+  // that one round carries the changes of a busy namespace instead of one round trip for each.
+  const lingerEnd = Math.min(Date.now() + (options.lingerMs ?? LINGER_MS), deadline - 500);
+  // A changed config goes back to the workflow at once (no Job is made on the old one meanwhile).
+  const configChanged = () =>
+    input.config !== undefined && entry!.config.resourceVersion !== input.config.resourceVersion;
+  while (!reset && !configChanged() && Date.now() < lingerEnd) {
+    const raw = await watchTaskRunChanges(
+      kube,
+      // Never relistOnIdle here: a quiet linger is not a quiet namespace.
+      { ...input, cursor: entry.cursor, config: entry.config, relistOnIdle: false },
+      { ...rawOptions, maxWaitMs: lingerEnd - Date.now() },
+    );
+    if (entry.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
+    entry.cursor = raw.cursor;
+    entry.config = raw.config;
+    foldRaw(entry.view, raw);
+    if (raw.snapshot) {
+      relisted = raw.relisted;
+      reset = true;
+    }
+    await createAhead();
   }
   const diff = diffView(entry.view, { window, budgetBytes, reset });
   return {

@@ -116,6 +116,8 @@ export interface WatchOptions {
   idleTimeoutMs?: number;
   /** The caller keeps the cursor (the view cache, view-watch.ts): not the previous attempt's heartbeat. */
   ignoreHeartbeat?: boolean;
+  /** Wait at most this long (ms) instead of maxWaitSeconds (the view's linger, view-watch.ts). */
+  maxWaitMs?: number;
 }
 
 export async function watchTaskRunChanges(
@@ -240,7 +242,7 @@ async function collect(
           ...(idle && !changes.length && !changedConfig ? { idle: true as const } : {}),
         });
     };
-    const maxTimer = setTimeout(() => finish(undefined, true), input.maxWaitSeconds * 1000);
+    const maxTimer = setTimeout(() => finish(undefined, true), options.maxWaitMs ?? input.maxWaitSeconds * 1000);
     const beat = setInterval(() => {
       if (!changes.length) delivered = { ...cursor };
       heartbeat({ cursor: delivered, pending: changes.length });

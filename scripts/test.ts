@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
@@ -123,7 +123,8 @@ interface FileResult {
 
 /** One test file in a `node --test` of its own; its lines are printed as they come, prefixed with its name. */
 async function runFile(file: TestFile, env: Record<string, string>): Promise<FileResult> {
-  const name = basename(file.path).replace(/\.test\.ts$/, '');
+  // unit/taskrun-scale and integration/taskrun-scale both exist: the folder is part of the name.
+  const name = file.path.replace(/^test\//, '').replace(/\.test\.ts$/, '');
   const start = performance.now();
   const { exitCode, output } = await runGroup([file.path], env, name);
   const counts: Record<string, number> = {};
@@ -179,7 +180,7 @@ async function runGroup(
     ? [
         '--test-reporter-destination=stdout',
         '--test-reporter=tap',
-        `--test-reporter-destination=${process.env.TEST_TAP_FILE}${name ? `.${name}` : ''}`,
+        `--test-reporter-destination=${process.env.TEST_TAP_FILE}${name ? `.${name.replaceAll('/', '.')}` : ''}`,
       ]
     : [];
   const child = execa(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...tap, ...files], {

@@ -156,7 +156,10 @@ function summarize(results: FileResult[]): { exitCode: number; output: string } 
 }
 
 /** The last run's duration of each file: the scheduler starts the longest first. */
-const durationsFile = () => join(cacheRoot(), 'test-durations.json');
+// Declared functions only (hoisted): the top-level run above reaches them before any const below is set.
+function durationsFile(): string {
+  return join(cacheRoot(), 'test-durations.json');
+}
 function readDurations(): Record<string, number> {
   try {
     return JSON.parse(readFileSync(durationsFile(), 'utf8')) as Record<string, number>;

@@ -1,6 +1,7 @@
 // The Helm activities against a real local cluster and the pinned helm 4 binary: install, idempotent
 // re-runs, upgrades, --wait timeouts, rollbacks, stuck releases and their recovery, cancellation.
-// Each test has its own namespace; the chart's CRD (crds/) is installed by the first install.
+// Each test has its own namespace. The chart's CRD is the cluster's: applied as deployPlatform applies it
+// (the runbook's field manager), and helm installs with --skip-crds, as deployPlatform does.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import { toolPath } from '../../scripts/stack/tools.ts';
 import { HELM_INVALID, HELM_RELEASE_LOCKED, HELM_TIMEOUT, KUBE_UNAVAILABLE } from '../../contract/failures.ts';
 import { uniqueNamespace, useTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { ORCHESTRATOR_CHART_OBJECTS } from '../helpers/chart-objects.ts';
+import { installTaskRunCrd, taskRunCrdExists } from '../helpers/taskrun.ts';
 
 const chart = fileURLToPath(new URL('../../charts/orchestrator', import.meta.url));
 const release = 'orchestrator';
@@ -44,6 +46,7 @@ interface Setup {
 /** A namespace of the test's own (deleted after the file) and activities bound to the test cluster. */
 async function setup(prefix: string, extra: Partial<HelmDeps> = {}): Promise<Setup> {
   const cluster = await testCluster();
+  if (!(await taskRunCrdExists(cluster))) await installTaskRunCrd(cluster, 'platform-runbooks');
   const namespace = uniqueNamespace(prefix);
   cluster.defer(() => cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']));
   const deps: HelmDeps = {
@@ -66,6 +69,9 @@ const upgradeArgs = (s: Setup, tag: string, more: { wait?: boolean; timeoutSecon
   wait: more.wait ?? true,
   timeoutSeconds: more.timeoutSeconds ?? 60,
   createNamespace: true,
+  // As deployPlatform installs (activities/deploy.ts): the runbook applies the cluster's CRD itself, as its
+  // one field manager; helm's own first-install apply of crds/ conflicts with that owner's fields.
+  skipCrds: true,
 });
 
 async function timed<T>(t: TestContext, what: string, fn: () => Promise<T>): Promise<T> {

@@ -41,8 +41,6 @@ export const LINGER_MS = 200;
 
 export interface ViewWatchOptions extends WatchOptions {
   budgetBytes?: number;
-  /** LINGER_MS; tests of exact batches use 0. */
-  lingerMs?: number;
   /** A Job the hot path created (taskrun_jobs_created_total). */
   onJobCreated?: () => void;
 }
@@ -131,7 +129,7 @@ export async function watchTaskRunView(
   await createAhead();
   // Linger: keep watching a little before returning (new TaskRuns still get their Jobs at once), so
   // that one round carries the changes of a busy namespace instead of one round trip for each.
-  const lingerEnd = Math.min(Date.now() + (options.lingerMs ?? LINGER_MS), deadline - 500);
+  const lingerEnd = Math.min(Date.now() + LINGER_MS, deadline - 500);
   // A changed config goes back to the workflow at once (no Job is made on the old one meanwhile).
   const configChanged = () =>
     input.config !== undefined && entry!.config.resourceVersion !== input.config.resourceVersion;

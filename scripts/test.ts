@@ -204,7 +204,11 @@ async function runGroup(
 /** No secret value of the run in any history, worker log, test output or backup (the repo's .data/backups). */
 async function scanForLeaks(address: string, output: string): Promise<Leak[]> {
   const secrets = readSecrets(secretsFile);
-  const connection = await Connection.connect({ address });
+  // A history page of the controller's 256 KB watch results can pass gRPC's default 4 MB message limit.
+  const connection = await Connection.connect({
+    address,
+    channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+  });
   try {
     const histories = await scanHistories(new Client({ connection }), secrets);
     const files = scanFiles(secrets, [workerLogs, resolve('.data/backups')]);

@@ -1,7 +1,7 @@
 // `npm test` after lint and typecheck: builds the pinned tools if needed, starts ONE Temporal dev
 // server (in memory) and ONE local cluster for the whole run, on free ports in a temp dir, runs
 // every test file with node's test runner (one process per file, side by side as
-// stack/test-schedule.ts decides), scans for leaked secret values (secret-scan.ts), and tears the
+// stack/test-schedule.ts decides, each killed if it outlives TEST_FILE_TIMEOUT_S), scans for leaked secret values (secret-scan.ts), and tears the
 // stack down. A skipped or todo test fails the run. Files named on the command line run one at a
 // time. Test files can also run alone (`npx node --test FILE`): they then start their own stack
 // (and skip the leak scan, which needs the whole run's secrets).
@@ -16,11 +16,9 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import { ensureTools } from './stack/tools.ts';
 import { startDevServer } from './stack/temporal-dev-server.ts';
@@ -28,6 +26,7 @@ import { createLocalCluster } from './stack/local-cluster.ts';
 import { findLeaks, readSecrets, scanFiles, scanHistories, type Leak } from './stack/secret-scan.ts';
 import { queueOrder, startable, testFile, type TestFile } from './stack/test-schedule.ts';
 import { cacheRoot } from './stack/cache-dir.ts';
+import { runNodeTest } from './stack/run-test-file.ts';
 
 const DEFAULT_PATTERNS = ['test/**/*.test.ts'];
 const patterns = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT_PATTERNS;
@@ -186,19 +185,18 @@ async function runGroup(
         `--test-reporter-destination=${process.env.TEST_TAP_FILE}${name ? `.${name.replaceAll('/', '.')}` : ''}`,
       ]
     : [];
-  const child = execa(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...tap, ...files], {
-    all: true,
-    reject: false,
-    env,
-  });
-  const lines: string[] = [];
   const prefix = name ? `[${name}] ` : '';
-  createInterface({ input: child.all! }).on('line', (line) => {
-    lines.push(line);
-    console.log(`${prefix}${line}`);
+  return runNodeTest(files, {
+    env,
+    nodeArgs: tap,
+    timeoutMs: fileTimeoutSeconds() * 1000 * files.length,
+    onLine: (line) => console.log(`${prefix}${line}`),
   });
-  const result = await child;
-  return { exitCode: result.exitCode ?? 1, output: lines.join('\n') };
+}
+
+/** The longest a test file may run (the slowest, taskrun-scale, takes ~190 s on a loaded machine). */
+function fileTimeoutSeconds(): number {
+  return Number(process.env.TEST_FILE_TIMEOUT_S ?? 900);
 }
 
 /** No secret value of the run in any history, worker log, test output or backup (the repo's .data/backups). */

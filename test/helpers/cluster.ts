@@ -11,6 +11,7 @@ import { toolPath } from '../../scripts/stack/tools.ts';
 import { createLogger } from '../../worker/logger.ts';
 import type { ActivityDeps } from '../../activities/deps.ts';
 import { loadKubeConfig, makeKubeClients, type KubeClients } from '../../activities/kube/client.ts';
+import { runCleanups } from './cleanups.ts';
 
 export interface TestCluster {
   kubeconfigPath: string;
@@ -30,7 +31,7 @@ export function useTestCluster(): () => Promise<TestCluster> {
   let cluster: Promise<TestCluster> | undefined;
   const cleanups: (() => Promise<unknown>)[] = [];
   after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    await runCleanups(cleanups);
   });
   return () => (cluster ??= open(cleanups));
 }

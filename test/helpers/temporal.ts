@@ -15,6 +15,7 @@ import { createRunbookWorker } from '../../worker/worker.ts';
 import { workflowBundlePath } from '../../worker/workflow-bundle.ts';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { toolPath } from '../../scripts/stack/tools.ts';
+import { runCleanups } from './cleanups.ts';
 
 export interface TestTemporal {
   address: string;
@@ -33,7 +34,7 @@ export function useTestTemporal(): () => Promise<TestTemporal> {
   let temporal: Promise<TestTemporal> | undefined;
   const closers: (() => Promise<void>)[] = [];
   after(async () => {
-    for (const close of closers.reverse()) await close();
+    await runCleanups(closers);
   });
   return () => (temporal ??= open(closers));
 }

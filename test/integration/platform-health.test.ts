@@ -11,6 +11,7 @@ import { startProbeServer } from '../helpers/http-probe-server.ts';
 import { uniqueTaskQueue, useTestTemporal, workflowBundle } from '../helpers/temporal.ts';
 import { applyObjects } from '../helpers/apply-objects.ts';
 import { setTaskRunStatus } from '../helpers/taskrun-objects.ts';
+import { addNodes, kwokNode } from '../helpers/kwok-nodes.ts';
 
 const crdFile = fileURLToPath(new URL('../../charts/orchestrator/crds/taskruns.orchestrator.io.yaml', import.meta.url));
 const testTemporal = useTestTemporal();
@@ -61,9 +62,9 @@ before(async () => {
   ]) {
     await setTaskRunStatus(cluster, namespace, name!, { phase });
   }
-  cordoned = (await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
-  await kubectl(['cordon', cordoned]);
-  defer(() => kubectl(['uncordon', cordoned]));
+  // A cordoned node of its own: the cluster's first node may be another file's, uncordoned or deleted meanwhile.
+  cordoned = `${namespace}-cordoned`;
+  await addNodes(cluster, [kwokNode(cordoned, { key: 'platform-health', value: namespace }, { unschedulable: true })]);
   await kubectl(['wait', '--for=condition=Ready', 'pod/healthy-app', '-n', namespace, '--timeout=60s']);
   await eventually(
     'broken-app to crash-loop',

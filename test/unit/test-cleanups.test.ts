@@ -5,10 +5,12 @@ import { runCleanups } from '../helpers/cleanups.ts';
 
 test('every cleanup runs, last registered first, and each failure is reported', async () => {
   const ran: string[] = [];
-  const step = (name: string, fails = false) => async () => {
-    ran.push(name);
-    if (fails) throw new Error(`${name} failed`);
-  };
+  const step =
+    (name: string, fails = false) =>
+    async () => {
+      ran.push(name);
+      if (fails) throw new Error(`${name} failed`);
+    };
   await assert.rejects(
     runCleanups([step('close server'), step('uncordon', true), step('delete namespace', true)]),
     (error: AggregateError) => {

@@ -191,7 +191,10 @@ test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, a
     const created = fake.applied.flatMap((a) => a.actions).find((a) => a.name === 'new')!;
     assert.equal(created.jobName, jobNameFor('new', 'uid-new'));
     assert.equal(created.status?.jobName, created.jobName);
-    assert.equal((await h.query(taskRunQuery, 'crashed'))?.phase, 'Running');
+    // The fake saw the writes when the activity was called; the workflow records them when it completes.
+    await until('the query to say crashed is Running', async () =>
+      (await h.query(taskRunQuery, 'crashed'))?.phase === 'Running' ? true : undefined,
+    );
     assert.equal(await h.query(taskRunQuery, 'nope'), null);
 
     // The new Job runs, then completes: Running, then Succeeded with its times.
@@ -361,7 +364,9 @@ test('maxConcurrentTasks 1: a TaskRun whose Job is rejected for good fails with 
       .at(-1)!.status!;
     assert.match(failed.message, /HTTP 422 Job.batch is invalid: cpu must be greater than or equal to 0/);
     assert.equal(failed.conditions.find((c) => c.type === 'Complete')?.reason, 'JobRejected');
-    assert.equal((await h.query(taskRunQuery, 'a'))?.rejected?.includes('HTTP 422'), true);
+    await until('the query to say a was rejected', async () =>
+      (await h.query(taskRunQuery, 'a'))?.rejected?.includes('HTTP 422') ? true : undefined,
+    );
     await sleep(300);
     assert.equal(fake.creates().filter((n) => n === 'a').length, 1, 'a rejected Job is never sent again');
   });
@@ -376,7 +381,9 @@ test('a deleted TaskRun ends its tracking; a per-TaskRun error is retried next r
   );
   await withController(fake, {}, async (h) => {
     await until('doomed created', () => (fake.creates().includes('doomed') ? true : undefined));
-    assert.match((await h.query(taskRunQuery, 'flaky'))?.lastError ?? '', /HTTP 500/);
+    await until("the query to say flaky's create failed", async () =>
+      /HTTP 500/.test((await h.query(taskRunQuery, 'flaky'))?.lastError ?? '') ? true : undefined,
+    );
     fake.failCreate.clear();
     await until('flaky created', () => (fake.creates().filter((n) => n === 'flaky').length === 2 ? true : undefined));
     await until('flaky tracked as created', async () =>

@@ -1,10 +1,11 @@
 // `npm test` after lint and typecheck: builds the pinned tools if needed, starts ONE Temporal dev
-// server (in memory) and ONE local cluster for the whole run, on free ports in a temp dir, runs
-// every test file with node's test runner (one process per file, side by side as
-// stack/test-schedule.ts decides, each killed if it outlives TEST_FILE_TIMEOUT_S), scans for leaked secret values (secret-scan.ts), and tears the
-// stack down. A skipped or todo test fails the run. Files named on the command line run one at a
-// time. Test files can also run alone (`npx node --test FILE`): they then start their own stack
-// (and skip the leak scan, which needs the whole run's secrets).
+// server (in memory) and two local clusters (the second for the exclusive files, one at a time), on
+// free ports in a temp dir, runs every test file with node's test runner (one process per file, side
+// by side as stack/test-schedule.ts decides, each killed if it outlives TEST_FILE_TIMEOUT_S), scans
+// for leaked secret values (secret-scan.ts), and tears the stack down. A skipped or todo test fails
+// the run. Files named on the command line run one at a time, on one cluster. Test files can also run
+// alone (`npx node --test FILE`): they then start their own stack (and skip the leak scan, which needs
+// the whole run's secrets).
 import {
   appendFileSync,
   cpSync,
@@ -22,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { ensureTools } from './stack/tools.ts';
 import { startDevServer } from './stack/temporal-dev-server.ts';
-import { createLocalCluster } from './stack/local-cluster.ts';
+import { createLocalCluster, type LocalCluster } from './stack/local-cluster.ts';
 import { findLeaks, readSecrets, scanFiles, scanHistories, type Leak } from './stack/secret-scan.ts';
 import { queueOrder, startable, testFile, type TestFile } from './stack/test-schedule.ts';
 import { cacheRoot } from './stack/cache-dir.ts';
@@ -43,32 +44,36 @@ console.log(`test: stack logs in ${dir}`);
 const temporal = await startDevServer({ logFile: join(dir, 'temporal.log') });
 console.log(`test: Temporal dev server at ${temporal.address} (${elapsed()})`);
 let exitCode = 1;
+const clusters = new Set<LocalCluster>();
 try {
-  const clusterRef = { name: `test-${randomUUID().slice(0, 6)}`, dataDir: join(dir, 'cluster') };
-  const cluster = await createLocalCluster({ ...clusterRef, nodes: 3 });
-  console.log(`test: local cluster ${cluster.server} (${elapsed()})`);
-  try {
-    const env = {
-      TEST_TEMPORAL_ADDRESS: temporal.address,
-      TEST_TEMPORAL_UI_URL: temporal.uiUrl,
-      TEST_KUBECONFIG: cluster.kubeconfigPath,
-      TEST_CLUSTER_NAME: clusterRef.name,
-      TEST_CLUSTER_DIR: clusterRef.dataDir,
-      TEST_SECRETS_FILE: secretsFile,
-      TEST_LOG_DIR: workerLogs,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-      // Node's compile cache (type-stripped and compiled modules): every test file, worker and CLI
-      // process loads the same few hundred modules; from the cache in about half the CPU time.
-      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(cacheRoot(), 'node-compile-cache'),
-    };
-    const run = await runTests(env);
-    exitCode = run.exitCode ?? 1;
-    const leaks = await scanForLeaks(temporal.address, run.output);
-    if (leaks.length) exitCode = 1;
-  } finally {
-    await cluster.delete();
-  }
+  const base = {
+    TEST_TEMPORAL_ADDRESS: temporal.address,
+    TEST_TEMPORAL_UI_URL: temporal.uiUrl,
+    TEST_SECRETS_FILE: secretsFile,
+    TEST_LOG_DIR: workerLogs,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // Node's compile cache (type-stripped and compiled modules): every test file, worker and CLI
+    // process loads the same few hundred modules; from the cache in about half the CPU time.
+    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(cacheRoot(), 'node-compile-cache'),
+  };
+  // The exclusive files get a cluster of their own (the whole run only), so the others need not wait for them.
+  const [shared, exclusive] = await Promise.all([
+    startCluster('shared'),
+    patterns === DEFAULT_PATTERNS ? startCluster('exclusive') : undefined,
+  ]);
+  const run = await runTests(
+    { ...base, ...shared.env },
+    exclusive && {
+      env: { ...base, ...exclusive.env },
+      // Its CPU goes to the rest of the run once the last exclusive file is done.
+      done: () => deleteCluster(exclusive.cluster),
+    },
+  );
+  exitCode = run.exitCode ?? 1;
+  const leaks = await scanForLeaks(temporal.address, run.output);
+  if (leaks.length) exitCode = 1;
 } finally {
+  for (const cluster of clusters) await deleteCluster(cluster);
   await temporal.stop();
 }
 // Test artifacts (the Web UI test's screenshots) outlive a passing run: the newest run's are kept in .data/test-artifacts.
@@ -84,8 +89,29 @@ else console.log(`test: failures; stack logs kept in ${dir}`);
 console.log(`test: ${exitCode === 0 ? 'passed' : 'FAILED'} in ${elapsed()}`);
 process.exitCode = exitCode;
 
+/** A local cluster for the run, and the env that points test files at it. */
+async function startCluster(role: string): Promise<{ cluster: LocalCluster; env: Record<string, string> }> {
+  const ref = { name: `test-${randomUUID().slice(0, 6)}`, dataDir: join(dir, `cluster-${role}`) };
+  const cluster = await createLocalCluster({ ...ref, nodes: 3 });
+  clusters.add(cluster);
+  console.log(`test: local cluster (${role}) ${cluster.server} (${elapsed()})`);
+  return {
+    cluster,
+    env: { TEST_KUBECONFIG: cluster.kubeconfigPath, TEST_CLUSTER_NAME: ref.name, TEST_CLUSTER_DIR: ref.dataDir },
+  };
+}
+
+async function deleteCluster(cluster: LocalCluster): Promise<void> {
+  if (!clusters.delete(cluster)) return;
+  await cluster.delete();
+  console.log(`test: local cluster ${cluster.server} deleted (${elapsed()})`);
+}
+
 /** Runs the files named on the command line one at a time, or every test file as test-schedule.ts decides. */
-async function runTests(env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+async function runTests(
+  env: Record<string, string>,
+  exclusive?: { env: Record<string, string>; done: () => Promise<void> },
+): Promise<{ exitCode: number; output: string }> {
   if (patterns !== DEFAULT_PATTERNS) return runGroup(patterns, env);
   const durations = readDurations();
   let waiting = queueOrder(globSync('test/**/*.test.ts').map((f) => testFile(f, durations[f])));
@@ -96,9 +122,15 @@ async function runTests(env: Record<string, string>): Promise<{ exitCode: number
       for (const file of startable(waiting, [...running])) {
         waiting = waiting.filter((f) => f !== file);
         running.add(file);
-        void runFile(file, env).then((result) => {
+        const own = file.pool === 'exclusive' && exclusive;
+        // The last file on the exclusive cluster need not clean up after itself: the cluster is deleted next.
+        const last = own && !waiting.some((f) => f.pool === 'exclusive');
+        const fileEnv = own ? { ...own.env, ...(last ? { TEST_CLUSTER_DISPOSABLE: '1' } : {}) } : env;
+        void runFile(file, fileEnv).then(async (result) => {
           results.push(result);
           running.delete(file);
+          const exclusiveLeft = [...waiting, ...running].some((f) => f.pool === 'exclusive');
+          if (own && !exclusiveLeft) await own.done();
           pump();
         }, fail);
       }

@@ -1,65 +1,68 @@
 // Which test files of `npm test` run side by side (scripts/test.ts starts one `node --test` per file).
-// Files under test/integration use the one local cluster; the others need the dev server only. A
-// cluster file says in its first lines what it must not share:
-//   // test-isolation: exclusive (why)        no other cluster file runs beside it (cluster-wide objects, load)
+// Files under test/integration use a local cluster; the others need the dev server only. A cluster
+// file says in its first lines what it must not share:
+//   // test-isolation: exclusive (why)        a cluster to itself (cluster-wide objects, load): the
+//                                             exclusive files run one at a time on a second cluster,
+//                                             beside the shared files on the first
 //   // test-isolation: serial NAME (why)       no other file of the same NAME runs beside it (a fixed namespace)
-// Exclusive files go first, one at a time (the dev-server files run beside them); then the others,
-// longest first by their last run's time (the slowest do not end up last, alone).
+// Exclusive files go first, shortest first; then the others, longest first by their last run's
+// time (the slowest do not end up last, alone).
 import { readFileSync } from 'node:fs';
 
 export interface TestFile {
   path: string;
-  pool: 'cluster' | 'temporal';
-  exclusive: boolean;
+  /** What it needs: the shared cluster, the exclusive one, or only the dev server. */
+  pool: Pool;
   serial?: string;
   /** Its duration in the last run (unknown: counted as long, it goes early). */
   seconds?: number;
 }
 
-export interface Limits {
-  cluster: number;
-  temporal: number;
-}
+export type Pool = 'cluster' | 'exclusive' | 'temporal';
 
-export const DEFAULT_LIMITS: Limits = { cluster: 3, temporal: 2 };
+/** Files of each pool that run at once. */
+export type Limits = Record<Pool, number>;
+
+export const DEFAULT_LIMITS: Limits = { cluster: 3, exclusive: 1, temporal: 2 };
 
 /** Reads a file's isolation from its first 20 lines. */
 export function testFile(path: string, seconds?: number, text = readFileSync(path, 'utf8')): TestFile {
   const head = text.split('\n').slice(0, 20).join('\n');
   const serial = /^\/\/ test-isolation: serial ([\w.-]+)/m.exec(head)?.[1];
+  const exclusive = /^\/\/ test-isolation: exclusive/m.test(head);
+  const cluster = path.startsWith('test/integration/');
   return {
     path,
-    pool: path.startsWith('test/integration/') ? 'cluster' : 'temporal',
-    exclusive: /^\/\/ test-isolation: exclusive/m.test(head),
+    pool: cluster ? (exclusive ? 'exclusive' : 'cluster') : 'temporal',
     ...(serial ? { serial } : {}),
     ...(seconds !== undefined ? { seconds } : {}),
   };
 }
 
-/** The order files are offered in: exclusive ones first, then the longest first. */
+/**
+ * The order files are offered in: exclusive ones first, the shortest of them first (they share their
+ * cluster one after another, and the heaviest leaves minutes of garbage collection behind: it goes
+ * last, before the cluster is deleted); then the others, the longest first.
+ */
 export function queueOrder(files: TestFile[]): TestFile[] {
   const length = (f: TestFile) => f.seconds ?? Number.MAX_SAFE_INTEGER;
+  const exclusive = (f: TestFile) => Number(f.pool === 'exclusive');
   return [...files].sort(
-    (a, b) => Number(b.exclusive) - Number(a.exclusive) || length(b) - length(a) || a.path.localeCompare(b.path),
+    (a, b) =>
+      exclusive(b) - exclusive(a) ||
+      (a.pool === 'exclusive' ? length(a) - length(b) : length(b) - length(a)) ||
+      a.path.localeCompare(b.path),
   );
 }
 
 /** The waiting files that may start now, given the running ones (waiting in queueOrder). */
 export function startable(waiting: TestFile[], running: TestFile[], limits: Limits = DEFAULT_LIMITS): TestFile[] {
   const started: TestFile[] = [];
-  const inPool = (pool: TestFile['pool']) => [...running, ...started].filter((f) => f.pool === pool);
-  // Once a cluster file cannot start, no later one does: it keeps its turn (an exclusive one gets an empty cluster).
-  let clusterWaits = inPool('cluster').some((f) => f.exclusive);
   for (const file of waiting) {
-    const pool = inPool(file.pool);
-    if (file.pool === 'temporal') {
-      if (pool.length < limits.temporal) started.push(file);
-    } else if (!clusterWaits) {
-      if (file.serial && pool.some((f) => f.serial === file.serial)) continue;
-      const fits = file.exclusive ? pool.length === 0 : pool.length < limits.cluster;
-      if (fits) started.push(file);
-      if (!fits || file.exclusive) clusterWaits = true;
-    }
+    const beside = [...running, ...started];
+    if (beside.filter((f) => f.pool === file.pool).length >= limits[file.pool]) continue;
+    if (file.serial && beside.some((f) => f.serial === file.serial)) continue;
+    started.push(file);
   }
   return started;
 }

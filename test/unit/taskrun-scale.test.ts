@@ -254,3 +254,40 @@ test('the view: a finished TaskRun the workflow was told of and that is then del
   ]);
   assert.deepEqual(diffView(view, { window: 300, budgetBytes: RESULT_BUDGET_BYTES }).changes, [], 'said once');
 });
+
+test("the view: a sent TaskRun's unfinished status changing (the workflow's own writes coming back) is not sent again; a final status, a new generation or spec is", () => {
+  const view = emptyView();
+  const jobName = jobNameFor('echo-1', 'uid-echo-1');
+  const pending: ObservedTaskRun = {
+    name: 'echo-1',
+    uid: 'uid-echo-1',
+    generation: 1,
+    creationTimestamp: '2026-01-01T00:00:00.000Z',
+    spec: { service: 'checkout', taskId: 't', prompt: 'p' },
+  };
+  const job: ObservedJob = { name: jobName, ownerName: 'echo-1', ownerUid: 'uid-echo-1', active: 1 };
+  const opts = { window: 300, budgetBytes: RESULT_BUDGET_BYTES };
+  foldRaw(view, { snapshot: { taskRuns: [pending], jobs: [job] }, changes: [] });
+  diffView(view, { ...opts, reset: true });
+  const upsert = (taskRun: ObservedTaskRun) =>
+    foldRaw(view, { changes: [{ kind: 'taskRun', type: 'upsert', taskRun }] });
+
+  for (const phase of ['Pending', 'Running'] as const) {
+    upsert({ ...pending, status: { phase, jobName, message: `${phase} now` } });
+    assert.equal(viewPending(view, 300), false, `${phase}: nothing to send`);
+    assert.deepEqual(diffView(view, opts).changes, [], `${phase}: not sent`);
+  }
+  const edited = {
+    ...pending,
+    generation: 2,
+    spec: { ...pending.spec, prompt: 'p2' },
+    status: { phase: 'Running' as const, jobName },
+  };
+  upsert(edited);
+  assert.equal(viewPending(view, 300), true, 'a new generation is news');
+  assert.deepEqual(diffView(view, opts).changes, [{ kind: 'taskRun', type: 'upsert', taskRun: edited }]);
+  const done = { ...edited, status: { phase: 'Succeeded' as const, jobName } };
+  upsert(done);
+  assert.equal(viewPending(view, 300), true, 'a final status is news (written by another, or an answer lost)');
+  assert.deepEqual(diffView(view, opts).changes, [{ kind: 'taskRun', type: 'upsert', taskRun: done }]);
+});

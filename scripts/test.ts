@@ -130,7 +130,8 @@ async function runTests(
           results.push(result);
           running.delete(file);
           const exclusiveLeft = [...waiting, ...running].some((f) => f.pool === 'exclusive');
-          if (own && !exclusiveLeft) await own.done();
+          if (own && !exclusiveLeft)
+            await own.done().catch((e: unknown) => console.log(`test: deleting the exclusive cluster: ${String(e)}`));
           pump();
         }, fail);
       }

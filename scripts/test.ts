@@ -26,7 +26,7 @@ import { startDevServer } from './stack/temporal-dev-server.ts';
 import { createLocalCluster, type LocalCluster } from './stack/local-cluster.ts';
 import { findLeaks, readSecrets, scanFiles, scanHistories, type Leak } from './stack/secret-scan.ts';
 import { queueOrder, startable, testFile, type TestFile } from './stack/test-schedule.ts';
-import { cacheRoot } from './stack/cache-dir.ts';
+import { cacheRoot } from '../worker/cache-dir.ts';
 import { runNodeTest } from './stack/run-test-file.ts';
 
 const DEFAULT_PATTERNS = ['test/**/*.test.ts'];

@@ -7,13 +7,13 @@
 // built from: a worker (re)start, and each test file, loads one instead of bundling for seconds.
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from '@temporalio/common';
 import { RUNBOOK_WORKFLOW_INTERCEPTORS, WORKFLOWS_PATH } from './worker.ts';
+import { cacheRoot } from './cache-dir.ts';
 
 const BUNDLER_SCRIPT = fileURLToPath(new URL('./bundle-workflows.ts', import.meta.url));
 
@@ -39,9 +39,9 @@ const BUNDLER_FILES = [
 /** Bundles kept; the least recently used (other checkouts, earlier sources) are deleted when a new one is written. */
 const KEPT_BUNDLES = 8;
 
-/** The cache of built bundles: $PLATFORM_RUNBOOKS_CACHE (the tools' cache) or ~/.cache/platform-runbooks. */
+/** The cache of built bundles, in the project's cache folder. */
 export function bundleCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.PLATFORM_RUNBOOKS_CACHE ?? join(homedir(), '.cache', 'platform-runbooks'), 'workflow-bundles');
+  return join(cacheRoot(env), 'workflow-bundles');
 }
 
 /** The hash of every input of the bundle (sources, bundler setup, lockfile, the repo's path, Node's version). */

@@ -4,17 +4,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { ORCHESTRATOR_CHART_OBJECTS } from '../helpers/chart-objects.ts';
+import { cacheRoot } from '../../worker/cache-dir.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const chartDir = join(repoRoot, 'charts', 'orchestrator');
 const productionValues = join(chartDir, 'values-production.yaml');
 const crdFile = join(chartDir, 'crds', 'taskruns.orchestrator.io.yaml');
-const toolsCache = process.env.PLATFORM_RUNBOOKS_CACHE ?? join(homedir(), '.cache', 'platform-runbooks');
+const toolsCache = cacheRoot();
 const helmBin = process.env.HELM_BIN ?? join(toolsCache, 'tools', 'bin', 'helm');
 
 const release = 'orchestrator';

@@ -6,15 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseWorkerConfig } from '../../worker/config.ts';
+import { cacheRoot } from '../../worker/cache-dir.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const chartDir = join(repoRoot, 'charts', 'runbook-worker');
-const toolsCache = process.env.PLATFORM_RUNBOOKS_CACHE ?? join(homedir(), '.cache', 'platform-runbooks');
+const toolsCache = cacheRoot();
 const helmBin = process.env.HELM_BIN ?? join(toolsCache, 'tools', 'bin', 'helm');
 const release = 'rw';
 const namespace = 'runbooks';

@@ -87,32 +87,30 @@ export async function watchTaskRunView(
   const budget = input.createBudget ?? 0;
   const hotPathOn = () => budget > 0 && input.config?.resourceVersion === entry!.config.resourceVersion;
   const hotPathDue = () => hotPathOn() && canCreateAhead(entry!.view, budget);
-  // Watch until the view has something to send (or the wait is over); changes outside it (queued TaskRuns) only update the cache.
-  while (!reset && !viewPending(entry.view, window) && !hotPathDue()) {
-    const left = Math.ceil((deadline - Date.now()) / 1000);
-    const raw = await watchTaskRunChanges(
-      kube,
-      {
-        ...input,
-        cursor: entry.cursor,
-        config: input.config ?? entry.config,
-        maxWaitSeconds: Math.max(1, left),
-        ...(input.relistOnIdle ? { relistOnIdle: true } : {}),
-      },
-      rawOptions,
-    );
-    if (entry.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
-    entry.cursor = raw.cursor;
-    entry.config = raw.config;
+  /** One raw watch call from the view's cursor, folded into the view (a list resets what is sent). */
+  const pull = async (request: Partial<WatchInput>, pullOptions: WatchOptions = rawOptions) => {
+    const view = entry!;
+    const raw = await watchTaskRunChanges(kube, { ...input, cursor: view.cursor, ...request }, pullOptions);
+    if (view.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
+    view.cursor = raw.cursor;
+    view.config = raw.config;
+    foldRaw(view.view, raw);
     if (raw.snapshot) {
-      foldRaw(entry.view, raw);
       relisted = raw.relisted;
       reset = true;
-      break;
     }
-    foldRaw(entry.view, raw);
-    const configChanged = input.config !== undefined && raw.config.resourceVersion !== input.config.resourceVersion;
-    if (configChanged || Date.now() >= deadline - 500) break;
+  };
+  // A changed config goes back to the workflow at once (no Job is made on the old one meanwhile).
+  const configChanged = () =>
+    input.config !== undefined && entry!.config.resourceVersion !== input.config.resourceVersion;
+  // Watch until the view has something to send (or the wait is over); changes outside it (queued TaskRuns) only update the cache.
+  while (!reset && !viewPending(entry.view, window) && !hotPathDue()) {
+    await pull({
+      config: input.config ?? entry.config,
+      maxWaitSeconds: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
+      ...(input.relistOnIdle ? { relistOnIdle: true } : {}),
+    });
+    if (reset || configChanged() || Date.now() >= deadline - 500) break;
   }
   const createAhead = async () => {
     if (reset || !hotPathOn()) return;
@@ -130,24 +128,9 @@ export async function watchTaskRunView(
   // Linger: keep watching a little before returning (new TaskRuns still get their Jobs at once), so
   // that one round carries the changes of a busy namespace instead of one round trip for each.
   const lingerEnd = Math.min(Date.now() + LINGER_MS, deadline - 500);
-  // A changed config goes back to the workflow at once (no Job is made on the old one meanwhile).
-  const configChanged = () =>
-    input.config !== undefined && entry!.config.resourceVersion !== input.config.resourceVersion;
   while (!reset && !configChanged() && Date.now() < lingerEnd) {
-    const raw = await watchTaskRunChanges(
-      kube,
-      // Never relistOnIdle here: a quiet linger is not a quiet namespace.
-      { ...input, cursor: entry.cursor, config: entry.config, relistOnIdle: false },
-      { ...rawOptions, maxWaitMs: lingerEnd - Date.now() },
-    );
-    if (entry.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
-    entry.cursor = raw.cursor;
-    entry.config = raw.config;
-    foldRaw(entry.view, raw);
-    if (raw.snapshot) {
-      relisted = raw.relisted;
-      reset = true;
-    }
+    // Never relistOnIdle here: a quiet linger is not a quiet namespace.
+    await pull({ config: entry.config, relistOnIdle: false }, { ...rawOptions, maxWaitMs: lingerEnd - Date.now() });
     await createAhead();
   }
   const diff = diffView(entry.view, { window, budgetBytes, reset });

@@ -109,7 +109,6 @@ const fingerprint = (t: ObservedTaskRun) => JSON.stringify(terminal(t) || !t.sta
 const jobOf = (view: NamespaceView, t: ObservedTaskRun) => view.jobs.get(ownerKey(t.name, t.uid));
 /** Has (or had) a Job: counts against maxConcurrentTasks, or must be told that its Job is lost. */
 const hasJob = (view: NamespaceView, t: ObservedTaskRun) => Boolean(jobOf(view, t) || t.status?.jobName);
-const waiting = (view: NamespaceView, t: ObservedTaskRun) => !terminal(t) && !t.restorePending && !hasJob(view, t);
 
 /**
  * The TaskRuns whose Jobs the watch creates itself (the hot path): the oldest jobless pending ones
@@ -282,10 +281,7 @@ export function diffView(view: NamespaceView, opts: ViewOptions): ViewDiff {
   }
   // The head of the queue: the oldest jobless pending ones, up to the window.
   let inWindow = 0;
-  for (const name of view.sent.keys()) {
-    const t = view.taskRuns.get(name);
-    if (t && waiting(view, t)) inWindow++;
-  }
+  for (const name of view.sent.keys()) if (view.jobless.has(name)) inWindow++;
   let queued = 0;
   for (const name of view.jobless) if (!view.sent.has(name)) queued++;
   if (!more && inWindow < opts.window && queued > 0) {
@@ -315,7 +311,7 @@ export function viewPending(view: NamespaceView, window: number): boolean {
     const job = jobOf(view, t);
     if (t !== s.ref && fingerprint(t) !== s.fp) return true;
     if (job !== s.jobRef && (job ? JSON.stringify(job) : undefined) !== s.jobFp) return true;
-    if (waiting(view, t)) inWindow++;
+    if (view.jobless.has(name)) inWindow++;
   }
   for (const [name, uid] of view.finishedTold) if (view.taskRuns.get(name)?.uid !== uid) return true;
   for (const name of view.withJob) if (!view.sent.has(name)) return true;

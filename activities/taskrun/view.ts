@@ -102,7 +102,7 @@ function reindex(view: NamespaceView, name: string): void {
 /**
  * What of a TaskRun the workflow must hear again when it changes: all of it but an unfinished status.
  * Those are the workflow's own writes coming back (it reads a followed TaskRun's status only once it
- * is final); sending them cost a change per status write (about 40% of a busy namespace's changes).
+ * is final); sending them cost a change, and often a round, per status write.
  */
 const fingerprint = (t: ObservedTaskRun) => JSON.stringify(terminal(t) || !t.status ? t : { ...t, status: undefined });
 

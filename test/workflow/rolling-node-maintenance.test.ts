@@ -393,7 +393,13 @@ test('preemption: a priority-100 runbook gets the lease between two nodes, never
     workflowId: uniqueTaskQueue('urgent'),
     args: [{ node: 'n3', lease: { wait: true, priority: 100 } }],
   });
-  await sleep(1000);
+  // Queued before n1 is done (a fixed sleep was not always enough under load: n2 then took the lease
+  // first, and the urgent drain, and the test, waited for a nodeDone that comes after it).
+  await until('the urgent drain to queue for the lease', async () => {
+    const lease = await env.client.workflow.getHandle(maintenanceLeaseId(taskQueue)).query(leaseQuery);
+    return lease.waiters.some((w) => w.workflowId === urgent.workflowId) ? true : undefined;
+  });
+  await sleep(300);
   assert.ok(!fake.calls.includes('cordon n3'), 'n1 is in maintenance: the lease is not yielded mid-node');
   await h.executeUpdate(nodeDoneUpdate, { args: [{ node: 'n1', by: 'alice' }] });
   await urgent.result();

@@ -221,20 +221,27 @@ test('the view: a watch result holds at most the window of pending TaskRuns and 
   assert.ok(bytes(small) < 4000);
 });
 
-test('the view: a finished TaskRun the workflow was told of and that is then deleted is reported deleted (its record ends)', () => {
+/** A view that has sent one TaskRun (with `status`) and its running Job to the workflow. */
+function viewWithSent(name: string, status?: ObservedTaskRun['status']) {
   const view = emptyView();
-  const jobName = jobNameFor('done-1', 'uid-done-1');
-  const running: ObservedTaskRun = {
-    name: 'done-1',
-    uid: 'uid-done-1',
+  const uid = `uid-${name}`;
+  const jobName = jobNameFor(name, uid);
+  const taskRun: ObservedTaskRun = {
+    name,
+    uid,
     generation: 1,
     creationTimestamp: '2026-01-01T00:00:00.000Z',
     spec: { service: 'checkout', taskId: 't', prompt: 'p' },
-    status: { phase: 'Running', jobName },
+    ...(status ? { status: { ...status, jobName } } : {}),
   };
-  const job: ObservedJob = { name: jobName, ownerName: 'done-1', ownerUid: 'uid-done-1', active: 1 };
-  foldRaw(view, { snapshot: { taskRuns: [running], jobs: [job] }, changes: [] });
+  const job: ObservedJob = { name: jobName, ownerName: name, ownerUid: uid, active: 1 };
+  foldRaw(view, { snapshot: { taskRuns: [taskRun], jobs: [job] }, changes: [] });
   diffView(view, { window: 300, budgetBytes: RESULT_BUDGET_BYTES, reset: true });
+  return { view, taskRun, job, jobName };
+}
+
+test('the view: a finished TaskRun the workflow was told of and that is then deleted is reported deleted (its record ends)', () => {
+  const { view, taskRun: running, job, jobName } = viewWithSent('done-1', { phase: 'Running' });
   const done = { ...running, status: { phase: 'Succeeded' as const, jobName } };
   foldRaw(view, {
     changes: [
@@ -256,19 +263,8 @@ test('the view: a finished TaskRun the workflow was told of and that is then del
 });
 
 test("the view: a sent TaskRun's unfinished status changing (the workflow's own writes coming back) is not sent again; a final status, a new generation or spec is", () => {
-  const view = emptyView();
-  const jobName = jobNameFor('echo-1', 'uid-echo-1');
-  const pending: ObservedTaskRun = {
-    name: 'echo-1',
-    uid: 'uid-echo-1',
-    generation: 1,
-    creationTimestamp: '2026-01-01T00:00:00.000Z',
-    spec: { service: 'checkout', taskId: 't', prompt: 'p' },
-  };
-  const job: ObservedJob = { name: jobName, ownerName: 'echo-1', ownerUid: 'uid-echo-1', active: 1 };
+  const { view, taskRun: pending, jobName } = viewWithSent('echo-1');
   const opts = { window: 300, budgetBytes: RESULT_BUDGET_BYTES };
-  foldRaw(view, { snapshot: { taskRuns: [pending], jobs: [job] }, changes: [] });
-  diffView(view, { ...opts, reset: true });
   const upsert = (taskRun: ObservedTaskRun) =>
     foldRaw(view, { changes: [{ kind: 'taskRun', type: 'upsert', taskRun }] });
 

@@ -81,18 +81,26 @@ test('a new TaskRun gets its Job from the watch itself; the workflow counts it a
   const { inputs, watchResults } = await history('applyTaskRunActions');
   const actions = inputs.flatMap((i) => (i as { actions: TaskRunAction[] }).actions).filter((a) => a.name === 'hot-1');
   assert.ok(actions.length >= 2, 'the workflow wrote its statuses');
+  assert.equal(actions[0]!.status?.jobName, tracked.jobName, 'its first status names the Job');
+  const mentions = (r: WatchResult) =>
+    Boolean(r.snapshot?.taskRuns.some((t) => t.name === 'hot-1')) ||
+    r.changes.some((c) => c.kind === 'taskRun' && c.type === 'upsert' && c.taskRun.name === 'hot-1');
+  const first = watchResults.find(mentions);
+  assert.ok(first, 'a watch result told the workflow of hot-1');
+  if (first.snapshot) {
+    // A watch that failed (a 429 from a loaded API server, seen in a rehearsal) relists: a snapshot gets
+    // no hot path by design, and the workflow creates the Job, once.
+    assert.equal(actions.filter((a) => a.create).length, 1, 'after a relist the workflow created its Job once');
+    return;
+  }
   assert.deepEqual(
     actions.filter((a) => a.create),
     [],
     'no apply activity created its Job',
   );
-  assert.equal(actions[0]!.status?.jobName, tracked.jobName, 'its first status names the Job');
   // The watch result that first told the workflow of hot-1 carried its Job with it.
-  const first = watchResults.find((r) =>
-    r.changes.some((c) => c.kind === 'taskRun' && c.type === 'upsert' && c.taskRun.name === 'hot-1'),
-  );
   assert.ok(
-    first?.changes.some((c) => c.kind === 'job' && c.type === 'upsert' && c.job.ownerName === 'hot-1'),
+    first.changes.some((c) => c.kind === 'job' && c.type === 'upsert' && c.job.ownerName === 'hot-1'),
     'told with its Job',
   );
 });

@@ -28,6 +28,7 @@ import { findLeaks, readSecrets, scanFiles, scanHistories, type Leak } from './s
 import { queueOrder, startable, testFile, type TestFile } from './stack/test-schedule.ts';
 import { cacheRoot } from '../worker/cache-dir.ts';
 import { runNodeTest } from './stack/run-test-file.ts';
+import { failureDigest } from './stack/failure-digest.ts';
 
 const DEFAULT_PATTERNS = ['test/**/*.test.ts'];
 const patterns = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT_PATTERNS;
@@ -177,7 +178,10 @@ function summarize(results: FileResult[]): { exitCode: number; output: string } 
       `${total('cancelled')} cancelled, ${total('skipped')} skipped, ${total('todo')} todo`,
   );
   console.log(`test: slowest files: ${slowest.map((r) => `${r.file.path} ${r.seconds.toFixed(0)}s`).join(', ')}`);
-  for (const r of failed) console.log(`test: FAILED: ${r.file.path} (exit code ${r.exitCode})`);
+  for (const r of failed) {
+    console.log(`test: FAILED: ${r.file.path} (exit code ${r.exitCode})`);
+    for (const line of failureDigest(r.output)) console.log(`test:   ${line}`);
+  }
   // A skipped test is not a passed one (a test that lacks a tool must fail, not skip).
   const skippedAny = total('skipped') + total('todo') + total('cancelled') > 0;
   if (skippedAny) console.log('test: FAILED: skipped, todo or cancelled tests (see above)');

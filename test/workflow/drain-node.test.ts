@@ -111,12 +111,10 @@ async function failure(h: WorkflowHandle) {
   return failureCause(await workflowFailure(h));
 }
 
-/** Polls quickly: these tests run against mocked activities. */
-const until = <T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 15_000,
-) => eventually(what, check, timeoutMs, 100);
+// Polls quickly (mocked activities) and waits a minute like the tests' other waits: npm test runs
+// files side by side, and 15 s may be too little for a few workflow tasks on a loaded dev server.
+const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false) =>
+  eventually(what, check, 60_000, 100);
 
 test('PDB blocks two rounds, then the pods go: cordoned, evicted, the query showed the PDB, the lease is released', async () => {
   const env = await testTemporal();

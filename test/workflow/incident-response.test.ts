@@ -140,11 +140,10 @@ const input = (over: Partial<IncidentInput> = {}): IncidentInput => ({
   ...over,
 });
 const credentials = [{ secret: 'orchestrator-secrets', key: 'ANTHROPIC_API_KEY', from: { env: 'NEW_KEY' } }];
-const until = <T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 15_000,
-) => eventually(what, check, timeoutMs, 100);
+// Polls quickly (mocked activities) and waits a minute like the tests' other waits: npm test runs
+// files side by side, and 15 s may be too little for a few workflow tasks on a loaded dev server.
+const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false) =>
+  eventually(what, check, 60_000, 100);
 const phase = (h: WorkflowHandle, p: string) =>
   until(`phase ${p}`, async () => (await h.query(incidentStateQuery)).phase === p);
 const CONTAIN = ['scaleForIncident', 'blankSecretKeys', 'applyIncidentNetworkPolicy', 'cordonNode'];

@@ -159,12 +159,10 @@ async function withController<T>(
   });
 }
 
-/** Polls quickly: these tests run against mocked activities. */
-const until = <T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
-) => eventually(what, check, timeoutMs, 50);
+// Polls quickly (mocked activities) and waits a minute like the tests' other waits: npm test runs
+// files side by side, and 20 s may be too little for a few workflow tasks on a loaded dev server.
+const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false) =>
+  eventually(what, check, 60_000, 50);
 
 test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, an existing Job is adopted, not recreated', async () => {
   const fake = new Fake();
@@ -355,7 +353,7 @@ test('maxConcurrentTasks 1: a TaskRun whose Job is rejected for good fails with 
   );
   await withController(fake, {}, async (h) => {
     // a is rejected, then bb fails transiently: ccc gets the slot while bb waits for its retry.
-    await until('ccc created', () => (fake.creates().includes('ccc') ? true : undefined), 10_000);
+    await until('ccc created', () => (fake.creates().includes('ccc') ? true : undefined));
     assert.deepEqual(fake.creates(), ['a', 'bb', 'ccc']);
     await until('a Failed', () => (fake.statuses('a').includes('Failed') ? true : undefined));
     const failed = fake.applied
@@ -443,12 +441,10 @@ test('5,000 finished TaskRuns: the carried state stays bounded, they are counted
     for (let i = 0; i < names.length; i += BATCH) {
       const batch = names.slice(i, i + BATCH);
       fake.changes(...batch.map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })));
-      await until(`batch ${i} created`, () => (fake.creates().length === i + BATCH ? true : undefined), 60_000);
+      await until(`batch ${i} created`, () => (fake.creates().length === i + BATCH ? true : undefined));
       fake.changes(...batch.map((n) => ({ kind: 'job' as const, type: 'upsert' as const, job: job(n, done) })));
-      await until(
-        `batch ${i} finished`,
-        async () => ((await h.query(taskRunControllerQuery)).finished.Succeeded === i + BATCH ? true : undefined),
-        60_000,
+      await until(`batch ${i} finished`, async () =>
+        (await h.query(taskRunControllerQuery)).finished.Succeeded === i + BATCH ? true : undefined,
       );
     }
     const summary = await h.query(taskRunControllerQuery);

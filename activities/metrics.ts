@@ -33,6 +33,13 @@ export const taskRunMetrics = {
     labelNames: ['namespace'] as const,
     registers: [registry],
   }),
+  /** A controller whose watches keep reopening (each one the API server replays from its cursor) shows here. */
+  watchRequests: new Counter({
+    name: 'taskrun_watch_requests_total',
+    help: "Watch requests of the TaskRun controller (its namespace's TaskRuns, agent Jobs, config), by resource",
+    labelNames: ['namespace', 'resource'] as const,
+    registers: [registry],
+  }),
   activeTasks: new Gauge({
     name: 'taskrun_active_tasks',
     help: 'TaskRuns with an agent Job that has not finished',

@@ -13,6 +13,7 @@
 // create no Job.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Watch } from '@kubernetes/client-node';
@@ -22,6 +23,7 @@ import { workflowRunStats } from '../test/helpers/history-payloads.ts';
 import { startWorkerProcess } from '../test/helpers/worker-process.ts';
 import { startInformerController } from './baselines/informer-controller.ts';
 import { runBench } from './stack.ts';
+import { costBetween, readCost, stackPids, type CostReading } from './stack-cost.ts';
 import { controllerNamespace, createTaskRunBurst, startOurController, startTaskRunBench } from './taskrun-load.ts';
 import { createTaskRun } from '../test/helpers/taskrun-objects.ts';
 import { forEachConcurrently } from '../activities/concurrency.ts';
@@ -86,9 +88,13 @@ interface Run {
   firstJobSeconds: number;
   totalSeconds: number;
   createSeconds: number;
+  /** What the drain cost the stack: CPU seconds per process, the API server's requests. */
+  cost: CostReading;
 }
 
-async function drain(label: string, ns: string): Promise<Run> {
+/** `processes`: the controller's own (this bench process runs the baseline; the worker process ours). */
+async function drain(label: string, ns: string, processes: Record<string, number>): Promise<Run> {
+  const pids = { ...stackPids(join(stack.dir, 'cluster')), ...processes };
   let firstJob = 0;
   const succeeded = new Set<string>();
   // Every TaskRun's Job succeeds here: a Failed one is a controller bug, named at once (not a timeout later).
@@ -107,6 +113,7 @@ async function drain(label: string, ns: string): Promise<Run> {
     },
   );
   await sleep(500);
+  const before = await readCost(kube, pids);
   const t0 = performance.now();
   await createTaskRunBurst(stack, ns, 't-', N);
   const createSeconds = (performance.now() - t0) / 1000;
@@ -126,12 +133,14 @@ async function drain(label: string, ns: string): Promise<Run> {
     await sleep(200);
   }
   const totalSeconds = (performance.now() - t0) / 1000;
+  const cost = costBetween(before, await readCost(kube, pids));
   jobs.stop();
   runs.stop();
   const r = {
     firstJobSeconds: +((firstJob - t0) / 1000).toFixed(3),
     totalSeconds: +totalSeconds.toFixed(1),
     createSeconds: +createSeconds.toFixed(1),
+    cost,
   };
   log(`${label}: ${JSON.stringify(r)}`);
   return r;
@@ -215,7 +224,7 @@ await runBench(stack, worker, async () => {
   const baselineNs = await controllerNamespace(stack, `scale-baseline-${randomUUID().slice(0, 4)}`, CAP);
   const baselineController = await startInformerController(kube, baselineNs, { maxConcurrentTasks: CAP });
   // Stopped also when it fails: its informers restart forever and keep the process alive.
-  const baseline = await drain('baseline', baselineNs).finally(() => baselineController.stop());
+  const baseline = await drain('baseline', baselineNs, { bench: process.pid }).finally(() => baselineController.stop());
   // Waited for: deleting its 40,000 objects (TaskRuns, Jobs, pods, ConfigMaps) keeps kube-controller-manager
   // busy for minutes, and ours would drain beside it (it did: 6.5 TaskRuns/s against the baseline's 19).
   const deleting = performance.now();
@@ -224,7 +233,9 @@ await runBench(stack, worker, async () => {
 
   const ns = await controllerNamespace(stack, `scale-ours-${randomUUID().slice(0, 4)}`, CAP);
   const { proc, handle } = await startOursOnWorkerProcess(ns, 20);
-  const ours = await drain('ours', ns).finally(() => handle.terminate('bench done').catch(() => undefined));
+  const ours = await drain('ours', ns, { bench: process.pid, worker: proc.pid }).finally(() =>
+    handle.terminate('bench done').catch(() => undefined),
+  );
   const peakRssBytes = peakRssOf(proc.pid);
   await proc.kill('SIGTERM');
   const stats = await workflowRunStats({ address: temporal.address }, handle.workflowId, handle.firstExecutionRunId);
@@ -242,6 +253,7 @@ await runBench(stack, worker, async () => {
     peakRssBytes,
     runs: stats.runs,
     historyLengths: stats.historyLengths,
+    cost: { ours: ours.cost, baseline: baseline.cost },
     targets: { ratio: 1.2, maxPayloadBytes: 512 * 1024, peakRssBytes: 400 * 1024 * 1024 },
     pass: ratio <= 1.2 && stats.maxPayloadBytes <= 512 * 1024 && peakRssBytes <= 400 * 1024 * 1024,
   };

@@ -17,6 +17,7 @@ const { readFileSync, mkdtempSync } = await import('node:fs');
 const { tmpdir } = await import('node:os');
 const { join } = await import('node:path');
 const { createActivities } = await import('../activities/index.ts');
+const { stopLiveWatches } = await import('../activities/taskrun/live-watch.ts');
 const { localStandinRefusal } = await import('../activities/health-probe.ts');
 const { NativeConnection } = await import('@temporalio/worker');
 const { createRunbookWorker } = await import('./worker.ts');
@@ -134,6 +135,8 @@ try {
     'worker started',
   );
   await worker.run();
+  // The TaskRun controller's watches stay open between its calls; nothing calls now.
+  stopLiveWatches();
   http.server.close();
   await connection.close();
   logger.info('worker stopped');

@@ -13,6 +13,7 @@ export function taskRunActivities(deps: ActivityDeps, metrics: TaskRunMetrics = 
       // The view's differences only: the full list stays on this worker (view-watch.ts).
       return watchTaskRunView(deps.kube, input, {
         onJobCreated: () => metrics.jobsCreated.inc({ namespace: input.namespace }),
+        onWatchRequest: (resource) => metrics.watchRequests.inc({ namespace: input.namespace, resource }),
       });
     },
     async applyTaskRunActions(input: ApplyActionsInput) {

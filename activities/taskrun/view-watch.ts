@@ -9,7 +9,8 @@ import { randomInt } from 'node:crypto';
 import type { KubeClients } from '../kube/client.ts';
 import { cancellationSignal, currentContext } from '../activity-context.ts';
 import { createJobsAhead } from './hot-path.ts';
-import { watchTaskRunChanges, type WatchOptions } from './watch.ts';
+import { relistTaskRuns, watchTaskRunChanges, type WatchOptions } from './watch.ts';
+import { LiveWatch } from './live-watch.ts';
 import {
   DEFAULT_VIEW_WINDOW,
   diffView,
@@ -30,6 +31,8 @@ interface CacheEntry {
   usedAt: number;
   /** The call that owns the entry now (an abandoned attempt still running must not touch it). */
   owner: symbol;
+  /** The watches that keep the view current between calls (live-watch.ts). */
+  live?: LiveWatch;
 }
 
 /** Namespaces' views on this worker; the least recently used go beyond MAX_VIEWS. */
@@ -46,7 +49,10 @@ export interface ViewWatchOptions extends WatchOptions {
 }
 
 /** For tests: forget every view. */
-export const clearViewCache = () => cache.clear();
+export function clearViewCache(): void {
+  for (const entry of cache.values()) entry.live?.stop();
+  cache.clear();
+}
 
 export async function watchTaskRunView(
   kube: KubeClients,
@@ -72,6 +78,7 @@ export async function watchTaskRunView(
     foldRaw(view, raw);
     // Numbered from a random start: another worker's view never acknowledges this one's results by chance.
     view.seq = entry ? entry.view.seq : randomInt(1, 2 ** 47);
+    entry?.live?.stop();
     entry = { view, cursor: raw.cursor, config: raw.config, runId, usedAt: Date.now(), owner };
     relisted = input.cursor ? 'view' : (raw.relisted ?? 'initial');
     reset = true;
@@ -81,15 +88,22 @@ export async function watchTaskRunView(
   entry.usedAt = Date.now();
   cache.set(key, entry);
   for (const [k, e] of cache)
-    if (cache.size > MAX_VIEWS && k !== key && e.usedAt < Date.now() - 60_000) cache.delete(k);
+    if (cache.size > MAX_VIEWS && k !== key && e.usedAt < Date.now() - 60_000) {
+      e.live?.stop();
+      cache.delete(k);
+    }
 
   // The hot path runs on the config the budget was computed with (a changed one returns to the workflow first).
   const budget = input.createBudget ?? 0;
   const hotPathOn = () => budget > 0 && input.config?.resourceVersion === entry!.config.resourceVersion;
   const hotPathDue = () => hotPathOn() && canCreateAhead(entry!.view, budget);
-  /** One raw watch call from the view's cursor, folded into the view (a list resets what is sent). */
+  /**
+   * Brings the view up to date: waits on its live watch (live-watch.ts); without one that works,
+   * one raw watch call from the view's cursor, folded into the view (a list resets what is sent).
+   */
   const pull = async (request: Partial<WatchInput>, pullOptions: WatchOptions = rawOptions) => {
     const view = entry!;
+    if (await pullLive(view, request, pullOptions)) return;
     const raw = await watchTaskRunChanges(kube, { ...input, cursor: view.cursor, ...request }, pullOptions);
     if (view.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
     view.cursor = raw.cursor;
@@ -99,6 +113,42 @@ export async function watchTaskRunView(
       relisted = raw.relisted;
       reset = true;
     }
+  };
+  /** False when the live watch broke (failed, or 410 Gone): the raw watch call reports or relists. */
+  const pullLive = async (view: CacheEntry, request: Partial<WatchInput>, pullOptions: WatchOptions) => {
+    if (view.live?.failed) {
+      view.live = undefined;
+      return false;
+    }
+    if (!view.live || view.live.stopped)
+      view.live = new LiveWatch(kube, view, {
+        namespace: input.namespace,
+        configMapName: input.configMapName,
+        ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+        ...(options.onWatchRequest ? { onWatchRequest: options.onWatchRequest } : {}),
+      });
+    const live = view.live;
+    const changed = await live.changes(
+      pullOptions.maxWaitMs ?? (request.maxWaitSeconds ?? input.maxWaitSeconds) * 1000,
+    );
+    if (view.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
+    if (live.failed) {
+      view.live = undefined;
+      return false;
+    }
+    if (!changed && request.relistOnIdle) {
+      // Nothing happened until the resync was due: list afresh (the watches start again from the list).
+      live.stop();
+      view.live = undefined;
+      const raw = await relistTaskRuns(kube, input, pullOptions, 'resync');
+      if (view.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
+      view.cursor = raw.cursor;
+      view.config = raw.config;
+      foldRaw(view.view, raw);
+      relisted = raw.relisted;
+      reset = true;
+    }
+    return true;
   };
   // A changed config goes back to the workflow at once (no Job is made on the old one meanwhile).
   const configChanged = () =>

@@ -15,6 +15,7 @@ import { createRunbookWorker } from '../../worker/worker.ts';
 import { workflowBundlePath } from '../../worker/workflow-bundle.ts';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { toolPath } from '../../scripts/stack/tools.ts';
+import { stopLiveWatches } from '../../activities/taskrun/live-watch.ts';
 import { runCleanups } from './cleanups.ts';
 
 export interface TestTemporal {
@@ -32,7 +33,8 @@ export interface TestTemporal {
  */
 export function useTestTemporal(): () => Promise<TestTemporal> {
   let temporal: Promise<TestTemporal> | undefined;
-  const closers: (() => Promise<void>)[] = [];
+  // Last of all: the TaskRun controller's watches that its in-process workers left open (live-watch.ts).
+  const closers: (() => Promise<void>)[] = [async () => stopLiveWatches()];
   after(async () => {
     await runCleanups(closers);
   });

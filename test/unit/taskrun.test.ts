@@ -22,7 +22,7 @@ import type {
 } from '../../contract/types/taskrun.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { agentJob, observeJob } from '../../activities/kube/jobs.ts';
-import { observeTaskRun } from '../../activities/taskrun/watch.ts';
+import { observeTaskRun } from '../../activities/taskrun/observe.ts';
 import { RESTORE_PENDING_ANNOTATION, RESTORED_FROM_ANNOTATION } from '../../contract/types/taskrun.ts';
 
 test('jobNameFor: deterministic, at most 62 characters, a valid name, different for a recreated TaskRun', () => {

@@ -94,7 +94,7 @@ interface Run {
 
 /** `processes`: the controller's own (this bench process runs the baseline; the worker process ours). */
 async function drain(label: string, ns: string, processes: Record<string, number>): Promise<Run> {
-  const pids = { ...stackPids(join(stack.dir, 'cluster')), ...processes };
+  const pids = { ...stackPids(join(stack.dir, 'cluster'), temporal.address), ...processes };
   let firstJob = 0;
   const succeeded = new Set<string>();
   // Every TaskRun's Job succeeds here: a Failed one is a controller bug, named at once (not a timeout later).

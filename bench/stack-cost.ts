@@ -12,8 +12,8 @@ export interface CostReading {
   apiRequests: Record<string, number>;
 }
 
-/** The cluster's component processes (kube-apiserver, etcd, ...) under a local cluster's data dir, and Temporal's. */
-export function stackPids(clusterDataDir: string): Record<string, number> {
+/** The cluster's component processes (kube-apiserver, etcd, ...) under a local cluster's data dir, and the Temporal dev server's at `temporalAddress`. */
+export function stackPids(clusterDataDir: string, temporalAddress: string): Record<string, number> {
   const pids: Record<string, number> = {};
   const clusters = join(clusterDataDir, 'kwok', 'clusters');
   // None when the bench runs on a cluster of its own (BENCH_KUBECONFIG).
@@ -22,11 +22,21 @@ export function stackPids(clusterDataDir: string): Record<string, number> {
     for (const file of readdirSync(dir))
       pids[file.replace(/\.pid$/, '')] = Number(readFileSync(join(dir, file), 'utf8').trim());
   }
+  // Another stack's dev server may run beside it: the one listening on the bench's port.
+  const port = temporalAddress.split(':').at(-1);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    if (comm === 'temporal') pids.temporal = Number(pid);
+    const args = cmdline(pid);
+    if (args[0]?.endsWith('/temporal') && args[args.indexOf('--port') + 1] === port) pids.temporal = Number(pid);
   }
   return pids;
+}
+
+function cmdline(pid: string): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return []; // gone meanwhile
+  }
 }
 
 export async function readCost(kube: KubeClients, pids: Record<string, number>): Promise<CostReading> {

@@ -1,10 +1,11 @@
-// The controller's watch activity: the raw watch (watch.ts) feeds a per-namespace view cache on this
-// worker (view.ts), and the workflow gets only the view's differences, under a byte budget. The
-// cache is keyed by namespace and controller workflow id and remembers the workflow run it serves:
-// a new run (continue-as-new), a result the workflow did not acknowledge, or a cache this worker
-// does not have (restart, another worker) sends the view afresh as a snapshot, so nothing that is
-// only on the worker is ever needed for correctness. Within the workflow's budget it creates the
-// Jobs of new TaskRuns itself before it returns (the hot path, hot-path.ts).
+// The controller's watch activity: the namespace's watches, open between calls (live-watch.ts; a raw
+// watch call, watch.ts, when they fail), feed a per-namespace view cache on this worker (view.ts), and
+// the workflow gets only the view's differences, under a byte budget. The cache is keyed by
+// namespace and controller workflow id and remembers the workflow run it serves: a new run
+// (continue-as-new), a result the workflow did not acknowledge, or a cache this worker does not
+// have (restart, another worker) sends the view afresh as a snapshot, so nothing that is only on
+// the worker is ever needed for correctness. Within the workflow's budget it creates the Jobs of
+// new TaskRuns itself before it returns (the hot path, hot-path.ts).
 import { randomInt } from 'node:crypto';
 import type { KubeClients } from '../kube/client.ts';
 import { cancellationSignal, currentContext } from '../activity-context.ts';

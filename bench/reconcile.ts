@@ -53,21 +53,36 @@ async function startBaseline(namespace: string): Promise<Controller> {
   return c;
 }
 
-/** Watches agent Jobs of a namespace; records when each Job (by task-id label) was first seen. */
+/** Watches agent Jobs of a namespace; records when each Job (by task-id label) was first seen. Resumed when it ends. */
 async function watchJobs(kc: KubeClients, namespace: string) {
   const seen = new Map<string, number>();
-  const abort = await new Watch(kc.config).watch(
-    `/apis/batch/v1/namespaces/${namespace}/jobs`,
-    { labelSelector: AGENT_SELECTOR },
-    (type: string, obj: { metadata?: { labels?: Record<string, string> } }) => {
-      const id = obj.metadata?.labels?.['task-id'];
-      if (type === 'ADDED' && id && !seen.has(id)) seen.set(id, performance.now());
+  let abort: AbortController | undefined;
+  let stopped = false;
+  const start = async (): Promise<void> => {
+    if (stopped) return;
+    abort = await new Watch(kc.config).watch(
+      `/apis/batch/v1/namespaces/${namespace}/jobs`,
+      { labelSelector: AGENT_SELECTOR },
+      (type: string, obj: { metadata?: { labels?: Record<string, string> } }) => {
+        const id = obj.metadata?.labels?.['task-id'];
+        if ((type === 'ADDED' || type === 'MODIFIED') && id && !seen.has(id)) seen.set(id, performance.now());
+      },
+      (err: unknown) => {
+        if (stopped) return;
+        // A watch that ends (with or without an error) would stop the count: resumed from a fresh list.
+        if (err) log(`job watch of ${namespace} ended: ${String(err)}; resumed`);
+        setTimeout(() => void start().catch(() => setTimeout(() => void start(), 500)), 200);
+      },
+    );
+  };
+  await start();
+  return {
+    seen,
+    stop: () => {
+      stopped = true;
+      abort?.abort();
     },
-    (err: unknown) => {
-      if (err && !abort.signal.aborted) log(`job watch of ${namespace} ended: ${String(err)}`);
-    },
-  );
-  return { seen, stop: () => abort.abort() };
+  };
 }
 
 async function burst(label: string, start: (ns: string) => Promise<Controller>): Promise<number> {

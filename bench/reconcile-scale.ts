@@ -16,13 +16,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Watch } from '@kubernetes/client-node';
 import { AGENT_SELECTOR } from '../activities/kube/jobs.ts';
 import { TASKRUN } from '../activities/kube/taskruns.ts';
 import { workflowRunStats } from '../test/helpers/history-payloads.ts';
 import { startWorkerProcess } from '../test/helpers/worker-process.ts';
 import { startInformerController } from './baselines/informer-controller.ts';
 import { runBench } from './stack.ts';
+import { follow } from './follow-watch.ts';
 import { costBetween, readCost, stackPids, type CostReading } from './stack-cost.ts';
 import { controllerNamespace, createTaskRunBurst, startOurController, startTaskRunBench } from './taskrun-load.ts';
 import { createTaskRun } from '../test/helpers/taskrun-objects.ts';
@@ -49,35 +49,6 @@ const TIMEOUT_MS = Number(values.timeout) * 1000;
 const { stack, worker } = await startTaskRunBench('reconcile-scale', { controllerManagerQps: 200 });
 const { temporal, kube, k, log } = stack;
 
-/** Watches a namespace's objects at `path`; calls `seen` for each event. Resumed when the watch ends. */
-function follow(
-  path: string,
-  params: Record<string, string>,
-  seen: (type: string, obj: Record<string, unknown>) => void,
-): { stop(): void } {
-  let stopped = false;
-  let abort: AbortController | undefined;
-  const start = () => {
-    if (stopped) return;
-    void new Watch(kube.config)
-      .watch(path, params, seen, () => setTimeout(start, 200))
-      .then(
-        (a) => {
-          abort = a;
-          if (stopped) a.abort();
-        },
-        () => setTimeout(start, 500),
-      );
-  };
-  start();
-  return {
-    stop: () => {
-      stopped = true;
-      abort?.abort();
-    },
-  };
-}
-
 /** VmHWM: the most memory the process has held since it started. */
 function peakRssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -99,10 +70,16 @@ async function drain(label: string, ns: string, processes: Record<string, number
   const succeeded = new Set<string>();
   // Every TaskRun's Job succeeds here: a Failed one is a controller bug, named at once (not a timeout later).
   const failed = new Map<string, string>();
-  const jobs = follow(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: AGENT_SELECTOR }, (type) => {
-    if (type === 'ADDED' && !firstJob) firstJob = performance.now();
-  });
+  const jobs = follow(
+    kube.config,
+    `/apis/batch/v1/namespaces/${ns}/jobs`,
+    { labelSelector: AGENT_SELECTOR },
+    (type) => {
+      if (type === 'ADDED' && !firstJob) firstJob = performance.now();
+    },
+  );
   const runs = follow(
+    kube.config,
     `/apis/${TASKRUN.group}/${TASKRUN.version}/namespaces/${ns}/${TASKRUN.plural}`,
     {},
     (_type, obj) => {

@@ -10,11 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Watch } from '@kubernetes/client-node';
 import { type KubeClients } from '../activities/kube/client.ts';
 import { AGENT_SELECTOR } from '../activities/kube/jobs.ts';
 import { startInformerController, type BaselineController } from './baselines/informer-controller.ts';
 import { runBench } from './stack.ts';
+import { follow } from './follow-watch.ts';
 import {
   controllerNamespace,
   createBenchTaskRun,
@@ -53,36 +53,20 @@ async function startBaseline(namespace: string): Promise<Controller> {
   return c;
 }
 
-/** Watches agent Jobs of a namespace; records when each Job (by task-id label) was first seen. Resumed when it ends. */
+/** Watches agent Jobs of a namespace; records when each Job (by task-id label) was first seen. */
 async function watchJobs(kc: KubeClients, namespace: string) {
   const seen = new Map<string, number>();
-  let abort: AbortController | undefined;
-  let stopped = false;
-  const start = async (): Promise<void> => {
-    if (stopped) return;
-    abort = await new Watch(kc.config).watch(
-      `/apis/batch/v1/namespaces/${namespace}/jobs`,
-      { labelSelector: AGENT_SELECTOR },
-      (type: string, obj: { metadata?: { labels?: Record<string, string> } }) => {
-        const id = obj.metadata?.labels?.['task-id'];
-        if ((type === 'ADDED' || type === 'MODIFIED') && id && !seen.has(id)) seen.set(id, performance.now());
-      },
-      (err: unknown) => {
-        if (stopped) return;
-        // A watch that ends (with or without an error) would stop the count: resumed from a fresh list.
-        if (err) log(`job watch of ${namespace} ended: ${String(err)}; resumed`);
-        setTimeout(() => void start().catch(() => setTimeout(() => void start(), 500)), 200);
-      },
-    );
-  };
-  await start();
-  return {
-    seen,
-    stop: () => {
-      stopped = true;
-      abort?.abort();
+  const watch = follow(
+    kc.config,
+    `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    { labelSelector: AGENT_SELECTOR },
+    (type, obj) => {
+      const id = (obj.metadata as { labels?: Record<string, string> } | undefined)?.labels?.['task-id'];
+      if ((type === 'ADDED' || type === 'MODIFIED') && id && !seen.has(id)) seen.set(id, performance.now());
     },
-  };
+  );
+  await watch.ready;
+  return { seen, stop: watch.stop };
 }
 
 async function burst(label: string, start: (ns: string) => Promise<Controller>): Promise<number> {

@@ -105,7 +105,10 @@ export async function watchTaskRunView(
   const pull = async (request: Partial<WatchInput>, pullOptions: WatchOptions = rawOptions) => {
     const view = entry!;
     if (await pullLive(view, request, pullOptions)) return;
-    const raw = await watchTaskRunChanges(kube, { ...input, cursor: view.cursor, ...request }, pullOptions);
+    fold(view, await watchTaskRunChanges(kube, { ...input, cursor: view.cursor, ...request }, pullOptions));
+  };
+  /** A raw watch call's result into the view (a list resets what is sent). */
+  const fold = (view: CacheEntry, raw: WatchResult) => {
     if (view.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
     view.cursor = raw.cursor;
     view.config = raw.config;
@@ -141,13 +144,7 @@ export async function watchTaskRunView(
       // Nothing happened until the resync was due: list afresh (the watches start again from the list).
       live.stop();
       view.live = undefined;
-      const raw = await relistTaskRuns(kube, input, pullOptions, 'resync');
-      if (view.owner !== owner) throw new Error('watchTaskRunView: superseded by a newer attempt');
-      view.cursor = raw.cursor;
-      view.config = raw.config;
-      foldRaw(view.view, raw);
-      relisted = raw.relisted;
-      reset = true;
+      fold(view, await relistTaskRuns(kube, input, pullOptions, 'resync'));
     }
     return true;
   };

@@ -11,7 +11,15 @@ import {
 } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClients } from '../../activities/kube/client.ts';
-import { AGENT_SELECTOR, batchApi, ensureAgentJob, observeJob } from '../../activities/kube/jobs.ts';
+import {
+  AGENT_SELECTOR,
+  agentJob,
+  batchApi,
+  observeJob,
+  taskConfigMap,
+  type TaskRunRef,
+} from '../../activities/kube/jobs.ts';
+import { isStatus } from '../../activities/errors.ts';
 import { TASKRUN } from '../../activities/kube/taskruns.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { jobNameFor } from '../../contract/taskrun-job-name.ts';
@@ -89,6 +97,20 @@ export async function startInformerController(
       }
     });
   };
+  // The task ConfigMap and the Job with client-node's typed calls (an existing one is taken as ours).
+  const createAgentObjects = async (taskRun: TaskRunRef, jobName: string, spec: TaskRunSpec) => {
+    const existingIsFine = (err: unknown) => {
+      if (!isStatus(err, 409)) throw err;
+    };
+    await Promise.all([
+      kube.core
+        .createNamespacedConfigMap({ namespace, body: taskConfigMap(taskRun, jobName, spec) })
+        .catch(existingIsFine),
+      batchApi(kube)
+        .createNamespacedJob({ namespace, body: agentJob(taskRun, jobName, spec, config) })
+        .catch(existingIsFine),
+    ]);
+  };
   const seen = new Set<string>();
 
   const taskRuns = makeInformer<TaskRunObj>(
@@ -108,13 +130,7 @@ export async function startInformerController(
       active++;
       const jobName = jobNameFor(tr.metadata.name, tr.metadata.uid);
       enqueue(async () => {
-        await ensureAgentJob(
-          kube,
-          { name: tr.metadata.name, uid: tr.metadata.uid, namespace },
-          jobName,
-          tr.spec,
-          config,
-        );
+        await createAgentObjects({ name: tr.metadata.name, uid: tr.metadata.uid, namespace }, jobName, tr.spec);
         // A Job that already finished: its outcome's write must not be overwritten by Pending.
         if (!finishedJobs.has(jobName))
           writeStatus(tr.metadata.name, { phase: 'Pending', jobName, observedGeneration: 1 });

@@ -16,27 +16,24 @@ const status = (code: number, message: string) =>
 function fakeKube(fail: { configMap?: ApiException<string>; job?: ApiException<string> }) {
   const calls: string[] = [];
   const kube = {
-    core: {
-      createNamespacedConfigMap: async ({ body }: { body: { metadata: { name: string } } }) => {
-        calls.push(`create ConfigMap ${body.metadata.name}`);
-        if (fail.configMap) throw fail.configMap;
+    // The hot writes are lean JSON calls (kube.json): POST a ConfigMap or Job, PATCH a TaskRun's status.
+    json: async (method: string, path: string, body?: { metadata?: { name?: string } }) => {
+      const kind = /\/configmaps$/.test(path) ? 'ConfigMap' : /\/jobs$/.test(path) ? 'Job' : undefined;
+      if (method === 'POST' && kind) {
+        calls.push(`create ${kind} ${body!.metadata!.name}`);
+        const failure = kind === 'ConfigMap' ? fail.configMap : fail.job;
+        if (failure) throw failure;
         return body;
-      },
+      }
+      if (method === 'PATCH' && path.endsWith('/status')) {
+        calls.push(`status ${path.split('/').at(-2)}`);
+        return {};
+      }
+      throw new Error(`unexpected call ${method} ${path}`);
     },
     batch: {
-      createNamespacedJob: async ({ body }: { body: { metadata: { name: string } } }) => {
-        calls.push(`create Job ${body.metadata.name}`);
-        if (fail.job) throw fail.job;
-        return body;
-      },
       deleteNamespacedJob: async ({ name }: { name: string }) => {
         calls.push(`delete Job ${name}`);
-        return {};
-      },
-    },
-    custom: {
-      patchNamespacedCustomObjectStatus: async ({ name }: { name: string }) => {
-        calls.push(`status ${name}`);
         return {};
       },
     },

@@ -40,8 +40,13 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>();
 const MAX_VIEWS = 16;
 
-/** How long a watch call keeps collecting once it has something to return (see the linger below). */
-export const LINGER_MS = 200;
+/**
+ * How long a watch call keeps collecting once it has something to return (see the linger below).
+ * Each round costs Temporal events and both processes CPU whatever it carries: at 3,000 TaskRuns
+ * 600 ms instead of 200 took the worker 60 s of CPU instead of 79 and the Temporal server 18 s
+ * instead of 43 (4,400 history events instead of 13,000). New TaskRuns still get their Jobs at once.
+ */
+export const LINGER_MS = 600;
 
 export interface ViewWatchOptions extends WatchOptions {
   budgetBytes?: number;

@@ -44,7 +44,14 @@ function controllerStatuses(name: string): TaskRunStatus[] {
   const statuses: TaskRunStatus[] = [];
   for (const [i, step] of steps.entries()) {
     const t: TrackedTaskRun = {
-      ...{ name, uid: 'u', generation: 1, taskId: name, service: 'svc', phase: 'Pending', jobName, jobCreated: false },
+      name,
+      uid: 'u',
+      generation: 1,
+      taskId: name,
+      service: 'svc',
+      phase: 'Pending',
+      jobName,
+      jobCreated: false,
       transitions: [],
       ...(statuses.length ? { written: statuses.at(-1) } : {}),
       ...step,

@@ -112,6 +112,17 @@ export async function startInformerController(
   // Succeeded one left the TaskRun Running for good (a 3,000 bench waited for it).
   const statusToWrite = new Map<string, TaskRunStatus>();
   const writing = new Set<string>();
+  /** A failed write is tried again a second later, ten times in all (a workqueue's requeue). */
+  const patchWithRetry = async (name: string, status: TaskRunStatus) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await patchStatus(name, status);
+      } catch (err) {
+        if (attempt >= 10) throw err;
+        await sleep(1000);
+      }
+    }
+  };
   const writeStatus = (name: string, status: TaskRunStatus | undefined) => {
     if (!status) return;
     statusToWrite.set(name, status);
@@ -121,15 +132,7 @@ export async function startInformerController(
       try {
         for (let next = statusToWrite.get(name); next; next = statusToWrite.get(name)) {
           statusToWrite.delete(name);
-          for (let attempt = 1; ; attempt++) {
-            try {
-              await patchStatus(name, next);
-              break;
-            } catch (err) {
-              if (attempt >= 10) throw err;
-              await sleep(1000);
-            }
-          }
+          await patchWithRetry(name, next);
         }
       } finally {
         writing.delete(name);

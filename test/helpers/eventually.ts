@@ -30,3 +30,10 @@ export async function eventually<T>(
       : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
 }
+
+/**
+ * `eventually` polling every 100 ms, for workflow tests that wait on queries of an in-process worker
+ * (a query is cheap there, and each test waits on many); a minute, as every other wait of the tests.
+ */
+export const untilQuery = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false) =>
+  eventually(what, check, 60_000, 100);

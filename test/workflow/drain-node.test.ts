@@ -12,7 +12,7 @@ import { leaseQuery, maintenanceLeaseId } from '../../contract/lease-messages.ts
 import { progressQuery } from '../../contract/messages.ts';
 import type { DrainPlan, DrainReport, DrainRoundRequest, DrainRoundResult } from '../../contract/types/drain.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.ts';
-import { eventually } from '../helpers/eventually.ts';
+import { untilQuery } from '../helpers/eventually.ts';
 import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
@@ -113,8 +113,6 @@ async function failure(h: WorkflowHandle) {
 
 // Polls quickly (mocked activities) and waits a minute like the tests' other waits: npm test runs
 // files side by side, and 15 s may be too little for a few workflow tasks on a loaded dev server.
-const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false) =>
-  eventually(what, check, 60_000, 100);
 
 test('PDB blocks two rounds, then the pods go: cordoned, evicted, the query showed the PDB, the lease is released', async () => {
   const env = await testTemporal();
@@ -129,7 +127,7 @@ test('PDB blocks two rounds, then the pods go: cordoned, evicted, the query show
   });
   const tq = await runTestWorker(env, m.activities, 'drain');
   const h = await start(env, tq, { node: 'n1' });
-  const status = await until('a blocked pod', async () => {
+  const status = await untilQuery('a blocked pod', async () => {
     const s = await h.query(drainStatusQuery);
     return s.remaining.some((p) => p.state === 'blocked') ? s : undefined;
   });
@@ -181,7 +179,7 @@ test('extend, then abort by update: the drain fails as aborted and uncordons; a 
   const m = mock({ round: blockedRound(5000) });
   const tq = await runTestWorker(env, m.activities, 'drain');
   const h = await start(env, tq, { node: 'n1', timeoutSeconds: 30 });
-  const before = await until('evicting', async () => {
+  const before = await untilQuery('evicting', async () => {
     const s = await h.query(drainStatusQuery);
     return s.phase === 'evicting' && s.deadline ? s : undefined;
   });
@@ -208,11 +206,11 @@ test('cancellation uncordons the node and releases the lease', async () => {
   const m = mock({ round: blockedRound(5000) });
   const tq = await runTestWorker(env, m.activities, 'drain');
   const h = await start(env, tq, { node: 'n1' });
-  await until('evicting', async () => (await h.query(drainStatusQuery)).phase === 'evicting');
+  await untilQuery('evicting', async () => (await h.query(drainStatusQuery)).phase === 'evicting');
   await h.cancel();
   await h.result().catch(() => undefined);
   assert.equal(m.cluster.cordoned, false);
-  await until(
+  await untilQuery(
     'the lease released',
     async () => (await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery)).holder === null,
   );
@@ -249,9 +247,9 @@ test('lease: a second drain waits in line (visible), a third with wait:false fai
   });
   const tq = await runTestWorker(env, m.activities, 'drain');
   const first = await start(env, tq, { node: 'n1' }, 'drain-first');
-  await until('first evicting', async () => (await first.query(drainStatusQuery)).phase === 'evicting');
+  await untilQuery('first evicting', async () => (await first.query(drainStatusQuery)).phase === 'evicting');
   const second = await start(env, tq, { node: 'n2' }, 'drain-second');
-  await until('second waiting', async () => (await second.query(drainStatusQuery)).phase === 'waiting-for-lease');
+  await untilQuery('second waiting', async () => (await second.query(drainStatusQuery)).phase === 'waiting-for-lease');
   const progress = await second.query(progressQuery);
   assert.equal(progress.steps.find((st) => st.name === 'lease')!.status, 'pending');
   const lease = await env.client.workflow.getHandle(maintenanceLeaseId(tq)).query(leaseQuery);
@@ -280,10 +278,13 @@ test('lease: a failed holder releases it; a terminated holder never blocks the n
   const leaseHandle = () => env.client.workflow.getHandle(maintenanceLeaseId(tq));
   // Failure (timeout): released.
   await failure(await start(env, tq, { node: 'n1', timeoutSeconds: 1 }));
-  await until('released after failure', async () => (await leaseHandle().query(leaseQuery)).holder === null);
+  await untilQuery('released after failure', async () => (await leaseHandle().query(leaseQuery)).holder === null);
   // Termination: no finally runs; the next request finds the holder gone.
   const holder = await start(env, tq, { node: 'n1' }, uniqueTaskQueue('holder'));
-  await until('held', async () => (await leaseHandle().query(leaseQuery)).holder?.workflowId === holder.workflowId);
+  await untilQuery(
+    'held',
+    async () => (await leaseHandle().query(leaseQuery)).holder?.workflowId === holder.workflowId,
+  );
   await holder.terminate('test: the holder dies');
   const next = await start(env, tq, { node: 'n2', lease: { wait: false }, timeoutSeconds: 1 }, uniqueTaskQueue('next'));
   const cause = await failure(next);
@@ -302,13 +303,13 @@ test('lease: a waiter gets the lease within the check interval after its holder 
     args: [{ checkIntervalSeconds: 1, idleExitSeconds: 30 }],
   });
   const holder = await start(env, tq, { node: 'n1' }, uniqueTaskQueue('holder'));
-  await until(
+  await untilQuery(
     'held',
     async () =>
       (await env.client.workflow.getHandle(leaseId).query(leaseQuery)).holder?.workflowId === holder.workflowId,
   );
   const waiter = await start(env, tq, { node: 'n2', timeoutSeconds: 1 }, uniqueTaskQueue('waiter'));
-  await until('waiting', async () => (await waiter.query(drainStatusQuery)).phase === 'waiting-for-lease');
+  await untilQuery('waiting', async () => (await waiter.query(drainStatusQuery)).phase === 'waiting-for-lease');
   await holder.terminate('test: the holder dies');
   const cause = await failure(waiter);
   assert.equal(cause.type, WAIT_TIMEOUT, `the waiter got the lease and ran (${cause.message})`);

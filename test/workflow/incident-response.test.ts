@@ -18,7 +18,7 @@ import { leaseQuery, maintenanceLeaseId } from '../../contract/lease-messages.ts
 import type { BlastRadius, EvidenceSummary, IncidentInput, IncidentReport } from '../../contract/types/incident.ts';
 import type { DrainRoundRequest, DrainRoundResult } from '../../contract/types/drain.ts';
 import { runTestWorker, useTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.ts';
-import { eventually } from '../helpers/eventually.ts';
+import { untilQuery } from '../helpers/eventually.ts';
 import { workflowFailure } from '../helpers/workflow-failure.ts';
 
 const testTemporal = useTestTemporal();
@@ -142,10 +142,8 @@ const input = (over: Partial<IncidentInput> = {}): IncidentInput => ({
 const credentials = [{ secret: 'orchestrator-secrets', key: 'ANTHROPIC_API_KEY', from: { env: 'NEW_KEY' } }];
 // Polls quickly (mocked activities) and waits a minute like the tests' other waits: npm test runs
 // files side by side, and 15 s may be too little for a few workflow tasks on a loaded dev server.
-const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false) =>
-  eventually(what, check, 60_000, 100);
 const phase = (h: WorkflowHandle, p: string) =>
-  until(`phase ${p}`, async () => (await h.query(incidentStateQuery)).phase === p);
+  untilQuery(`phase ${p}`, async () => (await h.query(incidentStateQuery)).phase === p);
 const CONTAIN = ['scaleForIncident', 'blankSecretKeys', 'applyIncidentNetworkPolicy', 'cordonNode'];
 
 async function setup(
@@ -355,18 +353,18 @@ test("the incident goes to the head of the lease's line, before a drain that ask
     });
   const holder = await drain('drain-holder');
   const leaseHandle = env.client.workflow.getHandle(maintenanceLeaseId(taskQueue));
-  await until(
+  await untilQuery(
     'the drain holds the lease',
     async () => (await leaseHandle.query(leaseQuery).catch(() => undefined))?.holder?.workflowId === holder.workflowId,
   );
   const waiting = await drain('drain-waiting');
-  await until('the second drain waits', async () => (await leaseHandle.query(leaseQuery)).waiters.length === 1);
+  await untilQuery('the second drain waits', async () => (await leaseHandle.query(leaseQuery)).waiters.length === 1);
   const incident = await env.client.workflow.start('incidentResponse', {
     taskQueue,
     workflowId: uniqueTaskQueue('incident-lease'),
     args: [input({ approvals: { containment: 'auto' } })],
   });
-  const lease = await until('the incident in line', async () => {
+  const lease = await untilQuery('the incident in line', async () => {
     const l = await leaseHandle.query(leaseQuery);
     return l.waiters.length === 2 ? l : undefined;
   });

@@ -28,7 +28,7 @@ import { DEFAULT_CONTROLLER_CONFIG } from '../../activities/taskrun/config.ts';
 import { RESULT_BUDGET_BYTES } from '../../activities/taskrun/view.ts';
 import { recordHistory } from '../helpers/record-history.ts';
 import { uniqueTaskQueue, useTestTemporal, withTestWorker } from '../helpers/temporal.ts';
-import { eventually } from '../helpers/eventually.ts';
+import { untilQuery } from '../helpers/eventually.ts';
 import { pageWatchResult } from '../helpers/paged-watch-result.ts';
 import { workflowFailure } from '../helpers/workflow-failure.ts';
 
@@ -161,8 +161,6 @@ async function withController<T>(
 
 // Polls quickly (mocked activities) and waits a minute like the tests' other waits: npm test runs
 // files side by side, and 20 s may be too little for a few workflow tasks on a loaded dev server.
-const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false) =>
-  eventually(what, check, 60_000, 50);
 
 test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, an existing Job is adopted, not recreated', async () => {
   const fake = new Fake();
@@ -179,7 +177,7 @@ test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, a
     changes: [],
   });
   await withController(fake, {}, async (h) => {
-    await until('statuses for new and crashed', () =>
+    await untilQuery('statuses for new and crashed', () =>
       fake.statuses('new').length && fake.statuses('crashed').length ? true : undefined,
     );
     assert.deepEqual(fake.creates(), ['new']);
@@ -190,7 +188,7 @@ test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, a
     assert.equal(created.jobName, jobNameFor('new', 'uid-new'));
     assert.equal(created.status?.jobName, created.jobName);
     // The fake saw the writes when the activity was called; the workflow records them when it completes.
-    await until('the query to say crashed is Running', async () =>
+    await untilQuery('the query to say crashed is Running', async () =>
       (await h.query(taskRunQuery, 'crashed'))?.phase === 'Running' ? true : undefined,
     );
     assert.equal(await h.query(taskRunQuery, 'nope'), null);
@@ -201,7 +199,7 @@ test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, a
       type: 'upsert',
       job: job('new', { active: 1, startTime: '2026-01-01T00:02:00.000Z' }),
     });
-    await until('new Running', () => (fake.statuses('new').includes('Running') ? true : undefined));
+    await untilQuery('new Running', () => (fake.statuses('new').includes('Running') ? true : undefined));
     fake.changes({
       kind: 'job',
       type: 'upsert',
@@ -211,7 +209,7 @@ test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, a
         outcome: 'Succeeded',
       }),
     });
-    await until('new Succeeded', () => (fake.statuses('new').includes('Succeeded') ? true : undefined));
+    await untilQuery('new Succeeded', () => (fake.statuses('new').includes('Succeeded') ? true : undefined));
     const last = fake.applied
       .flatMap((a) => a.actions)
       .filter((a) => a.name === 'new')
@@ -227,7 +225,7 @@ test('a snapshot: new TaskRuns get one Job each, finished ones are left alone, a
       ],
     );
     // The write's result reaches the workflow a moment after the fake saw the write.
-    const tracked = await until('new finished', async () => {
+    const tracked = await untilQuery('new finished', async () => {
       const t = await h.query(taskRunQuery, 'new');
       return t?.phase === 'Succeeded' ? t : undefined;
     });
@@ -245,7 +243,7 @@ test("a failed Job fails its TaskRun with the Job's reason", async () => {
   const fake = new Fake();
   fake.changes({ kind: 'taskRun', type: 'upsert', taskRun: tr('bad') });
   await withController(fake, {}, async () => {
-    await until('created', () => (fake.creates().includes('bad') ? true : undefined));
+    await untilQuery('created', () => (fake.creates().includes('bad') ? true : undefined));
     fake.changes({
       kind: 'job',
       type: 'upsert',
@@ -256,7 +254,7 @@ test("a failed Job fails its TaskRun with the Job's reason", async () => {
         finishedAt: '2026-01-01T00:02:05.000Z',
       }),
     });
-    await until('Failed', () => (fake.statuses('bad').includes('Failed') ? true : undefined));
+    await untilQuery('Failed', () => (fake.statuses('bad').includes('Failed') ? true : undefined));
     const status = fake.applied
       .flatMap((a) => a.actions)
       .filter((a) => a.name === 'bad')
@@ -286,10 +284,10 @@ test('restored TaskRuns (restore-pending annotation) get no Job, ConfigMap or st
   });
   fake.changes(upsert(tr('plain')));
   await withController(fake, {}, async (h) => {
-    await until('plain created', () => (fake.creates().includes('plain') ? true : undefined));
+    await untilQuery('plain created', () => (fake.creates().includes('plain') ? true : undefined));
     // The restore writes their statuses (still annotated), then removes the annotation of all but rs-done... later.
     fake.changes(...Object.entries(restoredStatus).map(([n, st]) => upsert(restoring(n, st))));
-    await until('the status round', () => (fake.queue.length === 0 ? true : undefined));
+    await untilQuery('the status round', () => (fake.queue.length === 0 ? true : undefined));
     await sleep(300);
     const touched = () => fake.applied.flatMap((a) => a.actions).filter((a) => a.name.startsWith('rs-'));
     assert.deepEqual(touched(), [], 'nothing for a TaskRun being restored');
@@ -298,7 +296,7 @@ test('restored TaskRuns (restore-pending annotation) get no Job, ConfigMap or st
     assert.equal((await h.query(taskRunControllerQuery)).active, 1, 'only plain holds a slot');
 
     fake.changes(...Object.entries(restoredStatus).map(([n, st]) => upsert(tr(n, { status: st }))));
-    await until('rs-new created and rs-run failed', () =>
+    await untilQuery('rs-new created and rs-run failed', () =>
       fake.creates().includes('rs-new') && fake.statuses('rs-run').includes('Failed') ? true : undefined,
     );
     await sleep(300);
@@ -323,7 +321,7 @@ test('maxConcurrentTasks: TaskRuns beyond it wait in Pending, oldest first, unti
     ...['a', 'bb', 'ccc'].map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })),
   );
   await withController(fake, {}, async (h) => {
-    await until('first round', () => (fake.creates().length ? true : undefined));
+    await untilQuery('first round', () => (fake.creates().length ? true : undefined));
     assert.deepEqual(fake.creates(), ['a']);
     const waiting = fake.applied.flatMap((a) => a.actions).find((a) => a.name === 'bb')!.status!;
     assert.equal(waiting.phase, 'Pending');
@@ -338,7 +336,7 @@ test('maxConcurrentTasks: TaskRuns beyond it wait in Pending, oldest first, unti
         completionTime: '2026-01-01T00:03:00.000Z',
       }),
     });
-    await until('bb created', () => (fake.creates().includes('bb') ? true : undefined));
+    await untilQuery('bb created', () => (fake.creates().includes('bb') ? true : undefined));
     assert.deepEqual(fake.creates(), ['a', 'bb']);
   });
 });
@@ -353,16 +351,16 @@ test('maxConcurrentTasks 1: a TaskRun whose Job is rejected for good fails with 
   );
   await withController(fake, {}, async (h) => {
     // a is rejected, then bb fails transiently: ccc gets the slot while bb waits for its retry.
-    await until('ccc created', () => (fake.creates().includes('ccc') ? true : undefined));
+    await untilQuery('ccc created', () => (fake.creates().includes('ccc') ? true : undefined));
     assert.deepEqual(fake.creates(), ['a', 'bb', 'ccc']);
-    await until('a Failed', () => (fake.statuses('a').includes('Failed') ? true : undefined));
+    await untilQuery('a Failed', () => (fake.statuses('a').includes('Failed') ? true : undefined));
     const failed = fake.applied
       .flatMap((x) => x.actions)
       .filter((x) => x.name === 'a')
       .at(-1)!.status!;
     assert.match(failed.message, /HTTP 422 Job.batch is invalid: cpu must be greater than or equal to 0/);
     assert.equal(failed.conditions.find((c) => c.type === 'Complete')?.reason, 'JobRejected');
-    await until('the query to say a was rejected', async () =>
+    await untilQuery('the query to say a was rejected', async () =>
       (await h.query(taskRunQuery, 'a'))?.rejected?.includes('HTTP 422') ? true : undefined,
     );
     await sleep(300);
@@ -378,18 +376,22 @@ test('a deleted TaskRun ends its tracking; a per-TaskRun error is retried next r
     { kind: 'taskRun', type: 'upsert', taskRun: tr('doomed') },
   );
   await withController(fake, {}, async (h) => {
-    await until('doomed created', () => (fake.creates().includes('doomed') ? true : undefined));
-    await until("the query to say flaky's create failed", async () =>
+    await untilQuery('doomed created', () => (fake.creates().includes('doomed') ? true : undefined));
+    await untilQuery("the query to say flaky's create failed", async () =>
       /HTTP 500/.test((await h.query(taskRunQuery, 'flaky'))?.lastError ?? '') ? true : undefined,
     );
     fake.failCreate.clear();
-    await until('flaky created', () => (fake.creates().filter((n) => n === 'flaky').length === 2 ? true : undefined));
-    await until('flaky tracked as created', async () =>
+    await untilQuery('flaky created', () =>
+      fake.creates().filter((n) => n === 'flaky').length === 2 ? true : undefined,
+    );
+    await untilQuery('flaky tracked as created', async () =>
       (await h.query(taskRunQuery, 'flaky'))?.jobCreated ? true : undefined,
     );
     assert.equal((await h.query(taskRunQuery, 'flaky'))?.lastError, undefined);
     fake.changes({ kind: 'taskRun', type: 'delete', name: 'doomed', uid: 'uid-doomed' });
-    await until('doomed forgotten', async () => ((await h.query(taskRunQuery, 'doomed')) === null ? true : undefined));
+    await untilQuery('doomed forgotten', async () =>
+      (await h.query(taskRunQuery, 'doomed')) === null ? true : undefined,
+    );
     await sleep(300);
     assert.equal(fake.creates().filter((n) => n === 'flaky').length, 2);
     assert.equal(fake.creates().filter((n) => n === 'doomed').length, 1);
@@ -400,13 +402,15 @@ test('continue-as-new carries the tracked TaskRuns and the watch cursor; nothing
   const fake = new Fake();
   fake.changes({ kind: 'taskRun', type: 'upsert', taskRun: tr('carried') });
   await withController(fake, { maxRounds: 3 }, async (h) => {
-    await until('a second run', async () => ((await h.query(taskRunControllerQuery)).runs >= 2 ? true : undefined));
+    await untilQuery('a second run', async () =>
+      (await h.query(taskRunControllerQuery)).runs >= 2 ? true : undefined,
+    );
     const tracked = await h.query(taskRunQuery, 'carried');
     assert.equal(tracked?.jobCreated, true);
     assert.deepEqual(fake.creates(), ['carried']);
     // The first watch of the new run resumes from the cursor (no snapshot). On a busy machine it may
     // start a moment after the query sees the new run.
-    const firstOfRun2 = await until("the new run's first watch", async () => fake.watches[3]);
+    const firstOfRun2 = await untilQuery("the new run's first watch", async () => fake.watches[3]);
     assert.ok(firstOfRun2.cursor, 'resumed from the carried cursor');
     assert.equal(firstOfRun2.activeTasks, 1);
   });
@@ -441,9 +445,9 @@ test('5,000 finished TaskRuns: the carried state stays bounded, they are counted
     for (let i = 0; i < names.length; i += BATCH) {
       const batch = names.slice(i, i + BATCH);
       fake.changes(...batch.map((n) => ({ kind: 'taskRun' as const, type: 'upsert' as const, taskRun: tr(n) })));
-      await until(`batch ${i} created`, () => (fake.creates().length === i + BATCH ? true : undefined));
+      await untilQuery(`batch ${i} created`, () => (fake.creates().length === i + BATCH ? true : undefined));
       fake.changes(...batch.map((n) => ({ kind: 'job' as const, type: 'upsert' as const, job: job(n, done) })));
-      await until(`batch ${i} finished`, async () =>
+      await untilQuery(`batch ${i} finished`, async () =>
         (await h.query(taskRunControllerQuery)).finished.Succeeded === i + BATCH ? true : undefined,
       );
     }
@@ -453,7 +457,7 @@ test('5,000 finished TaskRuns: the carried state stays bounded, they are counted
       [0, 0, 300, 0],
     );
     assert.ok(summary.runs >= 2, 'continued as new on the way');
-    await until('another continue-as-new', async () =>
+    await untilQuery('another continue-as-new', async () =>
       (await h.query(taskRunControllerQuery)).runs > summary.runs ? true : undefined,
     );
 
@@ -488,7 +492,7 @@ test('5,000 finished TaskRuns: the carried state stays bounded, they are counted
       },
       changes: [],
     });
-    await until('the resync', () => (fake.queue.length === 0 ? true : undefined));
+    await untilQuery('the resync', () => (fake.queue.length === 0 ? true : undefined));
     await sleep(300);
     const after = await h.query(taskRunControllerQuery);
     assert.deepEqual([after.tracked, after.recentFinished, after.finished.Succeeded], [0, 300, 5000]);
@@ -514,7 +518,7 @@ test('search attributes: upserted only when the counts change, found by a list q
   };
   await withController(fake, { searchAttributes: true, maxRounds: 30 }, async (h) => {
     const listed = (query: string) =>
-      until(query, async () => {
+      untilQuery(query, async () => {
         for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${h.workflowId}' AND ${query}` }))
           return wf;
         return undefined;
@@ -539,14 +543,16 @@ test('search attributes: upserted only when the counts change, found by a list q
     fake.changes(start('sa-a'));
     await listed('TaskRunsActive = 1 AND TaskRunsPending = 1');
     fake.changes(finish('sa-a'));
-    await until('sa-b created', () => (fake.creates().includes('sa-b') ? true : undefined));
+    await untilQuery('sa-b created', () => (fake.creates().includes('sa-b') ? true : undefined));
     fake.changes(start('sa-b'));
     await listed('TaskRunsActive = 1 AND TaskRunsPending = 0');
     fake.changes(finish('sa-b'));
     await listed('TaskRunsActive = 0 AND TaskRunsPending = 0');
 
     // Idle rounds up to continue-as-new: no more upserts; the next run inherits the values.
-    await until('a second run', async () => ((await h.query(taskRunControllerQuery)).runs >= 2 ? true : undefined));
+    await untilQuery('a second run', async () =>
+      (await h.query(taskRunControllerQuery)).runs >= 2 ? true : undefined,
+    );
     const firstRun = await upserts(h.workflowId, h.firstExecutionRunId);
     // Initial (0, 0), (1, 2), then one per change of the counts: far fewer than the 30 rounds, none redundant.
     assert.ok(firstRun.length >= 5 && firstRun.length <= 8, `${firstRun.length} upserts in 30 rounds`);
@@ -583,7 +589,7 @@ test('invalid controller input fails at once, naming the fields', async () => {
 test('watch requests: a snapshot first, then watches until the resync is due that list by themselves when idle', async () => {
   const fake = new Fake();
   await withController(fake, { resyncSeconds: 30 }, async () => {
-    await until('a few watches', () => (fake.watches.length >= 3 ? true : undefined));
+    await untilQuery('a few watches', () => (fake.watches.length >= 3 ? true : undefined));
     const [first, ...rest] = fake.watches;
     assert.equal(first!.cursor, undefined);
     for (const w of rest) {
@@ -598,7 +604,7 @@ test('an invalid controller ConfigMap: the taskRunController query and the curre
   const fake = new Fake();
   fake.config = { ...fake.config, maxConcurrentTasks: 1 };
   await withController(fake, {}, async (h) => {
-    await until('the good config', async () =>
+    await untilQuery('the good config', async () =>
       (await h.query(taskRunControllerQuery)).config?.maxConcurrentTasks === 1 ? true : undefined,
     );
     fake.config = {
@@ -611,12 +617,12 @@ test('an invalid controller ConfigMap: the taskRunController query and the curre
       { kind: 'taskRun', type: 'upsert', taskRun: tr('a') },
       { kind: 'taskRun', type: 'upsert', taskRun: tr('bb') },
     );
-    const s = await until('the error', async () =>
+    const s = await untilQuery('the error', async () =>
       (await h.query(taskRunControllerQuery)).config?.error ? h.query(taskRunControllerQuery) : undefined,
     );
     assert.match(s.config!.error!, /maxConcurrentTasks/);
     assert.equal(s.config!.maxConcurrentTasks, 1);
-    await until('one Job', () => (fake.creates().length === 1 ? true : undefined));
+    await untilQuery('one Job', () => (fake.creates().length === 1 ? true : undefined));
     const { currentDetails } = await h.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     assert.match(currentDetails, /config error.*maxConcurrentTasks/s);
   });

@@ -11,6 +11,7 @@ import {
   type V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { KubeClients } from './client.ts';
+import { FIELD_MANAGER } from './apply.ts';
 import { isStatus, kubeCall } from '../errors.ts';
 import { listAllPages, PAGE_SIZE } from './paginate.ts';
 import { TASKRUN } from './taskruns.ts';
@@ -165,17 +166,19 @@ export function isPermanentRejection(err: unknown): boolean {
   return err instanceof ApiException && PERMANENT_REJECTIONS.has(err.code);
 }
 
+/** REST paths of a namespace's ConfigMaps and Jobs (kube.json calls). */
+const configMapPath = (ns: string, name = '') => `/api/v1/namespaces/${ns}/configmaps${name && `/${name}`}`;
+const jobPath = (ns: string, name = '') => `/apis/batch/v1/namespaces/${ns}/jobs${name && `/${name}`}`;
+/** A create names the project as its field manager (kube.json sends no User-Agent to derive one from). */
+const CREATE_QUERY = `?fieldManager=${FIELD_MANAGER}`;
+type Owned = { metadata?: { ownerReferences?: { uid: string }[] } };
+
 /**
  * The task ConfigMap and the Job, each create-or-get: a retried call never makes a second Job. A
  * permanent rejection of either is thrown (preferred over a transient error of the other); a Job
  * made while its ConfigMap was refused for good is deleted, so no Job waits for a volume that will
  * never exist.
  */
-/** REST paths of a namespace's ConfigMaps and Jobs (kube.json calls). */
-const configMapPath = (ns: string, name = '') => `/api/v1/namespaces/${ns}/configmaps${name && `/${name}`}`;
-const jobPath = (ns: string, name = '') => `/apis/batch/v1/namespaces/${ns}/jobs${name && `/${name}`}`;
-type Owned = { metadata?: { ownerReferences?: { uid: string }[] } };
-
 export async function ensureAgentJob(
   kube: KubeClients,
   taskRun: TaskRunRef,
@@ -190,13 +193,13 @@ export async function ensureAgentJob(
   const [configMap, job] = await Promise.allSettled([
     createOrGet(
       `ConfigMap ${ns}/${jobName}`,
-      () => kube.json('POST', configMapPath(ns), taskConfigMap(taskRun, jobName, spec)),
+      () => kube.json('POST', configMapPath(ns) + CREATE_QUERY, taskConfigMap(taskRun, jobName, spec)),
       async () => (await kube.json('GET', configMapPath(ns, jobName))) as Owned,
       taskRun.uid,
     ),
     createOrGet(
       `Job ${ns}/${jobName}`,
-      () => kube.json('POST', jobPath(ns), agentJob(taskRun, jobName, spec, config)),
+      () => kube.json('POST', jobPath(ns) + CREATE_QUERY, agentJob(taskRun, jobName, spec, config)),
       async () => (await kube.json('GET', jobPath(ns, jobName))) as Owned,
       taskRun.uid,
     ),

@@ -4,6 +4,7 @@
 import type { KubeClients } from '../kube/client.ts';
 import { isStatus, toKubeFailure } from '../errors.ts';
 import { taskRunPath } from '../kube/taskruns.ts';
+import { FIELD_MANAGER } from '../kube/apply.ts';
 import { ensureAgentJob, isPermanentRejection } from '../kube/jobs.ts';
 import { heartbeat } from '../activity-context.ts';
 import type { TaskRunMetrics } from '../metrics.ts';
@@ -23,7 +24,7 @@ export async function writeTaskRunStatus(
   // metadata.uid makes the patch a precondition: a TaskRun recreated under the same name answers 409.
   await kube.json(
     'PATCH',
-    `${taskRunPath(namespace, name)}/status`,
+    `${taskRunPath(namespace, name)}/status?fieldManager=${FIELD_MANAGER}`,
     { metadata: { uid }, status },
     'application/merge-patch+json',
   );

@@ -227,6 +227,22 @@ test('a TaskRun goes Pending -> Running -> Succeeded; its Job is labelled, owned
   assert.equal(cm.data.prompt, 'do ok-1');
   assert.equal(await jobCount(cluster, 'task-ok-1'), 1);
 
+  // The controller's writes name their field manager (kubectl get --show-managed-fields), not "unknown".
+  const managers = async (kind: string, name: string) => {
+    const o = await getJson<{ metadata: { managedFields?: { manager: string; subresource?: string }[] } }>(cluster, [
+      'get',
+      kind,
+      name,
+      '-n',
+      namespace,
+      '--show-managed-fields',
+    ]);
+    return (o.metadata.managedFields ?? []).map((f) => `${f.manager}${f.subresource ? `/${f.subresource}` : ''}`);
+  };
+  assert.ok((await managers('taskrun', 'ok-1')).includes('platform-runbooks/status'));
+  assert.ok((await managers('job', status.jobName!)).includes('platform-runbooks'));
+  assert.ok((await managers('configmap', status.jobName!)).includes('platform-runbooks'));
+
   assert.equal((await metric('taskrun_jobs_created_total', { namespace })) - createdBefore, 1);
   assert.ok((await metric('taskrun_reconciliations_total', { namespace })) >= 2);
   assert.ok((await metric('taskrun_reconciliation_duration_seconds', { namespace })) >= 2);

@@ -17,7 +17,8 @@ function fakeKube(fail: { configMap?: ApiException<string>; job?: ApiException<s
   const calls: string[] = [];
   const kube = {
     // The hot writes are lean JSON calls (kube.json): POST a ConfigMap or Job, PATCH a TaskRun's status.
-    json: async (method: string, path: string, body?: { metadata?: { name?: string } }) => {
+    json: async (method: string, url: string, body?: { metadata?: { name?: string } }) => {
+      const path = url.split('?')[0]!;
       const kind = /\/configmaps$/.test(path) ? 'ConfigMap' : /\/jobs$/.test(path) ? 'Job' : undefined;
       if (method === 'POST' && kind) {
         calls.push(`create ${kind} ${body!.metadata!.name}`);

@@ -111,9 +111,6 @@ async function failure(h: WorkflowHandle) {
   return failureCause(await workflowFailure(h));
 }
 
-// Polls quickly (mocked activities) and waits a minute like the tests' other waits: npm test runs
-// files side by side, and 15 s may be too little for a few workflow tasks on a loaded dev server.
-
 test('PDB blocks two rounds, then the pods go: cordoned, evicted, the query showed the PDB, the lease is released', async () => {
   const env = await testTemporal();
   const m = mock({

@@ -140,8 +140,6 @@ const input = (over: Partial<IncidentInput> = {}): IncidentInput => ({
   ...over,
 });
 const credentials = [{ secret: 'orchestrator-secrets', key: 'ANTHROPIC_API_KEY', from: { env: 'NEW_KEY' } }];
-// Polls quickly (mocked activities) and waits a minute like the tests' other waits: npm test runs
-// files side by side, and 15 s may be too little for a few workflow tasks on a loaded dev server.
 const phase = (h: WorkflowHandle, p: string) =>
   untilQuery(`phase ${p}`, async () => (await h.query(incidentStateQuery)).phase === p);
 const CONTAIN = ['scaleForIncident', 'blankSecretKeys', 'applyIncidentNetworkPolicy', 'cordonNode'];
